@@ -1,0 +1,107 @@
+import type { OptionSpec, OptionValues } from './option-spec.js';
+
+/**
+ * Where a provider's volumes are visible. `local`: only on the node that created them (a host directory).
+ * `global`: from every node of the cluster (the cloud is the catalogue), so any node may list, inspect and
+ * remove them. Reported to Docker through `Capabilities`.
+ */
+export type VolumeScope = 'local' | 'global';
+
+/** What a provider knows of one of its volumes. */
+export interface ProviderVolume {
+  /** The Stowage volume name (already validated by the engine). */
+  readonly name: string;
+  /** When the volume was created, if the backend records it. */
+  readonly createdAt?: Date;
+  /** The create options the volume was made with, as strings (after defaults); used to detect conflicting creates. */
+  readonly options: Readonly<Record<string, string>>;
+  /**
+   * Where the volume's data is on this node without mounting, if it has such a place (a local directory).
+   * Cloud volumes leave this out; the engine reports the mountpoint of an active mount instead.
+   */
+  readonly path?: string;
+  /** Backend facts shown by `docker volume inspect` under Status (size, type, backend id, attached node...). */
+  readonly status?: Readonly<Record<string, unknown>>;
+}
+
+/** A request to create a volume. Options are validated and parsed against {@link StorageProvider.options}. */
+export interface CreateRequest {
+  readonly name: string;
+  readonly options: OptionValues;
+}
+
+/** The result of making a volume usable on this node. */
+export interface MountResult {
+  /** The host path to hand to the container. Must exist and stay valid until {@link StorageProvider.unmount}. */
+  readonly path: string;
+}
+
+/**
+ * A storage backend, as a driver author implements it.
+ *
+ * The engine guarantees, so a provider need not:
+ * - names and options are validated against {@link options} before any call;
+ * - operations on one volume name are serialised on this node (never two at once for one name);
+ * - {@link mount} is called only for the first user of a volume on this node and {@link unmount} only after the
+ *   last one left: reference counting by caller is the engine's;
+ * - {@link remove} is never called while this node has the volume mounted.
+ *
+ * A provider throws {@link StowageError}s; anything else thrown is reported as a backend failure.
+ * It must never answer "not found" for a volume it merely failed to look up: Docker forgets volumes on that answer.
+ */
+export interface StorageProvider {
+  /** The backing name users select with `--opt backing=<name>` (`local`, `ebs`). */
+  readonly name: string;
+  /** Other names for the backing (`relocatable` for `ebs`, `shared` for `efs`). */
+  readonly aliases?: readonly string[];
+  readonly scope: VolumeScope;
+  /** The create options accepted. `backing` is the engine's and must not be declared. */
+  readonly options: readonly OptionSpec[];
+
+  /**
+   * Optional cross-option checks beyond what {@link options} can declare. Throw an InvalidArgument
+   * StowageError; called before {@link create}, after per-option validation.
+   */
+  validate?(request: CreateRequest): void;
+
+  /**
+   * Checks the backend is usable at start-up (credentials, file system present). Throw with a message that says
+   * what is missing; the plugin refuses to start rather than fail later.
+   */
+  init?(): Promise<void>;
+
+  /**
+   * Creates the volume. Called only when {@link inspect} found no volume of that name; must still be safe if
+   * another node creates the same name at once (end with one volume).
+   */
+  create(request: CreateRequest): Promise<ProviderVolume>;
+
+  /** Deletes the volume and its data. Throws NotFound if there is no such volume. */
+  remove(name: string): Promise<void>;
+
+  /** The volume, or `undefined` if it truly does not exist. Throws BackendFailure when it cannot tell. */
+  inspect(name: string): Promise<ProviderVolume | undefined>;
+
+  /** Every volume of this backing visible from this node (all of the cluster's for `global` scope). */
+  list(): Promise<ProviderVolume[]>;
+
+  /**
+   * Makes the volume usable on this node (attach, format if empty, mount) and returns the path for containers.
+   * Must be idempotent: called again for a volume already mounted here (after a restart), it checks the mount
+   * and returns the same path, re-establishing it if the host lost it.
+   */
+  mount(name: string): Promise<MountResult>;
+
+  /** Releases the volume on this node (unmount, detach). Idempotent: succeeds if it is not mounted. */
+  unmount(name: string): Promise<void>;
+
+  /**
+   * Called once at start-up after the engine restored its mount table, with the names this node still holds
+   * for callers. Release anything the backend has mounted or attached on this node for other names (a crash
+   * between mount and record leaves such leftovers).
+   */
+  reconcile?(held: ReadonlySet<string>): Promise<void>;
+
+  /** Stops timers and closes clients. Leaves mounts in place: they are recorded and callers still hold them. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,26 @@
+import type { VolumeScope } from '../contract/storage-provider.js';
+
+/** A volume as the engine reports it to adapters: the provider's view plus what this node knows. */
+export interface Volume {
+  readonly name: string;
+  /** The provider (backing) the volume belongs to. */
+  readonly backing: string;
+  readonly scope: VolumeScope;
+  readonly createdAt?: Date;
+  readonly options: Readonly<Record<string, string>>;
+  /**
+   * The host path of the volume's data on this node: the active mount if this node has it mounted, else the
+   * provider's own path if it has one (local volumes), else undefined.
+   */
+  readonly mountpoint?: string;
+  /** Backend facts plus `mounts` (how many Mount calls this node holds for it). */
+  readonly status: Readonly<Record<string, unknown>>;
+}
+
+/** A summary of one configured backing, for `Capabilities` and help output. */
+export interface BackingSummary {
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly scope: VolumeScope;
+  readonly isDefault: boolean;
+}

@@ -1,0 +1,34 @@
+/**
+ * @stowage/core: everything a driver author, an adapter or an embedding orchestrator needs.
+ * This file is the whole public surface; nothing else is imported by path.
+ */
+
+// The contract a driver implements.
+export type { StorageProvider, ProviderVolume, CreateRequest, MountResult, VolumeScope } from './contract/storage-provider.js';
+export type { OptionSpec, OptionType, OptionCondition, OptionValues } from './contract/option-spec.js';
+export { defineDriver, type StowageDriver } from './contract/driver-definition.js';
+export { STORAGE_PROVIDER, HOST_OPERATIONS, LOGGER, NODE_CONTEXT, type NodeContext } from './tokens.js';
+
+// Errors.
+export { ErrorKind } from './errors/error-kind.js';
+export { StowageError } from './errors/stowage-error.js';
+
+// The volume engine.
+export { VolumeEngine, ENGINE_SETTINGS, type EngineSettings } from './engine/volume-engine.js';
+export type { Volume, BackingSummary } from './engine/volume.js';
+export { validateVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
+export { parseOptions, formatOptionValues } from './engine/option-parser.js';
+
+// Composition: building an engine from config and driver definitions.
+export { composeStowage, type ComposeOptions, type Stowage } from './compose/compose-stowage.js';
+
+// Host operations.
+export type { HostOperations, MountEntry, MountOptions } from './host/host-operations.js';
+export { SystemHostOperations } from './host/system-host-operations.js';
+export { parseMountInfo } from './host/mountinfo.js';
+
+// Config and logging.
+export type { StowageConfig, DriverConfig } from './config/stowage-config.js';
+export { loadConfig, DEFAULT_SOCKET, DEFAULT_STATE_DIR, type LoadConfigInput } from './config/load-config.js';
+export type { Logger } from './logging/logger.js';
+export { createLogger, type CreateLoggerOptions } from './logging/create-logger.js';
