@@ -1,0 +1,66 @@
+import 'reflect-metadata';
+import { Container } from 'inversify';
+import type { StowageConfig } from '../config/stowage-config.js';
+import type { StowageDriver } from '../contract/driver-definition.js';
+import { StowageError } from '../errors/stowage-error.js';
+import { ENGINE_SETTINGS, VolumeEngine } from '../engine/volume-engine.js';
+import { parseOptions } from '../engine/option-parser.js';
+import type { HostOperations } from '../host/host-operations.js';
+import { SystemHostOperations } from '../host/system-host-operations.js';
+import type { Logger } from '../logging/logger.js';
+import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT } from '../tokens.js';
+
+export interface ComposeOptions {
+  readonly config: StowageConfig;
+  /** The loaded driver definitions; every driver enabled in `config.drivers` must be among them. */
+  readonly drivers: readonly StowageDriver[];
+  readonly logger: Logger;
+  /** Host operations to share with drivers; the real system tools by default. */
+  readonly host?: HostOperations;
+}
+
+/** A composed Stowage: the engine (not yet started) and the container that built it. */
+export interface Stowage {
+  readonly engine: VolumeEngine;
+  readonly container: Container;
+  /** Stops the engine (mounts stay recorded) and unbinds everything. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root every adapter and embedder shares: binds the shared services, loads each enabled driver's
+ * container module with its settings validated against the driver's declared settings, and resolves the engine,
+ * which receives every provider by multi-injection.
+ */
+export async function composeStowage(options: ComposeOptions): Promise<Stowage> {
+  const { config, drivers, logger } = options;
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.bind(LOGGER).toConstantValue(logger);
+  container.bind(HOST_OPERATIONS).toConstantValue(options.host ?? new SystemHostOperations({ logger }));
+  container.bind(NODE_CONTEXT).toConstantValue({ stateDir: config.stateDir });
+  container.bind(ENGINE_SETTINGS).toConstantValue({
+    stateDir: config.stateDir,
+    ...(config.defaultBacking !== undefined ? { defaultBacking: config.defaultBacking } : {}),
+  });
+
+  const enabled = Object.entries(config.drivers);
+  if (enabled.length === 0) throw StowageError.invalidArgument('config: no driver is enabled');
+  for (const [name, driverConfig] of enabled) {
+    const driver = drivers.find((d) => d.name === name);
+    if (!driver) {
+      throw StowageError.invalidArgument(`config: driver "${name}" is enabled but was not loaded`);
+    }
+    const settings = parseOptions(driver.settings, driverConfig.settings, `driver ${name}`);
+    await container.load(driver.module(settings));
+  }
+  container.bind(VolumeEngine).toSelf();
+  const engine = container.get(VolumeEngine);
+  return {
+    engine,
+    container,
+    async close() {
+      await engine.stop();
+      container.unbindAll();
+    },
+  };
+}

@@ -1,0 +1,398 @@
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { inject, injectable, multiInject, type ServiceIdentifier } from 'inversify';
+import type { ProviderVolume, StorageProvider, VolumeScope } from '../contract/storage-provider.js';
+import { StowageError } from '../errors/stowage-error.js';
+import type { HostOperations } from '../host/host-operations.js';
+import type { Logger } from '../logging/logger.js';
+import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER } from '../tokens.js';
+import { BackingRouter } from './backing-router.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { holdCount, type MountRecord } from './mount-record.js';
+import { MountTable } from './mount-table.js';
+import { formatOptionValues, parseOptions } from './option-parser.js';
+import { StateDirLock } from './state-dir-lock.js';
+import type { BackingSummary, Volume } from './volume.js';
+import { validateVolumeName } from './volume-name.js';
+
+/** The engine's own settings. */
+export interface EngineSettings {
+  /** Holds this node's mount table and the engine lock; created 0700 if missing. */
+  readonly stateDir: string;
+  /** The backing for creates that name none; by default shared, then relocatable, then local. */
+  readonly defaultBacking?: string;
+}
+
+export const ENGINE_SETTINGS: ServiceIdentifier<EngineSettings> = Symbol.for('stowage.EngineSettings');
+
+/** The create option the engine consumes itself to route a volume to a backing. */
+const BACKING_OPTION = 'backing';
+const MAX_CALLER_ID_LENGTH = 256;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The volume engine: what every adapter calls, serving any number of providers at once. It validates names and
+ * options, routes each volume to its backing, serialises operations per volume name, counts Mount calls per
+ * caller, and keeps this node's mount table on disk so that a restart knows what is mounted for whom.
+ */
+@injectable()
+export class VolumeEngine {
+  private readonly router: BackingRouter;
+  private readonly locks = new KeyedMutex();
+  private readonly table: MountTable;
+  private readonly stateLock: StateDirLock;
+  private started = false;
+
+  constructor(
+    @multiInject(STORAGE_PROVIDER) providers: StorageProvider[],
+    @inject(HOST_OPERATIONS) readonly host: HostOperations,
+    @inject(LOGGER) private readonly logger: Logger,
+    @inject(ENGINE_SETTINGS) private readonly settings: EngineSettings,
+  ) {
+    this.router = new BackingRouter(providers, settings.defaultBacking);
+    this.table = new MountTable(join(settings.stateDir, 'mounts.json'));
+    this.stateLock = new StateDirLock(settings.stateDir);
+  }
+
+  /**
+   * Takes the state directory, starts every provider, loads the mount table and reconciles it: operations a crash
+   * interrupted are finished, volumes callers still hold are checked (and remounted if the host lost them), and
+   * each provider releases what it holds for nobody.
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.stateLock.acquire();
+    try {
+      await Promise.all(
+        this.router.all().map(async (provider) => {
+          try {
+            await provider.init?.();
+          } catch (error) {
+            throw StowageError.wrap(error, `backing ${provider.name} could not start`);
+          }
+        }),
+      );
+      await this.table.load();
+      await this.reconcile();
+      this.started = true;
+      this.logger.info(
+        { stateDir: this.settings.stateDir, backings: this.router.summaries().map((b) => b.name) },
+        'volume engine started',
+      );
+    } catch (error) {
+      await this.stateLock.releaseLock();
+      throw error;
+    }
+  }
+
+  /** Stops providers and releases the state directory. Mounts stay: they are recorded and callers still hold them. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await Promise.allSettled(this.router.all().map((p) => p.close?.()));
+    await this.stateLock.releaseLock();
+    this.logger.info({}, 'volume engine stopped');
+  }
+
+  /** The scope Docker is told: `global` only when every backing is global. */
+  scope(): VolumeScope {
+    return this.router.all().every((p) => p.scope === 'global') ? 'global' : 'local';
+  }
+
+  backings(): BackingSummary[] {
+    return this.router.summaries();
+  }
+
+  /**
+   * Creates a volume, or returns the existing one when it was created with the same backing and options.
+   * `options` may hold `backing` (a backing name or alias); the rest is validated against that provider.
+   */
+  async create(name: string, options: Readonly<Record<string, unknown>> = {}): Promise<Volume> {
+    this.assertStarted();
+    validateVolumeName(name);
+    const { [BACKING_OPTION]: backing, ...rest } = options;
+    if (backing !== undefined && typeof backing !== 'string') {
+      throw StowageError.invalidArgument('backing: must be a string');
+    }
+    const provider = this.router.select(backing);
+    const subject = `backing=${backing || provider.name}`;
+    const parsed = parseOptions(provider.options, rest, subject);
+    const request = { name, options: parsed };
+    provider.validate?.(request);
+
+    return this.locks.run(name, async () => {
+      const existing = await this.router.locate(name);
+      if (existing) return this.acceptExisting(existing, provider, formatOptionValues(parsed));
+      let created: ProviderVolume;
+      try {
+        created = await provider.create(request);
+      } catch (error) {
+        throw StowageError.wrap(error, `creating volume "${name}" on backing ${provider.name} failed`);
+      }
+      this.router.remember(name, provider);
+      this.logger.info({ volume: name, backing: provider.name, options: created.options }, 'volume created');
+      return this.toVolume(provider, created);
+    });
+  }
+
+  /** Deletes a volume and its data. Refused while this node has it mounted. */
+  async remove(name: string): Promise<void> {
+    this.assertStarted();
+    validateVolumeName(name);
+    await this.locks.run(name, async () => {
+      const record = this.table.get(name);
+      const held = holdCount(record);
+      if (held > 0) {
+        throw StowageError.inUse(
+          `volume "${name}" is in use on this node (${held} mount${held === 1 ? '' : 's'}); ` +
+            'stop the containers using it, then remove it',
+        );
+      }
+      const found = await this.router.locate(name);
+      if (!found) throw StowageError.notFound(`volume "${name}" not found`);
+      if (record) await this.finishRelease(name, found.provider);
+      try {
+        await found.provider.remove(name);
+      } catch (error) {
+        throw StowageError.wrap(error, `removing volume "${name}" from backing ${found.provider.name} failed`);
+      }
+      this.router.forget(name);
+      this.logger.info({ volume: name, backing: found.provider.name }, 'volume removed');
+    });
+  }
+
+  /**
+   * The volume, or undefined when no backing has it. When a backend cannot be asked, a volume this node knows is
+   * still answered (Docker forgets any volume a Get fails for); an unknown one throws BackendFailure.
+   */
+  async get(name: string): Promise<Volume | undefined> {
+    this.assertStarted();
+    validateVolumeName(name);
+    try {
+      const found = await this.router.locate(name);
+      return found && this.toVolume(found.provider, found.volume);
+    } catch (error) {
+      const known = this.knownVolume(name, error);
+      if (known) return known;
+      throw error;
+    }
+  }
+
+  /** Every volume of every backing. Fails, naming the backing, when one cannot list. */
+  async list(): Promise<Volume[]> {
+    this.assertStarted();
+    const perProvider = await Promise.all(
+      this.router.all().map(async (provider) => {
+        let volumes: ProviderVolume[];
+        try {
+          volumes = await provider.list();
+        } catch (error) {
+          throw StowageError.wrap(error, `listing volumes of backing ${provider.name} failed`);
+        }
+        return volumes.map((v) => {
+          this.router.remember(v.name, provider);
+          return this.toVolume(provider, v);
+        });
+      }),
+    );
+    return perProvider.flat();
+  }
+
+  /**
+   * Makes the volume usable for `callerId` and returns its path. The backend mounts only for the first caller;
+   * every call is counted, a repeated ID too, and must be matched by an {@link unmount}.
+   */
+  async mount(name: string, callerId: string): Promise<string> {
+    this.assertStarted();
+    validateVolumeName(name);
+    validateCallerId(callerId);
+    return this.locks.run(name, async () => {
+      const record = this.table.get(name);
+      if (record?.state === 'mounted' && record.mountpoint) {
+        await this.table.set(name, addCaller(record, callerId));
+        this.logger.debug({ volume: name, caller: callerId, holds: holdCount(record) + 1 }, 'mount counted');
+        return record.mountpoint;
+      }
+      const found = await this.router.locate(name);
+      if (!found) throw StowageError.notFound(`volume "${name}" not found`);
+      const { provider } = found;
+      // Written before the backend is touched: a crash from here on is undone at the next start.
+      await this.table.set(name, { backing: provider.name, state: 'mounting', callers: record?.callers ?? {} });
+      let path: string;
+      try {
+        ({ path } = await provider.mount(name));
+      } catch (error) {
+        await this.abandonMount(name, provider, record);
+        throw StowageError.wrap(error, `mounting volume "${name}" (backing ${provider.name}) failed`);
+      }
+      await this.table.set(name, addCaller({ backing: provider.name, state: 'mounted', mountpoint: path, callers: record?.callers ?? {} }, callerId));
+      this.logger.info({ volume: name, backing: provider.name, caller: callerId, mountpoint: path }, 'volume mounted');
+      return path;
+    });
+  }
+
+  /** Matches one earlier {@link mount} by `callerId`; the backend releases the volume when none is left. */
+  async unmount(name: string, callerId: string): Promise<void> {
+    this.assertStarted();
+    validateVolumeName(name);
+    validateCallerId(callerId);
+    await this.locks.run(name, async () => {
+      const record = this.table.get(name);
+      const count = record?.callers[callerId] ?? 0;
+      if (!record || count === 0) {
+        throw StowageError.notFound(`volume "${name}" has no mount with ID "${callerId}" on this node`);
+      }
+      const callers = { ...record.callers };
+      if (count === 1) delete callers[callerId];
+      else callers[callerId] = count - 1;
+      const remaining = { ...record, callers };
+      if (holdCount(remaining) > 0) {
+        await this.table.set(name, remaining);
+        this.logger.debug({ volume: name, caller: callerId, holds: holdCount(remaining) }, 'unmount counted');
+        return;
+      }
+      const provider = this.providerFor(record);
+      await this.table.set(name, { ...remaining, state: 'unmounting' });
+      await this.finishRelease(name, provider);
+      this.logger.info({ volume: name, backing: record.backing, caller: callerId }, 'volume unmounted');
+    });
+  }
+
+  /** The volume's host path on this node: its active mount, else the provider's own path, else undefined. */
+  async path(name: string): Promise<string | undefined> {
+    this.assertStarted();
+    validateVolumeName(name);
+    const record = this.table.get(name);
+    if (record?.state === 'mounted' && record.mountpoint) return record.mountpoint;
+    return (await this.get(name))?.mountpoint;
+  }
+
+  private acceptExisting(existing: { provider: StorageProvider; volume: ProviderVolume }, wanted: StorageProvider, options: Record<string, string>): Volume {
+    const { provider, volume } = existing;
+    if (provider !== wanted) {
+      throw StowageError.alreadyExists(`volume "${volume.name}" already exists with backing=${provider.name}`);
+    }
+    if (!sameOptions(volume.options, options)) {
+      throw StowageError.alreadyExists(
+        `volume "${volume.name}" already exists with other options (${describeOptions(volume.options)}); ` +
+          'remove it first or create it with the same options',
+      );
+    }
+    return this.toVolume(provider, volume);
+  }
+
+  /** Releases a volume whose last caller left (or that a crash left half mounted) and forgets its record. */
+  private async finishRelease(name: string, provider: StorageProvider): Promise<void> {
+    try {
+      await provider.unmount(name);
+    } catch (error) {
+      // The record stays, marked unmounting with no callers: the next mount or the next start finishes the job.
+      throw StowageError.wrap(error, `releasing volume "${name}" (backing ${provider.name}) failed`);
+    }
+    await this.table.delete(name);
+  }
+
+  private async abandonMount(name: string, provider: StorageProvider, previous: MountRecord | undefined): Promise<void> {
+    try {
+      await provider.unmount(name);
+    } catch (error) {
+      this.logger.warn({ volume: name, err: (error as Error).message }, 'cleanup after a failed mount failed; will retry at start-up');
+      return;
+    }
+    if (previous && holdCount(previous) > 0) await this.table.set(name, previous);
+    else await this.table.delete(name);
+  }
+
+  private async reconcile(): Promise<void> {
+    const held = new Map<StorageProvider, Set<string>>();
+    for (const [name, record] of this.table.entries()) {
+      const provider = this.router.byBacking(record.backing);
+      if (!provider) {
+        this.logger.error({ volume: name, backing: record.backing }, 'mount record names a backing that is not enabled; keeping it');
+        continue;
+      }
+      if (record.state !== 'mounted' || holdCount(record) === 0) {
+        try {
+          await this.finishRelease(name, provider);
+          this.logger.info({ volume: name, state: record.state }, 'finished an operation interrupted by a restart');
+        } catch (error) {
+          this.logger.error({ volume: name, err: (error as Error).message }, 'could not release an interrupted mount');
+        }
+        continue;
+      }
+      try {
+        const { path } = await provider.mount(name);
+        if (path !== record.mountpoint) await this.table.set(name, { ...record, mountpoint: path });
+        this.router.remember(name, provider);
+        held.set(provider, (held.get(provider) ?? new Set()).add(name));
+      } catch (error) {
+        this.logger.error({ volume: name, err: (error as Error).message }, 'a volume callers hold could not be restored');
+        held.set(provider, (held.get(provider) ?? new Set()).add(name));
+      }
+    }
+    for (const provider of this.router.all()) {
+      try {
+        await provider.reconcile?.(held.get(provider) ?? new Set());
+      } catch (error) {
+        this.logger.error({ backing: provider.name, err: (error as Error).message }, 'backing reconciliation failed');
+      }
+    }
+  }
+
+  private providerFor(record: MountRecord): StorageProvider {
+    const provider = this.router.byBacking(record.backing);
+    if (!provider) {
+      throw StowageError.backendFailure(`backing ${record.backing} is not enabled on this node; enable it to release its volumes`);
+    }
+    return provider;
+  }
+
+  private knownVolume(name: string, error: unknown): Volume | undefined {
+    const record = this.table.get(name);
+    const provider = this.router.cachedOwner(name) ?? (record && this.router.byBacking(record.backing));
+    if (!provider) return undefined;
+    this.logger.warn({ volume: name, err: (error as Error).message }, 'answering from what this node knows');
+    return this.toVolume(provider, { name, options: {}, status: { error: (error as Error).message } });
+  }
+
+  private toVolume(provider: StorageProvider, volume: ProviderVolume): Volume {
+    const record = this.table.get(volume.name);
+    const mountpoint = record?.state === 'mounted' && record.mountpoint ? record.mountpoint : volume.path;
+    return {
+      name: volume.name,
+      backing: provider.name,
+      scope: provider.scope,
+      ...(volume.createdAt ? { createdAt: volume.createdAt } : {}),
+      options: volume.options,
+      ...(mountpoint ? { mountpoint } : {}),
+      status: { ...volume.status, backing: provider.name, mounts: holdCount(record) },
+    };
+  }
+
+  private assertStarted(): void {
+    if (!this.started) throw StowageError.backendFailure('the volume engine is not started');
+  }
+}
+
+function validateCallerId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0) throw StowageError.invalidArgument('mount ID is required');
+  if (id.length > MAX_CALLER_ID_LENGTH || CONTROL_CHARACTERS.test(id)) {
+    throw StowageError.invalidArgument(`invalid mount ID: at most ${MAX_CALLER_ID_LENGTH} printable characters`);
+  }
+}
+
+function addCaller(record: MountRecord, callerId: string): MountRecord {
+  return { ...record, callers: { ...record.callers, [callerId]: (record.callers[callerId] ?? 0) + 1 } };
+}
+
+function sameOptions(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (a[key] !== b[key]) return false;
+  return true;
+}
+
+function describeOptions(options: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(options);
+  return entries.length === 0 ? 'no options' : entries.map(([k, v]) => `${k}=${v}`).join(', ');
+}

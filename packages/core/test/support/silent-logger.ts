@@ -1,0 +1,11 @@
+import type { Logger } from '../../src/index.js';
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
