@@ -28,9 +28,11 @@ export function parseOptions(specs: readonly OptionSpec[], raw: RawValues, subje
   }
 
   const parsed: Record<string, string | number | boolean> = {};
+  const supplied = new Set<string>();
   for (const spec of specs) {
     const value = raw[spec.name];
     if (value === undefined || value === '') continue;
+    supplied.add(spec.name);
     const result = parseValue(spec, value);
     if (typeof result === 'object') problems.push(`${spec.name}: ${result.problem}`);
     else parsed[spec.name] = result;
@@ -43,13 +45,14 @@ export function parseOptions(specs: readonly OptionSpec[], raw: RawValues, subje
   }
 
   for (const spec of specs) {
-    const given = parsed[spec.name] !== undefined;
+    // A supplied but malformed value was reported above; "required" on top of it would only confuse.
+    const given = supplied.has(spec.name);
     if (!given && spec.required === true) {
       problems.push(`${spec.name}: required for ${subject}`);
     } else if (!given && typeof spec.required === 'object' && holds(spec.required, withDefaults)) {
       problems.push(`${spec.name}: required for ${describeCondition(spec.required, withDefaults)}`);
     }
-    if (given && spec.allowedOnlyWhen && !holds(spec.allowedOnlyWhen, withDefaults)) {
+    if (parsed[spec.name] !== undefined && spec.allowedOnlyWhen && !holds(spec.allowedOnlyWhen, withDefaults)) {
       problems.push(
         `${spec.name}: only allowed when ${spec.allowedOnlyWhen.option} is ${spec.allowedOnlyWhen.oneOf.join(' or ')}` +
           ` (it is ${String(withDefaults[spec.allowedOnlyWhen.option] ?? 'not set')})`,
@@ -68,7 +71,7 @@ export function formatOptionValues(values: OptionValues): Record<string, string>
 
 function parseValue(spec: OptionSpec, value: unknown): string | number | boolean | { problem: string } {
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-    return { problem: `must be a ${spec.type}, got ${describeType(value)}` };
+    return { problem: `must be ${spec.type === 'integer' ? 'an' : 'a'} ${spec.type}, got ${describeType(value)}` };
   }
   const text = String(value);
   if (text.length > MAX_VALUE_LENGTH) return { problem: `value is too long (${text.length} characters, at most ${MAX_VALUE_LENGTH})` };

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import type { OptionSpec } from '../src/contract/option-spec.js';
+import { formatOptionValues, parseOptions } from '../src/engine/option-parser.js';
+import { ErrorKind } from '../src/errors/error-kind.js';
+import { StowageError } from '../src/errors/stowage-error.js';
+
+// Shaped like the relocatable backing's options, the hardest schema the seeds describe.
+const ebsLike: OptionSpec[] = [
+  { name: 'size', type: 'integer', description: 'GiB', required: true, min: 1, max: 16384 },
+  { name: 'ebstype', type: 'string', description: 'type', values: ['gp2', 'gp3', 'io1', 'standard'], default: 'standard' },
+  { name: 'iops', type: 'integer', description: 'IOPS', required: { option: 'ebstype', oneOf: ['io1'] }, allowedOnlyWhen: { option: 'ebstype', oneOf: ['io1', 'gp3'] } },
+  { name: 'encrypted', type: 'boolean', description: 'encrypt', default: false },
+  { name: 'mode', type: 'string', description: 'mode', pattern: /0?[0-7]{3}/, patternHint: 'an octal mode such as 0755' },
+];
+
+function problem(raw: Record<string, unknown>): string {
+  try {
+    parseOptions(ebsLike, raw, 'backing=relocatable');
+  } catch (error) {
+    expect(StowageError.is(error, ErrorKind.InvalidArgument)).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error('expected the options to be refused');
+}
+
+describe('parseOptions', () => {
+  it('parses typed values and fills defaults', () => {
+    const values = parseOptions(ebsLike, { size: '25', ebstype: 'io1', iops: '1000', encrypted: 'yes' }, 'backing=relocatable');
+    expect(values).toEqual({ size: 25, ebstype: 'io1', iops: 1000, encrypted: true });
+    expect(formatOptionValues(values)).toEqual({ size: '25', ebstype: 'io1', iops: '1000', encrypted: 'true' });
+  });
+
+  it('names the backing for a missing required option', () => {
+    expect(problem({})).toBe('size: required for backing=relocatable');
+  });
+
+  it('requires an option when its condition holds', () => {
+    expect(problem({ size: '25', ebstype: 'io1' })).toBe('iops: required for ebstype=io1');
+  });
+
+  it('refuses an option outside the values its condition allows, evaluated after defaults', () => {
+    expect(problem({ size: '25', iops: '100' })).toBe('iops: only allowed when ebstype is io1 or gp3 (it is standard)');
+  });
+
+  it('lists the allowed values', () => {
+    expect(problem({ size: '1', ebstype: 'floppy' })).toBe('ebstype: must be one of gp2, gp3, io1, standard, got "floppy"');
+  });
+
+  it('checks integer syntax and range', () => {
+    expect(problem({ size: '1;rm -rf /' })).toBe('size: must be a whole number, got "1;rm -rf /"');
+    expect(problem({ size: '0' })).toBe('size: must be between 1 and 16384, got 0');
+    expect(problem({ size: '1e3' })).toBe('size: must be a whole number, got "1e3"');
+  });
+
+  it('checks booleans and whole-string patterns', () => {
+    expect(problem({ size: '1', encrypted: 'maybe' })).toBe('encrypted: must be true or false, got "maybe"');
+    expect(problem({ size: '1', mode: '07555' })).toBe('mode: must be an octal mode such as 0755, got "07555"');
+    expect(parseOptions(ebsLike, { size: '1', mode: '0750' }, 's').mode).toBe('0750');
+  });
+
+  it('refuses control characters, over-long values and non-scalar values', () => {
+    expect(problem({ size: '1', ebstype: 'gp2\nx' })).toBe('ebstype: must not contain control characters');
+    expect(problem({ size: '1', mode: '7'.repeat(2000) })).toBe('mode: value is too long (2000 characters, at most 1024)');
+    expect(problem({ size: { $gt: 1 } })).toBe('size: must be an integer, got an object');
+  });
+
+  it('reports unknown options with the known ones', () => {
+    expect(problem({ size: '1', sise: '2' })).toBe(
+      'unknown option "sise" for backing=relocatable (known options: size, ebstype, iops, encrypted, mode)',
+    );
+  });
+
+  it('treats an empty value as absent', () => {
+    expect(parseOptions(ebsLike, { size: '3', ebstype: '' }, 's')).toEqual({ size: 3, ebstype: 'standard', encrypted: false });
+  });
+});
