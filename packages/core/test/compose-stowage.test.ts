@@ -1,0 +1,89 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ContainerModule } from 'inversify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { composeStowage } from '../src/compose/compose-stowage.js';
+import type { StowageConfig } from '../src/config/stowage-config.js';
+import { defineDriver } from '../src/contract/driver-definition.js';
+import { ErrorKind } from '../src/errors/error-kind.js';
+import { StowageError } from '../src/errors/stowage-error.js';
+import type { HostOperations } from '../src/host/host-operations.js';
+import { HOST_OPERATIONS, NODE_CONTEXT, STORAGE_PROVIDER } from '../src/tokens.js';
+import { MemoryProvider } from './support/memory-provider.js';
+import { silentLogger } from './support/silent-logger.js';
+
+const host = { marker: 'fake host' } as unknown as HostOperations;
+
+// A driver the way a third party writes one: settings declared, provider bound in its own module.
+function memoryDriver(name: string, seen: Array<{ settings: unknown; host: unknown; stateDir: string }>) {
+  return defineDriver({
+    name,
+    description: `in-memory ${name}`,
+    settings: [{ name: 'flavour', type: 'string', description: 'a setting', values: ['plain', 'spicy'], default: 'plain' }],
+    module: (settings) =>
+      new ContainerModule(({ bind }) => {
+        bind(STORAGE_PROVIDER).toDynamicValue((ctx) => {
+          seen.push({ settings, host: ctx.get(HOST_OPERATIONS), stateDir: ctx.get(NODE_CONTEXT).stateDir });
+          return new MemoryProvider(name);
+        });
+      }),
+  });
+}
+
+describe('composeStowage', () => {
+  let stateDir: string;
+  beforeEach(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'stowage-compose-'));
+  });
+  afterEach(async () => {
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  const config = (drivers: StowageConfig['drivers']): StowageConfig => ({
+    socket: '/run/docker/plugins/test.sock',
+    stateDir,
+    logLevel: 'silent',
+    drivers,
+  });
+
+  it('loads every enabled driver module and multi-injects their providers into the engine', async () => {
+    const seen: Array<{ settings: unknown; host: unknown; stateDir: string }> = [];
+    const stowage = await composeStowage({
+      config: config({ one: { settings: { flavour: 'spicy' } }, two: { settings: {} } }),
+      drivers: [memoryDriver('one', seen), memoryDriver('two', seen), memoryDriver('unused', seen)],
+      logger: silentLogger,
+      host,
+    });
+    await stowage.engine.start();
+    try {
+      expect(stowage.engine.backings().map((b) => b.name)).toEqual(['one', 'two']);
+      expect(seen).toEqual([
+        { settings: { flavour: 'spicy' }, host, stateDir },
+        { settings: { flavour: 'plain' }, host, stateDir },
+      ]);
+      expect((await stowage.engine.create('v', { backing: 'two' })).backing).toBe('two');
+    } finally {
+      await stowage.close();
+    }
+  });
+
+  it('validates driver settings with the driver named in the message', async () => {
+    const error = await composeStowage({
+      config: config({ one: { settings: { flavour: 'bland', colour: 'x' } } }),
+      drivers: [memoryDriver('one', [])],
+      logger: silentLogger,
+      host,
+    }).catch((e: unknown) => e);
+    expect(StowageError.is(error, ErrorKind.InvalidArgument)).toBe(true);
+    expect((error as Error).message).toBe(
+      'unknown option "colour" for driver one (known options: flavour); flavour: must be one of plain, spicy, got "bland"',
+    );
+  });
+
+  it('refuses a configured driver that was not loaded', async () => {
+    await expect(
+      composeStowage({ config: config({ ghost: { settings: {} } }), drivers: [], logger: silentLogger, host }),
+    ).rejects.toThrow('config: driver "ghost" is enabled but was not loaded');
+  });
+});
