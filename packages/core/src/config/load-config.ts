@@ -1,0 +1,241 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as z from 'zod';
+import { StowageError } from '../errors/stowage-error.js';
+import type { DriverConfig, StowageConfig } from './stowage-config.js';
+
+/** Where the Docker adapter listens when neither the config file nor `STOWAGE_SOCKET` says otherwise. */
+export const DEFAULT_SOCKET = '/run/docker/plugins/stowage.sock';
+
+/** Where Stowage keeps its state when neither the config file nor `STOWAGE_STATE_DIR` says otherwise. */
+export const DEFAULT_STATE_DIR = '/var/lib/stowage';
+
+/** What {@link loadConfig} reads. */
+export interface LoadConfigInput {
+  /** A JSON config file (`--config`); relative paths are taken from the working directory. */
+  file?: string;
+  /** The environment, which overrides the file; `process.env` when omitted. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const satisfies readonly StowageConfig['logLevel'][];
+const DRIVER_NAME = /^[a-z][a-z0-9]*$/;
+/** `sun_path` is 108 bytes on Linux, one of which is the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+/** The part of `STOWAGE_<DRIVER>_<SETTING>` after the driver: upper snake case. */
+const ENV_SETTING = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
+
+const ENV = {
+  socket: 'STOWAGE_SOCKET',
+  stateDir: 'STOWAGE_STATE_DIR',
+  defaultBacking: 'STOWAGE_DEFAULT_BACKING',
+  logLevel: 'STOWAGE_LOG_LEVEL',
+  drivers: 'STOWAGE_DRIVERS',
+} as const;
+/**
+ * The global variables are never read as driver settings, or a driver named `state`, `default` or `log` would
+ * take `STOWAGE_STATE_DIR` for its setting `dir`.
+ */
+const GLOBAL_ENV_NAMES: ReadonlySet<string> = new Set(Object.values(ENV));
+
+const absolutePath = z.string().superRefine((value, ctx) => {
+  if (!path.isAbsolute(value)) ctx.addIssue({ code: 'custom', message: `must be an absolute path, got "${value}"` });
+});
+
+const socketPath = absolutePath.superRefine((value, ctx) => {
+  const bytes = Buffer.byteLength(value);
+  if (bytes > MAX_SOCKET_PATH_BYTES) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be at most ${MAX_SOCKET_PATH_BYTES} bytes to fit a unix socket address, "${value}" is ${bytes}`,
+    });
+  }
+});
+
+const logLevel = z.enum(LOG_LEVELS, {
+  error: (issue) => `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(issue.input)}`,
+});
+
+const driverName = z.string().regex(DRIVER_NAME, {
+  error: (issue) =>
+    `driver name ${JSON.stringify(issue.input)} must be lower-case letters and digits, starting with a letter`,
+});
+
+const backingName = z.string().min(1, { error: 'must not be empty' });
+
+const moduleSpecifier = z.string().min(1, { error: 'must be a package name or a path, not empty' });
+
+const settingValue = z.union([z.string(), z.number(), z.boolean()], {
+  error: (issue) => `must be a string, a number or a boolean, got ${JSON.stringify(issue.input)}`,
+});
+
+const configFileSchema = z.strictObject({
+  socket: socketPath.optional(),
+  stateDir: absolutePath.optional(),
+  defaultBacking: backingName.optional(),
+  logLevel: logLevel.optional(),
+  drivers: z
+    .record(
+      driverName,
+      z.strictObject({
+        module: moduleSpecifier.optional(),
+        settings: z.record(z.string(), settingValue).optional(),
+      }),
+    )
+    .optional(),
+});
+
+type ConfigFile = z.infer<typeof configFileSchema>;
+
+/**
+ * Reads Stowage's configuration once, at start-up: the optional JSON file, then the environment over it, then
+ * the defaults, and validates the result.
+ *
+ * The environment is the only way to configure a managed Docker plugin. `STOWAGE_SOCKET`, `STOWAGE_STATE_DIR`,
+ * `STOWAGE_DEFAULT_BACKING` and `STOWAGE_LOG_LEVEL` override the file's keys; `STOWAGE_DRIVERS` (comma-separated
+ * names) replaces the file's set of enabled drivers, keeping the file's settings of the drivers it names;
+ * `STOWAGE_<DRIVER>_MODULE` and `STOWAGE_<DRIVER>_<SETTING>` (the camelCase setting in upper snake case:
+ * `STOWAGE_EBS_CLUSTER_ID` is `clusterId`) set an enabled driver's module and settings, as strings. Variables of
+ * drivers that are not enabled are ignored. An empty variable counts as unset, because a managed plugin declares
+ * every variable it accepts with a default value, usually empty.
+ *
+ * With no file and no environment, the socket is {@link DEFAULT_SOCKET}, the state directory
+ * {@link DEFAULT_STATE_DIR}, the log level `info`, and only the `local` driver is enabled.
+ *
+ * A relative `module` in the file (`./x.js`, `../x.js`) is resolved against the file's directory, and in the
+ * environment against the working directory; package names and absolute paths are kept as they are.
+ *
+ * @throws StowageError InvalidArgument, with a message starting `config:` that names the file or the variable and
+ *   the key, when the file cannot be read or parsed, has unknown keys, or any value is invalid.
+ */
+export async function loadConfig(input: LoadConfigInput = {}): Promise<StowageConfig> {
+  const file = input.file === undefined ? undefined : path.resolve(input.file);
+  const fromFile: ConfigFile = file === undefined ? {} : await readConfigFile(file);
+  const env = input.env ?? process.env;
+  const fromEnv = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const envValue = <T>(schema: z.ZodType<T>, name: string): T | undefined => {
+    const value = fromEnv(name);
+    return value === undefined ? undefined : parseOrThrow(schema, value, name);
+  };
+
+  const socket = envValue(socketPath, ENV.socket) ?? fromFile.socket ?? DEFAULT_SOCKET;
+  const stateDir = envValue(absolutePath, ENV.stateDir) ?? fromFile.stateDir ?? DEFAULT_STATE_DIR;
+  const defaultBacking = envValue(backingName, ENV.defaultBacking) ?? fromFile.defaultBacking;
+  const level = envValue(logLevel, ENV.logLevel) ?? fromFile.logLevel ?? 'info';
+
+  const fileDrivers = fromFile.drivers ?? {};
+  const names = enabledDriverNames(fromEnv(ENV.drivers)) ?? Object.keys(fileDrivers);
+  if (names.length === 0) names.push('local');
+
+  const drivers: Record<string, DriverConfig> = {};
+  for (const name of names) {
+    const base = Object.hasOwn(fileDrivers, name) ? fileDrivers[name] : undefined;
+    const fromDriverEnv = driverEnv(name, env);
+    const fileModule = base?.module === undefined || file === undefined ? base?.module : resolveModule(base.module, path.dirname(file));
+    const envModule = fromDriverEnv.module === undefined ? undefined : resolveModule(fromDriverEnv.module, process.cwd());
+    const module = envModule ?? fileModule;
+    drivers[name] = {
+      ...(module === undefined ? {} : { module }),
+      settings: { ...base?.settings, ...fromDriverEnv.settings },
+    };
+  }
+
+  return {
+    socket,
+    stateDir,
+    ...(defaultBacking === undefined ? {} : { defaultBacking }),
+    logLevel: level,
+    drivers,
+  };
+}
+
+async function readConfigFile(file: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw StowageError.invalidArgument(`config: cannot read config file ${file}: ${reason}`, error);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw StowageError.invalidArgument(`config: ${file} is not valid JSON: ${reason}`, error);
+  }
+  return parseOrThrow(configFileSchema, json, file);
+}
+
+/** The names in `STOWAGE_DRIVERS`, or undefined when it is unset, so that the file's set applies. */
+function enabledDriverNames(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const names = [...new Set(value.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+  if (names.length === 0) {
+    throw StowageError.invalidArgument(`config: ${ENV.drivers}: names no driver, got "${value}"`);
+  }
+  for (const name of names) parseOrThrow(driverName, name, ENV.drivers);
+  return names;
+}
+
+/** `STOWAGE_<DRIVER>_MODULE` and `STOWAGE_<DRIVER>_<SETTING>` of one enabled driver. */
+function driverEnv(
+  name: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { module?: string; settings: Record<string, string> } {
+  const prefix = `STOWAGE_${name.toUpperCase()}_`;
+  const settings: Record<string, string> = {};
+  let module: string | undefined;
+  for (const [variable, value] of Object.entries(env)) {
+    if (!variable.startsWith(prefix) || GLOBAL_ENV_NAMES.has(variable) || value === undefined || value === '') continue;
+    const setting = variable.slice(prefix.length);
+    if (setting === 'MODULE') {
+      module = value;
+    } else if (ENV_SETTING.test(setting)) {
+      settings[camelCase(setting)] = value;
+    } else {
+      throw StowageError.invalidArgument(
+        `config: ${variable}: "${setting}" is not a setting name; ` +
+          `write driver settings as ${prefix}<SETTING> in upper snake case, e.g. ${prefix}CLUSTER_ID for clusterId`,
+      );
+    }
+  }
+  return { ...(module === undefined ? {} : { module }), settings };
+}
+
+/** `CLUSTER_ID` → `clusterId`. */
+function camelCase(upperSnake: string): string {
+  return upperSnake
+    .toLowerCase()
+    .split('_')
+    .map((word, index) => (index === 0 ? word : word.charAt(0).toUpperCase() + word.slice(1)))
+    .join('');
+}
+
+function resolveModule(specifier: string, base: string): string {
+  return specifier.startsWith('./') || specifier.startsWith('../') ? path.resolve(base, specifier) : specifier;
+}
+
+/** Parses `value` or throws one InvalidArgument listing every problem, each as `<where>: <key>: <what>`. */
+function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(describeIssue);
+  throw StowageError.invalidArgument(`config: ${where}: ${problems.join('; ')}`, result.error);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.map(String).join('.');
+  const prefix = key === '' ? '' : `${key}: `;
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `${prefix}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'invalid_key':
+      return `${prefix}${issue.issues.map((inner) => inner.message).join('; ')}`;
+    default:
+      return `${prefix}${issue.message}`;
+  }
+}

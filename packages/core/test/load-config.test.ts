@@ -1,0 +1,275 @@
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SOCKET, DEFAULT_STATE_DIR, loadConfig, type LoadConfigInput } from '../src/config/load-config.js';
+import { ErrorKind } from '../src/errors/error-kind.js';
+import { StowageError } from '../src/errors/stowage-error.js';
+
+let dir: string;
+let counter = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'stowage-config-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Writes `content` (JSON-encoded unless a string) to a fresh file under `sub` and returns its path. */
+async function configFile(content: unknown, sub = '.'): Promise<string> {
+  const folder = path.join(dir, sub);
+  await mkdir(folder, { recursive: true });
+  const file = path.join(folder, `config-${++counter}.json`);
+  await writeFile(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+/** The message of the InvalidArgument `loadConfig(input)` rejects with; fails on any other outcome. */
+async function configError(input: LoadConfigInput): Promise<string> {
+  const error = await loadConfig(input).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!StowageError.is(error, ErrorKind.InvalidArgument)) {
+    throw new Error(`expected an InvalidArgument StowageError, got ${String(error)}`);
+  }
+  expect(error.message.startsWith('config: ')).toBe(true);
+  return error.message;
+}
+
+describe('loadConfig defaults', () => {
+  it('runs the local driver on the default socket and state directory with no file and no environment', async () => {
+    expect(await loadConfig({ env: {} })).toEqual({
+      socket: '/run/docker/plugins/stowage.sock',
+      stateDir: '/var/lib/stowage',
+      logLevel: 'info',
+      drivers: { local: { settings: {} } },
+    });
+    expect(DEFAULT_SOCKET).toBe('/run/docker/plugins/stowage.sock');
+    expect(DEFAULT_STATE_DIR).toBe('/var/lib/stowage');
+  });
+
+  it('enables local when the file names no driver', async () => {
+    const file = await configFile({ drivers: {} });
+    expect((await loadConfig({ file, env: {} })).drivers).toEqual({ local: { settings: {} } });
+  });
+
+  it('takes empty environment variables for unset ones, as a managed plugin declares them', async () => {
+    const config = await loadConfig({
+      env: { STOWAGE_SOCKET: '', STOWAGE_DRIVERS: '', STOWAGE_LOG_LEVEL: '', STOWAGE_LOCAL_ROOT: '' },
+    });
+    expect(config.socket).toBe(DEFAULT_SOCKET);
+    expect(config.logLevel).toBe('info');
+    expect(config.drivers).toEqual({ local: { settings: {} } });
+  });
+});
+
+describe('loadConfig from a file', () => {
+  it('reads every key, keeping setting types', async () => {
+    // Every key is in its final form (absolute paths, a package name as module), so it comes back unchanged.
+    const content = {
+      socket: '/run/stowage/test.sock',
+      stateDir: '/srv/stowage',
+      defaultBacking: 'relocatable',
+      logLevel: 'debug',
+      drivers: {
+        local: { settings: { root: '/srv/volumes' } },
+        ebs: { module: '@stowage/driver-ebs', settings: { clusterId: 'c1', snapshotMinutes: 5, encrypted: true } },
+      },
+    };
+    const file = await configFile(content);
+    expect(await loadConfig({ file, env: {} })).toEqual(content);
+  });
+
+  it('resolves relative module paths against the file’s directory and keeps package names and absolute paths', async () => {
+    const file = await configFile(
+      {
+        drivers: {
+          mine: { module: './drivers/mine.js' },
+          up: { module: '../shared/up.js' },
+          pkg: { module: 'stowage-driver-foo' },
+          abs: { module: '/opt/drivers/abs.js' },
+        },
+      },
+      'etc',
+    );
+    const { drivers } = await loadConfig({ file, env: {} });
+    expect(drivers['mine']?.module).toBe(path.join(dir, 'etc', 'drivers', 'mine.js'));
+    expect(drivers['up']?.module).toBe(path.join(dir, 'shared', 'up.js'));
+    expect(drivers['pkg']?.module).toBe('stowage-driver-foo');
+    expect(drivers['abs']?.module).toBe('/opt/drivers/abs.js');
+  });
+});
+
+describe('loadConfig from the environment', () => {
+  it('overrides the file’s global keys', async () => {
+    const file = await configFile({ socket: '/run/a.sock', stateDir: '/srv/a', defaultBacking: 'local', logLevel: 'warn' });
+    const config = await loadConfig({
+      file,
+      env: {
+        STOWAGE_SOCKET: '/run/b.sock',
+        STOWAGE_STATE_DIR: '/srv/b',
+        STOWAGE_DEFAULT_BACKING: 'shared',
+        STOWAGE_LOG_LEVEL: 'trace',
+      },
+    });
+    expect(config).toMatchObject({ socket: '/run/b.sock', stateDir: '/srv/b', defaultBacking: 'shared', logLevel: 'trace' });
+  });
+
+  it('maps STOWAGE_<DRIVER>_<SETTING> to camelCase settings, as strings, over the file’s', async () => {
+    const file = await configFile({ drivers: { ebs: { settings: { clusterId: 'from-file', region: 'eu-west-1', size: 10 } } } });
+    const { drivers } = await loadConfig({
+      file,
+      env: { STOWAGE_EBS_CLUSTER_ID: 'from-env', STOWAGE_EBS_SNAPSHOT_INTERVAL_MINUTES: '5' },
+    });
+    expect(drivers).toEqual({
+      ebs: { settings: { clusterId: 'from-env', region: 'eu-west-1', size: 10, snapshotIntervalMinutes: '5' } },
+    });
+  });
+
+  it('sets the default local driver’s settings from the environment alone', async () => {
+    const config = await loadConfig({ env: { STOWAGE_LOCAL_ROOT: '/data/volumes' } });
+    expect(config.drivers).toEqual({ local: { settings: { root: '/data/volumes' } } });
+  });
+
+  it('lets STOWAGE_DRIVERS replace the file’s set, keeping the file’s settings for names in both', async () => {
+    const file = await configFile({
+      drivers: { local: { settings: { root: '/srv/v' } }, ebs: { settings: { clusterId: 'c1' } } },
+    });
+    const { drivers } = await loadConfig({ file, env: { STOWAGE_DRIVERS: ' ebs , efs,ebs', STOWAGE_EFS_FILE_SYSTEM_ID: 'fs-1' } });
+    expect(drivers).toEqual({
+      ebs: { settings: { clusterId: 'c1' } },
+      efs: { settings: { fileSystemId: 'fs-1' } },
+    });
+  });
+
+  it('ignores variables of drivers that are not enabled, and never reads the global ones as settings', async () => {
+    const { drivers } = await loadConfig({
+      env: {
+        STOWAGE_DRIVERS: 'local,state',
+        STOWAGE_EBS_CLUSTER_ID: 'ignored',
+        STOWAGE_EBS_MODULE: './ignored.js',
+        STOWAGE_STATE_DIR: '/srv/state',
+        STOWAGE_STATE_MODE: 'x',
+        STOWAGE_LOCALX_ROOT: 'ignored',
+      },
+    });
+    expect(drivers).toEqual({ local: { settings: {} }, state: { settings: { mode: 'x' } } });
+  });
+
+  it('takes a module from STOWAGE_<DRIVER>_MODULE, relative paths against the working directory', async () => {
+    const file = await configFile({ drivers: { mine: { module: './file-module.js' } } });
+    const { drivers } = await loadConfig({
+      file,
+      env: { STOWAGE_DRIVERS: 'mine,pkg', STOWAGE_MINE_MODULE: './env-module.js', STOWAGE_PKG_MODULE: '@acme/stowage-pkg' },
+    });
+    expect(drivers['mine']).toEqual({ module: path.resolve('env-module.js'), settings: {} });
+    expect(drivers['pkg']).toEqual({ module: '@acme/stowage-pkg', settings: {} });
+  });
+
+  it('reads process.env when no environment is passed', async () => {
+    const saved = process.env['STOWAGE_STATE_DIR'];
+    process.env['STOWAGE_STATE_DIR'] = '/srv/from-process-env';
+    try {
+      expect((await loadConfig()).stateDir).toBe('/srv/from-process-env');
+    } finally {
+      if (saved === undefined) delete process.env['STOWAGE_STATE_DIR'];
+      else process.env['STOWAGE_STATE_DIR'] = saved;
+    }
+  });
+});
+
+describe('loadConfig validation', () => {
+  it('names a missing config file', async () => {
+    const file = path.join(dir, 'absent.json');
+    const message = await configError({ file, env: {} });
+    expect(message).toContain(`config: cannot read config file ${file}: `);
+    expect(message).toContain('ENOENT');
+  });
+
+  it('names an unreadable config file (a directory)', async () => {
+    expect(await configError({ file: dir, env: {} })).toContain(`cannot read config file ${dir}: `);
+  });
+
+  it('names malformed JSON with the parser’s message', async () => {
+    const file = await configFile('{ "socket": "/run/x.sock", }');
+    const message = await configError({ file, env: {} });
+    expect(message).toMatch(new RegExp(`^config: ${file} is not valid JSON: .+`));
+    let parserMessage = '';
+    try {
+      JSON.parse('{ "socket": "/run/x.sock", }');
+    } catch (error) {
+      parserMessage = (error as Error).message;
+    }
+    expect(message).toContain(parserMessage);
+  });
+
+  it('refuses a file that is not a JSON object', async () => {
+    const file = await configFile('[]');
+    expect(await configError({ file, env: {} })).toContain(`config: ${file}: `);
+  });
+
+  it('refuses unknown keys at the top and in a driver', async () => {
+    const top = await configFile({ sockett: '/run/x.sock' });
+    expect(await configError({ file: top, env: {} })).toBe(`config: ${top}: unknown key "sockett"`);
+    const inDriver = await configFile({ drivers: { local: { setings: {} } } });
+    expect(await configError({ file: inDriver, env: {} })).toBe(`config: ${inDriver}: drivers.local: unknown key "setings"`);
+  });
+
+  it('requires absolute socket and state directory paths, in the file and in the environment', async () => {
+    const file = await configFile({ socket: 'run/x.sock', stateDir: 'var/lib/stowage' });
+    const message = await configError({ file, env: {} });
+    expect(message).toContain(`config: ${file}: `);
+    expect(message).toContain('socket: must be an absolute path, got "run/x.sock"');
+    expect(message).toContain('stateDir: must be an absolute path, got "var/lib/stowage"');
+    expect(await configError({ env: { STOWAGE_SOCKET: 'x.sock' } })).toBe(
+      'config: STOWAGE_SOCKET: must be an absolute path, got "x.sock"',
+    );
+    expect(await configError({ env: { STOWAGE_STATE_DIR: '.' } })).toBe(
+      'config: STOWAGE_STATE_DIR: must be an absolute path, got "."',
+    );
+  });
+
+  it('requires the socket path to fit a unix socket address', async () => {
+    const fits = `/run/${'a'.repeat(107 - '/run/'.length)}`;
+    expect((await loadConfig({ env: { STOWAGE_SOCKET: fits } })).socket).toBe(fits);
+    const tooLong = `${fits}b`;
+    const message = await configError({ env: { STOWAGE_SOCKET: tooLong } });
+    expect(message).toContain('config: STOWAGE_SOCKET: must be at most 107 bytes to fit a unix socket address');
+    expect(message).toContain('is 108');
+    const file = await configFile({ socket: tooLong });
+    expect(await configError({ file, env: {} })).toContain(`config: ${file}: socket: must be at most 107 bytes`);
+  });
+
+  it('requires a known log level', async () => {
+    const expected = 'must be one of trace, debug, info, warn, error, fatal, silent, got "verbose"';
+    expect(await configError({ env: { STOWAGE_LOG_LEVEL: 'verbose' } })).toBe(`config: STOWAGE_LOG_LEVEL: ${expected}`);
+    const file = await configFile({ logLevel: 'verbose' });
+    expect(await configError({ file, env: {} })).toBe(`config: ${file}: logLevel: ${expected}`);
+  });
+
+  it('requires driver names of lower-case letters and digits', async () => {
+    const file = await configFile({ drivers: { My_Driver: {} } });
+    expect(await configError({ file, env: {} })).toBe(
+      `config: ${file}: drivers.My_Driver: driver name "My_Driver" must be lower-case letters and digits, starting with a letter`,
+    );
+    expect(await configError({ env: { STOWAGE_DRIVERS: 'local,2fast' } })).toBe(
+      'config: STOWAGE_DRIVERS: driver name "2fast" must be lower-case letters and digits, starting with a letter',
+    );
+    expect(await configError({ env: { STOWAGE_DRIVERS: ' , ' } })).toBe('config: STOWAGE_DRIVERS: names no driver, got " , "');
+  });
+
+  it('requires setting values to be strings, numbers or booleans and modules to be non-empty', async () => {
+    const file = await configFile({ drivers: { local: { module: '', settings: { root: ['/a'] } } } });
+    const message = await configError({ file, env: {} });
+    expect(message).toContain('drivers.local.module: must be a package name or a path, not empty');
+    expect(message).toContain('drivers.local.settings.root: must be a string, a number or a boolean, got ["/a"]');
+  });
+
+  it('refuses a driver variable that is not upper snake case', async () => {
+    expect(await configError({ env: { STOWAGE_LOCAL_root: '/x' } })).toContain(
+      'config: STOWAGE_LOCAL_root: "root" is not a setting name',
+    );
+  });
+});
