@@ -10,7 +10,7 @@ const ebsLike: OptionSpec[] = [
   { name: 'ebstype', type: 'string', description: 'type', values: ['gp2', 'gp3', 'io1', 'standard'], default: 'standard' },
   { name: 'iops', type: 'integer', description: 'IOPS', required: { option: 'ebstype', oneOf: ['io1'] }, allowedOnlyWhen: { option: 'ebstype', oneOf: ['io1', 'gp3'] } },
   { name: 'encrypted', type: 'boolean', description: 'encrypt', default: false },
-  { name: 'mode', type: 'string', description: 'mode', pattern: /0?[0-7]{3}/, patternHint: 'an octal mode such as 0755' },
+  { name: 'mode', type: 'string', description: 'mode', pattern: /0?[0-7]{3}/, patternHint: 'an octal mode such as 0755', normalize: (v) => v.padStart(4, '0') },
 ];
 
 function problem(raw: Record<string, unknown>): string {
@@ -56,6 +56,7 @@ describe('parseOptions', () => {
     expect(problem({ size: '1', encrypted: 'maybe' })).toBe('encrypted: must be true or false, got "maybe"');
     expect(problem({ size: '1', mode: '07555' })).toBe('mode: must be an octal mode such as 0755, got "07555"');
     expect(parseOptions(ebsLike, { size: '1', mode: '0750' }, 's').mode).toBe('0750');
+    expect(parseOptions(ebsLike, { size: '1', mode: '750' }, 's').mode).toBe('0750');
   });
 
   it('refuses control characters, over-long values and non-scalar values', () => {

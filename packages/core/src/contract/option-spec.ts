@@ -31,6 +31,11 @@ export interface OptionSpec {
   /** A pattern a string value must match entirely, with `patternHint` telling users what it means. */
   readonly pattern?: RegExp;
   readonly patternHint?: string;
+  /**
+   * Rewrites a valid string value to its one canonical spelling (`755` to `0755`), so that the recorded options
+   * of a volume compare equal however the user wrote them.
+   */
+  readonly normalize?: (value: string) => string;
   /** `true`: always required. A condition: required when it holds (`iops` when `ebstype` is io1). */
   readonly required?: boolean | OptionCondition;
   /** Refused unless the condition holds (`throughput` only for `ebstype=gp3`). */

@@ -99,7 +99,7 @@ function parseValue(spec: OptionSpec, value: unknown): string | number | boolean
       if (spec.pattern && !wholeMatch(spec.pattern, text)) {
         return { problem: `must be ${spec.patternHint ?? `of the form ${spec.pattern.source}`}, got ${JSON.stringify(text)}` };
       }
-      return text;
+      return spec.normalize ? spec.normalize(text) : text;
     }
   }
 }

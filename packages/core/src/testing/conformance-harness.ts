@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VolumeEngine } from '../engine/volume-engine.js';
+import type { Volume } from '../engine/volume.js';
+import { SystemHostOperations } from '../host/system-host-operations.js';
+import { createLogger } from '../logging/create-logger.js';
+import type { ConformanceSetup } from './conformance-setup.js';
+import { CountingProvider } from './counting-provider.js';
+
+/** One test's world: the driver's setup, a counting view of its provider, and a started engine around it. */
+export class ConformanceHarness {
+  /** Per-test prefix: a backend shared between tests (one moto server) never sees two tests use one name. */
+  readonly prefix = `conf${randomBytes(3).toString('hex')}`;
+  private readonly used = new Set<string>();
+
+  private constructor(
+    readonly setup: ConformanceSetup,
+    /** The engine's view of the driver's provider. */
+    readonly provider: CountingProvider,
+    private readonly stateDir: string,
+    /** Replaced by {@link restart}. */
+    public engine: VolumeEngine,
+  ) {}
+
+  static async start(makeSetup: () => Promise<ConformanceSetup>): Promise<ConformanceHarness> {
+    const setup = await makeSetup();
+    let stateDir: string | undefined;
+    try {
+      stateDir = await mkdtemp(join(tmpdir(), 'stowage-conformance-'));
+      const provider = new CountingProvider(setup.provider);
+      const engine = await startEngine(provider, stateDir);
+      return new ConformanceHarness(setup, provider, stateDir, engine);
+    } catch (error) {
+      if (stateDir) await rm(stateDir, { recursive: true, force: true });
+      await setup.teardown?.();
+      throw error;
+    }
+  }
+
+  /** A volume name unique to this test, cleaned up after it. */
+  name(suffix: string): string {
+    return this.track(`${this.prefix}-${suffix}`);
+  }
+
+  /** Records a name built by hand (an edge-length name) for clean-up. */
+  track(name: string): string {
+    this.used.add(name);
+    return name;
+  }
+
+  /** Create options for this backing, with `backing` set to the provider under test. */
+  options(extra?: Record<string, string>): Record<string, string> {
+    return { backing: this.provider.name, ...(extra ?? this.setup.createOptions ?? {}) };
+  }
+
+  /** How many Mount calls the engine holds for `name` (0 when it does not know the volume). */
+  async holds(name: string): Promise<unknown> {
+    const volume: Volume | undefined = await this.engine.get(name);
+    return volume?.status.mounts ?? 0;
+  }
+
+  /** Stops the engine and starts a new one on the same state directory and provider, as a plugin restart does. */
+  async restart(): Promise<void> {
+    await this.engine.stop();
+    this.engine = await startEngine(this.provider, this.stateDir);
+  }
+
+  /** Releases and deletes what the test left (straight through the provider), then undoes the setup. */
+  async close(): Promise<void> {
+    try {
+      for (const name of this.used) {
+        await this.provider.inner.unmount(name).catch(() => undefined);
+        await this.provider.inner.remove(name).catch(() => undefined);
+      }
+      await this.engine.stop();
+    } finally {
+      await rm(this.stateDir, { recursive: true, force: true });
+      await this.setup.teardown?.();
+    }
+  }
+}
+
+async function startEngine(provider: CountingProvider, stateDir: string): Promise<VolumeEngine> {
+  // Silent: the suite's failures speak through assertions, not logs.
+  const logger = createLogger({ level: 'silent' });
+  const engine = new VolumeEngine([provider], new SystemHostOperations({ logger }), logger, { stateDir });
+  await engine.start();
+  return engine;
+}

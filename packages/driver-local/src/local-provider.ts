@@ -1,0 +1,239 @@
+import { chmod, chown, lstat, mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  StowageError,
+  formatOptionValues,
+  validateVolumeName,
+  type CreateRequest,
+  type Logger,
+  type MountResult,
+  type OptionSpec,
+  type ProviderVolume,
+  type StorageProvider,
+  type VolumeScope,
+} from '@stowage/core';
+import { DEFAULT_MODE, LOCAL_OPTIONS } from './local-options.js';
+import { VolumeLayout } from './volume-layout.js';
+import { readVolumeMetadata, writeVolumeMetadata, type VolumeMetadata } from './volume-metadata.js';
+
+/** Settings of the local backing (config `drivers.local`, env `STOWAGE_LOCAL_ROOT`). */
+export type LocalProviderSettings = {
+  /** Absolute directory holding one subdirectory per volume; created mode 0700 if missing. */
+  readonly root: string;
+};
+
+/** The default {@link LocalProviderSettings.root}. */
+export const DEFAULT_LOCAL_ROOT = '/var/lib/stowage/volumes';
+
+/**
+ * Directory volumes on this host: `<root>/<name>/_data` is what containers get, `<root>/<name>/volume.json` what
+ * the volume was created with. Creates and removes go through a dot-named temporary directory and one rename, so
+ * a crash never leaves a half-made or half-deleted volume under a volume's name.
+ */
+export class LocalProvider implements StorageProvider {
+  readonly name = 'local';
+  readonly scope: VolumeScope = 'local';
+  readonly options: readonly OptionSpec[] = LOCAL_OPTIONS;
+  private readonly layout: VolumeLayout;
+
+  constructor(
+    settings: LocalProviderSettings,
+    private readonly logger: Logger,
+  ) {
+    this.layout = new VolumeLayout(settings.root);
+  }
+
+  /** The volume root, resolved. */
+  get root(): string {
+    return this.layout.root;
+  }
+
+  /** Creates the root and deletes what crashed creates and removes left behind. */
+  async init(): Promise<void> {
+    const { root } = this.layout;
+    try {
+      await mkdir(root, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw StowageError.wrap(error, `cannot create the volume root ${root}`);
+    }
+    let entries: string[];
+    try {
+      entries = await readdir(root);
+    } catch (error) {
+      throw StowageError.wrap(error, `cannot read the volume root ${root}`);
+    }
+    for (const entry of entries.filter(VolumeLayout.isLeftover)) {
+      const leftover = join(root, entry);
+      try {
+        await rm(leftover, { recursive: true, force: true });
+        this.logger.info({ path: leftover }, 'removed a volume directory left by an interrupted create or remove');
+      } catch (error) {
+        // Not fatal: the entry is invisible to list and inspect, and the next start tries again.
+        this.logger.warn({ path: leftover, err: (error as Error).message }, 'could not remove a leftover directory');
+      }
+    }
+  }
+
+  async create(request: CreateRequest): Promise<ProviderVolume> {
+    const { name } = request;
+    const target = this.layout.volumeDir(name);
+    const options = formatOptionValues(request.options);
+    const metadata: VolumeMetadata = { name, createdAt: new Date().toISOString(), options };
+
+    let temp: string;
+    try {
+      temp = await mkdtemp(this.layout.creatingPrefix(name));
+    } catch (error) {
+      throw StowageError.wrap(error, `cannot create volume "${name}" under ${this.layout.root}`);
+    }
+    try {
+      await this.buildVolume(temp, request, metadata);
+      // rename(2) fails on a non-empty target, and a published volume always holds volume.json and _data, so a
+      // finished volume is never clobbered (an empty directory squatting the name was never a volume).
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+      if (isExistingTarget(error)) {
+        // Another creator (another process on this root) published the name first: theirs stands.
+        this.logger.warn({ volume: name }, 'volume appeared while it was being created; keeping the existing one');
+        const existing = await this.inspect(name);
+        if (existing) return existing;
+      }
+      throw StowageError.wrap(error, `cannot create volume "${name}" at ${target}`);
+    }
+    await syncDirectory(this.layout.root).catch((error: unknown) =>
+      this.logger.warn({ path: this.layout.root, err: (error as Error).message }, 'could not sync the volume root'),
+    );
+    return this.toProviderVolume(metadata);
+  }
+
+  async remove(name: string): Promise<void> {
+    const target = this.layout.volumeDir(name);
+    const doomed = this.layout.removingDir(name);
+    try {
+      await rename(target, doomed);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw StowageError.notFound(`volume "${name}" not found`);
+      throw StowageError.wrap(error, `cannot remove volume "${name}" at ${target}`);
+    }
+    try {
+      await rm(doomed, { recursive: true, force: true });
+    } catch (error) {
+      // The name is already free and the volume gone for every caller; init deletes the rest at the next start.
+      this.logger.warn({ volume: name, path: doomed, err: (error as Error).message }, 'volume removed, but its data could not all be deleted');
+    }
+  }
+
+  async inspect(name: string): Promise<ProviderVolume | undefined> {
+    const dir = this.layout.volumeDir(name);
+    let isDirectory: boolean;
+    try {
+      isDirectory = (await lstat(dir)).isDirectory();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (await this.rootExists())) return undefined;
+      throw StowageError.wrap(error, `cannot inspect volume "${name}"`);
+    }
+    // From here the name is taken, so the answer is never "not found" (Docker would forget the volume).
+    if (!isDirectory) throw StowageError.backendFailure(`${dir} is not a volume directory; move it out of the volume root`);
+    try {
+      return this.toProviderVolume(await readVolumeMetadata(this.layout.metadataFile(name), name));
+    } catch (error) {
+      throw StowageError.backendFailure(
+        `volume "${name}" has unusable metadata (${(error as Error).message}); repair or remove ${dir}`,
+        error,
+      );
+    }
+  }
+
+  async list(): Promise<ProviderVolume[]> {
+    const { root } = this.layout;
+    let entries: string[];
+    try {
+      entries = await readdir(root);
+    } catch (error) {
+      throw StowageError.wrap(error, `cannot list the volume root ${root}`);
+    }
+    // Dot entries are creates and removes in progress; anything else that is not a volume is skipped, never fatal:
+    // one stray directory must not hide every volume from `docker volume ls`.
+    const volumes = await Promise.all(
+      entries
+        .filter((entry) => !entry.startsWith('.'))
+        .map(async (entry) => {
+          try {
+            validateVolumeName(entry);
+            return this.toProviderVolume(await readVolumeMetadata(this.layout.metadataFile(entry), entry));
+          } catch (error) {
+            this.logger.warn({ path: join(root, entry), err: (error as Error).message }, 'skipping an entry of the volume root that is not a volume');
+            return undefined;
+          }
+        }),
+    );
+    return volumes.filter((v): v is ProviderVolume => v !== undefined);
+  }
+
+  async mount(name: string): Promise<MountResult> {
+    if ((await this.inspect(name)) === undefined) throw StowageError.notFound(`volume "${name}" not found`);
+    const path = this.layout.dataDir(name);
+    let isDirectory: boolean;
+    try {
+      isDirectory = (await stat(path)).isDirectory();
+    } catch (error) {
+      throw StowageError.wrap(error, `volume "${name}" has no usable data directory; repair or remove it`);
+    }
+    if (!isDirectory) throw StowageError.backendFailure(`${path} is not a directory; repair or remove volume "${name}"`);
+    return { path };
+  }
+
+  /** Nothing to release: the data directory is handed out as it is. */
+  async unmount(_name: string): Promise<void> {}
+
+  private async buildVolume(temp: string, request: CreateRequest, metadata: VolumeMetadata): Promise<void> {
+    const data = join(temp, '_data');
+    const mode = Number.parseInt(String(request.options.mode ?? DEFAULT_MODE), 8);
+    await mkdir(data);
+    const { uid, gid } = request.options;
+    if (uid !== undefined || gid !== undefined) {
+      // -1 leaves that half of the ownership as it is.
+      await chown(data, uid === undefined ? -1 : Number(uid), gid === undefined ? -1 : Number(gid));
+    }
+    // After chown, which clears set-id bits; and explicit, because mkdir's mode is filtered by the umask.
+    await chmod(data, mode);
+    await writeVolumeMetadata(join(temp, 'volume.json'), metadata);
+  }
+
+  /**
+   * A vanished root (its disk unmounted, the directory deleted) would make every volume look absent, and Docker
+   * forgets volumes it is told are absent: only a root that is there can vouch that a name is not.
+   */
+  private async rootExists(): Promise<boolean> {
+    try {
+      return (await stat(this.layout.root)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  private toProviderVolume(metadata: VolumeMetadata): ProviderVolume {
+    return {
+      name: metadata.name,
+      createdAt: new Date(metadata.createdAt),
+      options: metadata.options,
+      path: this.layout.dataDir(metadata.name),
+    };
+  }
+}
+
+function isExistingTarget(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOTEMPTY' || code === 'EEXIST';
+}
+
+/** Makes a rename in `dir` durable: without it a power loss can undo a create the caller was told succeeded. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { StowageError } from '@stowage/core';
+
+/** Prefix of a volume being built; renamed to its name only once complete. */
+export const CREATING_PREFIX = '.creating-';
+/** Prefix of a volume being deleted; renamed away from its name before the first file goes. */
+export const REMOVING_PREFIX = '.removing-';
+
+/**
+ * Where everything of the local backing lives under its root:
+ * `<root>/<name>/_data` (handed to containers) and `<root>/<name>/volume.json` (metadata).
+ * Volume names never start with a dot, so dot entries (work in progress) can never collide with a volume.
+ */
+export class VolumeLayout {
+  readonly root: string;
+
+  constructor(root: string) {
+    if (!isAbsolute(root)) {
+      throw StowageError.invalidArgument(`root: must be an absolute path, got ${JSON.stringify(root)}`);
+    }
+    this.root = resolve(root);
+  }
+
+  volumeDir(name: string): string {
+    // The engine validated the name already; this is the last line if a caller ever skips it.
+    const dir = resolve(this.root, name);
+    if (name.startsWith('.') || dirname(dir) !== this.root || basename(dir) !== name) {
+      throw StowageError.invalidArgument(`invalid volume name ${JSON.stringify(name)}: it would leave the volume root`);
+    }
+    return dir;
+  }
+
+  dataDir(name: string): string {
+    return join(this.volumeDir(name), '_data');
+  }
+
+  metadataFile(name: string): string {
+    return join(this.volumeDir(name), 'volume.json');
+  }
+
+  /** A fresh place to move a volume out of its name before deleting it. */
+  removingDir(name: string): string {
+    this.volumeDir(name);
+    // 8 hex characters keep `.removing-<200-character name>-xxxxxxxx` under the 255-byte NAME_MAX.
+    return join(this.root, `${REMOVING_PREFIX}${name}-${randomBytes(4).toString('hex')}`);
+  }
+
+  /** The mkdtemp prefix for building a volume (mkdtemp adds six random characters). */
+  creatingPrefix(name: string): string {
+    this.volumeDir(name);
+    return join(this.root, `${CREATING_PREFIX}${name}-`);
+  }
+
+  /** Whether a root entry is left over from a create or a remove that a crash interrupted. */
+  static isLeftover(entry: string): boolean {
+    return entry.startsWith(CREATING_PREFIX) || entry.startsWith(REMOVING_PREFIX);
+  }
+}

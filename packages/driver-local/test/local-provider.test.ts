@@ -1,0 +1,256 @@
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorKind, StowageError, type OptionValues } from '@stowage/core';
+import { LocalProvider } from '../src/index.js';
+import { RecordingLogger } from './support/recording-logger.js';
+
+const isRoot = process.getuid?.() === 0;
+
+let base: string;
+let root: string;
+let logger: RecordingLogger;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'stowage-local-'));
+  root = join(base, 'volumes');
+  logger = new RecordingLogger();
+});
+
+afterEach(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+async function started(): Promise<LocalProvider> {
+  const provider = new LocalProvider({ root }, logger);
+  await provider.init();
+  return provider;
+}
+
+function create(provider: LocalProvider, name: string, options: OptionValues = { mode: '0755' }) {
+  return provider.create({ name, options });
+}
+
+async function refusedWith(promise: Promise<unknown>, kind: ErrorKind): Promise<StowageError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(StowageError.is(error, kind), `expected ${kind}, got ${String(error)}`).toBe(true);
+  return error as StowageError;
+}
+
+const permissions = async (path: string) => (await stat(path)).mode & 0o7777;
+
+describe('init', () => {
+  it('creates a missing root readable by its owner only', async () => {
+    const provider = await started();
+    expect(provider.root).toBe(root);
+    expect(await permissions(root)).toBe(0o700);
+  });
+
+  it('deletes what interrupted creates and removes left, and nothing else', async () => {
+    const provider = await started();
+    await create(provider, 'kept');
+    // What a crash leaves: a create before its rename, a remove after its rename.
+    await mkdir(join(root, '.creating-half-abc123', '_data'), { recursive: true });
+    await mkdir(join(root, '.removing-old-0badc0de', '_data'), { recursive: true });
+    await writeFile(join(root, '.removing-old-0badc0de', '_data', 'big'), 'x'.repeat(1000));
+    await mkdir(join(root, '.operator-notes'));
+    expect((await provider.list()).map((v) => v.name)).toEqual(['kept']);
+
+    await new LocalProvider({ root }, logger).init();
+    expect((await readdir(root)).sort()).toEqual(['.operator-notes', 'kept']);
+    expect(logger.at('info')).toHaveLength(2);
+  });
+
+  it('refuses a relative root', () => {
+    expect(() => new LocalProvider({ root: 'volumes' }, logger)).toThrow(/root: must be an absolute path/);
+  });
+});
+
+describe('create', () => {
+  it('lays a volume out as _data plus volume.json, leaving no temporary directory', async () => {
+    const provider = await started();
+    const volume = await create(provider, 'v1');
+    expect(volume).toMatchObject({ name: 'v1', path: join(root, 'v1', '_data'), options: { mode: '0755' } });
+    expect((await readdir(join(root, 'v1'))).sort()).toEqual(['_data', 'volume.json']);
+    expect(await readdir(root)).toEqual(['v1']);
+    expect((await stat(join(root, 'v1', '_data'))).isDirectory()).toBe(true);
+  });
+
+  it('applies mode with chmod, not through the umask', async () => {
+    const provider = await started();
+    // 0777 survives only if chmod runs after mkdir: any umask would take bits away.
+    await create(provider, 'open', { mode: '0777' });
+    await create(provider, 'closed', { mode: '750' });
+    await create(provider, 'sticky', { mode: '1777' });
+    expect(await permissions(join(root, 'open', '_data'))).toBe(0o777);
+    expect(await permissions(join(root, 'closed', '_data'))).toBe(0o750);
+    expect(await permissions(join(root, 'sticky', '_data'))).toBe(0o1777);
+  });
+
+  it.skipIf(!isRoot)('applies uid and gid with chown, each on its own too', async () => {
+    const provider = await started();
+    await create(provider, 'both', { uid: 1234, gid: 5678, mode: '0750' });
+    await create(provider, 'uid-only', { uid: 4321, mode: '0755' });
+    await create(provider, 'gid-only', { gid: 8765, mode: '0755' });
+
+    const both = await stat(join(root, 'both', '_data'));
+    expect([both.uid, both.gid, both.mode & 0o7777]).toEqual([1234, 5678, 0o750]);
+    const uidOnly = await stat(join(root, 'uid-only', '_data'));
+    expect([uidOnly.uid, uidOnly.gid]).toEqual([4321, process.getgid?.()]);
+    const gidOnly = await stat(join(root, 'gid-only', '_data'));
+    expect([gidOnly.uid, gidOnly.gid]).toEqual([process.getuid?.(), 8765]);
+  });
+
+  it('records name, creation time and options in volume.json, and reads them back after a restart', async () => {
+    const before = Date.now();
+    const provider = await started();
+    const created = await create(provider, 'meta', { uid: 0, mode: '0700' });
+
+    const file = join(root, 'meta', 'volume.json');
+    const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    expect(raw).toEqual({ name: 'meta', createdAt: created.createdAt?.toISOString(), options: { uid: '0', mode: '0700' } });
+    expect(new Date(raw.createdAt as string).getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(await permissions(file)).toBe(0o600);
+
+    const restarted = await started();
+    expect(await restarted.inspect('meta')).toEqual(created);
+  });
+
+  it('keeps the volume another creator published first, and drops its own attempt', async () => {
+    const winner = await started();
+    const original = await create(winner, 'raced', { mode: '0700' });
+    await writeFile(join(root, 'raced', '_data', 'theirs'), 'data');
+
+    // A second provider on the same root that did not see the volume when it was asked (the race window).
+    const loser = new LocalProvider({ root }, logger);
+    const result = await create(loser, 'raced', { mode: '0777' });
+
+    expect(result).toEqual(original);
+    expect(await readFile(join(root, 'raced', '_data', 'theirs'), 'utf8')).toBe('data');
+    expect(await permissions(join(root, 'raced', '_data'))).toBe(0o700);
+    expect(await readdir(root)).toEqual(['raced']);
+    expect(logger.at('warn')).toHaveLength(1);
+  });
+
+  it('refuses names that would leave the root, whatever the engine let through', async () => {
+    const provider = await started();
+    for (const name of ['../evil', '..', '.', 'a/b', '.hidden', '']) {
+      await refusedWith(create(provider, name), ErrorKind.InvalidArgument);
+      await refusedWith(provider.inspect(name), ErrorKind.InvalidArgument);
+      await refusedWith(provider.remove(name), ErrorKind.InvalidArgument);
+      await refusedWith(provider.mount(name), ErrorKind.InvalidArgument);
+    }
+    expect(await readdir(root)).toEqual([]);
+    expect(await readdir(base)).toEqual(['volumes']);
+  });
+});
+
+describe('inspect', () => {
+  it('answers undefined only for a name that does not exist', async () => {
+    const provider = await started();
+    expect(await provider.inspect('nothing')).toBeUndefined();
+  });
+
+  it('reports a missing name as a backend failure when the root itself is gone, so Docker keeps its volumes', async () => {
+    const provider = await started();
+    await create(provider, 'v');
+    await rm(root, { recursive: true });
+    const error = await refusedWith(provider.inspect('v'), ErrorKind.BackendFailure);
+    expect(error.message).toContain(join(root, 'v'));
+  });
+
+  it('reports a name taken by something unusable as a backend failure naming the path, never as missing', async () => {
+    const provider = await started();
+    await writeFile(join(root, 'a-file'), 'not a volume');
+    await mkdir(join(root, 'no-meta'));
+    await mkdir(join(root, 'bad-json'));
+    await writeFile(join(root, 'bad-json', 'volume.json'), '{ nope');
+
+    for (const name of ['a-file', 'no-meta', 'bad-json']) {
+      const error = await refusedWith(provider.inspect(name), ErrorKind.BackendFailure);
+      expect(error.message).toContain(join(root, name));
+    }
+  });
+});
+
+describe('list', () => {
+  it('lists valid volumes and skips junk with a warning, never failing', async () => {
+    const provider = await started();
+    await create(provider, 'good1');
+    await create(provider, 'good2');
+    await writeFile(join(root, 'a-file'), 'x');
+    await mkdir(join(root, 'no-meta'));
+    await mkdir(join(root, 'bad-json'));
+    await writeFile(join(root, 'bad-json', 'volume.json'), '[]');
+    await mkdir(join(root, 'renamed'));
+    await writeFile(join(root, 'renamed', 'volume.json'), JSON.stringify({ name: 'other', createdAt: new Date().toISOString(), options: {} }));
+    await mkdir(join(root, 'bad name'));
+    await writeFile(join(root, 'bad name', 'volume.json'), JSON.stringify({ name: 'bad name', createdAt: new Date().toISOString(), options: {} }));
+    await mkdir(join(root, '.creating-good3-xyz'));
+
+    const names = (await provider.list()).map((v) => v.name).sort();
+    expect(names).toEqual(['good1', 'good2']);
+    const warned = logger.at('warn').map((e) => (e.fields as { path: string }).path).sort();
+    expect(warned).toEqual(['a-file', 'bad name', 'bad-json', 'no-meta', 'renamed'].map((n) => join(root, n)).sort());
+  });
+
+  it('lists the volumes created before a restart', async () => {
+    const first = await started();
+    await create(first, 'old1', { mode: '0700' });
+    await create(first, 'old2');
+
+    const second = await started();
+    const listed = await second.list();
+    expect(listed.map((v) => v.name).sort()).toEqual(['old1', 'old2']);
+    expect(listed.find((v) => v.name === 'old1')?.options).toEqual({ mode: '0700' });
+    expect((await second.mount('old1')).path).toBe(join(root, 'old1', '_data'));
+  });
+});
+
+describe('remove', () => {
+  it('deletes the volume and its data, leaving nothing behind', async () => {
+    const provider = await started();
+    await create(provider, 'doomed');
+    await mkdir(join(root, 'doomed', '_data', 'deep', 'tree'), { recursive: true });
+    await writeFile(join(root, 'doomed', '_data', 'deep', 'tree', 'f'), 'x');
+
+    await provider.remove('doomed');
+    expect(await readdir(root)).toEqual([]);
+    expect(await provider.inspect('doomed')).toBeUndefined();
+  });
+
+  it('answers NotFound for a missing volume', async () => {
+    const provider = await started();
+    await refusedWith(provider.remove('ghost'), ErrorKind.NotFound);
+  });
+});
+
+describe('mount and unmount', () => {
+  it('hands out the _data directory, again and again', async () => {
+    const provider = await started();
+    await create(provider, 'm');
+    const first = await provider.mount('m');
+    expect(first).toEqual({ path: join(root, 'm', '_data') });
+    expect(await provider.mount('m')).toEqual(first);
+    await provider.unmount('m');
+    await provider.unmount('m');
+    expect((await stat(first.path)).isDirectory()).toBe(true);
+  });
+
+  it('answers NotFound for a missing volume', async () => {
+    const provider = await started();
+    await refusedWith(provider.mount('ghost'), ErrorKind.NotFound);
+  });
+
+  it('reports a volume whose data directory is gone as a backend failure', async () => {
+    const provider = await started();
+    await create(provider, 'broken');
+    await rm(join(root, 'broken', '_data'), { recursive: true });
+    const error = await refusedWith(provider.mount('broken'), ErrorKind.BackendFailure);
+    expect(error.message).toContain('broken');
+  });
+});
