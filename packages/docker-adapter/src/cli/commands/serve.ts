@@ -1,0 +1,67 @@
+import { createLogger, type Logger } from '@stowage/core';
+import type { CommandModule } from 'yargs';
+import { composeFromConfig } from '../../composition/compose-from-config.js';
+import { claimSocketPath, startPluginServer } from '../../protocol/plugin-server.js';
+import { type CliContext, type ConnectionArgs, loadCliConfig } from '../cli-context.js';
+import { withConnectionOptions } from '../connection-options.js';
+
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Resolves with the first stop signal. A second one while shutting down exits at once: the operator insists, and
+ * the mount table is written atomically, so nothing is left half written.
+ */
+function stopSignal(logger: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let received = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (received) {
+        logger.warn({ signal }, 'second stop signal: exiting without finishing the shutdown');
+        process.exit(1);
+      }
+      received = true;
+      resolve(signal);
+    };
+    for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  });
+}
+
+/**
+ * `stowage serve`: runs the plugin in the foreground, logging JSON lines to stdout, until SIGTERM or SIGINT. The
+ * engine starts (and reconciles this node's mounts) before the socket opens: Docker retries a missing socket, and
+ * answering before reconciliation could report stale mounts. On stop, mounts stay in place and recorded.
+ */
+export function serveCommand(context: CliContext): CommandModule<ConnectionArgs, ConnectionArgs> {
+  return {
+    command: 'serve',
+    describe: 'Run the Docker volume plugin in the foreground',
+    builder: (yargs) =>
+      withConnectionOptions(yargs).example('$0 serve --socket /run/docker/plugins/stowage.sock', 'serve Docker on its plugin socket'),
+    handler: async (args) => {
+      const config = await loadCliConfig(context, args);
+      const logger = createLogger({ level: config.logLevel });
+      // Listened for from the start, so a stop during start-up still shuts down cleanly instead of killing us.
+      const stopped = stopSignal(logger);
+      // Checked again when listening; this only spares a second plugin the wait for the state directory's lock.
+      await claimSocketPath(config.socket, logger);
+      const stowage = await composeFromConfig(config, { logger, cwd: context.cwd });
+      let server;
+      try {
+        await stowage.engine.start();
+        server = await startPluginServer({ engine: stowage.engine, socket: config.socket, logger });
+      } catch (error) {
+        await stowage.close();
+        throw error;
+      }
+      logger.info(
+        { socket: config.socket, stateDir: config.stateDir, scope: stowage.engine.scope(), backings: stowage.engine.backings() },
+        `stowage plugin listening on unix://${config.socket}`,
+      );
+      const signal = await stopped;
+      logger.info({ signal }, 'stopping: closing the socket, then the engine; mounts stay recorded');
+      await server.close();
+      await stowage.close();
+      logger.info({}, 'stopped');
+    },
+  };
+}

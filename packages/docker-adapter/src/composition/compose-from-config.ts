@@ -1,0 +1,15 @@
+import { composeStowage, type Logger, type Stowage, type StowageConfig } from '@stowage/core';
+import { resolveDrivers } from './resolve-drivers.js';
+
+/** Options of {@link composeFromConfig}. */
+export interface ComposeFromConfigOptions {
+  readonly logger: Logger;
+  /** Where driver modules named in config are resolved from. */
+  readonly cwd: string;
+}
+
+/** Loads the configured drivers and composes Stowage over them; the engine is returned not yet started. */
+export async function composeFromConfig(config: StowageConfig, options: ComposeFromConfigOptions): Promise<Stowage> {
+  const drivers = await resolveDrivers(config, { cwd: options.cwd });
+  return composeStowage({ config, drivers, logger: options.logger });
+}

@@ -1,0 +1,99 @@
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { StowageError, type StowageConfig, type StowageDriver } from '@stowage/core';
+import { FIRST_PARTY_DRIVERS } from './first-party-drivers.js';
+
+/** Options of {@link resolveDrivers}. */
+export interface ResolveDriversOptions {
+  /** Where third-party package names are resolved from and relative module paths are relative to. */
+  readonly cwd: string;
+}
+
+/**
+ * Loads the driver definition of every driver enabled in `config.drivers`, in config order.
+ *
+ * A driver's `module` (a package name, or a path) wins; otherwise a first-party name maps to its package
+ * ({@link FIRST_PARTY_DRIVERS}). The module must export `driver` (or `default`) shaped like a {@link StowageDriver}
+ * whose `name` is the name it is enabled under. Every failure is an InvalidArgument StowageError naming the driver
+ * and the module.
+ */
+export async function resolveDrivers(config: Pick<StowageConfig, 'drivers'>, options: ResolveDriversOptions): Promise<StowageDriver[]> {
+  const drivers: StowageDriver[] = [];
+  for (const [name, driverConfig] of Object.entries(config.drivers)) {
+    const specifier = driverConfig.module ?? FIRST_PARTY_DRIVERS[name];
+    if (specifier === undefined) {
+      throw StowageError.invalidArgument(`unknown driver "${name}": give drivers.${name}.module (a package name or a path)`);
+    }
+    const loaded = await importDriverModule(name, specifier, driverConfig.module === undefined, options.cwd);
+    drivers.push(checkDriver(name, specifier, loaded));
+  }
+  return drivers;
+}
+
+function isPath(specifier: string): boolean {
+  return specifier.startsWith('.') || isAbsolute(specifier) || specifier.startsWith('file:');
+}
+
+async function importDriverModule(name: string, specifier: string, firstParty: boolean, cwd: string): Promise<unknown> {
+  let url: string;
+  try {
+    if (firstParty) {
+      // Our own dependency: resolved from this package, wherever the user runs the CLI.
+      url = specifier;
+    } else if (specifier.startsWith('file:')) {
+      url = specifier;
+    } else if (isPath(specifier)) {
+      url = pathToFileURL(resolve(cwd, specifier)).href;
+    } else {
+      // import() would resolve a bare name from this package's node_modules, not the user's.
+      url = pathToFileURL(createRequire(join(resolve(cwd), 'noop.js')).resolve(specifier)).href;
+    }
+  } catch (error) {
+    throw StowageError.invalidArgument(
+      `driver "${name}": cannot find module "${specifier}" from ${cwd}: ${(error as Error).message}`,
+      error,
+    );
+  }
+  try {
+    return await import(url);
+  } catch (error) {
+    const hint = firstParty ? ` (is ${specifier} installed?)` : '';
+    throw StowageError.invalidArgument(
+      `driver "${name}": cannot load module "${specifier}"${hint}: ${(error as Error).message}`,
+      error,
+    );
+  }
+}
+
+function checkDriver(name: string, specifier: string, loaded: unknown): StowageDriver {
+  const exports = (loaded ?? {}) as { driver?: unknown; default?: unknown };
+  const candidate = exports.driver ?? exports.default;
+  const shapeHint = 'a StowageDriver (name, settings, module) exported as `driver` or as the default export';
+  if (candidate === undefined) {
+    throw StowageError.invalidArgument(`driver "${name}": module "${specifier}" exports no driver; expected ${shapeHint}`);
+  }
+  const problems = driverShapeProblems(candidate);
+  if (problems.length > 0) {
+    throw StowageError.invalidArgument(
+      `driver "${name}": module "${specifier}" does not export ${shapeHint}: ${problems.join(', ')}`,
+    );
+  }
+  const driver = candidate as StowageDriver;
+  if (driver.name !== name) {
+    throw StowageError.invalidArgument(
+      `driver "${name}": module "${specifier}" provides driver "${driver.name}"; enable it as drivers.${driver.name}`,
+    );
+  }
+  return driver;
+}
+
+function driverShapeProblems(candidate: unknown): string[] {
+  if (typeof candidate !== 'object' || candidate === null) return [`got ${candidate === null ? 'null' : typeof candidate}`];
+  const { name, settings, module } = candidate as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof name !== 'string' || name === '') problems.push('name is not a non-empty string');
+  if (!Array.isArray(settings)) problems.push('settings is not an array');
+  if (typeof module !== 'function') problems.push('module is not a function');
+  return problems;
+}

@@ -1,0 +1,24 @@
+/**
+ * @stowage/docker-adapter: Stowage as a Docker volume plugin. This file is the whole public surface.
+ */
+
+// The protocol.
+export { createPluginApp, MAX_REQUEST_BODY_BYTES, type PluginEngine } from './protocol/plugin-app.js';
+export { startPluginServer, claimSocketPath, SOCKET_MODE, type PluginServer, type PluginServerOptions } from './protocol/plugin-server.js';
+export { toErrorResponse, ProtocolError, type ErrBody, type ErrorResponse } from './protocol/error-response.js';
+export { toDockerVolume, type DockerVolume, type DockerCapabilities } from './protocol/docker-volume.js';
+export { probeSocket, type SocketState } from './protocol/socket-probe.js';
+
+// Clients: the plugin over its socket, or an engine in this process, behind one interface.
+export type { VolumeClient } from './client/volume-client.js';
+export { PluginClient, PluginCallError, type PluginClientOptions } from './client/plugin-client.js';
+export { EngineVolumeClient } from './client/engine-volume-client.js';
+
+// Composition from configuration.
+export { resolveDrivers, type ResolveDriversOptions } from './composition/resolve-drivers.js';
+export { composeFromConfig, type ComposeFromConfigOptions } from './composition/compose-from-config.js';
+export { FIRST_PARTY_DRIVERS } from './composition/first-party-drivers.js';
+
+// The CLI, for embedding it or testing it in process.
+export { runCli, EXIT_FAILURE, EXIT_USAGE } from './cli/program.js';
+export type { CliContext } from './cli/cli-context.js';

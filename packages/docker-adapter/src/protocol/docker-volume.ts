@@ -1,0 +1,37 @@
+import type { Volume } from '@stowage/core';
+
+/**
+ * A volume as the Docker volume plugin protocol carries it, in `Get` (with `Status`) and `List` (without).
+ * `CreatedAt` is RFC 3339 or absent: the engine fails to decode the whole answer on an empty string.
+ */
+export interface DockerVolume {
+  readonly Name: string;
+  /** The host path; empty when the volume has none on this node until it is mounted (cloud volumes). */
+  readonly Mountpoint: string;
+  readonly CreatedAt?: string;
+  readonly Status?: Readonly<Record<string, unknown>>;
+}
+
+/** The answer to `/VolumeDriver.Capabilities`. */
+export interface DockerCapabilities {
+  readonly Scope: 'local' | 'global';
+}
+
+/**
+ * Converts an engine volume to its wire form. `Status` (Get only) carries the engine's status plus the volume's
+ * scope and create options: Docker shows it under Status in `docker volume inspect`, and it is the only field a
+ * protocol client such as `stowage volume inspect` can learn them from.
+ */
+export function toDockerVolume(volume: Volume, withStatus: boolean): DockerVolume {
+  return {
+    Name: volume.name,
+    Mountpoint: volume.mountpoint ?? '',
+    ...(volume.createdAt ? { CreatedAt: volume.createdAt.toISOString() } : {}),
+    ...(withStatus ? { Status: { ...volume.status, scope: volume.scope, options: volume.options } } : {}),
+  };
+}
+
+/** The one wording of "no such volume", so the plugin and the embedded CLI say the same thing. */
+export function volumeNotFoundMessage(name: string): string {
+  return `volume "${name}" not found`;
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** Describes what was given, for messages such as `Name: must be a string, got number`. */
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+const requiredString = z.string({
+  error: (issue) => (issue.input === undefined ? 'required' : `must be a string, got ${typeOf(issue.input)}`),
+});
+
+const body = <S extends z.ZodRawShape>(shape: S) =>
+  z.object(shape, { error: (issue) => `must be a JSON object, got ${typeOf(issue.input)}` });
+
+// Docker sends `"Opts": null` when the user gave no --opt; Go's map[string]string makes every value a string.
+const options = z
+  .record(z.string(), z.string({ error: (issue) => `must be a string, got ${typeOf(issue.input)}` }), {
+    error: (issue) => `must be an object of strings, got ${typeOf(issue.input)}`,
+  })
+  .nullish();
+
+/** `/VolumeDriver.Create`: `{"Name":"v1","Opts":{"backing":"local"}}` or `"Opts":null`. */
+export const createRequestSchema = body({ Name: requiredString, Opts: options });
+
+/** `/VolumeDriver.Remove`, `.Get` and `.Path`: `{"Name":"v1"}`. */
+export const nameRequestSchema = body({ Name: requiredString });
+
+/** `/VolumeDriver.Mount` and `.Unmount`: `{"Name":"v1","ID":"<one id per container mount>"}`. */
+export const mountRequestSchema = body({ Name: requiredString, ID: requiredString });
+
+/** `/Plugin.Activate`, `/VolumeDriver.List` and `.Capabilities`: the engine sends `null` (or nothing); anything goes. */
+export const emptyRequestSchema = z.unknown();
+
+export type CreateRequestBody = z.infer<typeof createRequestSchema>;
+export type NameRequestBody = z.infer<typeof nameRequestSchema>;
+export type MountRequestBody = z.infer<typeof mountRequestSchema>;
+
+/** One sentence naming each offending field: `invalid request: Opts.size: must be a string, got number`. */
+export function describeRequestIssues(error: z.ZodError): string {
+  const issues = error.issues.map((issue) => {
+    const field = issue.path.length === 0 ? 'request body' : issue.path.map(String).join('.');
+    return `${field}: ${issue.message}`;
+  });
+  return `invalid request: ${issues.join('; ')}`;
+}

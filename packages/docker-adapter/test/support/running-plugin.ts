@@ -1,0 +1,45 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, type StowageConfig, type VolumeEngine } from '@stowage/core';
+import { composeFromConfig } from '../../src/composition/compose-from-config.js';
+import { startPluginServer } from '../../src/protocol/plugin-server.js';
+
+/** A real plugin: the real engine and local driver on temp directories, serving a real unix socket. */
+export interface RunningPlugin {
+  readonly dir: string;
+  readonly socket: string;
+  readonly root: string;
+  readonly stateDir: string;
+  readonly engine: VolumeEngine;
+  /** Stops the server and the engine and deletes the temp directory. */
+  close(): Promise<void>;
+}
+
+/** Starts a plugin the way `stowage serve` does, on a fresh temp directory. */
+export async function startRunningPlugin(): Promise<RunningPlugin> {
+  const dir = await mkdtemp(join(tmpdir(), 'stowage-plugin-'));
+  const root = join(dir, 'volumes');
+  const config: StowageConfig = {
+    socket: join(dir, 'run', 'stowage.sock'),
+    stateDir: join(dir, 'state'),
+    logLevel: 'silent',
+    drivers: { local: { settings: { root } } },
+  };
+  const logger = createLogger({ level: 'silent' });
+  const stowage = await composeFromConfig(config, { logger, cwd: dir });
+  await stowage.engine.start();
+  const server = await startPluginServer({ engine: stowage.engine, socket: config.socket, logger });
+  return {
+    dir,
+    socket: config.socket,
+    root,
+    stateDir: config.stateDir,
+    engine: stowage.engine,
+    async close() {
+      await server.close();
+      await stowage.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
