@@ -1,0 +1,197 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { findTool } from './find-tool.js';
+import { isAlive, listProcesses } from './host-processes.js';
+import { logFile, logTail } from './log-files.js';
+import { mountsUnder, unmountAllUnder } from './mount-info.js';
+import { runCommand, type CommandResult, type RunOptions } from './run-command.js';
+import { StopWaiting, waitUntil } from './wait-until.js';
+
+// Swarm creates this bridge on the host the first time a node joins; it outlives the engine.
+const SWARM_BRIDGE = 'docker_gwbridge';
+
+export interface DockerEngineOptions {
+  /** Names the log file (`dockerd-<label>.log`). */
+  readonly label: string;
+  /** How long to wait for `docker info` to answer. */
+  readonly startTimeoutMs?: number;
+}
+
+/**
+ * A private Docker engine for one test file (DESIGN.md, tests tier 3): its own data root, exec root, pid file,
+ * socket and config file under one temp directory, no iptables and no default bridge. It shares the host with
+ * any other engine already running and never touches that one.
+ */
+export class DockerEngine {
+  private exited = false;
+  private stopped = false;
+
+  private constructor(
+    /** The temp directory holding everything this engine owns. */
+    readonly dir: string,
+    /** The engine's API socket; every `docker()` call goes there. */
+    readonly socket: string,
+    readonly logFile: string,
+    private readonly dockerCli: string,
+    private readonly child: ChildProcess,
+    private readonly swarmBridgeExisted: boolean,
+  ) {
+    child.once('exit', () => {
+      this.exited = true;
+    });
+  }
+
+  static async start(options: DockerEngineOptions): Promise<DockerEngine> {
+    if (process.getuid?.() !== 0) {
+      throw new Error('the end-to-end tier starts dockerd and mounts volumes: run it as root (sudo bash scripts/dev.sh test)');
+    }
+    const dockerd = await findTool('dockerd', ['/usr/sbin/dockerd', '/usr/bin/dockerd']);
+    // Debian's client matches Debian's engine; another client on PATH (a newer static one) is the fallback.
+    const dockerCli = await findTool('docker', ['/usr/bin/docker']);
+    if (!dockerd || !dockerCli) {
+      throw new Error(
+        `dockerd or docker not found (dockerd: ${dockerd ?? 'missing'}, docker: ${dockerCli ?? 'missing'}): ` +
+          "install Debian's docker.io (bash scripts/dev.sh setup does)",
+      );
+    }
+    const help = await runCommand(dockerd, ['--help']);
+    const swarmBridgeExisted = (await runCommand('ip', ['link', 'show', SWARM_BRIDGE])).code === 0;
+
+    // Short: containerd's and the shims' unix sockets live under the exec root, and socket paths max out at 108.
+    const dir = await mkdtemp('/tmp/stowage-e2e-engine-');
+    const socket = join(dir, 'docker.sock');
+    const configFile = join(dir, 'daemon.json');
+    await writeFile(configFile, '{}\n');
+    await mkdir(join(dir, 'cli'), { recursive: true });
+    const log = logFile(`dockerd-${options.label}.log`);
+
+    const args = [
+      '--data-root', join(dir, 'data'),
+      '--exec-root', join(dir, 'exec'),
+      '--pidfile', join(dir, 'dockerd.pid'),
+      '-H', `unix://${socket}`,
+      // An /etc/docker/daemon.json on the host (hosts, storage driver...) must not leak into the private engine.
+      '--config-file', configFile,
+      '--iptables=false',
+      '--bridge=none',
+      // Where a system containerd is running, dockerd 20.10+ uses it: keep our containers in our own namespace.
+      '--containerd-namespace', 'stowage-e2e',
+      '--containerd-plugins-namespace', 'stowage-e2e-plugins',
+    ];
+    if (help.stdout.includes('--ip6tables')) args.push('--ip6tables=false');
+
+    const fd = openSync(log, 'w');
+    let child: ChildProcess;
+    try {
+      child = spawn(dockerd, args, { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    const engine = new DockerEngine(dir, socket, log, dockerCli, child, swarmBridgeExisted);
+    child.once('error', () => {
+      engine.exited = true;
+    });
+    try {
+      await waitUntil(
+        'dockerd to answer `docker info`',
+        async () => {
+          if (engine.exited) throw new StopWaiting(`dockerd exited at start-up\n${await logTail(log)}`);
+          const info = await engine.docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 10_000 });
+          return info.code === 0 ? info.stdout.trim() : undefined;
+        },
+        { timeoutMs: options.startTimeoutMs ?? 60_000, intervalMs: 300, describe: () => logTail(log) },
+      );
+    } catch (error) {
+      await engine.stop().catch(() => undefined);
+      throw error;
+    }
+    return engine;
+  }
+
+  /**
+   * Runs the docker CLI against this engine, as a user would type it. Never rejects on a non-zero exit: tests
+   * assert on failures (code and stderr) as much as on successes.
+   */
+  docker(args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, DOCKER_CONFIG: join(this.dir, 'cli') };
+    // -H wins over these anyway; dropping them keeps a developer's context or TLS settings out of the picture.
+    for (const key of ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH']) delete env[key];
+    return runCommand(this.dockerCli, ['-H', `unix://${this.socket}`, ...args], { ...options, env });
+  }
+
+  /** Like {@link docker}, but rejects with the command and its stderr unless it exits 0; resolves with stdout. */
+  async dockerOk(args: readonly string[], options: RunOptions = {}): Promise<string> {
+    const result = await this.docker(args, options);
+    if (result.code !== 0) {
+      throw new Error(`docker ${args.join(' ')} exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`);
+    }
+    return result.stdout;
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /**
+   * Leaves the swarm, stops dockerd (SIGTERM, then SIGKILL after 30 s), ends what it left running, unmounts
+   * whatever is left under its directory and removes it. Idempotent. Throws after doing all it can if something
+   * could not be cleaned.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const problems: string[] = [];
+
+    if (!this.exited) {
+      await this.docker(['swarm', 'leave', '--force'], { timeoutMs: 60_000 });
+      this.child.kill('SIGTERM');
+      if (!(await this.waitForExit(30_000))) {
+        problems.push('dockerd did not exit within 30 s of SIGTERM; killed');
+        this.child.kill('SIGKILL');
+        await this.waitForExit(10_000);
+      }
+    }
+
+    // After a SIGKILL, dockerd's own containerd and the shims of its containers stay: they are ours by the
+    // unique directory on their command line.
+    for (const leftover of (await listProcesses()).filter((p) => p.argv.some((arg) => arg.includes(this.dir)))) {
+      try {
+        process.kill(leftover.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    await sleep(200);
+
+    problems.push(...(await unmountAllUnder(this.dir)));
+    if (!this.swarmBridgeExisted && !(await this.anotherEngineRuns())) {
+      await runCommand('ip', ['link', 'delete', SWARM_BRIDGE]);
+    }
+    if ((await mountsUnder(this.dir)).length === 0) {
+      await rm(this.dir, { recursive: true, force: true }).catch((error: Error) => {
+        problems.push(`cannot remove ${this.dir}: ${error.message}`);
+      });
+    } else {
+      // Never rm -r through a mount: it would delete the mounted data, not the mount.
+      problems.push(`left ${this.dir} in place: something is still mounted under it`);
+    }
+    if (problems.length > 0) throw new Error(`stopping the test engine: ${problems.join('; ')}`);
+  }
+
+  private async waitForExit(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exited || this.child.pid === undefined || !isAlive(this.child.pid)) return true;
+      await sleep(100);
+    }
+    return false;
+  }
+
+  private async anotherEngineRuns(): Promise<boolean> {
+    const processes = await listProcesses();
+    return processes.some((p) => p.pid !== this.child.pid && basename(p.argv[0] ?? '') === 'dockerd');
+  }
+}
