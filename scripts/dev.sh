@@ -5,6 +5,8 @@
 #   bash scripts/dev.sh plugin [ARGS]    set up, then run `stowage serve ARGS` in the foreground (needs root)
 #   bash scripts/dev.sh test             set up, then run every package's tests, the end-to-end tier included
 set -euo pipefail
+# Turbo would otherwise try to send usage data; nothing here should reach beyond the package registries.
+export TURBO_TELEMETRY_DISABLED=1
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
