@@ -51,6 +51,17 @@ install_debian_packages() {
   [ "$status" -eq 0 ] || die "apt-get install $* failed (status $status)"
 }
 
+have_moto() { python3 -c 'import moto.server' >/dev/null 2>&1; }
+
+install_moto() {
+  command -v python3 >/dev/null || install_debian_packages python3 python3-pip
+  python3 -m pip --version >/dev/null 2>&1 || install_debian_packages python3-pip
+  log "installing moto[server] (the AWS API stand-in of the EBS and EFS tests)"
+  # Debian's own python refuses pip installs into it (PEP 668); a pyenv or venv python takes the first form.
+  python3 -m pip install --quiet 'moto[server]>=5.1,<6' ||
+    python3 -m pip install --quiet --break-system-packages 'moto[server]>=5.1,<6'
+}
+
 check_node() {
   command -v node >/dev/null || die "Node.js >= $NODE_MIN is required and was not found"
   node -e "
@@ -70,6 +81,7 @@ setup() {
       log "installing ${packages[*]} (for the end-to-end tests)"
       install_debian_packages "${packages[@]}"
     fi
+    have_moto || install_moto
   fi
   check_node
   if ! command -v pnpm >/dev/null; then

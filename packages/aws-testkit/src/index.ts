@@ -1,0 +1,1 @@
+export { startMotoServer, type MotoServer, type StartMotoOptions } from './moto-server.js';

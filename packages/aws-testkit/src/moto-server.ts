@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A running moto server: the AWS API stand-in that provider and end-to-end tests talk to over HTTP. */
+export interface MotoServer {
+  /** `http://127.0.0.1:<port>`: give it to the SDK clients as `endpoint`, or as `AWS_ENDPOINT_URL`. */
+  readonly endpoint: string;
+  /** Settings for SDK clients and child processes: endpoint, region and fake credentials. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Forgets every resource (volumes, snapshots, file systems), for isolation between tests. */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartMotoOptions {
+  readonly region?: string;
+  /** The Python interpreter with `moto[server]` installed. */
+  readonly python?: string;
+  readonly startTimeoutMs?: number;
+}
+
+/**
+ * Starts `moto.server` on a free loopback port and waits until it answers. Needs `pip install 'moto[server]'`
+ * (scripts/dev.sh setup installs it); the error says so when it is missing.
+ */
+export async function startMotoServer(options: StartMotoOptions = {}): Promise<MotoServer> {
+  const region = options.region ?? 'us-east-1';
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child = spawn(options.python ?? 'python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  while (!(await answers(endpoint))) {
+    const code = await Promise.race([exited, delay(100).then(() => 'running' as const)]);
+    if (code !== 'running') {
+      throw new Error(`moto server exited (${String(code)}) before answering; is moto[server] installed? ${stderr.trim()}`);
+    }
+    if (Date.now() > deadline) {
+      await terminate(child, exited);
+      throw new Error(`moto server did not answer on ${endpoint} in time: ${stderr.trim()}`);
+    }
+  }
+
+  return {
+    endpoint,
+    env: {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      // moto accepts any credentials; these are visibly fake so a leak in a log is recognisable.
+      AWS_ACCESS_KEY_ID: 'AKIAMOTOTESTING00000',
+      AWS_SECRET_ACCESS_KEY: 'moto-testing-secret-key-not-real',
+    },
+    async reset() {
+      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      if (!response.ok) throw new Error(`moto reset failed: HTTP ${response.status}`);
+    },
+    stop: () => terminate(child, exited),
+  };
+}
+
+async function answers(endpoint: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function terminate(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const stopped = await Promise.race([exited.then(() => true), delay(5_000).then(() => false)]);
+  if (!stopped) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
