@@ -7,7 +7,10 @@ export interface OptionCondition {
   readonly oneOf: readonly string[];
 }
 
-/** The types an option value can have once parsed. */
+/**
+ * The types an option value can have once parsed: `string` stays a string, `integer` (`-?\d{1,15}`) becomes a
+ * number, `boolean` (`true/false`, `1/0`, `yes/no`, `on/off`) becomes a boolean.
+ */
 export type OptionType = 'string' | 'integer' | 'boolean';
 
 /**
@@ -21,24 +24,37 @@ export interface OptionSpec {
   readonly type: OptionType;
   /** One line shown in help and error messages. */
   readonly description: string;
-  /** Used when the user gives no value. Not combined with `required: true`. */
+  /**
+   * Used when the user gives no value (an empty value counts as none), of the option's type. It is recorded with
+   * the volume like a given value. Not combined with `required: true`.
+   */
   readonly default?: string | number | boolean;
   /** The only values accepted (string options), listed in the error message when another is given. */
   readonly values?: readonly string[];
-  /** Inclusive bounds for integer options. */
+  /** Inclusive lower bound for integer options (`size: must be between 1 and 16384, got 0`). */
   readonly min?: number;
+  /** Inclusive upper bound for integer options. */
   readonly max?: number;
-  /** A pattern a string value must match entirely, with `patternHint` telling users what it means. */
+  /**
+   * A pattern a string value must match entirely (no anchors needed), checked after `values`. Give `patternHint`
+   * too: the message reads `<name>: must be <patternHint>, got "<value>"`.
+   */
   readonly pattern?: RegExp;
+  /** What `pattern` means to a user, completing "must be ...": `an octal mode such as 755 or 0750`. */
   readonly patternHint?: string;
   /**
    * Rewrites a valid string value to its one canonical spelling (`755` to `0755`), so that the recorded options
    * of a volume compare equal however the user wrote them.
    */
   readonly normalize?: (value: string) => string;
-  /** `true`: always required. A condition: required when it holds (`iops` when `ebstype` is io1). */
+  /**
+   * `true`: always required (`size: required for backing=loopfs`). A condition: required when it holds, defaults
+   * included (`iops: required for ebstype=io1`).
+   */
   readonly required?: boolean | OptionCondition;
-  /** Refused unless the condition holds (`throughput` only for `ebstype=gp3`). */
+  /**
+   * Refused unless the condition holds, defaults included (`throughput: only allowed when ebstype is gp3 (it is gp2)`).
+   */
   readonly allowedOnlyWhen?: OptionCondition;
   /** Settings only: hidden from logs (credentials). */
   readonly secret?: boolean;

@@ -13,7 +13,11 @@ export interface ProviderVolume {
   readonly name: string;
   /** When the volume was created, if the backend records it. */
   readonly createdAt?: Date;
-  /** The create options the volume was made with, as strings (after defaults); used to detect conflicting creates. */
+  /**
+   * The create options the volume was made with, as strings (after defaults): `formatOptionValues(request.options)`
+   * of its {@link CreateRequest}, recorded with the volume. A repeated create of the name is accepted only when its
+   * options format to exactly this record, so record every option, unchanged.
+   */
   readonly options: Readonly<Record<string, string>>;
   /**
    * Where the volume's data is on this node without mounting, if it has such a place (a local directory).
@@ -26,7 +30,12 @@ export interface ProviderVolume {
 
 /** A request to create a volume. Options are validated and parsed against {@link StorageProvider.options}. */
 export interface CreateRequest {
+  /** A valid volume name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 200 characters, so never `.`, `..` or with a `/`. */
   readonly name: string;
+  /**
+   * The parsed options with defaults applied, typed by their spec (`integer` as a number, `boolean` as a boolean,
+   * `string` normalised), without `backing`. An option with no value and no default is absent.
+   */
   readonly options: OptionValues;
 }
 
@@ -46,6 +55,9 @@ export interface MountResult {
  *   last one left: reference counting by caller is the engine's;
  * - {@link remove} is never called while this node has the volume mounted.
  *
+ * {@link inspect} and {@link list} are not serialised with the rest: they may run while a create or a remove of
+ * the same name is under way, so publish and delete a volume in one atomic step (a rename, a tag).
+ *
  * A provider throws {@link StowageError}s; anything else thrown is reported as a backend failure.
  * It must never answer "not found" for a volume it merely failed to look up: Docker forgets volumes on that answer.
  */
@@ -60,7 +72,8 @@ export interface StorageProvider {
 
   /**
    * Optional cross-option checks beyond what {@link options} can declare. Throw an InvalidArgument
-   * StowageError; called before {@link create}, after per-option validation.
+   * StowageError; called before {@link create}, after per-option validation, outside the per-volume lock and
+   * even when the volume already exists: check the request only, with no I/O.
    */
   validate?(request: CreateRequest): void;
 
@@ -76,10 +89,19 @@ export interface StorageProvider {
    */
   create(request: CreateRequest): Promise<ProviderVolume>;
 
-  /** Deletes the volume and its data. Throws NotFound if there is no such volume. */
+  /**
+   * Deletes the volume and its data. Throws NotFound if there is no such volume. Never called while this node
+   * holds the volume mounted; a `global` backend that can tell another node holds it throws InUse.
+   */
   remove(name: string): Promise<void>;
 
-  /** The volume, or `undefined` if it truly does not exist. Throws BackendFailure when it cannot tell. */
+  /**
+   * The volume, or `undefined` if it truly does not exist. Throws BackendFailure when it cannot tell.
+   *
+   * Called for every lookup of any name (Docker's Get on each container start and stop, every create, mount and
+   * remove), on every provider at once until one owns the name: keep it cheap, and answer `undefined` for names
+   * that are not yours. A throw makes the lookup of every unknown name fail, on every backing.
+   */
   inspect(name: string): Promise<ProviderVolume | undefined>;
 
   /** Every volume of this backing visible from this node (all of the cluster's for `global` scope). */
@@ -92,7 +114,10 @@ export interface StorageProvider {
    */
   mount(name: string): Promise<MountResult>;
 
-  /** Releases the volume on this node (unmount, detach). Idempotent: succeeds if it is not mounted. */
+  /**
+   * Releases the volume on this node (unmount, detach). Idempotent: succeeds if it is not mounted. Also called
+   * after a failed {@link mount} and at start-up for a mount a crash interrupted, so it must undo a half-made one.
+   */
   unmount(name: string): Promise<void>;
 
   /**

@@ -23,12 +23,13 @@ export interface E2eEnvironment {
   stop(): Promise<void>;
 }
 
-export async function startE2eEnvironment(label: string): Promise<E2eEnvironment> {
+/** `env`: more `STOWAGE_*` variables for the plugin, such as a third-party driver to load. */
+export async function startE2eEnvironment(label: string, options: { env?: Record<string, string> } = {}): Promise<E2eEnvironment> {
   const engine = await DockerEngine.start({ label });
   let plugin: PluginProcess | undefined;
   try {
     const image = await importBusyboxImage(engine);
-    plugin = await PluginProcess.start({ label });
+    plugin = await PluginProcess.start({ label, ...(options.env ? { env: options.env } : {}) });
     const started = plugin;
     return {
       engine,

@@ -20,6 +20,8 @@ export interface PluginProcessOptions {
   readonly socket?: string;
   readonly logLevel?: string;
   readonly startTimeoutMs?: number;
+  /** More `STOWAGE_*` variables (other drivers and their settings), applied over the defaults above. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** How the plugin process ended. */
@@ -143,6 +145,7 @@ export class PluginProcess {
       STOWAGE_STATE_DIR: this.stateDir,
       STOWAGE_LOCAL_ROOT: this.localRoot,
       STOWAGE_LOG_LEVEL: this.options.logLevel ?? 'debug',
+      ...this.options.env,
     });
     const fd = openSync(this.logFile, 'a');
     let child: ChildProcess;

@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runCommand } from './run-command.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** The script behind `pnpm package:plugin` (after the build): assembles config.json and rootfs/. */
+export const MANAGED_PLUGIN_BUILD = `${REPO_ROOT}packaging/managed-plugin/build.sh`;
+
+/** The version the plugin is tagged with, `stowage:<version>`: the docker-adapter package's. */
+export const PLUGIN_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/**
+ * Builds the managed plugin directory into `outDir` from the built packages, as `pnpm package:plugin` does
+ * (downloads cached in the repository's build/cache), and returns what the build printed, its step timings included.
+ */
+export async function buildManagedPlugin(outDir: string): Promise<string> {
+  const result = await runCommand('bash', [MANAGED_PLUGIN_BUILD, outDir], { timeoutMs: 300_000 });
+  if (result.code !== 0) {
+    throw new Error(`bash ${MANAGED_PLUGIN_BUILD} ${outDir} exited ${result.code}:\n${result.stderr}${result.stdout}`);
+  }
+  return result.stderr;
+}

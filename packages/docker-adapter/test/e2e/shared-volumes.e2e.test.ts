@@ -1,0 +1,139 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateFileSystemCommand, CreateMountTargetCommand, EFSClient } from '@aws-sdk/client-efs';
+import { startMotoServer, type MotoServer } from '@stowage/aws-testkit';
+import { inspectVolume, listVolumes } from './docker-volumes.js';
+import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
+import { unmountAllUnder } from './mount-info.js';
+import { waitUntil } from './wait-until.js';
+
+const ZONE = 'us-east-1a';
+const SERVICE = 'ping1';
+
+/**
+ * The shared backing through the docker CLI: EFS is a moto server, and the file system's NFS export is a local
+ * directory the plugin bind-mounts (`STOWAGE_EFS_NFS_STAND_IN_DIR`), because this kernel has no NFS client.
+ */
+describe('shared (EFS) volumes through the docker CLI and a swarm service', () => {
+  let env: E2eEnvironment;
+  let moto: MotoServer;
+  let exportsDir: string;
+  let fileSystemId: string;
+
+  beforeAll(async () => {
+    moto = await startMotoServer({ region: 'us-east-1' });
+    const config = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: moto.env.AWS_ACCESS_KEY_ID as string, secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY as string } };
+    const ec2 = new EC2Client(config);
+    const efs = new EFSClient(config);
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
+    const subnet = await ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc?.VpcId, CidrBlock: '10.0.1.0/24', AvailabilityZone: ZONE }));
+    const fs = await efs.send(new CreateFileSystemCommand({ CreationToken: 'stowage-e2e', Tags: [{ Key: 'Name', Value: 'stowage-e2e' }] }));
+    fileSystemId = fs.FileSystemId as string;
+    await efs.send(new CreateMountTargetCommand({ FileSystemId: fileSystemId, SubnetId: subnet.Subnet?.SubnetId }));
+    ec2.destroy();
+    efs.destroy();
+
+    exportsDir = await mkdtemp('/tmp/stowage-e2e-efs-exports-');
+    env = await startE2eEnvironment('shared-volumes', {
+      env: {
+        ...moto.env,
+        STOWAGE_DRIVERS: 'local,efs',
+        STOWAGE_EFS_FILE_SYSTEM_TAG: 'stowage-e2e',
+        STOWAGE_EFS_AVAILABILITY_ZONE: ZONE,
+        STOWAGE_EFS_NFS_STAND_IN_DIR: exportsDir,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    try {
+      await env?.stop();
+    } finally {
+      await moto?.stop();
+      if (exportsDir) {
+        const left = await unmountAllUnder(exportsDir);
+        await rm(exportsDir, { recursive: true, force: true });
+        if (left.length > 0) throw new Error(`mounts left under ${exportsDir}: ${left.join('; ')}`);
+      }
+    }
+  });
+
+  /** How many mounts this node has of the file system (one shared by every volume, or none). */
+  const fileSystemMounts = async (): Promise<number> =>
+    (await readFile('/proc/self/mountinfo', 'utf8'))
+      .split('\n')
+      .filter((line) => line.split(' ')[4] === join(env.plugin.stateDir, 'drivers', 'efs', 'mounts', 'fs', fileSystemId)).length;
+  const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const taskContainers = async (): Promise<string[]> =>
+    lines(await env.dockerOk(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${SERVICE}`]));
+
+  it('creates a volume with the seed\'s `docker volume create -d stowage --opt backing=shared mysharedvol1`', async () => {
+    const create = await env.docker(['volume', 'create', '-d', DRIVER, '--opt', 'backing=shared', 'mysharedvol1']);
+    expect(create.code, create.stderr).toBe(0);
+    expect(await listVolumes(env)).toContain(`${DRIVER} mysharedvol1`);
+    const volume = await inspectVolume(env, 'mysharedvol1');
+    expect(volume.Status).toMatchObject({ backing: 'efs', fileSystemId, mounts: 0 });
+    // A directory of the file system, with its record beside it, and the file system unmounted again.
+    expect(existsSync(join(exportsDir, fileSystemId, 'mysharedvol1'))).toBe(true);
+    expect(existsSync(join(exportsDir, fileSystemId, '.stowage', 'mysharedvol1.json'))).toBe(true);
+    expect(await fileSystemMounts()).toBe(0);
+  });
+
+  it('gives every task of a --replicas 3 service one sharedvol1, each seeing the others\' files', async () => {
+    // Activated before the node joins, the plugin is in the node's first description (see the templated test).
+    await env.dockerOk(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
+    const create = await env.docker([
+      'service', 'create', '--detach', '--replicas', '3', '--name', SERVICE, '--stop-grace-period', '1s',
+      '--mount', `type=volume,volume-driver=${DRIVER},source=sharedvol1,destination=/shareddata`,
+      env.image, 'sh', '-c', 'hostname > /shareddata/$(hostname); sleep 3600',
+    ]);
+    expect(create.code, create.stderr).toBe(0);
+
+    const containers = await waitUntil(
+      'three running tasks',
+      async () => {
+        const running = await taskContainers();
+        return running.length === 3 ? running : undefined;
+      },
+      { timeoutMs: 150_000, intervalMs: 1_000, describe: async () => (await env.docker(['service', 'ps', '--no-trunc', SERVICE])).stdout },
+    );
+    // With efs enabled, a volume created with no backing is shared (the engine's default order).
+    expect((await inspectVolume(env, 'sharedvol1')).Status).toMatchObject({ backing: 'efs', fileSystemId, mounts: 3 });
+
+    // A task's hostname is its container's short id: every task lists the files of all three.
+    for (const container of containers) {
+      const seen = await waitUntil(
+        `task ${container} to see all three files`,
+        async () => {
+          const ls = await env.docker(['exec', container, 'ls', '/shareddata']);
+          const files = lines(ls.stdout).sort();
+          return ls.code === 0 && files.length === 3 ? files : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      expect(seen).toEqual([...containers].sort());
+    }
+    expect(await fileSystemMounts()).toBe(1);
+  });
+
+  it('releases the file system once the service is gone, and removes both volumes with docker volume rm', async () => {
+    await env.dockerOk(['service', 'rm', SERVICE]);
+    await waitUntil('the tasks to stop', async () => ((await taskContainers()).length === 0 ? true : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+    for (const volume of ['sharedvol1', 'mysharedvol1']) {
+      await waitUntil(
+        `docker volume rm ${volume} to succeed`,
+        async () => ((await env.docker(['volume', 'rm', volume])).code === 0 ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 500, describe: async () => (await env.docker(['volume', 'rm', volume])).stderr },
+      );
+      expect(existsSync(join(exportsDir, fileSystemId, volume))).toBe(false);
+    }
+    expect(lines(await env.dockerOk(['volume', 'ls', '-q']))).toEqual([]);
+    expect(await fileSystemMounts()).toBe(0);
+  });
+});

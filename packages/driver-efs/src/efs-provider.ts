@@ -1,0 +1,299 @@
+import { rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { EFSClient, type EFSClientConfig } from '@aws-sdk/client-efs';
+import {
+  StowageError,
+  formatOptionValues,
+  type CreateRequest,
+  type HostOperations,
+  type Logger,
+  type MountResult,
+  type OptionSpec,
+  type ProviderVolume,
+  type StorageProvider,
+  type VolumeScope,
+} from '@stowage/core';
+import { AccessPointVolumes, type AccessPointVolume } from './access-point-volumes.js';
+import { DirectoryVolumes, type DirectoryVolumeRecord } from './directory-volumes.js';
+import { DEFAULT_EFS_MODE, EFS_OPTIONS, type PerformanceMode } from './efs-options.js';
+import { checkEfsSettings, type EfsSettings } from './efs-settings.js';
+import { locateFileSystem, type FileSystemRef, type LocatedFileSystem } from './file-system-locator.js';
+import { BindStandInMounter, NfsMounter, type FileSystemMounter } from './file-system-mounter.js';
+import { FileSystemMounts } from './file-system-mounts.js';
+import { resolveNodeZone } from './node-zone.js';
+
+/** {@link EfsSettings} with the mount root decided (the driver defaults it under the state directory). */
+export type EfsProviderSettings = EfsSettings & { readonly mountRoot: string };
+
+/** What an {@link EfsProvider} works with besides its settings. */
+export interface EfsProviderDeps {
+  readonly host: HostOperations;
+  readonly logger: Logger;
+  /** Extra EFS client settings for embedders; endpoint and credentials otherwise come from the SDK's chains. */
+  readonly clientConfig?: EFSClientConfig;
+  /** Replaces the mounter chosen from the settings (tests record the commands). */
+  readonly mounter?: (region: string) => FileSystemMounter;
+}
+
+/** What {@link EfsProvider.init} found, needed by every operation. */
+interface Started {
+  readonly efs: EFSClient;
+  readonly generalPurpose: LocatedFileSystem;
+  readonly maxIo: LocatedFileSystem | undefined;
+  readonly mounts: FileSystemMounts;
+  readonly accessPoints: AccessPointVolumes;
+}
+
+/**
+ * The shared backing: volumes on Amazon EFS that every node mounts at once.
+ *
+ * A volume is a directory `/<name>` of the file system with its record in `/.stowage/<name>.json` (the default, as
+ * Cloudstor did), or, with `accessPoints`, an EFS access point rooted at `/<name>` and tagged with the volume's
+ * name and options (as the EFS CSI driver does). Either way the file system is the catalogue, so every node lists
+ * the same volumes.
+ *
+ * This node mounts each file system once, shared by all its volumes (see {@link FileSystemMounts}), and hands each
+ * volume over as its subdirectory of that mount; an access point volume gets a mount of its own.
+ */
+export class EfsProvider implements StorageProvider {
+  readonly name = 'efs';
+  readonly aliases = ['shared'] as const;
+  readonly scope: VolumeScope = 'global';
+  readonly options: readonly OptionSpec[] = EFS_OPTIONS;
+  private started: Started | undefined;
+
+  constructor(
+    private readonly settings: EfsProviderSettings,
+    private readonly deps: EfsProviderDeps,
+  ) {
+    checkEfsSettings(settings);
+  }
+
+  validate(request: CreateRequest): void {
+    if (request.options.perfmode === 'maxio' && !this.hasMaxIo) {
+      throw StowageError.invalidArgument(
+        'perfmode: maxio needs a max I/O file system, and none is configured on this node; ' +
+          'set maxIoFileSystemId or maxIoFileSystemTag (STOWAGE_EFS_MAX_IO_FILE_SYSTEM_ID), or use perfmode=generalpurpose',
+      );
+    }
+  }
+
+  /** Finds the file systems and checks each has a mount target in this node's zone. */
+  async init(): Promise<void> {
+    const zone = await resolveNodeZone(this.settings.availabilityZone);
+    const efs = new EFSClient({ ...this.deps.clientConfig, ...(this.settings.region ? { region: this.settings.region } : {}) });
+    try {
+      const region = await efs.config.region().catch((error: unknown) => {
+        throw StowageError.backendFailure(`no AWS region is configured for EFS; set region (STOWAGE_EFS_REGION) or AWS_REGION`, error);
+      });
+      const generalPurpose = await locateFileSystem(efs, this.ref('fileSystemId', 'fileSystemTag') as FileSystemRef, zone, 'general purpose');
+      const maxIoRef = this.ref('maxIoFileSystemId', 'maxIoFileSystemTag');
+      const maxIo = maxIoRef ? await locateFileSystem(efs, maxIoRef, zone, 'max I/O') : undefined;
+      if (maxIo && maxIo.performanceMode !== 'maxIO') {
+        this.deps.logger.warn({ fileSystemId: maxIo.id, performanceMode: maxIo.performanceMode }, 'the max I/O file system is not in maxIO performance mode');
+      }
+      const mounter = this.deps.mounter?.(region) ?? this.defaultMounter(region);
+      this.started = {
+        efs,
+        generalPurpose,
+        maxIo,
+        mounts: new FileSystemMounts(this.deps.host, mounter, join(this.settings.mountRoot, 'fs'), this.deps.logger),
+        accessPoints: new AccessPointVolumes(efs),
+      };
+      this.deps.logger.info(
+        { zone, region, fileSystemId: generalPurpose.id, maxIoFileSystemId: maxIo?.id, accessPoints: this.settings.accessPoints },
+        'EFS file systems found, with mount targets in this zone',
+      );
+    } catch (error) {
+      efs.destroy();
+      throw error;
+    }
+  }
+
+  async create(request: CreateRequest): Promise<ProviderVolume> {
+    const { name, options } = request;
+    const s = this.ready();
+    const fileSystem = this.fileSystemFor(options.perfmode as PerformanceMode);
+    const recorded = formatOptionValues(options);
+    const uid = options.uid === undefined ? undefined : Number(options.uid);
+    const gid = options.gid === undefined ? undefined : Number(options.gid);
+    const mode = String(options.mode ?? DEFAULT_EFS_MODE);
+    if (this.settings.accessPoints) {
+      const created = await s.accessPoints.create({ name, fileSystemId: fileSystem.id, options: recorded, uid, gid, permissions: mode });
+      return accessPointVolume(created);
+    }
+    const record: DirectoryVolumeRecord = { name, createdAt: new Date().toISOString(), options: recorded };
+    const stands = await s.mounts.during(fileSystem.id, (root) =>
+      new DirectoryVolumes(root).create(record, { uid, gid, mode: Number.parseInt(mode, 8) }),
+    );
+    return directoryVolume(stands, fileSystem.id);
+  }
+
+  /**
+   * Deletes the volume's data everywhere. The engine refuses this while this node has the volume mounted; no node
+   * can see another node's mounts of an EFS directory, so those lose their data (README).
+   */
+  async remove(name: string): Promise<void> {
+    const s = this.ready();
+    if (this.settings.accessPoints) {
+      const volume = await s.accessPoints.find(this.fileSystemIds(), name);
+      if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
+      await s.accessPoints.delete(volume);
+      // Deleting an access point leaves its directory: delete the data too, so a new volume of this name starts empty.
+      await s.mounts.during(volume.fileSystemId, (root) => rm(join(root, volume.rootDirectory), { recursive: true, force: true }));
+      return;
+    }
+    const found = await this.findDirectoryVolume(name);
+    if (!found) throw StowageError.notFound(`volume "${name}" not found`);
+    await s.mounts.during(found.fileSystemId, (root) => new DirectoryVolumes(root).remove(name));
+  }
+
+  async inspect(name: string): Promise<ProviderVolume | undefined> {
+    const s = this.ready();
+    if (this.settings.accessPoints) {
+      const volume = await s.accessPoints.find(this.fileSystemIds(), name);
+      return volume && accessPointVolume(volume);
+    }
+    const found = await this.findDirectoryVolume(name);
+    return found && directoryVolume(found.record, found.fileSystemId);
+  }
+
+  async list(): Promise<ProviderVolume[]> {
+    const s = this.ready();
+    if (this.settings.accessPoints) return (await s.accessPoints.list(this.fileSystemIds())).map(accessPointVolume);
+    const volumes: ProviderVolume[] = [];
+    for (const id of this.fileSystemIds()) {
+      const records = await s.mounts.during(id, (root) => new DirectoryVolumes(root).list());
+      volumes.push(...records.map((record) => directoryVolume(record, id)));
+    }
+    return volumes;
+  }
+
+  async mount(name: string): Promise<MountResult> {
+    const s = this.ready();
+    if (this.settings.accessPoints) return this.mountAccessPoint(name);
+    for (const id of this.fileSystemIds()) {
+      const holder = volumeHolder(name);
+      const root = await s.mounts.hold(id, holder);
+      const volumes = new DirectoryVolumes(root);
+      try {
+        if ((await volumes.read(name)) !== undefined) return { path: volumes.dataDir(name) };
+      } catch (error) {
+        await s.mounts.release(id, holder);
+        throw error;
+      }
+      await s.mounts.release(id, holder);
+    }
+    throw StowageError.notFound(`volume "${name}" not found`);
+  }
+
+  async unmount(name: string): Promise<void> {
+    const s = this.ready();
+    if (this.settings.accessPoints) {
+      await this.deps.host.unmount(this.accessPointMountPoint(name));
+      return;
+    }
+    for (const id of this.fileSystemIds()) await s.mounts.release(id, volumeHolder(name));
+  }
+
+  /** Unmounts file systems no volume holds and access point mounts of volumes nobody holds. */
+  async reconcile(held: ReadonlySet<string>): Promise<void> {
+    const s = this.ready();
+    await s.mounts.releaseUnheld();
+    const accessPointRoot = join(this.settings.mountRoot, 'access-points');
+    for (const mount of await this.deps.host.listMounts(accessPointRoot)) {
+      const name = basename(mount.target);
+      if (basename(dirname(mount.target)) !== 'access-points' || held.has(name)) continue;
+      await this.deps.host.unmount(this.accessPointMountPoint(name));
+      this.deps.logger.info({ volume: name }, 'unmounted an access point nobody holds');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.started?.efs.destroy();
+    this.started = undefined;
+  }
+
+  /** The file system mounts of this node, for diagnostics and tests. */
+  get fileSystemMounts(): FileSystemMounts | undefined {
+    return this.started?.mounts;
+  }
+
+  private get hasMaxIo(): boolean {
+    return this.settings.maxIoFileSystemId !== undefined || this.settings.maxIoFileSystemTag !== undefined;
+  }
+
+  private async mountAccessPoint(name: string): Promise<MountResult> {
+    const s = this.ready();
+    const volume = await s.accessPoints.find(this.fileSystemIds(), name);
+    if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
+    const target = this.accessPointMountPoint(name);
+    if (!(await this.deps.host.isMountpoint(target))) {
+      const { fileSystemId, accessPointId, rootDirectory, owner } = volume;
+      await s.mounts.mounter.mountAccessPoint({ fileSystemId, accessPointId, rootDirectory, owner }, target);
+    }
+    return { path: target };
+  }
+
+  private accessPointMountPoint(name: string): string {
+    return join(this.settings.mountRoot, 'access-points', name);
+  }
+
+  private async findDirectoryVolume(name: string): Promise<{ record: DirectoryVolumeRecord; fileSystemId: string } | undefined> {
+    const s = this.ready();
+    for (const id of this.fileSystemIds()) {
+      const record = await s.mounts.during(id, (root) => new DirectoryVolumes(root).read(name));
+      if (record) return { record, fileSystemId: id };
+    }
+    return undefined;
+  }
+
+  private fileSystemFor(perfmode: PerformanceMode | undefined): LocatedFileSystem {
+    const s = this.ready();
+    if (perfmode !== 'maxio') return s.generalPurpose;
+    if (s.maxIo) return s.maxIo;
+    throw StowageError.invalidArgument('perfmode: maxio needs a max I/O file system, and none is configured');
+  }
+
+  private fileSystemIds(): string[] {
+    const s = this.ready();
+    return s.maxIo ? [s.generalPurpose.id, s.maxIo.id] : [s.generalPurpose.id];
+  }
+
+  private ref(idKey: 'fileSystemId' | 'maxIoFileSystemId', tagKey: 'fileSystemTag' | 'maxIoFileSystemTag'): FileSystemRef | undefined {
+    const id = this.settings[idKey];
+    const tag = this.settings[tagKey];
+    return id !== undefined ? { id } : tag !== undefined ? { tag } : undefined;
+  }
+
+  private defaultMounter(region: string): FileSystemMounter {
+    const { nfsStandInDir, dnsSuffix, tls } = this.settings;
+    if (nfsStandInDir !== undefined) {
+      this.deps.logger.warn({ nfsStandInDir }, 'nfsStandInDir is set: file systems are bind mounts of local directories (tests only)');
+      return new BindStandInMounter(this.deps.host, nfsStandInDir);
+    }
+    return new NfsMounter(this.deps.host, { region, dnsSuffix, tls });
+  }
+
+  private ready(): Started {
+    if (!this.started) throw StowageError.backendFailure('the efs backing is not started');
+    return this.started;
+  }
+}
+
+function volumeHolder(name: string): string {
+  return `volume:${name}`;
+}
+
+function directoryVolume(record: DirectoryVolumeRecord, fileSystemId: string): ProviderVolume {
+  return { name: record.name, createdAt: new Date(record.createdAt), options: record.options, status: { fileSystemId } };
+}
+
+function accessPointVolume(volume: AccessPointVolume): ProviderVolume {
+  return {
+    name: volume.name,
+    ...(volume.createdAt ? { createdAt: volume.createdAt } : {}),
+    options: volume.options,
+    status: { fileSystemId: volume.fileSystemId, accessPointId: volume.accessPointId },
+  };
+}

@@ -1,0 +1,110 @@
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Mutex } from 'async-mutex';
+import { StowageError, type HostOperations, type Logger } from '@stowage/core';
+import type { FileSystemMounter } from './file-system-mounter.js';
+
+/**
+ * This node's one mount of each file system, shared by every volume and every passing operation that needs it.
+ *
+ * The engine counts callers per volume; this counts holders per file system: a holder is a mounted volume
+ * (`volume:<name>`, held from its mount to its unmount) or one create, list or remove in progress. Holders are a
+ * set, not a counter, so holding again for a volume already held (the engine re-mounting after a restart) is a
+ * no-op. The first holder mounts, the last release unmounts; a mount found already there (left by an earlier
+ * run of the plugin) is adopted, not stacked.
+ */
+export class FileSystemMounts {
+  private readonly holders = new Map<string, Set<string>>();
+  private readonly locks = new Map<string, Mutex>();
+  private nextOperation = 0;
+
+  constructor(
+    private readonly host: HostOperations,
+    readonly mounter: FileSystemMounter,
+    /** Directory holding one mount point per file system, named after its ID. */
+    private readonly root: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Where file system `fileSystemId` is mounted on this node while anyone holds it. */
+  mountPoint(fileSystemId: string): string {
+    return join(this.root, fileSystemId);
+  }
+
+  /** Holds the file system for `holder`, mounting it if nobody did; returns its mount point. */
+  async hold(fileSystemId: string, holder: string): Promise<string> {
+    const target = this.mountPoint(fileSystemId);
+    return this.lock(fileSystemId).runExclusive(async () => {
+      const holders = this.holders.get(fileSystemId) ?? new Set<string>();
+      if (holders.size === 0 && !(await this.host.isMountpoint(target))) {
+        await this.mounter.mountFileSystem(fileSystemId, target);
+        this.logger.info({ fileSystemId, target }, 'mounted the file system on this node');
+      }
+      holders.add(holder);
+      this.holders.set(fileSystemId, holders);
+      return target;
+    });
+  }
+
+  /** Lets go of `holder`'s hold; the last one out unmounts. Releasing what is not held does nothing. */
+  async release(fileSystemId: string, holder: string): Promise<void> {
+    await this.lock(fileSystemId).runExclusive(async () => {
+      const holders = this.holders.get(fileSystemId);
+      if (!holders?.delete(holder) || holders.size > 0) return;
+      this.holders.delete(fileSystemId);
+      await this.unmountNow(fileSystemId);
+    });
+  }
+
+  /** Runs `work` with the file system mounted, for an operation that needs it only for a moment. */
+  async during<T>(fileSystemId: string, work: (mountPoint: string) => Promise<T>): Promise<T> {
+    const holder = `operation:${this.nextOperation++}`;
+    const mountPoint = await this.hold(fileSystemId, holder);
+    try {
+      return await work(mountPoint);
+    } finally {
+      await this.release(fileSystemId, holder).catch((error: unknown) =>
+        this.logger.warn({ fileSystemId, err: (error as Error).message }, 'could not release the file system after an operation'),
+      );
+    }
+  }
+
+  /** The holders of a file system, for diagnostics and tests. */
+  holdersOf(fileSystemId: string): readonly string[] {
+    return [...(this.holders.get(fileSystemId) ?? [])];
+  }
+
+  /** Unmounts every file system mounted under the root that nobody holds (what a crash or an old run left). */
+  async releaseUnheld(): Promise<void> {
+    const mounts = await this.host.listMounts(this.root);
+    // The mount table spells the root with its symlinks resolved.
+    const root = await realpath(this.root).catch(() => this.root);
+    for (const mount of mounts) {
+      if (dirname(mount.target) !== root) continue;
+      const fileSystemId = basename(mount.target);
+      await this.lock(fileSystemId).runExclusive(async () => {
+        if ((this.holders.get(fileSystemId)?.size ?? 0) > 0) return;
+        await this.unmountNow(fileSystemId);
+      });
+    }
+  }
+
+  private async unmountNow(fileSystemId: string): Promise<void> {
+    const target = this.mountPoint(fileSystemId);
+    try {
+      await this.host.unmount(target);
+    } catch (error) {
+      throw StowageError.wrap(error, `cannot unmount file system ${fileSystemId} from ${target}`);
+    }
+    this.logger.info({ fileSystemId, target }, 'unmounted the file system: no volume on this node uses it');
+  }
+
+  private lock(fileSystemId: string): Mutex {
+    let mutex = this.locks.get(fileSystemId);
+    if (!mutex) {
+      mutex = new Mutex();
+      this.locks.set(fileSystemId, mutex);
+    }
+    return mutex;
+  }
+}

@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { runConformanceSuite, type ConformanceSetup } from '@stowage/core/testing';
+import { MotoEfs, provider, scratch } from './support/moto-efs.js';
+
+// One moto server and one file system for the file: the suite prefixes its names per test.
+let world: MotoEfs;
+let fileSystemId: string;
+beforeAll(async () => {
+  world = await MotoEfs.start();
+  fileSystemId = await world.fileSystem({ name: 'conformance' });
+});
+afterAll(async () => {
+  await world?.stop();
+});
+
+runConformanceSuite('efs', async (): Promise<ConformanceSetup> => {
+  const dir = await scratch();
+  return {
+    provider: provider({ fileSystemId, nfsStandInDir: dir.exports, mountRoot: join(dir.dir, 'mounts') }),
+    createOptions: { perfmode: 'generalpurpose', mode: '0750' },
+    otherCreateOptions: { perfmode: 'generalpurpose', mode: '0700' },
+    invalidOptions: [
+      { options: { perfmode: 'fast' }, error: /perfmode: must be one of generalpurpose, maxio/ },
+      { options: { perfmode: 'maxio' }, error: /perfmode: maxio needs a max I\/O file system/ },
+      { options: { mode: '8888' }, error: /mode: must be octal permissions/ },
+      { options: { uid: 'root' }, error: /uid: must be a whole number/ },
+    ],
+    teardown: () => dir.cleanup(),
+  };
+});
