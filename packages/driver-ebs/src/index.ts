@@ -1,0 +1,23 @@
+/**
+ * @stowage/driver-ebs: relocatable volumes on Amazon EBS. Load {@link driver} like any other driver, or build an
+ * {@link EbsProvider} directly when embedding.
+ */
+export { driver } from './ebs-driver.js';
+export { EbsProvider, type EbsProviderDependencies } from './ebs-provider.js';
+export { EBS_SETTINGS, DEFAULT_ATTACH_LIMIT, DEFAULT_DEVICE_DIR, DEFAULT_SYSFS_ROOT, type EbsSettings } from './ebs-settings.js';
+export {
+  ebsCreateOptions,
+  validateEbsRequest,
+  EBS_VOLUME_TYPES,
+  EBS_TYPE_LIMITS,
+  DEFAULT_EBS_TYPE,
+  FILESYSTEM_TYPES,
+  type EbsVolumeType,
+  type EbsTypeLimits,
+} from './ebs-options.js';
+export { clientToken } from './client-token.js';
+export { stackIdFor, CLUSTER_TAG, VOLUME_NAME_TAG, OPTION_TAG_PREFIX } from './cluster-tags.js';
+export { BlockDeviceFinder, nvmeLinkName, compactVolumeId, type BlockDeviceFinderOptions, type FoundDevice } from './block-device-finder.js';
+export { DeviceNameAllocator, DEVICE_NAMES, type DeviceReservation, type AttachedDevices } from './device-name-allocator.js';
+export { PAGE_SIZE, DEFAULT_WAIT_TIMING, type WaitTiming } from './ebs-volumes.js';
+export { resolveNodeIdentity, type NodeIdentity, type MetadataReader } from './node-identity.js';

@@ -1,0 +1,128 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DescribeVolumesCommand } from '@aws-sdk/client-ec2';
+import { ErrorKind, StowageError, SystemHostOperations, VolumeEngine, createLogger, parseOptions } from '@stowage/core';
+import { describe, expect, it } from 'vitest';
+import type { EbsTestNode } from './support/ebs-node.js';
+import { useMotoFixture, volumeImage } from './support/moto-fixture.js';
+
+const ZONE = 'us-east-1a';
+const CLUSTER = 'mount-tests';
+const host = new SystemHostOperations();
+
+const fixture = useMotoFixture({ zone: ZONE, clusterId: CLUSTER });
+const node = (zone?: string) => fixture.node(zone);
+
+async function create(n: EbsTestNode, name: string): Promise<string> {
+  const volume = await n.provider.create({ name, options: parseOptions(n.provider.options, { size: '1' }, 'backing=ebs') });
+  return volume.status?.volumeId as string;
+}
+
+async function attachmentOf(volumeId: string) {
+  const { Volumes } = await fixture.client.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
+  return Volumes?.[0]?.Attachments?.[0];
+}
+
+async function refusal(promise: Promise<unknown>, kind: ErrorKind): Promise<StowageError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(StowageError.is(error, kind), `expected ${kind}, got ${String(error)}`).toBe(true);
+  return error as StowageError;
+}
+
+describe('mount on real block devices', () => {
+  it('attaches, formats a blank volume ext4, mounts it, and detaches on unmount', async () => {
+    const a = await node();
+    const volumeId = await create(a, 'data');
+    const { path } = await a.provider.mount('data');
+    expect(path).toBe(join(a.dir, 'mounts', 'data'));
+    const mount = (await host.listMounts(path)).find((m) => m.target === path);
+    expect(mount).toMatchObject({ fstype: 'ext4', source: a.udev.device(volumeId) });
+    expect(await attachmentOf(volumeId)).toMatchObject({ InstanceId: a.instanceId, Device: '/dev/xvdf' });
+    expect((await a.provider.inspect('data'))?.status).toMatchObject({ attachedTo: a.instanceId, device: '/dev/xvdf' });
+
+    expect((await a.provider.mount('data')).path).toBe(path);
+
+    await a.provider.unmount('data');
+    expect(await host.isMountpoint(path)).toBe(false);
+    expect(await attachmentOf(volumeId)).toBeUndefined();
+    await a.provider.unmount('data');
+  });
+
+  it('keeps data across unmount and mount, and never formats twice', async () => {
+    const a = await node();
+    await create(a, 'keep');
+    const first = await a.provider.mount('keep');
+    await writeFile(join(first.path, 'hello.txt'), 'still here');
+    await a.provider.unmount('keep');
+    const second = await a.provider.mount('keep');
+    expect(await readFile(join(second.path, 'hello.txt'), 'utf8')).toBe('still here');
+  });
+
+  it('gives concurrent mounts of different volumes different device names', async () => {
+    const a = await node();
+    const ids = await Promise.all(['one', 'two', 'three'].map((name) => create(a, name)));
+    await Promise.all(['one', 'two', 'three'].map((name) => a.provider.mount(name)));
+    const devices = await Promise.all(ids.map(async (id) => (await attachmentOf(id))?.Device));
+    expect(new Set(devices).size).toBe(3);
+  });
+
+  it('refuses a device whose serial is another volume, formats nothing and leaves the volume detached', async () => {
+    const a = await node();
+    const volumeId = await create(a, 'impostor');
+    a.udev.serialOverride.set(volumeId, 'vol0123456789abcdef0');
+    const error = await refusal(a.provider.mount('impostor'), ErrorKind.BackendFailure);
+    expect(error.message).toMatch(/serial number is "vol0123456789abcdef0".*another disk; nothing was formatted/);
+    // The loop device outlives the detach only until fake udev sees it: probe the backing file instead.
+    expect(await host.probeFilesystem(volumeImage(a, volumeId))).toBeUndefined();
+    expect(await attachmentOf(volumeId)).toBeUndefined();
+  });
+
+  it('refuses a volume in another zone: relocation across zones is not yet supported', async () => {
+    const a = await node('us-east-1a');
+    const b = await node('us-east-1b');
+    const volumeId = await create(a, 'elsewhere');
+    const error = await refusal(b.provider.mount('elsewhere'), ErrorKind.BackendFailure);
+    expect(error.message).toContain('relocation across zones is not yet supported');
+    expect(await attachmentOf(volumeId)).toBeUndefined();
+  });
+
+  it('two engines as two nodes of one zone: B is refused while A holds the volume, and gets it with its data after', async () => {
+    const a = await node();
+    const b = await node();
+    const logger = createLogger({ level: 'silent' });
+    const engineOf = async (n: EbsTestNode) => {
+      const engine = new VolumeEngine([n.provider], host, logger, { stateDir: join(n.dir, 'engine') });
+      await engine.start();
+      fixture.defer(() => engine.stop());
+      return engine;
+    };
+    const engineA = await engineOf(a);
+    const engineB = await engineOf(b);
+    await engineA.create('moving', { backing: 'relocatable', size: '1' });
+    expect((await engineB.list()).map((v) => v.name)).toContain('moving');
+
+    const pathA = await engineA.mount('moving', 'task-1');
+    await writeFile(join(pathA, 'state.txt'), 'written on A');
+    const error = await refusal(engineB.mount('moving', 'task-2'), ErrorKind.InUse);
+    expect(error.message).toContain(a.instanceId);
+
+    await engineA.unmount('moving', 'task-1');
+    const pathB = await engineB.mount('moving', 'task-2');
+    expect(await readFile(join(pathB, 'state.txt'), 'utf8')).toBe('written on A');
+    await engineB.unmount('moving', 'task-2');
+  });
+
+  it('reconcile detaches cluster volumes attached here that nobody holds, and keeps held ones', async () => {
+    const a = await node();
+    const heldId = await create(a, 'held');
+    const strayId = await create(a, 'stray');
+    await a.provider.mount('held');
+    await a.provider.mount('stray');
+    await a.provider.reconcile(new Set(['held']));
+    expect(await attachmentOf(strayId)).toBeUndefined();
+    expect(await attachmentOf(heldId)).toMatchObject({ InstanceId: a.instanceId });
+  });
+});

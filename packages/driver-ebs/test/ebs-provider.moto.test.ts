@@ -1,0 +1,164 @@
+import { CreateSnapshotCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { ErrorKind, StowageError, parseOptions, type OptionValues } from '@stowage/core';
+import { describe, expect, it } from 'vitest';
+import { CLUSTER_TAG, stackIdFor } from '../src/index.js';
+import type { EbsTestNode } from './support/ebs-node.js';
+import { useMotoFixture } from './support/moto-fixture.js';
+
+const ZONE = 'us-east-1a';
+const CLUSTER = 'arn:aws:cloudformation:us-east-1:123456789012:stack/swarm/provider-tests';
+
+const fixture = useMotoFixture({ zone: ZONE, clusterId: CLUSTER });
+const node = (zone?: string, clusterId?: string) => fixture.node(zone, clusterId);
+const send: EC2Client['send'] = (command: never) => fixture.client.send(command);
+
+function request(n: EbsTestNode, name: string, raw: Record<string, string>): { name: string; options: OptionValues } {
+  const options = parseOptions(n.provider.options, raw, 'backing=ebs');
+  n.provider.validate({ name, options });
+  return { name, options };
+}
+
+async function describeCluster(clusterId = CLUSTER) {
+  const result = await send(new DescribeVolumesCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [stackIdFor(clusterId)] }] }));
+  return result.Volumes ?? [];
+}
+
+describe('create, inspect, list, remove against EC2 (moto)', () => {
+  it('creates a tagged volume of the requested type that any node lists and inspects, until removed', async () => {
+    const a = await node();
+    const b = await node();
+    const created = await a.provider.create(request(a, 'db1', { size: '20', ebstype: 'gp3', iops: '4000', throughput: '250', encrypted: 'true' }));
+    expect(created).toMatchObject({
+      name: 'db1',
+      options: { size: '20', ebstype: 'gp3', iops: '4000', throughput: '250', encrypted: 'true', fstype: 'ext4' },
+      status: { availabilityZone: ZONE, state: 'available', sizeGiB: 20, type: 'gp3' },
+    });
+
+    const [volume, ...others] = await describeCluster();
+    expect(others).toEqual([]);
+    expect(volume).toMatchObject({ Size: 20, VolumeType: 'gp3', Iops: 4000, Throughput: 250, Encrypted: true, AvailabilityZone: ZONE });
+    const tags = Object.fromEntries((volume?.Tags ?? []).map((t) => [t.Key, t.Value]));
+    expect(tags).toMatchObject({
+      'stowage:volume': 'db1',
+      Name: 'db1',
+      StackID: stackIdFor(CLUSTER),
+      'stowage:option:size': '20',
+      'stowage:option:ebstype': 'gp3',
+      'stowage:option:iops': '4000',
+    });
+    expect(stackIdFor(CLUSTER)).toMatch(/^[0-9a-f]{32}$/);
+
+    expect(await b.provider.inspect('db1')).toMatchObject({ name: 'db1', options: created.options });
+    expect((await b.provider.list()).map((v) => v.name)).toEqual(['db1']);
+    await b.provider.remove('db1');
+    expect(await a.provider.inspect('db1')).toBeUndefined();
+    expect(await describeCluster()).toEqual([]);
+    await expect(a.provider.remove('db1')).rejects.toMatchObject({ kind: ErrorKind.NotFound });
+  });
+
+  it('creates io1 with its IOPS and the default standard type when none is given', async () => {
+    const a = await node();
+    await a.provider.create(request(a, 'fast', { size: '10', ebstype: 'io1', iops: '500' }));
+    await a.provider.create(request(a, 'plain', { size: '1' }));
+    const byName = Object.fromEntries((await describeCluster()).map((v) => [v.Tags?.find((t) => t.Key === 'Name')?.Value, v]));
+    expect(byName.fast).toMatchObject({ VolumeType: 'io1', Iops: 500, Size: 10 });
+    expect(byName.plain).toMatchObject({ VolumeType: 'standard', Size: 1, Encrypted: false });
+  });
+
+  it('creates a volume from an existing snapshot', async () => {
+    const a = await node();
+    const source = await send(new CreateVolumeCommand({ Size: 3, AvailabilityZone: ZONE }));
+    const snapshot = await send(new CreateSnapshotCommand({ VolumeId: source.VolumeId }));
+    const created = await a.provider.create(request(a, 'restored', { size: '3', snapshot: snapshot.SnapshotId as string }));
+    expect(created.options).toMatchObject({ snapshot: snapshot.SnapshotId });
+    expect((await describeCluster())[0]).toMatchObject({ SnapshotId: snapshot.SnapshotId, Size: 3 });
+  });
+
+  it('sees only its own cluster: another clusterId lists nothing', async () => {
+    const a = await node();
+    const other = await node(ZONE, 'another-cluster');
+    await a.provider.create(request(a, 'mine', { size: '1' }));
+    expect(await other.provider.list()).toEqual([]);
+    expect(await other.provider.inspect('mine')).toBeUndefined();
+  });
+
+  it('gives a fresh volume id to a name removed and created again', async () => {
+    const a = await node();
+    const first = await a.provider.create(request(a, 'again', { size: '1' }));
+    await a.provider.remove('again');
+    const second = await a.provider.create(request(a, 'again', { size: '1' }));
+    expect(second.status?.volumeId).not.toBe(first.status?.volumeId);
+    expect(await describeCluster()).toHaveLength(1);
+  });
+
+  it('ends with one volume when two nodes create one name at once', async () => {
+    const a = await node();
+    const b = await node();
+    const [va, vb] = await Promise.all([
+      a.provider.create(request(a, 'raced', { size: '1' })),
+      b.provider.create(request(b, 'raced', { size: '1' })),
+    ]);
+    expect(va.status?.volumeId).toBe(vb.status?.volumeId);
+    const volumes = await describeCluster();
+    expect(volumes.filter((v) => v.State !== 'deleting').map((v) => v.VolumeId)).toEqual([va.status?.volumeId]);
+  });
+
+  it('shows a name once in list even if a lost race left a duplicate, and remove deletes both', async () => {
+    const a = await node();
+    const created = await a.provider.create(request(a, 'dup', { size: '1' }));
+    // A duplicate as a crashed creator would leave it: same tags, made later.
+    const tags = (await describeCluster())[0]?.Tags;
+    await send(new CreateVolumeCommand({ Size: 1, AvailabilityZone: ZONE, TagSpecifications: [{ ResourceType: 'volume', Tags: tags }] }));
+    expect((await a.provider.list()).map((v) => v.name)).toEqual(['dup']);
+    // The oldest answers for the name, the volume id breaking a tie (EC2 times have whole seconds), on every call.
+    const kept = (await a.provider.list())[0]?.status?.volumeId;
+    expect(kept).toBe((await a.provider.inspect('dup'))?.status?.volumeId);
+    expect(created.status?.volumeId).toMatch(/^vol-/);
+    await a.provider.remove('dup');
+    expect(await describeCluster()).toEqual([]);
+  });
+
+  it('lists more than 500 volumes from another node', async () => {
+    const a = await node();
+    const b = await node();
+    const stackId = stackIdFor(CLUSTER);
+    const total = 520;
+    for (let start = 0; start < total; start += 40) {
+      await Promise.all(
+        Array.from({ length: Math.min(40, total - start) }, (_, i) =>
+          send(
+            new CreateVolumeCommand({
+              Size: 1,
+              AvailabilityZone: ZONE,
+              TagSpecifications: [
+                {
+                  ResourceType: 'volume',
+                  Tags: [
+                    { Key: 'stowage:volume', Value: `bulk-${start + i}` },
+                    { Key: 'StackID', Value: stackId },
+                  ],
+                },
+              ],
+            }),
+          ),
+        ),
+      );
+    }
+    const listed = await b.provider.list();
+    expect(listed).toHaveLength(total);
+    expect(new Set(listed.map((v) => v.name)).size).toBe(total);
+    expect(await a.provider.inspect('bulk-519')).toBeDefined();
+  });
+
+  it('refuses to remove a volume attached to a node, naming the instance', async () => {
+    const a = await node();
+    const b = await node();
+    await a.provider.create(request(a, 'held', { size: '1' }));
+    await a.provider.mount('held');
+    const error = await b.provider.remove('held').catch((e: unknown) => e);
+    expect(StowageError.is(error, ErrorKind.InUse)).toBe(true);
+    expect((error as Error).message).toContain(a.instanceId);
+    await a.provider.unmount('held');
+    await b.provider.remove('held');
+  });
+});

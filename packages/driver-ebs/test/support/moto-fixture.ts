@@ -1,0 +1,74 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { startMotoServer, type MotoServer } from '@stowage/aws-testkit';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { startNode, type EbsTestNode } from './ebs-node.js';
+import { motoClient, runInstance } from './moto-ec2.js';
+
+/** One moto server per test file, reset before each test, and test nodes that are released after it. */
+export interface MotoFixture {
+  readonly moto: MotoServer;
+  /** A client of the test's own, for setting up and asserting on EC2 directly. */
+  readonly client: EC2Client;
+  /** Starts a node: a new moto instance in `zone`, with its provider started. */
+  node(zone?: string, clusterId?: string): Promise<EbsTestNode>;
+  /** Runs `cleanup` after the test, before its nodes are released. */
+  defer(cleanup: () => Promise<unknown>): void;
+}
+
+export function useMotoFixture(defaults: { zone: string; clusterId: string }): MotoFixture {
+  let moto: MotoServer;
+  let client: EC2Client;
+  let dataDir: string;
+  let nodes: EbsTestNode[] = [];
+  let cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    moto = await startMotoServer();
+    client = motoClient(moto);
+    dataDir = await mkdtemp(join(tmpdir(), 'stowage-ebs-data-'));
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await moto?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await moto.reset();
+    nodes = [];
+    cleanups = [];
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    for (const node of nodes) {
+      // Releases whatever the test left mounted and attached on this node.
+      await node.provider.reconcile(new Set()).catch(() => undefined);
+      await node.close();
+    }
+  });
+
+  return {
+    get moto() {
+      return moto;
+    },
+    get client() {
+      return client;
+    },
+    async node(zone = defaults.zone, clusterId = defaults.clusterId) {
+      const instanceId = await runInstance(client, zone);
+      const started = await startNode({ moto, instanceId, zone, clusterId, dataDir });
+      nodes.push(started);
+      return started;
+    },
+    defer(cleanup) {
+      cleanups.push(cleanup);
+    },
+  };
+}
+
+/** The directory holding every test volume's bytes, as `<volume id>.img` (see FakeUdev). */
+export function volumeImage(node: EbsTestNode, volumeId: string): string {
+  return node.udev.imageOf(volumeId);
+}
