@@ -141,7 +141,7 @@ main() {
   # after `pnpm install`, hence --prefer-offline.
   pnpm --silent --filter @stowage/docker-adapter deploy --prod --legacy --prefer-offline "$ROOTFS/opt/stowage" >/dev/null
   cp README.md "$ROOTFS/opt/stowage/README.md"
-  cp packaging/managed-plugin/config.json "$OUT/config.json"
+  node packaging/managed-plugin/plugin-config.mjs packaging/managed-plugin/config.json "$ROOTFS/opt/stowage" "$OUT/config.json" >/dev/null
   done_step
 
   if [ "$(id -u)" -eq 0 ]; then

@@ -29,6 +29,12 @@ export { parseMountInfo } from './host/mountinfo.js';
 
 // Config and logging.
 export type { StowageConfig, DriverConfig } from './config/stowage-config.js';
-export { loadConfig, DEFAULT_SOCKET, DEFAULT_STATE_DIR, type LoadConfigInput } from './config/load-config.js';
+export {
+  loadConfig,
+  driverSettingEnvName,
+  DEFAULT_SOCKET,
+  DEFAULT_STATE_DIR,
+  type LoadConfigInput,
+} from './config/load-config.js';
 export type { Logger } from './logging/logger.js';
 export { createLogger, type CreateLoggerOptions } from './logging/create-logger.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SOCKET, DEFAULT_STATE_DIR, loadConfig, type LoadConfigInput } from '../src/config/load-config.js';
+import { DEFAULT_SOCKET, DEFAULT_STATE_DIR, driverSettingEnvName, loadConfig, type LoadConfigInput } from '../src/config/load-config.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
 
@@ -271,5 +271,20 @@ describe('loadConfig validation', () => {
     expect(await configError({ env: { STOWAGE_LOCAL_root: '/x' } })).toContain(
       'config: STOWAGE_LOCAL_root: "root" is not a setting name',
     );
+  });
+});
+
+describe('driverSettingEnvName', () => {
+  it('names the variable loadConfig reads back into the same setting', async () => {
+    expect(driverSettingEnvName('ebs', 'clusterId')).toBe('STOWAGE_EBS_CLUSTER_ID');
+    expect(driverSettingEnvName('efs', 'maxIoFileSystemId')).toBe('STOWAGE_EFS_MAX_IO_FILE_SYSTEM_ID');
+    expect(driverSettingEnvName('local', 'root')).toBe('STOWAGE_LOCAL_ROOT');
+    const env = {
+      STOWAGE_DRIVERS: 'efs',
+      [driverSettingEnvName('efs', 'maxIoFileSystemId')]: 'fs-1',
+      [driverSettingEnvName('efs', 'dnsSuffix')]: 'example.com',
+    };
+    const config = await loadConfig({ env });
+    expect(config.drivers.efs?.settings).toEqual({ maxIoFileSystemId: 'fs-1', dnsSuffix: 'example.com' });
   });
 });

@@ -2,6 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorKind, StowageError, type StowageConfig } from '@stowage/core';
+import { driver as ebsDriver } from '@stowage/driver-ebs';
+import { driver as efsDriver } from '@stowage/driver-efs';
 import { driver as localDriver } from '@stowage/driver-local';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveDrivers } from '../src/composition/resolve-drivers.js';
@@ -35,6 +37,11 @@ describe('resolveDrivers', () => {
   it('maps the first-party name local to @stowage/driver-local', async () => {
     const [local] = await resolveDrivers(drivers({ local: { settings: {} } }), { cwd });
     expect(local).toBe(localDriver);
+  });
+
+  it('maps the cloud backings ebs and efs to their first-party packages', async () => {
+    const resolved = await resolveDrivers(drivers({ ebs: { settings: {} }, efs: { settings: {} } }), { cwd });
+    expect(resolved).toEqual([ebsDriver, efsDriver]);
   });
 
   it('loads a module by absolute path, exported as driver', async () => {

@@ -206,6 +206,15 @@ function driverEnv(
   return { ...(module === undefined ? {} : { module }), settings };
 }
 
+/**
+ * The environment variable that sets `setting` of driver `driver`: `('ebs', 'clusterId')` → `STOWAGE_EBS_CLUSTER_ID`.
+ * The inverse of how {@link loadConfig} reads them, for tools that declare the variables (the managed plugin).
+ */
+export function driverSettingEnvName(driver: string, setting: string): string {
+  const snake = setting.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  return `STOWAGE_${driver.toUpperCase()}_${snake}`;
+}
+
 /** `CLUSTER_ID` → `clusterId`. */
 function camelCase(upperSnake: string): string {
   return upperSnake

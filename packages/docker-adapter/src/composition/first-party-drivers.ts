@@ -5,4 +5,5 @@
 export const FIRST_PARTY_DRIVERS: Readonly<Record<string, string>> = {
   local: '@stowage/driver-local',
   efs: '@stowage/driver-efs',
+  ebs: '@stowage/driver-ebs',
 };

@@ -1,0 +1,37 @@
+// Writes the managed plugin's config.json: the template here, plus one settable env entry for every setting of
+// every first-party driver, read from the drivers themselves in the deployed tree. Docker refuses
+// `docker plugin set` for a variable config.json does not declare, so a setting missing here is unusable.
+//
+//   node plugin-config.mjs <template config.json> <deployed /opt/stowage> <output config.json>
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [template, deployed, output] = process.argv.slice(2);
+if (!template || !deployed || !output) {
+  console.error('usage: node plugin-config.mjs <template config.json> <deployed /opt/stowage> <output config.json>');
+  process.exit(2);
+}
+
+const load = (relative) => import(pathToFileURL(join(deployed, relative)).href);
+const { driverSettingEnvName } = await load('node_modules/@stowage/core/dist/index.js');
+const { FIRST_PARTY_DRIVERS } = await load('dist/composition/first-party-drivers.js');
+
+const config = JSON.parse(await readFile(template, 'utf8'));
+const declared = new Set(config.env.map((entry) => entry.name));
+for (const [name, pkg] of Object.entries(FIRST_PARTY_DRIVERS)) {
+  const { driver } = await load(join('node_modules', pkg, 'dist/index.js'));
+  for (const setting of driver.settings) {
+    const variable = driverSettingEnvName(name, setting.name);
+    if (declared.has(variable)) continue; // the template's own wording wins
+    declared.add(variable);
+    config.env.push({
+      name: variable,
+      description: `${driver.name}: ${setting.description}`,
+      settable: ['value'],
+      value: setting.default === undefined || setting.secret ? '' : String(setting.default),
+    });
+  }
+}
+await writeFile(output, `${JSON.stringify(config, null, 2)}\n`);
+console.log(`${output}: ${config.env.length} env entries`);
