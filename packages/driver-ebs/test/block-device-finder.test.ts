@@ -23,11 +23,12 @@ afterEach(async () => {
 async function device(name: string, link: string, serial?: string): Promise<string> {
   const node = join(dir, 'dev', name);
   await writeFile(node, '');
-  await symlink(node, join(dir, 'by-id', link));
+  // As on a real host: the kernel publishes the device (and its serial in sysfs) before udev makes the by-id link.
   if (serial !== undefined) {
     await mkdir(join(dir, 'sys', 'block', name, 'device'), { recursive: true });
     await writeFile(join(dir, 'sys', 'block', name, 'device', 'serial'), serial);
   }
+  await symlink(node, join(dir, 'by-id', link));
   return node;
 }
 
