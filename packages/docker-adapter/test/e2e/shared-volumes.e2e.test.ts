@@ -8,6 +8,7 @@ import { startMotoServer, type MotoServer } from '@stowage/aws-testkit';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
 import { unmountAllUnder } from './mount-info.js';
+import { serviceTaskContainers, waitForServiceTasks } from './swarm-service.js';
 import { waitUntil } from './wait-until.js';
 
 const ZONE = 'us-east-1a';
@@ -67,8 +68,7 @@ describe('shared (EFS) volumes through the docker CLI and a swarm service', () =
       .split('\n')
       .filter((line) => line.split(' ')[4] === join(env.plugin.stateDir, 'drivers', 'efs', 'mounts', 'fs', fileSystemId)).length;
   const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
-  const taskContainers = async (): Promise<string[]> =>
-    lines(await env.dockerOk(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${SERVICE}`]));
+  const taskContainers = () => serviceTaskContainers(env, SERVICE);
 
   it('creates a volume with the seed\'s `docker volume create -d stowage --opt backing=shared mysharedvol1`', async () => {
     const create = await env.docker(['volume', 'create', '-d', DRIVER, '--opt', 'backing=shared', 'mysharedvol1']);
@@ -92,14 +92,7 @@ describe('shared (EFS) volumes through the docker CLI and a swarm service', () =
     ]);
     expect(create.code, create.stderr).toBe(0);
 
-    const containers = await waitUntil(
-      'three running tasks',
-      async () => {
-        const running = await taskContainers();
-        return running.length === 3 ? running : undefined;
-      },
-      { timeoutMs: 150_000, intervalMs: 1_000, describe: async () => (await env.docker(['service', 'ps', '--no-trunc', SERVICE])).stdout },
-    );
+    const containers = await waitForServiceTasks(env, SERVICE, 3);
     // With efs enabled, a volume created with no backing is shared (the engine's default order).
     expect((await inspectVolume(env, 'sharedvol1')).Status).toMatchObject({ backing: 'efs', fileSystemId, mounts: 3 });
 

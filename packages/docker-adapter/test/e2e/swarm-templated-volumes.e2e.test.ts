@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
 import { mountsUnder } from './mount-info.js';
+import { serviceTaskContainers, waitForServiceTasks } from './swarm-service.js';
 import { waitUntil } from './wait-until.js';
 
 const SERVICE = 'web';
@@ -22,9 +23,7 @@ describe('a swarm service with a templated stowage volume per task', () => {
     await env?.stop();
   });
 
-  const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
-  const taskContainers = async (): Promise<string[]> =>
-    lines(await env.dockerOk(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${SERVICE}`]));
+  const taskContainers = () => serviceTaskContainers(env, SERVICE);
 
   it('creates three distinct volumes from {{.Service.Name}}-{{.Task.Slot}}-vol, each task writing its own file', async () => {
     const create = await env.docker([
@@ -35,18 +34,7 @@ describe('a swarm service with a templated stowage volume per task', () => {
     ]);
     expect(create.code, create.stderr).toBe(0);
 
-    const containers = await waitUntil(
-      'three running tasks',
-      async () => {
-        const running = await taskContainers();
-        return running.length === 3 ? running : undefined;
-      },
-      {
-        timeoutMs: 150_000,
-        intervalMs: 1_000,
-        describe: async () => (await env.docker(['service', 'ps', '--no-trunc', SERVICE])).stdout,
-      },
-    );
+    const containers = await waitForServiceTasks(env, SERVICE, 3);
 
     const listed = await listVolumes(env);
     for (const volume of VOLUMES) expect(listed).toContain(`${DRIVER} ${volume}`);
