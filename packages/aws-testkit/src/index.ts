@@ -1,1 +1,1 @@
-export { startMotoServer, type MotoServer, type StartMotoOptions } from './moto-server.js';
+export { startMotoServer, freePort, type MotoServer, type StartMotoOptions } from './moto-server.js';

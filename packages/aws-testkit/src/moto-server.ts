@@ -85,7 +85,11 @@ async function terminate(child: ChildProcess, exited: Promise<unknown>): Promise
   }
 }
 
-function freePort(): Promise<number> {
+/**
+ * A loopback port free at the time of the call: moto's, or, with nothing started on it, a port where connections are
+ * refused at once (a stand-in for an AWS service that does not answer).
+ */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -1,6 +1,7 @@
 import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EC2Client, type Volume, type VolumeType } from '@aws-sdk/client-ec2';
+import { resolveNodeIdentity, type MetadataReader, type NodeIdentity } from '@stowage/aws-node';
 import {
   StowageError,
   formatOptionValues,
@@ -19,7 +20,6 @@ import { DeviceNameAllocator } from './device-name-allocator.js';
 import { ebsCreateOptions, validateEbsRequest } from './ebs-options.js';
 import type { EbsSettings } from './ebs-settings.js';
 import { DEFAULT_WAIT_TIMING, EbsVolumes, oldestFirst, type WaitTiming } from './ebs-volumes.js';
-import { resolveNodeIdentity, type MetadataReader, type NodeIdentity } from './node-identity.js';
 
 /** How many device names a mount tries when EC2 says the chosen one is in use. */
 const ATTACH_ATTEMPTS = 3;
@@ -90,7 +90,10 @@ export class EbsProvider implements StorageProvider {
   /** Learns this node's identity and proves the EC2 API answers (credentials, endpoint) before serving anything. */
   async init(): Promise<void> {
     const { region, instanceId, availabilityZone } = this.settings;
-    const node = await resolveNodeIdentity({ region, instanceId, availabilityZone }, this.deps.metadata);
+    const node = await resolveNodeIdentity({ region, instanceId, availabilityZone }, ['instanceId', 'availabilityZone', 'region'], {
+      driver: this.name,
+      ...(this.deps.metadata ? { reader: this.deps.metadata() } : {}),
+    });
     const client = this.deps.ec2 ? this.deps.ec2(node.region) : new EC2Client({ region: node.region });
     const volumes = new EbsVolumes(client, this.settings.clusterId, this.stackId, this.logger, this.timing);
     try {

@@ -20,4 +20,5 @@ export { stackIdFor, CLUSTER_TAG, VOLUME_NAME_TAG, OPTION_TAG_PREFIX } from './c
 export { BlockDeviceFinder, nvmeLinkName, compactVolumeId, type BlockDeviceFinderOptions, type FoundDevice } from './block-device-finder.js';
 export { DeviceNameAllocator, DEVICE_NAMES, type DeviceReservation, type AttachedDevices } from './device-name-allocator.js';
 export { PAGE_SIZE, DEFAULT_WAIT_TIMING, type WaitTiming } from './ebs-volumes.js';
-export { resolveNodeIdentity, type NodeIdentity, type MetadataReader } from './node-identity.js';
+// The node identity lives in @stowage/aws-node; these types stay nameable here because EbsProvider's API uses them.
+export type { NodeIdentity, MetadataReader } from '@stowage/aws-node';

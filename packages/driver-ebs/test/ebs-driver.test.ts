@@ -1,7 +1,7 @@
 import { Container } from 'inversify';
 import { ErrorKind, HOST_OPERATIONS, LOGGER, NODE_CONTEXT, STORAGE_PROVIDER, StowageError, SystemHostOperations, createLogger, parseOptions } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { EbsProvider, driver, resolveNodeIdentity, type EbsSettings } from '../src/index.js';
+import { EbsProvider, driver, type EbsSettings } from '../src/index.js';
 
 describe('the ebs driver definition', () => {
   it('binds one global EbsProvider, backing ebs alias relocatable, under STORAGE_PROVIDER', async () => {
@@ -18,34 +18,21 @@ describe('the ebs driver definition', () => {
   });
 });
 
-describe('resolveNodeIdentity', () => {
-  it('asks instance metadata only for what settings leave unset', async () => {
+describe('the node identity at start-up', () => {
+  it('asks instance metadata only for what settings leave unset, and says which setting to give when it does not answer', async () => {
     const asked: string[] = [];
-    const reader = () => async (path: string) => {
-      asked.push(path);
-      return { '/latest/meta-data/instance-id': 'i-0abc12345', '/latest/meta-data/placement/region': 'eu-west-1' }[path] ?? '';
-    };
-    expect(await resolveNodeIdentity({ availabilityZone: 'eu-west-1b' }, reader)).toEqual({
-      region: 'eu-west-1',
-      instanceId: 'i-0abc12345',
-      availabilityZone: 'eu-west-1b',
+    const provider = new EbsProvider(parseOptions(driver.settings, { clusterId: 'c', region: 'eu-west-1', availabilityZone: 'eu-west-1b' }, 'driver ebs') as EbsSettings, {
+      host: new SystemHostOperations(),
+      logger: createLogger({ level: 'silent' }),
+      stateDir: '/var/lib/stowage',
+      metadata: () => async (path) => {
+        asked.push(path);
+        throw new Error('connect ECONNREFUSED 169.254.169.254:80');
+      },
     });
-    expect(asked).toEqual(['/latest/meta-data/instance-id', '/latest/meta-data/placement/region']);
-  });
-
-  it('never asks when all three are set', async () => {
-    const reader = () => {
-      throw new Error('no metadata here');
-    };
-    expect(await resolveNodeIdentity({ region: 'r', instanceId: 'i', availabilityZone: 'z' }, reader)).toEqual({ region: 'r', instanceId: 'i', availabilityZone: 'z' });
-  });
-
-  it('says which setting to give when metadata does not answer', async () => {
-    const reader = () => async () => {
-      throw new Error('connect ECONNREFUSED 169.254.169.254:80');
-    };
-    const error = await resolveNodeIdentity({ region: 'r', availabilityZone: 'z' }, reader).catch((e: unknown) => e);
+    const error = await provider.init().catch((e: unknown) => e);
     expect(StowageError.is(error, ErrorKind.BackendFailure)).toBe(true);
-    expect((error as Error).message).toMatch(/instance id .*ECONNREFUSED.*set the ebs driver's instanceId setting/);
+    expect((error as Error).message).toMatch(/instance id .*ECONNREFUSED.*set the ebs driver's instanceId setting \(STOWAGE_EBS_INSTANCE_ID\)/);
+    expect(asked).toEqual(['/latest/meta-data/instance-id']);
   });
 });

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { EFSClient, type EFSClientConfig } from '@aws-sdk/client-efs';
+import { resolveNodeIdentity } from '@stowage/aws-node';
 import {
   StowageError,
   formatOptionValues,
@@ -20,7 +21,6 @@ import { checkEfsSettings, type EfsSettings } from './efs-settings.js';
 import { locateFileSystem, type FileSystemRef, type LocatedFileSystem } from './file-system-locator.js';
 import { BindStandInMounter, NfsMounter, type FileSystemMounter } from './file-system-mounter.js';
 import { FileSystemMounts } from './file-system-mounts.js';
-import { resolveNodeZone } from './node-zone.js';
 
 /** {@link EfsSettings} with the mount root decided (the driver defaults it under the state directory). */
 export type EfsProviderSettings = EfsSettings & { readonly mountRoot: string };
@@ -80,7 +80,9 @@ export class EfsProvider implements StorageProvider {
 
   /** Finds the file systems and checks each has a mount target in this node's zone. */
   async init(): Promise<void> {
-    const zone = await resolveNodeZone(this.settings.availabilityZone);
+    const { availabilityZone: zone } = await resolveNodeIdentity({ availabilityZone: this.settings.availabilityZone }, ['availabilityZone'], {
+      driver: this.name,
+    });
     const efs = new EFSClient({ ...this.deps.clientConfig, ...(this.settings.region ? { region: this.settings.region } : {}) });
     try {
       const region = await efs.config.region().catch((error: unknown) => {

@@ -1,8 +1,9 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DescribeAccessPointsCommand } from '@aws-sdk/client-efs';
 import { ErrorKind, StowageError, SystemHostOperations, VolumeEngine, createLogger } from '@stowage/core';
+import { freePort } from '@stowage/aws-testkit';
 import { MotoEfs, OTHER_ZONE, provider, scratch } from './support/moto-efs.js';
 
 let world: MotoEfs;
@@ -40,6 +41,27 @@ async function initError(settings: Parameters<typeof node>[1]): Promise<StowageE
   expect(StowageError.is(error), String(error)).toBe(true);
   return error as StowageError;
 }
+
+describe("this node's zone", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('comes from instance metadata (IMDSv2, here moto\'s) when availabilityZone is unset', async () => {
+    vi.stubEnv('AWS_EC2_METADATA_SERVICE_ENDPOINT', world.moto.endpoint);
+    const id = await world.fileSystem();
+    const { engine } = await node('a', { fileSystemId: id, availabilityZone: undefined });
+    expect((await engine.create('zoned', { backing: 'shared' })).status).toMatchObject({ fileSystemId: id });
+  });
+
+  it('says which setting to give when instance metadata does not answer', async () => {
+    vi.stubEnv('AWS_EC2_METADATA_SERVICE_ENDPOINT', `http://127.0.0.1:${await freePort()}`);
+    const error = await initError({ fileSystemId: await world.fileSystem(), availabilityZone: undefined });
+    expect(error.kind).toBe(ErrorKind.BackendFailure);
+    expect(error.message).toMatch(/availability zone .*ECONNREFUSED.*set the efs driver's availabilityZone setting \(STOWAGE_EFS_AVAILABILITY_ZONE\)/);
+  });
+});
+
 
 describe('finding the file system at start-up', () => {
   it('finds it by ID', async () => {
