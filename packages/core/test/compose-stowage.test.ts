@@ -77,7 +77,9 @@ describe('composeStowage', () => {
     }).catch((e: unknown) => e);
     expect(StowageError.is(error, ErrorKind.InvalidArgument)).toBe(true);
     expect((error as Error).message).toBe(
-      'unknown option "colour" for driver one (known options: flavour); flavour: must be one of plain, spicy, got "bland"',
+      'config: driver one: unknown option "colour" for driver one (known options: flavour); ' +
+        'flavour: must be one of plain, spicy, got "bland" (settings come from drivers.one.settings in the config ' +
+        'file, or from STOWAGE_ONE_<SETTING> variables)',
     );
   });
 

@@ -69,7 +69,10 @@ describe('resolveDrivers', () => {
 
   it('refuses an unknown name with no module, saying what to give', async () => {
     const error = await failure(resolveDrivers(drivers({ x: { settings: {} } }), { cwd }));
-    expect(error.message).toBe('unknown driver "x": give drivers.x.module (a package name or a path)');
+    expect(error.message).toBe(
+      'unknown driver "x": say where to load it from with drivers.x.module in the config file or STOWAGE_X_MODULE ' +
+        '(a package name or the path of its entry file)',
+    );
   });
 
   it('refuses a package it cannot find, naming it', async () => {

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
-import type { StowageConfig } from '../config/stowage-config.js';
+import type { DriverConfig, StowageConfig } from '../config/stowage-config.js';
+import type { OptionValues } from '../contract/option-spec.js';
+import { ErrorKind } from '../errors/error-kind.js';
 import type { StowageDriver } from '../contract/driver-definition.js';
 import { StowageError } from '../errors/stowage-error.js';
 import { ENGINE_SETTINGS, VolumeEngine } from '../engine/volume-engine.js';
@@ -50,7 +52,7 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
     if (!driver) {
       throw StowageError.invalidArgument(`config: driver "${name}" is enabled but was not loaded`);
     }
-    const settings = parseOptions(driver.settings, driverConfig.settings, `driver ${name}`);
+    const settings = parseDriverSettings(driver, driverConfig.settings);
     await container.load(driver.module(settings));
   }
   container.bind(VolumeEngine).toSelf();
@@ -63,4 +65,18 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
       container.unbindAll();
     },
   };
+}
+
+/** The driver's settings, validated; a refusal names where settings come from, file or environment. */
+function parseDriverSettings(driver: StowageDriver, raw: DriverConfig['settings']): OptionValues {
+  try {
+    return parseOptions(driver.settings, raw, `driver ${driver.name}`);
+  } catch (error) {
+    if (!StowageError.is(error, ErrorKind.InvalidArgument)) throw error;
+    throw StowageError.invalidArgument(
+      `config: driver ${driver.name}: ${error.message} (settings come from drivers.${driver.name}.settings in the ` +
+        `config file, or from STOWAGE_${driver.name.toUpperCase()}_<SETTING> variables)`,
+      error,
+    );
+  }
 }

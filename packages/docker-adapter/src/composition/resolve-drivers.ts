@@ -23,7 +23,10 @@ export async function resolveDrivers(config: Pick<StowageConfig, 'drivers'>, opt
   for (const [name, driverConfig] of Object.entries(config.drivers)) {
     const specifier = driverConfig.module ?? FIRST_PARTY_DRIVERS[name];
     if (specifier === undefined) {
-      throw StowageError.invalidArgument(`unknown driver "${name}": give drivers.${name}.module (a package name or a path)`);
+      throw StowageError.invalidArgument(
+        `unknown driver "${name}": say where to load it from with drivers.${name}.module in the config file ` +
+          `or STOWAGE_${name.toUpperCase()}_MODULE (a package name or the path of its entry file)`,
+      );
     }
     const loaded = await importDriverModule(name, specifier, driverConfig.module === undefined, options.cwd);
     drivers.push(checkDriver(name, specifier, loaded));
