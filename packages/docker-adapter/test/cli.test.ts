@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PluginClient } from '../src/client/plugin-client.js';
-import { buildCli, cliEnv, runStowage, startServe, type ServeProcess } from './support/stowage-cli.js';
+import { CLI, buildCli, cliEnv, runStowage, startServe, type ServeProcess } from './support/stowage-cli.js';
 
+// turbo builds the package before its tests; rebuilding here while other files run the CLI could hand them a
+// half-written dist, so build only when there is none (a bare `vitest run` on a fresh checkout).
 beforeAll(async () => {
-  await buildCli();
+  if (!existsSync(CLI)) await buildCli();
 }, 120_000);
 
 let dir: string;

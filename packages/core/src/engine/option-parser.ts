@@ -76,13 +76,15 @@ function parseValue(spec: OptionSpec, value: unknown): string | number | boolean
   const text = String(value);
   if (text.length > MAX_VALUE_LENGTH) return { problem: `value is too long (${text.length} characters, at most ${MAX_VALUE_LENGTH})` };
   if (CONTROL_CHARACTERS.test(text)) return { problem: 'must not contain control characters' };
+  // A secret setting (a credential) is never echoed: these messages reach stderr and the logs.
+  const shown = spec.secret === true ? 'a secret value (not shown)' : JSON.stringify(text);
 
   switch (spec.type) {
     case 'integer': {
-      if (!/^-?\d{1,15}$/.test(text)) return { problem: `must be a whole number, got ${JSON.stringify(text)}` };
+      if (!/^-?\d{1,15}$/.test(text)) return { problem: `must be a whole number, got ${shown}` };
       const n = Number(text);
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-        return { problem: `must be ${describeRange(spec)}, got ${n}` };
+        return { problem: `must be ${describeRange(spec)}, got ${spec.secret === true ? shown : n}` };
       }
       return n;
     }
@@ -90,14 +92,14 @@ function parseValue(spec: OptionSpec, value: unknown): string | number | boolean
       const word = text.toLowerCase();
       if (TRUE_WORDS.has(word)) return true;
       if (FALSE_WORDS.has(word)) return false;
-      return { problem: `must be true or false, got ${JSON.stringify(text)}` };
+      return { problem: `must be true or false, got ${shown}` };
     }
     case 'string': {
       if (spec.values && !spec.values.includes(text)) {
-        return { problem: `must be one of ${spec.values.join(', ')}, got ${JSON.stringify(text)}` };
+        return { problem: `must be one of ${spec.values.join(', ')}, got ${shown}` };
       }
       if (spec.pattern && !wholeMatch(spec.pattern, text)) {
-        return { problem: `must be ${spec.patternHint ?? `of the form ${spec.pattern.source}`}, got ${JSON.stringify(text)}` };
+        return { problem: `must be ${spec.patternHint ?? `of the form ${spec.pattern.source}`}, got ${shown}` };
       }
       return spec.normalize ? spec.normalize(text) : text;
     }

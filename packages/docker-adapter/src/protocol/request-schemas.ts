@@ -15,10 +15,20 @@ const body = <S extends z.ZodRawShape>(shape: S) =>
   z.object(shape, { error: (issue) => `must be a JSON object, got ${typeOf(issue.input)}` });
 
 // Docker sends `"Opts": null` when the user gave no --opt; Go's map[string]string makes every value a string.
+// zod drops an own `__proto__` key from a record without an issue, so the create would go on without that option:
+// it is refused here, as any option the backing does not know is refused later.
 const options = z
-  .record(z.string(), z.string({ error: (issue) => `must be a string, got ${typeOf(issue.input)}` }), {
-    error: (issue) => `must be an object of strings, got ${typeOf(issue.input)}`,
+  .unknown()
+  .check((ctx) => {
+    if (typeof ctx.value === 'object' && ctx.value !== null && Object.hasOwn(ctx.value, '__proto__')) {
+      ctx.issues.push({ code: 'custom', message: 'is not an option name', input: ctx.value, path: ['__proto__'] });
+    }
   })
+  .pipe(
+    z.record(z.string(), z.string({ error: (issue) => `must be a string, got ${typeOf(issue.input)}` }), {
+      error: (issue) => `must be an object of strings, got ${typeOf(issue.input)}`,
+    }),
+  )
   .nullish();
 
 /** `/VolumeDriver.Create`: `{"Name":"v1","Opts":{"backing":"local"}}` or `"Opts":null`. */
