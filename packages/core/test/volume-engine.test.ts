@@ -175,6 +175,7 @@ describe('VolumeEngine', () => {
 
     it('reports mountpoint through get and path while mounted', async () => {
       expect(await engine.path('v')).toBeUndefined();
+      expect((await rejection(engine.path('ghost'))).kind).toBe(ErrorKind.NotFound);
       await engine.mount('v', 'c1');
       expect(await engine.path('v')).toBe('/mnt/mem/v');
       expect((await engine.get('v'))?.mountpoint).toBe('/mnt/mem/v');

@@ -145,8 +145,8 @@ describe('/VolumeDriver.Path', () => {
     expect(expectOk(await call('/VolumeDriver.Path', { Name: 'v1' })).Mountpoint).toBe(join(plugin.root, 'v1', '_data'));
   });
 
-  it('answers an empty Mountpoint for a volume it does not know', async () => {
-    expect((await call('/VolumeDriver.Path', { Name: 'ghost' })).json()).toEqual({ Mountpoint: '', Err: '' });
+  it('answers Err for a volume it does not know, as Docker\'s local driver does', async () => {
+    expect((await call('/VolumeDriver.Path', { Name: 'ghost' })).json()).toEqual({ Err: 'volume "ghost" not found' });
   });
 });
 

@@ -259,13 +259,18 @@ export class VolumeEngine {
     });
   }
 
-  /** The volume's host path on this node: its active mount, else the provider's own path, else undefined. */
+  /**
+   * The volume's host path on this node: its active mount, else the provider's own path, else undefined (a cloud
+   * volume not mounted here). NotFound when no backing has the volume, as Docker's own local driver answers.
+   */
   async path(name: string): Promise<string | undefined> {
     this.assertStarted();
     validateVolumeName(name);
     const record = this.table.get(name);
     if (record?.state === 'mounted' && record.mountpoint) return record.mountpoint;
-    return (await this.get(name))?.mountpoint;
+    const volume = await this.get(name);
+    if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
+    return volume.mountpoint;
   }
 
   private acceptExisting(existing: { provider: StorageProvider; volume: ProviderVolume }, wanted: StorageProvider, options: Record<string, string>): Volume {
