@@ -1,0 +1,150 @@
+/**
+ * `pnpm bench`: Stowage's benchmarks (issue 5, "Performance"). Not part of the tests: it prints figures as tables
+ * and writes them as JSON under bench/results/.
+ *
+ *   sudo pnpm bench                    the default run (about 4 minutes on 2 cores)
+ *   sudo pnpm bench --quick            a short run with small sizes, to check the harness
+ *   options: --only=plugin|docker      one half only
+ *            --sizes=100,1000,10000    plugin-alone volume counts
+ *            --ls-sizes=1000,10000     volumes of each driver for `docker volume ls`
+ *            --cycles=30               create/inspect/rm and container-start cycles per driver
+ *            --seconds=4               length of each plugin-alone load
+ *            --profile                 run the plugin-alone plugin under `node --cpu-prof` (profile in bench/results/)
+ *
+ * The Docker half uses the machine-wide plugin socket /run/docker/plugins/stowage.sock, so the whole run holds
+ * /tmp/stowage-e2e.lock, the lock the e2e runs take: it waits for them, and they for it.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchAgainstLocal, printAgainstLocal, type AgainstLocalResult } from './against-local.js';
+import { CLI_MAIN } from './e2e.js';
+import { benchPluginAlone, printPluginAlone, type PluginAloneResult } from './plugin-alone.js';
+
+const LOCK_FILE = '/tmp/stowage-e2e.lock';
+const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Settings {
+  readonly quick: boolean;
+  readonly only?: 'plugin' | 'docker';
+  readonly sizes: number[];
+  readonly lsSizes: number[];
+  readonly cycles: number;
+  readonly seconds: number;
+  readonly connections: number;
+  readonly profile: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Settings {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    if (arg === '--') continue;
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!match) throw new Error(`unknown argument ${arg} (see bench/src/main.ts for the options)`);
+    flags.set(match[1] as string, match[2] ?? 'true');
+  }
+  const known = ['quick', 'only', 'sizes', 'ls-sizes', 'cycles', 'seconds', 'connections', 'profile'];
+  for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}; known: ${known.join(', ')}`);
+  const quick = flags.get('quick') === 'true';
+  const numbers = (key: string, fallback: number[]): number[] => {
+    const raw = flags.get(key);
+    if (raw === undefined) return fallback;
+    const values = raw.split(',').map(Number);
+    if (values.some((v) => !Number.isInteger(v) || v < 0)) throw new Error(`--${key}: comma-separated whole numbers`);
+    return values.sort((a, b) => a - b);
+  };
+  const only = flags.get('only');
+  if (only !== undefined && only !== 'plugin' && only !== 'docker') throw new Error('--only: plugin or docker');
+  return {
+    quick,
+    ...(only ? { only } : {}),
+    sizes: numbers('sizes', quick ? [100, 1000] : [100, 1000, 10_000]),
+    lsSizes: numbers('ls-sizes', quick ? [200] : [1000, 10_000]),
+    cycles: numbers('cycles', [quick ? 5 : 30])[0] as number,
+    seconds: numbers('seconds', [quick ? 1 : 4])[0] as number,
+    connections: numbers('connections', [8])[0] as number,
+    profile: flags.get('profile') === 'true',
+  };
+}
+
+/** Re-runs this process under `flock`, unless it already runs under it. */
+function holdTheLock(): void {
+  if (process.env.STOWAGE_BENCH_LOCKED === '1') return;
+  const args = [...process.execArgv, process.argv[1] as string, ...process.argv.slice(2)];
+  const free = spawnSync('flock', ['--nonblock', '--conflict-exit-code', '75', LOCK_FILE, 'true']);
+  if (free.error) throw new Error(`flock not found (util-linux): ${free.error.message}`);
+  if (free.status === 75) console.error(`waiting for ${LOCK_FILE}: an e2e run or another benchmark holds it`);
+  const run = spawnSync('flock', [LOCK_FILE, process.execPath, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, STOWAGE_BENCH_LOCKED: '1' },
+  });
+  process.exit(run.status ?? 1);
+}
+
+async function main(): Promise<void> {
+  const settings = parseArgs(process.argv.slice(2));
+  if (process.getuid?.() !== 0 && settings.only !== 'plugin') {
+    throw new Error('the Docker half starts dockerd and serves /run/docker/plugins/stowage.sock: run as root (sudo pnpm bench), or --only=plugin');
+  }
+  if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: build first (pnpm build)`);
+  holdTheLock();
+
+  const startedAt = new Date();
+  const log = (line: string): void => console.error(line);
+  const print = (text: string): void => console.log(text);
+  const machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim(),
+    commit: spawnSync('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
+    dirty: spawnSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'packages'], { encoding: 'utf8' }).stdout.trim() !== '',
+  };
+  print(
+    `Stowage benchmarks${settings.quick ? ' (--quick)' : ''}: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ` +
+      `Node ${machine.node}, kernel ${machine.kernel}, commit ${machine.commit}${machine.dirty ? ' + uncommitted changes' : ''}`,
+  );
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+
+  let pluginAlone: PluginAloneResult | undefined;
+  let againstLocal: AgainstLocalResult | undefined;
+  if (settings.only !== 'docker') {
+    log(`plugin alone: sizes ${settings.sizes.join(', ')}, ${settings.seconds} s per load, ${settings.connections} connections when loaded`);
+    const t0 = performance.now();
+    pluginAlone = await benchPluginAlone({
+      sizes: settings.sizes,
+      seconds: settings.seconds,
+      connections: settings.connections,
+      listRequests: settings.quick ? 10 : 30,
+      createConcurrency: 4,
+      ...(settings.profile ? { profileDir: join(RESULTS_DIR, `profile-${stamp}`) } : {}),
+      log,
+    });
+    log(`plugin alone: done in ${Math.round((performance.now() - t0) / 1000)} s`);
+    printPluginAlone(pluginAlone, print);
+  }
+  if (settings.only !== 'plugin') {
+    log(`against local: ${settings.cycles} cycles per driver, ls at ${settings.lsSizes.join(', ')} volumes per driver`);
+    const t0 = performance.now();
+    againstLocal = await benchAgainstLocal({ cycles: settings.cycles, lsSizes: settings.lsSizes, lsRounds: settings.quick ? 3 : 7, log });
+    log(`against local: done in ${Math.round((performance.now() - t0) / 1000)} s`);
+    printAgainstLocal(againstLocal, print);
+  }
+
+  const file = join(RESULTS_DIR, `bench-${stamp}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), settings, machine, pluginAlone, againstLocal }, null, 2)}\n`,
+  );
+  print(`\nresults: ${relative(process.cwd(), file) || file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});
