@@ -35,6 +35,9 @@ export class LocalProvider implements StorageProvider {
   readonly scope: VolumeScope = 'local';
   readonly options: readonly OptionSpec[] = LOCAL_OPTIONS;
   private readonly layout: VolumeLayout;
+  // Metadata never changes after create, so it is read from disk once per volume: List of 10,000 volumes was
+  // 10,000 file reads per call (675 ms, bench/) before. The directory listing stays the truth for what exists.
+  private readonly metadata = new Map<string, VolumeMetadata>();
 
   constructor(
     settings: LocalProviderSettings,
@@ -104,12 +107,14 @@ export class LocalProvider implements StorageProvider {
     await syncDirectory(this.layout.root).catch((error: unknown) =>
       this.logger.warn({ path: this.layout.root, err: (error as Error).message }, 'could not sync the volume root'),
     );
+    this.metadata.set(name, metadata);
     return this.toProviderVolume(metadata);
   }
 
   async remove(name: string): Promise<void> {
     const target = this.layout.volumeDir(name);
     const doomed = this.layout.removingDir(name);
+    this.metadata.delete(name);
     try {
       await rename(target, doomed);
     } catch (error) {
@@ -136,7 +141,7 @@ export class LocalProvider implements StorageProvider {
     // From here the name is taken, so the answer is never "not found" (Docker would forget the volume).
     if (!isDirectory) throw StowageError.backendFailure(`${dir} is not a volume directory; move it out of the volume root`);
     try {
-      return this.toProviderVolume(await readVolumeMetadata(this.layout.metadataFile(name), name));
+      return this.toProviderVolume(await this.readMetadata(name));
     } catch (error) {
       throw StowageError.backendFailure(
         `volume "${name}" has unusable metadata (${(error as Error).message}); repair or remove ${dir}`,
@@ -155,20 +160,35 @@ export class LocalProvider implements StorageProvider {
     }
     // Dot entries are creates and removes in progress; anything else that is not a volume is skipped, never fatal:
     // one stray directory must not hide every volume from `docker volume ls`.
-    const volumes = await Promise.all(
-      entries
-        .filter((entry) => !entry.startsWith('.'))
-        .map(async (entry) => {
-          try {
-            validateVolumeName(entry);
-            return this.toProviderVolume(await readVolumeMetadata(this.layout.metadataFile(entry), entry));
-          } catch (error) {
-            this.logger.warn({ path: join(root, entry), err: (error as Error).message }, 'skipping an entry of the volume root that is not a volume');
-            return undefined;
-          }
-        }),
-    );
-    return volumes.filter((v): v is ProviderVolume => v !== undefined);
+    const names = entries.filter((entry) => !entry.startsWith('.'));
+    const present = new Set(names);
+    for (const name of this.metadata.keys()) if (!present.has(name)) this.metadata.delete(name);
+    const volumes: ProviderVolume[] = [];
+    // Uncached entries (the first list after a start) are read a batch at a time, not all at once: 10,000 reads in
+    // flight held 400 MiB.
+    for (let i = 0; i < names.length; i += LIST_READ_BATCH) {
+      const batch = await Promise.all(names.slice(i, i + LIST_READ_BATCH).map((entry) => this.listEntry(entry)));
+      for (const volume of batch) if (volume) volumes.push(volume);
+    }
+    return volumes;
+  }
+
+  private async listEntry(entry: string): Promise<ProviderVolume | undefined> {
+    try {
+      validateVolumeName(entry);
+      return this.toProviderVolume(await this.readMetadata(entry));
+    } catch (error) {
+      this.logger.warn({ path: join(this.layout.root, entry), err: (error as Error).message }, 'skipping an entry of the volume root that is not a volume');
+      return undefined;
+    }
+  }
+
+  private async readMetadata(name: string): Promise<VolumeMetadata> {
+    const cached = this.metadata.get(name);
+    if (cached) return cached;
+    const metadata = await readVolumeMetadata(this.layout.metadataFile(name), name);
+    this.metadata.set(name, metadata);
+    return metadata;
   }
 
   async mount(name: string): Promise<MountResult> {
@@ -222,6 +242,8 @@ export class LocalProvider implements StorageProvider {
     };
   }
 }
+
+const LIST_READ_BATCH = 64;
 
 function isExistingTarget(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;

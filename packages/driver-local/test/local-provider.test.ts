@@ -209,6 +209,30 @@ describe('list', () => {
     expect(listed.find((v) => v.name === 'old1')?.options).toEqual({ mode: '0700' });
     expect((await second.mount('old1')).path).toBe(join(root, 'old1', '_data'));
   });
+
+  it('follows the directory: volumes deleted or added behind its back leave and join the list', async () => {
+    const provider = await started();
+    await create(provider, 'kept');
+    await create(provider, 'gone');
+    expect((await provider.list()).map((v) => v.name).sort()).toEqual(['gone', 'kept']);
+
+    await rm(join(root, 'gone'), { recursive: true });
+    const other = await started(); // another provider on the same root, e.g. a second plugin process
+    await create(other, 'added');
+    expect((await provider.list()).map((v) => v.name).sort()).toEqual(['added', 'kept']);
+    expect(await provider.inspect('gone')).toBeUndefined();
+  });
+
+  it('reads each volume.json once, not on every list', async () => {
+    const writer = await started();
+    for (const name of ['a1', 'a2', 'a3']) await create(writer, name);
+    const provider = await started();
+    expect((await provider.list()).length).toBe(3);
+    // Unreadable from now on: a list that went back to disk would skip the volumes with a warning.
+    for (const name of ['a1', 'a2', 'a3']) await writeFile(join(root, name, 'volume.json'), 'not json');
+    expect((await provider.list()).map((v) => v.name).sort()).toEqual(['a1', 'a2', 'a3']);
+    expect(logger.entries.filter((e) => e.level === 'warn')).toEqual([]);
+  });
 });
 
 describe('remove', () => {
