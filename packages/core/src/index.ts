@@ -7,6 +7,7 @@
 export type { StorageProvider, ProviderVolume, CreateRequest, MountResult, VolumeScope } from './contract/storage-provider.js';
 export type { OptionSpec, OptionType, OptionCondition, OptionValues } from './contract/option-spec.js';
 export { defineDriver, type StowageDriver } from './contract/driver-definition.js';
+export { ownershipOptions } from './contract/ownership-options.js';
 export { STORAGE_PROVIDER, HOST_OPERATIONS, LOGGER, NODE_CONTEXT, type NodeContext } from './tokens.js';
 
 // Errors.

@@ -23,7 +23,7 @@ runConformanceSuite('efs', async (): Promise<ConformanceSetup> => {
     invalidOptions: [
       { options: { perfmode: 'fast' }, error: /perfmode: must be one of generalpurpose, maxio/ },
       { options: { perfmode: 'maxio' }, error: /perfmode: maxio needs a max I\/O file system/ },
-      { options: { mode: '8888' }, error: /mode: must be octal permissions/ },
+      { options: { mode: '8888' }, error: /mode: must be an octal mode such as 755 or 0750/ },
       { options: { uid: 'root' }, error: /uid: must be a whole number/ },
     ],
     teardown: () => dir.cleanup(),

@@ -120,7 +120,7 @@ describe('perfmode', () => {
     };
     expect(await refused({ perfmode: 'maxio' })).toMatch(/perfmode: maxio needs a max I\/O file system/);
     expect(await refused({ perfmode: 'turbo' })).toMatch(/perfmode: must be one of generalpurpose, maxio/);
-    expect(await refused({ mode: '999' })).toMatch(/mode: must be octal permissions/);
+    expect(await refused({ mode: '999' })).toMatch(/mode: must be an octal mode such as 755 or 0750/);
     expect(await engine.list()).toEqual([]);
   });
 });
