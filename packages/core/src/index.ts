@@ -19,6 +19,7 @@ export { VolumeEngine, ENGINE_SETTINGS, type EngineSettings } from './engine/vol
 export type { Volume, BackingSummary } from './engine/volume.js';
 export { validateVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
 export { parseOptions, formatOptionValues } from './engine/option-parser.js';
+export { KeyedMutex } from './engine/keyed-mutex.js';
 
 // Composition: building an engine from config and driver definitions.
 export { composeStowage, type ComposeOptions, type Stowage } from './compose/compose-stowage.js';

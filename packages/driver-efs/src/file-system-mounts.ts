@@ -1,7 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Mutex } from 'async-mutex';
-import { StowageError, type HostOperations, type Logger } from '@stowage/core';
+import { KeyedMutex, StowageError, type HostOperations, type Logger } from '@stowage/core';
 import type { FileSystemMounter } from './file-system-mounter.js';
 
 /**
@@ -15,7 +14,7 @@ import type { FileSystemMounter } from './file-system-mounter.js';
  */
 export class FileSystemMounts {
   private readonly holders = new Map<string, Set<string>>();
-  private readonly locks = new Map<string, Mutex>();
+  private readonly locks = new KeyedMutex();
   private nextOperation = 0;
 
   constructor(
@@ -34,7 +33,7 @@ export class FileSystemMounts {
   /** Holds the file system for `holder`, mounting it if nobody did; returns its mount point. */
   async hold(fileSystemId: string, holder: string): Promise<string> {
     const target = this.mountPoint(fileSystemId);
-    return this.lock(fileSystemId).runExclusive(async () => {
+    return this.locks.run(fileSystemId, async () => {
       const holders = this.holders.get(fileSystemId) ?? new Set<string>();
       if (holders.size === 0 && !(await this.host.isMountpoint(target))) {
         await this.mounter.mountFileSystem(fileSystemId, target);
@@ -48,7 +47,7 @@ export class FileSystemMounts {
 
   /** Lets go of `holder`'s hold; the last one out unmounts. Releasing what is not held does nothing. */
   async release(fileSystemId: string, holder: string): Promise<void> {
-    await this.lock(fileSystemId).runExclusive(async () => {
+    await this.locks.run(fileSystemId, async () => {
       const holders = this.holders.get(fileSystemId);
       if (!holders?.delete(holder) || holders.size > 0) return;
       this.holders.delete(fileSystemId);
@@ -82,7 +81,7 @@ export class FileSystemMounts {
     for (const mount of mounts) {
       if (dirname(mount.target) !== root) continue;
       const fileSystemId = basename(mount.target);
-      await this.lock(fileSystemId).runExclusive(async () => {
+      await this.locks.run(fileSystemId, async () => {
         if ((this.holders.get(fileSystemId)?.size ?? 0) > 0) return;
         await this.unmountNow(fileSystemId);
       });
@@ -97,14 +96,5 @@ export class FileSystemMounts {
       throw StowageError.wrap(error, `cannot unmount file system ${fileSystemId} from ${target}`);
     }
     this.logger.info({ fileSystemId, target }, 'unmounted the file system: no volume on this node uses it');
-  }
-
-  private lock(fileSystemId: string): Mutex {
-    let mutex = this.locks.get(fileSystemId);
-    if (!mutex) {
-      mutex = new Mutex();
-      this.locks.set(fileSystemId, mutex);
-    }
-    return mutex;
   }
 }
