@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { StowageError } from '@stowage/core';
+import { isAbsolute, join, resolve } from 'node:path';
+import { StowageError, volumeEntry } from '@stowage/core';
 
 const IMAGE_SUFFIX = '.img';
 const METADATA_SUFFIX = '.json';
@@ -29,21 +29,21 @@ export class ImageLayout {
   }
 
   image(name: string): string {
-    return join(this.root, checked(name) + IMAGE_SUFFIX);
+    return join(this.root, volumeEntry(name) + IMAGE_SUFFIX);
   }
 
   metadata(name: string): string {
-    return join(this.root, checked(name) + METADATA_SUFFIX);
+    return join(this.root, volumeEntry(name) + METADATA_SUFFIX);
   }
 
   mountpoint(name: string): string {
-    return join(this.mountsDir, checked(name));
+    return join(this.mountsDir, volumeEntry(name));
   }
 
   /** A fresh name to build an image under before it is published. */
   creatingImage(name: string): string {
     // 8 hex characters keep `.creating-<200-character name>-xxxxxxxx.img` under the 255-byte NAME_MAX.
-    return join(this.root, `${CREATING_PREFIX}${checked(name)}-${randomBytes(4).toString('hex')}${IMAGE_SUFFIX}`);
+    return join(this.root, `${CREATING_PREFIX}${volumeEntry(name)}-${randomBytes(4).toString('hex')}${IMAGE_SUFFIX}`);
   }
 
   /** The volume a root entry is the metadata of, or undefined for any other entry. */
@@ -62,13 +62,4 @@ export class ImageLayout {
   static isLeftover(entry: string): boolean {
     return entry.startsWith(CREATING_PREFIX) || entry.startsWith(METADATA_TEMP_PREFIX);
   }
-}
-
-/** The engine validated the name already; this is the last line if a caller ever skips it. */
-function checked(name: string): string {
-  const probe = resolve('/', name);
-  if (name === '' || name.startsWith('.') || dirname(probe) !== '/' || basename(probe) !== name) {
-    throw StowageError.invalidArgument(`invalid volume name ${JSON.stringify(name)}: it would leave the volume root`);
-  }
-  return name;
 }

@@ -8,6 +8,7 @@ export type { StorageProvider, ProviderVolume, CreateRequest, MountResult, Volum
 export type { OptionSpec, OptionType, OptionCondition, OptionValues } from './contract/option-spec.js';
 export { defineDriver, type StowageDriver } from './contract/driver-definition.js';
 export { ownershipOptions } from './contract/ownership-options.js';
+export { volumeEntry, volumeRecordProblem, type VolumeRecord } from './contract/volume-record.js';
 export { STORAGE_PROVIDER, HOST_OPERATIONS, LOGGER, NODE_CONTEXT, type NodeContext } from './tokens.js';
 
 // Errors.

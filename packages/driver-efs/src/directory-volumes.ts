@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, link, mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StowageError, validateVolumeName } from '@stowage/core';
+import { StowageError, validateVolumeName, volumeEntry, volumeRecordProblem, type VolumeRecord } from '@stowage/core';
 
 /** Beside the volumes at the file system's root: one metadata file per volume, and a work area. */
 const META_DIR = '.stowage';
@@ -9,12 +9,7 @@ const WORK_DIR = 'work';
 const SUFFIX = '.json';
 
 /** What `/.stowage/<name>.json` records of a directory volume: all any node needs to list and inspect it. */
-export interface DirectoryVolumeRecord {
-  readonly name: string;
-  /** RFC 3339. */
-  readonly createdAt: string;
-  readonly options: Readonly<Record<string, string>>;
-}
+export type DirectoryVolumeRecord = VolumeRecord;
 
 /** The owner and mode of a new volume's directory. */
 export interface DirectoryOwner {
@@ -37,7 +32,7 @@ export class DirectoryVolumes {
 
   /** The directory handed to containers. */
   dataDir(name: string): string {
-    return join(this.root, checked(name));
+    return join(this.root, volumeEntry(name));
   }
 
   async read(name: string): Promise<DirectoryVolumeRecord | undefined> {
@@ -129,7 +124,7 @@ export class DirectoryVolumes {
   }
 
   private recordFile(name: string): string {
-    return join(this.root, META_DIR, `${checked(name)}${SUFFIX}`);
+    return join(this.root, META_DIR, `${volumeEntry(name)}${SUFFIX}`);
   }
 
   private async workArea(): Promise<string> {
@@ -154,13 +149,6 @@ export class DirectoryVolumes {
 }
 
 /** The engine validated names already: this is the last guard before a name becomes a path. */
-function checked(name: string): string {
-  if (name === '' || name.startsWith('.') || name.includes('/') || name.includes('\0')) {
-    throw StowageError.invalidArgument(`invalid volume name ${JSON.stringify(name)}`);
-  }
-  return name;
-}
-
 async function writeDurably(file: string, text: string): Promise<void> {
   const handle = await open(file, 'wx', 0o644);
   try {
@@ -178,15 +166,7 @@ function parseRecord(text: string, name: string, file: string): DirectoryVolumeR
   } catch (error) {
     throw StowageError.backendFailure(`the record of volume "${name}" (${file}) is not JSON; repair or delete it`, error);
   }
-  const record = data as Partial<DirectoryVolumeRecord> | null;
-  const options = record?.options;
-  const valid =
-    record?.name === name &&
-    typeof record.createdAt === 'string' &&
-    !Number.isNaN(Date.parse(record.createdAt)) &&
-    typeof options === 'object' &&
-    options !== null &&
-    Object.values(options).every((v) => typeof v === 'string');
-  if (!valid) throw StowageError.backendFailure(`the record of volume "${name}" (${file}) is malformed; repair or delete it`);
-  return record as DirectoryVolumeRecord;
+  const problem = volumeRecordProblem(data, name);
+  if (problem) throw StowageError.backendFailure(`the record of volume "${name}" (${file}) is malformed (${problem}); repair or delete it`);
+  return data as DirectoryVolumeRecord;
 }

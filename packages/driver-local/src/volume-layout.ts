@@ -1,6 +1,6 @@
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { StowageError } from '@stowage/core';
+import { StowageError, volumeEntry } from '@stowage/core';
 
 /** Prefix of a volume being built; renamed to its name only once complete. */
 export const CREATING_PREFIX = '.creating-';
@@ -23,12 +23,7 @@ export class VolumeLayout {
   }
 
   volumeDir(name: string): string {
-    // The engine validated the name already; this is the last line if a caller ever skips it.
-    const dir = resolve(this.root, name);
-    if (name.startsWith('.') || dirname(dir) !== this.root || basename(dir) !== name) {
-      throw StowageError.invalidArgument(`invalid volume name ${JSON.stringify(name)}: it would leave the volume root`);
-    }
-    return dir;
+    return join(this.root, volumeEntry(name));
   }
 
   dataDir(name: string): string {

@@ -1,14 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { volumeRecordProblem, type VolumeRecord } from '@stowage/core';
 import writeFileAtomic from 'write-file-atomic';
 
 /** What `<root>/<name>/volume.json` holds: enough to answer inspect and list without anything else. */
-export interface VolumeMetadata {
-  readonly name: string;
-  /** ISO 8601 timestamp. */
-  readonly createdAt: string;
-  /** The create options (after defaults) as strings, as the engine compares them on a repeated create. */
-  readonly options: Readonly<Record<string, string>>;
-}
+export type VolumeMetadata = VolumeRecord;
 
 /** Why a metadata file could not be used; the message names the file. */
 export class MetadataError extends Error {
@@ -37,23 +32,7 @@ export async function readVolumeMetadata(file: string, name: string): Promise<Vo
   } catch (error) {
     throw new MetadataError(file, `not valid JSON (${(error as Error).message})`, { cause: error });
   }
-  const problem = describeProblem(data, name);
+  const problem = volumeRecordProblem(data, name);
   if (problem) throw new MetadataError(file, problem);
   return data as VolumeMetadata;
-}
-
-function describeProblem(data: unknown, name: string): string | undefined {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not a JSON object';
-  const record = data as Record<string, unknown>;
-  // A directory renamed by hand would otherwise answer for a volume of another name.
-  if (record.name !== name) return `names volume ${JSON.stringify(record.name)}, not ${JSON.stringify(name)}`;
-  if (typeof record.createdAt !== 'string' || Number.isNaN(Date.parse(record.createdAt))) {
-    return 'createdAt is not a timestamp';
-  }
-  const options = record.options;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) return 'options is not an object';
-  for (const [key, value] of Object.entries(options)) {
-    if (typeof value !== 'string') return `option ${JSON.stringify(key)} is not a string`;
-  }
-  return undefined;
 }
