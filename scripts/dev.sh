@@ -77,6 +77,8 @@ setup() {
     local packages=()
     have_dockerd || packages+=(docker.io)
     have_static_busybox || packages+=(busybox-static)
+    # The relocatable backing's xfs option is tested on real loop devices.
+    command -v mkfs.xfs >/dev/null || packages+=(xfsprogs)
     if [ "${#packages[@]}" -gt 0 ]; then
       log "installing ${packages[*]} (for the end-to-end tests)"
       install_debian_packages "${packages[@]}"

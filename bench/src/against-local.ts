@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { DEFAULT_PLUGIN_SOCKET, DockerEngine, PluginProcess, importBusyboxImage, pluginRequest } from './e2e.js';
+import { NULL_DRIVER, NullPlugin } from './null-plugin.js';
 import { fmt, median, pool, table, verdict } from './stats.js';
 
 export interface AgainstLocalOptions {
@@ -92,6 +93,13 @@ function orderOf(i: number): readonly Driver[] {
   return i % 2 === 0 ? DRIVERS : [...DRIVERS].reverse();
 }
 
+/** The same for three: each one first, second and third in turn, each rotation also run backwards. */
+function orderOf3<T>(items: readonly [T, T, T], i: number): readonly T[] {
+  const shift = i % 3;
+  const rotated = [...items.slice(shift), ...items.slice(0, shift)];
+  return Math.floor(i / 3) % 2 === 0 ? rotated : rotated.reverse();
+}
+
 /**
  * Stowage against Docker's built-in `local` driver on one private engine (the e2e tier's: own data root, busybox
  * image from busybox-static) with the built plugin on /run/docker/plugins/stowage.sock, every figure interleaved.
@@ -100,9 +108,11 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
   const { log, cycles } = options;
   const engine = await DockerEngine.start({ label: 'bench' });
   let plugin: PluginProcess | undefined;
+  let nullPlugin: NullPlugin | undefined;
   const stopAll = async (): Promise<void> => {
     await engine.stop().catch((error: Error) => log(`  stopping the engine: ${error.message}`));
     await plugin?.dispose().catch((error: Error) => log(`  stopping the plugin: ${error.message}`));
+    await nullPlugin?.stop().catch((error: Error) => log(`  stopping the null plugin: ${error.message}`));
   };
   const onSignal = (): void => {
     log('interrupted: stopping the engine and the plugin');
@@ -116,12 +126,13 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
   try {
     const image = await importBusyboxImage(engine);
     plugin = await PluginProcess.start({ label: 'bench-docker', socket: DEFAULT_PLUGIN_SOCKET, logLevel: 'warn', env: { STOWAGE_DRIVERS: 'local' } });
+    nullPlugin = await NullPlugin.start();
     const engineVersion = (await engine.dockerOk(['version', '--format', '{{.Server.Version}}'])).trim();
     const api = engine.socket;
     const cli = async (args: string[]): Promise<string> => engine.dockerOk(args);
 
     // Warm-up: activates the plugin in the engine and loads every code path once, on both drivers.
-    for (const driver of DRIVERS) {
+    for (const driver of [...DRIVERS, NULL_DRIVER]) {
       await cli(['volume', 'create', '-d', driver, `warm-${driver}`]);
       await cli(['volume', 'inspect', `warm-${driver}`]);
       await cli(['run', '--rm', '-v', `warm-${driver}:/data`, image, 'test', '-d', '/data']);
@@ -165,16 +176,21 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
     }
 
     // Container starts: `docker run --rm -v vol:/data IMAGE test -d /data` (the busybox image has no `true` applet), a volume of each driver made beforehand.
+    // A third driver, a plugin that does nothing (null-plugin.ts), runs in the same cycles: what it costs over
+    // `local` is the engine's own price for any plugin volume, and the rest of Stowage's figure is Stowage's.
     log(`  docker run --rm -v vol:/data, ${cycles} cycles`);
-    for (const driver of DRIVERS) await cli(['volume', 'create', '-d', driver, `run-${driver}`]);
-    const runTimes: Record<Driver, number[]> = { stowage: [], local: [] };
+    const runDrivers = [...DRIVERS, NULL_DRIVER] as const;
+    for (const driver of runDrivers) await cli(['volume', 'create', '-d', driver, `run-${driver}`]);
+    const runTimes: Record<(typeof runDrivers)[number], number[]> = { stowage: [], local: [], [NULL_DRIVER]: [] };
     for (let i = 0; i < cycles; i += 1) {
-      for (const driver of orderOf(i)) {
+      for (const driver of orderOf3(runDrivers, i)) {
         runTimes[driver].push(await timed(() => cli(['run', '--rm', '-v', `run-${driver}:/data`, image, 'test', '-d', '/data'])));
       }
     }
     figures.push(paired('docker run --rm -v vol:/data IMAGE test -d /data (CLI)', runTimes.stowage, runTimes.local, 1.05));
-    for (const driver of DRIVERS) await cli(['volume', 'rm', `run-${driver}`]);
+    figures.push(paired('  the same, a plugin that does nothing against local (floor)', runTimes[NULL_DRIVER], runTimes.local));
+    figures.push(paired('  the same, Stowage against the plugin that does nothing', runTimes.stowage, runTimes[NULL_DRIVER]));
+    for (const driver of runDrivers) await cli(['volume', 'rm', `run-${driver}`]);
 
     // docker volume ls: both drivers grown to each size; stowage's volumes through the plugin protocol (the
     // engine learns them from List), local's through the engine API (the CLI would take minutes at 10,000).

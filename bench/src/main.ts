@@ -4,24 +4,29 @@
  *
  *   sudo pnpm bench                    the default run (about 4 minutes on 2 cores)
  *   sudo pnpm bench --quick            a short run with small sizes, to check the harness
- *   options: --only=plugin|docker      one half only
+ *   options: --only=plugin|docker|cloud  one section only (cloud: EC2 calls on moto; needs no root, no Docker)
  *            --sizes=100,1000,10000    plugin-alone volume counts
  *            --ls-sizes=1000,10000     volumes of each driver for `docker volume ls`
  *            --cycles=30               create/inspect/rm and container-start cycles per driver
  *            --seconds=4               length of each plugin-alone load
  *            --profile                 run the plugin-alone plugin under `node --cpu-prof` (profile in bench/results/)
+ *            --loads=get,list,mount    plugin-alone loads to run (all by default; one alone profiles that load)
+ *            --cloud-sizes=100,1000,5000  relocatable volumes at which List's EC2 calls are counted
+ *            --mount-sizes=1,10,20     concurrent mounts of as many volumes on one node (EC2 calls counted)
+ *            --shared-mounts=100       concurrent mounts of 20 shared volumes on one node (0: none)
  *
  * The Docker half uses the machine-wide plugin socket /run/docker/plugins/stowage.sock, so the whole run holds
  * /tmp/stowage-e2e.lock, the lock the e2e runs take: it waits for them, and they for it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAgainstLocal, printAgainstLocal, type AgainstLocalResult } from './against-local.js';
+import { benchCloudEconomy, printCloudEconomy, type CloudEconomyResult } from './cloud-economy.js';
 import { CLI_MAIN } from './e2e.js';
-import { benchPluginAlone, printPluginAlone, type PluginAloneResult } from './plugin-alone.js';
+import { benchPluginAlone, PLUGIN_LOADS, printPluginAlone, type PluginAloneResult, type PluginLoad } from './plugin-alone.js';
 
 const LOCK_FILE = '/tmp/stowage-e2e.lock';
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
@@ -29,13 +34,17 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface Settings {
   readonly quick: boolean;
-  readonly only?: 'plugin' | 'docker';
+  readonly only?: 'plugin' | 'docker' | 'cloud';
   readonly sizes: number[];
   readonly lsSizes: number[];
   readonly cycles: number;
   readonly seconds: number;
   readonly connections: number;
   readonly profile: boolean;
+  readonly loads?: readonly PluginLoad[];
+  readonly cloudSizes: number[];
+  readonly mountSizes: number[];
+  readonly sharedMounts: number;
 }
 
 function parseArgs(argv: readonly string[]): Settings {
@@ -46,7 +55,7 @@ function parseArgs(argv: readonly string[]): Settings {
     if (!match) throw new Error(`unknown argument ${arg} (see bench/src/main.ts for the options)`);
     flags.set(match[1] as string, match[2] ?? 'true');
   }
-  const known = ['quick', 'only', 'sizes', 'ls-sizes', 'cycles', 'seconds', 'connections', 'profile'];
+  const known = ['quick', 'only', 'sizes', 'ls-sizes', 'cycles', 'seconds', 'connections', 'profile', 'loads', 'cloud-sizes', 'mount-sizes', 'shared-mounts'];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}; known: ${known.join(', ')}`);
   const quick = flags.get('quick') === 'true';
   const numbers = (key: string, fallback: number[]): number[] => {
@@ -57,7 +66,10 @@ function parseArgs(argv: readonly string[]): Settings {
     return values.sort((a, b) => a - b);
   };
   const only = flags.get('only');
-  if (only !== undefined && only !== 'plugin' && only !== 'docker') throw new Error('--only: plugin or docker');
+  if (only !== undefined && only !== 'plugin' && only !== 'docker' && only !== 'cloud') throw new Error('--only: plugin, docker or cloud');
+  const loads = flags.get('loads')?.split(',');
+  const unknownLoad = loads?.find((l) => !(PLUGIN_LOADS as readonly string[]).includes(l));
+  if (unknownLoad !== undefined) throw new Error(`--loads: unknown load ${unknownLoad}; known: ${PLUGIN_LOADS.join(', ')}`);
   return {
     quick,
     ...(only ? { only } : {}),
@@ -67,7 +79,15 @@ function parseArgs(argv: readonly string[]): Settings {
     seconds: numbers('seconds', [quick ? 1 : 4])[0] as number,
     connections: numbers('connections', [8])[0] as number,
     profile: flags.get('profile') === 'true',
+    ...(loads ? { loads: loads as PluginLoad[] } : {}),
+    cloudSizes: numbers('cloud-sizes', quick ? [100, 1000] : [100, 1000, 5000]),
+    mountSizes: numbers('mount-sizes', quick ? [1, 10] : [1, 10, 20]),
+    sharedMounts: numbers('shared-mounts', [quick ? 50 : 100])[0] as number,
   };
+}
+
+function loadAverage(): number[] {
+  return loadavg().map((value) => Math.round(value * 100) / 100);
 }
 
 /** Re-runs this process under `flock`, unless it already runs under it. */
@@ -86,11 +106,15 @@ function holdTheLock(): void {
 
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
-  if (process.getuid?.() !== 0 && settings.only !== 'plugin') {
+  const runs = (section: 'plugin' | 'docker' | 'cloud'): boolean => settings.only === undefined || settings.only === section;
+  if (process.getuid?.() !== 0 && runs('docker')) {
     throw new Error('the Docker half starts dockerd and serves /run/docker/plugins/stowage.sock: run as root (sudo pnpm bench), or --only=plugin');
   }
-  if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: build first (pnpm build)`);
-  holdTheLock();
+  // The cloud section uses neither the plugin process nor the machine-wide socket: it needs no lock.
+  if (settings.only !== 'cloud') {
+    if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: build first (pnpm build)`);
+    holdTheLock();
+  }
 
   const startedAt = new Date();
   const log = (line: string): void => console.error(line);
@@ -103,17 +127,20 @@ async function main(): Promise<void> {
     kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim(),
     commit: spawnSync('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
     dirty: spawnSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'packages'], { encoding: 'utf8' }).stdout.trim() !== '',
+    // The machine is shared: its load (1, 5 and 15 minutes) says how far to trust the latencies of this run.
+    loadAverageAtStart: loadAverage(),
   };
   print(
     `Stowage benchmarks${settings.quick ? ' (--quick)' : ''}: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ` +
-      `Node ${machine.node}, kernel ${machine.kernel}, commit ${machine.commit}${machine.dirty ? ' + uncommitted changes' : ''}`,
+      `Node ${machine.node}, kernel ${machine.kernel}, commit ${machine.commit}${machine.dirty ? ' + uncommitted changes' : ''}, ` +
+      `load average ${machine.loadAverageAtStart.join(' ')}`,
   );
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
 
   let pluginAlone: PluginAloneResult | undefined;
   let againstLocal: AgainstLocalResult | undefined;
-  if (settings.only !== 'docker') {
+  if (runs('plugin')) {
     log(`plugin alone: sizes ${settings.sizes.join(', ')}, ${settings.seconds} s per load, ${settings.connections} connections when loaded`);
     const t0 = performance.now();
     pluginAlone = await benchPluginAlone({
@@ -122,24 +149,35 @@ async function main(): Promise<void> {
       connections: settings.connections,
       listRequests: settings.quick ? 10 : 30,
       createConcurrency: 4,
+      ...(settings.loads ? { loads: new Set(settings.loads) } : {}),
       ...(settings.profile ? { profileDir: join(RESULTS_DIR, `profile-${stamp}`) } : {}),
       log,
     });
     log(`plugin alone: done in ${Math.round((performance.now() - t0) / 1000)} s`);
     printPluginAlone(pluginAlone, print);
   }
-  if (settings.only !== 'plugin') {
+  if (runs('docker')) {
     log(`against local: ${settings.cycles} cycles per driver, ls at ${settings.lsSizes.join(', ')} volumes per driver`);
     const t0 = performance.now();
     againstLocal = await benchAgainstLocal({ cycles: settings.cycles, lsSizes: settings.lsSizes, lsRounds: settings.quick ? 3 : 7, log });
     log(`against local: done in ${Math.round((performance.now() - t0) / 1000)} s`);
     printAgainstLocal(againstLocal, print);
   }
+  let cloudEconomy: CloudEconomyResult | undefined;
+  if (runs('cloud')) {
+    log(`cloud economy: List at ${settings.cloudSizes.join(', ')} volumes; ${settings.mountSizes.join(', ')} concurrent mounts, ${settings.sharedMounts} shared`);
+    const t0 = performance.now();
+    cloudEconomy = await benchCloudEconomy({ listSizes: settings.cloudSizes, mountSizes: settings.mountSizes, sharedMounts: settings.sharedMounts, log });
+    log(`cloud economy: done in ${Math.round((performance.now() - t0) / 1000)} s`);
+    printCloudEconomy(cloudEconomy, print);
+  }
 
+  const loadAverageAtEnd = loadAverage();
+  print(`\nload average at the end: ${loadAverageAtEnd.join(' ')}`);
   const file = join(RESULTS_DIR, `bench-${stamp}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), settings, machine, pluginAlone, againstLocal }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), settings, machine: { ...machine, loadAverageAtEnd }, pluginAlone, againstLocal, cloudEconomy }, null, 2)}\n`,
   );
   print(`\nresults: ${relative(process.cwd(), file) || file}`);
 }

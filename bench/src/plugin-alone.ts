@@ -18,6 +18,8 @@ export interface PluginAloneOptions {
   readonly createConcurrency: number;
   /** Where to write the plugin's CPU profile (`node --cpu-prof`); no profiling when undefined. */
   readonly profileDir?: string;
+  /** Which loads to run at each size (all by default); one alone makes a profile of that load only. */
+  readonly loads?: ReadonlySet<PluginLoad>;
   readonly log: (line: string) => void;
 }
 
@@ -32,6 +34,8 @@ export interface LoadFigure {
   readonly latency: LatencySummary;
   /** Answers that were not 200 with an empty `Err`, plus socket errors and timeouts. */
   readonly failures: number;
+  /** The plugin's highest VmRSS sampled during this load (MiB): which load sets the peak. */
+  readonly peakRssMiB: number;
 }
 
 export interface SizeFigures {
@@ -42,6 +46,10 @@ export interface SizeFigures {
   readonly rssMiB: { readonly afterCreate: number; readonly peakDuringLoad: number; readonly hwm: number };
   readonly loads: LoadFigure[];
 }
+
+/** The loads of the plugin-alone bench. */
+export const PLUGIN_LOADS = ['get', 'list', 'mount'] as const;
+export type PluginLoad = (typeof PLUGIN_LOADS)[number];
 
 export interface PluginAloneResult {
   /** VmRSS of the plugin idle right after it started, before any volume (MiB). */
@@ -207,9 +215,16 @@ export async function benchPluginAlone(options: PluginAloneOptions): Promise<Plu
       log(`  ${fmt(size)} volumes: created ${fmt(toCreate.length)} in ${fmt(createSeconds)} s, RSS ${fmt(afterCreate)} MiB`);
 
       let peak = afterCreate;
+      let windowPeak = afterCreate;
       const sampler = setInterval(() => {
-        peak = Math.max(peak, memoryOf(pid).rss);
+        const { rss } = memoryOf(pid);
+        peak = Math.max(peak, rss);
+        windowPeak = Math.max(windowPeak, rss);
       }, 50);
+      /** Starts the memory window of the next recorded load. */
+      const startWindow = (): void => {
+        windowPeak = memoryOf(pid).rss;
+      };
       const loads: LoadFigure[] = [];
       const record = (op: string, connections: number, run: Awaited<ReturnType<typeof load>>, path: string, rpsShare = 1): void => {
         const samples = run.byPath.get(path) ?? [];
@@ -222,17 +237,25 @@ export async function benchPluginAlone(options: PluginAloneOptions): Promise<Plu
           rps: run.rps * rpsShare,
           latency: summarize(samples),
           failures: run.failures,
+          peakRssMiB: Math.max(windowPeak, memoryOf(pid).rss),
         });
       };
+      const runs = (which: PluginLoad): boolean => options.loads === undefined || options.loads.has(which);
       try {
         const get: RequestSpec = { path: '/VolumeDriver.Get', body: () => ({ Name: pick(names) }) };
-        // Warm-up, not recorded: the first size would otherwise time V8's JIT and the first heap growth.
-        await load(socket, [get], { connections: options.connections, seconds: 1 });
-        for (const connections of [1, options.connections]) {
-          record('Get', connections, await load(socket, [get], { connections, seconds: options.seconds }), get.path);
+        if (runs('get')) {
+          // Warm-up, not recorded: the first size would otherwise time V8's JIT and the first heap growth.
+          await load(socket, [get], { connections: options.connections, seconds: 1 });
+          for (const connections of [1, options.connections]) {
+            startWindow();
+            record('Get', connections, await load(socket, [get], { connections, seconds: options.seconds }), get.path);
+          }
         }
         const list: RequestSpec = { path: '/VolumeDriver.List', body: () => ({}) };
-        record('List', 1, await load(socket, [list], { connections: 1, amount: options.listRequests }), list.path);
+        if (runs('list')) {
+          startWindow();
+          record('List', 1, await load(socket, [list], { connections: 1, amount: options.listRequests }), list.path);
+        }
 
         let id = 0;
         const mount: RequestSpec = {
@@ -244,12 +267,15 @@ export async function benchPluginAlone(options: PluginAloneOptions): Promise<Plu
           },
         };
         const unmount: RequestSpec = { path: '/VolumeDriver.Unmount', body: (context) => ({ Name: context.name, ID: context.id }) };
-        await load(socket, [mount, unmount], { connections: options.connections, seconds: 1 });
-        for (const connections of [1, options.connections]) {
-          const run = await load(socket, [mount, unmount], { connections, seconds: options.seconds });
-          // Requests per second counts both halves: a pair is two requests.
-          record('Mount', connections, run, mount.path, 0.5);
-          record('Unmount', connections, run, unmount.path, 0.5);
+        if (runs('mount')) {
+          await load(socket, [mount, unmount], { connections: options.connections, seconds: 1 });
+          for (const connections of [1, options.connections]) {
+            startWindow();
+            const run = await load(socket, [mount, unmount], { connections, seconds: options.seconds });
+            // Requests per second counts both halves: a pair is two requests.
+            record('Mount', connections, run, mount.path, 0.5);
+            record('Unmount', connections, run, unmount.path, 0.5);
+          }
         }
       } finally {
         clearInterval(sampler);
@@ -310,9 +336,10 @@ export function printPluginAlone(result: PluginAloneResult, print: (text: string
       fmt(l.latency.p99),
       fmt(l.latency.max),
       String(l.failures),
+      fmt(l.peakRssMiB),
     ]),
   );
-  print(table(['volumes', 'request', 'conns', 'answers', 'req/s', 'p50', 'p90', 'p99', 'max', 'failures'], rows));
+  print(table(['volumes', 'request', 'conns', 'answers', 'req/s', 'p50', 'p90', 'p99', 'max', 'failures', 'peak RSS MiB'], rows));
   print('(Mount and Unmount run as pairs; their req/s is pairs per second.)');
   print(`\nplugin idle after start, no volumes: RSS ${fmt(result.startRssMiB)} MiB`);
   print(

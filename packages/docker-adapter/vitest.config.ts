@@ -7,10 +7,21 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: ['test/e2e/**', 'node_modules/**', 'dist/**'],
+          exclude: ['test/e2e/**', 'test/crash/**', 'node_modules/**', 'dist/**'],
           sequence: { groupOrder: 0 },
           testTimeout: 20_000,
           hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'crash',
+          // Starts the built plugin (dist/) many times on sockets of its own: no Docker, no machine-wide socket.
+          include: ['test/crash/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
+          maxConcurrency: 3,
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
         },
       },
       {

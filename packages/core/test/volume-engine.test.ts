@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VolumeEngine } from '../src/engine/volume-engine.js';
+import { readMountTable } from '../src/engine/mount-table.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
 import type { HostOperations } from '../src/host/host-operations.js';
@@ -190,8 +191,53 @@ describe('VolumeEngine', () => {
     it('writes the table atomically with callers and counts', async () => {
       await engine.mount('v', 'c1');
       await engine.mount('v', 'c1');
-      const table = JSON.parse(await readFile(join(stateDir, 'mounts.json'), 'utf8'));
-      expect(table.volumes.v).toEqual({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v', callers: { c1: 2 } });
+      // As a restart reads it: the snapshot with the journal of changes since replayed onto it.
+      const table = await readMountTable(stateDir);
+      expect(table.v).toEqual({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v', callers: { c1: 2 }, unanswered: ['c1'] });
+      await engine.mountAnswered('v', 'c1');
+      expect((await readMountTable(stateDir)).v).toEqual({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v', callers: { c1: 2 } });
+    });
+
+    it('counts once a Mount the previous process counted and died before answering, when Docker sends it again', async () => {
+      await engine.mount('v', 'holder');
+      await engine.mountAnswered('v', 'holder');
+      await engine.mount('v', 'c1'); // counted; the process dies before the answer leaves
+      await engine.stop();
+      const restarted = await startEngine();
+      expect(await restarted.mount('v', 'c1')).toBe('/mnt/mem/v');
+      await restarted.mountAnswered('v', 'c1');
+      expect((await readMountTable(stateDir)).v?.callers).toEqual({ holder: 1, c1: 1 });
+      await restarted.unmount('v', 'c1');
+      expect(provider.mounted.has('v')).toBe(true);
+      await restarted.unmount('v', 'holder');
+      expect(provider.mounted.has('v')).toBe(false);
+    });
+
+    it('still counts twice an answered ID mounted again after a restart (docker cp into a running container)', async () => {
+      await engine.mount('v', 'c1');
+      await engine.mountAnswered('v', 'c1');
+      await engine.stop();
+      const restarted = await startEngine();
+      await restarted.mount('v', 'c1');
+      expect((await readMountTable(stateDir)).v?.callers).toEqual({ c1: 2 });
+      await restarted.unmount('v', 'c1');
+      expect(provider.mounted.has('v')).toBe(true);
+      await restarted.unmount('v', 'c1');
+      expect(provider.mounted.has('v')).toBe(false);
+    });
+
+    it('after a Docker engine restart, an ID mounted again starts counting afresh; others keep their count', async () => {
+      await engine.mount('v', 'restarted');
+      await engine.mount('v', 'restarted'); // a docker cp that the dead engine never matched
+      await engine.mount('v', 'survivor');
+      for (const id of ['restarted', 'survivor']) await engine.mountAnswered('v', id);
+      await engine.dockerEngineStarted();
+      await engine.mount('v', 'restarted');
+      expect((await readMountTable(stateDir)).v).toMatchObject({ callers: { restarted: 1, survivor: 1 }, earlierEngine: ['survivor'] });
+      await engine.unmount('v', 'restarted');
+      await engine.unmount('v', 'survivor');
+      expect(provider.mounted.has('v')).toBe(false);
+      expect((await readMountTable(stateDir)).v).toBeUndefined();
     });
 
     it('keeps callers across a restart, remounts what they hold and tells the provider', async () => {

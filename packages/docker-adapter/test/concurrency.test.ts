@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -6,6 +6,7 @@ import {
   createLogger,
   defineDriver,
   LOGGER,
+  readMountTable,
   STORAGE_PROVIDER,
   type CreateRequest,
   type StorageProvider,
@@ -127,8 +128,8 @@ describe('many clients at once on overlapping volumes', () => {
   }
 
   async function mountTable(): Promise<Record<string, { callers: Record<string, number> }>> {
-    const text = await readFile(join(stateDir, 'mounts.json'), 'utf8').catch(() => '{"volumes":{}}');
-    return (JSON.parse(text) as { volumes: Record<string, { callers: Record<string, number> }> }).volumes;
+    // As a restart would read it: the snapshot (mounts.json) with the journal of changes since replayed onto it.
+    return readMountTable(stateDir);
   }
 
   /** Mount calls not yet matched, per volume and caller ID, as the clients count them. */

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { StowageError, SystemHostOperations } from '@stowage/core';
+import { readMountTable, StowageError, SystemHostOperations } from '@stowage/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../src/cli/cli-context.js';
@@ -228,7 +228,7 @@ describe('hostile requests on the plugin socket', () => {
   /** The volume root's entries and the persisted mount table: what a refused request must leave as it was. */
   async function snapshot(): Promise<string> {
     const entries = (await readdir(plugin.root, { recursive: true })).sort();
-    const table = await readFile(join(plugin.stateDir, 'mounts.json'), 'utf8').catch(() => '');
+    const table = await readMountTable(plugin.stateDir);
     return JSON.stringify({ entries, table });
   }
 

@@ -95,6 +95,8 @@ function failingEngine(failure: () => never): PluginEngine {
     unmount: async () => failure(),
     path: async () => failure(),
     scope: () => 'local',
+    mountAnswered: async () => failure(),
+    dockerEngineStarted: async () => failure(),
   };
 }
 

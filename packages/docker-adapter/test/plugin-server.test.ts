@@ -26,6 +26,8 @@ function slowEngine(listMs = 0): PluginEngine {
     mount: unused,
     unmount: unused,
     path: unused,
+    mountAnswered: unused,
+    dockerEngineStarted: async () => undefined,
     list: async () => {
       await new Promise((resolve) => setTimeout(resolve, listMs));
       return [];

@@ -16,10 +16,17 @@ import {
 } from '@stowage/core';
 import { BlockDeviceFinder } from './block-device-finder.js';
 import { VOLUME_NAME_TAG, optionsFromTags, stackIdFor, tagValue, volumeTags } from './cluster-tags.js';
+import { CrossZoneMove } from './cross-zone-move.js';
 import { DeviceNameAllocator } from './device-name-allocator.js';
 import { ebsCreateOptions, validateEbsRequest } from './ebs-options.js';
 import type { EbsSettings } from './ebs-settings.js';
+import { ebsFailpoint } from './ebs-failpoints.js';
+import { EbsSnapshots } from './ebs-snapshots.js';
 import { DEFAULT_WAIT_TIMING, EbsVolumes, oldestFirst, type WaitTiming } from './ebs-volumes.js';
+import { answeringVolumes, moveClaimOf, movedFromOf } from './move-tags.js';
+import { MoveTracker, describeMove } from './move-tracker.js';
+import { SnapshotSchedule, type SnapshotRunSummary } from './snapshot-schedule.js';
+import { instanceState, mayTakeOver } from './takeover-policy.js';
 
 /** How many device names a mount tries when EC2 says the chosen one is in use. */
 const ATTACH_ATTEMPTS = 3;
@@ -37,7 +44,17 @@ export interface EbsProviderDependencies {
   readonly ec2?: (region: string) => EC2Client;
   /** Instance metadata, asked only for identity settings left unset. */
   readonly metadata?: () => MetadataReader;
-  readonly timing?: Partial<WaitTiming> & { readonly deviceTimeoutMs?: number };
+  readonly timing?: Partial<WaitTiming> & { readonly deviceTimeoutMs?: number; readonly snapshotPollMs?: number };
+}
+
+/** What the provider holds once started: its EC2 client and what works through it. */
+interface Started {
+  readonly client: EC2Client;
+  readonly volumes: EbsVolumes;
+  readonly snapshots: EbsSnapshots;
+  readonly mover: CrossZoneMove;
+  readonly schedule: SnapshotSchedule;
+  readonly node: NodeIdentity;
 }
 
 /**
@@ -46,7 +63,9 @@ export interface EbsProviderDependencies {
  * EC2 is the catalogue: a volume is the EBS volume tagged with its name and this cluster's StackID, so any node lists,
  * inspects and removes any of them. Mounting attaches the volume to this instance, verifies the block device is that
  * volume, formats it only if it holds no file system, and mounts it; unmounting detaches it again so another node
- * can take it. A volume attached to another instance is refused, never shared and never replaced by a fresh one.
+ * can take it. A volume attached to another instance is refused (never shared, never replaced by a fresh one)
+ * unless the takeover policy allows detaching it there. A volume in another zone is moved here by snapshot
+ * ({@link CrossZoneMove}), in the background when it takes longer than a Mount may wait.
  */
 export class EbsProvider implements StorageProvider {
   readonly name = 'ebs';
@@ -60,7 +79,8 @@ export class EbsProvider implements StorageProvider {
   private readonly finder: BlockDeviceFinder;
   private readonly logger: Logger;
   private readonly timing: WaitTiming;
-  private state: { client: EC2Client; volumes: EbsVolumes; node: NodeIdentity } | undefined;
+  private readonly moves: MoveTracker<Volume>;
+  private state: Started | undefined;
 
   constructor(
     private readonly settings: EbsSettings,
@@ -72,6 +92,7 @@ export class EbsProvider implements StorageProvider {
     this.logger = deps.logger;
     this.timing = { ...DEFAULT_WAIT_TIMING, ...deps.timing };
     this.devices = new DeviceNameAllocator(settings.attachLimit);
+    this.moves = new MoveTracker(this.logger);
     this.finder = new BlockDeviceFinder(
       { deviceDir: settings.deviceDir, sysfsRoot: settings.sysfsRoot, ...(deps.timing?.deviceTimeoutMs ? { timeoutMs: deps.timing.deviceTimeoutMs } : {}) },
       this.logger,
@@ -85,6 +106,11 @@ export class EbsProvider implements StorageProvider {
 
   validate(request: CreateRequest): void {
     validateEbsRequest(request);
+  }
+
+  /** Snapshots every volume attached to this node now and prunes old periodic snapshots: one pass of the schedule. */
+  snapshotAttachedVolumes(): Promise<SnapshotRunSummary> {
+    return this.ready().schedule.runOnce();
   }
 
   /** Learns this node's identity and proves the EC2 API answers (credentials, endpoint) before serving anything. */
@@ -102,11 +128,27 @@ export class EbsProvider implements StorageProvider {
       client.destroy();
       throw StowageError.wrap(error, `the EC2 API in ${node.region} does not answer; check credentials and AWS_ENDPOINT_URL`);
     }
-    this.state = { client, volumes, node };
+    const snapshots = new EbsSnapshots(client, this.stackId, this.logger, {
+      ...(this.deps.timing?.snapshotPollMs ? { minDelayMs: this.deps.timing.snapshotPollMs, maxDelayMs: this.deps.timing.snapshotPollMs } : {}),
+    });
+    const mover = new CrossZoneMove(client, volumes, snapshots, this.logger);
+    const schedule = new SnapshotSchedule(
+      snapshots,
+      {
+        intervalMinutes: this.settings.snapshotIntervalMinutes,
+        retain: this.settings.snapshotRetain,
+        attachedHere: () => volumes.listAll([{ Name: 'attachment.instance-id', Values: [node.instanceId] }]),
+      },
+      this.logger,
+    );
+    this.state = { client, volumes, snapshots, mover, schedule, node };
+    schedule.start();
     this.logger.info({ ...node, stackId: this.stackId }, 'ebs backing ready');
   }
 
   async close(): Promise<void> {
+    await this.state?.schedule.stop();
+    await this.moves.close();
     this.state?.client.destroy();
     this.state = undefined;
   }
@@ -131,7 +173,9 @@ export class EbsProvider implements StorageProvider {
   }
 
   async remove(name: string): Promise<void> {
-    const { volumes } = this.ready();
+    const { volumes, snapshots } = this.ready();
+    // A move running here would otherwise make its copy again after the delete.
+    await this.moves.cancel(name);
     const all = await volumes.findAll(name);
     if (all.length === 0) throw StowageError.notFound(`volume "${name}" not found`);
     for (const volume of all) {
@@ -143,44 +187,39 @@ export class EbsProvider implements StorageProvider {
       }
     }
     for (const volume of all) await volumes.delete(volume.VolumeId as string);
-    this.logger.info({ volume: name, volumeIds: all.map((v) => v.VolumeId) }, 'deleted EBS volume');
+    const snapshotCount = await snapshots.deleteAllFor(name);
+    this.logger.info({ volume: name, volumeIds: all.map((v) => v.VolumeId), snapshots: snapshotCount }, 'deleted EBS volume and its snapshots');
   }
 
   async inspect(name: string): Promise<ProviderVolume | undefined> {
-    const volume = await this.ready().volumes.find(name);
+    const volume = await this.locate(name);
     return volume ? this.toProviderVolume(volume) : undefined;
   }
 
   async list(): Promise<ProviderVolume[]> {
-    const byName = new Map<string, Volume>();
+    const byName = new Map<string, Volume[]>();
     for (const volume of await this.ready().volumes.listAll()) {
       const name = tagValue(volume.Tags, VOLUME_NAME_TAG);
       if (name === undefined) continue;
-      const known = byName.get(name);
-      // Oldest wins, as in find: a lost create race must not show a name twice.
-      if (!known || oldestFirst(volume, known) < 0) byName.set(name, volume);
+      byName.set(name, [...(byName.get(name) ?? []), volume]);
     }
-    return [...byName.values()].map((v) => this.toProviderVolume(v));
+    // As in locate: a move's copy does not answer while its source exists, and a lost create race shows the oldest.
+    return [...byName.values()].flatMap((named) => {
+      const [answering] = answeringVolumes(named.sort(oldestFirst));
+      return answering ? [this.toProviderVolume(answering)] : [];
+    });
   }
 
   async mount(name: string): Promise<MountResult> {
     const { volumes, node } = this.ready();
-    let volume = await volumes.find(name);
-    if (volume === undefined) throw StowageError.notFound(`volume "${name}" not found`);
+    const named = await volumes.findAll(name);
+    const [found] = answeringVolumes(named);
+    if (found === undefined) throw StowageError.notFound(`volume "${name}" not found`);
+    // A move of this volume was started and did not finish (a claim, or a copy that does not answer yet).
+    const moveLeftovers = moveClaimOf(found) !== undefined || named.some((v) => movedFromOf(v)?.sourceVolumeId === found.VolumeId);
+    let volume = await this.bringHere(name, found);
     const volumeId = volume.VolumeId as string;
-    if (volume.AvailabilityZone !== node.availabilityZone) {
-      throw StowageError.backendFailure(
-        `volume "${name}" (${volumeId}) is in availability zone ${volume.AvailabilityZone} and this node is in ` +
-          `${node.availabilityZone}: relocation across zones is not yet supported; run the task in ${volume.AvailabilityZone}`,
-      );
-    }
     const current = attachment(volume);
-    if (current?.InstanceId !== undefined && current.InstanceId !== node.instanceId) {
-      throw StowageError.inUse(
-        `volume "${name}" (${volumeId}) is attached to instance ${current.InstanceId}; release it there first ` +
-          '(a relocatable volume is never attached to two instances at once)',
-      );
-    }
     if (volume.State === 'creating') await volumes.waitAvailable(volumeId, `volume "${name}" being created`);
 
     let attachedHere = false;
@@ -190,7 +229,13 @@ export class EbsProvider implements StorageProvider {
       attachedHere = true;
     }
     try {
-      return { path: await this.mountDevice(name, volume, device) };
+      const path = await this.mountDevice(name, volume, device);
+      if (moveLeftovers && volume.VolumeId === found.VolumeId) {
+        await this.ready()
+          .mover.sweepAbandoned(name, volume, named)
+          .catch((error: unknown) => this.logger.warn({ volume: name, err: (error as Error).message }, 'could not delete what an abandoned move left; a later mount retries'));
+      }
+      return { path };
     } catch (error) {
       // Leave nothing attached that this call attached and could not use: the volume stays free for any node.
       if (attachedHere) await volumes.detach(volumeId, node.instanceId).catch(() => undefined);
@@ -209,6 +254,51 @@ export class EbsProvider implements StorageProvider {
         this.logger.info({ volume: name, volumeId: volume.VolumeId }, 'detached EBS volume');
       }
     }
+  }
+
+  /** The volume answering for `name`: the oldest, not counting a move's copy while the move's source exists. */
+  private async locate(name: string): Promise<Volume | undefined> {
+    const all = await this.ready().volumes.findAll(name);
+    return answeringVolumes(all)[0];
+  }
+
+  /**
+   * Makes `volume` attachable here: finishes a move stopped before its last step, takes the volume from another
+   * instance if the takeover policy allows it, moves it here from another zone, or takes it back from a move to
+   * another zone that its task no longer needs.
+   */
+  private async bringHere(name: string, found: Volume): Promise<Volume> {
+    const { mover, node } = this.ready();
+    const here = node.availabilityZone;
+    const budgetMs = this.settings.moveWaitSeconds * 1000;
+    let volume = found;
+    if (movedFromOf(volume)) volume = await mover.finish(name, volume);
+    const holder = attachment(volume)?.InstanceId;
+    if (holder !== undefined && holder !== node.instanceId) volume = await this.takeOver(name, volume, holder);
+    if (volume.AvailabilityZone !== here) {
+      const source = volume;
+      const route = { from: source.AvailabilityZone as string, to: here };
+      return this.moves.run(name, route, (report, signal) => mover.move(name, source, here, report, signal), budgetMs);
+    }
+    if (moveClaimOf(volume)) volume = await mover.abandon(name, volume);
+    return volume;
+  }
+
+  /** Detaches `volume` from `holder` for this node if the takeover policy allows it; refuses naming the holder otherwise. */
+  private async takeOver(name: string, volume: Volume, holder: string): Promise<Volume> {
+    const { client, volumes } = this.ready();
+    const volumeId = volume.VolumeId as string;
+    const policy = this.settings.takeover;
+    const state = policy === 'never' ? undefined : await instanceState(client, holder);
+    if (state === undefined || !mayTakeOver(policy, state)) {
+      throw StowageError.inUse(
+        `volume "${name}" (${volumeId}) is attached to instance ${holder}${state ? ` (${state})` : ''}; release it there first ` +
+          `(a relocatable volume is never attached to two instances at once; takeover policy "${policy}")`,
+      );
+    }
+    this.logger.warn({ volume: name, volumeId, holder, holderState: state, policy }, 'taking EBS volume from its holder');
+    await volumes.detach(volumeId, holder, { force: true });
+    return volumes.describe(volumeId);
   }
 
   /** Releases this cluster's volumes attached to this instance that no caller holds (a crash mid-mount left them). */
@@ -235,6 +325,7 @@ export class EbsProvider implements StorageProvider {
       }));
       try {
         const outcome = await volumes.attach(volumeId, node.instanceId, reservation.device);
+        ebsFailpoint('ebs:mount:after-attach-request');
         if (outcome === 'device-in-use') {
           this.logger.warn({ volumeId, device: reservation.device }, 'EC2 reports the device name in use; trying another');
           this.devices.avoid(reservation.device);
@@ -266,6 +357,7 @@ export class EbsProvider implements StorageProvider {
     const found = await host.probeFilesystem(device.path);
     const fstype = found ?? optionsFromTags(volume.Tags).fstype ?? this.settings.fsType;
     if (found === undefined) {
+      ebsFailpoint('ebs:mount:before-format');
       this.logger.info({ volume: name, volumeId, device: device.path, fstype }, 'formatting blank EBS volume');
       await host.mkfs(device.path, fstype);
     }
@@ -277,9 +369,18 @@ export class EbsProvider implements StorageProvider {
     return join(this.mountRoot, name);
   }
 
-  private ready(): { client: EC2Client; volumes: EbsVolumes; node: NodeIdentity } {
+  private ready(): Started {
     if (!this.state) throw StowageError.backendFailure('the ebs backing is not started (init was not called or failed)');
     return this.state;
+  }
+
+  /** A move of the volume: how far it is when it runs on this node, else where it is claimed to go. */
+  private moveStatus(volume: Volume): Record<string, string> {
+    const name = tagValue(volume.Tags, VOLUME_NAME_TAG) as string;
+    const progress = this.moves.progress(name);
+    if (progress) return { move: `${describeMove(progress)}`.replace(/^is /, '') };
+    const claim = moveClaimOf(volume);
+    return claim ? { move: `moving to ${claim.zone}` } : {};
   }
 
   private toProviderVolume(volume: Volume): ProviderVolume {
@@ -295,6 +396,7 @@ export class EbsProvider implements StorageProvider {
         sizeGiB: volume.Size,
         type: volume.VolumeType,
         ...(attached ? { attachedTo: attached.InstanceId, attachment: attached.State, device: attached.Device } : {}),
+        ...this.moveStatus(volume),
       },
     };
   }

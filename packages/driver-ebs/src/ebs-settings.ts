@@ -1,5 +1,6 @@
 import type { OptionSpec } from '@stowage/core';
 import { FILESYSTEM_TYPES } from './ebs-options.js';
+import { DEFAULT_TAKEOVER_POLICY, TAKEOVER_POLICIES, type TakeoverPolicy } from './takeover-policy.js';
 
 /**
  * Settings of the relocatable backing (config `drivers.ebs`, env `STOWAGE_EBS_<SETTING>`). Region, instance id
@@ -24,12 +25,25 @@ export type EbsSettings = {
   readonly fsType: string;
   /** Where volumes are mounted; `<stateDir>/drivers/ebs/mounts` when unset. */
   readonly mountRoot?: string;
+  /** When a volume attached to another instance may be taken from it (see {@link TakeoverPolicy}). */
+  readonly takeover: TakeoverPolicy;
+  /**
+   * How long a Mount waits for a move across zones before answering that the move is under way (it goes on in the
+   * background). Below the Docker engine's two minutes for a Mount, so the answer reaches the engine.
+   */
+  readonly moveWaitSeconds: number;
+  /** Minutes between snapshots of the volumes attached to this node; 0 (the default) takes none. */
+  readonly snapshotIntervalMinutes: number;
+  /** How many completed periodic snapshots of each volume are kept; older ones are deleted. */
+  readonly snapshotRetain: number;
 };
 
 export const DEFAULT_DEVICE_DIR = '/dev/disk/by-id';
 export const DEFAULT_SYSFS_ROOT = '/sys';
 /** Nitro instances share 28 attachment slots between EBS volumes and network interfaces; leave room for both. */
 export const DEFAULT_ATTACH_LIMIT = 25;
+/** Well inside the two minutes the Docker engine gives a Mount, leaving time for the attach after the move. */
+export const DEFAULT_MOVE_WAIT_SECONDS = 90;
 
 const ABSOLUTE = { pattern: /\/.*/, patternHint: 'an absolute path' } as const;
 
@@ -73,4 +87,36 @@ export const EBS_SETTINGS: readonly OptionSpec[] = [
   },
   { name: 'fsType', type: 'string', description: 'file system made on blank volumes by default', values: FILESYSTEM_TYPES, default: 'ext4' },
   { name: 'mountRoot', type: 'string', description: 'where volumes are mounted (default under the state directory)', ...ABSOLUTE },
+  {
+    name: 'takeover',
+    type: 'string',
+    description: 'when a volume attached to another instance is taken from it: never, stopped (holder stopped or terminated), force',
+    values: TAKEOVER_POLICIES,
+    default: DEFAULT_TAKEOVER_POLICY,
+  },
+  {
+    name: 'moveWaitSeconds',
+    type: 'integer',
+    description: 'how long a mount waits for a move across zones before answering that it is under way',
+    default: DEFAULT_MOVE_WAIT_SECONDS,
+    min: 1,
+    max: 110,
+  },
+  {
+    name: 'snapshotIntervalMinutes',
+    type: 'integer',
+    description: 'minutes between snapshots of the volumes attached to this node, so a move across zones copies only recent writes; 0 turns them off',
+    default: 0,
+    min: 0,
+    // A week.
+    max: 10080,
+  },
+  {
+    name: 'snapshotRetain',
+    type: 'integer',
+    description: 'how many periodic snapshots of each volume are kept',
+    default: 3,
+    min: 1,
+    max: 100,
+  },
 ];

@@ -2,7 +2,6 @@ import {
   AttachVolumeCommand,
   CreateVolumeCommand,
   DeleteVolumeCommand,
-  DescribeVolumesCommand,
   DetachVolumeCommand,
   paginateDescribeVolumes,
   waitUntilVolumeAvailable,
@@ -13,11 +12,12 @@ import {
   type Volume,
 } from '@aws-sdk/client-ec2';
 import { StowageError, type Logger } from '@stowage/core';
-import { CLUSTER_TAG, VOLUME_NAME_TAG, tagValue } from './cluster-tags.js';
+import { CLUSTER_TAG, VOLUME_NAME_TAG } from './cluster-tags.js';
 import { clientToken } from './client-token.js';
+import { batchedWaiterClient } from './batched-waiter-client.js';
+import { DescribeVolumesBatcher, PAGE_SIZE } from './describe-volumes-batcher.js';
 
-/** DescribeVolumes' largest page. */
-export const PAGE_SIZE = 500;
+export { PAGE_SIZE };
 /** How many tokens a create walks past (each a recent rm-then-create of the name) before giving up. */
 const MAX_TOKEN_GENERATIONS = 32;
 /** A token replay whose volume is gone and is older than this was a removed volume's, not a racing creator's. */
@@ -46,16 +46,29 @@ const GONE_STATES = new Set(['deleting', 'deleted']);
 
 /**
  * The cluster's EBS volumes, through the EC2 API only: found by their tags, never by anything this node remembers.
- * Retries of throttled and failed calls are the SDK client's; waiting is the SDK waiters'; paging its paginator's.
+ * Retries of throttled and failed calls are the SDK client's (standard retry mode: backoff on throttling errors such
+ * as `RequestLimitExceeded`; `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE` tune it); waiting is the SDK waiters'; paging
+ * its paginator's. Lookups of single volumes, by name or id, and the waiters' polls go through one
+ * {@link DescribeVolumesBatcher}, so concurrent operations on this node share DescribeVolumes calls.
  */
 export class EbsVolumes {
+  /** Every lookup of the cluster's volumes carries it, so clusters never see each other's. */
+  private readonly clusterFilter: Filter;
+  private readonly lookups: DescribeVolumesBatcher;
+  /** What the SDK waiters are given: the client, with their polls routed through {@link lookups}. */
+  private readonly waiterClient: EC2Client;
+
   constructor(
     private readonly client: EC2Client,
     private readonly clusterId: string,
-    private readonly stackId: string,
+    stackId: string,
     private readonly logger: Logger,
     private readonly timing: WaitTiming = DEFAULT_WAIT_TIMING,
-  ) {}
+  ) {
+    this.clusterFilter = { Name: `tag:${CLUSTER_TAG}`, Values: [stackId] };
+    this.lookups = new DescribeVolumesBatcher(client, { nameTag: VOLUME_NAME_TAG, scope: [this.clusterFilter] });
+    this.waiterClient = batchedWaiterClient(client, this.lookups);
+  }
 
   /** Every live volume of this cluster, in pages of {@link PAGE_SIZE}, one DescribeVolumes call per page. */
   async listAll(extra: Filter[] = []): Promise<Volume[]> {
@@ -63,7 +76,7 @@ export class EbsVolumes {
     try {
       const pages = paginateDescribeVolumes(
         { client: this.client, pageSize: PAGE_SIZE },
-        { Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [this.stackId] }, ...extra] },
+        { Filters: [this.clusterFilter, ...extra] },
       );
       for await (const page of pages) volumes.push(...(page.Volumes ?? []).filter((v) => !GONE_STATES.has(v.State ?? '')));
     } catch (error) {
@@ -74,9 +87,13 @@ export class EbsVolumes {
 
   /** This cluster's live volumes named `name`, oldest first (more than one only after a lost create race). */
   async findAll(name: string): Promise<Volume[]> {
-    // Tag filters treat `*` and `?` as wildcards; names cannot hold them, and the exact check below stays anyway.
-    const volumes = await this.listAll([{ Name: `tag:${VOLUME_NAME_TAG}`, Values: [name] }]);
-    return volumes.filter((v) => tagValue(v.Tags, VOLUME_NAME_TAG) === name).sort(oldestFirst);
+    let volumes: Volume[];
+    try {
+      volumes = await this.lookups.named(name);
+    } catch (error) {
+      throw StowageError.wrap(error, `cannot look up EBS volume "${name}"`);
+    }
+    return volumes.filter((v) => !GONE_STATES.has(v.State ?? '')).sort(oldestFirst);
   }
 
   /** The volume named `name`: the oldest, if a lost create race left two. */
@@ -88,13 +105,14 @@ export class EbsVolumes {
     return volume;
   }
 
-  /** Every volume attached to `instanceId`, Stowage's or not (for device names and the attach limit). */
+  /**
+   * Every volume attached to `instanceId`, Stowage's or not, for device names and the attach limit only: the answer
+   * may be a few seconds old, this node's own attaches and detaches included (see
+   * {@link DescribeVolumesBatcher.attachedTo}).
+   */
   async attachedTo(instanceId: string): Promise<Volume[]> {
     try {
-      const result = await this.client.send(
-        new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }),
-      );
-      return result.Volumes ?? [];
+      return await this.lookups.attachedTo(instanceId);
     } catch (error) {
       throw StowageError.wrap(error, `cannot list the volumes attached to ${instanceId}`);
     }
@@ -146,10 +164,15 @@ export class EbsVolumes {
   async attach(volumeId: string, instanceId: string, device: string): Promise<'attached' | 'device-in-use'> {
     try {
       await this.client.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: device }));
+      this.lookups.attached(instanceId, volumeId, device);
       return 'attached';
     } catch (error) {
       const { name, message } = error as Error;
-      if (name === 'InvalidParameterValue' && /in use|already used/i.test(message)) return 'device-in-use';
+      if (name === 'InvalidParameterValue' && /in use|already used/i.test(message)) {
+        // The attachments this name was chosen from were out of date: the next choice needs a fresh view.
+        this.lookups.forgetAttachments(instanceId);
+        return 'device-in-use';
+      }
       if (name === 'VolumeInUse') {
         throw StowageError.inUse(`EBS volume ${volumeId} was attached elsewhere meanwhile; retry once it is released`, error);
       }
@@ -174,18 +197,27 @@ export class EbsVolumes {
   }
 
   /** DetachVolume (if attached to `instanceId`) and wait until the volume is available. */
-  async detach(volumeId: string, instanceId: string): Promise<void> {
+  /** `force`: for a takeover from a holder that cannot detach cleanly (stopped, or dead); its unflushed writes are lost. */
+  async detach(volumeId: string, instanceId: string, options: { force?: boolean } = {}): Promise<void> {
     try {
-      await this.client.send(new DetachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId }));
+      await this.client.send(
+        new DetachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, ...(options.force ? { Force: true } : {}) }),
+      );
     } catch (error) {
       const name = (error as Error).name;
       // Not attached (any more): what detaching wanted.
       if (name !== 'IncorrectState' && name !== 'InvalidAttachment.NotFound' && name !== 'InvalidVolume.NotFound') {
         throw StowageError.wrap(error, `cannot detach EBS volume ${volumeId} from ${instanceId}`);
       }
+      this.lookups.detached(instanceId, volumeId);
       return;
     }
-    await this.waitAvailable(volumeId, `volume ${volumeId} being detached`);
+    try {
+      await this.waitAvailable(volumeId, `volume ${volumeId} being detached`);
+    } finally {
+      // Until now the detaching volume still counted against the attach limit and held its device name.
+      this.lookups.detached(instanceId, volumeId);
+    }
   }
 
   async waitAvailable(volumeId: string, what: string): Promise<void> {
@@ -197,18 +229,18 @@ export class EbsVolumes {
   }
 
   async describe(volumeId: string): Promise<Volume> {
+    let volume: Volume | undefined;
     try {
-      const result = await this.client.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
-      const volume = result.Volumes?.[0];
-      if (volume) return volume;
+      volume = await this.lookups.volume(volumeId);
     } catch (error) {
       throw StowageError.wrap(error, `cannot describe EBS volume ${volumeId}`);
     }
-    throw StowageError.backendFailure(`EC2 did not describe EBS volume ${volumeId}`);
+    if (volume === undefined) throw StowageError.backendFailure(`EC2 did not describe EBS volume ${volumeId}`);
+    return volume;
   }
 
   private waiter(maxWaitTime: number) {
-    return { client: this.client, maxWaitTime, minDelay: this.timing.minDelay, maxDelay: this.timing.maxDelay };
+    return { client: this.waiterClient, maxWaitTime, minDelay: this.timing.minDelay, maxDelay: this.timing.maxDelay };
   }
 
   /**
@@ -219,13 +251,12 @@ export class EbsVolumes {
   private async isRemovedReplay(created: Volume, started: number): Promise<boolean> {
     let state: string | undefined;
     try {
-      const result = await this.client.send(new DescribeVolumesCommand({ VolumeIds: [created.VolumeId as string] }));
-      state = result.Volumes?.[0]?.State;
+      // EC2 describes no volume for an id it has forgotten: for this check that is a deleted volume.
+      state = (await this.lookups.volume(created.VolumeId as string))?.State ?? 'deleted';
     } catch (error) {
-      if ((error as Error).name !== 'InvalidVolume.NotFound') throw StowageError.wrap(error, `cannot describe new EBS volume ${created.VolumeId}`);
-      state = 'deleted';
+      throw StowageError.wrap(error, `cannot describe new EBS volume ${created.VolumeId}`);
     }
-    if (state === undefined || !GONE_STATES.has(state)) return false;
+    if (!GONE_STATES.has(state)) return false;
     if (state === 'deleting') return true;
     const createdAt = created.CreateTime?.getTime();
     return createdAt !== undefined && createdAt < started - STALE_REPLAY_MS;

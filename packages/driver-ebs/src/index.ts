@@ -20,5 +20,18 @@ export { stackIdFor, CLUSTER_TAG, VOLUME_NAME_TAG, OPTION_TAG_PREFIX } from './c
 export { BlockDeviceFinder, nvmeLinkName, compactVolumeId, type BlockDeviceFinderOptions, type FoundDevice } from './block-device-finder.js';
 export { DeviceNameAllocator, DEVICE_NAMES, type DeviceReservation, type AttachedDevices } from './device-name-allocator.js';
 export { PAGE_SIZE, DEFAULT_WAIT_TIMING, type WaitTiming } from './ebs-volumes.js';
+export {
+  EbsSnapshots,
+  SNAPSHOT_PURPOSE_TAG,
+  SOURCE_VOLUME_TAG,
+  SNAPSHOT_PAGE_SIZE,
+  DEFAULT_SNAPSHOT_TIMING,
+  progressOf,
+  type SnapshotPurpose,
+  type SnapshotTiming,
+} from './ebs-snapshots.js';
+export { periodicSnapshotsToPrune } from './snapshot-retention.js';
+export { SnapshotSchedule, type SnapshotScheduleOptions, type SnapshotRunSummary } from './snapshot-schedule.js';
 // The node identity lives in @stowage/aws-node; these types stay nameable here because EbsProvider's API uses them.
 export type { NodeIdentity, MetadataReader } from '@stowage/aws-node';
+export { EBS_FAILPOINTS } from './ebs-failpoints.js';

@@ -1,10 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DescribeVolumesCommand } from '@aws-sdk/client-ec2';
-import { ErrorKind, StowageError, SystemHostOperations, VolumeEngine, createLogger, parseOptions } from '@stowage/core';
+import { ErrorKind, SystemHostOperations, VolumeEngine, createLogger, parseOptions } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
 import type { EbsTestNode } from './support/ebs-node.js';
 import { useMotoFixture, volumeImage } from './support/moto-fixture.js';
+import { failure } from './support/expect-failure.js';
 
 const ZONE = 'us-east-1a';
 const CLUSTER = 'mount-tests';
@@ -21,15 +22,6 @@ async function create(n: EbsTestNode, name: string): Promise<string> {
 async function attachmentOf(volumeId: string) {
   const { Volumes } = await fixture.client.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
   return Volumes?.[0]?.Attachments?.[0];
-}
-
-async function refusal(promise: Promise<unknown>, kind: ErrorKind): Promise<StowageError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(StowageError.is(error, kind), `expected ${kind}, got ${String(error)}`).toBe(true);
-  return error as StowageError;
 }
 
 describe('mount on real block devices', () => {
@@ -49,6 +41,18 @@ describe('mount on real block devices', () => {
     expect(await host.isMountpoint(path)).toBe(false);
     expect(await attachmentOf(volumeId)).toBeUndefined();
     await a.provider.unmount('data');
+  });
+
+  it('formats xfs when the volume was created with fstype=xfs, and mounts it as xfs', async () => {
+    const a = await node();
+    const volume = await a.provider.create({ name: 'x1', options: parseOptions(a.provider.options, { size: '1', fstype: 'xfs' }, 'backing=ebs') });
+    const volumeId = volume.status?.volumeId as string;
+    const { path } = await a.provider.mount('x1');
+    expect((await host.listMounts(path)).find((m) => m.target === path)).toMatchObject({ fstype: 'xfs', source: a.udev.device(volumeId) });
+    await writeFile(join(path, 'f'), 'on xfs');
+    await a.provider.unmount('x1');
+    expect(await host.probeFilesystem(volumeImage(a, volumeId))).toBe('xfs');
+    expect(await readFile(join((await a.provider.mount('x1')).path, 'f'), 'utf8')).toBe('on xfs');
   });
 
   it('keeps data across unmount and mount, and never formats twice', async () => {
@@ -73,19 +77,10 @@ describe('mount on real block devices', () => {
     const a = await node();
     const volumeId = await create(a, 'impostor');
     a.udev.serialOverride.set(volumeId, 'vol0123456789abcdef0');
-    const error = await refusal(a.provider.mount('impostor'), ErrorKind.BackendFailure);
+    const error = await failure(a.provider.mount('impostor'), ErrorKind.BackendFailure);
     expect(error.message).toMatch(/serial number is "vol0123456789abcdef0".*another disk; nothing was formatted/);
     // The loop device outlives the detach only until fake udev sees it: probe the backing file instead.
     expect(await host.probeFilesystem(volumeImage(a, volumeId))).toBeUndefined();
-    expect(await attachmentOf(volumeId)).toBeUndefined();
-  });
-
-  it('refuses a volume in another zone: relocation across zones is not yet supported', async () => {
-    const a = await node('us-east-1a');
-    const b = await node('us-east-1b');
-    const volumeId = await create(a, 'elsewhere');
-    const error = await refusal(b.provider.mount('elsewhere'), ErrorKind.BackendFailure);
-    expect(error.message).toContain('relocation across zones is not yet supported');
     expect(await attachmentOf(volumeId)).toBeUndefined();
   });
 
@@ -106,7 +101,7 @@ describe('mount on real block devices', () => {
 
     const pathA = await engineA.mount('moving', 'task-1');
     await writeFile(join(pathA, 'state.txt'), 'written on A');
-    const error = await refusal(engineB.mount('moving', 'task-2'), ErrorKind.InUse);
+    const error = await failure(engineB.mount('moving', 'task-2'), ErrorKind.InUse);
     expect(error.message).toContain(a.instanceId);
 
     await engineA.unmount('moving', 'task-1');

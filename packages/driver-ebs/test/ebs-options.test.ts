@@ -78,7 +78,21 @@ describe('driver settings', () => {
       sysfsRoot: '/sys',
       attachLimit: 25,
       fsType: 'ext4',
+      takeover: 'stopped',
+      moveWaitSeconds: 90,
+      snapshotIntervalMinutes: 0,
+      snapshotRetain: 3,
     });
+  });
+
+  it('bounds the snapshot interval to a week and keeps at least one snapshot', () => {
+    expect(parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotIntervalMinutes: '10080', snapshotRetain: '100' }, 'driver ebs')).toMatchObject({
+      snapshotIntervalMinutes: 10080,
+      snapshotRetain: 100,
+    });
+    expect(() => parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotIntervalMinutes: '10081' }, 'driver ebs')).toThrow(/snapshotIntervalMinutes/);
+    expect(() => parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotIntervalMinutes: '-1' }, 'driver ebs')).toThrow(/snapshotIntervalMinutes/);
+    expect(() => parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotRetain: '0' }, 'driver ebs')).toThrow(/snapshotRetain/);
   });
 
   it('refuses malformed identities and relative paths', () => {

@@ -1,33 +1,9 @@
-import { CreateVolumeCommand, DescribeVolumesCommand, EC2Client, type Volume } from '@aws-sdk/client-ec2';
+import { CreateVolumeCommand, DescribeVolumesCommand, type Volume } from '@aws-sdk/client-ec2';
 import { createLogger } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
 import { clientToken, CLUSTER_TAG, VOLUME_NAME_TAG } from '../src/index.js';
 import { EbsVolumes } from '../src/ebs-volumes.js';
-
-type Handler = (command: { input: Record<string, unknown> }) => unknown;
-
-/** An EC2Client (so the SDK paginator accepts it) whose calls are answered by `handlers`, by command class. */
-class FakeEc2 extends EC2Client {
-  readonly calls: Array<{ command: string; input: Record<string, unknown> }> = [];
-  constructor(private readonly answers: Record<string, Handler>) {
-    super({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  }
-  override send(command: unknown): Promise<never> {
-    const c = command as { constructor: { name: string }; input: Record<string, unknown> };
-    this.calls.push({ command: c.constructor.name, input: structuredClone(c.input) });
-    const handler = this.answers[c.constructor.name];
-    if (!handler) return Promise.reject(new Error(`unexpected ${c.constructor.name}`));
-    try {
-      return Promise.resolve(handler(c) as never);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-}
-
-function awsError(name: string): Error {
-  return Object.assign(new Error(name), { name });
-}
+import { FakeEc2, awsError, describeFrom, filterValues } from './support/fake-ec2.js';
 
 const tags = (name: string) => [
   { Key: VOLUME_NAME_TAG, Value: name },
@@ -81,10 +57,11 @@ describe('EbsVolumes.create', () => {
     const ec2 = new FakeEc2({
       CreateVolumeCommand: () => (++creates === 1 ? old : fresh),
       DescribeVolumesCommand: ({ input }) => {
-        const ids = input.VolumeIds as string[] | undefined;
-        if (ids?.[0] === 'vol-old') throw awsError('InvalidVolume.NotFound');
+        const ids = filterValues(input, 'volume-id');
+        // EC2 has forgotten the old volume: the volume-id filter matches nothing.
+        if (ids?.includes('vol-old')) return { Volumes: [] };
         // Eventual consistency: a new volume is not describable at once.
-        if (ids?.[0] === 'vol-new' && ++freshLookups === 1) throw awsError('InvalidVolume.NotFound');
+        if (ids?.includes('vol-new') && ++freshLookups === 1) return { Volumes: [] };
         return { Volumes: [fresh] };
       },
     });
@@ -94,5 +71,55 @@ describe('EbsVolumes.create', () => {
     const createInputs = ec2.calls.filter((c) => c.command === CreateVolumeCommand.name).map((c) => c.input.ClientToken);
     expect(createInputs).toEqual([clientToken('cluster', 'db', 0), clientToken('cluster', 'db', 1)]);
     expect(ec2.calls.some((c) => c.command === DescribeVolumesCommand.name)).toBe(true);
+  });
+});
+
+describe('EbsVolumes lookups', () => {
+  const attachmentCalls = (ec2: FakeEc2) => ec2.calls.filter((c) => filterValues(c.input, 'attachment.instance-id') !== undefined);
+
+  it('finds concurrent names with one DescribeVolumes, live volumes only, oldest first', async () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+    const all: Volume[] = [
+      { VolumeId: 'vol-2', State: 'available', CreateTime: at(2), Tags: tags('db') },
+      { VolumeId: 'vol-1', State: 'in-use', CreateTime: at(1), Tags: tags('db') },
+      { VolumeId: 'vol-3', State: 'deleting', CreateTime: at(0), Tags: tags('db') },
+      { VolumeId: 'vol-4', State: 'available', CreateTime: at(0), Tags: tags('web') },
+    ];
+    const ec2 = new FakeEc2({ DescribeVolumesCommand: ({ input }) => describeFrom(all)(input) });
+    const volumes = new EbsVolumes(ec2, 'c', 'hash', logger, timing);
+    const [db, web] = await Promise.all([volumes.findAll('db'), volumes.find('web')]);
+    expect(db.map((v) => v.VolumeId)).toEqual(['vol-1', 'vol-2']);
+    expect(web?.VolumeId).toBe('vol-4');
+    expect(ec2.calls).toHaveLength(1);
+  });
+
+  it("reuses an instance's attachments for device names, with its own attaches added, until EC2 refuses a name or it detaches", async () => {
+    const ec2 = new FakeEc2({
+      DescribeVolumesCommand: ({ input }) => describeFrom([{ VolumeId: 'vol-1', State: 'available', Tags: tags('db') }])(input),
+      AttachVolumeCommand: ({ input }) => {
+        if (input.Device === '/dev/xvdg') throw Object.assign(awsError('InvalidParameterValue'), { message: 'Attachment point /dev/xvdg is already in use' });
+        return {};
+      },
+      DetachVolumeCommand: () => ({}),
+    });
+    const volumes = new EbsVolumes(ec2, 'c', 'hash', logger, timing);
+    const devices = async () => (await volumes.attachedTo('i-1')).flatMap((v) => (v.Attachments ?? []).map((a) => a.Device));
+    expect(await devices()).toEqual([]);
+    expect(await devices()).toEqual([]);
+    expect(attachmentCalls(ec2)).toHaveLength(1);
+
+    // Its own attach shows at once, without asking EC2 again (EC2's answer is older than the attach).
+    expect(await volumes.attach('vol-1', 'i-1', '/dev/xvdf')).toBe('attached');
+    expect(await devices()).toEqual(['/dev/xvdf']);
+    expect(attachmentCalls(ec2)).toHaveLength(1);
+
+    // A name EC2 refused: the view it was chosen from was out of date, the next one is asked for.
+    expect(await volumes.attach('vol-1', 'i-1', '/dev/xvdg')).toBe('device-in-use');
+    await devices();
+    expect(attachmentCalls(ec2)).toHaveLength(2);
+
+    await volumes.detach('vol-1', 'i-1');
+    expect(await devices()).toEqual([]);
+    expect(attachmentCalls(ec2)).toHaveLength(3);
   });
 });

@@ -5,3 +5,4 @@
 export { driver } from './local-driver.js';
 export { LocalProvider, DEFAULT_LOCAL_ROOT, type LocalProviderSettings } from './local-provider.js';
 export { LOCAL_OPTIONS, DEFAULT_MODE } from './local-options.js';
+export { LOCAL_FAILPOINTS } from './local-failpoints.js';

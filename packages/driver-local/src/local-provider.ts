@@ -1,8 +1,9 @@
-import { chmod, chown, lstat, mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   StowageError,
   formatOptionValues,
+  syncDirectory,
   validateVolumeName,
   type CreateRequest,
   type Logger,
@@ -13,6 +14,7 @@ import {
   type VolumeScope,
 } from '@stowage/core';
 import { DEFAULT_MODE, LOCAL_OPTIONS } from './local-options.js';
+import { localFailpoint } from './local-failpoints.js';
 import { VolumeLayout } from './volume-layout.js';
 import { readVolumeMetadata, writeVolumeMetadata, type VolumeMetadata } from './volume-metadata.js';
 
@@ -35,9 +37,10 @@ export class LocalProvider implements StorageProvider {
   readonly scope: VolumeScope = 'local';
   readonly options: readonly OptionSpec[] = LOCAL_OPTIONS;
   private readonly layout: VolumeLayout;
-  // Metadata never changes after create, so it is read from disk once per volume: List of 10,000 volumes was
-  // 10,000 file reads per call (675 ms, bench/) before. The directory listing stays the truth for what exists.
-  private readonly metadata = new Map<string, VolumeMetadata>();
+  // Metadata never changes after create, so it is read from disk once per volume and kept as the answer itself:
+  // List of 10,000 volumes was 10,000 file reads per call (675 ms, bench/), then 10,000 paths joined and dates
+  // parsed per call. The directory listing stays the truth for what exists.
+  private readonly volumes = new Map<string, ProviderVolume>();
 
   constructor(
     settings: LocalProviderSettings,
@@ -91,6 +94,7 @@ export class LocalProvider implements StorageProvider {
     }
     try {
       await this.buildVolume(temp, request, metadata);
+      localFailpoint('local:create:before-publish');
       // rename(2) fails on a non-empty target, and a published volume always holds volume.json and _data, so a
       // finished volume is never clobbered (an empty directory squatting the name was never a volume).
       await rename(temp, target);
@@ -107,20 +111,20 @@ export class LocalProvider implements StorageProvider {
     await syncDirectory(this.layout.root).catch((error: unknown) =>
       this.logger.warn({ path: this.layout.root, err: (error as Error).message }, 'could not sync the volume root'),
     );
-    this.metadata.set(name, metadata);
-    return this.toProviderVolume(metadata);
+    return this.remember(metadata);
   }
 
   async remove(name: string): Promise<void> {
     const target = this.layout.volumeDir(name);
     const doomed = this.layout.removingDir(name);
-    this.metadata.delete(name);
+    this.volumes.delete(name);
     try {
       await rename(target, doomed);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw StowageError.notFound(`volume "${name}" not found`);
       throw StowageError.wrap(error, `cannot remove volume "${name}" at ${target}`);
     }
+    localFailpoint('local:remove:after-withdraw');
     try {
       await rm(doomed, { recursive: true, force: true });
     } catch (error) {
@@ -141,7 +145,7 @@ export class LocalProvider implements StorageProvider {
     // From here the name is taken, so the answer is never "not found" (Docker would forget the volume).
     if (!isDirectory) throw StowageError.backendFailure(`${dir} is not a volume directory; move it out of the volume root`);
     try {
-      return this.toProviderVolume(await this.readMetadata(name));
+      return await this.volumeOf(name);
     } catch (error) {
       throw StowageError.backendFailure(
         `volume "${name}" has unusable metadata (${(error as Error).message}); repair or remove ${dir}`,
@@ -161,34 +165,37 @@ export class LocalProvider implements StorageProvider {
     // Dot entries are creates and removes in progress; anything else that is not a volume is skipped, never fatal:
     // one stray directory must not hide every volume from `docker volume ls`.
     const names = entries.filter((entry) => !entry.startsWith('.'));
-    const present = new Set(names);
-    for (const name of this.metadata.keys()) if (!present.has(name)) this.metadata.delete(name);
-    const volumes: ProviderVolume[] = [];
+    const uncached = names.filter((name) => !this.volumes.has(name));
+    if (this.volumes.size > names.length - uncached.length) {
+      // Volumes deleted behind this process's back (another process on the same root): forget them.
+      const present = new Set(names);
+      for (const name of this.volumes.keys()) if (!present.has(name)) this.volumes.delete(name);
+    }
     // Uncached entries (the first list after a start) are read a batch at a time, not all at once: 10,000 reads in
     // flight held 400 MiB.
-    for (let i = 0; i < names.length; i += LIST_READ_BATCH) {
-      const batch = await Promise.all(names.slice(i, i + LIST_READ_BATCH).map((entry) => this.listEntry(entry)));
-      for (const volume of batch) if (volume) volumes.push(volume);
+    for (let i = 0; i < uncached.length; i += LIST_READ_BATCH) {
+      await Promise.all(uncached.slice(i, i + LIST_READ_BATCH).map((entry) => this.readEntry(entry)));
+    }
+    const volumes: ProviderVolume[] = [];
+    for (const name of names) {
+      const volume = this.volumes.get(name);
+      if (volume) volumes.push(volume);
     }
     return volumes;
   }
 
-  private async listEntry(entry: string): Promise<ProviderVolume | undefined> {
+  /** Reads one uncached entry of the root into the cache; one that is not a volume is logged and left out. */
+  private async readEntry(entry: string): Promise<void> {
     try {
       validateVolumeName(entry);
-      return this.toProviderVolume(await this.readMetadata(entry));
+      await this.volumeOf(entry);
     } catch (error) {
       this.logger.warn({ path: join(this.layout.root, entry), err: (error as Error).message }, 'skipping an entry of the volume root that is not a volume');
-      return undefined;
     }
   }
 
-  private async readMetadata(name: string): Promise<VolumeMetadata> {
-    const cached = this.metadata.get(name);
-    if (cached) return cached;
-    const metadata = await readVolumeMetadata(this.layout.metadataFile(name), name);
-    this.metadata.set(name, metadata);
-    return metadata;
+  private async volumeOf(name: string): Promise<ProviderVolume> {
+    return this.volumes.get(name) ?? this.remember(await readVolumeMetadata(this.layout.metadataFile(name), name));
   }
 
   async mount(name: string): Promise<MountResult> {
@@ -218,6 +225,7 @@ export class LocalProvider implements StorageProvider {
     }
     // After chown, which clears set-id bits; and explicit, because mkdir's mode is filtered by the umask.
     await chmod(data, mode);
+    localFailpoint('local:create:before-metadata');
     await writeVolumeMetadata(join(temp, 'volume.json'), metadata);
   }
 
@@ -233,13 +241,16 @@ export class LocalProvider implements StorageProvider {
     }
   }
 
-  private toProviderVolume(metadata: VolumeMetadata): ProviderVolume {
-    return {
+  /** The answer for a volume, built once from its metadata and handed out as it is (callers only read it). */
+  private remember(metadata: VolumeMetadata): ProviderVolume {
+    const volume: ProviderVolume = {
       name: metadata.name,
       createdAt: new Date(metadata.createdAt),
       options: metadata.options,
       path: this.layout.dataDir(metadata.name),
     };
+    this.volumes.set(metadata.name, volume);
+    return volume;
   }
 }
 
@@ -248,14 +259,4 @@ const LIST_READ_BATCH = 64;
 function isExistingTarget(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOTEMPTY' || code === 'EEXIST';
-}
-
-/** Makes a rename in `dir` durable: without it a power loss can undo a create the caller was told succeeded. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

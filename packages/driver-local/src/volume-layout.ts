@@ -1,4 +1,4 @@
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StowageError, volumeEntry } from '@stowage/core';
 
@@ -14,24 +14,28 @@ export const REMOVING_PREFIX = '.removing-';
  */
 export class VolumeLayout {
   readonly root: string;
+  // volumeEntry() guarantees one plain entry, so appending it to the resolved root is what join() would give, without
+  // join()'s normalising pass: Get builds this path on every call.
+  private readonly prefix: string;
 
   constructor(root: string) {
     if (!isAbsolute(root)) {
       throw StowageError.invalidArgument(`root: must be an absolute path, got ${JSON.stringify(root)}`);
     }
     this.root = resolve(root);
+    this.prefix = this.root.endsWith(sep) ? this.root : `${this.root}${sep}`;
   }
 
   volumeDir(name: string): string {
-    return join(this.root, volumeEntry(name));
+    return `${this.prefix}${volumeEntry(name)}`;
   }
 
   dataDir(name: string): string {
-    return join(this.volumeDir(name), '_data');
+    return `${this.volumeDir(name)}${sep}_data`;
   }
 
   metadataFile(name: string): string {
-    return join(this.volumeDir(name), 'volume.json');
+    return `${this.volumeDir(name)}${sep}volume.json`;
   }
 
   /** A fresh place to move a volume out of its name before deleting it. */

@@ -1,52 +1,65 @@
 import { readFile } from 'node:fs/promises';
-import { Mutex } from 'async-mutex';
+import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { StowageError } from '../errors/stowage-error.js';
-import type { MountRecord } from './mount-record.js';
+import { syncDirectory } from '../fs/sync-directory.js';
+import { formatEntry, MountJournal, parseJournal, type JournalEntry } from './mount-journal.js';
+import { mountTableFailpoint } from './mount-table-failpoints.js';
+import { mountRecordProblem, type MountRecord } from './mount-record.js';
+
+/** The mount table's snapshot in the state directory: the whole table as of the last compaction. */
+export const MOUNT_TABLE_FILE = 'mounts.json';
+/** The changes made since that snapshot, one JSON line each. */
+export const MOUNT_JOURNAL_FILE = 'mounts.journal';
+
+// The journal is folded into a new snapshot once it holds this many entries, or twice as many as the table has
+// records: a snapshot costs O(table), so compacting every O(table) changes keeps each change O(1) on average, and
+// bounds both the journal's size and the time a start spends replaying it.
+const COMPACT_MIN_ENTRIES = 1_000;
 
 interface MountTableFile {
   readonly version: 1;
   readonly volumes: Record<string, MountRecord>;
 }
 
+interface PendingChange {
+  readonly line: string;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
- * This node's persisted mount table: which volumes are mounted here, for whom. Every change is written
- * atomically (temp file, fsync, rename) before the engine answers, so a restart, even after `kill -9`,
- * knows exactly what callers hold.
+ * This node's persisted mount table: which volumes are mounted here, for whom. A change resolves only once it is
+ * durable, so the engine writes `mounting`/`unmounting` before it touches a backend and answers a caller only after
+ * the outcome is on disk: a restart, even after `kill -9` or a power cut, knows exactly what callers hold.
+ *
+ * On disk: a snapshot (`mounts.json`, rewritten atomically) plus a journal of the changes since (`mounts.journal`,
+ * appended and fdatasync'd). Changes made while a write is under way go out together in the next one (group
+ * commit), so concurrent callers share one fdatasync. Each start folds the journal into a new snapshot.
  */
 export class MountTable {
   private records = new Map<string, MountRecord>();
-  // Writes are whole-table snapshots; serialising them keeps an older snapshot from landing after a newer one.
-  private readonly writeLock = new Mutex();
+  private readonly file: string;
+  private readonly journalFile: string;
+  private journal: MountJournal | undefined;
+  /** Entries appended since the last snapshot. */
+  private journalEntries = 0;
+  /** A write failed, so the records may hold a change the disk lacks: the next write is a whole snapshot. */
+  private mustCompact = false;
+  private readonly queue: PendingChange[] = [];
+  private flushing: Promise<void> | undefined;
 
-  constructor(private readonly file: string) {}
+  constructor(private readonly stateDir: string) {
+    this.file = join(stateDir, MOUNT_TABLE_FILE);
+    this.journalFile = join(stateDir, MOUNT_JOURNAL_FILE);
+  }
 
+  /** Reads the snapshot and replays the journal; then writes them as one new snapshot and empties the journal. */
   async load(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.records = new Map();
-        return;
-      }
-      throw StowageError.backendFailure(`cannot read the mount table ${this.file}: ${(error as Error).message}`, error);
-    }
-    let parsed: MountTableFile;
-    try {
-      parsed = JSON.parse(text) as MountTableFile;
-      if (parsed.version !== 1 || typeof parsed.volumes !== 'object' || parsed.volumes === null) {
-        throw new Error('unknown format');
-      }
-    } catch (error) {
-      // Refusing to start is better than forgetting what callers hold: the operator must look at it.
-      throw StowageError.backendFailure(
-        `the mount table ${this.file} is unreadable (${(error as Error).message}); move it aside to start without it, ` +
-          'then check for leftover mounts',
-        error,
-      );
-    }
-    this.records = new Map(Object.entries(parsed.volumes));
+    this.records = await readTable(this.file, this.journalFile);
+    this.journal = await openJournal(this.journalFile);
+    // Also drops a torn last line, which a later append must never follow.
+    await this.write(() => this.compact());
   }
 
   get(name: string): MountRecord | undefined {
@@ -57,19 +70,166 @@ export class MountTable {
     return [...this.records.entries()];
   }
 
-  async set(name: string, record: MountRecord): Promise<void> {
+  /** Records `record` for `name`; resolves once the change is durable. */
+  set(name: string, record: MountRecord): Promise<void> {
     this.records.set(name, record);
-    await this.persist();
+    return this.commit({ volume: name, record });
   }
 
-  async delete(name: string): Promise<void> {
-    if (this.records.delete(name)) await this.persist();
+  /** Forgets `name`; resolves once that is durable. */
+  delete(name: string): Promise<void> {
+    if (!this.records.delete(name)) return Promise.resolve();
+    return this.commit({ volume: name, record: null });
   }
 
-  private async persist(): Promise<void> {
-    await this.writeLock.runExclusive(async () => {
-      const snapshot: MountTableFile = { version: 1, volumes: Object.fromEntries(this.records) };
-      await writeFileAtomic(this.file, JSON.stringify(snapshot), { mode: 0o600, fsync: true });
+  /** Waits for changes under way, folds the journal into the snapshot and closes it. */
+  async close(): Promise<void> {
+    await this.flushing;
+    const journal = this.journal;
+    if (!journal) return;
+    try {
+      await this.write(() => this.compact());
+    } finally {
+      this.journal = undefined;
+      await journal.close();
+    }
+  }
+
+  private commit(entry: JournalEntry): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ line: formatEntry(entry), resolve, reject });
+      this.flushing ??= this.flush();
     });
+  }
+
+  /**
+   * Group commit: each pass takes every change queued so far and makes it durable in one write. A change made
+   * while a write is under way is never acknowledged by that write, only by the next one.
+   */
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0);
+        try {
+          // Chosen and serialised in the same tick as the splice, while the records hold exactly the changes so far.
+          await this.write(() => (this.shouldCompact(batch.length) ? this.compact() : this.append(batch)));
+          for (const change of batch) change.resolve();
+        } catch (error) {
+          for (const change of batch) change.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private shouldCompact(incoming: number): boolean {
+    const journal = this.requireJournal();
+    const limit = Math.max(COMPACT_MIN_ENTRIES, 2 * this.records.size);
+    return this.mustCompact || journal.damaged || this.journalEntries + incoming > limit;
+  }
+
+  private async append(batch: readonly PendingChange[]): Promise<void> {
+    const text = batch.length === 1 ? (batch[0] as PendingChange).line : batch.map((change) => change.line).join('');
+    await this.requireJournal().append(text);
+    mountTableFailpoint('mount-table:after-append');
+    this.journalEntries += batch.length;
+  }
+
+  private async compact(): Promise<void> {
+    const snapshot: MountTableFile = { version: 1, volumes: Object.fromEntries(this.records) };
+    const text = JSON.stringify(snapshot);
+    const journal = this.requireJournal();
+    // The snapshot and its directory entry are durable before the journal is emptied: a crash in between leaves
+    // entries the snapshot already holds, and replaying them onto it gives the same table.
+    await writeFileAtomic(this.file, text, { mode: 0o600, fsync: true });
+    await syncDirectory(this.stateDir);
+    mountTableFailpoint('mount-table:after-snapshot');
+    await journal.truncate();
+    this.journalEntries = 0;
+    this.mustCompact = false;
+  }
+
+  /** Runs one write; a failure leaves the disk behind the records, so the next write is a whole snapshot. */
+  private async write(run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      this.mustCompact = true;
+      throw StowageError.backendFailure(`cannot write the mount table in ${this.stateDir}: ${(error as Error).message}`, error);
+    }
+  }
+
+  private requireJournal(): MountJournal {
+    if (!this.journal) throw StowageError.backendFailure('the mount table is not loaded');
+    return this.journal;
+  }
+}
+
+/**
+ * What the mount table in `stateDir` holds, as a restart would read it (the snapshot with the journal replayed onto
+ * it), without changing anything: for diagnostics and tests.
+ */
+export async function readMountTable(stateDir: string): Promise<Record<string, MountRecord>> {
+  return Object.fromEntries(await readTable(join(stateDir, MOUNT_TABLE_FILE), join(stateDir, MOUNT_JOURNAL_FILE)));
+}
+
+async function readTable(file: string, journalFile: string): Promise<Map<string, MountRecord>> {
+  const records = await readSnapshot(file);
+  const text = await readOptional(journalFile, 'the mount journal');
+  let entries: JournalEntry[];
+  try {
+    ({ entries } = parseJournal(text ?? ''));
+  } catch (error) {
+    throw unreadable(journalFile, error);
+  }
+  for (const { volume, record } of entries) {
+    if (record) records.set(volume, record);
+    else records.delete(volume);
+  }
+  return records;
+}
+
+async function readSnapshot(file: string): Promise<Map<string, MountRecord>> {
+  const text = await readOptional(file, 'the mount table');
+  if (text === undefined) return new Map();
+  try {
+    const parsed = JSON.parse(text) as MountTableFile;
+    if (parsed.version !== 1 || typeof parsed.volumes !== 'object' || parsed.volumes === null) {
+      throw new Error('unknown format');
+    }
+    for (const [volume, record] of Object.entries(parsed.volumes)) {
+      const problem = mountRecordProblem(record);
+      if (problem) throw new Error(`record of ${JSON.stringify(volume)}: ${problem}`);
+    }
+    return new Map(Object.entries(parsed.volumes));
+  } catch (error) {
+    throw unreadable(file, error);
+  }
+}
+
+async function readOptional(file: string, what: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw StowageError.backendFailure(`cannot read ${what} ${file}: ${(error as Error).message}`, error);
+  }
+}
+
+// Refusing to start is better than forgetting what callers hold: the operator must look at it.
+function unreadable(file: string, error: unknown): StowageError {
+  return StowageError.backendFailure(
+    `the mount table ${file} is unreadable (${(error as Error).message}); move it aside to start without it, ` +
+      'then check for leftover mounts',
+    error,
+  );
+}
+
+async function openJournal(file: string): Promise<MountJournal> {
+  try {
+    return await MountJournal.open(file);
+  } catch (error) {
+    throw StowageError.backendFailure(`cannot open the mount journal ${file}: ${(error as Error).message}`, error);
   }
 }

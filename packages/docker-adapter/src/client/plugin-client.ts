@@ -45,11 +45,6 @@ export class PluginClient implements VolumeClient {
     return this.options.socket;
   }
 
-  async activate(): Promise<string[]> {
-    const answer = await this.call<{ Implements?: string[] }>('/Plugin.Activate', null);
-    return answer.Implements ?? [];
-  }
-
   async create(name: string, options: Readonly<Record<string, string>> = {}): Promise<void> {
     await this.call('/VolumeDriver.Create', { Name: name, Opts: options });
   }

@@ -1,5 +1,6 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger, VolumeEngine } from '@stowage/core';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import bodyParser from 'body-parser';
 import type { z } from 'zod';
 import { type DockerCapabilities, type DockerVolume, toDockerVolume, volumeNotFoundMessage } from './docker-volume.js';
 import { type ErrBody, ProtocolError, toErrorResponse } from './error-response.js';
@@ -12,28 +13,44 @@ import {
 } from './request-schemas.js';
 
 /** What the plugin app needs of the engine; a {@link VolumeEngine} is one. */
-export type PluginEngine = Pick<VolumeEngine, 'create' | 'remove' | 'get' | 'list' | 'mount' | 'unmount' | 'path' | 'scope'>;
+export type PluginEngine = Pick<
+  VolumeEngine,
+  'create' | 'remove' | 'get' | 'list' | 'mount' | 'unmount' | 'path' | 'scope' | 'mountAnswered' | 'dockerEngineStarted'
+>;
 
 /** Request bodies above this are refused with 413; the largest real one (Create with options) is a few hundred bytes. */
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
 // What docker's own plugin helpers answer with; the engine decodes any JSON, whatever the type says.
-const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
+const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json; charset=utf-8';
 
 interface Endpoint {
   readonly schema: z.ZodType;
   readonly handle: (request: never) => Promise<object>;
+  /** Told once a successful answer has been handed to the connection. */
+  readonly answered?: (request: never) => Promise<void>;
 }
 
-function endpoint<S extends z.ZodType>(schema: S, handle: (request: z.infer<S>) => Promise<object>): Endpoint {
-  return { schema, handle: handle as Endpoint['handle'] };
+function endpoint<S extends z.ZodType>(
+  schema: S,
+  handle: (request: z.infer<S>) => Promise<object>,
+  answered?: (request: z.infer<S>) => Promise<void>,
+): Endpoint {
+  return { schema, handle: handle as Endpoint['handle'], ...(answered ? { answered: answered as Endpoint['answered'] } : {}) };
 }
 
 const ok: ErrBody = { Err: '' };
 
 function endpoints(engine: PluginEngine): ReadonlyMap<string, Endpoint> {
   return new Map<string, Endpoint>([
-    ['/Plugin.Activate', endpoint(emptyRequestSchema, async () => ({ Implements: ['VolumeDriver'] }))],
+    [
+      // Sent once per Docker engine lifetime: mounts counted before it belong to an engine that may have died.
+      '/Plugin.Activate',
+      endpoint(emptyRequestSchema, async () => {
+        await engine.dockerEngineStarted();
+        return { Implements: ['VolumeDriver'] };
+      }),
+    ],
     [
       '/VolumeDriver.Create',
       endpoint(createRequestSchema, async ({ Name, Opts }) => {
@@ -50,7 +67,12 @@ function endpoints(engine: PluginEngine): ReadonlyMap<string, Endpoint> {
     ],
     [
       '/VolumeDriver.Mount',
-      endpoint(mountRequestSchema, async ({ Name, ID }) => ({ Mountpoint: await engine.mount(Name, ID), Err: '' })),
+      endpoint(
+        mountRequestSchema,
+        async ({ Name, ID }) => ({ Mountpoint: await engine.mount(Name, ID), Err: '' }),
+        // Until then a Mount counts as unanswered: if the plugin dies first, the engine sends it again.
+        ({ Name, ID }) => engine.mountAnswered(Name, ID),
+      ),
     ],
     [
       '/VolumeDriver.Unmount',
@@ -103,69 +125,106 @@ function volumeOf(body: unknown): string | undefined {
   return typeof name === 'string' ? name.slice(0, 256) : undefined;
 }
 
+/** The path of a request target without its query: `/VolumeDriver.Get` (absolute-form targets too). */
+function pathOf(url: string | undefined): string {
+  if (url === undefined || url === '') return '/';
+  if (url.startsWith('/')) {
+    const end = url.search(/[?#]/);
+    return end === -1 ? url : url.slice(0, end);
+  }
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+/** What body-parser leaves on the request. */
+type ParsedRequest = IncomingMessage & { body?: unknown };
+
 /**
- * The Docker volume plugin protocol (`/Plugin.Activate` and `/VolumeDriver.*`) as an express app over `engine`.
+ * The Docker volume plugin protocol (`/Plugin.Activate` and `/VolumeDriver.*`) as a node:http request listener over
+ * `engine`.
  *
  * Bodies are parsed as JSON whatever their Content-Type (the engine sends none), `null` included, up to
  * {@link MAX_REQUEST_BODY_BYTES}. Every answer carries a JSON body. Domain errors answer 200 with `{ "Err": message }`
  * so Docker prints the message as is; protocol errors answer 400, 404, 405 or 413 with `Err`; an unexpected
  * exception answers 500 with `Err` and is logged, and never stops the process.
+ *
+ * No web framework: the protocol is one POST per fixed path, and express halved the plugin's throughput (Get at 8
+ * connections: 11,000 answers a second under express, 22,000 without) while its per-request objects outlived
+ * young-generation collections, so the heap grew by tens of MiB under load and Get's p99 was GC pauses (bench/,
+ * BENCHMARKS.md). body-parser, which express used, still reads the bodies: limits, charsets and parse errors are what
+ * they were.
  */
-export function createPluginApp(engine: PluginEngine, logger: Logger): Express {
+export function createPluginApp(engine: PluginEngine, logger: Logger): RequestListener {
   const routes = endpoints(engine);
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
+  const readJson = bodyParser.json({ type: () => true, strict: false, limit: MAX_REQUEST_BODY_BYTES });
 
-  const logRequests: RequestHandler = (req, res, next) => {
+  return (req: ParsedRequest, res: ServerResponse) => {
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
+    const path = pathOf(req.url);
+
+    const send = (status: number, body: object, headers: Readonly<Record<string, string>> = {}): void => {
+      // Encoded once: measuring the string and then writing it would encode a List of 10,000 volumes (1 MB) twice.
+      const data = Buffer.from(JSON.stringify(body), 'utf8');
+      res.writeHead(status, { ...headers, 'Content-Type': PLUGIN_CONTENT_TYPE, 'Content-Length': data.length });
+      res.end(data);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.debug(
-        { method: methodOf(req.path), volume: volumeOf(req.body), status: res.statusCode, ms: Math.round(ms * 10) / 10 },
-        'plugin request',
-      );
-    });
-    next();
-  };
+      logger.debug({ method: methodOf(path), volume: volumeOf(req.body), status, ms: Math.round(ms * 10) / 10 }, 'plugin request');
+    };
 
-  // Resolved before the body is read, so an unknown endpoint or a GET costs no parsing.
-  const route: RequestHandler = (req, _res, next) => {
-    if (!routes.has(req.path)) {
-      throw new ProtocolError(404, `unknown endpoint ${req.path}; this plugin implements VolumeDriver`);
-    }
-    if (req.method !== 'POST') {
-      throw new ProtocolError(405, `${req.method} is not allowed on ${req.path}; the plugin protocol uses POST`, {
-        Allow: 'POST',
+    const fail = (error: unknown): void => {
+      const response = toErrorResponse(error);
+      const fields = { method: methodOf(path), volume: volumeOf(req.body), status: response.status, err: response.body.Err };
+      if (response.level === 'error') logger.error({ ...fields, stack: (error as Error)?.stack }, 'plugin request failed');
+      else logger.warn(fields, 'plugin request refused');
+      if (res.headersSent) {
+        // Half an answer is out: only closing the connection tells the caller it is not whole.
+        res.destroy();
+        return;
+      }
+      send(response.status, response.body, response.headers);
+    };
+
+    // An exception escaping a request listener would stop the process: every step answers through `fail` instead.
+    const answer = (body: unknown): void => {
+      const route = routes.get(path) as Endpoint;
+      // No body at all (no Content-Length) leaves req.body undefined: the same as the `null` the engine usually sends.
+      const parsed = route.schema.safeParse(body ?? null);
+      if (!parsed.success) throw new ProtocolError(400, describeRequestIssues(parsed.error));
+      route
+        .handle(parsed.data as never)
+        .then((result) => {
+          if (route.answered) {
+            res.once('finish', () => {
+              route.answered?.(parsed.data as never).catch((error: unknown) =>
+                logger.warn({ method: methodOf(path), volume: volumeOf(body), err: (error as Error).message }, 'could not record an answered request'),
+              );
+            });
+          }
+          send(200, result);
+        })
+        .catch(fail)
+        .catch(() => res.destroy());
+    };
+
+    try {
+      // Resolved before the body is read, so an unknown endpoint or a GET costs no parsing.
+      if (!routes.has(path)) throw new ProtocolError(404, `unknown endpoint ${path}; this plugin implements VolumeDriver`);
+      if (req.method !== 'POST') {
+        throw new ProtocolError(405, `${req.method} is not allowed on ${path}; the plugin protocol uses POST`, { Allow: 'POST' });
+      }
+      readJson(req, res, (error?: unknown) => {
+        try {
+          if (error) throw error;
+          answer(req.body);
+        } catch (failure) {
+          fail(failure);
+        }
       });
+    } catch (failure) {
+      fail(failure);
     }
-    next();
   };
-
-  const answer: RequestHandler = async (req, res) => {
-    const { schema, handle } = routes.get(req.path) as Endpoint;
-    // No body at all (no Content-Length) leaves req.body undefined: the same as the `null` the engine usually sends.
-    const parsed = schema.safeParse(req.body ?? null);
-    if (!parsed.success) throw new ProtocolError(400, describeRequestIssues(parsed.error));
-    res.type(PLUGIN_CONTENT_TYPE).json(await handle(parsed.data as never));
-  };
-
-  const fail: ErrorRequestHandler = (error, req, res, next) => {
-    const response = toErrorResponse(error);
-    const fields = { method: methodOf(req.path), volume: volumeOf(req.body), status: response.status, err: response.body.Err };
-    if (response.level === 'error') logger.error({ ...fields, stack: (error as Error)?.stack }, 'plugin request failed');
-    else logger.warn(fields, 'plugin request refused');
-    if (res.headersSent) {
-      next(error);
-      return;
-    }
-    res.status(response.status).set(response.headers).type(PLUGIN_CONTENT_TYPE).json(response.body);
-  };
-
-  app.use(logRequests);
-  app.use(route);
-  app.use(express.json({ type: () => true, strict: false, limit: MAX_REQUEST_BODY_BYTES }));
-  app.use(answer);
-  app.use(fail);
-  return app;
 }

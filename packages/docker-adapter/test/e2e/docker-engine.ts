@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findTool } from './find-tool.js';
@@ -28,6 +28,7 @@ export interface DockerEngineOptions {
 export class DockerEngine {
   private exited = false;
   private stopped = false;
+  private child: ChildProcess;
 
   private constructor(
     /** The temp directory holding everything this engine owns. */
@@ -36,12 +37,13 @@ export class DockerEngine {
     readonly socket: string,
     readonly logFile: string,
     private readonly dockerCli: string,
-    private readonly child: ChildProcess,
+    /** dockerd and its arguments, to start it again the same way. */
+    private readonly daemon: { readonly path: string; readonly args: readonly string[] },
+    child: ChildProcess,
     private readonly swarmBridgeExisted: boolean,
   ) {
-    child.once('exit', () => {
-      this.exited = true;
-    });
+    this.child = child;
+    this.watch(child);
   }
 
   static async start(options: DockerEngineOptions): Promise<DockerEngine> {
@@ -83,32 +85,43 @@ export class DockerEngine {
     ];
     if (help.stdout.includes('--ip6tables')) args.push('--ip6tables=false');
 
-    const fd = openSync(log, 'w');
-    let child: ChildProcess;
+    const child = spawnDaemon(dockerd, args, log, 'w');
+    const engine = new DockerEngine(dir, socket, log, dockerCli, { path: dockerd, args }, child, swarmBridgeExisted);
     try {
-      child = spawn(dockerd, args, { stdio: ['ignore', fd, fd] });
-    } finally {
-      closeSync(fd);
-    }
-    const engine = new DockerEngine(dir, socket, log, dockerCli, child, swarmBridgeExisted);
-    child.once('error', () => {
-      engine.exited = true;
-    });
-    try {
-      await waitUntil(
-        'dockerd to answer `docker info`',
-        async () => {
-          if (engine.exited) throw new StopWaiting(`dockerd exited at start-up\n${await logTail(log)}`);
-          const info = await engine.docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 10_000 });
-          return info.code === 0 ? info.stdout.trim() : undefined;
-        },
-        { timeoutMs: options.startTimeoutMs ?? 60_000, intervalMs: 300, describe: () => logTail(log) },
-      );
+      await engine.waitForDocker(options.startTimeoutMs ?? 60_000);
     } catch (error) {
       await engine.stop().catch(() => undefined);
       throw error;
     }
     return engine;
+  }
+
+  /**
+   * Stops dockerd and starts it again on the same data root, exec root and socket. `SIGTERM` is a service restart:
+   * the engine stops its containers and starts them again by their restart policy. `SIGKILL` is a crash: the
+   * containers outlive it in their shims, and the engine cleans them up when it comes back.
+   */
+  async restart(options: { signal?: 'SIGTERM' | 'SIGKILL'; timeoutMs?: number } = {}): Promise<void> {
+    if (this.stopped || this.exited) throw new Error('the engine is not running: nothing to restart');
+    const signal = options.signal ?? 'SIGTERM';
+    this.child.kill(signal);
+    // A SIGTERM waits for every container's stop timeout (10 s by default) before dockerd exits.
+    if (!(await this.waitForExit(options.timeoutMs ?? 90_000))) {
+      throw new Error(`dockerd did not exit within ${options.timeoutMs ?? 90_000} ms of ${signal}\n${await logTail(this.logFile)}`);
+    }
+    // dockerd's own containerd dies with it, but is reaped a moment later: a dockerd started before that finds it
+    // alive by its pid file, adopts it and fails with "timeout waiting for containerd to start". (The containers'
+    // shims stay, as on a real host.)
+    const containerdPid = Number((await readFile(join(this.dir, 'exec', 'containerd', 'containerd.pid'), 'utf8').catch(() => '')).trim());
+    if (containerdPid > 0) {
+      await waitUntil("the old dockerd's containerd to be gone", async () => (isAlive(containerdPid) ? undefined : true), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
+    }
+    this.child = spawnDaemon(this.daemon.path, this.daemon.args, this.logFile, 'a');
+    this.watch(this.child);
+    await this.waitForDocker(options.timeoutMs ?? 90_000);
   }
 
   /**
@@ -181,6 +194,27 @@ export class DockerEngine {
     if (problems.length > 0) throw new Error(`stopping the test engine: ${problems.join('; ')}`);
   }
 
+  private watch(child: ChildProcess): void {
+    this.exited = false;
+    const onExit = (): void => {
+      if (this.child === child) this.exited = true;
+    };
+    child.once('exit', onExit);
+    child.once('error', onExit);
+  }
+
+  private async waitForDocker(timeoutMs: number): Promise<void> {
+    await waitUntil(
+      'dockerd to answer `docker info`',
+      async () => {
+        if (this.exited) throw new StopWaiting(`dockerd exited at start-up\n${await logTail(this.logFile)}`);
+        const info = await this.docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 10_000 });
+        return info.code === 0 ? info.stdout.trim() : undefined;
+      },
+      { timeoutMs, intervalMs: 300, describe: () => logTail(this.logFile) },
+    );
+  }
+
   private async waitForExit(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -193,5 +227,15 @@ export class DockerEngine {
   private async anotherEngineRuns(): Promise<boolean> {
     const processes = await listProcesses();
     return processes.some((p) => p.pid !== this.child.pid && basename(p.argv[0] ?? '') === 'dockerd');
+  }
+}
+
+/** Starts dockerd with its output going to `log` (`w`: a fresh log, `a`: appended after a restart). */
+function spawnDaemon(dockerd: string, args: readonly string[], log: string, flags: 'w' | 'a'): ChildProcess {
+  const fd = openSync(log, flags);
+  try {
+    return spawn(dockerd, [...args], { stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
   }
 }

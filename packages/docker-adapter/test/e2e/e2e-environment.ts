@@ -2,6 +2,7 @@ import { importBusyboxImage } from './busybox-image.js';
 import { DockerEngine } from './docker-engine.js';
 import { PluginProcess } from './plugin-process.js';
 import type { CommandResult } from './run-command.js';
+import { TeardownSteps } from './teardown-steps.js';
 import { waitUntil } from './wait-until.js';
 
 /** The driver name Docker gives the plugin from its socket file name. */
@@ -17,6 +18,11 @@ export interface E2eEnvironment {
   /** `docker <args>`, rejecting unless it exits 0; resolves with stdout. */
   dockerOk(args: readonly string[]): Promise<string>;
   /**
+   * Disposes of the plugin and starts a new one on the same socket, with a state directory of its own and `env`:
+   * the same engine then talks to a plugin playing another node of a cluster (another EC2 instance id).
+   */
+  replacePlugin(label: string, options?: { env?: Record<string, string> }): Promise<PluginProcess>;
+  /**
    * Removes everything the tests made, even after a failure: services (and their tasks), containers, the
    * plugin's volumes while the plugin still runs, then the engine (leaving the swarm) and the plugin.
    */
@@ -30,14 +36,21 @@ export async function startE2eEnvironment(label: string, options: { env?: Record
   try {
     const image = await importBusyboxImage(engine);
     plugin = await PluginProcess.start({ label, ...(options.env ? { env: options.env } : {}) });
-    const started = plugin;
+    let current = plugin;
     return {
       engine,
-      plugin: started,
+      get plugin() {
+        return current;
+      },
       image,
       docker: (args) => engine.docker(args),
       dockerOk: (args) => engine.dockerOk(args),
-      stop: () => stopEnvironment(engine, started),
+      async replacePlugin(nextLabel, nextOptions = {}) {
+        await current.dispose();
+        current = await PluginProcess.start({ label: nextLabel, ...(nextOptions.env ? { env: nextOptions.env } : {}) });
+        return current;
+      },
+      stop: () => stopEnvironment(engine, current),
     };
   } catch (error) {
     await engine.stop().catch(() => undefined);
@@ -47,14 +60,8 @@ export async function startE2eEnvironment(label: string, options: { env?: Record
 }
 
 async function stopEnvironment(engine: DockerEngine, plugin: PluginProcess): Promise<void> {
-  const problems: string[] = [];
-  const step = async (what: string, action: () => Promise<unknown>): Promise<void> => {
-    try {
-      await action();
-    } catch (error) {
-      problems.push(`${what}: ${(error as Error).message}`);
-    }
-  };
+  const teardown = new TeardownSteps();
+  const step = (what: string, action: () => Promise<unknown>): Promise<void> => teardown.run(what, action);
   const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
 
   if (engine.running) {
@@ -87,9 +94,5 @@ async function stopEnvironment(engine: DockerEngine, plugin: PluginProcess): Pro
   }
   await step('stopping the engine', () => engine.stop());
   await step('stopping the plugin', () => plugin.dispose());
-  if (problems.length > 0) {
-    throw new Error(
-      `e2e teardown: ${problems.join('; ')}\n(logs: ${engine.logFile}, ${plugin.logFile})`,
-    );
-  }
+  teardown.finish('e2e teardown', `\n(logs: ${engine.logFile}, ${plugin.logFile})`);
 }

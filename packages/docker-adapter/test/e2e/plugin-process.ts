@@ -48,7 +48,7 @@ export class PluginProcess {
     /** `STOWAGE_LOCAL_ROOT`: where local volumes' directories live. */
     readonly localRoot: string,
     readonly logFile: string,
-    private readonly options: PluginProcessOptions,
+    private options: PluginProcessOptions,
   ) {}
 
   static async start(options: PluginProcessOptions): Promise<PluginProcess> {
@@ -119,6 +119,21 @@ export class PluginProcess {
     return exit;
   }
 
+  /**
+   * Starts the plugin again after it ended (killed, or dead at a failpoint) on the same socket and directories, with
+   * `env` in place of the extra variables it ran with.
+   */
+  async relaunch(env: Readonly<Record<string, string>>): Promise<void> {
+    if (this.running) throw new Error(`the plugin (pid ${this.pid}) still runs: stop or kill it before relaunching`);
+    this.options = { ...this.options, env };
+    await this.launch();
+  }
+
+  /** How the plugin ended, once it does by itself within `timeoutMs`; undefined while it still runs. */
+  exited(timeoutMs: number): Promise<PluginExit | undefined> {
+    return this.waitForExit(timeoutMs);
+  }
+
   /** Stops the plugin if it runs, unmounts whatever it left under its directories and removes them. */
   async dispose(): Promise<void> {
     const problems: string[] = [];
@@ -167,7 +182,7 @@ export class PluginProcess {
     let lastAnswer: PluginAnswer | undefined;
     try {
       await waitUntil(
-        `the plugin to answer /Plugin.Activate on ${this.socket}`,
+        `the plugin to answer /VolumeDriver.Capabilities on ${this.socket}`,
         async () => {
           if (this.exit) {
             throw new StopWaiting(
@@ -175,7 +190,9 @@ export class PluginProcess {
                 (await logTail(this.logFile)),
             );
           }
-          lastAnswer = await this.request('Plugin.Activate');
+          // Not Plugin.Activate: the engine sends that once per Docker engine lifetime, and the plugin takes it as
+          // a sign that mounts counted before belong to an engine that has gone.
+          lastAnswer = await this.request('VolumeDriver.Capabilities');
           return lastAnswer;
         },
         { timeoutMs: this.options.startTimeoutMs ?? 30_000, intervalMs: 200, describe: () => logTail(this.logFile) },
@@ -184,19 +201,19 @@ export class PluginProcess {
       await this.kill().catch(() => undefined);
       throw error;
     }
-    const implementsList = (lastAnswer?.json as { Implements?: unknown } | undefined)?.Implements;
-    if (lastAnswer?.status !== 200 || !Array.isArray(implementsList) || !implementsList.includes('VolumeDriver')) {
+    const scope = (lastAnswer?.json as { Capabilities?: { Scope?: unknown } } | undefined)?.Capabilities?.Scope;
+    if (lastAnswer?.status !== 200 || (scope !== 'local' && scope !== 'global')) {
       await this.kill().catch(() => undefined);
       throw new Error(
-        `POST /Plugin.Activate answered ${lastAnswer?.status} ${lastAnswer?.text}; expected 200 ` +
-          '{"Implements":["VolumeDriver"]}',
+        `POST /VolumeDriver.Capabilities answered ${lastAnswer?.status} ${lastAnswer?.text}; expected 200 ` +
+          '{"Capabilities":{"Scope":"local" or "global"}}',
       );
     }
   }
 
   private async refuseIfSocketTaken(): Promise<void> {
     if (!existsSync(this.socket)) return;
-    const answer = await pluginRequest(this.socket, 'Plugin.Activate', {}, 2_000).catch(() => undefined);
+    const answer = await pluginRequest(this.socket, 'VolumeDriver.Capabilities', {}, 2_000).catch(() => undefined);
     if (answer) {
       throw new Error(
         `another process already answers on ${this.socket} (a plugin left running, e.g. \`bash scripts/dev.sh plugin\`, ` +

@@ -22,3 +22,18 @@ export function waitForServiceTasks(env: E2eEnvironment, service: string, count:
     },
   );
 }
+
+/**
+ * Waits (bounded) until no container of `service`'s tasks is left, stopped ones included: swarm removes them some
+ * time after they stop, and the engine refuses to remove a volume while any container still refers to it.
+ */
+export function waitForTaskContainersRemoved(env: E2eEnvironment, service: string): Promise<true> {
+  return waitUntil(
+    `the task containers of ${service} to be removed`,
+    async () => {
+      const left = await env.dockerOk(['ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${service}`]);
+      return left.trim() === '' ? true : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+}

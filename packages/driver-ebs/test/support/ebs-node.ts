@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { MotoServer } from '@stowage/aws-testkit';
 import { SystemHostOperations, createLogger, parseOptions } from '@stowage/core';
 import { EBS_SETTINGS, EbsProvider, type EbsSettings } from '../../src/index.js';
@@ -23,6 +24,12 @@ export async function startNode(options: {
   clusterId: string;
   dataDir: string;
   init?: boolean;
+  /** More settings of the backing (`takeover`, `moveWaitSeconds`...), as strings as from env. */
+  settings?: Record<string, string>;
+  /** Called with each EC2 client the provider makes, e.g. to add a middleware that holds some calls back. */
+  onClient?: (client: EC2Client) => void;
+  /** Where the provider's EC2 client sends its calls, e.g. a counting proxy in front of moto; moto by default. */
+  ec2Endpoint?: string;
 }): Promise<EbsTestNode> {
   const dir = await mkdtemp(join(tmpdir(), 'stowage-ebs-node-'));
   const settings = parseOptions(
@@ -35,6 +42,7 @@ export async function startNode(options: {
       deviceDir: join(dir, 'by-id'),
       sysfsRoot: join(dir, 'sys'),
       mountRoot: join(dir, 'mounts'),
+      ...options.settings,
     },
     'driver ebs',
   ) as EbsSettings;
@@ -44,8 +52,12 @@ export async function startNode(options: {
     logger,
     stateDir: join(dir, 'state'),
     // A client per init: the provider destroys its client on close, as a plugin restart does.
-    ec2: () => motoClient(options.moto),
-    timing: { deviceTimeoutMs: 10_000 },
+    ec2: () => {
+      const client = motoClient(options.moto, options.ec2Endpoint);
+      options.onClient?.(client);
+      return client;
+    },
+    timing: { deviceTimeoutMs: 10_000, snapshotPollMs: 100 },
   });
   const udevClient = motoClient(options.moto);
   const udev = new FakeUdev({

@@ -3,11 +3,11 @@ import type { MotoServer } from '@stowage/aws-testkit';
 
 export const REGION = 'us-east-1';
 
-/** A real SDK client talking to the test's moto server. */
-export function motoClient(moto: MotoServer): EC2Client {
+/** A real SDK client talking to the test's moto server (at `endpoint`, when a proxy stands in front of it). */
+export function motoClient(moto: MotoServer, endpoint = moto.endpoint): EC2Client {
   return new EC2Client({
     region: REGION,
-    endpoint: moto.endpoint,
+    endpoint,
     credentials: { accessKeyId: moto.env.AWS_ACCESS_KEY_ID ?? 'x', secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY ?? 'x' },
   });
 }

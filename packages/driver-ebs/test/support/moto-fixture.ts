@@ -13,10 +13,13 @@ export interface MotoFixture {
   /** A client of the test's own, for setting up and asserting on EC2 directly. */
   readonly client: EC2Client;
   /** Starts a node: a new moto instance in `zone`, with its provider started. */
-  node(zone?: string, clusterId?: string): Promise<EbsTestNode>;
+  node(zone?: string, clusterId?: string, extra?: NodeExtras): Promise<EbsTestNode>;
   /** Runs `cleanup` after the test, before its nodes are released. */
   defer(cleanup: () => Promise<unknown>): void;
 }
+
+/** Per-node settings and hooks (see startNode). */
+export type NodeExtras = Pick<Parameters<typeof startNode>[0], 'settings' | 'onClient' | 'ec2Endpoint'>;
 
 export function useMotoFixture(defaults: { zone: string; clusterId: string }): MotoFixture {
   let moto: MotoServer;
@@ -56,9 +59,9 @@ export function useMotoFixture(defaults: { zone: string; clusterId: string }): M
     get client() {
       return client;
     },
-    async node(zone = defaults.zone, clusterId = defaults.clusterId) {
+    async node(zone = defaults.zone, clusterId = defaults.clusterId, extra: NodeExtras = {}) {
       const instanceId = await runInstance(client, zone);
-      const started = await startNode({ moto, instanceId, zone, clusterId, dataDir });
+      const started = await startNode({ moto, instanceId, zone, clusterId, dataDir, ...extra });
       nodes.push(started);
       return started;
     },

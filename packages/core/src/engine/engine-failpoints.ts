@@ -1,0 +1,26 @@
+import { failpointsOf } from '../failpoints/failpoint.js';
+
+/**
+ * Every failpoint of the volume engine, one per step boundary of create, mount, unmount and remove. "intent" is the
+ * write-ahead `mounting`/`unmounting` record, "commit" the record that makes the operation's outcome durable; a
+ * point named for a table write is reached on the counted path (another caller already holds the volume) too.
+ */
+export const ENGINE_FAILPOINTS = [
+  'create:before-provider',
+  'create:after-provider',
+  'mount:before-table-write',
+  'mount:after-intent',
+  'mount:after-provider',
+  'mount:after-commit',
+  'unmount:before-table-write',
+  'unmount:after-intent',
+  'unmount:after-provider',
+  'unmount:after-commit',
+  'remove:before-provider',
+  'remove:after-provider',
+] as const;
+
+export type EngineFailpoint = (typeof ENGINE_FAILPOINTS)[number];
+
+/** The engine's failpoint: see {@link failpoint}. */
+export const engineFailpoint = failpointsOf(ENGINE_FAILPOINTS);

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { withAnswered, withEngineRestarted, withMount, withUnmount } from '../src/engine/caller-holds.js';
+import type { MountRecord } from '../src/engine/mount-record.js';
+
+const base: MountRecord = { backing: 'mem', state: 'mounted', mountpoint: '/m', callers: {} };
+
+describe('caller holds', () => {
+  it('counts every Mount, marks it unanswered until answered, and leaves no empty lists', () => {
+    const once = withMount(base, 'a');
+    expect(once).toEqual({ ...base, callers: { a: 1 }, unanswered: ['a'] });
+    const twice = withMount(withAnswered(once, 'a'), 'a');
+    expect(twice).toEqual({ ...base, callers: { a: 2 }, unanswered: ['a'] });
+    expect(withAnswered(twice, 'a')).toEqual({ ...base, callers: { a: 2 } });
+  });
+
+  it('matches Unmounts one by one and forgets a caller with its marks when its count reaches zero', () => {
+    const held = withEngineRestarted(withMount(withMount(base, 'a'), 'a'));
+    expect(held.earlierEngine).toEqual(['a']);
+    const once = withUnmount(held, 'a') as MountRecord;
+    expect(once).toMatchObject({ callers: { a: 1 }, unanswered: ['a'], earlierEngine: ['a'] });
+    expect(withUnmount(once, 'a')).toEqual({ ...base, callers: {} });
+    expect(withUnmount(base, 'nobody')).toBeUndefined();
+  });
+
+  it('restarts the count of a caller held under an earlier engine, and only that caller', () => {
+    const held = withEngineRestarted(withMount(withMount(withMount(base, 'a'), 'a'), 'b'));
+    const again = withMount(held, 'a');
+    expect(again.callers).toEqual({ a: 1, b: 1 });
+    expect(again.earlierEngine).toEqual(['b']);
+    expect(withMount(again, 'a').callers).toEqual({ a: 2, b: 1 });
+  });
+});

@@ -1,0 +1,167 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ErrorKind } from '../src/errors/error-kind.js';
+import { StowageError } from '../src/errors/stowage-error.js';
+import { MountJournal } from '../src/engine/mount-journal.js';
+import type { MountRecord } from '../src/engine/mount-record.js';
+import { MOUNT_JOURNAL_FILE, MOUNT_TABLE_FILE, MountTable, readMountTable } from '../src/engine/mount-table.js';
+
+const mounted = (callers: Record<string, number>): MountRecord => ({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/v', callers });
+const mounting: MountRecord = { backing: 'mem', state: 'mounting', callers: {} };
+
+describe('MountTable', () => {
+  let stateDir: string;
+  const tables: MountTable[] = [];
+
+  async function openTable(): Promise<MountTable> {
+    const table = new MountTable(stateDir);
+    await table.load();
+    tables.push(table);
+    return table;
+  }
+
+  async function journalLines(): Promise<string[]> {
+    const text = await readFile(join(stateDir, MOUNT_JOURNAL_FILE), 'utf8');
+    return text.split('\n').filter((line) => line !== '');
+  }
+
+  async function snapshotVolumes(): Promise<Record<string, MountRecord>> {
+    return (JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8')) as { volumes: Record<string, MountRecord> }).volumes;
+  }
+
+  beforeEach(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'stowage-table-'));
+  });
+
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    for (const table of tables.splice(0)) await table.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('appends each change to the journal before resolving, and a restart reads them back', async () => {
+    const table = await openTable();
+    await table.set('a', mounting);
+    await table.set('a', mounted({ c1: 1 }));
+    await table.set('b', mounted({ c2: 2 }));
+    await table.delete('b');
+    // Only appended: the snapshot is still the empty one the start wrote.
+    expect(await snapshotVolumes()).toEqual({});
+    expect(await journalLines()).toHaveLength(4);
+    expect(await readMountTable(stateDir)).toEqual({ a: mounted({ c1: 1 }) });
+  });
+
+  it('folds the journal into the snapshot at each start and at close', async () => {
+    const table = await openTable();
+    await table.set('a', mounted({ c1: 1 }));
+    const restarted = new MountTable(stateDir);
+    await restarted.load();
+    expect(restarted.entries()).toEqual([['a', mounted({ c1: 1 })]]);
+    expect(await snapshotVolumes()).toEqual({ a: mounted({ c1: 1 }) });
+    expect(await journalLines()).toEqual([]);
+    await restarted.set('b', mounting);
+    await restarted.close();
+    expect(await snapshotVolumes()).toEqual({ a: mounted({ c1: 1 }), b: mounting });
+    expect(await journalLines()).toEqual([]);
+  });
+
+  it('keeps both files readable by the owner only', async () => {
+    const table = await openTable();
+    await table.set('a', mounting);
+    expect((await stat(join(stateDir, MOUNT_TABLE_FILE))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(stateDir, MOUNT_JOURNAL_FILE))).mode & 0o777).toBe(0o600);
+  });
+
+  it('commits changes made during a write together in the next write, and never acknowledges them early', async () => {
+    const table = await openTable();
+    const texts: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const append = MountJournal.prototype.append;
+    vi.spyOn(MountJournal.prototype, 'append').mockImplementation(async function (this: MountJournal, text: string) {
+      texts.push(text);
+      if (texts.length === 1) await gate;
+      return append.call(this, text);
+    });
+
+    const first = table.set('a', mounting);
+    const later = ['b', 'c', 'd'].map((name) => table.set(name, mounted({ [name]: 1 })));
+    let acknowledged = 0;
+    for (const change of later) void change.then(() => (acknowledged += 1));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The first write is under way with `a` alone; the others wait for it.
+    expect(texts).toHaveLength(1);
+    expect(JSON.parse(texts[0] as string)).toEqual({ volume: 'a', record: mounting });
+
+    release();
+    await first;
+    expect(acknowledged).toBe(0);
+    await Promise.all(later);
+    expect(texts).toHaveLength(2);
+    expect((texts[1] as string).trimEnd().split('\n').map((line) => JSON.parse(line).volume)).toEqual(['b', 'c', 'd']);
+    expect(Object.keys(await readMountTable(stateDir)).sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('compacts a long journal into the snapshot, so it never grows without bound', async () => {
+    const table = await openTable();
+    for (let i = 0; i < 1_100; i += 1) await table.set(`v${i % 3}`, mounted({ [`c${i}`]: 1 }));
+    const lines = await journalLines();
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThan(1_000);
+    // What was compacted is in the snapshot; the journal holds only what came after.
+    expect(Object.keys(await snapshotVolumes()).sort()).toEqual(['v0', 'v1', 'v2']);
+    expect(await readMountTable(stateDir)).toEqual(Object.fromEntries(table.entries()));
+  });
+
+  it('fails the change whose write failed, then catches the disk up with a whole snapshot', async () => {
+    const table = await openTable();
+    await table.set('a', mounting);
+    const append = vi.spyOn(MountJournal.prototype, 'append').mockRejectedValueOnce(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    const error = await table.set('b', mounted({ c1: 1 })).catch((e: unknown) => e);
+    expect(StowageError.is(error) && error.kind).toBe(ErrorKind.BackendFailure);
+    expect((error as Error).message).toContain('no space left on device');
+
+    await table.set('c', mounting);
+    // The next write was a snapshot, not an append, so `b` (kept in memory) reached the disk too.
+    expect(append).toHaveBeenCalledTimes(1);
+    expect(await snapshotVolumes()).toEqual({ a: mounting, b: mounted({ c1: 1 }), c: mounting });
+    expect(await journalLines()).toEqual([]);
+  });
+
+  describe('after a crash', () => {
+    const line = (volume: string, record: MountRecord | null): string => `${JSON.stringify({ volume, record })}\n`;
+
+    it('leaves out a last line that an append cut short, and appends after it cleanly', async () => {
+      await writeFile(join(stateDir, MOUNT_TABLE_FILE), JSON.stringify({ version: 1, volumes: { a: mounted({ c1: 1 }) } }));
+      const whole = line('b', mounting) + line('a', null);
+      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), whole + line('c', mounted({ c9: 1 })).slice(0, 25));
+      expect(await readMountTable(stateDir)).toEqual({ b: mounting });
+
+      const table = await openTable();
+      expect(table.entries()).toEqual([['b', mounting]]);
+      await table.set('d', mounting);
+      expect(await readMountTable(stateDir)).toEqual({ b: mounting, d: mounting });
+    });
+
+    it('leaves out a garbage end (an extended file whose data never landed)', async () => {
+      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), `${line('a', mounting)}\0\0\0\0\0\0\n\0\0\0`);
+      expect(await readMountTable(stateDir)).toEqual({ a: mounting });
+    });
+
+    it('refuses to start on a damaged line that whole entries follow, rather than forget a caller', async () => {
+      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), `${line('a', mounting)}{"volume":"b","rec\n${line('c', mounting)}`);
+      const error = await new MountTable(stateDir).load().catch((e: unknown) => e);
+      expect(StowageError.is(error) && error.kind).toBe(ErrorKind.BackendFailure);
+      expect((error as Error).message).toMatch(/mounts\.journal is unreadable \(line 2: .*whole entries follow it\); move it aside/);
+    });
+
+    it('refuses a record of an unknown shape', async () => {
+      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), line('a', { backing: 'mem', state: 'mounted', callers: { c1: 0 } }) + line('b', mounting));
+      await expect(new MountTable(stateDir).load()).rejects.toThrow(/record of "a": caller "c1" has no positive count/);
+    });
+  });
+});

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { paginateDescribeAccessPoints } from '@aws-sdk/client-efs';
+import { LOCAL_FAILPOINTS } from '@stowage/driver-local';
+import { unmountAllUnder } from '../e2e/mount-info.js';
+import type { PluginProcess } from '../e2e/plugin-process.js';
+import { LOCAL_STEPS, type StepScenarios } from './crash-steps.js';
+import { ZONE, type MotoCloud } from './moto-cloud.js';
+import type { WrittenFile } from './volume-files.js';
+
+/** One backing the harness crashes the plugin on (EBS on moto is one more: crash-ebs-backing.ts). */
+export interface CrashBacking {
+  /** As the table shows it. */
+  readonly name: string;
+  /** The Create options that select it. */
+  readonly createOptions: Readonly<Record<string, string>>;
+  /** Every failpoint its driver declares (the engine's apply to every backing)... */
+  readonly driverFailpoints: readonly string[];
+  /** ...and the scenarios that pass each of them. */
+  readonly driverSteps: StepScenarios<string>;
+  /** Whether its rows need the moto server. */
+  readonly needsCloud: boolean;
+  /** Makes one row's world: a backend of its own, and the plugin environment that selects it. */
+  prepare(cloud: MotoCloud | undefined): Promise<BackingWorld>;
+}
+
+/** One row's backend. */
+export interface BackingWorld {
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * What the backend keeps beyond exactly one of each volume in `volumes`: orphaned or duplicated cloud resources,
+   * data of removed volumes, half-made volumes. One line per stray.
+   */
+  strays(plugin: PluginProcess, volumes: ReadonlySet<string>): Promise<string[]>;
+  /**
+   * Backings with zones only: makes volume `name` on another node of the backend, in another zone than the
+   * plugin's, writes files into it there and lets go of it, as a task that ran there would; answers the files.
+   */
+  createElsewhere?(name: string): Promise<WrittenFile[]>;
+  dispose(): Promise<void>;
+}
+
+export const LOCAL_BACKING: CrashBacking = {
+  name: 'local',
+  createOptions: { backing: 'local' },
+  driverFailpoints: LOCAL_FAILPOINTS,
+  driverSteps: LOCAL_STEPS,
+  needsCloud: false,
+  async prepare() {
+    return {
+      env: { STOWAGE_DRIVERS: 'local' },
+      // Every entry of the root is a volume, or a create or remove a crash interrupted (`.creating-*`, `.removing-*`).
+      strays: async (plugin, volumes) => unexpectedEntries(plugin.localRoot, volumes, 'local root'),
+      dispose: async () => undefined,
+    };
+  },
+};
+
+/** The shared backing on moto, its NFS export a local directory bind-mounted in its place (as the e2e tier does). */
+export function sharedBacking(options: { accessPoints: boolean }): CrashBacking {
+  return {
+    name: options.accessPoints ? 'shared (access points)' : 'shared (directories)',
+    createOptions: { backing: 'shared' },
+    driverFailpoints: [],
+    driverSteps: {},
+    needsCloud: true,
+    async prepare(cloud) {
+      if (!cloud) throw new Error('the shared backing needs the moto server');
+      const fileSystemId = await cloud.fileSystem(`crash-${randomBytes(6).toString('hex')}`);
+      const exportsDir = await mkdtemp('/tmp/stowage-crash-exports-');
+      const fileSystemRoot = join(exportsDir, fileSystemId);
+      return {
+        env: {
+          ...cloud.env,
+          STOWAGE_DRIVERS: 'efs',
+          STOWAGE_EFS_FILE_SYSTEM_ID: fileSystemId,
+          STOWAGE_EFS_AVAILABILITY_ZONE: ZONE,
+          STOWAGE_EFS_NFS_STAND_IN_DIR: exportsDir,
+          STOWAGE_EFS_ACCESS_POINTS: String(options.accessPoints),
+        },
+        strays: async (_plugin, volumes) =>
+          options.accessPoints
+            ? [...(await accessPointStrays(cloud, fileSystemId, volumes)), ...(await unexpectedEntries(fileSystemRoot, volumes, 'file system'))]
+            : directoryStrays(fileSystemRoot, volumes),
+        async dispose() {
+          const left = await unmountAllUnder(exportsDir);
+          await rm(exportsDir, { recursive: true, force: true });
+          if (left.length > 0) throw new Error(`mounts left under ${exportsDir}: ${left.join('; ')}`);
+        },
+      };
+    },
+  };
+}
+
+/** Access points per volume, counted through the EFS API: exactly one for each volume, none for anything else. */
+async function accessPointStrays(cloud: MotoCloud, fileSystemId: string, volumes: ReadonlySet<string>): Promise<string[]> {
+  const perVolume = new Map<string, number>();
+  for await (const page of paginateDescribeAccessPoints({ client: cloud.efs }, { FileSystemId: fileSystemId })) {
+    for (const point of page.AccessPoints ?? []) {
+      const name = point.Tags?.find((tag) => tag.Key === 'stowage:volume')?.Value ?? `(untagged ${point.AccessPointId})`;
+      perVolume.set(name, (perVolume.get(name) ?? 0) + 1);
+    }
+  }
+  const strays: string[] = [];
+  for (const [name, count] of perVolume) {
+    const extra = volumes.has(name) ? count - 1 : count;
+    for (let i = 0; i < extra; i += 1) strays.push(`access point of volume "${name}" (${count} in all)`);
+  }
+  return strays;
+}
+
+/** A directory volume is `/<name>` and `/.stowage/<name>.json`; the work area holds drafts and doomed data only in passing. */
+async function directoryStrays(root: string, volumes: ReadonlySet<string>): Promise<string[]> {
+  const strays = await unexpectedEntries(root, new Set([...volumes, '.stowage']), 'file system');
+  const records = new Set([...volumes].map((name) => `${name}.json`));
+  strays.push(...(await unexpectedEntries(join(root, '.stowage'), new Set([...records, 'work']), 'file system')));
+  strays.push(...(await unexpectedEntries(join(root, '.stowage', 'work'), new Set(), 'file system')));
+  return strays;
+}
+
+async function unexpectedEntries(dir: string, expected: ReadonlySet<string>, where: string): Promise<string[]> {
+  const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  return entries.filter((entry) => !expected.has(entry)).map((entry) => `${where}: ${join(dir, entry)}`);
+}

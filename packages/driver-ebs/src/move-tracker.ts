@@ -1,0 +1,126 @@
+import { StowageError, type Logger } from '@stowage/core';
+
+/** Where a cross-zone move of one volume stands, as Mount errors, logs and `stowage volume inspect` show it. */
+export interface MoveProgress {
+  readonly from: string;
+  readonly to: string;
+  /** `snapshot`: the transfer snapshot is being taken; `volume`: the new volume is being made from it; `cleanup`: the old volume and snapshot go. */
+  readonly phase: 'snapshot' | 'volume' | 'cleanup';
+  readonly snapshotId?: string;
+  /** The transfer snapshot's progress, 0 to 100. */
+  readonly percent?: number;
+  readonly startedAt: Date;
+}
+
+/** What a move reports as it goes. */
+export type ReportProgress = (update: Partial<Omit<MoveProgress, 'from' | 'to' | 'startedAt'>>) => void;
+
+interface RunningMove<T> {
+  readonly done: Promise<T>;
+  readonly abort: AbortController;
+  progress: MoveProgress;
+}
+
+/**
+ * Runs moves in the background, one per volume name, and lets callers wait for one only so long.
+ *
+ * The Docker engine gives a plugin's Mount about two minutes; a move across zones may take longer. So a caller
+ * waits at most its budget; past it the move goes on, the caller gets an error saying how far the move is, and a
+ * later call (swarm retries the task) joins the same move or finds it finished. Nothing here waits for a move
+ * but the callers of {@link run}: inspect and list read {@link progress} and return at once.
+ */
+export class MoveTracker<T> {
+  private readonly moves = new Map<string, RunningMove<T>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /**
+   * Joins the move of `name`, starting it with `start` if none runs, and waits for it at most `budgetMs`.
+   * Past the budget, throws a BackendFailure saying the move is under way and how far it is.
+   */
+  async run(
+    name: string,
+    route: { from: string; to: string },
+    start: (report: ReportProgress, signal: AbortSignal) => Promise<T>,
+    budgetMs: number,
+  ): Promise<T> {
+    const move = this.moves.get(name) ?? this.begin(name, route, start);
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<'budget'>((resolve) => {
+      timer = setTimeout(() => resolve('budget'), budgetMs);
+    });
+    try {
+      const outcome = await Promise.race([move.done.then((value) => ({ value })), budget]);
+      if (outcome === 'budget') throw StowageError.backendFailure(`volume "${name}" ${describeMove(move.progress)}; retry shortly: the move goes on meanwhile`);
+      return outcome.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The move of `name` under way on this node, if any. */
+  progress(name: string): MoveProgress | undefined {
+    return this.moves.get(name)?.progress;
+  }
+
+  /** Stops the move of `name`, if one runs here, and waits until it has stopped (whichever way it ends). */
+  async cancel(name: string): Promise<void> {
+    const move = this.moves.get(name);
+    if (move === undefined) return;
+    move.abort.abort();
+    await move.done.catch(() => undefined);
+  }
+
+  /** Stops every move at its next step; a move is resumable, so the next Mount takes it up again. */
+  async close(): Promise<void> {
+    const running = [...this.moves.values()];
+    for (const move of running) move.abort.abort();
+    await Promise.allSettled(running.map((m) => m.done));
+  }
+
+  private begin(
+    name: string,
+    route: { from: string; to: string },
+    start: (report: ReportProgress, signal: AbortSignal) => Promise<T>,
+  ): RunningMove<T> {
+    const abort = new AbortController();
+    const move: RunningMove<T> = {
+      abort,
+      progress: { ...route, phase: 'snapshot', startedAt: new Date() },
+      done: undefined as unknown as Promise<T>,
+    };
+    const report: ReportProgress = (update) => {
+      const before = move.progress;
+      move.progress = { ...before, ...update };
+      if (before.phase !== move.progress.phase || before.percent !== move.progress.percent) {
+        this.logger.info({ volume: name, move: move.progress }, `volume ${describeMove(move.progress)}`);
+      }
+    };
+    (move as { done: Promise<T> }).done = (async () => {
+      try {
+        return await start(report, abort.signal);
+      } finally {
+        this.moves.delete(name);
+      }
+    })();
+    // A caller gone past its budget no longer listens; the failure must still be seen.
+    move.done.catch((error: unknown) => {
+      this.logger.error({ volume: name, err: (error as Error).message }, 'volume move failed; the next mount retries it');
+    });
+    this.moves.set(name, move);
+    return move;
+  }
+}
+
+/** "is moving from us-east-1a to us-east-1b: snapshot snap-… 42% done" */
+export function describeMove(progress: MoveProgress): string {
+  const route = `is moving from ${progress.from} to ${progress.to}`;
+  switch (progress.phase) {
+    case 'snapshot':
+      return `${route}: transfer snapshot ${progress.snapshotId ?? '(starting)'} ${progress.percent ?? 0}% done`;
+    case 'volume':
+      return `${route}: snapshot done, making the volume in ${progress.to}`;
+    case 'cleanup':
+      return `${route}: new volume ready, removing the old one`;
+  }
+}
