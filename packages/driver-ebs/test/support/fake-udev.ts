@@ -35,6 +35,7 @@ export class FakeUdev {
   /** The last failure of a sync, for a test to show when a device never appears. */
   lastError: unknown;
   private snapshotTimer: NodeJS.Timeout | undefined;
+  private syncing = false;
   private snapshotSync: Promise<void> | undefined;
 
   constructor(private readonly options: FakeUdevOptions) {
@@ -45,9 +46,16 @@ export class FakeUdev {
     await mkdir(this.options.deviceDir, { recursive: true });
     await mkdir(this.options.dataDir, { recursive: true });
     this.timer = setInterval(() => {
-      this.tick = this.tick.then(() => this.sync()).catch((error: unknown) => {
-        this.lastError = error;
-      });
+      // One sync at a time, and none queued behind it: a slow moto must not build a backlog of syncs.
+      if (this.syncing) return;
+      this.syncing = true;
+      this.tick = this.sync()
+        .catch((error: unknown) => {
+          this.lastError = error;
+        })
+        .finally(() => {
+          this.syncing = false;
+        });
     }, 50);
     // A move's transfer snapshot may live a few hundred milliseconds in moto (made complete at once, deleted when
     // the copy exists): watched on its own, more often, so its bytes are never missed.
