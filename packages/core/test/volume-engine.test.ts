@@ -11,6 +11,8 @@ import { MemoryProvider } from './support/memory-provider.js';
 import { silentLogger } from './support/silent-logger.js';
 
 const noHost = {} as HostOperations;
+/** As the Docker adapter mounts: the Docker engine resends a Mount it got no answer to. */
+const docker = { awaitsAnswer: true };
 
 async function rejection(promise: Promise<unknown>): Promise<StowageError> {
   try {
@@ -188,9 +190,9 @@ describe('VolumeEngine', () => {
       await engine.create('v', { size: '1' });
     });
 
-    it('writes the table atomically with callers and counts', async () => {
-      await engine.mount('v', 'c1');
-      await engine.mount('v', 'c1');
+    it('writes the table atomically with callers and counts; a Docker Mount is unanswered until answered', async () => {
+      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', docker);
       // As a restart reads it: the snapshot with the journal of changes since replayed onto it.
       const table = await readMountTable(stateDir);
       expect(table.v).toEqual({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v', callers: { c1: 2 }, unanswered: ['c1'] });
@@ -199,12 +201,12 @@ describe('VolumeEngine', () => {
     });
 
     it('counts once a Mount the previous process counted and died before answering, when Docker sends it again', async () => {
-      await engine.mount('v', 'holder');
+      await engine.mount('v', 'holder', docker);
       await engine.mountAnswered('v', 'holder');
-      await engine.mount('v', 'c1'); // counted; the process dies before the answer leaves
+      await engine.mount('v', 'c1', docker); // counted; the process dies before the answer leaves
       await engine.stop();
       const restarted = await startEngine();
-      expect(await restarted.mount('v', 'c1')).toBe('/mnt/mem/v');
+      expect(await restarted.mount('v', 'c1', docker)).toBe('/mnt/mem/v');
       await restarted.mountAnswered('v', 'c1');
       expect((await readMountTable(stateDir)).v?.callers).toEqual({ holder: 1, c1: 1 });
       await restarted.unmount('v', 'c1');
@@ -214,11 +216,11 @@ describe('VolumeEngine', () => {
     });
 
     it('still counts twice an answered ID mounted again after a restart (docker cp into a running container)', async () => {
-      await engine.mount('v', 'c1');
+      await engine.mount('v', 'c1', docker);
       await engine.mountAnswered('v', 'c1');
       await engine.stop();
       const restarted = await startEngine();
-      await restarted.mount('v', 'c1');
+      await restarted.mount('v', 'c1', docker);
       expect((await readMountTable(stateDir)).v?.callers).toEqual({ c1: 2 });
       await restarted.unmount('v', 'c1');
       expect(provider.mounted.has('v')).toBe(true);
@@ -227,17 +229,26 @@ describe('VolumeEngine', () => {
     });
 
     it('after a Docker engine restart, an ID mounted again starts counting afresh; others keep their count', async () => {
-      await engine.mount('v', 'restarted');
-      await engine.mount('v', 'restarted'); // a docker cp that the dead engine never matched
-      await engine.mount('v', 'survivor');
+      await engine.mount('v', 'restarted', docker);
+      await engine.mount('v', 'restarted', docker); // a docker cp that the dead engine never matched
+      await engine.mount('v', 'survivor', docker);
       for (const id of ['restarted', 'survivor']) await engine.mountAnswered('v', id);
       await engine.dockerEngineStarted();
-      await engine.mount('v', 'restarted');
+      await engine.mount('v', 'restarted', docker);
       expect((await readMountTable(stateDir)).v).toMatchObject({ callers: { restarted: 1, survivor: 1 }, earlierEngine: ['survivor'] });
       await engine.unmount('v', 'restarted');
       await engine.unmount('v', 'survivor');
       expect(provider.mounted.has('v')).toBe(false);
       expect((await readMountTable(stateDir)).v).toBeUndefined();
+    });
+
+    it('counts every Mount of an in-process caller, across a restart too', async () => {
+      await engine.mount('v', 'c1');
+      expect((await readMountTable(stateDir)).v).toEqual({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v', callers: { c1: 1 } });
+      await engine.stop();
+      const restarted = await startEngine();
+      await restarted.mount('v', 'c1');
+      expect((await readMountTable(stateDir)).v?.callers).toEqual({ c1: 2 });
     });
 
     it('keeps callers across a restart, remounts what they hold and tells the provider', async () => {

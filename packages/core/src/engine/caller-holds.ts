@@ -6,14 +6,17 @@ import type { MountRecord } from './mount-record.js';
  * (and blocks `docker volume rm`, or a relocatable volume's move), and a count too low unmounts under a container.
  */
 
-/** A Mount by `callerId` counted once more; an ID held under an earlier Docker engine starts again at one. */
-export function withMount(record: MountRecord, callerId: string): MountRecord {
+/**
+ * A Mount by `callerId` counted once more; an ID held under an earlier Docker engine starts again at one.
+ * `awaitsAnswer`: marked unanswered until {@link withAnswered}, for a caller that resends unanswered Mounts.
+ */
+export function withMount(record: MountRecord, callerId: string, options: { awaitsAnswer?: boolean } = {}): MountRecord {
   const fromEarlierEngine = record.earlierEngine?.includes(callerId) === true;
   const count = fromEarlierEngine ? 1 : (record.callers[callerId] ?? 0) + 1;
   return tidy({
     ...record,
     callers: { ...record.callers, [callerId]: count },
-    unanswered: [...without(record.unanswered, callerId), callerId],
+    unanswered: options.awaitsAnswer ? [...without(record.unanswered, callerId), callerId] : without(record.unanswered, callerId),
     earlierEngine: without(record.earlierEngine, callerId),
   });
 }

@@ -224,8 +224,13 @@ export class VolumeEngine {
   /**
    * Makes the volume usable for `callerId` and returns its path. The backend mounts only for the first caller;
    * every call is counted, a repeated ID too, and must be matched by an {@link unmount}.
+   *
+   * `awaitsAnswer`: the caller resends a Mount whose answer it did not get (the Docker engine does), so the Mount
+   * stays marked unanswered until {@link mountAnswered}, and a resend after a crash is not counted twice. Without
+   * it (an embedder calling in process), every Mount counts.
    */
-  async mount(name: string, callerId: string): Promise<string> {
+  async mount(name: string, callerId: string, options: { awaitsAnswer?: boolean } = {}): Promise<string> {
+    const awaitsAnswer = options.awaitsAnswer === true;
     this.assertStarted();
     validateVolumeName(name);
     validateCallerId(callerId);
@@ -237,7 +242,7 @@ export class VolumeEngine {
           this.logger.info({ volume: name, caller: callerId }, 'Mount sent again after a restart: answered, not counted twice');
           return record.mountpoint;
         }
-        const counted = withMount(record, callerId);
+        const counted = withMount(record, callerId, { awaitsAnswer });
         await this.table.set(name, counted);
         engineFailpoint('mount:after-commit');
         this.logger.debug({ volume: name, caller: callerId, holds: holdCount(counted) }, 'mount counted');
@@ -257,7 +262,10 @@ export class VolumeEngine {
         throw StowageError.wrap(error, `mounting volume "${name}" (backing ${provider.name}) failed`);
       }
       engineFailpoint('mount:after-provider');
-      await this.table.set(name, withMount({ ...record, backing: provider.name, state: 'mounted', mountpoint: path, callers: record?.callers ?? {} }, callerId));
+      await this.table.set(
+        name,
+        withMount({ ...record, backing: provider.name, state: 'mounted', mountpoint: path, callers: record?.callers ?? {} }, callerId, { awaitsAnswer }),
+      );
       engineFailpoint('mount:after-commit');
       this.logger.info({ volume: name, backing: provider.name, caller: callerId, mountpoint: path }, 'volume mounted');
       return path;

@@ -69,7 +69,7 @@ function endpoints(engine: PluginEngine): ReadonlyMap<string, Endpoint> {
       '/VolumeDriver.Mount',
       endpoint(
         mountRequestSchema,
-        async ({ Name, ID }) => ({ Mountpoint: await engine.mount(Name, ID), Err: '' }),
+        async ({ Name, ID }) => ({ Mountpoint: await engine.mount(Name, ID, { awaitsAnswer: true }), Err: '' }),
         // Until then a Mount counts as unanswered: if the plugin dies first, the engine sends it again.
         ({ Name, ID }) => engine.mountAnswered(Name, ID),
       ),
