@@ -3,7 +3,6 @@ import {
   CreateTagsCommand,
   CreateVolumeCommand,
   DeleteTagsCommand,
-  DescribeVolumesCommand,
   type EC2Client,
   type Snapshot,
   type Tag,
@@ -188,7 +187,7 @@ export class CrossZoneMove {
    * stale moves of the same source go first, so that only this move's copy can answer for the name afterwards.
    */
   private async retireSource(name: string, sourceId: string, copy: Volume, claim: MoveClaim): Promise<void> {
-    const source = await this.describeIfExists(sourceId);
+    const source = await this.volumes.describeIfExists(sourceId);
     if (source !== undefined) {
       const current = moveClaimOf(source);
       const attached = source.Attachments?.some((a) => a.State !== 'detached');
@@ -228,18 +227,8 @@ export class CrossZoneMove {
   }
 
   private async current(volumeId: string, what: string): Promise<Volume> {
-    const volume = await this.describeIfExists(volumeId);
+    const volume = await this.volumes.describeIfExists(volumeId);
     if (volume === undefined) throw StowageError.backendFailure(`EBS volume ${volumeId} disappeared after it was ${what}; retry`);
     return volume;
-  }
-
-  /** The volume, or undefined once EC2 no longer knows it (a filter, unlike VolumeIds, does not fail on a missing id). */
-  private async describeIfExists(volumeId: string): Promise<Volume | undefined> {
-    try {
-      const result = await this.client.send(new DescribeVolumesCommand({ Filters: [{ Name: 'volume-id', Values: [volumeId] }] }));
-      return result.Volumes?.find((v) => v.VolumeId === volumeId && v.State !== 'deleting' && v.State !== 'deleted');
-    } catch (error) {
-      throw StowageError.wrap(error, `cannot describe EBS volume ${volumeId}`);
-    }
   }
 }

@@ -378,7 +378,7 @@ export class EbsProvider implements StorageProvider {
   private moveStatus(volume: Volume): Record<string, string> {
     const name = tagValue(volume.Tags, VOLUME_NAME_TAG) as string;
     const progress = this.moves.progress(name);
-    if (progress) return { move: `${describeMove(progress)}`.replace(/^is /, '') };
+    if (progress) return { move: describeMove(progress) };
     const claim = moveClaimOf(volume);
     return claim ? { move: `moving to ${claim.zone}` } : {};
   }

@@ -229,14 +229,20 @@ export class EbsVolumes {
   }
 
   async describe(volumeId: string): Promise<Volume> {
+    const volume = await this.describeIfExists(volumeId, { includeGone: true });
+    if (volume === undefined) throw StowageError.backendFailure(`EC2 did not describe EBS volume ${volumeId}`);
+    return volume;
+  }
+
+  /** The volume, or undefined once EC2 no longer knows it or is deleting it (unless `includeGone`). */
+  async describeIfExists(volumeId: string, options: { includeGone?: boolean } = {}): Promise<Volume | undefined> {
     let volume: Volume | undefined;
     try {
       volume = await this.lookups.volume(volumeId);
     } catch (error) {
       throw StowageError.wrap(error, `cannot describe EBS volume ${volumeId}`);
     }
-    if (volume === undefined) throw StowageError.backendFailure(`EC2 did not describe EBS volume ${volumeId}`);
-    return volume;
+    return volume && (options.includeGone || !GONE_STATES.has(volume.State ?? '')) ? volume : undefined;
   }
 
   private waiter(maxWaitTime: number) {

@@ -51,7 +51,7 @@ export class MoveTracker<T> {
     });
     try {
       const outcome = await Promise.race([move.done.then((value) => ({ value })), budget]);
-      if (outcome === 'budget') throw StowageError.backendFailure(`volume "${name}" ${describeMove(move.progress)}; retry shortly: the move goes on meanwhile`);
+      if (outcome === 'budget') throw StowageError.backendFailure(`volume "${name}" is ${describeMove(move.progress)}; retry shortly: the move goes on meanwhile`);
       return outcome.value;
     } finally {
       clearTimeout(timer);
@@ -93,7 +93,7 @@ export class MoveTracker<T> {
       const before = move.progress;
       move.progress = { ...before, ...update };
       if (before.phase !== move.progress.phase || before.percent !== move.progress.percent) {
-        this.logger.info({ volume: name, move: move.progress }, `volume ${describeMove(move.progress)}`);
+        this.logger.info({ volume: name, move: move.progress }, `volume is ${describeMove(move.progress)}`);
       }
     };
     (move as { done: Promise<T> }).done = (async () => {
@@ -112,9 +112,9 @@ export class MoveTracker<T> {
   }
 }
 
-/** "is moving from us-east-1a to us-east-1b: snapshot snap-… 42% done" */
+/** "moving from us-east-1a to us-east-1b: snapshot snap-… 42% done" */
 export function describeMove(progress: MoveProgress): string {
-  const route = `is moving from ${progress.from} to ${progress.to}`;
+  const route = `moving from ${progress.from} to ${progress.to}`;
   switch (progress.phase) {
     case 'snapshot':
       return `${route}: transfer snapshot ${progress.snapshotId ?? '(starting)'} ${progress.percent ?? 0}% done`;

@@ -132,7 +132,7 @@ describe('MoveTracker', () => {
 
   it('describes each phase', () => {
     const base = { ...route, startedAt: new Date() };
-    expect(describeMove({ ...base, phase: 'snapshot' })).toBe('is moving from us-east-1a to us-east-1b: transfer snapshot (starting) 0% done');
+    expect(describeMove({ ...base, phase: 'snapshot' })).toBe('moving from us-east-1a to us-east-1b: transfer snapshot (starting) 0% done');
     expect(describeMove({ ...base, phase: 'volume' })).toMatch(/snapshot done, making the volume in us-east-1b/);
     expect(describeMove({ ...base, phase: 'cleanup' })).toMatch(/new volume ready, removing the old one/);
   });
@@ -146,6 +146,7 @@ describe('CrossZoneMove', () => {
     const snapshots: Snapshot[] = [];
     const fakeVolumes = {
       findAll: async () => [...volumes.values()],
+      describeIfExists: async (id: string) => volumes.get(id),
       waitAvailable: async () => undefined,
       delete: async (id: string) => {
         const v = volumes.get(id);
@@ -170,10 +171,6 @@ describe('CrossZoneMove', () => {
         case 'CreateTagsCommand':
         case 'DeleteTagsCommand':
           return {};
-        case 'DescribeVolumesCommand': {
-          const id = (input.Filters as Array<{ Values: string[] }>)[0]?.Values[0] as string;
-          return { Volumes: volumes.has(id) ? [volumes.get(id)] : [] };
-        }
         case 'CreateVolumeCommand': {
           const copy = vol(`vol-copy${++created}`, { AvailabilityZone: input.AvailabilityZone as string }, {});
           copy.Tags = (input.TagSpecifications as Array<{ Tags: Volume['Tags'] }>)[0]?.Tags;
