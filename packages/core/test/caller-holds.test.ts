@@ -1,38 +1,59 @@
 import { describe, expect, it } from 'vitest';
-import { withAnswered, withEngineRestarted, withMount, withUnmount } from '../src/engine/caller-holds.js';
-import type { MountRecord } from '../src/engine/mount-record.js';
+import { withAnswered, withMount, withoutCallers, withUndelivered, withUnmount } from '../src/engine/caller-holds.js';
+import { NO_CALLERS, type MountRecord } from '../src/engine/mount-record.js';
 
-const base: MountRecord = { backing: 'mem', state: 'mounted', mountpoint: '/m', callers: {} };
-/** As the Docker adapter mounts: the engine resends Mounts it got no answer to. */
-const docker = { awaitsAnswer: true };
+const base: MountRecord = { backing: 'mem', state: 'mounted', mountpoint: '/m', callers: NO_CALLERS };
+const docker = { pending: true, now: 1_000 };
+const inProcess = { pending: false, now: 2_000 };
 
 describe('caller holds', () => {
-  it('counts every Mount, marks it unanswered until answered, and leaves no empty lists', () => {
+  it('counts every Mount, keeps it pending until answered, and remembers when the caller last mounted', () => {
     const once = withMount(base, 'a', docker);
-    expect(once).toEqual({ ...base, callers: { a: 1 }, unanswered: ['a'] });
-    const twice = withMount(withAnswered(once, 'a'), 'a', docker);
-    expect(twice).toEqual({ ...base, callers: { a: 2 }, unanswered: ['a'] });
-    expect(withAnswered(twice, 'a')).toEqual({ ...base, callers: { a: 2 } });
+    expect(once.callers.get('a')).toEqual({ count: 1, pending: 1, lastMountAt: 1_000 });
+    const twice = withMount(withAnswered(once, 'a'), 'a', { pending: true, now: 3_000 });
+    expect(twice.callers.get('a')).toEqual({ count: 2, pending: 1, lastMountAt: 3_000 });
+    expect(withAnswered(twice, 'a').callers.get('a')).toEqual({ count: 2, pending: 0, lastMountAt: 3_000 });
+    expect(base.callers.size).toBe(0);
   });
 
-  it('leaves an in-process caller\'s Mounts answered: they are never taken for a resend', () => {
-    expect(withMount(withMount(base, 'a'), 'a')).toEqual({ ...base, callers: { a: 2 } });
+  it("leaves an in-process caller's Mounts final: nothing to answer, nothing to take back", () => {
+    const held = withMount(withMount(base, 'a', inProcess), 'a', inProcess);
+    expect(held.callers.get('a')).toEqual({ count: 2, pending: 0, lastMountAt: 2_000 });
+    expect(withUndelivered(held, 'a')).toBeUndefined();
   });
 
-  it('matches Unmounts one by one and forgets a caller with its marks when its count reaches zero', () => {
-    const held = withEngineRestarted(withMount(withMount(base, 'a', docker), 'a', docker));
-    expect(held.earlierEngine).toEqual(['a']);
+  it('matches Unmounts one by one and forgets a caller when its count reaches zero', () => {
+    const held = withMount(withMount(base, 'a', docker), 'a', docker);
     const once = withUnmount(held, 'a') as MountRecord;
-    expect(once).toMatchObject({ callers: { a: 1 }, unanswered: ['a'], earlierEngine: ['a'] });
-    expect(withUnmount(once, 'a')).toEqual({ ...base, callers: {} });
+    expect(once.callers.get('a')).toEqual({ count: 1, pending: 1, lastMountAt: 1_000 });
+    expect((withUnmount(once, 'a') as MountRecord).callers.size).toBe(0);
     expect(withUnmount(base, 'nobody')).toBeUndefined();
   });
 
-  it('restarts the count of a caller held under an earlier engine, and only that caller', () => {
-    const held = withEngineRestarted(withMount(withMount(withMount(base, 'a', docker), 'a'), 'b'));
-    const again = withMount(held, 'a');
-    expect(again.callers).toEqual({ a: 1, b: 1 });
-    expect(again.earlierEngine).toEqual(['b']);
-    expect(withMount(again, 'a').callers).toEqual({ a: 2, b: 1 });
+  it('takes back an undelivered Mount, and only a pending one', () => {
+    const held = withMount(withAnswered(withMount(base, 'a', docker), 'a'), 'a', docker);
+    const back = withUndelivered(held, 'a') as MountRecord;
+    expect(back.callers.get('a')).toMatchObject({ count: 1, pending: 0 });
+    expect(withUndelivered(back, 'a')).toBeUndefined();
+    expect((withUndelivered(withMount(base, 'b', docker), 'b') as MountRecord).callers.has('b')).toBe(false);
   });
+
+  it('drops whole callers and leaves the others', () => {
+    const held = withMount(withMount(withMount(base, 'a', docker), 'a', docker), 'b', docker);
+    const left = withoutCallers(held, ['a', 'ghost']);
+    expect([...left.callers.keys()]).toEqual(['b']);
+    expect(held.callers.size).toBe(2);
+  });
+
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'prototype'])(
+    'counts a caller named %s like any other ID',
+    (id) => {
+      const held = withMount(withMount(base, 'real', docker), id, docker);
+      expect(held.callers.get(id)).toEqual({ count: 1, pending: 1, lastMountAt: 1_000 });
+      expect(withUnmount(base, id)).toBeUndefined();
+      const released = withUnmount(held, id) as MountRecord;
+      expect([...released.callers.keys()]).toEqual(['real']);
+      expect(released.callers.get('real')?.count).toBe(1);
+    },
+  );
 });

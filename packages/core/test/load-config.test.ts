@@ -205,6 +205,15 @@ describe('loadConfig validation', () => {
     expect(message).toContain(parserMessage);
   });
 
+  it('refuses a "__proto__" key anywhere instead of dropping it, and takes other Object.prototype names as names', async () => {
+    const file = await configFile('{ "drivers": { "local": { "settings": { "__proto__": { "dir": "/evil" } } } } }');
+    expect(await configError({ file, env: {} })).toBe(`config: ${file}: key "__proto__" at drivers.local.settings is not a valid name`);
+    const named = await configFile({ drivers: { constructor: { module: '/opt/d.js', settings: { toString: 'x' } } } });
+    const config = await loadConfig({ file: named, env: {} });
+    expect(Object.keys(config.drivers)).toEqual(['constructor']);
+    expect(config.drivers['constructor']?.settings).toEqual({ toString: 'x' });
+  });
+
   it('refuses a file that is not a JSON object', async () => {
     const file = await configFile('[]');
     expect(await configError({ file, env: {} })).toContain(`config: ${file}: `);

@@ -5,19 +5,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { MountRecord } from '../src/engine/mount-record.js';
+import { mountRecordToJson, NO_CALLERS, parseMountRecord, type MountRecord } from '../src/engine/mount-record.js';
 import { MOUNT_JOURNAL_FILE, MOUNT_TABLE_FILE, MountTable, readMountTable } from '../src/engine/mount-table.js';
+import { callers } from './support/holds.js';
 
 // A real SIGKILL needs a process of its own: the child runs the built table (dist/, as the plugin does), makes the
 // changes it is given, prints each one once it is acknowledged, and then dies or stops as told.
 const BUILT_TABLE = fileURLToPath(new URL('../dist/engine/mount-table.js', import.meta.url));
+const BUILT_RECORD = fileURLToPath(new URL('../dist/engine/mount-record.js', import.meta.url));
 const CHILD = `
 const { MountTable } = await import(process.env.TABLE_MODULE);
+const { parseMountRecord } = await import(process.env.RECORD_MODULE);
 const [stateDir, changes, end] = process.argv.slice(1);
 const table = new MountTable(stateDir);
 await table.load();
 for (const [volume, record] of JSON.parse(changes)) {
-  await (record ? table.set(volume, record) : table.delete(volume));
+  await (record ? table.set(volume, parseMountRecord(record)) : table.delete(volume));
   process.stdout.write(volume + '\\n');
 }
 if (end === 'kill') process.kill(process.pid, 'SIGKILL');
@@ -36,8 +39,9 @@ interface ChildRun {
 
 function runChild(stateDir: string, changes: readonly Change[], end: 'kill' | 'close', failpoints = ''): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, stateDir, JSON.stringify(changes), end], {
-      env: { ...process.env, TABLE_MODULE: BUILT_TABLE, STOWAGE_FAILPOINTS: failpoints },
+    const json = changes.map(([volume, record]) => [volume, record && mountRecordToJson(record)]);
+    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, stateDir, JSON.stringify(json), end], {
+      env: { ...process.env, TABLE_MODULE: BUILT_TABLE, RECORD_MODULE: BUILT_RECORD, STOWAGE_FAILPOINTS: failpoints },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -49,9 +53,20 @@ function runChild(stateDir: string, changes: readonly Change[], end: 'kill' | 'c
   });
 }
 
-const mounted = (callers: Record<string, number>): MountRecord => ({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/v', callers });
-const mounting: MountRecord = { backing: 'mem', state: 'mounting', callers: {} };
-const unmounting: MountRecord = { backing: 'mem', state: 'unmounting', mountpoint: '/mnt/v', callers: {} };
+const mounted = (counts: Record<string, number>): MountRecord => ({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/v', callers: callers(counts) });
+const mounting: MountRecord = { backing: 'mem', state: 'mounting', callers: NO_CALLERS };
+const unmounting: MountRecord = { backing: 'mem', state: 'unmounting', mountpoint: '/mnt/v', callers: NO_CALLERS };
+
+/** The table as a restart would read it, by volume. */
+async function persisted(stateDir: string): Promise<Record<string, MountRecord>> {
+  return Object.fromEntries(await readMountTable(stateDir));
+}
+
+/** The snapshot file's volumes, by volume. */
+async function snapshotVolumes(stateDir: string): Promise<Record<string, MountRecord>> {
+  const { volumes } = JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8')) as { volumes: Array<{ volume: string; record: unknown }> };
+  return Object.fromEntries(volumes.map(({ volume, record }) => [volume, parseMountRecord(record) as MountRecord]));
+}
 
 // What an engine writes for: a first mount of a (intent, then commit), a second caller of a, a mount of b cut short
 // after its intent, and c mounted, then released (intent, then forgotten).
@@ -85,8 +100,8 @@ describe('the mount table across a SIGKILL', () => {
     expect(run.signal, run.stderr).toBe('SIGKILL');
     expect(run.acknowledged).toEqual(CHANGES.map(([volume]) => volume));
     // Nothing was compacted after the start: all of it lives in the journal alone.
-    expect(JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8'))).toEqual({ version: 1, volumes: {} });
-    expect(await readMountTable(stateDir)).toEqual(AFTER_CHANGES);
+    expect(JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8'))).toEqual({ version: 2, volumes: [] });
+    expect(await persisted(stateDir)).toEqual(AFTER_CHANGES);
 
     const restarted = new MountTable(stateDir);
     await restarted.load();
@@ -100,14 +115,14 @@ describe('the mount table across a SIGKILL', () => {
     // The next start replays the journal and compacts: the kill comes between its two durable steps.
     const run = await runChild(stateDir, [], 'close', 'mount-table:after-snapshot');
     expect(run.signal, run.stderr).toBe('SIGKILL');
-    expect(JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8')).volumes).toEqual(AFTER_CHANGES);
+    expect(await snapshotVolumes(stateDir)).toEqual(AFTER_CHANGES);
     expect(await readFile(join(stateDir, MOUNT_JOURNAL_FILE), 'utf8')).toBe(journalBefore);
     // Replaying entries the snapshot already holds gives the same table.
-    expect(await readMountTable(stateDir)).toEqual(AFTER_CHANGES);
+    expect(await persisted(stateDir)).toEqual(AFTER_CHANGES);
 
     const after = await runChild(stateDir, [['b', mounted({ c4: 1 })]], 'close');
     expect(after.code, after.stderr).toBe(0);
-    expect(await readMountTable(stateDir)).toEqual({ ...AFTER_CHANGES, b: mounted({ c4: 1 }) });
+    expect(await persisted(stateDir)).toEqual({ ...AFTER_CHANGES, b: mounted({ c4: 1 }) });
     expect(await readFile(join(stateDir, MOUNT_JOURNAL_FILE), 'utf8')).toBe('');
   });
 
@@ -115,7 +130,7 @@ describe('the mount table across a SIGKILL', () => {
     const run = await runChild(stateDir, [['d', mounting]], 'close', 'mount-table:after-append');
     expect(run.signal, run.stderr).toBe('SIGKILL');
     expect(run.acknowledged).toEqual([]);
-    expect(await readMountTable(stateDir)).toEqual({ d: mounting });
+    expect(await persisted(stateDir)).toEqual({ d: mounting });
   });
 
   it('drops the torn end of an append that a kill cut short, and keeps working after it', async () => {
@@ -123,10 +138,10 @@ describe('the mount table across a SIGKILL', () => {
     const journal = join(stateDir, MOUNT_JOURNAL_FILE);
     // What a kill in the middle of write(2) leaves: the first bytes of the next entry, no newline.
     await writeFile(journal, `${await readFile(journal, 'utf8')}{"volume":"e","record":{"backing":"mem","sta`);
-    expect(await readMountTable(stateDir)).toEqual(AFTER_CHANGES);
+    expect(await persisted(stateDir)).toEqual(AFTER_CHANGES);
 
     const run = await runChild(stateDir, [['e', mounted({ c5: 1 })]], 'kill');
     expect(run.acknowledged).toEqual(['e']);
-    expect(await readMountTable(stateDir)).toEqual({ ...AFTER_CHANGES, e: mounted({ c5: 1 }) });
+    expect(await persisted(stateDir)).toEqual({ ...AFTER_CHANGES, e: mounted({ c5: 1 }) });
   });
 });

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
-import { MountJournal } from '../src/engine/mount-journal.js';
-import type { MountRecord } from '../src/engine/mount-record.js';
+import { formatEntry, MountJournal } from '../src/engine/mount-journal.js';
+import { NO_CALLERS, parseMountRecord, type MountRecord } from '../src/engine/mount-record.js';
 import { MOUNT_JOURNAL_FILE, MOUNT_TABLE_FILE, MountTable, readMountTable } from '../src/engine/mount-table.js';
+import { callers } from './support/holds.js';
 
-const mounted = (callers: Record<string, number>): MountRecord => ({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/v', callers });
-const mounting: MountRecord = { backing: 'mem', state: 'mounting', callers: {} };
+const mounted = (counts: Record<string, number>): MountRecord => ({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/v', callers: callers(counts) });
+const mounting: MountRecord = { backing: 'mem', state: 'mounting', callers: NO_CALLERS };
 
 describe('MountTable', () => {
   let stateDir: string;
@@ -28,7 +29,13 @@ describe('MountTable', () => {
   }
 
   async function snapshotVolumes(): Promise<Record<string, MountRecord>> {
-    return (JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8')) as { volumes: Record<string, MountRecord> }).volumes;
+    const { volumes } = JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8')) as { volumes: Array<{ volume: string; record: unknown }> };
+    return Object.fromEntries(volumes.map(({ volume, record }) => [volume, parseMountRecord(record) as MountRecord]));
+  }
+
+  /** The table as a restart would read it, by volume. */
+  async function persisted(): Promise<Record<string, MountRecord>> {
+    return Object.fromEntries(await readMountTable(stateDir));
   }
 
   beforeEach(async () => {
@@ -50,7 +57,7 @@ describe('MountTable', () => {
     // Only appended: the snapshot is still the empty one the start wrote.
     expect(await snapshotVolumes()).toEqual({});
     expect(await journalLines()).toHaveLength(4);
-    expect(await readMountTable(stateDir)).toEqual({ a: mounted({ c1: 1 }) });
+    expect(await persisted()).toEqual({ a: mounted({ c1: 1 }) });
   });
 
   it('folds the journal into the snapshot at each start and at close', async () => {
@@ -95,7 +102,7 @@ describe('MountTable', () => {
     await new Promise((resolve) => setImmediate(resolve));
     // The first write is under way with `a` alone; the others wait for it.
     expect(texts).toHaveLength(1);
-    expect(JSON.parse(texts[0] as string)).toEqual({ volume: 'a', record: mounting });
+    expect(texts[0]).toBe(formatEntry({ volume: 'a', record: mounting }));
 
     release();
     await first;
@@ -103,7 +110,7 @@ describe('MountTable', () => {
     await Promise.all(later);
     expect(texts).toHaveLength(2);
     expect((texts[1] as string).trimEnd().split('\n').map((line) => JSON.parse(line).volume)).toEqual(['b', 'c', 'd']);
-    expect(Object.keys(await readMountTable(stateDir)).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect([...(await readMountTable(stateDir)).keys()].sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('compacts a long journal into the snapshot, so it never grows without bound', async () => {
@@ -114,42 +121,47 @@ describe('MountTable', () => {
     expect(lines.length).toBeLessThan(1_000);
     // What was compacted is in the snapshot; the journal holds only what came after.
     expect(Object.keys(await snapshotVolumes()).sort()).toEqual(['v0', 'v1', 'v2']);
-    expect(await readMountTable(stateDir)).toEqual(Object.fromEntries(table.entries()));
+    expect(await persisted()).toEqual(Object.fromEntries(table.entries()));
   });
 
-  it('fails the change whose write failed, then catches the disk up with a whole snapshot', async () => {
+  it('never makes a change whose write failed: not visible, and not written by a later change', async () => {
     const table = await openTable();
     await table.set('a', mounting);
+    await table.set('b', mounted({ c0: 1 }));
     const append = vi.spyOn(MountJournal.prototype, 'append').mockRejectedValueOnce(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
-    const error = await table.set('b', mounted({ c1: 1 })).catch((e: unknown) => e);
+    const error = await table.set('b', mounted({ c0: 1, c1: 1 })).catch((e: unknown) => e);
     expect(StowageError.is(error) && error.kind).toBe(ErrorKind.BackendFailure);
     expect((error as Error).message).toContain('no space left on device');
+    expect(table.get('b')).toEqual(mounted({ c0: 1 }));
 
     await table.set('c', mounting);
-    // The next write was a snapshot, not an append, so `b` (kept in memory) reached the disk too.
+    // The next write was a whole snapshot (the journal may hold a torn line), without the change that failed.
     expect(append).toHaveBeenCalledTimes(1);
-    expect(await snapshotVolumes()).toEqual({ a: mounting, b: mounted({ c1: 1 }), c: mounting });
+    expect(await snapshotVolumes()).toEqual({ a: mounting, b: mounted({ c0: 1 }), c: mounting });
     expect(await journalLines()).toEqual([]);
+    expect(Object.fromEntries(table.entries())).toEqual(await persisted());
   });
 
   describe('after a crash', () => {
-    const line = (volume: string, record: MountRecord | null): string => `${JSON.stringify({ volume, record })}\n`;
+    const line = (volume: string, record: MountRecord | null): string => formatEntry({ volume, record });
+    const rawLine = (volume: string, record: object): string => `${JSON.stringify({ volume, record })}\n`;
 
     it('leaves out a last line that an append cut short, and appends after it cleanly', async () => {
-      await writeFile(join(stateDir, MOUNT_TABLE_FILE), JSON.stringify({ version: 1, volumes: { a: mounted({ c1: 1 }) } }));
+      // A snapshot as 0.1 wrote it: version 1, callers as an object.
+      await writeFile(join(stateDir, MOUNT_TABLE_FILE), JSON.stringify({ version: 1, volumes: { a: { backing: 'mem', state: 'mounted', callers: { c1: 1 } } } }));
       const whole = line('b', mounting) + line('a', null);
       await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), whole + line('c', mounted({ c9: 1 })).slice(0, 25));
-      expect(await readMountTable(stateDir)).toEqual({ b: mounting });
+      expect(await persisted()).toEqual({ b: mounting });
 
       const table = await openTable();
       expect(table.entries()).toEqual([['b', mounting]]);
       await table.set('d', mounting);
-      expect(await readMountTable(stateDir)).toEqual({ b: mounting, d: mounting });
+      expect(await persisted()).toEqual({ b: mounting, d: mounting });
     });
 
     it('leaves out a garbage end (an extended file whose data never landed)', async () => {
       await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), `${line('a', mounting)}\0\0\0\0\0\0\n\0\0\0`);
-      expect(await readMountTable(stateDir)).toEqual({ a: mounting });
+      expect(await persisted()).toEqual({ a: mounting });
     });
 
     it('refuses to start on a damaged line that whole entries follow, rather than forget a caller', async () => {
@@ -160,7 +172,7 @@ describe('MountTable', () => {
     });
 
     it('refuses a record of an unknown shape', async () => {
-      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), line('a', { backing: 'mem', state: 'mounted', callers: { c1: 0 } }) + line('b', mounting));
+      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), rawLine('a', { backing: 'mem', state: 'mounted', callers: { c1: 0 } }) + line('b', mounting));
       await expect(new MountTable(stateDir).load()).rejects.toThrow(/record of "a": caller "c1" has no positive count/);
     });
   });

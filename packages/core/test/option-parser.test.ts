@@ -71,6 +71,18 @@ describe('parseOptions', () => {
     );
   });
 
+  it('refuses options named after Object.prototype members as unknown, and reads nothing inherited', () => {
+    const raw = JSON.parse('{ "size": "1", "__proto__": { "ebstype": "io1" }, "constructor": "x", "toString": "y" }') as Record<string, unknown>;
+    expect(problem(raw)).toBe(
+      ['__proto__', 'constructor', 'toString']
+        .map((name) => `unknown option "${name}" for backing=relocatable (known options: size, ebstype, iops, encrypted, mode)`)
+        .join('; '),
+    );
+    const inherited = Object.create({ ebstype: 'io1', iops: '100' }) as Record<string, unknown>;
+    inherited.size = '1';
+    expect(parseOptions(ebsLike, inherited, 's')).toEqual({ size: 1, ebstype: 'standard', encrypted: false });
+  });
+
   it('treats an empty value as absent', () => {
     expect(parseOptions(ebsLike, { size: '3', ebstype: '' }, 's')).toEqual({ size: 3, ebstype: 'standard', encrypted: false });
   });

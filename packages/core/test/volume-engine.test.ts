@@ -1,13 +1,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { VolumeEngine } from '../src/engine/volume-engine.js';
+import { MountJournal } from '../src/engine/mount-journal.js';
+import type { MountRecord } from '../src/engine/mount-record.js';
 import { readMountTable } from '../src/engine/mount-table.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
 import type { HostOperations } from '../src/host/host-operations.js';
 import { MemoryProvider } from './support/memory-provider.js';
+import { countsOf } from './support/holds.js';
 import { silentLogger } from './support/silent-logger.js';
 
 const noHost = {} as HostOperations;
@@ -44,6 +47,7 @@ describe('VolumeEngine', () => {
   });
 
   afterEach(async () => {
+    vi.restoreAllMocks();
     for (const e of engines.splice(0)) await e.stop();
     await rm(stateDir, { recursive: true, force: true });
   });
@@ -190,14 +194,19 @@ describe('VolumeEngine', () => {
       await engine.create('v', { size: '1' });
     });
 
-    it('writes the table atomically with callers and counts; a Docker Mount is unanswered until answered', async () => {
+    async function recordOf(name: string): Promise<MountRecord | undefined> {
+      return (await readMountTable(stateDir)).get(name);
+    }
+
+    it('writes the table with callers and counts; a Docker Mount stays pending until answered', async () => {
       await engine.mount('v', 'c1', docker);
       await engine.mount('v', 'c1', docker);
       // As a restart reads it: the snapshot with the journal of changes since replayed onto it.
-      const table = await readMountTable(stateDir);
-      expect(table.v).toEqual({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v', callers: { c1: 2 }, unanswered: ['c1'] });
+      const record = await recordOf('v');
+      expect(record).toMatchObject({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v' });
+      expect(record?.callers.get('c1')).toMatchObject({ count: 2, pending: 2 });
       await engine.mountAnswered('v', 'c1');
-      expect((await readMountTable(stateDir)).v).toEqual({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v', callers: { c1: 2 } });
+      expect((await recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 2, pending: 1 });
     });
 
     it('counts once a Mount the previous process counted and died before answering, when Docker sends it again', async () => {
@@ -208,7 +217,7 @@ describe('VolumeEngine', () => {
       const restarted = await startEngine();
       expect(await restarted.mount('v', 'c1', docker)).toBe('/mnt/mem/v');
       await restarted.mountAnswered('v', 'c1');
-      expect((await readMountTable(stateDir)).v?.callers).toEqual({ holder: 1, c1: 1 });
+      expect(countsOf(await recordOf('v'))).toEqual({ holder: 1, c1: 1 });
       await restarted.unmount('v', 'c1');
       expect(provider.mounted.has('v')).toBe(true);
       await restarted.unmount('v', 'holder');
@@ -221,34 +230,36 @@ describe('VolumeEngine', () => {
       await engine.stop();
       const restarted = await startEngine();
       await restarted.mount('v', 'c1', docker);
-      expect((await readMountTable(stateDir)).v?.callers).toEqual({ c1: 2 });
+      expect(countsOf(await recordOf('v'))).toEqual({ c1: 2 });
       await restarted.unmount('v', 'c1');
       expect(provider.mounted.has('v')).toBe(true);
       await restarted.unmount('v', 'c1');
       expect(provider.mounted.has('v')).toBe(false);
     });
 
-    it('after a Docker engine restart, an ID mounted again starts counting afresh; others keep their count', async () => {
-      await engine.mount('v', 'restarted', docker);
-      await engine.mount('v', 'restarted', docker); // a docker cp that the dead engine never matched
-      await engine.mount('v', 'survivor', docker);
-      for (const id of ['restarted', 'survivor']) await engine.mountAnswered('v', id);
-      await engine.dockerEngineStarted();
-      await engine.mount('v', 'restarted', docker);
-      expect((await readMountTable(stateDir)).v).toMatchObject({ callers: { restarted: 1, survivor: 1 }, earlierEngine: ['survivor'] });
-      await engine.unmount('v', 'restarted');
-      await engine.unmount('v', 'survivor');
-      expect(provider.mounted.has('v')).toBe(false);
-      expect((await readMountTable(stateDir)).v).toBeUndefined();
+    it('never drops a live container\'s hold when its ID is mounted and unmounted again after a restart (live-restore, docker cp)', async () => {
+      await engine.mount('v', 'running', docker);
+      await engine.mountAnswered('v', 'running');
+      await engine.stop();
+      // The Docker engine restarted with live-restore: the container still runs, and a docker cp into it follows.
+      const restarted = await startEngine();
+      await restarted.mount('v', 'running', docker);
+      await restarted.mountAnswered('v', 'running');
+      await restarted.unmount('v', 'running');
+      expect(provider.mounted.has('v')).toBe(true);
+      const error = await rejection(restarted.remove('v'));
+      expect(error.kind).toBe(ErrorKind.InUse);
+      expect(provider.volumes.has('v')).toBe(true);
     });
 
     it('counts every Mount of an in-process caller, across a restart too', async () => {
       await engine.mount('v', 'c1');
-      expect((await readMountTable(stateDir)).v).toEqual({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v', callers: { c1: 1 } });
+      const record = await recordOf('v');
+      expect(record?.callers.get('c1')).toMatchObject({ count: 1, pending: 0 });
       await engine.stop();
       const restarted = await startEngine();
       await restarted.mount('v', 'c1');
-      expect((await readMountTable(stateDir)).v?.callers).toEqual({ c1: 2 });
+      expect(countsOf(await recordOf('v'))).toEqual({ c1: 2 });
     });
 
     it('keeps callers across a restart, remounts what they hold and tells the provider', async () => {
@@ -262,6 +273,33 @@ describe('VolumeEngine', () => {
       expect(provider.mounted.has('v')).toBe(false);
     });
 
+    it('never answers as mounted a volume whose remount failed at start-up; the next Mount asks the provider and reports its failure', async () => {
+      await engine.mount('v', 'c1', docker);
+      await engine.mountAnswered('v', 'c1');
+      await engine.stop();
+      provider.mounted.clear(); // the host rebooted, and another node took the volume meanwhile
+      provider.failNext.mount = StowageError.inUse('attached to i-other (running)');
+      const restarted = await startEngine();
+      expect(provider.mounted.has('v')).toBe(false);
+      expect((await recordOf('v'))?.state).toBe('unavailable');
+      expect((await restarted.get('v'))?.mountpoint).toBeUndefined();
+      expect(await restarted.path('v')).toBeUndefined();
+      // Nothing is unmounted for a failed remount: a backend that could not answer may still serve running containers.
+      expect(provider.count('unmount')).toBe(0);
+
+      provider.failNext.mount = StowageError.inUse('attached to i-other (running)');
+      const mountsBefore = provider.count('mount');
+      const error = await rejection(restarted.mount('v', 'c2', docker));
+      expect(error.message).toContain('attached to i-other');
+      expect(provider.count('mount')).toBe(mountsBefore + 1);
+      expect(countsOf(await recordOf('v'))).toEqual({ c1: 1 });
+
+      expect(await restarted.mount('v', 'c2', docker)).toBe('/mnt/mem/v');
+      expect(provider.mounted.has('v')).toBe(true);
+      expect(countsOf(await recordOf('v'))).toEqual({ c1: 1, c2: 1 });
+      expect((await recordOf('v'))?.state).toBe('mounted');
+    });
+
     it('undoes a mount a crash interrupted', async () => {
       await engine.stop();
       await writeFile(
@@ -273,6 +311,17 @@ describe('VolumeEngine', () => {
       expect(provider.mounted.has('v')).toBe(false);
       expect(provider.reconciledWith).toEqual(new Set());
       await restarted.remove('v');
+    });
+
+    it('reads a 0.1 mount table: callers as an object, unanswered Mounts pending, the earlier-engine guess dropped', async () => {
+      await engine.stop();
+      const legacy = { backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v', callers: { a: 2, b: 1 }, unanswered: ['b'], earlierEngine: ['a'] };
+      await writeFile(join(stateDir, 'mounts.json'), JSON.stringify({ version: 1, volumes: { v: legacy } }));
+      await writeFile(join(stateDir, 'mounts.journal'), '');
+      await startEngine();
+      const record = await recordOf('v');
+      expect(record?.callers.get('a')).toMatchObject({ count: 2, pending: 0 });
+      expect(record?.callers.get('b')).toMatchObject({ count: 1, pending: 1 });
     });
 
     it('refuses to start on a corrupt mount table rather than forget callers', async () => {
@@ -290,6 +339,168 @@ describe('VolumeEngine', () => {
       expect(error.kind).toBe(ErrorKind.InUse);
       expect(error.message).toContain('is in use by another Stowage process');
     }, 30_000);
+  });
+
+  describe('caller IDs from outside', () => {
+    const hostile = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'isPrototypeOf'];
+
+    beforeEach(async () => {
+      await engine.create('v', { size: '1' });
+    });
+
+    it.each(hostile)('an Unmount by %s, which never mounted, releases nothing and Remove stays refused', async (id) => {
+      await engine.mount('v', 'container', docker);
+      const error = await rejection(engine.unmount('v', id));
+      expect(error.kind).toBe(ErrorKind.NotFound);
+      expect(provider.mounted.has('v')).toBe(true);
+      expect((await rejection(engine.remove('v'))).kind).toBe(ErrorKind.InUse);
+      expect(provider.volumes.has('v')).toBe(true);
+    });
+
+    it.each(hostile)('%s counts as a caller like any other, across a restart', async (id) => {
+      await engine.mount('v', id, docker);
+      await engine.mount('v', id, docker);
+      await engine.mountAnswered('v', id);
+      expect((await engine.get('v'))?.status['mounts']).toBe(2);
+      await engine.stop();
+      const restarted = await startEngine();
+      expect((await readMountTable(stateDir)).get('v')?.callers.get(id)).toMatchObject({ count: 2 });
+      await restarted.unmount('v', id);
+      expect((await rejection(restarted.remove('v'))).kind).toBe(ErrorKind.InUse);
+      await restarted.unmount('v', id);
+      expect(provider.mounted.has('v')).toBe(false);
+      await restarted.remove('v');
+    });
+  });
+
+  describe('a mount-table write that fails', () => {
+    beforeEach(async () => {
+      await engine.create('v', { size: '1' });
+    });
+
+    function failNextWrite(): void {
+      vi.spyOn(MountJournal.prototype, 'append').mockRejectedValueOnce(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    }
+
+    it('fails the Mount and counts nothing, now or at the next successful write', async () => {
+      await engine.mount('v', 'c1', docker);
+      failNextWrite();
+      const error = await rejection(engine.mount('v', 'c2', docker));
+      expect(error.message).toContain('no space left on device');
+      expect((await engine.get('v'))?.status['mounts']).toBe(1);
+      await engine.mount('v', 'c3', docker);
+      expect(countsOf((await readMountTable(stateDir)).get('v'))).toEqual({ c1: 1, c3: 1 });
+      await engine.unmount('v', 'c1');
+      await engine.unmount('v', 'c3');
+      expect(provider.mounted.has('v')).toBe(false);
+      await engine.remove('v');
+    });
+
+    it('undoes the backend mount of a first Mount whose outcome could not be recorded', async () => {
+      const append = MountJournal.prototype.append;
+      let writes = 0;
+      vi.spyOn(MountJournal.prototype, 'append').mockImplementation(async function (this: MountJournal, text: string) {
+        writes += 1;
+        // The intent (`mounting`) is written; the outcome (`mounted`) is not.
+        if (writes === 2) throw Object.assign(new Error('I/O error'), { code: 'EIO' });
+        return append.call(this, text);
+      });
+      const error = await rejection(engine.mount('v', 'c1', docker));
+      expect(error.message).toContain('I/O error');
+      expect(provider.mounted.has('v')).toBe(false);
+      expect((await engine.get('v'))?.status['mounts']).toBe(0);
+      vi.restoreAllMocks();
+      await engine.remove('v');
+    });
+
+    it('fails the Unmount and keeps the hold, which a later Unmount matches', async () => {
+      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c2', docker);
+      failNextWrite();
+      expect((await rejection(engine.unmount('v', 'c1'))).message).toContain('no space left on device');
+      expect(countsOf((await readMountTable(stateDir)).get('v'))).toEqual({ c1: 1, c2: 1 });
+      await engine.unmount('v', 'c1');
+      await engine.unmount('v', 'c2');
+      expect(provider.mounted.has('v')).toBe(false);
+    });
+  });
+
+  describe('answers that never reach the caller, and callers that are gone', () => {
+    beforeEach(async () => {
+      await engine.create('v', { size: '1' });
+    });
+
+    it('takes back a Mount whose answer could not be delivered, releasing the backend if it was the last', async () => {
+      await engine.mount('v', 'late', docker);
+      await engine.mountUndelivered('v', 'late');
+      expect(provider.mounted.has('v')).toBe(false);
+      expect((await readMountTable(stateDir)).get('v')).toBeUndefined();
+      await engine.remove('v');
+    });
+
+    it('takes back only the undelivered Mount: an answered one of the same ID stays', async () => {
+      await engine.mount('v', 'c1', docker);
+      await engine.mountAnswered('v', 'c1');
+      await engine.mount('v', 'c1', docker); // docker cp; its caller gave up
+      await engine.mountUndelivered('v', 'c1');
+      await engine.mountUndelivered('v', 'c1'); // nothing pending: nothing taken
+      expect(countsOf((await readMountTable(stateDir)).get('v'))).toEqual({ c1: 1 });
+      expect(provider.mounted.has('v')).toBe(true);
+    });
+
+    it('releases the holds of callers proven gone, only those counted before the proof, and the backend with the last', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        vi.setSystemTime(1_000);
+        await engine.mount('v', 'dead', docker);
+        await engine.mount('v', 'dead', docker);
+        vi.setSystemTime(5_000);
+        await engine.mount('v', 'fresh', docker);
+        expect(engine.holds()).toEqual([
+          {
+            name: 'v',
+            backing: 'mem',
+            state: 'mounted',
+            callers: [
+              { id: 'dead', count: 2, pending: 2, lastMountAt: 1_000 },
+              { id: 'fresh', count: 1, pending: 1, lastMountAt: 5_000 },
+            ],
+          },
+        ]);
+        expect(await engine.releaseHolds('v', ['dead', 'fresh', 'ghost'], 3_000)).toBe(2);
+        expect(countsOf((await readMountTable(stateDir)).get('v'))).toEqual({ fresh: 1 });
+        expect(provider.mounted.has('v')).toBe(true);
+        expect(await engine.releaseHolds('v', ['fresh'], 6_000)).toBe(1);
+        expect(provider.mounted.has('v')).toBe(false);
+        expect(engine.holds()).toEqual([]);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+  });
+
+  describe('a catalogue-only engine (restore: false)', () => {
+    it('lists, creates and removes, but never mounts, unmounts or reconciles anything', async () => {
+      await engine.create('held', { size: '1' });
+      await engine.mount('held', 'c1');
+      await engine.create('free', { size: '1' });
+      await engine.stop();
+      provider.mounted.clear();
+      provider.reconciledWith = undefined;
+      const calls = provider.calls.length;
+      const catalogue = new VolumeEngine([provider], noHost, silentLogger, { stateDir });
+      await catalogue.start({ restore: false });
+      engines.push(catalogue);
+      expect(provider.calls.slice(calls)).toEqual([]);
+      expect(provider.reconciledWith).toBeUndefined();
+      expect((await catalogue.list()).map((v) => v.name).sort()).toEqual(['free', 'held']);
+      expect((await rejection(catalogue.mount('free', 'c2'))).kind).toBe(ErrorKind.InvalidArgument);
+      expect((await rejection(catalogue.unmount('held', 'c1'))).kind).toBe(ErrorKind.InvalidArgument);
+      expect((await rejection(catalogue.remove('held'))).kind).toBe(ErrorKind.InUse);
+      await catalogue.remove('free');
+      expect(provider.calls.filter((c) => c === 'mount' || c === 'unmount')).toHaveLength(1);
+      expect(countsOf((await readMountTable(stateDir)).get('held'))).toEqual({ c1: 1 });
+    });
   });
 
   describe('get and list when a backend fails', () => {

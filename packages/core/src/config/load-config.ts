@@ -167,7 +167,23 @@ async function readConfigFile(file: string): Promise<ConfigFile> {
     const reason = error instanceof Error ? error.message : String(error);
     throw StowageError.invalidArgument(`config: ${file} is not valid JSON: ${reason}`, error);
   }
+  const forbidden = prototypeKeyPath(json);
+  if (forbidden !== undefined) {
+    // zod's records drop such a key without a word; a setting that silently does nothing is worse than an error.
+    throw StowageError.invalidArgument(`config: ${file}: key "__proto__" at ${forbidden || 'the top level'} is not a valid name`);
+  }
   return parseOrThrow(configFileSchema, json, file);
+}
+
+/** Where, in parsed JSON, an own `__proto__` key is (a dotted path, '' for the top), or undefined if nowhere. */
+function prototypeKeyPath(value: unknown, at = ''): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return at;
+  for (const [key, child] of Object.entries(value)) {
+    const found = prototypeKeyPath(child, at === '' ? key : `${at}.${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** The names in `STOWAGE_DRIVERS`, or undefined when it is unset, so that the file's set applies. */

@@ -1,62 +1,61 @@
-import type { MountRecord } from './mount-record.js';
+import type { CallerHold, MountRecord } from './mount-record.js';
 
 /**
  * How one record's caller counts change, kept apart from the engine's locking and I/O. Docker counts on exact
  * bookkeeping: a volume is released when every Mount was matched by an Unmount, so a count too high leaks a mount
  * (and blocks `docker volume rm`, or a relocatable volume's move), and a count too low unmounts under a container.
+ * Every function returns a new record (records are replaced, never edited) with a new callers map.
  */
 
 /**
- * A Mount by `callerId` counted once more; an ID held under an earlier Docker engine starts again at one.
- * `awaitsAnswer`: marked unanswered until {@link withAnswered}, for a caller that resends unanswered Mounts.
+ * A Mount by `callerId` counted once more at `now`. `pending`: its answer is not yet known to have reached the
+ * caller, until {@link withAnswered} (or {@link withUndelivered} takes it back).
  */
-export function withMount(record: MountRecord, callerId: string, options: { awaitsAnswer?: boolean } = {}): MountRecord {
-  const fromEarlierEngine = record.earlierEngine?.includes(callerId) === true;
-  const count = fromEarlierEngine ? 1 : (record.callers[callerId] ?? 0) + 1;
-  return tidy({
-    ...record,
-    callers: { ...record.callers, [callerId]: count },
-    unanswered: options.awaitsAnswer ? [...without(record.unanswered, callerId), callerId] : without(record.unanswered, callerId),
-    earlierEngine: without(record.earlierEngine, callerId),
+export function withMount(record: MountRecord, callerId: string, options: { pending: boolean; now: number }): MountRecord {
+  const hold = record.callers.get(callerId);
+  return withCaller(record, callerId, {
+    count: (hold?.count ?? 0) + 1,
+    pending: (hold?.pending ?? 0) + (options.pending ? 1 : 0),
+    lastMountAt: options.now,
   });
 }
 
-/** One Mount by `callerId` matched; undefined when the caller held nothing. */
+/** One Mount by `callerId` matched by an Unmount; undefined when the caller held nothing. */
 export function withUnmount(record: MountRecord, callerId: string): MountRecord | undefined {
-  const count = record.callers[callerId] ?? 0;
-  if (count === 0) return undefined;
-  const callers = { ...record.callers };
-  if (count === 1) delete callers[callerId];
-  else callers[callerId] = count - 1;
-  const gone = count === 1;
-  return tidy({
-    ...record,
-    callers,
-    unanswered: gone ? without(record.unanswered, callerId) : record.unanswered,
-    earlierEngine: gone ? without(record.earlierEngine, callerId) : record.earlierEngine,
-  });
+  const hold = record.callers.get(callerId);
+  if (!hold) return undefined;
+  const count = hold.count - 1;
+  return withCaller(record, callerId, count === 0 ? undefined : { ...hold, count, pending: Math.min(hold.pending, count) });
 }
 
-/** The answer to `callerId`'s last Mount has left: a later Mount by it is a new one (such as `docker cp`'s). */
+/** One pending Mount of `callerId` is known to have been answered. */
 export function withAnswered(record: MountRecord, callerId: string): MountRecord {
-  return tidy({ ...record, unanswered: without(record.unanswered, callerId) });
+  const hold = record.callers.get(callerId);
+  if (!hold || hold.pending === 0) return record;
+  return withCaller(record, callerId, { ...hold, pending: hold.pending - 1 });
 }
 
-/** Every caller held now counted under an earlier engine: a new Docker engine has activated the plugin. */
-export function withEngineRestarted(record: MountRecord): MountRecord {
-  return tidy({ ...record, earlierEngine: Object.keys(record.callers) });
+/**
+ * One pending Mount of `callerId` whose answer could not be delivered, taken back as if it never happened: the
+ * caller takes the Mount as failed and will never match it. Undefined when the caller has no pending Mount.
+ */
+export function withUndelivered(record: MountRecord, callerId: string): MountRecord | undefined {
+  const hold = record.callers.get(callerId);
+  if (!hold || hold.pending === 0) return undefined;
+  const count = hold.count - 1;
+  return withCaller(record, callerId, count === 0 ? undefined : { ...hold, count, pending: hold.pending - 1 });
 }
 
-function without(ids: readonly string[] | undefined, id: string): string[] {
-  return (ids ?? []).filter((x) => x !== id);
+/** Every hold of the callers in `callerIds` dropped (callers that no longer exist). */
+export function withoutCallers(record: MountRecord, callerIds: Iterable<string>): MountRecord {
+  const callers = new Map(record.callers);
+  for (const id of callerIds) callers.delete(id);
+  return { ...record, callers };
 }
 
-/** Empty lists are left out, so records of volumes nobody disturbed look as they always did. */
-function tidy(record: MountRecord): MountRecord {
-  const { unanswered, earlierEngine, ...rest } = record;
-  return {
-    ...rest,
-    ...(unanswered && unanswered.length > 0 ? { unanswered } : {}),
-    ...(earlierEngine && earlierEngine.length > 0 ? { earlierEngine } : {}),
-  };
+function withCaller(record: MountRecord, callerId: string, hold: CallerHold | undefined): MountRecord {
+  const callers = new Map(record.callers);
+  if (hold) callers.set(callerId, hold);
+  else callers.delete(callerId);
+  return { ...record, callers };
 }

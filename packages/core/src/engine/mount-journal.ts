@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { mountRecordProblem, type MountRecord } from './mount-record.js';
+import { mountRecordToJson, parseMountRecord, type MountRecord } from './mount-record.js';
 
 /** One change of the mount table: the volume's record from now on, or null once this node holds it no more. */
 export interface JournalEntry {
@@ -16,7 +16,8 @@ export interface JournalContents {
 
 /** The journal's form of one entry: one line of JSON. */
 export function formatEntry(entry: JournalEntry): string {
-  return `${JSON.stringify(entry)}\n`;
+  const record = entry.record && mountRecordToJson(entry.record);
+  return `${JSON.stringify({ volume: entry.volume, record })}\n`;
 }
 
 function parseEntry(line: string): JournalEntry | string {
@@ -30,8 +31,8 @@ function parseEntry(line: string): JournalEntry | string {
   const { volume, record } = data as Record<string, unknown>;
   if (typeof volume !== 'string' || volume === '') return 'volume is not a name';
   if (record === null) return { volume, record: null };
-  const problem = mountRecordProblem(record);
-  return problem === undefined ? { volume, record: record as MountRecord } : `record of ${JSON.stringify(volume)}: ${problem}`;
+  const parsed = parseMountRecord(record);
+  return typeof parsed === 'string' ? `record of ${JSON.stringify(volume)}: ${parsed}` : { volume, record: parsed };
 }
 
 /**

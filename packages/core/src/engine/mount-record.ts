@@ -1,48 +1,119 @@
 /**
- * What this node knows of one volume it mounts for callers. `mounting` and `unmounting` are written before the
- * provider is called, so a crash in between is visible at the next start and finished there.
+ * What this node knows of one caller's Mounts of a volume. Docker reuses a Mount ID (`docker cp` into a running
+ * container sends the container's own), so a caller may hold several Mounts at once.
  */
+export interface CallerHold {
+  /** Mount calls not yet matched by an Unmount. At least 1: a caller that holds nothing has no entry. */
+  readonly count: number;
+  /**
+   * How many of those Mounts were counted but not yet known to have been answered. If the answer never reaches
+   * the caller, the caller never matches it with an Unmount (the Docker engine sends none after a failed Mount), so
+   * an undeliverable answer is undone, and a Mount the caller sends again after a crash is not counted twice.
+   */
+  readonly pending: number;
+  /** When this caller's latest Mount was counted, in ms since the epoch (0 when unknown, for older tables). */
+  readonly lastMountAt: number;
+}
+
+/**
+ * Where a volume this node holds stands. `mounting` and `unmounting` are written before the provider is called, so
+ * a crash in between is visible at the next start and finished there. `unavailable`: callers hold the volume but
+ * the backend does not have it mounted here (a remount at start-up failed); it is never answered as mounted, and
+ * the next Mount asks the provider again.
+ */
+export type MountState = 'mounting' | 'mounted' | 'unmounting' | 'unavailable';
+
+/** What this node knows of one volume it mounts for callers. */
 export interface MountRecord {
   readonly backing: string;
-  readonly state: 'mounting' | 'mounted' | 'unmounting';
+  readonly state: MountState;
+  /** The path the provider returned; meaningful only while `mounted`. */
   readonly mountpoint?: string;
-  /** Mount calls not yet matched by an Unmount, per caller ID (Docker reuses an ID, e.g. for `docker cp`). */
-  readonly callers: Readonly<Record<string, number>>;
   /**
-   * Callers whose last Mount was counted but whose answer is not known to have left: if the plugin died in between,
-   * the Docker engine sends the same Mount again once it is back, and that one must not count twice.
+   * Per caller ID. A Map, never a plain object: caller IDs come from outside, and `constructor`, `toString` or
+   * `__proto__` must be IDs like any other.
    */
-  readonly unanswered?: readonly string[];
-  /**
-   * Callers counted under an earlier Docker engine (before its latest `Plugin.Activate`). An engine that died does
-   * not unmount its containers' volumes, and mounts them again under the same IDs when it restarts them.
-   */
-  readonly earlierEngine?: readonly string[];
+  readonly callers: ReadonlyMap<string, CallerHold>;
 }
+
+/** No callers at all: the map every record without holds shares. */
+export const NO_CALLERS: ReadonlyMap<string, CallerHold> = new Map();
 
 /** How many Mount calls a record holds in all. */
 export function holdCount(record: MountRecord | undefined): number {
   if (!record) return 0;
-  return Object.values(record.callers).reduce((sum, n) => sum + n, 0);
+  let sum = 0;
+  for (const hold of record.callers.values()) sum += hold.count;
+  return sum;
 }
 
-const STATES: ReadonlySet<string> = new Set<MountRecord['state']>(['mounting', 'mounted', 'unmounting']);
+/** A record as written to disk: callers as a list, so no caller ID is ever an object key. */
+export interface MountRecordJson {
+  readonly backing: string;
+  readonly state: MountState;
+  readonly mountpoint?: string;
+  readonly callers: ReadonlyArray<{ readonly id: string; readonly count: number; readonly pending?: number; readonly at?: number }>;
+}
 
-/** What is wrong with `data` as a {@link MountRecord} read back from disk, or undefined when it is one. */
-export function mountRecordProblem(data: unknown): string | undefined {
+export function mountRecordToJson(record: MountRecord): MountRecordJson {
+  const callers = [...record.callers].map(([id, hold]) =>
+    hold.pending > 0 ? { id, count: hold.count, pending: hold.pending, at: hold.lastMountAt } : { id, count: hold.count, at: hold.lastMountAt },
+  );
+  return record.mountpoint === undefined
+    ? { backing: record.backing, state: record.state, callers }
+    : { backing: record.backing, state: record.state, mountpoint: record.mountpoint, callers };
+}
+
+const STATES: ReadonlySet<string> = new Set<MountState>(['mounting', 'mounted', 'unmounting', 'unavailable']);
+
+/**
+ * `data` read back from disk as a {@link MountRecord}, or what is wrong with it. Reads both forms: callers as a list
+ * (this version) and as an object with `unanswered`/`earlierEngine` lists (0.1). 0.1's `earlierEngine` guess is
+ * dropped: those holds stay counted until their callers unmount or the Docker engine's view releases them.
+ */
+export function parseMountRecord(data: unknown): MountRecord | string {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not a JSON object';
   const record = data as Record<string, unknown>;
   if (typeof record.backing !== 'string' || record.backing === '') return 'backing is not a name';
   if (typeof record.state !== 'string' || !STATES.has(record.state)) return `unknown state ${JSON.stringify(record.state)}`;
   if (record.mountpoint !== undefined && typeof record.mountpoint !== 'string') return 'mountpoint is not a path';
-  const callers = record.callers;
-  if (typeof callers !== 'object' || callers === null || Array.isArray(callers)) return 'callers is not an object';
+  const callers = Array.isArray(record.callers) ? parseCallerList(record.callers) : parseLegacyCallers(record);
+  if (typeof callers === 'string') return callers;
+  const parsed = { backing: record.backing, state: record.state as MountState, callers };
+  return typeof record.mountpoint === 'string' ? { ...parsed, mountpoint: record.mountpoint } : parsed;
+}
+
+function parseCallerList(list: readonly unknown[]): Map<string, CallerHold> | string {
+  const callers = new Map<string, CallerHold>();
+  for (const entry of list) {
+    if (typeof entry !== 'object' || entry === null) return 'a caller is not an object';
+    const { id, count, pending = 0, at = 0 } = entry as Record<string, unknown>;
+    if (typeof id !== 'string' || id === '') return 'a caller has no ID';
+    if (callers.has(id)) return `caller ${JSON.stringify(id)} appears twice`;
+    if (!isCount(count) || count < 1) return `caller ${JSON.stringify(id)} has no positive count`;
+    if (!isCount(pending) || pending > count) return `caller ${JSON.stringify(id)} has a bad pending count`;
+    if (!isCount(at)) return `caller ${JSON.stringify(id)} has a bad time`;
+    callers.set(id, { count, pending, lastMountAt: at });
+  }
+  return callers;
+}
+
+function parseLegacyCallers(record: Record<string, unknown>): Map<string, CallerHold> | string {
+  const { callers, unanswered } = record;
+  if (typeof callers !== 'object' || callers === null) return 'callers is not an object';
+  if (unanswered !== undefined && (!Array.isArray(unanswered) || unanswered.some((id) => typeof id !== 'string'))) {
+    return 'unanswered is not a list of caller IDs';
+  }
+  const waiting = new Set(unanswered as string[] | undefined);
+  const parsed = new Map<string, CallerHold>();
+  // JSON.parse makes every key an own property, `__proto__` included: Object.entries sees exactly what was written.
   for (const [id, count] of Object.entries(callers)) {
-    if (!Number.isSafeInteger(count) || (count as number) < 1) return `caller ${JSON.stringify(id)} has no positive count`;
+    if (!isCount(count) || count < 1) return `caller ${JSON.stringify(id)} has no positive count`;
+    parsed.set(id, { count, pending: waiting.has(id) ? 1 : 0, lastMountAt: 0 });
   }
-  for (const list of ['unanswered', 'earlierEngine'] as const) {
-    const ids = record[list];
-    if (ids !== undefined && (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string'))) return `${list} is not a list of caller IDs`;
-  }
-  return undefined;
+  return parsed;
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }

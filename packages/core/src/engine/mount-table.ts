@@ -5,7 +5,7 @@ import { StowageError } from '../errors/stowage-error.js';
 import { syncDirectory } from '../fs/sync-directory.js';
 import { formatEntry, MountJournal, parseJournal, type JournalEntry } from './mount-journal.js';
 import { mountTableFailpoint } from './mount-table-failpoints.js';
-import { mountRecordProblem, type MountRecord } from './mount-record.js';
+import { mountRecordToJson, parseMountRecord, type MountRecord, type MountRecordJson } from './mount-record.js';
 
 /** The mount table's snapshot in the state directory: the whole table as of the last compaction. */
 export const MOUNT_TABLE_FILE = 'mounts.json';
@@ -17,12 +17,14 @@ export const MOUNT_JOURNAL_FILE = 'mounts.journal';
 // bounds both the journal's size and the time a start spends replaying it.
 const COMPACT_MIN_ENTRIES = 1_000;
 
+/** The snapshot's form: volumes as a list, so no volume name is ever an object key. 0.1 wrote version 1, an object. */
 interface MountTableFile {
-  readonly version: 1;
-  readonly volumes: Record<string, MountRecord>;
+  readonly version: 2;
+  readonly volumes: ReadonlyArray<{ readonly volume: string; readonly record: MountRecordJson }>;
 }
 
 interface PendingChange {
+  readonly entry: JournalEntry;
   readonly line: string;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -31,7 +33,8 @@ interface PendingChange {
 /**
  * This node's persisted mount table: which volumes are mounted here, for whom. A change resolves only once it is
  * durable, so the engine writes `mounting`/`unmounting` before it touches a backend and answers a caller only after
- * the outcome is on disk: a restart, even after `kill -9` or a power cut, knows exactly what callers hold.
+ * the outcome is on disk: a restart, even after `kill -9` or a power cut, knows exactly what callers hold. A change
+ * is visible ({@link get}, {@link entries}) only once it is durable: one whose write failed was never made.
  *
  * On disk: a snapshot (`mounts.json`, rewritten atomically) plus a journal of the changes since (`mounts.journal`,
  * appended and fdatasync'd). Changes made while a write is under way go out together in the next one (group
@@ -62,6 +65,14 @@ export class MountTable {
     await this.write(() => this.compact());
   }
 
+  /**
+   * Reads the snapshot and replays the journal without writing anything: for an engine that serves no mounts beside
+   * a plugin that may own the directory. Changes are refused.
+   */
+  async loadReadOnly(): Promise<void> {
+    this.records = await readTable(this.file, this.journalFile);
+  }
+
   get(name: string): MountRecord | undefined {
     return this.records.get(name);
   }
@@ -70,15 +81,14 @@ export class MountTable {
     return [...this.records.entries()];
   }
 
-  /** Records `record` for `name`; resolves once the change is durable. */
+  /** Records `record` for `name`; it is visible once the change is durable, when this resolves. */
   set(name: string, record: MountRecord): Promise<void> {
-    this.records.set(name, record);
     return this.commit({ volume: name, record });
   }
 
-  /** Forgets `name`; resolves once that is durable. */
+  /** Forgets `name` once that is durable, when this resolves. */
   delete(name: string): Promise<void> {
-    if (!this.records.delete(name)) return Promise.resolve();
+    if (!this.records.has(name)) return Promise.resolve();
     return this.commit({ volume: name, record: null });
   }
 
@@ -97,26 +107,27 @@ export class MountTable {
 
   private commit(entry: JournalEntry): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ line: formatEntry(entry), resolve, reject });
+      this.queue.push({ entry, line: formatEntry(entry), resolve, reject });
       this.flushing ??= this.flush();
     });
   }
 
   /**
-   * Group commit: each pass takes every change queued so far and makes it durable in one write. A change made
-   * while a write is under way is never acknowledged by that write, only by the next one.
+   * Group commit: each pass takes every change queued so far and makes it durable in one write, then applies it to
+   * the records. A change made while a write is under way is never acknowledged by that write, only by the next one.
    */
   private async flush(): Promise<void> {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0);
         try {
-          // Chosen and serialised in the same tick as the splice, while the records hold exactly the changes so far.
-          await this.write(() => (this.shouldCompact(batch.length) ? this.compact() : this.append(batch)));
-          for (const change of batch) change.resolve();
+          await this.write(() => (this.shouldCompact(batch.length) ? this.compact(batch) : this.append(batch)));
         } catch (error) {
           for (const change of batch) change.reject(error);
+          continue;
         }
+        for (const { entry } of batch) applyEntry(this.records, entry);
+        for (const change of batch) change.resolve();
       }
     } finally {
       this.flushing = undefined;
@@ -136,8 +147,18 @@ export class MountTable {
     this.journalEntries += batch.length;
   }
 
-  private async compact(): Promise<void> {
-    const snapshot: MountTableFile = { version: 1, volumes: Object.fromEntries(this.records) };
+  /** Writes the records, with `batch` applied, as the new snapshot and empties the journal. */
+  private async compact(batch: readonly PendingChange[] = []): Promise<void> {
+    let records: ReadonlyMap<string, MountRecord> = this.records;
+    if (batch.length > 0) {
+      const next = new Map(this.records);
+      for (const { entry } of batch) applyEntry(next, entry);
+      records = next;
+    }
+    const snapshot: MountTableFile = {
+      version: 2,
+      volumes: [...records].map(([volume, record]) => ({ volume, record: mountRecordToJson(record) })),
+    };
     const text = JSON.stringify(snapshot);
     const journal = this.requireJournal();
     // The snapshot and its directory entry are durable before the journal is emptied: a crash in between leaves
@@ -170,8 +191,13 @@ export class MountTable {
  * What the mount table in `stateDir` holds, as a restart would read it (the snapshot with the journal replayed onto
  * it), without changing anything: for diagnostics and tests.
  */
-export async function readMountTable(stateDir: string): Promise<Record<string, MountRecord>> {
-  return Object.fromEntries(await readTable(join(stateDir, MOUNT_TABLE_FILE), join(stateDir, MOUNT_JOURNAL_FILE)));
+export async function readMountTable(stateDir: string): Promise<Map<string, MountRecord>> {
+  return readTable(join(stateDir, MOUNT_TABLE_FILE), join(stateDir, MOUNT_JOURNAL_FILE));
+}
+
+function applyEntry(records: Map<string, MountRecord>, { volume, record }: JournalEntry): void {
+  if (record) records.set(volume, record);
+  else records.delete(volume);
 }
 
 async function readTable(file: string, journalFile: string): Promise<Map<string, MountRecord>> {
@@ -183,10 +209,7 @@ async function readTable(file: string, journalFile: string): Promise<Map<string,
   } catch (error) {
     throw unreadable(journalFile, error);
   }
-  for (const { volume, record } of entries) {
-    if (record) records.set(volume, record);
-    else records.delete(volume);
-  }
+  for (const entry of entries) applyEntry(records, entry);
   return records;
 }
 
@@ -194,18 +217,30 @@ async function readSnapshot(file: string): Promise<Map<string, MountRecord>> {
   const text = await readOptional(file, 'the mount table');
   if (text === undefined) return new Map();
   try {
-    const parsed = JSON.parse(text) as MountTableFile;
-    if (parsed.version !== 1 || typeof parsed.volumes !== 'object' || parsed.volumes === null) {
-      throw new Error('unknown format');
-    }
-    for (const [volume, record] of Object.entries(parsed.volumes)) {
-      const problem = mountRecordProblem(record);
-      if (problem) throw new Error(`record of ${JSON.stringify(volume)}: ${problem}`);
-    }
-    return new Map(Object.entries(parsed.volumes));
+    return parseSnapshot(JSON.parse(text));
   } catch (error) {
     throw unreadable(file, error);
   }
+}
+
+function parseSnapshot(data: unknown): Map<string, MountRecord> {
+  const { version, volumes } = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  let pairs: Array<[unknown, unknown]>;
+  if (version === 2 && Array.isArray(volumes)) {
+    pairs = volumes.map((item) => (typeof item === 'object' && item !== null ? [item.volume, item.record] : [undefined, undefined]));
+  } else if (version === 1 && typeof volumes === 'object' && volumes !== null && !Array.isArray(volumes)) {
+    pairs = Object.entries(volumes);
+  } else {
+    throw new Error('unknown format');
+  }
+  const records = new Map<string, MountRecord>();
+  for (const [volume, data] of pairs) {
+    if (typeof volume !== 'string' || volume === '') throw new Error('a record names no volume');
+    const record = parseMountRecord(data);
+    if (typeof record === 'string') throw new Error(`record of ${JSON.stringify(volume)}: ${record}`);
+    records.set(volume, record);
+  }
+  return records;
 }
 
 async function readOptional(file: string, what: string): Promise<string | undefined> {

@@ -30,7 +30,8 @@ export function parseOptions(specs: readonly OptionSpec[], raw: RawValues, subje
   const parsed: Record<string, string | number | boolean> = {};
   const supplied = new Set<string>();
   for (const spec of specs) {
-    const value = raw[spec.name];
+    // Own values only: what the caller sent, never something inherited from a prototype.
+    const value = Object.hasOwn(raw, spec.name) ? raw[spec.name] : undefined;
     if (value === undefined || value === '') continue;
     supplied.add(spec.name);
     const result = parseValue(spec, value);

@@ -8,8 +8,8 @@ import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER } from '../tokens.js';
 import { BackingRouter } from './backing-router.js';
 import { engineFailpoint } from './engine-failpoints.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { withAnswered, withEngineRestarted, withMount, withUnmount } from './caller-holds.js';
-import { holdCount, type MountRecord } from './mount-record.js';
+import { withAnswered, withMount, withoutCallers, withUndelivered, withUnmount } from './caller-holds.js';
+import { holdCount, NO_CALLERS, type CallerHold, type MountRecord, type MountState } from './mount-record.js';
 import { MountTable } from './mount-table.js';
 import { formatOptionValues, parseOptions } from './option-parser.js';
 import { StateDirLock } from './state-dir-lock.js';
@@ -25,6 +25,41 @@ export interface EngineSettings {
 }
 
 export const ENGINE_SETTINGS: ServiceIdentifier<EngineSettings> = Symbol.for('stowage.EngineSettings');
+
+/** How {@link VolumeEngine.start} starts. */
+export interface EngineStartOptions {
+  /**
+   * `true` (the default): the engine serves mounts, so it restores this node's mounts at start-up (finishes what a
+   * crash interrupted, remounts what callers hold, lets each provider release what nobody holds). `false`: a
+   * catalogue only (create, get, list, remove), for a one-shot command beside a plugin that may be running: it
+   * never mounts, unmounts, attaches or detaches anything, and reads the mount table without writing it.
+   */
+  readonly restore?: boolean;
+}
+
+/** How {@link VolumeEngine.mount} counts a Mount. */
+export interface MountOptions {
+  /**
+   * The caller learns of the Mount only from the answer, and resends a Mount it got no answer to (the Docker engine
+   * does): the Mount stays pending until {@link VolumeEngine.mountAnswered} or {@link VolumeEngine.mountUndelivered},
+   * and one the previous process counted but never answered is not counted twice when it comes again. Without it
+   * (an embedder calling in process) every Mount counts and is final.
+   */
+  readonly awaitsAnswer?: boolean;
+}
+
+/** One caller's holds on a volume, as {@link VolumeEngine.holds} reports them. */
+export interface CallerHoldSummary extends CallerHold {
+  readonly id: string;
+}
+
+/** A volume this node holds for callers. */
+export interface HeldVolume {
+  readonly name: string;
+  readonly backing: string;
+  readonly state: MountState;
+  readonly callers: readonly CallerHoldSummary[];
+}
 
 /** The create option the engine consumes itself to route a volume to a backing. */
 const BACKING_OPTION = 'backing';
@@ -46,12 +81,14 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 export class VolumeEngine {
   private readonly router: BackingRouter;
   private readonly locks = new KeyedMutex();
-  /** `<volume>\0<caller>` of the Mounts the previous process counted and died before answering. */
-  private unansweredAtStart = new Set<string>();
+  /** Per `<volume>\0<caller>`: Mounts the previous process counted and died before answering, not yet sent again. */
+  private unansweredAtStart = new Map<string, number>();
   private resentWindow: NodeJS.Timeout | undefined;
   private readonly table: MountTable;
   private readonly stateLock: StateDirLock;
   private started = false;
+  /** False for a catalogue-only engine: see {@link EngineStartOptions.restore}. */
+  private servesMounts = true;
   /** The Volume last made of each provider answer, and the mount record it was made with. */
   private readonly reported = new WeakMap<ProviderVolume, { record: MountRecord | undefined; volume: Volume }>();
 
@@ -71,8 +108,9 @@ export class VolumeEngine {
    * interrupted are finished, volumes callers still hold are checked (and remounted if the host lost them), and
    * each provider releases what it holds for nobody.
    */
-  async start(): Promise<void> {
+  async start(options: EngineStartOptions = {}): Promise<void> {
     if (this.started) return;
+    const restore = options.restore !== false;
     await this.stateLock.acquire();
     try {
       await Promise.all(
@@ -84,12 +122,17 @@ export class VolumeEngine {
           }
         }),
       );
-      await this.table.load();
-      await this.reconcile();
-      this.rememberUnanswered();
+      if (restore) {
+        await this.table.load();
+        await this.restoreMounts();
+        this.rememberUnanswered();
+      } else {
+        await this.table.loadReadOnly();
+      }
+      this.servesMounts = restore;
       this.started = true;
       this.logger.info(
-        { stateDir: this.settings.stateDir, backings: this.router.summaries().map((b) => b.name) },
+        { stateDir: this.settings.stateDir, backings: this.router.summaries().map((b) => b.name), servesMounts: restore },
         'volume engine started',
       );
     } catch (error) {
@@ -171,6 +214,9 @@ export class VolumeEngine {
       }
       const found = await this.router.locate(name);
       if (!found) throw StowageError.notFound(`volume "${name}" not found`);
+      if (record && !this.servesMounts) {
+        throw StowageError.inUse(`volume "${name}" has a release under way on this node; start the plugin to finish it, then remove it`);
+      }
       if (record) await this.finishRelease(name, found.provider);
       engineFailpoint('remove:before-provider');
       try {
@@ -223,49 +269,53 @@ export class VolumeEngine {
 
   /**
    * Makes the volume usable for `callerId` and returns its path. The backend mounts only for the first caller;
-   * every call is counted, a repeated ID too, and must be matched by an {@link unmount}.
-   *
-   * `awaitsAnswer`: the caller resends a Mount whose answer it did not get (the Docker engine does), so the Mount
-   * stays marked unanswered until {@link mountAnswered}, and a resend after a crash is not counted twice. Without
-   * it (an embedder calling in process), every Mount counts.
+   * every call is counted, a repeated ID too, and must be matched by an {@link unmount}. See
+   * {@link MountOptions.awaitsAnswer} for callers that learn of the Mount only from the answer.
    */
-  async mount(name: string, callerId: string, options: { awaitsAnswer?: boolean } = {}): Promise<string> {
-    const awaitsAnswer = options.awaitsAnswer === true;
-    this.assertStarted();
+  async mount(name: string, callerId: string, options: MountOptions = {}): Promise<string> {
+    const pending = options.awaitsAnswer === true;
+    this.assertServesMounts();
     validateVolumeName(name);
     validateCallerId(callerId);
     return this.locks.run(name, async () => {
       engineFailpoint('mount:before-table-write');
       const record = this.table.get(name);
+      const resent = this.takeResentMount(name, callerId, record);
       if (record?.state === 'mounted' && record.mountpoint) {
-        if (this.isResentMount(name, callerId, record)) {
+        if (resent) {
           this.logger.info({ volume: name, caller: callerId }, 'Mount sent again after a restart: answered, not counted twice');
           return record.mountpoint;
         }
-        const counted = withMount(record, callerId, { awaitsAnswer });
+        const counted = withMount(record, callerId, { pending, now: Date.now() });
         await this.table.set(name, counted);
         engineFailpoint('mount:after-commit');
         this.logger.debug({ volume: name, caller: callerId, holds: holdCount(counted) }, 'mount counted');
         return record.mountpoint;
       }
+      // Not mounted here, or not known to be (a remount at start-up failed): only the provider can tell.
       const found = await this.router.locate(name);
       if (!found) throw StowageError.notFound(`volume "${name}" not found`);
       const { provider } = found;
+      const callers = record?.callers ?? NO_CALLERS;
       // Written before the backend is touched: a crash from here on is undone at the next start.
-      await this.table.set(name, { backing: provider.name, state: 'mounting', callers: record?.callers ?? {} });
+      await this.table.set(name, { backing: provider.name, state: 'mounting', callers });
       engineFailpoint('mount:after-intent');
       let path: string;
       try {
         ({ path } = await provider.mount(name));
       } catch (error) {
-        await this.abandonMount(name, provider, record);
+        await this.abandonMount(name, provider, callers);
         throw StowageError.wrap(error, `mounting volume "${name}" (backing ${provider.name}) failed`);
       }
       engineFailpoint('mount:after-provider');
-      await this.table.set(
-        name,
-        withMount({ ...record, backing: provider.name, state: 'mounted', mountpoint: path, callers: record?.callers ?? {} }, callerId, { awaitsAnswer }),
-      );
+      const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers };
+      try {
+        await this.table.set(name, resent ? mounted : withMount(mounted, callerId, { pending, now: Date.now() }));
+      } catch (error) {
+        // Not durable, so not made: the caller gets an error, and must not be left with a mount nobody counts.
+        await this.abandonMount(name, provider, callers);
+        throw error;
+      }
       engineFailpoint('mount:after-commit');
       this.logger.info({ volume: name, backing: provider.name, caller: callerId, mountpoint: path }, 'volume mounted');
       return path;
@@ -274,7 +324,7 @@ export class VolumeEngine {
 
   /** Matches one earlier {@link mount} by `callerId`; the backend releases the volume when none is left. */
   async unmount(name: string, callerId: string): Promise<void> {
-    this.assertStarted();
+    this.assertServesMounts();
     validateVolumeName(name);
     validateCallerId(callerId);
     await this.locks.run(name, async () => {
@@ -285,53 +335,75 @@ export class VolumeEngine {
       }
       engineFailpoint('unmount:before-table-write');
       this.unansweredAtStart.delete(holdKey(name, callerId));
-      if (holdCount(remaining) > 0) {
-        await this.table.set(name, remaining);
-        engineFailpoint('unmount:after-commit');
-        this.logger.debug({ volume: name, caller: callerId, holds: holdCount(remaining) }, 'unmount counted');
-        return;
-      }
-      const provider = this.providerFor(record);
-      await this.table.set(name, { ...remaining, state: 'unmounting' });
-      engineFailpoint('unmount:after-intent');
-      await this.finishRelease(name, provider);
-      engineFailpoint('unmount:after-commit');
-      this.logger.info({ volume: name, backing: record.backing, caller: callerId }, 'volume unmounted');
+      await this.commitHolds(name, remaining);
+      this.logger.debug({ volume: name, caller: callerId, holds: holdCount(remaining) }, 'unmount counted');
     });
   }
 
   /**
-   * The answer to `callerId`'s Mount of `name` has been handed to the caller's connection. Until then the Mount is
-   * recorded as unanswered, so that if this process dies first, the same Mount sent again by the Docker engine is
-   * answered without being counted twice. Written off the answer's path; a loss here only keeps that caller's
-   * next Mount, for a minute after a restart, from counting (the rare `docker cp` during that minute).
+   * The answer to a pending Mount of `name` by `callerId` has been handed to the caller's connection: the Mount is
+   * final. Written off the answer's path; if this is lost (a crash just after the answer left), the Mount stays
+   * pending, which only matters if the caller gives it up, and holds of callers that are gone are released by an
+   * adapter that can ask the orchestrator (the Docker adapter asks the Docker engine which containers exist).
    */
   async mountAnswered(name: string, callerId: string): Promise<void> {
-    if (!this.started) return;
+    if (!this.started || !this.servesMounts) return;
     await this.locks.run(name, async () => {
       const record = this.table.get(name);
-      if (record?.unanswered?.includes(callerId)) await this.table.set(name, withAnswered(record, callerId));
+      const hold = record?.callers.get(callerId);
+      if (record && hold && hold.pending > 0) await this.table.set(name, withAnswered(record, callerId));
     });
   }
 
   /**
-   * A Docker engine has (re)activated the plugin: a legacy plugin is activated once per engine lifetime, so every
-   * mount counted before now belongs to an engine that may have died without unmounting. A caller ID it mounts
-   * again starts counting afresh instead of adding to the dead engine's count.
+   * The answer to a pending Mount of `name` by `callerId` could not be delivered (the caller's deadline passed, its
+   * connection dropped): the caller takes that Mount as failed and will never unmount it, so it is taken back, and
+   * the backend released if it was the last. Does nothing when the caller has no pending Mount.
    */
-  async dockerEngineStarted(): Promise<void> {
-    if (!this.started) return;
-    const held = this.table.entries().filter(([, record]) => holdCount(record) > 0).map(([name]) => name);
-    for (const name of held) {
-      await this.locks
-        .run(name, async () => {
-          const record = this.table.get(name);
-          if (record && holdCount(record) > 0) await this.table.set(name, withEngineRestarted(record));
-        })
-        // Not fatal for the engine's Activate: the counts then stay as they were, too high at worst.
-        .catch((error: unknown) => this.logger.error({ volume: name, err: (error as Error).message }, 'could not mark mounts of an earlier Docker engine'));
-    }
-    if (held.length > 0) this.logger.info({ volumes: held.length }, 'a Docker engine activated the plugin; mounts counted before are from an earlier engine');
+  async mountUndelivered(name: string, callerId: string): Promise<void> {
+    if (!this.started || !this.servesMounts) return;
+    await this.locks.run(name, async () => {
+      const record = this.table.get(name);
+      const remaining = record && withUndelivered(record, callerId);
+      if (!record || !remaining) return;
+      this.logger.warn({ volume: name, caller: callerId }, 'a Mount whose answer could not be delivered was taken back');
+      await this.commitHolds(name, remaining);
+    });
+  }
+
+  /** Every volume this node holds for callers, with each caller's holds. */
+  holds(): HeldVolume[] {
+    return this.table
+      .entries()
+      .filter(([, record]) => record.callers.size > 0)
+      .map(([name, record]) => ({
+        name,
+        backing: record.backing,
+        state: record.state,
+        callers: [...record.callers].map(([id, hold]) => ({ id, ...hold })),
+      }));
+  }
+
+  /**
+   * Drops every hold on `name` of the callers in `callerIds` whose latest Mount was counted before `countedBefore`
+   * (ms since the epoch): callers an adapter has proven gone (the Docker engine has no container left that could
+   * hold the volume). A caller that mounted since keeps its holds. Releases the backend when no hold is left.
+   * Returns how many Mounts were dropped.
+   */
+  async releaseHolds(name: string, callerIds: Iterable<string>, countedBefore: number): Promise<number> {
+    if (!this.started || !this.servesMounts) return 0;
+    const wanted = new Set(callerIds);
+    return this.locks.run(name, async () => {
+      const record = this.table.get(name);
+      if (!record) return 0;
+      const gone = [...record.callers].filter(([id, hold]) => wanted.has(id) && hold.lastMountAt < countedBefore);
+      if (gone.length === 0) return 0;
+      const dropped = gone.reduce((sum, [, hold]) => sum + hold.count, 0);
+      for (const [id] of gone) this.unansweredAtStart.delete(holdKey(name, id));
+      await this.commitHolds(name, withoutCallers(record, gone.map(([id]) => id)));
+      this.logger.warn({ volume: name, callers: gone.map(([id]) => id), mounts: dropped }, 'released holds of callers that are gone');
+      return dropped;
+    });
   }
 
   /**
@@ -362,6 +434,21 @@ export class VolumeEngine {
     return this.toVolume(provider, volume);
   }
 
+  /** Records `record`'s holds; with none left, releases the backend and forgets the volume. Runs under the name's lock. */
+  private async commitHolds(name: string, record: MountRecord): Promise<void> {
+    if (holdCount(record) > 0) {
+      await this.table.set(name, record);
+      engineFailpoint('unmount:after-commit');
+      return;
+    }
+    const provider = this.providerFor(record);
+    await this.table.set(name, { ...record, state: 'unmounting' });
+    engineFailpoint('unmount:after-intent');
+    await this.finishRelease(name, provider);
+    engineFailpoint('unmount:after-commit');
+    this.logger.info({ volume: name, backing: record.backing }, 'volume unmounted');
+  }
+
   /** Releases a volume whose last caller left (or that a crash left half mounted) and forgets its record. */
   private async finishRelease(name: string, provider: StorageProvider): Promise<void> {
     try {
@@ -374,36 +461,54 @@ export class VolumeEngine {
     await this.table.delete(name);
   }
 
-  private async abandonMount(name: string, provider: StorageProvider, previous: MountRecord | undefined): Promise<void> {
+  /**
+   * Undoes a Mount that failed after the intent was recorded: the provider releases what it made, and the record
+   * goes back to what the callers held before (none: no record; some: `unavailable`, as nothing vouches for a mount).
+   * A failure here leaves the `mounting` record, which the next Mount or start-up finishes.
+   */
+  private async abandonMount(name: string, provider: StorageProvider, callers: ReadonlyMap<string, CallerHold>): Promise<void> {
     try {
       await provider.unmount(name);
+      if (callers.size > 0) await this.table.set(name, { backing: provider.name, state: 'unavailable', callers });
+      else await this.table.delete(name);
     } catch (error) {
-      this.logger.warn({ volume: name, err: (error as Error).message }, 'cleanup after a failed mount failed; will retry at start-up');
-      return;
+      this.logger.warn({ volume: name, err: (error as Error).message }, 'cleanup after a failed mount failed; will retry at the next mount or start');
     }
-    if (previous && holdCount(previous) > 0) await this.table.set(name, previous);
-    else await this.table.delete(name);
   }
 
   /** The Mounts the previous process counted but may not have answered, resendable for a short while. */
   private rememberUnanswered(): void {
-    this.unansweredAtStart = new Set(
-      this.table.entries().flatMap(([name, record]) => (record.unanswered ?? []).map((id) => holdKey(name, id))),
+    this.unansweredAtStart = new Map(
+      this.table.entries().flatMap(([name, record]) =>
+        [...record.callers].filter(([, hold]) => hold.pending > 0).map(([id, hold]) => [holdKey(name, id), hold.pending] as const),
+      ),
     );
     if (this.unansweredAtStart.size === 0) return;
     this.resentWindow = setTimeout(() => this.unansweredAtStart.clear(), RESENT_MOUNT_WINDOW_MS);
     this.resentWindow.unref();
   }
 
-  /** Whether this Mount is one the previous process counted and died before answering, sent again. */
-  private isResentMount(name: string, callerId: string, record: MountRecord): boolean {
+  /**
+   * Whether this Mount is one the previous process counted and died before answering, sent again; if so it is
+   * taken off the list, so a later Mount by the same caller (`docker cp`) counts.
+   */
+  private takeResentMount(name: string, callerId: string, record: MountRecord | undefined): boolean {
     const key = holdKey(name, callerId);
-    if (!this.unansweredAtStart.has(key) || (record.callers[callerId] ?? 0) === 0) return false;
-    this.unansweredAtStart.delete(key);
+    const left = this.unansweredAtStart.get(key);
+    if (left === undefined || (record?.callers.get(callerId)?.pending ?? 0) === 0) return false;
+    if (left <= 1) this.unansweredAtStart.delete(key);
+    else this.unansweredAtStart.set(key, left - 1);
     return true;
   }
 
-  private async reconcile(): Promise<void> {
+  /**
+   * Start-up: finishes what a crash interrupted and restores what callers hold. A volume whose remount fails is
+   * recorded `unavailable`, never answered as mounted: the next Mount asks the provider again and its failure
+   * reaches the caller. Nothing is unmounted on such a failure, as a backend that could not answer now (a cloud API
+   * down) may still have the volume mounted under running containers. Then each provider releases what it holds
+   * for nobody.
+   */
+  private async restoreMounts(): Promise<void> {
     const held = new Map<StorageProvider, Set<string>>();
     for (const [name, record] of this.table.entries()) {
       const provider = this.router.byBacking(record.backing);
@@ -411,7 +516,7 @@ export class VolumeEngine {
         this.logger.error({ volume: name, backing: record.backing }, 'mount record names a backing that is not enabled; keeping it');
         continue;
       }
-      if (record.state !== 'mounted' || holdCount(record) === 0) {
+      if (holdCount(record) === 0) {
         try {
           await this.finishRelease(name, provider);
           this.logger.info({ volume: name, state: record.state }, 'finished an operation interrupted by a restart');
@@ -420,15 +525,20 @@ export class VolumeEngine {
         }
         continue;
       }
+      held.set(provider, (held.get(provider) ?? new Set()).add(name));
+      this.router.remember(name, provider);
+      let restored: MountRecord;
       try {
         const { path } = await provider.mount(name);
-        if (path !== record.mountpoint) await this.table.set(name, { ...record, mountpoint: path });
-        this.router.remember(name, provider);
-        held.set(provider, (held.get(provider) ?? new Set()).add(name));
+        restored = { backing: record.backing, state: 'mounted', mountpoint: path, callers: record.callers };
       } catch (error) {
-        this.logger.error({ volume: name, err: (error as Error).message }, 'a volume callers hold could not be restored');
-        held.set(provider, (held.get(provider) ?? new Set()).add(name));
+        this.logger.error(
+          { volume: name, holds: holdCount(record), err: (error as Error).message },
+          'a volume callers hold could not be mounted again; it is not answered as mounted until a Mount succeeds',
+        );
+        restored = { backing: record.backing, state: 'unavailable', callers: record.callers };
       }
+      if (restored.state !== record.state || restored.mountpoint !== record.mountpoint) await this.table.set(name, restored);
     }
     for (const provider of this.router.all()) {
       try {
@@ -476,6 +586,13 @@ export class VolumeEngine {
 
   private assertStarted(): void {
     if (!this.started) throw StowageError.backendFailure('the volume engine is not started');
+  }
+
+  private assertServesMounts(): void {
+    this.assertStarted();
+    if (!this.servesMounts) {
+      throw StowageError.invalidArgument('this engine was started as a catalogue only (restore: false): it mounts and unmounts nothing');
+    }
   }
 }
 
