@@ -16,13 +16,21 @@ export { ErrorKind } from './errors/error-kind.js';
 export { StowageError } from './errors/stowage-error.js';
 
 // The volume engine.
-export { VolumeEngine, ENGINE_SETTINGS, type EngineSettings } from './engine/volume-engine.js';
+export {
+  VolumeEngine,
+  ENGINE_SETTINGS,
+  type EngineSettings,
+  type EngineStartOptions,
+  type EngineMountOptions,
+  type HeldVolume,
+  type CallerHoldSummary,
+} from './engine/volume-engine.js';
 export type { Volume, BackingSummary } from './engine/volume.js';
 export { validateVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
 export { parseOptions, formatOptionValues } from './engine/option-parser.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';
 export { readMountTable, MOUNT_TABLE_FILE, MOUNT_JOURNAL_FILE } from './engine/mount-table.js';
-export type { MountRecord } from './engine/mount-record.js';
+export type { MountRecord, MountState, CallerHold } from './engine/mount-record.js';
 export { syncDirectory } from './fs/sync-directory.js';
 
 // Failpoints: a test kills the process at a named step (STOWAGE_FAILPOINTS, tests only) to prove crash recovery.
@@ -39,12 +47,13 @@ export { SystemHostOperations } from './host/system-host-operations.js';
 export { parseMountInfo } from './host/mountinfo.js';
 
 // Config and logging.
-export type { StowageConfig, DriverConfig } from './config/stowage-config.js';
+export type { StowageConfig, DriverConfig, HoldsConfig } from './config/stowage-config.js';
 export {
   loadConfig,
   driverSettingEnvName,
   DEFAULT_SOCKET,
   DEFAULT_STATE_DIR,
+  DEFAULT_DOCKER_API,
   type LoadConfigInput,
 } from './config/load-config.js';
 export type { Logger } from './logging/logger.js';

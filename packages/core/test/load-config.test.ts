@@ -45,6 +45,7 @@ describe('loadConfig defaults', () => {
       stateDir: '/var/lib/stowage',
       logLevel: 'info',
       drivers: { local: { settings: {} } },
+      holds: { dockerApi: '/var/run/docker.sock', intervalSeconds: 60, graceSeconds: 600 },
     });
     expect(DEFAULT_SOCKET).toBe('/run/docker/plugins/stowage.sock');
     expect(DEFAULT_STATE_DIR).toBe('/var/lib/stowage');
@@ -77,9 +78,16 @@ describe('loadConfig from a file', () => {
         local: { settings: { root: '/srv/volumes' } },
         ebs: { module: '@stowage/driver-ebs', settings: { clusterId: 'c1', snapshotMinutes: 5, encrypted: true } },
       },
+      dockerApi: '/run/docker.sock',
+      holdIntervalSeconds: 30,
+      holdGraceSeconds: 300,
     };
     const file = await configFile(content);
-    expect(await loadConfig({ file, env: {} })).toEqual(content);
+    const { dockerApi, holdIntervalSeconds, holdGraceSeconds, ...rest } = content;
+    expect(await loadConfig({ file, env: {} })).toEqual({
+      ...rest,
+      holds: { dockerApi, intervalSeconds: holdIntervalSeconds, graceSeconds: holdGraceSeconds },
+    });
   });
 
   it('resolves relative module paths against the file’s directory and keeps package names and absolute paths', async () => {
@@ -177,6 +185,24 @@ describe('loadConfig from the environment', () => {
       if (saved === undefined) delete process.env['STOWAGE_STATE_DIR'];
       else process.env['STOWAGE_STATE_DIR'] = saved;
     }
+  });
+});
+
+describe('loadConfig: hold reconciliation against the Docker engine', () => {
+  it('reads the API socket and the pacing from the file, the environment over it, and turns it off with "off"', async () => {
+    const file = await configFile({ dockerApi: '/run/other-docker.sock', holdIntervalSeconds: 30, holdGraceSeconds: 120 });
+    expect((await loadConfig({ file, env: {} })).holds).toEqual({ dockerApi: '/run/other-docker.sock', intervalSeconds: 30, graceSeconds: 120 });
+    const env = { STOWAGE_DOCKER_API: 'off', STOWAGE_HOLD_INTERVAL_SECONDS: '5', STOWAGE_HOLD_GRACE_SECONDS: '7' };
+    expect((await loadConfig({ file, env })).holds).toEqual({ intervalSeconds: 5, graceSeconds: 7 });
+  });
+
+  it('refuses a relative socket, and pacing that is not a whole number of seconds in range', async () => {
+    expect(await configError({ env: { STOWAGE_DOCKER_API: 'docker.sock' } })).toContain('STOWAGE_DOCKER_API');
+    expect(await configError({ env: { STOWAGE_HOLD_INTERVAL_SECONDS: '0' } })).toContain('must be at least 1');
+    expect(await configError({ env: { STOWAGE_HOLD_GRACE_SECONDS: '1.5' } })).toContain('must be a whole number of seconds, got "1.5"');
+    expect(await configError({ env: { STOWAGE_HOLD_GRACE_SECONDS: 'soon' } })).toContain('must be a whole number of seconds, got "soon"');
+    const file = await configFile({ holdIntervalSeconds: 2.5 });
+    expect(await configError({ file, env: {} })).toContain('holdIntervalSeconds: must be a whole number of seconds, got 2.5');
   });
 });
 

@@ -129,7 +129,10 @@ describe('many clients at once on overlapping volumes', () => {
 
   async function mountTable(): Promise<Record<string, { callers: Record<string, number> }>> {
     // As a restart would read it: the snapshot (mounts.json) with the journal of changes since replayed onto it.
-    return readMountTable(stateDir);
+    const table = await readMountTable(stateDir);
+    return Object.fromEntries(
+      [...table].map(([name, record]) => [name, { callers: Object.fromEntries([...record.callers].map(([id, hold]) => [id, hold.count])) }]),
+    );
   }
 
   /** Mount calls not yet matched, per volume and caller ID, as the clients count them. */

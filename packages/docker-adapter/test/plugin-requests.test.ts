@@ -96,7 +96,7 @@ function failingEngine(failure: () => never): PluginEngine {
     path: async () => failure(),
     scope: () => 'local',
     mountAnswered: async () => failure(),
-    dockerEngineStarted: async () => failure(),
+    mountUndelivered: async () => failure(),
   };
 }
 

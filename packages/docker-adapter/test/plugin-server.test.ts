@@ -27,7 +27,7 @@ function slowEngine(listMs = 0): PluginEngine {
     unmount: unused,
     path: unused,
     mountAnswered: unused,
-    dockerEngineStarted: async () => undefined,
+    mountUndelivered: unused,
     list: async () => {
       await new Promise((resolve) => setTimeout(resolve, listMs));
       return [];

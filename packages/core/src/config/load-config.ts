@@ -2,13 +2,20 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { StowageError } from '../errors/stowage-error.js';
-import type { DriverConfig, StowageConfig } from './stowage-config.js';
+import type { DriverConfig, HoldsConfig, StowageConfig } from './stowage-config.js';
 
 /** Where the Docker adapter listens when neither the config file nor `STOWAGE_SOCKET` says otherwise. */
 export const DEFAULT_SOCKET = '/run/docker/plugins/stowage.sock';
 
 /** Where Stowage keeps its state when neither the config file nor `STOWAGE_STATE_DIR` says otherwise. */
 export const DEFAULT_STATE_DIR = '/var/lib/stowage';
+
+/** The Docker engine's API socket the plugin asks which containers exist, unless told otherwise or `off`. */
+export const DEFAULT_DOCKER_API = '/var/run/docker.sock';
+const DEFAULT_HOLD_INTERVAL_SECONDS = 60;
+// Docker mounts a container's volumes one after the other, each within 2 minutes, before the container runs; and a
+// `docker cp` holds a stopped container's volumes for as long as it copies. Ten minutes covers both in practice.
+const DEFAULT_HOLD_GRACE_SECONDS = 600;
 
 /** What {@link loadConfig} reads. */
 export interface LoadConfigInput {
@@ -31,6 +38,9 @@ const ENV = {
   defaultBacking: 'STOWAGE_DEFAULT_BACKING',
   logLevel: 'STOWAGE_LOG_LEVEL',
   drivers: 'STOWAGE_DRIVERS',
+  dockerApi: 'STOWAGE_DOCKER_API',
+  holdIntervalSeconds: 'STOWAGE_HOLD_INTERVAL_SECONDS',
+  holdGraceSeconds: 'STOWAGE_HOLD_GRACE_SECONDS',
 } as const;
 /**
  * The global variables are never read as driver settings, or a driver named `state`, `default` or `log` would
@@ -69,8 +79,25 @@ const settingValue = z.union([z.string(), z.number(), z.boolean()], {
   error: (issue) => `must be a string, a number or a boolean, got ${JSON.stringify(issue.input)}`,
 });
 
+/** An absolute socket path, or `off`. */
+const dockerApi = z.union([z.literal('off'), socketPath]);
+
+/** Whole seconds in [1, max], as a number (file) or its decimal digits (environment). */
+const seconds = (max: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value),
+    z
+      .number({ error: (issue) => `must be a whole number of seconds, got ${JSON.stringify(issue.input)}` })
+      .int({ error: (issue) => `must be a whole number of seconds, got ${JSON.stringify(issue.input)}` })
+      .min(1, { error: 'must be at least 1' })
+      .max(max, { error: `must be at most ${max}` }),
+  );
+
 const configFileSchema = z.strictObject({
   socket: socketPath.optional(),
+  dockerApi: dockerApi.optional(),
+  holdIntervalSeconds: seconds(86_400).optional(),
+  holdGraceSeconds: seconds(7 * 86_400).optional(),
   stateDir: absolutePath.optional(),
   defaultBacking: backingName.optional(),
   logLevel: logLevel.optional(),
@@ -143,12 +170,20 @@ export async function loadConfig(input: LoadConfigInput = {}): Promise<StowageCo
     };
   }
 
+  const api = envValue(dockerApi, ENV.dockerApi) ?? fromFile.dockerApi ?? DEFAULT_DOCKER_API;
+  const holds: HoldsConfig = {
+    ...(api === 'off' ? {} : { dockerApi: api }),
+    intervalSeconds: envValue(seconds(86_400), ENV.holdIntervalSeconds) ?? fromFile.holdIntervalSeconds ?? DEFAULT_HOLD_INTERVAL_SECONDS,
+    graceSeconds: envValue(seconds(7 * 86_400), ENV.holdGraceSeconds) ?? fromFile.holdGraceSeconds ?? DEFAULT_HOLD_GRACE_SECONDS,
+  };
+
   return {
     socket,
     stateDir,
     ...(defaultBacking === undefined ? {} : { defaultBacking }),
     logLevel: level,
     drivers,
+    holds,
   };
 }
 

@@ -20,4 +20,19 @@ export interface StowageConfig {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Enabled drivers by name; with no config at all, `{ local: {} }`. */
   readonly drivers: Readonly<Record<string, DriverConfig>>;
+  /**
+   * How the Docker plugin learns from the Docker engine which containers still exist, to release the holds of gone
+   * ones; {@link loadConfig} always fills it in, and an embedder without Docker leaves it out (reconciliation off).
+   */
+  readonly holds?: HoldsConfig;
+}
+
+/** Hold reconciliation against the Docker engine (see the Docker adapter's `HoldsReconciler`). */
+export interface HoldsConfig {
+  /** The Docker engine's API socket; undefined when reconciliation is off. */
+  readonly dockerApi?: string;
+  /** Seconds between two passes. */
+  readonly intervalSeconds: number;
+  /** A hold younger than this many seconds is never released. */
+  readonly graceSeconds: number;
 }

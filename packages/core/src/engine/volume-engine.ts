@@ -38,7 +38,7 @@ export interface EngineStartOptions {
 }
 
 /** How {@link VolumeEngine.mount} counts a Mount. */
-export interface MountOptions {
+export interface EngineMountOptions {
   /**
    * The caller learns of the Mount only from the answer, and resends a Mount it got no answer to (the Docker engine
    * does): the Mount stays pending until {@link VolumeEngine.mountAnswered} or {@link VolumeEngine.mountUndelivered},
@@ -270,9 +270,9 @@ export class VolumeEngine {
   /**
    * Makes the volume usable for `callerId` and returns its path. The backend mounts only for the first caller;
    * every call is counted, a repeated ID too, and must be matched by an {@link unmount}. See
-   * {@link MountOptions.awaitsAnswer} for callers that learn of the Mount only from the answer.
+   * {@link EngineMountOptions.awaitsAnswer} for callers that learn of the Mount only from the answer.
    */
-  async mount(name: string, callerId: string, options: MountOptions = {}): Promise<string> {
+  async mount(name: string, callerId: string, options: EngineMountOptions = {}): Promise<string> {
     const pending = options.awaitsAnswer === true;
     this.assertServesMounts();
     validateVolumeName(name);

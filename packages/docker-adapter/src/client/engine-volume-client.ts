@@ -15,10 +15,15 @@ export class EngineVolumeClient implements VolumeClient {
     private readonly release: () => Promise<void>,
   ) {}
 
-  /** Starts the composed engine (taking its state directory) and serves from it until {@link close}. */
+  /**
+   * Starts the composed engine as a catalogue only (taking its state directory) and serves from it until
+   * {@link close}. A one-shot command never mounts, unmounts, attaches or detaches anything: a plugin with another
+   * state directory (a managed plugin) may be running beside it, and the start-up a plugin runs (remounting what its
+   * callers hold, releasing the rest) would detach that plugin's volumes.
+   */
   static async open(stowage: Pick<Stowage, 'engine' | 'close'>): Promise<EngineVolumeClient> {
     try {
-      await stowage.engine.start();
+      await stowage.engine.start({ restore: false });
     } catch (error) {
       await stowage.close();
       throw error;

@@ -15,8 +15,17 @@ import {
 /** What the plugin app needs of the engine; a {@link VolumeEngine} is one. */
 export type PluginEngine = Pick<
   VolumeEngine,
-  'create' | 'remove' | 'get' | 'list' | 'mount' | 'unmount' | 'path' | 'scope' | 'mountAnswered' | 'dockerEngineStarted'
+  'create' | 'remove' | 'get' | 'list' | 'mount' | 'unmount' | 'path' | 'scope' | 'mountAnswered' | 'mountUndelivered'
 >;
+
+/** Options of {@link createPluginApp}. */
+export interface PluginAppOptions {
+  /**
+   * Told of each `Plugin.Activate`: a legacy plugin is activated once per Docker engine lifetime, so the engine may
+   * have restarted, and holds of containers that died with it can be checked against its view.
+   */
+  readonly onActivate?: () => void;
+}
 
 /** Request bodies above this are refused with 413; the largest real one (Create with options) is a few hundred bytes. */
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
@@ -24,30 +33,32 @@ export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 // What docker's own plugin helpers answer with; the engine decodes any JSON, whatever the type says.
 const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json; charset=utf-8';
 
+/** What an endpoint whose success must reach the caller is told of its answer's fate. */
+interface Delivery<R> {
+  /** The successful answer was handed to the connection. */
+  readonly answered: (request: R) => Promise<void>;
+  /** The successful answer could not be delivered: the caller gave up or went away first. */
+  readonly undelivered: (request: R) => Promise<void>;
+}
+
 interface Endpoint {
   readonly schema: z.ZodType;
   readonly handle: (request: never) => Promise<object>;
-  /** Told once a successful answer has been handed to the connection. */
-  readonly answered?: (request: never) => Promise<void>;
+  readonly delivery?: Delivery<never>;
 }
 
-function endpoint<S extends z.ZodType>(
-  schema: S,
-  handle: (request: z.infer<S>) => Promise<object>,
-  answered?: (request: z.infer<S>) => Promise<void>,
-): Endpoint {
-  return { schema, handle: handle as Endpoint['handle'], ...(answered ? { answered: answered as Endpoint['answered'] } : {}) };
+function endpoint<S extends z.ZodType>(schema: S, handle: (request: z.infer<S>) => Promise<object>, delivery?: Delivery<z.infer<S>>): Endpoint {
+  return { schema, handle: handle as Endpoint['handle'], ...(delivery ? { delivery: delivery as Delivery<never> } : {}) };
 }
 
 const ok: ErrBody = { Err: '' };
 
-function endpoints(engine: PluginEngine): ReadonlyMap<string, Endpoint> {
+function endpoints(engine: PluginEngine, options: PluginAppOptions): ReadonlyMap<string, Endpoint> {
   return new Map<string, Endpoint>([
     [
-      // Sent once per Docker engine lifetime: mounts counted before it belong to an engine that may have died.
       '/Plugin.Activate',
       endpoint(emptyRequestSchema, async () => {
-        await engine.dockerEngineStarted();
+        options.onActivate?.();
         return { Implements: ['VolumeDriver'] };
       }),
     ],
@@ -70,8 +81,12 @@ function endpoints(engine: PluginEngine): ReadonlyMap<string, Endpoint> {
       endpoint(
         mountRequestSchema,
         async ({ Name, ID }) => ({ Mountpoint: await engine.mount(Name, ID, { awaitsAnswer: true }), Err: '' }),
-        // Until then a Mount counts as unanswered: if the plugin dies first, the engine sends it again.
-        ({ Name, ID }) => engine.mountAnswered(Name, ID),
+        // Docker sends no Unmount after a Mount that failed on its side, so a Mount whose answer never reached it
+        // (its deadline passed, the connection dropped) is taken back; until the answer leaves, the Mount is pending.
+        {
+          answered: ({ Name, ID }) => engine.mountAnswered(Name, ID),
+          undelivered: ({ Name, ID }) => engine.mountUndelivered(Name, ID),
+        },
       ),
     ],
     [
@@ -157,8 +172,8 @@ type ParsedRequest = IncomingMessage & { body?: unknown };
  * BENCHMARKS.md). body-parser, which express used, still reads the bodies: limits, charsets and parse errors are what
  * they were.
  */
-export function createPluginApp(engine: PluginEngine, logger: Logger): RequestListener {
-  const routes = endpoints(engine);
+export function createPluginApp(engine: PluginEngine, logger: Logger, options: PluginAppOptions = {}): RequestListener {
+  const routes = endpoints(engine, options);
   const readJson = bodyParser.json({ type: () => true, strict: false, limit: MAX_REQUEST_BODY_BYTES });
 
   return (req: ParsedRequest, res: ServerResponse) => {
@@ -166,6 +181,8 @@ export function createPluginApp(engine: PluginEngine, logger: Logger): RequestLi
     const path = pathOf(req.url);
 
     const send = (status: number, body: object, headers: Readonly<Record<string, string>> = {}): void => {
+      // The caller went away: there is nobody to answer (and writing to a destroyed response only raises errors).
+      if (res.destroyed) return;
       // Encoded once: measuring the string and then writing it would encode a List of 10,000 volumes (1 MB) twice.
       const data = Buffer.from(JSON.stringify(body), 'utf8');
       res.writeHead(status, { ...headers, 'Content-Type': PLUGIN_CONTENT_TYPE, 'Content-Length': data.length });
@@ -187,6 +204,31 @@ export function createPluginApp(engine: PluginEngine, logger: Logger): RequestLi
       send(response.status, response.body, response.headers);
     };
 
+    /** Tells `delivery` whether the answer about to be sent reaches the caller's connection. */
+    const followDelivery = (delivery: Delivery<never>, request: never): void => {
+      const report = (outcome: 'answered' | 'undelivered') => {
+        delivery[outcome](request).catch((error: unknown) =>
+          logger.warn({ method: methodOf(path), volume: volumeOf(req.body), err: (error as Error).message }, `could not record an ${outcome} request`),
+        );
+      };
+      // The caller may have gone while the work was under way: its connection is closed already.
+      if (res.destroyed || req.socket.destroyed) {
+        logger.warn({ method: methodOf(path), volume: volumeOf(req.body) }, 'the caller went away before its answer was ready');
+        report('undelivered');
+        return;
+      }
+      let settled = false;
+      res.once('finish', () => {
+        settled = true;
+        report('answered');
+      });
+      res.once('close', () => {
+        if (settled || res.writableFinished) return;
+        settled = true;
+        report('undelivered');
+      });
+    };
+
     // An exception escaping a request listener would stop the process: every step answers through `fail` instead.
     const answer = (body: unknown): void => {
       const route = routes.get(path) as Endpoint;
@@ -196,13 +238,7 @@ export function createPluginApp(engine: PluginEngine, logger: Logger): RequestLi
       route
         .handle(parsed.data as never)
         .then((result) => {
-          if (route.answered) {
-            res.once('finish', () => {
-              route.answered?.(parsed.data as never).catch((error: unknown) =>
-                logger.warn({ method: methodOf(path), volume: volumeOf(body), err: (error as Error).message }, 'could not record an answered request'),
-              );
-            });
-          }
+          if (route.delivery) followDelivery(route.delivery, parsed.data as never);
           send(200, result);
         })
         .catch(fail)

@@ -3,7 +3,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type Logger, StowageError } from '@stowage/core';
-import { createPluginApp, type PluginEngine } from './plugin-app.js';
+import { createPluginApp, type PluginAppOptions, type PluginEngine } from './plugin-app.js';
 import { probeSocket } from './socket-probe.js';
 
 /** Owner and group (the docker group where one is used) may talk to the plugin; nobody else. */
@@ -18,7 +18,10 @@ export type PluginServerOptions = {
   readonly socket: string;
   readonly logger: Logger;
   readonly closeGraceMs?: number;
-} & ({ readonly app: RequestListener; readonly engine?: never } | { readonly engine: PluginEngine; readonly app?: never });
+} & (
+  | { readonly app: RequestListener; readonly engine?: never }
+  | ({ readonly engine: PluginEngine; readonly app?: never } & PluginAppOptions)
+);
 
 /** A plugin listening on its socket. */
 export interface PluginServer {
@@ -33,7 +36,7 @@ export interface PluginServer {
  */
 export async function startPluginServer(options: PluginServerOptions): Promise<PluginServer> {
   const { socket, logger } = options;
-  const app = options.app ?? createPluginApp(options.engine, logger);
+  const app = options.app ?? createPluginApp(options.engine, logger, { ...(options.onActivate ? { onActivate: options.onActivate } : {}) });
 
   await claimSocketPath(socket, logger);
 

@@ -12,13 +12,18 @@ export interface RunningPlugin {
   readonly root: string;
   readonly stateDir: string;
   readonly engine: VolumeEngine;
+  /** Stops the server and the engine, keeping the directories, as a plugin stop does. */
+  stop(): Promise<void>;
   /** Stops the server and the engine and deletes the temp directory. */
   close(): Promise<void>;
 }
 
-/** Starts a plugin the way `stowage serve` does, on a fresh temp directory. */
-export async function startRunningPlugin(): Promise<RunningPlugin> {
-  const dir = await mkdtemp(join(tmpdir(), 'stowage-plugin-'));
+/**
+ * Starts a plugin the way `stowage serve` does, on a fresh temp directory, or again on the directory of one that
+ * was stopped (`dir`).
+ */
+export async function startRunningPlugin(dir?: string): Promise<RunningPlugin> {
+  dir ??= await mkdtemp(join(tmpdir(), 'stowage-plugin-'));
   const root = join(dir, 'volumes');
   const config: StowageConfig = {
     socket: join(dir, 'run', 'stowage.sock'),
@@ -30,15 +35,23 @@ export async function startRunningPlugin(): Promise<RunningPlugin> {
   const stowage = await composeFromConfig(config, { logger, cwd: dir });
   await stowage.engine.start();
   const server = await startPluginServer({ engine: stowage.engine, socket: config.socket, logger });
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await server.close();
+      await stowage.close();
+    })();
+    return stopping;
+  };
   return {
     dir,
     socket: config.socket,
     root,
     stateDir: config.stateDir,
     engine: stowage.engine,
+    stop,
     async close() {
-      await server.close();
-      await stowage.close();
+      await stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -2,6 +2,8 @@ import { setFlagsFromString } from 'node:v8';
 import { createLogger, type Logger } from '@stowage/core';
 import type { CommandModule } from 'yargs';
 import { composeFromConfig } from '../../composition/compose-from-config.js';
+import { DockerEngineApi } from '../../docker/docker-containers.js';
+import { HoldsReconciler } from '../../docker/holds-reconciler.js';
 import { claimSocketPath, startPluginServer } from '../../protocol/plugin-server.js';
 import { type CliContext, type ConnectionArgs, loadCliConfig } from '../cli-context.js';
 import { withConnectionOptions } from '../connection-options.js';
@@ -52,20 +54,41 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
       // Checked again when listening; this only spares a second plugin the wait for the state directory's lock.
       await claimSocketPath(config.socket, logger);
       const stowage = await composeFromConfig(config, { logger, cwd: context.cwd });
+      const { holds } = config;
+      const reconciler =
+        holds?.dockerApi === undefined
+          ? undefined
+          : new HoldsReconciler(stowage.engine, new DockerEngineApi(holds.dockerApi), logger, {
+              intervalMs: holds.intervalSeconds * 1000,
+              graceMs: holds.graceSeconds * 1000,
+            });
       let server;
       try {
         await stowage.engine.start();
-        server = await startPluginServer({ engine: stowage.engine, socket: config.socket, logger });
+        server = await startPluginServer({
+          engine: stowage.engine,
+          socket: config.socket,
+          logger,
+          ...(reconciler ? { onActivate: () => reconciler.nudge() } : {}),
+        });
       } catch (error) {
         await stowage.close();
         throw error;
       }
+      reconciler?.start();
       logger.info(
-        { socket: config.socket, stateDir: config.stateDir, scope: stowage.engine.scope(), backings: stowage.engine.backings() },
+        {
+          socket: config.socket,
+          stateDir: config.stateDir,
+          scope: stowage.engine.scope(),
+          backings: stowage.engine.backings(),
+          dockerApi: holds?.dockerApi ?? 'off',
+        },
         `stowage plugin listening on unix://${config.socket}`,
       );
       const signal = await stopped;
       logger.info({ signal }, 'stopping: closing the socket, then the engine; mounts stay recorded');
+      await reconciler?.stop();
       await server.close();
       await stowage.close();
       logger.info({}, 'stopped');
