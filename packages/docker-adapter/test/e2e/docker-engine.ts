@@ -18,6 +18,8 @@ export interface DockerEngineOptions {
   readonly label: string;
   /** How long to wait for `docker info` to answer. */
   readonly startTimeoutMs?: number;
+  /** `live-restore`: running containers outlive a restart of the engine. */
+  readonly liveRestore?: boolean;
 }
 
 /**
@@ -66,7 +68,7 @@ export class DockerEngine {
     const dir = await mkdtemp('/tmp/stowage-e2e-engine-');
     const socket = join(dir, 'docker.sock');
     const configFile = join(dir, 'daemon.json');
-    await writeFile(configFile, '{}\n');
+    await writeFile(configFile, `${JSON.stringify(options.liveRestore ? { 'live-restore': true } : {})}\n`);
     await mkdir(join(dir, 'cli'), { recursive: true });
     const log = logFile(`dockerd-${options.label}.log`);
 

@@ -29,13 +29,20 @@ export interface E2eEnvironment {
   stop(): Promise<void>;
 }
 
-/** `env`: more `STOWAGE_*` variables for the plugin, such as a third-party driver to load. */
-export async function startE2eEnvironment(label: string, options: { env?: Record<string, string> } = {}): Promise<E2eEnvironment> {
-  const engine = await DockerEngine.start({ label });
+/**
+ * `env`: more `STOWAGE_*` variables for the plugin, such as a third-party driver to load. The plugin asks this
+ * file's engine (never a system one) which containers exist; `liveRestore` starts that engine with live-restore.
+ */
+export async function startE2eEnvironment(
+  label: string,
+  options: { env?: Record<string, string>; liveRestore?: boolean } = {},
+): Promise<E2eEnvironment> {
+  const engine = await DockerEngine.start({ label, ...(options.liveRestore ? { liveRestore: true } : {}) });
+  const withEngine = (env: Record<string, string> = {}) => ({ STOWAGE_DOCKER_API: engine.socket, ...env });
   let plugin: PluginProcess | undefined;
   try {
     const image = await importBusyboxImage(engine);
-    plugin = await PluginProcess.start({ label, ...(options.env ? { env: options.env } : {}) });
+    plugin = await PluginProcess.start({ label, env: withEngine(options.env) });
     let current = plugin;
     return {
       engine,
@@ -47,7 +54,7 @@ export async function startE2eEnvironment(label: string, options: { env?: Record
       dockerOk: (args) => engine.dockerOk(args),
       async replacePlugin(nextLabel, nextOptions = {}) {
         await current.dispose();
-        current = await PluginProcess.start({ label: nextLabel, ...(nextOptions.env ? { env: nextOptions.env } : {}) });
+        current = await PluginProcess.start({ label: nextLabel, env: withEngine(nextOptions.env) });
         return current;
       },
       stop: () => stopEnvironment(engine, current),

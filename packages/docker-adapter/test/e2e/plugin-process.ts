@@ -160,6 +160,8 @@ export class PluginProcess {
       STOWAGE_STATE_DIR: this.stateDir,
       STOWAGE_LOCAL_ROOT: this.localRoot,
       STOWAGE_LOG_LEVEL: this.options.logLevel ?? 'debug',
+      // No Docker engine to ask unless the test names its own: never a system engine that runs other containers.
+      STOWAGE_DOCKER_API: 'off',
       ...this.options.env,
     });
     const fd = openSync(this.logFile, 'a');
