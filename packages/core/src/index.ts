@@ -34,7 +34,7 @@ export type { MountRecord, MountState, CallerHold } from './engine/mount-record.
 export { syncDirectory } from './fs/sync-directory.js';
 
 // Failpoints: a test kills the process at a named step (STOWAGE_FAILPOINTS, tests only) to prove crash recovery.
-export { failpoint, failpointsOf, armedFailpoints, parseFailpoints, FAILPOINTS_ENV } from './failpoints/failpoint.js';
+export { failpoint, failpointsOf, armedFailpoints, parseFailpoints, setFailpointHook, FAILPOINTS_ENV } from './failpoints/failpoint.js';
 export { ENGINE_FAILPOINTS, type EngineFailpoint } from './engine/engine-failpoints.js';
 export { MOUNT_TABLE_FAILPOINTS, type MountTableFailpoint } from './engine/mount-table-failpoints.js';
 

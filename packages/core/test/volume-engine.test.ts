@@ -215,13 +215,30 @@ describe('VolumeEngine', () => {
       await engine.mount('v', 'c1', docker); // counted; the process dies before the answer leaves
       await engine.stop();
       const restarted = await startEngine();
-      expect(await restarted.mount('v', 'c1', docker)).toBe('/mnt/mem/v');
+      let asked = 0;
+      const confirmed = { awaitsAnswer: true, confirmResend: async () => (asked += 1) > 0 };
+      expect(await restarted.mount('v', 'c1', confirmed)).toBe('/mnt/mem/v');
       await restarted.mountAnswered('v', 'c1');
+      expect(asked).toBe(1);
       expect(countsOf(await recordOf('v'))).toEqual({ holder: 1, c1: 1 });
       await restarted.unmount('v', 'c1');
       expect(provider.mounted.has('v')).toBe(true);
       await restarted.unmount('v', 'holder');
       expect(provider.mounted.has('v')).toBe(false);
+    });
+
+    it('counts a Mount that may be a resend unless the caller confirms it is: a lost answer record never loses a hold', async () => {
+      // The answer reached the container, which runs; the plugin died before recording that. A docker cp follows.
+      await engine.mount('v', 'running', docker);
+      await engine.stop();
+      const restarted = await startEngine();
+      await restarted.mount('v', 'running', { awaitsAnswer: true, confirmResend: async () => false });
+      await restarted.mount('v', 'running', { awaitsAnswer: true, confirmResend: async () => Promise.reject(new Error('no Docker engine')) });
+      await restarted.mount('v', 'running', docker);
+      expect(countsOf(await recordOf('v'))).toEqual({ running: 4 });
+      for (let i = 0; i < 3; i += 1) await restarted.unmount('v', 'running');
+      expect(provider.mounted.has('v')).toBe(true);
+      expect((await rejection(restarted.remove('v'))).kind).toBe(ErrorKind.InUse);
     });
 
     it('still counts twice an answered ID mounted again after a restart (docker cp into a running container)', async () => {

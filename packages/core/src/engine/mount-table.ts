@@ -142,7 +142,9 @@ export class MountTable {
 
   private async append(batch: readonly PendingChange[]): Promise<void> {
     const text = batch.length === 1 ? (batch[0] as PendingChange).line : batch.map((change) => change.line).join('');
-    await this.requireJournal().append(text);
+    const journal = this.requireJournal();
+    mountTableFailpoint('mount-table:before-append');
+    await journal.append(text);
     mountTableFailpoint('mount-table:after-append');
     this.journalEntries += batch.length;
   }
@@ -161,6 +163,7 @@ export class MountTable {
     };
     const text = JSON.stringify(snapshot);
     const journal = this.requireJournal();
+    mountTableFailpoint('mount-table:before-snapshot');
     // The snapshot and its directory entry are durable before the journal is emptied: a crash in between leaves
     // entries the snapshot already holds, and replaying them onto it gives the same table.
     await writeFileAtomic(this.file, text, { mode: 0o600, fsync: true });

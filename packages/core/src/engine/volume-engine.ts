@@ -46,6 +46,15 @@ export interface EngineMountOptions {
    * (an embedder calling in process) every Mount counts and is final.
    */
   readonly awaitsAnswer?: boolean;
+  /**
+   * Asked only about a Mount that may be one the previous process counted and died before answering, sent again
+   * (same volume, same caller, still pending, within a minute of the start): whether it is. `true` answers it
+   * without counting it again. Anything else counts it as a new Mount, as without this option: a Mount counted
+   * twice only keeps a volume held longer (until the caller's holds are released), while one not counted would
+   * let the caller's next Unmount release the volume under it. The Docker adapter confirms a resend only when the
+   * Docker engine runs no container with the volume (a container waiting for its Mount does not run yet).
+   */
+  readonly confirmResend?: () => Promise<boolean>;
 }
 
 /** One caller's holds on a volume, as {@link VolumeEngine.holds} reports them. */
@@ -280,7 +289,7 @@ export class VolumeEngine {
     return this.locks.run(name, async () => {
       engineFailpoint('mount:before-table-write');
       const record = this.table.get(name);
-      const resent = this.takeResentMount(name, callerId, record);
+      const resent = await this.takeResentMount(name, callerId, record, options.confirmResend);
       if (record?.state === 'mounted' && record.mountpoint) {
         if (resent) {
           this.logger.info({ volume: name, caller: callerId }, 'Mount sent again after a restart: answered, not counted twice');
@@ -489,13 +498,25 @@ export class VolumeEngine {
   }
 
   /**
-   * Whether this Mount is one the previous process counted and died before answering, sent again; if so it is
-   * taken off the list, so a later Mount by the same caller (`docker cp`) counts.
+   * Whether this Mount is one the previous process counted and died before answering, sent again, as `confirm`
+   * says; if so it is taken off the list, so a later Mount by the same caller (`docker cp`) counts.
    */
-  private takeResentMount(name: string, callerId: string, record: MountRecord | undefined): boolean {
+  private async takeResentMount(
+    name: string,
+    callerId: string,
+    record: MountRecord | undefined,
+    confirm: (() => Promise<boolean>) | undefined,
+  ): Promise<boolean> {
     const key = holdKey(name, callerId);
     const left = this.unansweredAtStart.get(key);
-    if (left === undefined || (record?.callers.get(callerId)?.pending ?? 0) === 0) return false;
+    if (left === undefined || (record?.callers.get(callerId)?.pending ?? 0) === 0 || !confirm) return false;
+    let confirmed = false;
+    try {
+      confirmed = (await confirm()) === true;
+    } catch (error) {
+      this.logger.warn({ volume: name, caller: callerId, err: (error as Error).message }, 'could not tell whether a Mount was sent again; counting it');
+    }
+    if (!confirmed) return false;
     if (left <= 1) this.unansweredAtStart.delete(key);
     else this.unansweredAtStart.set(key, left - 1);
     return true;

@@ -29,6 +29,19 @@ export function armedFailpoints(): readonly string[] {
  */
 export function failpoint(name: string): void {
   if (armed.has(name)) process.kill(process.pid, 'SIGKILL');
+  hook?.(name);
+}
+
+let hook: ((name: string) => void) | undefined;
+
+/**
+ * TEST-ONLY: calls `observer` at every failpoint reached (armed or not), in this process, until replaced or
+ * cleared with undefined. A model-based test uses it to crash a plugin running in its own process at any step it
+ * picks, many times a second, where a real SIGKILL would cost a process start each time. The observer may throw
+ * to stop the operation there.
+ */
+export function setFailpointHook(observer: ((name: string) => void) | undefined): void {
+  hook = observer;
 }
 
 /**

@@ -10,6 +10,25 @@ export interface DockerContainer {
   readonly volumes: readonly string[];
 }
 
+/** Container states in which the Docker engine has the container's volumes mounted (or may, `restarting`). */
+const HOLDING_STATES: ReadonlySet<string> = new Set(['running', 'paused', 'restarting']);
+
+/** The volumes some container that may hold its mounts (running, paused, restarting) has. */
+export function volumesInUse(containers: readonly DockerContainer[]): Set<string> {
+  return new Set(containers.filter((c) => HOLDING_STATES.has(c.state)).flatMap((c) => c.volumes));
+}
+
+/**
+ * Whether a Mount of `name` that the previous plugin process counted but may not have answered, now arriving
+ * again, is the Docker engine resending it: only if no container that runs has the volume. A container waiting for
+ * that Mount does not run yet; one that runs got its answer, and this Mount is a new one (a `docker cp` into it).
+ * Unknown (the engine cannot be asked) counts as no: the Mount is counted again, which holds the volume longer at
+ * worst, where not counting it could release the volume under the running container.
+ */
+export async function dockerConfirmsResend(docker: DockerContainers, name: string): Promise<boolean> {
+  return !volumesInUse(await docker.list()).has(name);
+}
+
 /** What the Docker engine says runs on this node. */
 export interface DockerContainers {
   /** Every container the engine knows, whatever its state (`GET /containers/json?all=1`). */

@@ -1,8 +1,5 @@
 import type { Logger, VolumeEngine } from '@stowage/core';
-import type { DockerContainer, DockerContainers } from './docker-containers.js';
-
-/** Container states in which the Docker engine has the container's volumes mounted (or may, `restarting`). */
-const HOLDING_STATES: ReadonlySet<string> = new Set(['running', 'paused', 'restarting']);
+import { volumesInUse, type DockerContainer, type DockerContainers } from './docker-containers.js';
 
 /** How {@link HoldsReconciler} paces itself. */
 export interface HoldsReconcilerTiming {
@@ -101,7 +98,7 @@ export class HoldsReconciler {
       return { asked: false, released: {} };
     }
     this.unreachableLogged = false;
-    const live = new Set(containers.filter((c) => HOLDING_STATES.has(c.state)).flatMap((c) => c.volumes));
+    const live = volumesInUse(containers);
     const released: Record<string, number> = {};
     for (const volume of held) {
       if (live.has(volume.name)) continue;

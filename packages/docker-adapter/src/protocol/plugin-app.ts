@@ -25,6 +25,11 @@ export interface PluginAppOptions {
    * have restarted, and holds of containers that died with it can be checked against its view.
    */
   readonly onActivate?: () => void;
+  /**
+   * Whether a Mount of the volume that may be one the plugin counted before a restart and never answered is the
+   * Docker engine sending it again (see `dockerConfirmsResend`). Without it, such a Mount counts as a new one.
+   */
+  readonly confirmResend?: (name: string) => Promise<boolean>;
 }
 
 /** Request bodies above this are refused with 413; the largest real one (Create with options) is a few hundred bytes. */
@@ -80,7 +85,11 @@ function endpoints(engine: PluginEngine, options: PluginAppOptions): ReadonlyMap
       '/VolumeDriver.Mount',
       endpoint(
         mountRequestSchema,
-        async ({ Name, ID }) => ({ Mountpoint: await engine.mount(Name, ID, { awaitsAnswer: true }), Err: '' }),
+        async ({ Name, ID }) => {
+          const { confirmResend } = options;
+          const mountOptions = confirmResend ? { awaitsAnswer: true, confirmResend: () => confirmResend(Name) } : { awaitsAnswer: true };
+          return { Mountpoint: await engine.mount(Name, ID, mountOptions), Err: '' };
+        },
         // Docker sends no Unmount after a Mount that failed on its side, so a Mount whose answer never reached it
         // (its deadline passed, the connection dropped) is taken back; until the answer leaves, the Mount is pending.
         {

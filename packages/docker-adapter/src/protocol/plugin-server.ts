@@ -36,7 +36,12 @@ export interface PluginServer {
  */
 export async function startPluginServer(options: PluginServerOptions): Promise<PluginServer> {
   const { socket, logger } = options;
-  const app = options.app ?? createPluginApp(options.engine, logger, { ...(options.onActivate ? { onActivate: options.onActivate } : {}) });
+  const app =
+    options.app ??
+    createPluginApp(options.engine, logger, {
+      ...(options.onActivate ? { onActivate: options.onActivate } : {}),
+      ...(options.confirmResend ? { confirmResend: options.confirmResend } : {}),
+    });
 
   await claimSocketPath(socket, logger);
 

@@ -41,7 +41,9 @@ export const ENGINE_STEPS: StepScenarios<EngineFailpoint> = {
  * where it dies; a compaction runs at start-up (and at shutdown, and every so many changes).
  */
 export const MOUNT_TABLE_STEPS: StepScenarios<MountTableFailpoint> = {
+  'mount-table:before-append': [SECOND_MOUNT],
   'mount-table:after-append': [FIRST_MOUNT, SECOND_MOUNT, LAST_UNMOUNT, UNMOUNT_WHILE_HELD],
+  'mount-table:before-snapshot': [STARTUP],
   'mount-table:after-snapshot': [STARTUP],
 };
 

@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { createLogger, type Logger } from '@stowage/core';
 import type { CommandModule } from 'yargs';
 import { composeFromConfig } from '../../composition/compose-from-config.js';
-import { DockerEngineApi } from '../../docker/docker-containers.js';
+import { DockerEngineApi, dockerConfirmsResend } from '../../docker/docker-containers.js';
 import { HoldsReconciler } from '../../docker/holds-reconciler.js';
 import { claimSocketPath, startPluginServer } from '../../protocol/plugin-server.js';
 import { type CliContext, type ConnectionArgs, loadCliConfig } from '../cli-context.js';
@@ -55,13 +55,11 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
       await claimSocketPath(config.socket, logger);
       const stowage = await composeFromConfig(config, { logger, cwd: context.cwd });
       const { holds } = config;
+      const docker = holds?.dockerApi === undefined ? undefined : new DockerEngineApi(holds.dockerApi);
       const reconciler =
-        holds?.dockerApi === undefined
-          ? undefined
-          : new HoldsReconciler(stowage.engine, new DockerEngineApi(holds.dockerApi), logger, {
-              intervalMs: holds.intervalSeconds * 1000,
-              graceMs: holds.graceSeconds * 1000,
-            });
+        docker && holds
+          ? new HoldsReconciler(stowage.engine, docker, logger, { intervalMs: holds.intervalSeconds * 1000, graceMs: holds.graceSeconds * 1000 })
+          : undefined;
       let server;
       try {
         await stowage.engine.start();
@@ -70,6 +68,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
           socket: config.socket,
           logger,
           ...(reconciler ? { onActivate: () => reconciler.nudge() } : {}),
+          ...(docker ? { confirmResend: (name: string) => dockerConfirmsResend(docker, name) } : {}),
         });
       } catch (error) {
         await stowage.close();

@@ -1,0 +1,253 @@
+import { cpSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { basename, join } from 'node:path';
+import { setFailpointHook, VolumeEngine, type Logger, type StorageProvider } from '@stowage/core';
+import { DockerEngineApi, dockerConfirmsResend } from '../../src/docker/docker-containers.js';
+import { HoldsReconciler } from '../../src/docker/holds-reconciler.js';
+import { createPluginApp } from '../../src/protocol/plugin-app.js';
+import { Chaos, ChaosProvider } from './chaos-provider.js';
+import type { FakeDockerApi } from './fake-docker-api.js';
+
+/** What a model run needs of a backend: providers for each plugin start, and a view of the backend's own state. */
+export interface ModelBackend {
+  readonly label: string;
+  /** Two sets of create options (to create a name again with other ones); `backing` may be among them. */
+  readonly options: readonly [Readonly<Record<string, string>>, Readonly<Record<string, string>>];
+  /** This node's providers for a new plugin start (a new process would build new ones). */
+  providers(logger: Logger): Promise<StorageProvider[]>;
+  /** Whether the backend has a volume of that name. */
+  exists(name: string): Promise<boolean>;
+  /** Whether the backend has the volume mounted on this node, at `mountpoint`. */
+  mounted(name: string, mountpoint: string): Promise<boolean>;
+  /** A container writes `file` through `mountpoint`. */
+  write(name: string, mountpoint: string, file: string, content: string): Promise<void>;
+  /** What `file` of the volume holds, read from the backend (undefined: missing). */
+  read(name: string, mountpoint: string, file: string): Promise<string | undefined>;
+  /** The host reboots: every mount of this node is gone (nothing to do where volumes are plain directories). */
+  reboot(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown at a failpoint where the test "kills" the plugin: unwinds the operation that reached it. */
+export class SimulatedCrash extends Error {
+  constructor(readonly failpoint: string) {
+    super(`plugin killed at failpoint ${failpoint}`);
+  }
+}
+
+/** A plugin's answer to one request. */
+export interface PluginAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+interface Incarnation {
+  readonly generation: number;
+  readonly engine: VolumeEngine;
+  readonly reconciler: HoldsReconciler;
+  readonly server: Server;
+  readonly socket: string;
+  readonly stateDir: string;
+  alive: boolean;
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE']);
+
+/**
+ * One node: a plugin (engine, plugin app on a unix socket, holds reconciler) over a backend, which can be stopped,
+ * restarted and killed at any step many times a second, in this process.
+ *
+ * A kill is as close to `kill -9` as one process allows: its providers are frozen (every later call hangs, so the
+ * dead plugin changes nothing more in the backend), its connections are cut, and its state directory is copied as
+ * it is at that instant; the next start runs on the copy, while the dead plugin's leftover code runs on against the
+ * original, which nothing reads again.
+ */
+export class PluginWorld {
+  readonly chaos = new Chaos();
+  /** Kills at failpoints, by name. */
+  readonly crashes = new Map<string, number>();
+  /** Every failpoint reached, by name. */
+  readonly reached = new Map<string, number>();
+  starts = 0;
+  private generation = 0;
+  private current: Incarnation | undefined;
+  private stateDir: string;
+  private crashAt: string | undefined;
+  private failAt: { failpoint: string; error: Error } | undefined;
+  private readonly dead: VolumeEngine[] = [];
+
+  constructor(
+    private readonly dir: string,
+    readonly backend: ModelBackend,
+    private readonly docker: FakeDockerApi,
+    private readonly logger: Logger,
+  ) {
+    this.stateDir = join(dir, 'state-0');
+  }
+
+  get engine(): VolumeEngine {
+    return this.live().engine;
+  }
+
+  get reconciler(): HoldsReconciler {
+    return this.live().reconciler;
+  }
+
+  get server(): Server {
+    return this.live().server;
+  }
+
+  get running(): boolean {
+    return this.current?.alive === true;
+  }
+
+  /** Starts the plugin; a kill during start-up (at a failpoint) is followed by another start, as systemd does. */
+  async start(): Promise<void> {
+    setFailpointHook((name) => this.atFailpoint(name));
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.startOnce();
+        return;
+      } catch (error) {
+        if (!(error instanceof SimulatedCrash) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  /** The next time `failpoint` is reached, the plugin dies there. */
+  armCrash(failpoint: string): void {
+    this.crashAt = failpoint;
+  }
+
+  /** The next time `failpoint` is reached, the write there fails with `error` (a full disk). */
+  armFailure(failpoint: string, error: Error): void {
+    this.failAt = { failpoint, error };
+  }
+
+  disarm(): { crashed: boolean; failed: boolean } {
+    const result = { crashed: this.crashAt === undefined, failed: this.failAt === undefined };
+    this.crashAt = undefined;
+    this.failAt = undefined;
+    this.chaos.clear();
+    return result;
+  }
+
+  /** `kill -9`, now. */
+  kill(): void {
+    const incarnation = this.current;
+    if (!incarnation?.alive) return;
+    incarnation.alive = false;
+    this.chaos.kill(incarnation.generation);
+    incarnation.server.closeAllConnections();
+    incarnation.server.close();
+    void incarnation.reconciler.stop();
+    // The state directory as a restart would find it; the dead plugin's own lock is not part of it.
+    const next = join(this.dir, `state-${incarnation.generation + 1}`);
+    cpSync(incarnation.stateDir, next, { recursive: true, filter: (source) => basename(source) !== 'engine.lock' });
+    this.stateDir = next;
+    this.dead.push(incarnation.engine);
+  }
+
+  /** SIGTERM: the plugin finishes what it does and stops; the same state directory is used again. */
+  async stop(): Promise<void> {
+    const incarnation = this.current;
+    if (!incarnation?.alive) return;
+    incarnation.alive = false;
+    await incarnation.reconciler.stop();
+    await new Promise<void>((resolve) => {
+      incarnation.server.close(() => resolve());
+      incarnation.server.closeIdleConnections();
+    });
+    await incarnation.engine.stop();
+  }
+
+  /**
+   * One request, as the Docker engine sends it: when the connection fails (the plugin died under it), the plugin
+   * is brought back and the same request sent again, as moby's plugin client does for 30 s.
+   */
+  async call(method: string, body: unknown): Promise<PluginAnswer> {
+    for (let attempt = 0; ; attempt += 1) {
+      if (!this.running) await this.start();
+      try {
+        return await this.send(method, body);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const dropped = (code !== undefined && CONNECTION_ERRORS.has(code)) || (error as Error).message === 'socket hang up';
+        if (!dropped || attempt >= 4) throw error;
+      }
+    }
+  }
+
+  /** Sends a request and gives up on it once `reached` resolves (the caller's deadline passed); never answered. */
+  async abandon(method: string, body: unknown, reached: Promise<void>): Promise<void> {
+    const socket = this.live().socket;
+    const caller = request({ socketPath: socket, method: 'POST', path: `/${method}` });
+    caller.on('error', () => undefined);
+    caller.end(JSON.stringify(body));
+    await reached;
+    caller.destroy();
+  }
+
+  /** Stops everything: the live plugin, then the dead ones' leftovers (their timers and locks). */
+  async close(): Promise<void> {
+    setFailpointHook(undefined);
+    await this.stop().catch(() => undefined);
+    for (const engine of this.dead.splice(0)) await engine.stop().catch(() => undefined);
+  }
+
+  private live(): Incarnation {
+    if (!this.current?.alive) throw new Error('the plugin is not running');
+    return this.current;
+  }
+
+  private atFailpoint(name: string): void {
+    this.reached.set(name, (this.reached.get(name) ?? 0) + 1);
+    if (this.failAt?.failpoint === name) {
+      const { error } = this.failAt;
+      this.failAt = undefined;
+      throw error;
+    }
+    if (this.crashAt === name && this.current?.alive !== false) {
+      this.crashAt = undefined;
+      this.crashes.set(name, (this.crashes.get(name) ?? 0) + 1);
+      this.kill();
+      throw new SimulatedCrash(name);
+    }
+  }
+
+  private async startOnce(): Promise<void> {
+    const generation = (this.generation += 1);
+    this.starts += 1;
+    const providers = (await this.backend.providers(this.logger)).map((p) => new ChaosProvider(p, this.chaos, generation));
+    const engine = new VolumeEngine(providers, {} as never, this.logger, { stateDir: this.stateDir });
+    const docker = new DockerEngineApi(this.docker.socket);
+    const reconciler = new HoldsReconciler(engine, docker, this.logger, { intervalMs: 3_600_000, graceMs: 0 });
+    // As `stowage serve` wires it, but with no pass in the background: the model runs each pass as a step of its own.
+    const server = createServer(createPluginApp(engine, this.logger, { confirmResend: (name) => dockerConfirmsResend(docker, name) }));
+    const socket = join(this.dir, `plugin-${generation}.sock`);
+    // Known before the engine starts, so a kill during start-up finds what to cut.
+    this.current = { generation, engine, reconciler, server, socket, stateDir: this.stateDir, alive: true };
+    await engine.start();
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+  }
+
+  private async send(method: string, body: unknown): Promise<PluginAnswer> {
+    const socket = this.live().socket;
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: socket, method: 'POST', path: `/${method}` }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
+          } catch (error) {
+            reject(error);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  }
+}
