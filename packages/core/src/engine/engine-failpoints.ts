@@ -4,6 +4,7 @@ import { failpointsOf } from '../failpoints/failpoint.js';
  * Every failpoint of the volume engine, one per step boundary of create, mount, unmount and remove. "intent" is the
  * write-ahead `mounting`/`unmounting` record, "commit" the record that makes the operation's outcome durable; a
  * point named for a table write is reached on the counted path (another caller already holds the volume) too.
+ * `mount:before-answered-record` lies after a Mount's answer has left, before the record that it was answered.
  */
 export const ENGINE_FAILPOINTS = [
   'create:before-provider',
@@ -12,6 +13,7 @@ export const ENGINE_FAILPOINTS = [
   'mount:after-intent',
   'mount:after-provider',
   'mount:after-commit',
+  'mount:before-answered-record',
   'unmount:before-table-write',
   'unmount:after-intent',
   'unmount:after-provider',

@@ -360,7 +360,9 @@ export class VolumeEngine {
     await this.locks.run(name, async () => {
       const record = this.table.get(name);
       const hold = record?.callers.get(callerId);
-      if (record && hold && hold.pending > 0) await this.table.set(name, withAnswered(record, callerId));
+      if (!record || !hold || hold.pending === 0) return;
+      engineFailpoint('mount:before-answered-record');
+      await this.table.set(name, withAnswered(record, callerId));
     });
   }
 

@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FakeDockerApi } from '../support/fake-docker-api.js';
 import { FAILPOINTS_ENV } from '@stowage/core';
 import { mountsUnder } from '../e2e/mount-info.js';
 import { PluginProcess } from '../e2e/plugin-process.js';
@@ -30,6 +31,10 @@ export async function runCrashRow(backing: CrashBacking, step: string, scenario:
   const world = await backing.prepare(cloud);
   // A socket of its own (not Docker's plugin directory), so the harness needs no Docker and no e2e lock.
   const socketDir = await mkdtemp('/tmp/stowage-crash-');
+  // The harness plays the Docker engine, which sends a Mount again only while its container is not running yet:
+  // its API says no container runs, so the plugin takes a Mount it died before answering for that resend.
+  const docker = await FakeDockerApi.start(join(socketDir, 'docker.sock'));
+  const env = { ...world.env, STOWAGE_DOCKER_API: docker.socket };
   let plugin: PluginProcess | undefined;
   let restarts = 0;
   try {
@@ -37,7 +42,7 @@ export async function runCrashRow(backing: CrashBacking, step: string, scenario:
       label: `crash-${`${backing.name}-${step}-${scenario.name}`.replace(/[^a-z0-9-]+/gi, '_')}`,
       socket: join(socketDir, 'plugin.sock'),
       logLevel: 'info',
-      env: world.env,
+      env,
     });
     const row = new CrashRow(plugin, backing, world, 'target', 'bystander');
     await row.create(row.bystander);
@@ -45,13 +50,13 @@ export async function runCrashRow(backing: CrashBacking, step: string, scenario:
     await scenario.setup(row);
     await plugin.stop();
 
-    const answer = await driveIntoFailpoint(plugin, { ...world.env, [FAILPOINTS_ENV]: step }, scenario, row);
+    const answer = await driveIntoFailpoint(plugin, { ...env, [FAILPOINTS_ENV]: step }, scenario, row);
     const exit = await plugin.exited(30_000);
     if (exit?.signal !== 'SIGKILL') {
       throw new Error(`the plugin did not die at failpoint ${step} during ${scenario.name}: ${answer}; exit ${JSON.stringify(exit ?? 'none')}`);
     }
 
-    await plugin.relaunch(world.env);
+    await plugin.relaunch(env);
     restarts += 1;
     try {
       await scenario.afterRestart?.(row);
@@ -76,6 +81,7 @@ export async function runCrashRow(backing: CrashBacking, step: string, scenario:
     try {
       await plugin?.dispose();
     } finally {
+      await docker.stop();
       await world.dispose();
       await rm(socketDir, { recursive: true, force: true });
     }

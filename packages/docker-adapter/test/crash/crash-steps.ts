@@ -28,6 +28,7 @@ export const ENGINE_STEPS: StepScenarios<EngineFailpoint> = {
   'mount:after-intent': [FIRST_MOUNT],
   'mount:after-provider': [FIRST_MOUNT],
   'mount:after-commit': [FIRST_MOUNT, SECOND_MOUNT],
+  'mount:before-answered-record': [FIRST_MOUNT],
   'unmount:before-table-write': [LAST_UNMOUNT, UNMOUNT_WHILE_HELD],
   'unmount:after-intent': [LAST_UNMOUNT],
   'unmount:after-provider': [LAST_UNMOUNT],

@@ -7,7 +7,7 @@ import { LocalProvider } from '@stowage/driver-local';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FakeBackend, FakeBackendProvider } from '../support/fake-backend.js';
-import { FakeDockerApi } from './fake-docker-api.js';
+import { FakeDockerApi } from '../support/fake-docker-api.js';
 import { commandArbitraries, PluginModel } from './plugin-model.js';
 import { PluginWorld, type ModelBackend } from './plugin-world.js';
 

@@ -2,7 +2,7 @@ import { ENGINE_FAILPOINTS, MOUNT_TABLE_FAILPOINTS, StowageError } from '@stowag
 import * as fc from 'fast-check';
 import { expect, vi } from 'vitest';
 import type { ProviderCall } from './chaos-provider.js';
-import type { FakeDockerApi } from './fake-docker-api.js';
+import type { FakeDockerApi } from '../support/fake-docker-api.js';
 import type { PluginAnswer, PluginWorld } from './plugin-world.js';
 
 /**
@@ -226,6 +226,7 @@ const runOp = (pickContainer: number, pick: VolumePick, restarts: boolean, fixed
       const { world } = real;
       disturb(real, disturbance);
       const answer = await world.call('VolumeDriver.Mount', { Name: name, ID: id });
+      await world.idle();
       settle(real, disturbance);
       const err = errOf(answer);
       const volume = model.volumes.get(name);
@@ -310,6 +311,7 @@ const copyOp = (pickContainer: number): Operation => {
       const { world } = real;
       disturb(real, disturbance);
       const mounted = await world.call('VolumeDriver.Mount', { Name: container.volume, ID: id });
+      await world.idle();
       settle(real, disturbance);
       if (errOf(mounted) !== '') {
         expect(disturbance.kind, `docker cp's Mount failed without a fault: ${errOf(mounted)}`).not.toBe('none');

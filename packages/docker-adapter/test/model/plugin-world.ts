@@ -4,9 +4,9 @@ import { basename, join } from 'node:path';
 import { setFailpointHook, VolumeEngine, type Logger, type StorageProvider } from '@stowage/core';
 import { DockerEngineApi, dockerConfirmsResend } from '../../src/docker/docker-containers.js';
 import { HoldsReconciler } from '../../src/docker/holds-reconciler.js';
-import { createPluginApp } from '../../src/protocol/plugin-app.js';
+import { createPluginApp, type PluginEngine } from '../../src/protocol/plugin-app.js';
 import { Chaos, ChaosProvider } from './chaos-provider.js';
-import type { FakeDockerApi } from './fake-docker-api.js';
+import type { FakeDockerApi } from '../support/fake-docker-api.js';
 
 /** What a model run needs of a backend: providers for each plugin start, and a view of the backend's own state. */
 export interface ModelBackend {
@@ -223,12 +223,43 @@ export class PluginWorld {
     const docker = new DockerEngineApi(this.docker.socket);
     const reconciler = new HoldsReconciler(engine, docker, this.logger, { intervalMs: 3_600_000, graceMs: 0 });
     // As `stowage serve` wires it, but with no pass in the background: the model runs each pass as a step of its own.
-    const server = createServer(createPluginApp(engine, this.logger, { confirmResend: (name) => dockerConfirmsResend(docker, name) }));
+    const server = createServer(createPluginApp(this.tracked(engine), this.logger, { confirmResend: (name) => dockerConfirmsResend(docker, name) }));
     const socket = join(this.dir, `plugin-${generation}.sock`);
     // Known before the engine starts, so a kill during start-up finds what to cut.
     this.current = { generation, engine, reconciler, server, socket, stateDir: this.stateDir, alive: true };
     await engine.start();
     await new Promise<void>((resolve) => server.listen(socket, resolve));
+  }
+
+  /**
+   * Waits until the plugin has recorded the fate of every answer it sent (a Mount's answer is recorded as answered
+   * just after it leaves): the next step then starts from a plugin at rest, whatever the machine's speed.
+   */
+  async idle(): Promise<void> {
+    while (this.recording.size > 0) await Promise.allSettled([...this.recording]);
+  }
+
+  private readonly recording = new Set<Promise<void>>();
+
+  /** The engine as the plugin app sees it, with the records of answers' fates followed by {@link idle}. */
+  private tracked(engine: VolumeEngine): PluginEngine {
+    const follow = (work: Promise<void>): Promise<void> => {
+      this.recording.add(work);
+      void work.catch(() => undefined).finally(() => this.recording.delete(work));
+      return work;
+    };
+    return {
+      create: (name, options) => engine.create(name, options),
+      remove: (name) => engine.remove(name),
+      get: (name) => engine.get(name),
+      list: () => engine.list(),
+      mount: (name, id, options) => engine.mount(name, id, options),
+      unmount: (name, id) => engine.unmount(name, id),
+      path: (name) => engine.path(name),
+      scope: () => engine.scope(),
+      mountAnswered: (name, id) => follow(engine.mountAnswered(name, id)),
+      mountUndelivered: (name, id) => follow(engine.mountUndelivered(name, id)),
+    };
   }
 
   private async send(method: string, body: unknown): Promise<PluginAnswer> {
