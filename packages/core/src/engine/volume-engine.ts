@@ -632,7 +632,9 @@ function holdKey(name: string, callerId: string): string {
 
 function sameOptions(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const key of keys) if (a[key] !== b[key]) return false;
+  // Own values only: an option named `constructor` in one record must not meet the other's inherited function.
+  const own = (options: Readonly<Record<string, string>>, key: string) => (Object.hasOwn(options, key) ? options[key] : undefined);
+  for (const key of keys) if (own(a, key) !== own(b, key)) return false;
   return true;
 }
 
