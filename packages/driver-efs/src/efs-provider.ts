@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { EFSClient, type EFSClientConfig } from '@aws-sdk/client-efs';
 import { resolveNodeIdentity } from '@stowage/aws-node';
@@ -16,6 +17,8 @@ import {
 } from '@stowage/core';
 import { AccessPointVolumes, type AccessPointVolume } from './access-point-volumes.js';
 import { DirectoryVolumes, type DirectoryVolumeRecord } from './directory-volumes.js';
+import { SYSTEM_FILE_OPERATIONS, errnoCode, type FileOperations } from './file-operations.js';
+import { DEFAULT_LOCK_TIMING, type LockTiming, type WorkAreaContext } from './work-area.js';
 import { DEFAULT_EFS_MODE, EFS_OPTIONS, type PerformanceMode } from './efs-options.js';
 import { checkEfsSettings, type EfsSettings } from './efs-settings.js';
 import { locateFileSystem, type FileSystemRef, type LocatedFileSystem } from './file-system-locator.js';
@@ -33,6 +36,15 @@ export interface EfsProviderDeps {
   readonly clientConfig?: EFSClientConfig;
   /** Replaces the mounter chosen from the settings (tests record the commands). */
   readonly mounter?: (region: string) => FileSystemMounter;
+  /**
+   * Replaces the system calls that change the file system (tests: a file system that refuses a step, or a step
+   * that never returns, which leaves what a crash there leaves).
+   */
+  readonly fileOperations?: FileOperations;
+  /** Replaces the clock locks' leases are judged by (tests: another node's lock growing old). */
+  readonly clock?: () => number;
+  /** Replaces parts of {@link DEFAULT_LOCK_TIMING}. */
+  readonly lockTiming?: Partial<LockTiming>;
 }
 
 /** What {@link EfsProvider.init} found, needed by every operation. */
@@ -42,6 +54,8 @@ interface Started {
   readonly maxIo: LocatedFileSystem | undefined;
   readonly mounts: FileSystemMounts;
   readonly accessPoints: AccessPointVolumes;
+  /** What the work areas of every file system share: this node, this run, the clock and the system calls. */
+  readonly work: WorkAreaContext;
 }
 
 /**
@@ -54,6 +68,9 @@ interface Started {
  *
  * This node mounts each file system once, shared by all its volumes (see {@link FileSystemMounts}), and hands each
  * volume over as its subdirectory of that mount; an access point volume gets a mount of its own.
+ *
+ * Stowage deletes only what it can prove it made: a `/<name>` it did not create is refused or, with `adopt=yes`,
+ * adopted and kept when the volume is removed.
  */
 export class EfsProvider implements StorageProvider {
   readonly name = 'efs';
@@ -70,6 +87,15 @@ export class EfsProvider implements StorageProvider {
   }
 
   validate(request: CreateRequest): void {
+    const { options } = request;
+    if (options.adopt === true && this.settings.accessPoints) {
+      throw StowageError.invalidArgument('adopt: not available with access points (accessPoints) yet');
+    }
+    if (options.adopt === true && !this.settings.accessPoints && (options.uid !== undefined || options.gid !== undefined)) {
+      throw StowageError.invalidArgument(
+        'adopt: an adopted directory keeps its owner, so uid and gid cannot be given with adopt=yes; leave them out, or change the owner yourself',
+      );
+    }
     if (request.options.perfmode === 'maxio' && !this.hasMaxIo) {
       throw StowageError.invalidArgument(
         'perfmode: maxio needs a max I/O file system, and none is configured on this node; ' +
@@ -101,11 +127,21 @@ export class EfsProvider implements StorageProvider {
         maxIo,
         mounts: new FileSystemMounts(this.deps.host, mounter, join(this.settings.mountRoot, 'fs'), this.deps.logger),
         accessPoints: new AccessPointVolumes(efs),
+        work: {
+          node: await this.nodeId(),
+          run: randomBytes(8).toString('hex'),
+          now: this.deps.clock ?? Date.now,
+          timing: { ...DEFAULT_LOCK_TIMING, ...this.deps.lockTiming },
+          ops: this.deps.fileOperations ?? SYSTEM_FILE_OPERATIONS,
+          logger: this.deps.logger,
+          held: new Set(),
+        },
       };
       this.deps.logger.info(
         { zone, region, fileSystemId: generalPurpose.id, maxIoFileSystemId: maxIo?.id, accessPoints: this.settings.accessPoints },
         'EFS file systems found, with mount targets in this zone',
       );
+      await this.recoverCrashes();
     } catch (error) {
       efs.destroy();
       throw error;
@@ -120,20 +156,23 @@ export class EfsProvider implements StorageProvider {
     const uid = options.uid === undefined ? undefined : Number(options.uid);
     const gid = options.gid === undefined ? undefined : Number(options.gid);
     const mode = String(options.mode ?? DEFAULT_EFS_MODE);
+    const adopt = options.adopt === true;
     if (this.settings.accessPoints) {
       const created = await s.accessPoints.create({ name, fileSystemId: fileSystem.id, options: recorded, uid, gid, permissions: mode });
       return accessPointVolume(created);
     }
     const record: DirectoryVolumeRecord = { name, createdAt: new Date().toISOString(), options: recorded };
     const stands = await s.mounts.during(fileSystem.id, (root) =>
-      new DirectoryVolumes(root).create(record, { uid, gid, mode: Number.parseInt(mode, 8) }),
+      this.directories(root, fileSystem.id).create(record, { uid, gid, mode: Number.parseInt(mode, 8) }, adopt),
     );
+    if (stands.adopted) this.deps.logger.info({ volume: name, fileSystemId: fileSystem.id }, 'adopted an existing directory as a volume');
     return directoryVolume(stands, fileSystem.id);
   }
 
   /**
-   * Deletes the volume's data everywhere. The engine refuses this while this node has the volume mounted; no node
-   * can see another node's mounts of an EFS directory, so those lose their data (README).
+   * Deletes the volume's data everywhere, unless it adopted a directory (that one is kept). The engine refuses this
+   * while this node has the volume mounted; no node can see another node's mounts of an EFS directory, so those
+   * lose their data (README).
    */
   async remove(name: string): Promise<void> {
     const s = this.ready();
@@ -147,7 +186,8 @@ export class EfsProvider implements StorageProvider {
     }
     const found = await this.findDirectoryVolume(name);
     if (!found) throw StowageError.notFound(`volume "${name}" not found`);
-    await s.mounts.during(found.fileSystemId, (root) => new DirectoryVolumes(root).remove(name));
+    const { kept } = await s.mounts.during(found.fileSystemId, (root) => this.directories(root, found.fileSystemId).remove(name));
+    if (kept) this.deps.logger.info({ volume: name, fileSystemId: found.fileSystemId }, `removed an adopted volume; its directory /${name} is kept`);
   }
 
   async inspect(name: string): Promise<ProviderVolume | undefined> {
@@ -165,7 +205,7 @@ export class EfsProvider implements StorageProvider {
     if (this.settings.accessPoints) return (await s.accessPoints.list(this.fileSystemIds())).map(accessPointVolume);
     const volumes: ProviderVolume[] = [];
     for (const id of this.fileSystemIds()) {
-      const records = await s.mounts.during(id, (root) => new DirectoryVolumes(root).list());
+      const records = await s.mounts.during(id, (root) => this.directories(root, id).list());
       volumes.push(...records.map((record) => directoryVolume(record, id)));
     }
     return volumes;
@@ -177,9 +217,9 @@ export class EfsProvider implements StorageProvider {
     for (const id of this.fileSystemIds()) {
       const holder = volumeHolder(name);
       const root = await s.mounts.hold(id, holder);
-      const volumes = new DirectoryVolumes(root);
       try {
-        if ((await volumes.read(name)) !== undefined) return { path: volumes.dataDir(name) };
+        const path = await this.directories(root, id).usableDir(name);
+        if (path !== undefined) return { path };
       } catch (error) {
         await s.mounts.release(id, holder);
         throw error;
@@ -237,6 +277,47 @@ export class EfsProvider implements StorageProvider {
     return { path: target };
   }
 
+  private directories(root: string, fileSystemId: string): DirectoryVolumes {
+    return new DirectoryVolumes(root, this.ready().work, `file system ${fileSystemId}`);
+  }
+
+  /** Finishes or undoes, on every file system, the creates and removes that a crash of this node interrupted. */
+  private async recoverCrashes(): Promise<void> {
+    const s = this.ready();
+    // Access point volumes take no locks (yet): nothing of theirs to recover.
+    if (this.settings.accessPoints) return;
+    for (const id of this.fileSystemIds()) {
+      try {
+        const recovered = await s.mounts.during(id, (root) => this.directories(root, id).recoverCrashes());
+        if (recovered > 0) this.deps.logger.info({ fileSystemId: id, recovered }, 'finished or undid creates and removes a crash interrupted');
+      } catch (error) {
+        // Not fatal: the next create or remove of each name tries again.
+        this.deps.logger.warn({ fileSystemId: id, err: (error as Error).message }, 'could not finish what a crash left');
+      }
+    }
+  }
+
+  /**
+   * This node's identity in locks, kept beside its mount points: a lock with it is this node's, so one left by an
+   * earlier run was left by a crash. Random rather than the host name, which two nodes may share.
+   */
+  private async nodeId(): Promise<string> {
+    const file = join(this.settings.mountRoot, 'node-id');
+    const read = async () => (await readFile(file, 'utf8')).trim();
+    try {
+      return await read();
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw StowageError.wrap(error, `cannot read this node's identity ${file}`);
+    }
+    try {
+      await mkdir(this.settings.mountRoot, { recursive: true });
+      await writeFile(file, `${randomBytes(8).toString('hex')}\n`, { flag: 'wx', mode: 0o644 });
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw StowageError.wrap(error, `cannot write this node's identity ${file}`);
+    }
+    return read();
+  }
+
   private accessPointMountPoint(name: string): string {
     return join(this.settings.mountRoot, 'access-points', name);
   }
@@ -244,7 +325,7 @@ export class EfsProvider implements StorageProvider {
   private async findDirectoryVolume(name: string): Promise<{ record: DirectoryVolumeRecord; fileSystemId: string } | undefined> {
     const s = this.ready();
     for (const id of this.fileSystemIds()) {
-      const record = await s.mounts.during(id, (root) => new DirectoryVolumes(root).read(name));
+      const record = await s.mounts.during(id, (root) => this.directories(root, id).read(name));
       if (record) return { record, fileSystemId: id };
     }
     return undefined;
@@ -288,7 +369,8 @@ function volumeHolder(name: string): string {
 }
 
 function directoryVolume(record: DirectoryVolumeRecord, fileSystemId: string): ProviderVolume {
-  return { name: record.name, createdAt: new Date(record.createdAt), options: record.options, status: { fileSystemId } };
+  const status = record.adopted ? { fileSystemId, adopted: true } : { fileSystemId };
+  return { name: record.name, createdAt: new Date(record.createdAt), options: record.options, status };
 }
 
 function accessPointVolume(volume: AccessPointVolume): ProviderVolume {

@@ -1,0 +1,201 @@
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EfsNodes, fileSystemEntries, fileSystemRoot, type EfsNode } from './support/efs-nodes.js';
+import { MotoEfs, scratch } from './support/moto-efs.js';
+import { SteppedFileOperations, type Step } from './support/stepped-file-operations.js';
+
+let world: MotoEfs;
+let dir: Awaited<ReturnType<typeof scratch>>;
+let nodes: EfsNodes;
+
+beforeAll(async () => {
+  world = await MotoEfs.start();
+});
+afterAll(async () => {
+  await world?.stop();
+});
+beforeEach(async () => {
+  await world.reset();
+  dir = await scratch();
+  nodes = new EfsNodes(dir);
+});
+afterEach(async () => {
+  await nodes.stopAll();
+  await dir.cleanup();
+});
+
+const OPTIONS = { backing: 'shared', uid: '1000', mode: '0750' } as const;
+const FOREIGN = 'cloudstor-vol';
+const LEASE_MS = 60_000;
+
+/** A file system with a Cloudstor volume beside what the test does: it must come through every crash untouched. */
+async function fileSystem(): Promise<{ id: string; root: string }> {
+  const id = await world.fileSystem();
+  const root = await fileSystemRoot(dir.exports, id);
+  await mkdir(join(root, FOREIGN));
+  await writeFile(join(root, FOREIGN, 'keep'), 'not stowage data\n');
+  return { id, root };
+}
+
+/** What the user can see of volume `vol` on `node`, checked: none at all, or a whole volume. */
+async function noneOrWhole(node: EfsNode, root: string, data?: string): Promise<'none' | 'whole'> {
+  expect(await readFile(join(root, FOREIGN, 'keep'), 'utf8')).toBe('not stowage data\n');
+  const volume = await node.engine.get('vol');
+  const entries = await fileSystemEntries(root);
+  if (!volume) {
+    expect((await node.engine.list()).map((v) => v.name)).toEqual([]);
+    expect(entries).toEqual({ root: [FOREIGN], meta: [], work: [] });
+    return 'none';
+  }
+  expect(entries).toEqual({ root: ['.stowage', FOREIGN, 'vol'], meta: ['vol.json'], work: [] });
+  const path = await node.engine.mount('vol', 'check');
+  const made = await stat(path);
+  expect([made.isDirectory(), made.uid, made.mode & 0o777]).toEqual([true, 1000, 0o750]);
+  if (data !== undefined) expect(await readFile(join(path, 'data'), 'utf8')).toBe(data);
+  await node.engine.unmount('vol', 'check');
+  return 'whole';
+}
+
+/** The file system steps `operation` takes on a fresh file system, counted with nothing frozen. */
+async function countSteps(prepare: (node: EfsNode) => Promise<void>, operation: (node: EfsNode) => Promise<unknown>): Promise<Step[]> {
+  const { id } = await fileSystem();
+  const ops = new SteppedFileOperations();
+  const node = await nodes.start('count', { fileSystemId: id }, { fileOperations: ops });
+  await prepare(node);
+  const from = ops.steps.length;
+  await operation(node);
+  return ops.steps.slice(from);
+}
+
+/**
+ * For each step of `operation`: a node is stopped for ever right before it (what `kill -9` there leaves), then
+ * started again, which finishes or undoes what the crash left; the user must see no volume or a whole one, and the
+ * retry must complete. Answers what was seen after each step's crash.
+ */
+async function crashAtEachStep(options: {
+  prepare: (node: EfsNode) => Promise<void>;
+  operation: (node: EfsNode) => Promise<unknown>;
+  retry: (node: EfsNode, seen: 'none' | 'whole', root: string) => Promise<void>;
+  data?: string;
+}): Promise<string[]> {
+  const steps = await countSteps(options.prepare, options.operation);
+  expect(steps.length).toBeGreaterThan(5);
+  const seen: string[] = [];
+  for (const [index, step] of steps.entries()) {
+    const { id, root } = await fileSystem();
+    const ops = new SteppedFileOperations();
+    const label = `node-${index}`;
+    const node = await nodes.start(label, { fileSystemId: id }, { fileOperations: ops });
+    await options.prepare(node);
+    const frozen = ops.freezeBefore(index);
+    void options.operation(node).catch(() => undefined);
+    const reached = await frozen.reached;
+    expect(reached.op, `step ${index}`).toBe(step.op);
+    await nodes.crash(node);
+
+    const restarted = await nodes.start(label, { fileSystemId: id });
+    const outcome = await noneOrWhole(restarted, root, options.data);
+    seen.push(`${index} before ${step.op} ${basename(step.path).replace(/[0-9a-f]{16}/, '<token>')}: ${outcome}`);
+    await options.retry(restarted, outcome, root);
+    await nodes.crash(restarted);
+  }
+  return seen;
+}
+
+describe('a shared volume create killed at any step', () => {
+  it('leaves no volume or a whole one after the restart, and the retried create makes it whole', async () => {
+    const seen = await crashAtEachStep({
+      prepare: async () => undefined,
+      operation: (node) => node.engine.create('vol', OPTIONS),
+      retry: async (node, _outcome, root) => {
+        await node.engine.create('vol', OPTIONS);
+        expect(await noneOrWhole(node, root)).toBe('whole');
+      },
+    });
+    // Published in one step, the link of its record: no volume before it, a whole one after.
+    const publish = seen.findIndex((line) => line.includes('before link record.'));
+    expect(publish).toBeGreaterThan(0);
+    expect(seen.map((line) => line.split(': ')[1])).toEqual(seen.map((_, index) => (index <= publish ? 'none' : 'whole')));
+    console.log(`create killed before each of its ${seen.length} file system steps, then restarted:\n  ${seen.join('\n  ')}`);
+  });
+});
+
+describe('a shared volume remove killed at any step', () => {
+  it('leaves the whole volume with its data or none of it after the restart, and the retried remove completes', async () => {
+    const seen = await crashAtEachStep({
+      prepare: async (node) => {
+        await node.engine.create('vol', OPTIONS);
+        await writeFile(join(await node.engine.mount('vol', 'writer'), 'data'), 'written before the remove\n');
+        await node.engine.unmount('vol', 'writer');
+      },
+      operation: (node) => node.engine.remove('vol'),
+      data: 'written before the remove\n',
+      retry: async (node, outcome) => {
+        if (outcome === 'whole') await node.engine.remove('vol');
+        else await expect(node.engine.remove('vol')).rejects.toThrow(/not found/);
+        expect(await node.engine.get('vol')).toBeUndefined();
+      },
+    });
+    console.log(`remove killed before each of its ${seen.length} file system steps, then restarted:\n  ${seen.join('\n  ')}`);
+  });
+});
+
+describe('a create that crashed on another node', () => {
+  it('is undone by the next create of the name once its lock is older than the lease, which then makes the volume whole', async () => {
+    const { id, root } = await fileSystem();
+    const opsA = new SteppedFileOperations();
+    const a = await nodes.start('a', { fileSystemId: id }, { fileOperations: opsA, clock: () => 1_000_000 });
+    // Stopped with `/vol` in place but its record not published: not a volume for anyone yet.
+    const frozen = opsA.freezeWhen((step) => step.op === 'writeNewFile' && basename(step.path).startsWith('record.'));
+    void a.engine.create('vol', OPTIONS).catch(() => undefined);
+    await frozen.reached;
+    await nodes.crash(a);
+    // Marks A's half-made directory, to tell it from B's.
+    await writeFile(join(root, 'vol', 'half-made'), '');
+
+    const b = await nodes.start('b', { fileSystemId: id }, { clock: () => 1_000_000 + LEASE_MS + 1 });
+    expect(await b.engine.get('vol')).toBeUndefined();
+    await b.engine.create('vol', { ...OPTIONS, mode: '0700' });
+    // B undid A's half-made directory and made its own, with its own options.
+    expect(await readdir(join(root, 'vol'))).toEqual([]);
+    expect((await stat(join(root, 'vol'))).mode & 0o777).toBe(0o700);
+    expect(await fileSystemEntries(root)).toEqual({ root: ['.stowage', FOREIGN, 'vol'], meta: ['vol.json'], work: [] });
+  });
+
+  it('is waited for while under way, and the waiting create answers with the volume it made', async () => {
+    const { id, root } = await fileSystem();
+    const opsA = new SteppedFileOperations();
+    const a = await nodes.start('a', { fileSystemId: id }, { fileOperations: opsA, clock: () => 1_000_000 });
+    const frozen = opsA.freezeWhen((step) => step.op === 'link' && basename(step.path).startsWith('record.'));
+    const created = a.engine.create('vol', OPTIONS);
+    await frozen.reached;
+
+    const opsB = new SteppedFileOperations();
+    const b = await nodes.start('b', { fileSystemId: id }, { fileOperations: opsB, clock: () => 1_000_000 + 5_000 });
+    const waiting = b.engine.create('vol', OPTIONS);
+    // B tried the lock, found A's, and makes nothing of its own while A holds it.
+    await vi.waitFor(() => expect(opsB.steps.filter((step) => step.op === 'link').length).toBeGreaterThan(0));
+    frozen.thaw();
+    const [fromA, fromB] = await Promise.all([created, waiting]);
+    expect(fromB).toEqual(fromA);
+    expect(opsB.steps.filter((step) => step.op === 'mkdir' && basename(step.path).startsWith('draft.'))).toEqual([]);
+    expect(await fileSystemEntries(root)).toEqual({ root: ['.stowage', FOREIGN, 'vol'], meta: ['vol.json'], work: [] });
+  });
+
+  it('makes a create of the name answer that it is busy, if it lasts, and leaves the name to it', async () => {
+    const { id, root } = await fileSystem();
+    const opsA = new SteppedFileOperations();
+    const a = await nodes.start('a', { fileSystemId: id }, { fileOperations: opsA, clock: () => 1_000_000 });
+    const frozen = opsA.freezeWhen((step) => step.op === 'rename' && basename(step.path).startsWith('draft.'));
+    const created = a.engine.create('vol', OPTIONS);
+    await frozen.reached;
+
+    const b = await nodes.start('b', { fileSystemId: id }, { clock: () => 1_000_000, lockTiming: { waitMs: 300, pollMs: 20 } });
+    await expect(b.engine.create('vol', OPTIONS)).rejects.toThrow(/volume "vol" is being created by another node .*; try again shortly/);
+    frozen.thaw();
+    await created;
+    expect(await b.engine.get('vol')).toMatchObject({ name: 'vol', options: { mode: '0750', uid: '1000' } });
+    expect(await fileSystemEntries(root)).toEqual({ root: ['.stowage', FOREIGN, 'vol'], meta: ['vol.json'], work: [] });
+  });
+});
