@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { EFSClient, type EFSClientConfig } from '@aws-sdk/client-efs';
 import { resolveNodeIdentity } from '@stowage/aws-node';
@@ -15,10 +15,10 @@ import {
   type StorageProvider,
   type VolumeScope,
 } from '@stowage/core';
-import { AccessPointVolumes, type AccessPointVolume } from './access-point-volumes.js';
+import { AccessPointVolumes, VOLUME_TAG, type AccessPointVolume } from './access-point-volumes.js';
 import { DirectoryVolumes, type DirectoryVolumeRecord } from './directory-volumes.js';
 import { SYSTEM_FILE_OPERATIONS, errnoCode, type FileOperations } from './file-operations.js';
-import { DEFAULT_LOCK_TIMING, type LockTiming, type WorkAreaContext } from './work-area.js';
+import { DEFAULT_LOCK_TIMING, WorkArea, type IsPublished, type LockTiming, type WorkAreaContext } from './work-area.js';
 import { DEFAULT_EFS_MODE, EFS_OPTIONS, type PerformanceMode } from './efs-options.js';
 import { checkEfsSettings, type EfsSettings } from './efs-settings.js';
 import { locateFileSystem, type FileSystemRef, type LocatedFileSystem } from './file-system-locator.js';
@@ -70,7 +70,8 @@ interface Started {
  * volume over as its subdirectory of that mount; an access point volume gets a mount of its own.
  *
  * Stowage deletes only what it can prove it made: a `/<name>` it did not create is refused or, with `adopt=yes`,
- * adopted and kept when the volume is removed.
+ * adopted and kept when the volume is removed; an access point is deleted only if Stowage made it, and its data
+ * only if it is `/<name>` and was not adopted.
  */
 export class EfsProvider implements StorageProvider {
   readonly name = 'efs';
@@ -88,9 +89,6 @@ export class EfsProvider implements StorageProvider {
 
   validate(request: CreateRequest): void {
     const { options } = request;
-    if (options.adopt === true && this.settings.accessPoints) {
-      throw StowageError.invalidArgument('adopt: not available with access points (accessPoints) yet');
-    }
     if (options.adopt === true && !this.settings.accessPoints && (options.uid !== undefined || options.gid !== undefined)) {
       throw StowageError.invalidArgument(
         'adopt: an adopted directory keeps its owner, so uid and gid cannot be given with adopt=yes; leave them out, or change the owner yourself',
@@ -158,8 +156,8 @@ export class EfsProvider implements StorageProvider {
     const mode = String(options.mode ?? DEFAULT_EFS_MODE);
     const adopt = options.adopt === true;
     if (this.settings.accessPoints) {
-      const created = await s.accessPoints.create({ name, fileSystemId: fileSystem.id, options: recorded, uid, gid, permissions: mode });
-      return accessPointVolume(created);
+      const request = { name, fileSystemId: fileSystem.id, options: recorded, uid, gid, permissions: mode };
+      return accessPointVolume(await this.createAccessPoint(request, adopt));
     }
     const record: DirectoryVolumeRecord = { name, createdAt: new Date().toISOString(), options: recorded };
     const stands = await s.mounts.during(fileSystem.id, (root) =>
@@ -177,11 +175,7 @@ export class EfsProvider implements StorageProvider {
   async remove(name: string): Promise<void> {
     const s = this.ready();
     if (this.settings.accessPoints) {
-      const volume = await s.accessPoints.find(this.fileSystemIds(), name);
-      if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
-      await s.accessPoints.delete(volume);
-      // Deleting an access point leaves its directory: delete the data too, so a new volume of this name starts empty.
-      await s.mounts.during(volume.fileSystemId, (root) => rm(join(root, volume.rootDirectory), { recursive: true, force: true }));
+      await this.removeAccessPoint(name);
       return;
     }
     const found = await this.findDirectoryVolume(name);
@@ -272,10 +266,106 @@ export class EfsProvider implements StorageProvider {
     const target = this.accessPointMountPoint(name);
     if (!(await this.deps.host.isMountpoint(target))) {
       const { fileSystemId, accessPointId, rootDirectory, owner } = volume;
+      // EFS makes a missing root directory anew, empty: an adopted one was there, so its absence means lost data.
+      if (volume.adopted) await s.mounts.during(fileSystemId, (root) => this.checkAdoptedRoot(volume, root));
       await s.mounts.mounter.mountAccessPoint({ fileSystemId, accessPointId, rootDirectory, owner }, target);
     }
     return { path: target };
   }
+
+  private async checkAdoptedRoot(volume: AccessPointVolume, root: string): Promise<void> {
+    const found = await lstat(join(root, volume.rootDirectory)).catch((error: unknown) => {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw StowageError.wrap(error, `cannot look at ${volume.rootDirectory} on file system ${volume.fileSystemId}`);
+    });
+    if (!found?.isDirectory()) {
+      throw StowageError.backendFailure(
+        `volume "${volume.name}" adopted ${volume.rootDirectory} on file system ${volume.fileSystemId}, which is no longer a directory there; ` +
+          'EFS would mount an empty new one in its place. Put the directory back, or remove the volume',
+      );
+    }
+  }
+
+  /**
+   * An access point for `request.name`, after checking `/<name>`: one already there is refused, or with `adopt`
+   * becomes the volume's root as it is (tagged, so that remove keeps it). Held under the name's lock, so that it
+   * does not interleave with a remove of the name on another node.
+   */
+  private async createAccessPoint(
+    request: Omit<Parameters<AccessPointVolumes['create']>[0], 'adopted'>,
+    adopt: boolean,
+  ): Promise<AccessPointVolume> {
+    const s = this.ready();
+    const { name, fileSystemId } = request;
+    return s.mounts.during(fileSystemId, (root) =>
+      new WorkArea(root, s.work).run(name, 'create', this.accessPointPublished, async () => {
+        const existing = await s.accessPoints.find(this.fileSystemIds(), name);
+        if (existing) return existing;
+        const present = await lstat(join(root, name)).catch((error: unknown) => {
+          if (errnoCode(error) === 'ENOENT') return undefined;
+          throw StowageError.wrap(error, `cannot look at /${name} on file system ${fileSystemId}`);
+        });
+        if (present && !adopt) {
+          throw StowageError.alreadyExists(
+            `/${name} already exists on file system ${fileSystemId} and no Stowage access point is rooted there; Stowage never ` +
+              'deletes or reuses data it did not create. To make that directory the volume, create it with --opt adopt=yes; ' +
+              `removing the volume then keeps the directory. Otherwise choose another name, or move /${name} away`,
+          );
+        }
+        if (adopt && !present) {
+          throw StowageError.invalidArgument(
+            `adopt=yes: there is no directory /${name} on file system ${fileSystemId} to adopt; leave out adopt to create a new, empty volume`,
+          );
+        }
+        if (adopt && !present?.isDirectory()) {
+          throw StowageError.invalidArgument(`adopt=yes: /${name} on file system ${fileSystemId} is not a directory; only a directory can be adopted as a volume`);
+        }
+        return s.accessPoints.create({ ...request, adopted: adopt });
+      }),
+    );
+  }
+
+  /**
+   * Deletes the access point if Stowage made it, and its directory if that is provably the volume's: `/<name>`
+   * exactly, not adopted. An access point merely tagged with the name is neither deleted nor emptied.
+   */
+  private async removeAccessPoint(name: string): Promise<void> {
+    const s = this.ready();
+    const volume = await s.accessPoints.find(this.fileSystemIds(), name);
+    if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
+    const { accessPointId, fileSystemId, rootDirectory } = volume;
+    if (!volume.createdByStowage) {
+      this.deps.logger.warn({ volume: name, accessPointId, fileSystemId, rootDirectory }, 'refused to remove an access point Stowage did not create');
+      throw StowageError.backendFailure(
+        `access point ${accessPointId} (root ${JSON.stringify(rootDirectory)} on file system ${fileSystemId}) is tagged ` +
+          `${VOLUME_TAG}=${name} but was not created by Stowage, so Stowage deletes neither it nor any data. Delete the ` +
+          `access point or its ${VOLUME_TAG} tag yourself (aws efs delete-access-point / untag-resource)`,
+      );
+    }
+    const deletesData = !volume.adopted && rootDirectory === `/${name}`;
+    await s.mounts.during(fileSystemId, (root) => {
+      const area = new WorkArea(root, s.work);
+      return area.run(name, 'remove', this.accessPointPublished, async (held) => {
+        const found = deletesData ? await lstat(area.dataDir(name), { bigint: true }).catch(() => undefined) : undefined;
+        // Noted before the access point goes; the lock's finish then deletes `/<name>`, now or after a crash.
+        if (found?.isDirectory()) await area.note(held, found);
+        await s.accessPoints.delete(volume);
+      });
+    });
+    if (volume.adopted) {
+      this.deps.logger.info({ volume: name, accessPointId, rootDirectory }, 'removed an adopted volume; its directory is kept');
+    } else if (!deletesData) {
+      this.deps.logger.warn({ volume: name, accessPointId, rootDirectory }, 'deleted the access point, but kept its root directory: it is not /<name>');
+      throw StowageError.backendFailure(
+        `access point ${accessPointId} of volume "${name}" is deleted, but its root directory ${JSON.stringify(rootDirectory)} ` +
+          `on file system ${fileSystemId} is not /${name}, so Stowage deleted no data there`,
+      );
+    }
+  }
+
+  /** Whether an access point Stowage made for the name exists: what makes it a volume, for a lock's recovery. */
+  private readonly accessPointPublished: IsPublished = async (name) =>
+    (await this.ready().accessPoints.find(this.fileSystemIds(), name))?.createdByStowage === true;
 
   private directories(root: string, fileSystemId: string): DirectoryVolumes {
     return new DirectoryVolumes(root, this.ready().work, `file system ${fileSystemId}`);
@@ -284,11 +374,13 @@ export class EfsProvider implements StorageProvider {
   /** Finishes or undoes, on every file system, the creates and removes that a crash of this node interrupted. */
   private async recoverCrashes(): Promise<void> {
     const s = this.ready();
-    // Access point volumes take no locks (yet): nothing of theirs to recover.
-    if (this.settings.accessPoints) return;
     for (const id of this.fileSystemIds()) {
       try {
-        const recovered = await s.mounts.during(id, (root) => this.directories(root, id).recoverCrashes());
+        const recovered = await s.mounts.during(id, (root) =>
+          this.settings.accessPoints
+            ? new WorkArea(root, s.work).recoverOwnCrashes(this.accessPointPublished)
+            : this.directories(root, id).recoverCrashes(),
+        );
         if (recovered > 0) this.deps.logger.info({ fileSystemId: id, recovered }, 'finished or undid creates and removes a crash interrupted');
       } catch (error) {
         // Not fatal: the next create or remove of each name tries again.
@@ -378,6 +470,12 @@ function accessPointVolume(volume: AccessPointVolume): ProviderVolume {
     name: volume.name,
     ...(volume.createdAt ? { createdAt: volume.createdAt } : {}),
     options: volume.options,
-    status: { fileSystemId: volume.fileSystemId, accessPointId: volume.accessPointId },
+    status: {
+      fileSystemId: volume.fileSystemId,
+      accessPointId: volume.accessPointId,
+      ...(volume.adopted ? { adopted: true } : {}),
+      // Shown only when so: `docker volume rm` refuses such a volume, and inspect says why.
+      ...(volume.createdByStowage ? {} : { createdByStowage: false, rootDirectory: volume.rootDirectory }),
+    },
   };
 }
