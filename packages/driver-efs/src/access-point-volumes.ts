@@ -9,6 +9,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-efs';
 import { StowageError } from '@stowage/core';
+import { isVolumeName } from './is-volume-name.js';
 
 /** Tag keys of a volume's access point: the access point's tags are the volume's whole record. */
 export const VOLUME_TAG = 'stowage:volume';
@@ -130,13 +131,14 @@ export class AccessPointVolumes {
   }
 }
 
+/** An access point as a volume, or undefined when it is not one. Its tags are anyone's to set: all are checked. */
 function toVolume(point: AccessPointDescription): AccessPointVolume | undefined {
   const tags = new Map((point.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
   const name = tags.get(VOLUME_TAG);
-  if (!name || !point.AccessPointId || !point.FileSystemId || point.LifeCycleState === 'deleting' || point.LifeCycleState === 'deleted') {
-    return undefined;
-  }
-  const options: Record<string, string> = {};
+  if (!name || !isVolumeName(name) || !point.AccessPointId || !point.FileSystemId) return undefined;
+  if (point.LifeCycleState === 'deleting' || point.LifeCycleState === 'deleted') return undefined;
+  // No prototype: an option tag named `__proto__` or `constructor` is a key like any other.
+  const options: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [key, value] of tags) if (key.startsWith(OPTION_TAG_PREFIX)) options[key.slice(OPTION_TAG_PREFIX.length)] = value;
   const created = tags.get(CREATED_TAG);
   const creation = point.RootDirectory?.CreationInfo;

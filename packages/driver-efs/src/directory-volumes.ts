@@ -217,6 +217,10 @@ async function lstatIfThere(path: string): Promise<BigIntStats | undefined> {
   }
 }
 
+/**
+ * A record file's text, checked: it is read from a file system anyone with access can write. Its options are
+ * copied into an object with no prototype, so option names such as `__proto__` or `toString` are plain keys.
+ */
 function parseRecord(text: string, name: string, file: string): DirectoryVolumeRecord {
   let data: unknown;
   try {
@@ -226,7 +230,10 @@ function parseRecord(text: string, name: string, file: string): DirectoryVolumeR
   }
   const problem = volumeRecordProblem(data, name) ?? adoptedProblem(data);
   if (problem) throw StowageError.backendFailure(`the record of volume "${name}" (${file}) is malformed (${problem}); repair or delete it`);
-  return data as DirectoryVolumeRecord;
+  const record = data as DirectoryVolumeRecord;
+  const options: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [key, value] of Object.entries(record.options)) options[key] = value;
+  return { name: record.name, createdAt: record.createdAt, options, ...(record.adopted === true ? { adopted: true } : {}) };
 }
 
 function adoptedProblem(data: unknown): string | undefined {
