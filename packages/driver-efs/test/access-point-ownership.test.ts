@@ -1,42 +1,19 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CreateAccessPointCommand, DescribeAccessPointsCommand, type AccessPointDescription } from '@aws-sdk/client-efs';
 import { ErrorKind, StowageError } from '@stowage/core';
-import { EfsNodes, fileSystemEntries, fileSystemRoot } from './support/efs-nodes.js';
-import { MotoEfs, scratch } from './support/moto-efs.js';
+import { fileSystemEntries, fileSystemRoot } from './support/efs-nodes.js';
+import { failure, useEfsTestWorld } from './support/efs-test-world.js';
 
-let world: MotoEfs;
-let dir: Awaited<ReturnType<typeof scratch>>;
-let nodes: EfsNodes;
+const t = useEfsTestWorld();
 
-beforeAll(async () => {
-  world = await MotoEfs.start();
-});
-afterAll(async () => {
-  await world?.stop();
-});
-beforeEach(async () => {
-  await world.reset();
-  dir = await scratch();
-  nodes = new EfsNodes(dir);
-});
-afterEach(async () => {
-  await nodes.stopAll();
-  await dir.cleanup();
-});
-
-async function failure(promise: Promise<unknown>): Promise<StowageError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(StowageError.is(error), `expected a StowageError, got ${String(error)}`).toBe(true);
-  return error as StowageError;
-}
 
 /** A file system holding data that is no volume's at its root, in `/other`, and in `/x`. */
 async function fileSystemWithData(): Promise<{ id: string; root: string }> {
-  const id = await world.fileSystem();
-  const root = await fileSystemRoot(dir.exports, id);
+  const id = await t.world.fileSystem();
+  const root = await fileSystemRoot(t.dir.exports, id);
   for (const sub of ['other', 'x', '']) {
     await mkdir(join(root, sub), { recursive: true });
     await writeFile(join(root, sub, 'precious'), `data in /${sub}\n`);
@@ -54,7 +31,7 @@ async function dataLeft(root: string): Promise<string[]> {
 
 /** An access point made by hand (not by Stowage) and tagged as the volume `name`. */
 async function misTagged(fileSystemId: string, name: string, path: string, clientToken = `by-hand-${name}-${path}`): Promise<string> {
-  const point = await world.efs.send(
+  const point = await t.world.efs.send(
     new CreateAccessPointCommand({
       ClientToken: clientToken,
       FileSystemId: fileSystemId,
@@ -66,7 +43,7 @@ async function misTagged(fileSystemId: string, name: string, path: string, clien
 }
 
 async function accessPoints(fileSystemId: string): Promise<AccessPointDescription[]> {
-  return (await world.efs.send(new DescribeAccessPointsCommand({ FileSystemId: fileSystemId }))).AccessPoints ?? [];
+  return (await t.world.efs.send(new DescribeAccessPointsCommand({ FileSystemId: fileSystemId }))).AccessPoints ?? [];
 }
 
 describe('removing an access point volume', () => {
@@ -75,7 +52,7 @@ describe('removing an access point volume', () => {
     async (path) => {
       const { id, root } = await fileSystemWithData();
       const pointId = await misTagged(id, 'x', path);
-      const { engine } = await nodes.start('a', { fileSystemId: id, accessPoints: true });
+      const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints: true });
 
       const error = await engine.remove('x').then(() => undefined, (e: unknown) => e as Error);
       expect(await dataLeft(root)).toEqual(['data in /other\n', 'data in /x\n', 'data in /\n']);
@@ -92,7 +69,7 @@ describe('removing an access point volume', () => {
     // As if Stowage's own request (its client token is the SHA-256 of `<fs-id>/<name>`) had been answered with an
     // access point rooted elsewhere.
     await misTagged(id, 'x', '/', createHash('sha256').update(`${id}/x`).digest('hex'));
-    const { engine } = await nodes.start('a', { fileSystemId: id, accessPoints: true });
+    const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints: true });
 
     const error = await engine.remove('x').then(() => undefined, (e: unknown) => e as Error);
     expect(await dataLeft(root)).toEqual(['data in /other\n', 'data in /x\n', 'data in /\n']);
@@ -103,7 +80,7 @@ describe('removing an access point volume', () => {
 
   it('deletes its own access point and /<name> only, when one tagged by hand with the same name sits beside it', async () => {
     const { id, root } = await fileSystemWithData();
-    const { engine } = await nodes.start('a', { fileSystemId: id, accessPoints: true });
+    const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints: true });
     await engine.create('mine', { backing: 'shared' });
     await writeFile(join(await engine.mount('mine', 'c1'), 'f'), 'x');
     await engine.unmount('mine', 'c1');
@@ -124,7 +101,7 @@ describe('removing an access point volume', () => {
 describe('creating an access point volume where /<name> exists', () => {
   it('is refused without adopt=yes, making no access point', async () => {
     const { id, root } = await fileSystemWithData();
-    const { engine } = await nodes.start('a', { fileSystemId: id, accessPoints: true });
+    const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints: true });
     const error = await failure(engine.create('x', { backing: 'shared' }));
     expect(error.kind).toBe(ErrorKind.AlreadyExists);
     expect(error.message).toMatch(/\/x already exists on file system fs-\w+ and no Stowage access point is rooted there; .* create it with --opt adopt=yes/);
@@ -135,7 +112,7 @@ describe('creating an access point volume where /<name> exists', () => {
 
   it('adopts the directory with adopt=yes: the volume has its data, and removing it keeps the directory', async () => {
     const { id, root } = await fileSystemWithData();
-    const { engine } = await nodes.start('a', { fileSystemId: id, accessPoints: true });
+    const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints: true });
     const volume = await engine.create('x', { backing: 'shared', adopt: 'true', uid: '1000', gid: '1000' });
     expect(volume.status).toMatchObject({ adopted: true });
     expect((await accessPoints(id))[0]?.Tags).toEqual(expect.arrayContaining([{ Key: 'stowage:adopted', Value: 'true' }]));

@@ -1,29 +1,11 @@
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EfsNodes, fileSystemEntries, fileSystemRoot, type EfsNode } from './support/efs-nodes.js';
-import { MotoEfs, scratch } from './support/moto-efs.js';
+import { describe, expect, it, vi } from 'vitest';
+import { fileSystemEntries, fileSystemRoot, type EfsNode } from './support/efs-nodes.js';
+import { useEfsTestWorld } from './support/efs-test-world.js';
 import { SteppedFileOperations, type Step } from './support/stepped-file-operations.js';
 
-let world: MotoEfs;
-let dir: Awaited<ReturnType<typeof scratch>>;
-let nodes: EfsNodes;
-
-beforeAll(async () => {
-  world = await MotoEfs.start();
-});
-afterAll(async () => {
-  await world?.stop();
-});
-beforeEach(async () => {
-  await world.reset();
-  dir = await scratch();
-  nodes = new EfsNodes(dir);
-});
-afterEach(async () => {
-  await nodes.stopAll();
-  await dir.cleanup();
-});
+const t = useEfsTestWorld();
 
 const OPTIONS = { backing: 'shared', uid: '1000', mode: '0750' } as const;
 const FOREIGN = 'cloudstor-vol';
@@ -31,8 +13,8 @@ const LEASE_MS = 60_000;
 
 /** A file system with a Cloudstor volume beside what the test does: it must come through every crash untouched. */
 async function fileSystem(): Promise<{ id: string; root: string }> {
-  const id = await world.fileSystem();
-  const root = await fileSystemRoot(dir.exports, id);
+  const id = await t.world.fileSystem();
+  const root = await fileSystemRoot(t.dir.exports, id);
   await mkdir(join(root, FOREIGN));
   await writeFile(join(root, FOREIGN, 'keep'), 'not stowage data\n');
   return { id, root };
@@ -61,7 +43,7 @@ async function noneOrWhole(node: EfsNode, root: string, data?: string): Promise<
 async function countSteps(prepare: (node: EfsNode) => Promise<void>, operation: (node: EfsNode) => Promise<unknown>): Promise<Step[]> {
   const { id } = await fileSystem();
   const ops = new SteppedFileOperations();
-  const node = await nodes.start('count', { fileSystemId: id }, { fileOperations: ops });
+  const node = await t.nodes.start('count', { fileSystemId: id }, { fileOperations: ops });
   await prepare(node);
   const from = ops.steps.length;
   await operation(node);
@@ -86,19 +68,19 @@ async function crashAtEachStep(options: {
     const { id, root } = await fileSystem();
     const ops = new SteppedFileOperations();
     const label = `node-${index}`;
-    const node = await nodes.start(label, { fileSystemId: id }, { fileOperations: ops });
+    const node = await t.nodes.start(label, { fileSystemId: id }, { fileOperations: ops });
     await options.prepare(node);
     const frozen = ops.freezeBefore(index);
     void options.operation(node).catch(() => undefined);
     const reached = await frozen.reached;
     expect(reached.op, `step ${index}`).toBe(step.op);
-    await nodes.crash(node);
+    await t.nodes.crash(node);
 
-    const restarted = await nodes.start(label, { fileSystemId: id });
+    const restarted = await t.nodes.start(label, { fileSystemId: id });
     const outcome = await noneOrWhole(restarted, root, options.data);
     seen.push(`${index} before ${step.op} ${basename(step.path).replace(/[0-9a-f]{16}/, '<token>')}: ${outcome}`);
     await options.retry(restarted, outcome, root);
-    await nodes.crash(restarted);
+    await t.nodes.crash(restarted);
   }
   return seen;
 }
@@ -141,20 +123,29 @@ describe('a shared volume remove killed at any step', () => {
   });
 });
 
+const A_CLOCK = 1_000_000;
+
+/** Node `a` creating `vol` (its clock at A_CLOCK), stopped before the first of its steps `at` picks. */
+async function createFrozenOnA(at: (step: Step) => boolean) {
+  const { id, root } = await fileSystem();
+  const ops = new SteppedFileOperations();
+  const a = await t.nodes.start('a', { fileSystemId: id }, { fileOperations: ops, clock: () => A_CLOCK });
+  const frozen = ops.freezeWhen(at);
+  const created = a.engine.create('vol', OPTIONS);
+  await frozen.reached;
+  return { id, root, a, frozen, created };
+}
+
 describe('a create that crashed on another node', () => {
   it('is undone by the next create of the name once its lock is older than the lease, which then makes the volume whole', async () => {
-    const { id, root } = await fileSystem();
-    const opsA = new SteppedFileOperations();
-    const a = await nodes.start('a', { fileSystemId: id }, { fileOperations: opsA, clock: () => 1_000_000 });
     // Stopped with `/vol` in place but its record not published: not a volume for anyone yet.
-    const frozen = opsA.freezeWhen((step) => step.op === 'writeNewFile' && basename(step.path).startsWith('record.'));
-    void a.engine.create('vol', OPTIONS).catch(() => undefined);
-    await frozen.reached;
-    await nodes.crash(a);
+    const { id, root, a, created } = await createFrozenOnA((step) => step.op === 'writeNewFile' && basename(step.path).startsWith('record.'));
+    void created.catch(() => undefined);
+    await t.nodes.crash(a);
     // Marks A's half-made directory, to tell it from B's.
     await writeFile(join(root, 'vol', 'half-made'), '');
 
-    const b = await nodes.start('b', { fileSystemId: id }, { clock: () => 1_000_000 + LEASE_MS + 1 });
+    const b = await t.nodes.start('b', { fileSystemId: id }, { clock: () => A_CLOCK + LEASE_MS + 1 });
     expect(await b.engine.get('vol')).toBeUndefined();
     await b.engine.create('vol', { ...OPTIONS, mode: '0700' });
     // B undid A's half-made directory and made its own, with its own options.
@@ -164,15 +155,9 @@ describe('a create that crashed on another node', () => {
   });
 
   it('is waited for while under way, and the waiting create answers with the volume it made', async () => {
-    const { id, root } = await fileSystem();
-    const opsA = new SteppedFileOperations();
-    const a = await nodes.start('a', { fileSystemId: id }, { fileOperations: opsA, clock: () => 1_000_000 });
-    const frozen = opsA.freezeWhen((step) => step.op === 'link' && basename(step.path).startsWith('record.'));
-    const created = a.engine.create('vol', OPTIONS);
-    await frozen.reached;
-
+    const { id, root, frozen, created } = await createFrozenOnA((step) => step.op === 'link' && basename(step.path).startsWith('record.'));
     const opsB = new SteppedFileOperations();
-    const b = await nodes.start('b', { fileSystemId: id }, { fileOperations: opsB, clock: () => 1_000_000 + 5_000 });
+    const b = await t.nodes.start('b', { fileSystemId: id }, { fileOperations: opsB, clock: () => A_CLOCK + 5_000 });
     const waiting = b.engine.create('vol', OPTIONS);
     // B tried the lock, found A's, and makes nothing of its own while A holds it.
     await vi.waitFor(() => expect(opsB.steps.filter((step) => step.op === 'link').length).toBeGreaterThan(0));
@@ -184,14 +169,8 @@ describe('a create that crashed on another node', () => {
   });
 
   it('makes a create of the name answer that it is busy, if it lasts, and leaves the name to it', async () => {
-    const { id, root } = await fileSystem();
-    const opsA = new SteppedFileOperations();
-    const a = await nodes.start('a', { fileSystemId: id }, { fileOperations: opsA, clock: () => 1_000_000 });
-    const frozen = opsA.freezeWhen((step) => step.op === 'rename' && basename(step.path).startsWith('draft.'));
-    const created = a.engine.create('vol', OPTIONS);
-    await frozen.reached;
-
-    const b = await nodes.start('b', { fileSystemId: id }, { clock: () => 1_000_000, lockTiming: { waitMs: 300, pollMs: 20 } });
+    const { id, root, frozen, created } = await createFrozenOnA((step) => step.op === 'rename' && basename(step.path).startsWith('draft.'));
+    const b = await t.nodes.start('b', { fileSystemId: id }, { clock: () => A_CLOCK, lockTiming: { waitMs: 300, pollMs: 20 } });
     await expect(b.engine.create('vol', OPTIONS)).rejects.toThrow(/volume "vol" is being created by another node .*; try again shortly/);
     frozen.thaw();
     await created;

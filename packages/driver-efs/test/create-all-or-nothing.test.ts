@@ -1,44 +1,21 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorKind, StowageError } from '@stowage/core';
-import { EfsNodes, fileSystemEntries, fileSystemRoot } from './support/efs-nodes.js';
-import { MotoEfs, scratch } from './support/moto-efs.js';
+import { describe, expect, it } from 'vitest';
+import { ErrorKind } from '@stowage/core';
+import { fileSystemEntries, fileSystemRoot } from './support/efs-nodes.js';
+import { failure, useEfsTestWorld } from './support/efs-test-world.js';
 import { refuseOwnersFrom } from './support/owner-refusing-stand-in.js';
 import { SteppedFileOperations } from './support/stepped-file-operations.js';
 
-let world: MotoEfs;
-let dir: Awaited<ReturnType<typeof scratch>>;
-let nodes: EfsNodes;
+const t = useEfsTestWorld();
 
-beforeAll(async () => {
-  world = await MotoEfs.start();
-});
-afterAll(async () => {
-  await world?.stop();
-});
-beforeEach(async () => {
-  await world.reset();
-  dir = await scratch();
-  nodes = new EfsNodes(dir);
-});
-afterEach(async () => {
-  await nodes.stopAll();
-  await dir.cleanup();
-});
-
-async function failure(promise: Promise<unknown>): Promise<StowageError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(StowageError.is(error), `expected a StowageError, got ${String(error)}`).toBe(true);
-  return error as StowageError;
-}
 
 describe('a shared volume create is all or nothing', () => {
   it('leaves no volume, record or directory when the file system refuses the owner, and a retry does not "succeed" with none', async () => {
-    const id = await world.fileSystem();
+    const id = await t.world.fileSystem();
     // Ids from 1000 up are refused, as an EFS file system squashing root refuses root's chown to uid 1234.
-    const root = await refuseOwnersFrom(dir, id, 1000);
-    const { engine } = await nodes.start('a', { fileSystemId: id });
+    const root = await refuseOwnersFrom(t.dir, id, 1000);
+    const { engine } = await t.nodes.start('a', { fileSystemId: id });
 
     const first = await failure(engine.create('squashed', { backing: 'shared', uid: '1234' }));
     expect(first.message).toMatch(/volume "squashed".*(EOVERFLOW|value too large)/i);
@@ -64,12 +41,12 @@ describe('a shared volume create is all or nothing', () => {
   it.each(['mkdir', 'chown', 'chmod', 'rename', 'link', 'writeNewFile'] as const)(
     'leaves nothing behind when its %s fails, and the next create makes the volume whole',
     async (op) => {
-      const id = await world.fileSystem();
-      const root = await fileSystemRoot(dir.exports, id);
+      const id = await t.world.fileSystem();
+      const root = await fileSystemRoot(t.dir.exports, id);
       await mkdir(join(root, 'cloudstor-vol'));
       await writeFile(join(root, 'cloudstor-vol', 'keep'), 'not stowage data\n');
       const ops = new SteppedFileOperations();
-      const { engine } = await nodes.start('a', { fileSystemId: id }, { fileOperations: ops });
+      const { engine } = await t.nodes.start('a', { fileSystemId: id }, { fileOperations: ops });
       // The volume's own steps only: the draft directory, its move into place, the record's publication.
       ops.refuse(({ op: called, path }, args) => {
         if (called !== op) return false;
@@ -84,7 +61,7 @@ describe('a shared volume create is all or nothing', () => {
       expect(await fileSystemEntries(root)).toEqual({ root: ['cloudstor-vol'], meta: [], work: [] });
       expect(ops.steps.some((step) => step.op === op)).toBe(true);
 
-      const retry = await nodes.start('b', { fileSystemId: id });
+      const retry = await t.nodes.start('b', { fileSystemId: id });
       await retry.engine.create('vol', { backing: 'shared', uid: '1000', mode: '0700' });
       const path = await retry.engine.mount('vol', 'c1');
       expect([(await stat(path)).uid, (await stat(path)).mode & 0o777]).toEqual([1000, 0o700]);
@@ -96,9 +73,9 @@ describe('a shared volume create is all or nothing', () => {
 
 describe('mounting a shared volume', () => {
   it('refuses a volume whose directory is gone instead of handing out an empty or missing one', async () => {
-    const id = await world.fileSystem();
-    const root = await fileSystemRoot(dir.exports, id);
-    const { engine } = await nodes.start('a', { fileSystemId: id });
+    const id = await t.world.fileSystem();
+    const root = await fileSystemRoot(t.dir.exports, id);
+    const { engine } = await t.nodes.start('a', { fileSystemId: id });
     await engine.create('lost', { backing: 'shared' });
     await rm(join(root, 'lost'), { recursive: true });
 

@@ -1,40 +1,17 @@
 import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorKind, StowageError } from '@stowage/core';
-import { EfsNodes, fileSystemEntries, fileSystemRoot } from './support/efs-nodes.js';
-import { MotoEfs, scratch } from './support/moto-efs.js';
+import { describe, expect, it } from 'vitest';
+import { ErrorKind } from '@stowage/core';
+import { fileSystemEntries, fileSystemRoot } from './support/efs-nodes.js';
+import { failure, useEfsTestWorld } from './support/efs-test-world.js';
 
-let world: MotoEfs;
-let dir: Awaited<ReturnType<typeof scratch>>;
-let nodes: EfsNodes;
+const t = useEfsTestWorld();
 
-beforeAll(async () => {
-  world = await MotoEfs.start();
-});
-afterAll(async () => {
-  await world?.stop();
-});
-beforeEach(async () => {
-  await world.reset();
-  dir = await scratch();
-  nodes = new EfsNodes(dir);
-});
-afterEach(async () => {
-  await nodes.stopAll();
-  await dir.cleanup();
-});
-
-async function failure(promise: Promise<unknown>): Promise<StowageError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(StowageError.is(error), `expected a StowageError, got ${String(error)}`).toBe(true);
-  return error as StowageError;
-}
 
 /** A file system as Cloudstor left it: each volume a plain directory `/<name>`, no record anywhere. */
 async function cloudstorFileSystem(): Promise<{ id: string; root: string }> {
-  const id = await world.fileSystem();
-  const root = await fileSystemRoot(dir.exports, id);
+  const id = await t.world.fileSystem();
+  const root = await fileSystemRoot(t.dir.exports, id);
   await mkdir(join(root, 'sharedvol1', 'db'), { recursive: true });
   await writeFile(join(root, 'sharedvol1', 'db', 'data'), 'written under cloudstor\n');
   return { id, root };
@@ -43,7 +20,7 @@ async function cloudstorFileSystem(): Promise<{ id: string; root: string }> {
 describe('a directory at /<name> that Stowage did not create', () => {
   it('is refused by a create, with what to do, and every file in it is kept', async () => {
     const { id, root } = await cloudstorFileSystem();
-    const { engine } = await nodes.start('a', { fileSystemId: id });
+    const { engine } = await t.nodes.start('a', { fileSystemId: id });
 
     const error = await failure(engine.create('sharedvol1', { backing: 'shared' }));
     expect(error.kind).toBe(ErrorKind.AlreadyExists);
@@ -57,8 +34,8 @@ describe('a directory at /<name> that Stowage did not create', () => {
   it('becomes the volume with adopt=yes, as it is; removing the volume keeps the directory and its data', async () => {
     const { id, root } = await cloudstorFileSystem();
     const before = await stat(join(root, 'sharedvol1'));
-    const a = await nodes.start('a', { fileSystemId: id });
-    const b = await nodes.start('b', { fileSystemId: id });
+    const a = await t.nodes.start('a', { fileSystemId: id });
+    const b = await t.nodes.start('b', { fileSystemId: id });
 
     const volume = await a.engine.create('sharedvol1', { backing: 'shared', adopt: 'yes' });
     expect(volume.status).toMatchObject({ fileSystemId: id, adopted: true });
@@ -84,7 +61,7 @@ describe('a directory at /<name> that Stowage did not create', () => {
 
   it('is not needed by adopt=yes: with nothing to adopt, the create is refused and makes nothing', async () => {
     const { id, root } = await cloudstorFileSystem();
-    const { engine } = await nodes.start('a', { fileSystemId: id });
+    const { engine } = await t.nodes.start('a', { fileSystemId: id });
     const error = await failure(engine.create('sharedvol2', { backing: 'shared', adopt: 'yes' }));
     expect(error.kind).toBe(ErrorKind.InvalidArgument);
     expect(error.message).toMatch(/adopt=yes: there is no directory \/sharedvol2 on file system fs-\w+ to adopt/);
@@ -93,7 +70,7 @@ describe('a directory at /<name> that Stowage did not create', () => {
 
   it('keeps its owner: adopt=yes with uid or gid is refused before anything is done', async () => {
     const { id, root } = await cloudstorFileSystem();
-    const { engine } = await nodes.start('a', { fileSystemId: id });
+    const { engine } = await t.nodes.start('a', { fileSystemId: id });
     const error = await failure(engine.create('sharedvol1', { backing: 'shared', adopt: 'yes', uid: '1000' }));
     expect(error.kind).toBe(ErrorKind.InvalidArgument);
     expect(error.message).toMatch(/uid and gid cannot be given with adopt=yes/);
@@ -104,7 +81,7 @@ describe('a directory at /<name> that Stowage did not create', () => {
     const { id, root } = await cloudstorFileSystem();
     await symlink('/', join(root, 'escape'));
     await writeFile(join(root, 'plain'), 'a file\n');
-    const { engine } = await nodes.start('a', { fileSystemId: id });
+    const { engine } = await t.nodes.start('a', { fileSystemId: id });
     for (const name of ['escape', 'plain']) {
       await expect(engine.create(name, { backing: 'shared' })).rejects.toThrow(/is not a Stowage volume/);
       await expect(engine.create(name, { backing: 'shared', adopt: 'yes' })).rejects.toThrow(/is not a directory; only a directory can be adopted/);
@@ -115,7 +92,7 @@ describe('a directory at /<name> that Stowage did not create', () => {
 
   it('is never touched by creates and removes of other volumes beside it', async () => {
     const { id, root } = await cloudstorFileSystem();
-    const { engine } = await nodes.start('a', { fileSystemId: id });
+    const { engine } = await t.nodes.start('a', { fileSystemId: id });
     await engine.create('fresh', { backing: 'shared' });
     await writeFile(join(await engine.mount('fresh', 'c'), 'f'), 'x');
     await engine.unmount('fresh', 'c');
