@@ -109,14 +109,16 @@ export class DirectoryVolumes {
       const record = await this.read(name);
       if (!record) throw StowageError.notFound(`volume "${name}" not found`);
       const found = record.adopted ? undefined : await lstatIfThere(this.dataDir(name));
-      // Noted before the record goes: from then on `/<name>` is provably this volume's, and is deleted when the
-      // lock is finished, now or after a crash (see WorkArea.recover). A non-directory there was never ours.
+      // Noted before the record goes: from then on `/<name>` is provably this volume's, and is deleted now or, after
+      // a crash, by whoever finishes the lock (see WorkArea.recover). A non-directory there was never ours.
       if (found?.isDirectory()) await this.area.note(held, found);
       try {
         await this.area.ops.rename(this.recordFile(name), this.area.path('withdrawn', held.claim.token, name));
       } catch (error) {
         throw StowageError.wrap(error, `cannot remove volume "${name}" from ${this.where}`);
       }
+      // The volume is gone for every node; its directory follows, deleted with the work area's entries.
+      await this.area.doom(held);
       return { kept: record.adopted === true };
     });
   }

@@ -15,7 +15,7 @@ import {
   type StorageProvider,
   type VolumeScope,
 } from '@stowage/core';
-import { AccessPointVolumes, VOLUME_TAG, type AccessPointVolume } from './access-point-volumes.js';
+import { AccessPointVolumes, VOLUME_TAG, type AccessPointVolume, type NewAccessPoint } from './access-point-volumes.js';
 import { DirectoryVolumes, type DirectoryVolumeRecord } from './directory-volumes.js';
 import { SYSTEM_FILE_OPERATIONS, errnoCode, type FileOperations } from './file-operations.js';
 import { DEFAULT_LOCK_TIMING, WorkArea, type IsPublished, type LockTiming, type WorkAreaContext } from './work-area.js';
@@ -292,7 +292,7 @@ export class EfsProvider implements StorageProvider {
    * does not interleave with a remove of the name on another node.
    */
   private async createAccessPoint(
-    request: Omit<Parameters<AccessPointVolumes['create']>[0], 'adopted'>,
+    request: Omit<NewAccessPoint, 'adopted'>,
     adopt: boolean,
   ): Promise<AccessPointVolume> {
     const s = this.ready();
@@ -347,9 +347,11 @@ export class EfsProvider implements StorageProvider {
       const area = new WorkArea(root, s.work);
       return area.run(name, 'remove', this.accessPointPublished, async (held) => {
         const found = deletesData ? await lstat(area.dataDir(name), { bigint: true }).catch(() => undefined) : undefined;
-        // Noted before the access point goes; the lock's finish then deletes `/<name>`, now or after a crash.
+        // Noted before the access point goes, so that after a crash whoever finishes the lock deletes `/<name>`.
         if (found?.isDirectory()) await area.note(held, found);
         await s.accessPoints.delete(volume);
+        // Not left to the finish, which asks the API whether the volume is published: a deletion may not show at once.
+        if (found?.isDirectory()) await area.doom(held);
       });
     });
     if (volume.adopted) {

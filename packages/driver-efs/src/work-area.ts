@@ -304,17 +304,25 @@ export class WorkArea {
   async recover(claim: NameClaim, isPublished: IsPublished): Promise<void> {
     const { name, token } = claim;
     const { ops } = this.ctx;
-    if (claim.ino !== undefined && !(await isPublished(name))) {
-      const dir = this.dataDir(name);
-      const found = await lstat(dir, { bigint: true }).catch((error: unknown) => {
-        if (errnoCode(error) === 'ENOENT') return undefined;
-        throw StowageError.wrap(error, `cannot look at ${dir}`);
-      });
-      if (found && isNoted(found, claim)) await ops.rename(dir, this.path('doomed', token, name));
-    }
+    if (claim.ino !== undefined && !(await isPublished(name))) await this.doom(claim);
     await ops.removeTree(this.path('draft', token, name));
     await ops.removeTree(this.path('doomed', token, name));
     for (const kind of ['record', 'withdrawn', 'note', 'claim'] as const) await unlinkIfThere(ops, this.path(kind, token, name));
+  }
+
+  /**
+   * Moves `/<name>` into the work area, where finishing the lock deletes it, if it is the directory the held
+   * claim noted; anything else there stays. For a remove that has just unpublished the volume itself, without
+   * asking whether it is published (an API may not show a deletion at once).
+   */
+  async doom(held: HeldName | NameClaim): Promise<void> {
+    const claim = 'claim' in held ? held.claim : held;
+    const dir = this.dataDir(claim.name);
+    const found = await lstat(dir, { bigint: true }).catch((error: unknown) => {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw StowageError.wrap(error, `cannot look at ${dir}`);
+    });
+    if (found && isNoted(found, claim)) await this.ctx.ops.rename(dir, this.path('doomed', claim.token, claim.name));
   }
 
   private async hold(holding: Holding, isPublished: IsPublished): Promise<Holding> {
