@@ -20,7 +20,10 @@ async function fileSystem(): Promise<{ id: string; root: string }> {
   return { id, root };
 }
 
-/** What the user can see of volume `vol` on `node`, checked: none at all, or a whole volume. */
+/**
+ * What the user can see of volume `vol` on `node`, checked: none at all, or a whole volume. An access point volume's
+ * directory appears on its first mount; a directory volume's with its record.
+ */
 async function noneOrWhole(node: EfsNode, root: string, data?: string): Promise<'none' | 'whole'> {
   expect(await readFile(join(root, FOREIGN, 'keep'), 'utf8')).toBe('not stowage data\n');
   const volume = await node.engine.get('vol');
@@ -30,7 +33,11 @@ async function noneOrWhole(node: EfsNode, root: string, data?: string): Promise<
     expect(entries).toEqual({ root: [FOREIGN], meta: [], work: [] });
     return 'none';
   }
-  expect(entries).toEqual({ root: ['.stowage', FOREIGN, 'vol'], meta: ['vol.json'], work: [] });
+  if (volume.status?.accessPointId === undefined) {
+    expect(entries).toEqual({ root: ['.stowage', FOREIGN, 'vol'], meta: ['vol.json'], work: [] });
+  } else {
+    expect(entries).toEqual({ root: data === undefined ? expect.arrayContaining([FOREIGN]) : [FOREIGN, 'vol'], meta: [], work: [] });
+  }
   const path = await node.engine.mount('vol', 'check');
   const made = await stat(path);
   expect([made.isDirectory(), made.uid, made.mode & 0o777]).toEqual([true, 1000, 0o750]);
@@ -40,10 +47,14 @@ async function noneOrWhole(node: EfsNode, root: string, data?: string): Promise<
 }
 
 /** The file system steps `operation` takes on a fresh file system, counted with nothing frozen. */
-async function countSteps(prepare: (node: EfsNode) => Promise<void>, operation: (node: EfsNode) => Promise<unknown>): Promise<Step[]> {
+async function countSteps(
+  accessPoints: boolean,
+  prepare: (node: EfsNode) => Promise<void>,
+  operation: (node: EfsNode) => Promise<unknown>,
+): Promise<Step[]> {
   const { id } = await fileSystem();
   const ops = new SteppedFileOperations();
-  const node = await t.nodes.start('count', { fileSystemId: id }, { fileOperations: ops });
+  const node = await t.nodes.start('count', { fileSystemId: id, accessPoints }, { fileOperations: ops });
   await prepare(node);
   const from = ops.steps.length;
   await operation(node);
@@ -56,19 +67,21 @@ async function countSteps(prepare: (node: EfsNode) => Promise<void>, operation: 
  * retry must complete. Answers what was seen after each step's crash.
  */
 async function crashAtEachStep(options: {
+  accessPoints: boolean;
   prepare: (node: EfsNode) => Promise<void>;
   operation: (node: EfsNode) => Promise<unknown>;
   retry: (node: EfsNode, seen: 'none' | 'whole', root: string) => Promise<void>;
   data?: string;
 }): Promise<string[]> {
-  const steps = await countSteps(options.prepare, options.operation);
+  const { accessPoints } = options;
+  const steps = await countSteps(accessPoints, options.prepare, options.operation);
   expect(steps.length).toBeGreaterThan(5);
   const seen: string[] = [];
   for (const [index, step] of steps.entries()) {
     const { id, root } = await fileSystem();
     const ops = new SteppedFileOperations();
     const label = `node-${index}`;
-    const node = await t.nodes.start(label, { fileSystemId: id }, { fileOperations: ops });
+    const node = await t.nodes.start(label, { fileSystemId: id, accessPoints }, { fileOperations: ops });
     await options.prepare(node);
     const frozen = ops.freezeBefore(index);
     void options.operation(node).catch(() => undefined);
@@ -76,7 +89,7 @@ async function crashAtEachStep(options: {
     expect(reached.op, `step ${index}`).toBe(step.op);
     await t.nodes.crash(node);
 
-    const restarted = await t.nodes.start(label, { fileSystemId: id });
+    const restarted = await t.nodes.start(label, { fileSystemId: id, accessPoints });
     const outcome = await noneOrWhole(restarted, root, options.data);
     seen.push(`${index} before ${step.op} ${basename(step.path).replace(/[0-9a-f]{16}/, '<token>')}: ${outcome}`);
     await options.retry(restarted, outcome, root);
@@ -85,9 +98,13 @@ async function crashAtEachStep(options: {
   return seen;
 }
 
-describe('a shared volume create killed at any step', () => {
-  it('leaves no volume or a whole one after the restart, and the retried create makes it whole', async () => {
+describe.each([
+  ['a directory volume', false],
+  ['an access point volume', true],
+])('%s killed at any step', (_kind, accessPoints) => {
+  it('of its create leaves no volume or a whole one after the restart, and the retried create makes it whole', async () => {
     const seen = await crashAtEachStep({
+      accessPoints,
       prepare: async () => undefined,
       operation: (node) => node.engine.create('vol', OPTIONS),
       retry: async (node, _outcome, root) => {
@@ -95,17 +112,17 @@ describe('a shared volume create killed at any step', () => {
         expect(await noneOrWhole(node, root)).toBe('whole');
       },
     });
-    // Published in one step, the link of its record: no volume before it, a whole one after.
-    const publish = seen.findIndex((line) => line.includes('before link record.'));
-    expect(publish).toBeGreaterThan(0);
-    expect(seen.map((line) => line.split(': ')[1])).toEqual(seen.map((_, index) => (index <= publish ? 'none' : 'whole')));
     console.log(`create killed before each of its ${seen.length} file system steps, then restarted:\n  ${seen.join('\n  ')}`);
+    // Published in one step: the link of its record, or the creation of its access point (right after the lock is
+    // taken, whose last step drops the claim file's own name). No volume before it, a whole one after.
+    const published = seen.findIndex((line) => line.includes(accessPoints ? 'before unlink claim.' : 'before link record.'));
+    expect(published).toBeGreaterThan(0);
+    expect(seen.map((line) => line.split(': ')[1])).toEqual(seen.map((_, index) => (index <= published ? 'none' : 'whole')));
   });
-});
 
-describe('a shared volume remove killed at any step', () => {
-  it('leaves the whole volume with its data or none of it after the restart, and the retried remove completes', async () => {
+  it('of its remove leaves the whole volume with its data or none of it after the restart, and the retried remove completes', async () => {
     const seen = await crashAtEachStep({
+      accessPoints,
       prepare: async (node) => {
         await node.engine.create('vol', OPTIONS);
         await writeFile(join(await node.engine.mount('vol', 'writer'), 'data'), 'written before the remove\n');
@@ -119,6 +136,8 @@ describe('a shared volume remove killed at any step', () => {
         expect(await node.engine.get('vol')).toBeUndefined();
       },
     });
+    expect(seen.at(0)).toMatch(/: whole$/);
+    expect(seen.at(-1)).toMatch(/: none$/);
     console.log(`remove killed before each of its ${seen.length} file system steps, then restarted:\n  ${seen.join('\n  ')}`);
   });
 });
