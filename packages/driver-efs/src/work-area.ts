@@ -89,6 +89,7 @@ interface Holding extends HeldName {
 }
 
 const TOKEN = /^[0-9a-f]{16}$/;
+const BEING: Readonly<Record<ClaimOp, string>> = { create: 'created', remove: 'removed', recover: 'recovered from a crash' };
 const KINDS = ['claim', 'steal', 'draft', 'record', 'doomed', 'withdrawn', 'note'] as const;
 type Kind = (typeof KINDS)[number];
 
@@ -176,7 +177,7 @@ export class WorkArea {
       if (!this.abandoned(holder)) {
         if (performance.now() - waitStarted > timing.waitMs) {
           throw StowageError.backendFailure(
-            `volume "${name}" is being ${holder.op === 'remove' ? 'removed' : 'created'} by another node (since ` +
+            `volume "${name}" is being ${BEING[holder.op]} by another node (since ` +
               `${new Date(holder.since).toISOString()}); try again shortly. If that node stopped, its lock ${lockFile} ` +
               `is taken over ${Math.round(timing.leaseMs / 1000)} s after it was taken`,
           );
