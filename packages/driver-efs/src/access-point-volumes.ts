@@ -9,11 +9,22 @@ import {
   type Tag,
 } from '@aws-sdk/client-efs';
 import { StowageError } from '@stowage/core';
+import { isVolumeName } from './is-volume-name.js';
 
 /** Tag keys of a volume's access point: the access point's tags are the volume's whole record. */
 export const VOLUME_TAG = 'stowage:volume';
 export const CREATED_TAG = 'stowage:created';
 export const OPTION_TAG_PREFIX = 'stowage:option:';
+/** `true` on the access point of a volume that adopted an existing `/<name>` (`adopt=yes`): removing it keeps the data. */
+export const ADOPTED_TAG = 'stowage:adopted';
+
+/**
+ * The client token Stowage creates the access point of volume `name` on `fileSystemId` with. EFS keeps it with the
+ * access point, and nothing else sets it, so it tells the access points Stowage made from ones tagged by hand.
+ */
+export function accessPointClientToken(fileSystemId: string, name: string): string {
+  return createHash('sha256').update(`${fileSystemId}/${name}`).digest('hex');
+}
 
 /** A volume that is an access point. */
 export interface AccessPointVolume {
@@ -25,6 +36,10 @@ export interface AccessPointVolume {
   readonly createdAt?: Date;
   readonly options: Readonly<Record<string, string>>;
   readonly owner: { readonly uid: number; readonly gid: number; readonly permissions: string };
+  /** Made by Stowage for this name (its client token is Stowage's), not merely tagged with the name. */
+  readonly createdByStowage: boolean;
+  /** Its root directory was there before it (`adopt=yes`): removing the volume keeps the directory. */
+  readonly adopted: boolean;
 }
 
 /** What a new access point is made of. */
@@ -35,6 +50,8 @@ export interface NewAccessPoint {
   readonly uid?: number;
   readonly gid?: number;
   readonly permissions: string;
+  /** `/<name>` was there before: tag the access point so that removing the volume keeps it. */
+  readonly adopted: boolean;
 }
 
 /**
@@ -49,21 +66,25 @@ export class AccessPointVolumes {
     return (await this.list(fileSystemIds)).find((volume) => volume.name === name);
   }
 
+  /**
+   * One volume per name. Where several access points carry one name (one tagged by hand beside Stowage's own),
+   * the one Stowage made is the volume.
+   */
   async list(fileSystemIds: readonly string[]): Promise<AccessPointVolume[]> {
-    const volumes: AccessPointVolume[] = [];
+    const byName = new Map<string, AccessPointVolume>();
     for (const fileSystemId of fileSystemIds) {
       try {
         for await (const page of paginateDescribeAccessPoints({ client: this.efs }, { FileSystemId: fileSystemId })) {
           for (const point of page.AccessPoints ?? []) {
             const volume = toVolume(point);
-            if (volume) volumes.push(volume);
+            if (volume && !byName.get(volume.name)?.createdByStowage) byName.set(volume.name, volume);
           }
         }
       } catch (error) {
         throw StowageError.wrap(error, `cannot list the access points of file system ${fileSystemId}`);
       }
     }
-    return volumes;
+    return [...byName.values()];
   }
 
   async create(request: NewAccessPoint): Promise<AccessPointVolume> {
@@ -74,6 +95,7 @@ export class AccessPointVolumes {
       { Key: 'Name', Value: `stowage-${name}` },
       { Key: VOLUME_TAG, Value: name },
       { Key: CREATED_TAG, Value: createdAt.toISOString() },
+      ...(request.adopted ? [{ Key: ADOPTED_TAG, Value: 'true' }] : []),
       ...Object.entries(options).map(([key, value]) => ({ Key: `${OPTION_TAG_PREFIX}${key}`, Value: value })),
     ];
     try {
@@ -81,7 +103,7 @@ export class AccessPointVolumes {
         new CreateAccessPointCommand({
           // One token per file system and name: EFS answers a repeated request with the access point it made,
           // so two nodes creating one volume at once end with one access point.
-          ClientToken: createHash('sha256').update(`${fileSystemId}/${name}`).digest('hex'),
+          ClientToken: accessPointClientToken(fileSystemId, name),
           FileSystemId: fileSystemId,
           Tags: tags,
           RootDirectory: {
@@ -109,13 +131,14 @@ export class AccessPointVolumes {
   }
 }
 
+/** An access point as a volume, or undefined when it is not one. Its tags are anyone's to set: all are checked. */
 function toVolume(point: AccessPointDescription): AccessPointVolume | undefined {
   const tags = new Map((point.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
   const name = tags.get(VOLUME_TAG);
-  if (!name || !point.AccessPointId || !point.FileSystemId || point.LifeCycleState === 'deleting' || point.LifeCycleState === 'deleted') {
-    return undefined;
-  }
-  const options: Record<string, string> = {};
+  if (!name || !isVolumeName(name) || !point.AccessPointId || !point.FileSystemId) return undefined;
+  if (point.LifeCycleState === 'deleting' || point.LifeCycleState === 'deleted') return undefined;
+  // No prototype: an option tag named `__proto__` or `constructor` is a key like any other.
+  const options: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [key, value] of tags) if (key.startsWith(OPTION_TAG_PREFIX)) options[key.slice(OPTION_TAG_PREFIX.length)] = value;
   const created = tags.get(CREATED_TAG);
   const creation = point.RootDirectory?.CreationInfo;
@@ -123,12 +146,16 @@ function toVolume(point: AccessPointDescription): AccessPointVolume | undefined 
     name,
     accessPointId: point.AccessPointId,
     fileSystemId: point.FileSystemId,
-    rootDirectory: point.RootDirectory?.Path ?? `/${name}`,
+    // EFS roots an access point with no path at `/`; say so rather than guess `/<name>`.
+    rootDirectory: point.RootDirectory?.Path ?? '/',
     ...(created && !Number.isNaN(Date.parse(created)) ? { createdAt: new Date(created) } : {}),
     options,
     owner: { uid: creation?.OwnerUid ?? 0, gid: creation?.OwnerGid ?? 0, permissions: creation?.Permissions ?? '0755' },
+    createdByStowage: point.ClientToken === accessPointClientToken(point.FileSystemId, name),
+    adopted: tags.get(ADOPTED_TAG) === 'true',
   };
 }
+
 
 function fail(name: string): never {
   throw StowageError.backendFailure(`EFS made an access point for volume "${name}" without the tags it was given`);

@@ -17,4 +17,13 @@ export const EFS_OPTIONS: readonly OptionSpec[] = [
     values: PERFORMANCE_MODES,
   },
   ...ownershipOptions("the volume's root directory", DEFAULT_EFS_MODE),
+  {
+    name: 'adopt',
+    type: 'boolean',
+    // No default: a default would be recorded with every new volume, and volumes created before this option
+    // existed would then refuse a repeated create with the same options.
+    description:
+      'yes: make the existing directory /<name> of the file system (a Cloudstor volume, data put there by hand) the volume, as it is; ' +
+      'removing the volume then keeps the directory',
+  },
 ];

@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { EFSClient, type EFSClientConfig } from '@aws-sdk/client-efs';
 import { resolveNodeIdentity } from '@stowage/aws-node';
@@ -14,8 +15,10 @@ import {
   type StorageProvider,
   type VolumeScope,
 } from '@stowage/core';
-import { AccessPointVolumes, type AccessPointVolume } from './access-point-volumes.js';
+import { AccessPointVolumes, VOLUME_TAG, type AccessPointVolume, type NewAccessPoint } from './access-point-volumes.js';
 import { DirectoryVolumes, type DirectoryVolumeRecord } from './directory-volumes.js';
+import { SYSTEM_FILE_OPERATIONS, errnoCode, type FileOperations } from './file-operations.js';
+import { DEFAULT_LOCK_TIMING, WorkArea, type IsPublished, type LockTiming, type WorkAreaContext } from './work-area.js';
 import { DEFAULT_EFS_MODE, EFS_OPTIONS, type PerformanceMode } from './efs-options.js';
 import { checkEfsSettings, type EfsSettings } from './efs-settings.js';
 import { locateFileSystem, type FileSystemRef, type LocatedFileSystem } from './file-system-locator.js';
@@ -33,6 +36,15 @@ export interface EfsProviderDeps {
   readonly clientConfig?: EFSClientConfig;
   /** Replaces the mounter chosen from the settings (tests record the commands). */
   readonly mounter?: (region: string) => FileSystemMounter;
+  /**
+   * Replaces the system calls that change the file system (tests: a file system that refuses a step, or a step
+   * that never returns, which leaves what a crash there leaves).
+   */
+  readonly fileOperations?: FileOperations;
+  /** Replaces the clock locks' leases are judged by (tests: another node's lock growing old). */
+  readonly clock?: () => number;
+  /** Replaces parts of {@link DEFAULT_LOCK_TIMING}. */
+  readonly lockTiming?: Partial<LockTiming>;
 }
 
 /** What {@link EfsProvider.init} found, needed by every operation. */
@@ -42,6 +54,8 @@ interface Started {
   readonly maxIo: LocatedFileSystem | undefined;
   readonly mounts: FileSystemMounts;
   readonly accessPoints: AccessPointVolumes;
+  /** What the work areas of every file system share: this node, this run, the clock and the system calls. */
+  readonly work: WorkAreaContext;
 }
 
 /**
@@ -54,6 +68,10 @@ interface Started {
  *
  * This node mounts each file system once, shared by all its volumes (see {@link FileSystemMounts}), and hands each
  * volume over as its subdirectory of that mount; an access point volume gets a mount of its own.
+ *
+ * Stowage deletes only what it can prove it made: a `/<name>` it did not create is refused or, with `adopt=yes`,
+ * adopted and kept when the volume is removed; an access point is deleted only if Stowage made it, and its data
+ * only if it is `/<name>` and was not adopted.
  */
 export class EfsProvider implements StorageProvider {
   readonly name = 'efs';
@@ -70,6 +88,12 @@ export class EfsProvider implements StorageProvider {
   }
 
   validate(request: CreateRequest): void {
+    const { options } = request;
+    if (options.adopt === true && !this.settings.accessPoints && (options.uid !== undefined || options.gid !== undefined)) {
+      throw StowageError.invalidArgument(
+        'adopt: an adopted directory keeps its owner, so uid and gid cannot be given with adopt=yes; leave them out, or change the owner yourself',
+      );
+    }
     if (request.options.perfmode === 'maxio' && !this.hasMaxIo) {
       throw StowageError.invalidArgument(
         'perfmode: maxio needs a max I/O file system, and none is configured on this node; ' +
@@ -101,11 +125,21 @@ export class EfsProvider implements StorageProvider {
         maxIo,
         mounts: new FileSystemMounts(this.deps.host, mounter, join(this.settings.mountRoot, 'fs'), this.deps.logger),
         accessPoints: new AccessPointVolumes(efs),
+        work: {
+          node: await this.nodeId(),
+          run: randomBytes(8).toString('hex'),
+          now: this.deps.clock ?? Date.now,
+          timing: { ...DEFAULT_LOCK_TIMING, ...this.deps.lockTiming },
+          ops: this.deps.fileOperations ?? SYSTEM_FILE_OPERATIONS,
+          logger: this.deps.logger,
+          held: new Set(),
+        },
       };
       this.deps.logger.info(
         { zone, region, fileSystemId: generalPurpose.id, maxIoFileSystemId: maxIo?.id, accessPoints: this.settings.accessPoints },
         'EFS file systems found, with mount targets in this zone',
       );
+      await this.recoverCrashes();
     } catch (error) {
       efs.destroy();
       throw error;
@@ -120,34 +154,34 @@ export class EfsProvider implements StorageProvider {
     const uid = options.uid === undefined ? undefined : Number(options.uid);
     const gid = options.gid === undefined ? undefined : Number(options.gid);
     const mode = String(options.mode ?? DEFAULT_EFS_MODE);
+    const adopt = options.adopt === true;
     if (this.settings.accessPoints) {
-      const created = await s.accessPoints.create({ name, fileSystemId: fileSystem.id, options: recorded, uid, gid, permissions: mode });
-      return accessPointVolume(created);
+      const request = { name, fileSystemId: fileSystem.id, options: recorded, uid, gid, permissions: mode };
+      return accessPointVolume(await this.createAccessPoint(request, adopt));
     }
     const record: DirectoryVolumeRecord = { name, createdAt: new Date().toISOString(), options: recorded };
     const stands = await s.mounts.during(fileSystem.id, (root) =>
-      new DirectoryVolumes(root).create(record, { uid, gid, mode: Number.parseInt(mode, 8) }),
+      this.directories(root, fileSystem.id).create(record, { uid, gid, mode: Number.parseInt(mode, 8) }, adopt),
     );
+    if (stands.adopted) this.deps.logger.info({ volume: name, fileSystemId: fileSystem.id }, 'adopted an existing directory as a volume');
     return directoryVolume(stands, fileSystem.id);
   }
 
   /**
-   * Deletes the volume's data everywhere. The engine refuses this while this node has the volume mounted; no node
-   * can see another node's mounts of an EFS directory, so those lose their data (README).
+   * Deletes the volume's data everywhere, unless it adopted a directory (that one is kept). The engine refuses this
+   * while this node has the volume mounted; no node can see another node's mounts of an EFS directory, so those
+   * lose their data (README).
    */
   async remove(name: string): Promise<void> {
     const s = this.ready();
     if (this.settings.accessPoints) {
-      const volume = await s.accessPoints.find(this.fileSystemIds(), name);
-      if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
-      await s.accessPoints.delete(volume);
-      // Deleting an access point leaves its directory: delete the data too, so a new volume of this name starts empty.
-      await s.mounts.during(volume.fileSystemId, (root) => rm(join(root, volume.rootDirectory), { recursive: true, force: true }));
+      await this.removeAccessPoint(name);
       return;
     }
     const found = await this.findDirectoryVolume(name);
     if (!found) throw StowageError.notFound(`volume "${name}" not found`);
-    await s.mounts.during(found.fileSystemId, (root) => new DirectoryVolumes(root).remove(name));
+    const { kept } = await s.mounts.during(found.fileSystemId, (root) => this.directories(root, found.fileSystemId).remove(name));
+    if (kept) this.deps.logger.info({ volume: name, fileSystemId: found.fileSystemId }, `removed an adopted volume; its directory /${name} is kept`);
   }
 
   async inspect(name: string): Promise<ProviderVolume | undefined> {
@@ -165,7 +199,7 @@ export class EfsProvider implements StorageProvider {
     if (this.settings.accessPoints) return (await s.accessPoints.list(this.fileSystemIds())).map(accessPointVolume);
     const volumes: ProviderVolume[] = [];
     for (const id of this.fileSystemIds()) {
-      const records = await s.mounts.during(id, (root) => new DirectoryVolumes(root).list());
+      const records = await s.mounts.during(id, (root) => this.directories(root, id).list());
       volumes.push(...records.map((record) => directoryVolume(record, id)));
     }
     return volumes;
@@ -177,9 +211,9 @@ export class EfsProvider implements StorageProvider {
     for (const id of this.fileSystemIds()) {
       const holder = volumeHolder(name);
       const root = await s.mounts.hold(id, holder);
-      const volumes = new DirectoryVolumes(root);
       try {
-        if ((await volumes.read(name)) !== undefined) return { path: volumes.dataDir(name) };
+        const path = await this.directories(root, id).usableDir(name);
+        if (path !== undefined) return { path };
       } catch (error) {
         await s.mounts.release(id, holder);
         throw error;
@@ -232,9 +266,150 @@ export class EfsProvider implements StorageProvider {
     const target = this.accessPointMountPoint(name);
     if (!(await this.deps.host.isMountpoint(target))) {
       const { fileSystemId, accessPointId, rootDirectory, owner } = volume;
+      // EFS makes a missing root directory anew, empty: an adopted one was there, so its absence means lost data.
+      if (volume.adopted) await s.mounts.during(fileSystemId, (root) => this.checkAdoptedRoot(volume, root));
       await s.mounts.mounter.mountAccessPoint({ fileSystemId, accessPointId, rootDirectory, owner }, target);
     }
     return { path: target };
+  }
+
+  private async checkAdoptedRoot(volume: AccessPointVolume, root: string): Promise<void> {
+    const found = await lstat(join(root, volume.rootDirectory)).catch((error: unknown) => {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw StowageError.wrap(error, `cannot look at ${volume.rootDirectory} on file system ${volume.fileSystemId}`);
+    });
+    if (!found?.isDirectory()) {
+      throw StowageError.backendFailure(
+        `volume "${volume.name}" adopted ${volume.rootDirectory} on file system ${volume.fileSystemId}, which is no longer a directory there; ` +
+          'EFS would mount an empty new one in its place. Put the directory back, or remove the volume',
+      );
+    }
+  }
+
+  /**
+   * An access point for `request.name`, after checking `/<name>`: one already there is refused, or with `adopt`
+   * becomes the volume's root as it is (tagged, so that remove keeps it). Held under the name's lock, so that it
+   * does not interleave with a remove of the name on another node.
+   */
+  private async createAccessPoint(
+    request: Omit<NewAccessPoint, 'adopted'>,
+    adopt: boolean,
+  ): Promise<AccessPointVolume> {
+    const s = this.ready();
+    const { name, fileSystemId } = request;
+    return s.mounts.during(fileSystemId, (root) =>
+      new WorkArea(root, s.work).run(name, 'create', this.accessPointPublished, async () => {
+        const existing = await s.accessPoints.find(this.fileSystemIds(), name);
+        if (existing) return existing;
+        const present = await lstat(join(root, name)).catch((error: unknown) => {
+          if (errnoCode(error) === 'ENOENT') return undefined;
+          throw StowageError.wrap(error, `cannot look at /${name} on file system ${fileSystemId}`);
+        });
+        if (present && !adopt) {
+          throw StowageError.alreadyExists(
+            `/${name} already exists on file system ${fileSystemId} and no Stowage access point is rooted there; Stowage never ` +
+              'deletes or reuses data it did not create. To make that directory the volume, create it with --opt adopt=yes; ' +
+              `removing the volume then keeps the directory. Otherwise choose another name, or move /${name} away`,
+          );
+        }
+        if (adopt && !present) {
+          throw StowageError.invalidArgument(
+            `adopt=yes: there is no directory /${name} on file system ${fileSystemId} to adopt; leave out adopt to create a new, empty volume`,
+          );
+        }
+        if (adopt && !present?.isDirectory()) {
+          throw StowageError.invalidArgument(`adopt=yes: /${name} on file system ${fileSystemId} is not a directory; only a directory can be adopted as a volume`);
+        }
+        return s.accessPoints.create({ ...request, adopted: adopt });
+      }),
+    );
+  }
+
+  /**
+   * Deletes the access point if Stowage made it, and its directory if that is provably the volume's: `/<name>`
+   * exactly, not adopted. An access point merely tagged with the name is neither deleted nor emptied.
+   */
+  private async removeAccessPoint(name: string): Promise<void> {
+    const s = this.ready();
+    const volume = await s.accessPoints.find(this.fileSystemIds(), name);
+    if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
+    const { accessPointId, fileSystemId, rootDirectory } = volume;
+    if (!volume.createdByStowage) {
+      this.deps.logger.warn({ volume: name, accessPointId, fileSystemId, rootDirectory }, 'refused to remove an access point Stowage did not create');
+      throw StowageError.backendFailure(
+        `access point ${accessPointId} (root ${JSON.stringify(rootDirectory)} on file system ${fileSystemId}) is tagged ` +
+          `${VOLUME_TAG}=${name} but was not created by Stowage, so Stowage deletes neither it nor any data. Delete the ` +
+          `access point or its ${VOLUME_TAG} tag yourself (aws efs delete-access-point / untag-resource)`,
+      );
+    }
+    const deletesData = !volume.adopted && rootDirectory === `/${name}`;
+    await s.mounts.during(fileSystemId, (root) => {
+      const area = new WorkArea(root, s.work);
+      return area.run(name, 'remove', this.accessPointPublished, async (held) => {
+        const found = deletesData ? await lstat(area.dataDir(name), { bigint: true }).catch(() => undefined) : undefined;
+        // Noted before the access point goes, so that after a crash whoever finishes the lock deletes `/<name>`.
+        if (found?.isDirectory()) await area.note(held, found);
+        await s.accessPoints.delete(volume);
+        // Not left to the finish, which asks the API whether the volume is published: a deletion may not show at once.
+        if (found?.isDirectory()) await area.doom(held);
+      });
+    });
+    if (volume.adopted) {
+      this.deps.logger.info({ volume: name, accessPointId, rootDirectory }, 'removed an adopted volume; its directory is kept');
+    } else if (!deletesData) {
+      this.deps.logger.warn({ volume: name, accessPointId, rootDirectory }, 'deleted the access point, but kept its root directory: it is not /<name>');
+      throw StowageError.backendFailure(
+        `access point ${accessPointId} of volume "${name}" is deleted, but its root directory ${JSON.stringify(rootDirectory)} ` +
+          `on file system ${fileSystemId} is not /${name}, so Stowage deleted no data there`,
+      );
+    }
+  }
+
+  /** Whether an access point Stowage made for the name exists: what makes it a volume, for a lock's recovery. */
+  private readonly accessPointPublished: IsPublished = async (name) =>
+    (await this.ready().accessPoints.find(this.fileSystemIds(), name))?.createdByStowage === true;
+
+  private directories(root: string, fileSystemId: string): DirectoryVolumes {
+    return new DirectoryVolumes(root, this.ready().work, `file system ${fileSystemId}`);
+  }
+
+  /** Finishes or undoes, on every file system, the creates and removes that a crash of this node interrupted. */
+  private async recoverCrashes(): Promise<void> {
+    const s = this.ready();
+    for (const id of this.fileSystemIds()) {
+      try {
+        const recovered = await s.mounts.during(id, (root) =>
+          this.settings.accessPoints
+            ? new WorkArea(root, s.work).recoverOwnCrashes(this.accessPointPublished)
+            : this.directories(root, id).recoverCrashes(),
+        );
+        if (recovered > 0) this.deps.logger.info({ fileSystemId: id, recovered }, 'finished or undid creates and removes a crash interrupted');
+      } catch (error) {
+        // Not fatal: the next create or remove of each name tries again.
+        this.deps.logger.warn({ fileSystemId: id, err: (error as Error).message }, 'could not finish what a crash left');
+      }
+    }
+  }
+
+  /**
+   * This node's identity in locks, kept beside its mount points: a lock with it is this node's, so one left by an
+   * earlier run was left by a crash. Random rather than the host name, which two nodes may share.
+   */
+  private async nodeId(): Promise<string> {
+    const file = join(this.settings.mountRoot, 'node-id');
+    const read = async () => (await readFile(file, 'utf8')).trim();
+    try {
+      return await read();
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw StowageError.wrap(error, `cannot read this node's identity ${file}`);
+    }
+    try {
+      await mkdir(this.settings.mountRoot, { recursive: true });
+      await writeFile(file, `${randomBytes(8).toString('hex')}\n`, { flag: 'wx', mode: 0o644 });
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw StowageError.wrap(error, `cannot write this node's identity ${file}`);
+    }
+    return read();
   }
 
   private accessPointMountPoint(name: string): string {
@@ -244,7 +419,7 @@ export class EfsProvider implements StorageProvider {
   private async findDirectoryVolume(name: string): Promise<{ record: DirectoryVolumeRecord; fileSystemId: string } | undefined> {
     const s = this.ready();
     for (const id of this.fileSystemIds()) {
-      const record = await s.mounts.during(id, (root) => new DirectoryVolumes(root).read(name));
+      const record = await s.mounts.during(id, (root) => this.directories(root, id).read(name));
       if (record) return { record, fileSystemId: id };
     }
     return undefined;
@@ -288,7 +463,8 @@ function volumeHolder(name: string): string {
 }
 
 function directoryVolume(record: DirectoryVolumeRecord, fileSystemId: string): ProviderVolume {
-  return { name: record.name, createdAt: new Date(record.createdAt), options: record.options, status: { fileSystemId } };
+  const status = record.adopted ? { fileSystemId, adopted: true } : { fileSystemId };
+  return { name: record.name, createdAt: new Date(record.createdAt), options: record.options, status };
 }
 
 function accessPointVolume(volume: AccessPointVolume): ProviderVolume {
@@ -296,6 +472,12 @@ function accessPointVolume(volume: AccessPointVolume): ProviderVolume {
     name: volume.name,
     ...(volume.createdAt ? { createdAt: volume.createdAt } : {}),
     options: volume.options,
-    status: { fileSystemId: volume.fileSystemId, accessPointId: volume.accessPointId },
+    status: {
+      fileSystemId: volume.fileSystemId,
+      accessPointId: volume.accessPointId,
+      ...(volume.adopted ? { adopted: true } : {}),
+      // Shown only when so: `docker volume rm` refuses such a volume, and inspect says why.
+      ...(volume.createdByStowage ? {} : { createdByStowage: false, rootDirectory: volume.rootDirectory }),
+    },
   };
 }

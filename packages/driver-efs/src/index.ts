@@ -15,3 +15,5 @@ export {
   type NfsMounterSettings,
 } from './file-system-mounter.js';
 export { FileSystemMounts } from './file-system-mounts.js';
+export { SYSTEM_FILE_OPERATIONS, type FileOperations } from './file-operations.js';
+export { DEFAULT_LOCK_TIMING, type LockTiming } from './work-area.js';

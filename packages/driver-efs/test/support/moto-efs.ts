@@ -5,7 +5,7 @@ import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/clien
 import { CreateFileSystemCommand, CreateMountTargetCommand, EFSClient, type PerformanceMode } from '@aws-sdk/client-efs';
 import { startMotoServer, type MotoServer } from '@stowage/aws-testkit';
 import { SystemHostOperations, createLogger, type HostOperations } from '@stowage/core';
-import { EfsProvider, type EfsProviderSettings } from '../../src/index.js';
+import { EfsProvider, type EfsProviderDeps, type EfsProviderSettings } from '../../src/index.js';
 
 export const REGION = 'us-east-1';
 export const ZONE = 'us-east-1a';
@@ -87,9 +87,13 @@ export async function scratch(): Promise<{ dir: string; exports: string; cleanup
 }
 
 /** A provider of this node, on the stand-in, in this zone. */
-export function provider(settings: Partial<EfsProviderSettings> & { mountRoot: string }, host: HostOperations = new SystemHostOperations()): EfsProvider {
+export function provider(
+  settings: Partial<EfsProviderSettings> & { mountRoot: string },
+  host: HostOperations = new SystemHostOperations(),
+  deps: Omit<Partial<EfsProviderDeps>, 'host'> = {},
+): EfsProvider {
   return new EfsProvider(
     { availabilityZone: ZONE, accessPoints: false, dnsSuffix: 'amazonaws.com', tls: false, ...settings },
-    { host, logger: createLogger({ level: 'silent' }) },
+    { host, logger: createLogger({ level: 'silent' }), ...deps },
   );
 }
