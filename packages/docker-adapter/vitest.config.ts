@@ -7,7 +7,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: ['test/e2e/**', 'test/crash/**', 'node_modules/**', 'dist/**'],
+          exclude: ['test/e2e/**', 'test/crash/**', 'test/**/*.moto.test.ts', 'node_modules/**', 'dist/**'],
           sequence: { groupOrder: 0 },
           testTimeout: 20_000,
           hookTimeout: 30_000,
@@ -16,8 +16,9 @@ export default defineConfig({
       {
         test: {
           name: 'crash',
-          // Starts the built plugin (dist/) many times on sockets of its own: no Docker, no machine-wide socket.
-          include: ['test/crash/**/*.test.ts'],
+          // Starts the built plugin (dist/) many times on sockets of its own, and runs the model-based test over the
+          // cloud backings: moto and loop devices, no Docker, no machine-wide socket.
+          include: ['test/crash/**/*.test.ts', 'test/model/**/*.moto.test.ts'],
           sequence: { groupOrder: 0 },
           maxConcurrency: 3,
           testTimeout: 180_000,

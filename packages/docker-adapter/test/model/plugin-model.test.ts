@@ -1,68 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLogger } from '@stowage/core';
 import { LocalProvider } from '@stowage/driver-local';
-import * as fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { FakeBackend, FakeBackendProvider } from '../support/fake-backend.js';
-import { FakeDockerApi } from '../support/fake-docker-api.js';
-import { commandArbitraries, PluginModel } from './plugin-model.js';
-import { PluginWorld, type ModelBackend } from './plugin-world.js';
-
-// One seed for the file, printed, so a failing run is replayed with STOWAGE_MODEL_SEED=<seed>.
-const SEED = process.env.STOWAGE_MODEL_SEED !== undefined ? Number(process.env.STOWAGE_MODEL_SEED) : Date.now() % 2 ** 31;
-const logger = createLogger({ level: process.env.STOWAGE_MODEL_LOG === 'debug' ? 'debug' : 'silent' });
-
-/** Data someone else put beside Stowage's volumes: no step may ever delete it. */
-interface Foreign {
-  intact(): Promise<boolean>;
-}
-
-interface Run {
-  readonly label: string;
-  readonly runs: number;
-  readonly maxCommands: number;
-  /** Makes the backend of one sequence in `dir`, with foreign data beside it. */
-  readonly backend: (dir: string) => Promise<{ backend: ModelBackend; foreign: Foreign }>;
-}
-
-async function runModel(run: Run): Promise<void> {
-  const stats = new Map<string, number>();
-  let sequences = 0;
-  let starts = 0;
-  const crashes = new Map<string, number>();
-  await fc.assert(
-    fc.asyncProperty(fc.commands(commandArbitraries({ faults: true }), { maxCommands: run.maxCommands, size: 'max' }), async (commands) => {
-      const dir = await mkdtemp(join(tmpdir(), 'stowage-model-'));
-      const { backend, foreign } = await run.backend(dir);
-      const docker = await FakeDockerApi.start(join(dir, 'docker.sock'));
-      const world = new PluginWorld(dir, backend, docker, logger);
-      try {
-        await world.start();
-        await fc.asyncModelRun(() => ({ model: new PluginModel(), real: { world, docker, stats } }), commands);
-        expect(await foreign.intact(), 'data Stowage did not create').toBe(true);
-      } finally {
-        await world.close();
-        await docker.stop();
-        await backend.close();
-        await rm(dir, { recursive: true, force: true });
-        sequences += 1;
-        starts += world.starts;
-        for (const [point, n] of world.crashes) crashes.set(point, (crashes.get(point) ?? 0) + n);
-      }
-    }),
-    { numRuns: run.runs, seed: SEED, endOnFailure: process.env.STOWAGE_MODEL_SHRINK === undefined },
-  );
-  const steps = [...stats.values()].reduce((a, b) => a + b, 0);
-  const kills = [...crashes.values()].reduce((a, b) => a + b, 0);
-  console.log(
-    `model (${run.label}): seed ${SEED} (replay with STOWAGE_MODEL_SEED=${SEED}), ${sequences} sequences, ${steps} steps, ` +
-      `${starts} plugin starts, ${kills} kills at ${crashes.size} failpoints\n  steps: ` +
-      [...stats].sort(([a], [b]) => a.localeCompare(b)).map(([what, n]) => `${what} ${n}`).join(', '),
-  );
-}
+import { runModel, type Foreign } from './model-runner.js';
+import type { ModelBackend } from './plugin-world.js';
 
 async function fakeBackend(): Promise<{ backend: ModelBackend; foreign: Foreign }> {
   const store = new FakeBackend();
@@ -75,6 +18,7 @@ async function fakeBackend(): Promise<{ backend: ModelBackend; foreign: Foreign 
     mounted: async (name, mountpoint) => store.mounted.has(name) && mountpoint === `/fake/${name}`,
     write: async (name, _mountpoint, file, content) => store.write(name, file, content),
     read: async (name, _mountpoint, file) => store.volumes.get(name)?.files.get(file),
+    readsUnmounted: true,
     reboot: async () => store.mounted.clear(),
     close: async () => undefined,
   };
@@ -96,6 +40,7 @@ async function localBackend(dir: string): Promise<{ backend: ModelBackend; forei
     mounted: async (name, mountpoint) => mountpoint === dataDir(name) && existsSync(mountpoint),
     write: (_name, mountpoint, file, content) => writeFile(join(mountpoint, file), content),
     read: (name, _mountpoint, file) => readFile(join(dataDir(name), file), 'utf8').catch(() => undefined),
+    readsUnmounted: true,
     reboot: async () => undefined,
     close: async () => undefined,
   };

@@ -23,6 +23,8 @@ export interface ModelBackend {
   write(name: string, mountpoint: string, file: string, content: string): Promise<void>;
   /** What `file` of the volume holds, read from the backend (undefined: missing). */
   read(name: string, mountpoint: string, file: string): Promise<string | undefined>;
+  /** Whether {@link read} works while the volume is not mounted here (a directory on a shared export does). */
+  readonly readsUnmounted: boolean;
   /** The host reboots: every mount of this node is gone (nothing to do where volumes are plain directories). */
   reboot(): Promise<void>;
   close(): Promise<void>;
