@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { STORAGE_PROVIDER, loadConfig, type StorageProvider } from '@stowage/core';
+import { STORAGE_PROVIDER, driverSettingEnvName, loadConfig, type StorageProvider } from '@stowage/core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { composeFromConfig } from '../../src/composition/compose-from-config.js';
 import { sharedBacking } from '../crash/crash-backings.js';
+import { relocatableBacking } from '../crash/crash-ebs-backing.js';
 import { MotoCloud } from '../crash/moto-cloud.js';
-import { unmountAllUnder } from '../e2e/mount-info.js';
+import { mountsUnder, unmountAllUnder } from '../e2e/mount-info.js';
+import { MotoEbsVolumes, tagsOf } from '../e2e/moto-ebs-volumes.js';
+import { VOLUME_NAME_TAG, stackIdFor } from '@stowage/driver-ebs';
 import { runModel, type Foreign } from './model-runner.js';
 import type { ModelBackend } from './plugin-world.js';
 
@@ -76,4 +79,41 @@ describe('the plugin against the model, on the cloud backings', () => {
       },
     });
   }, 900_000);
+
+  it('holds on relocatable (EBS) volumes, on loop devices', async () => {
+    await runModel({
+      label: 'relocatable (EBS) on moto',
+      runs: Number(process.env.STOWAGE_MODEL_CLOUD_RUNS ?? 8),
+      maxCommands: 20,
+      backend: async (dir) => {
+        const world = await relocatableBacking().prepare(cloud);
+        const env: Record<string, string> = { ...world.env, STOWAGE_DRIVERS: 'ebs' };
+        const clusterId = env[driverSettingEnvName('ebs', 'clusterId')] as string;
+        const volumes = new MotoEbsVolumes(cloud.ec2, stackIdFor(clusterId));
+        const mountRoot = join(dir, 'driver-state', 'drivers', 'ebs', 'mounts');
+        const mounted = async (mountpoint: string) => mountpoint.startsWith(mountRoot) && (await mountsUnder(mountRoot)).includes(mountpoint);
+        const backend: ModelBackend = {
+          label: 'relocatable (EBS)',
+          options: [{ backing: 'relocatable', size: '1' }, { backing: 'relocatable', size: '2' }],
+          providers: (logger) => providersFrom(env, dir, logger),
+          exists: async (name) => (await volumes.ofCluster()).some((v) => tagsOf(v)[VOLUME_NAME_TAG] === name),
+          // Mounted: the path handed out is a mount of this node (a file system on the volume's loop device).
+          mounted: (_name, mountpoint) => mounted(mountpoint),
+          write: (_name, mountpoint, file, content) => writeFile(join(mountpoint, file), content),
+          read: async (_name, mountpoint, file) => ((await mounted(mountpoint)) ? readFile(join(mountpoint, file), 'utf8').catch(() => undefined) : undefined),
+          readsUnmounted: false,
+          // The volumes stay attached across a reboot; their file systems are no longer mounted.
+          reboot: async () => {
+            await unmountAllUnder(mountRoot);
+          },
+          close: async () => {
+            await unmountAllUnder(mountRoot);
+            await world.dispose();
+          },
+        };
+        // EBS volumes hold only what Stowage made: nothing foreign to keep beside them here.
+        return { backend, foreign: { intact: async () => true } };
+      },
+    });
+  }, 1_800_000);
 });
