@@ -49,6 +49,8 @@ export class CrossZoneMove {
     private readonly volumes: EbsVolumes,
     private readonly snapshots: EbsSnapshots,
     private readonly logger: Logger,
+    /** How long the copy may take to become available before the move fails (it is resumed by the next mount). */
+    private readonly copyWaitMs = 300_000,
   ) {}
 
   /** Moves detached volume `source`, named `name`, to `zone`; resolves with the volume in `zone`, ready to attach. */
@@ -65,7 +67,7 @@ export class CrossZoneMove {
 
     signal.throwIfAborted();
     const made = await this.copyIn(name, source, snapshot, claim);
-    await this.volumes.waitAvailable(made.VolumeId as string, `copy of volume "${name}" in ${zone}`);
+    await this.volumes.waitAvailable(made.VolumeId as string, `copy of volume "${name}" in ${zone}`, { boundMs: this.copyWaitMs, signal });
     const copy = await this.current(made.VolumeId as string, 'made');
     ebsFailpoint('ebs:move:after-copy');
 

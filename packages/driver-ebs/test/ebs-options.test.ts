@@ -79,7 +79,7 @@ describe('driver settings', () => {
       attachLimit: 25,
       fsType: 'ext4',
       takeover: 'stopped',
-      moveWaitSeconds: 90,
+      moveWaitSeconds: 75,
       snapshotIntervalMinutes: 0,
       snapshotRetain: 3,
     });

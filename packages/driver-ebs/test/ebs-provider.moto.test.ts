@@ -1,8 +1,10 @@
-import { CreateSnapshotCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { CreateSnapshotCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client, type Volume } from '@aws-sdk/client-ec2';
+import { startCountingProxy } from '@stowage/aws-testkit';
 import { ErrorKind, StowageError, parseOptions, type OptionValues } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
 import { CLUSTER_TAG, stackIdFor } from '../src/index.js';
 import type { EbsTestNode } from './support/ebs-node.js';
+import { failure } from './support/expect-failure.js';
 import { useMotoFixture } from './support/moto-fixture.js';
 
 const ZONE = 'us-east-1a';
@@ -160,5 +162,65 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
     expect((error as Error).message).toContain(a.instanceId);
     await a.provider.unmount('held');
     await b.provider.remove('held');
+  });
+});
+
+describe('create after remove, with EC2 remembering create tokens (the ClientToken stand-in in front of moto)', () => {
+  it('remove then create of one name gives a fresh volume at once, though EC2 answers the first token with the removed volume', async () => {
+    const proxy = await startCountingProxy(fixture.moto.endpoint);
+    fixture.defer(() => proxy.stop());
+    const a = await fixture.node(ZONE, CLUSTER, { ec2Endpoint: proxy.endpoint });
+    const first = await a.provider.create(request(a, 'again', { size: '1' }));
+    await a.provider.remove('again');
+
+    proxy.reset();
+    const second = await a.provider.create(request(a, 'again', { size: '1' }));
+    expect(second.status).toMatchObject({ state: 'available', sizeGiB: 1 });
+    expect(second.status?.volumeId).not.toBe(first.status?.volumeId);
+    expect((await describeCluster()).map((v) => v.VolumeId)).toEqual([second.status?.volumeId]);
+    // The name's first token still answers with the removed volume, which this node deleted: the next token makes the
+    // new volume at once. Nothing is waited for: one look at the new volume and one at the name.
+    const calls = proxy.counts();
+    expect(calls['ec2:CreateVolume']).toBe(2);
+    expect(calls['ec2:DescribeVolumes']).toBeLessThanOrEqual(2);
+  });
+
+  it('gives a fresh volume on a node that did not remove the name (once EC2 could have shown the removed volume, at most 10 s after it was made)', async () => {
+    const a = await node();
+    const b = await node();
+    const first = await a.provider.create(request(a, 'shared-name', { size: '1' }));
+    await b.provider.remove('shared-name');
+    const second = await a.provider.create(request(a, 'shared-name', { size: '1' }));
+    expect(second.status?.volumeId).not.toBe(first.status?.volumeId);
+    expect((await describeCluster()).map((v) => v.VolumeId)).toEqual([second.status?.volumeId]);
+  });
+
+  it('a create still being made when its budget ends says so, and the retried create uses that volume, not a second one', async () => {
+    let creating = true;
+    const a = await fixture.node(ZONE, CLUSTER, {
+      timing: { budgets: { create: 1_500 } },
+      // moto makes volumes available at once: show them still being created, as EC2 may for a while.
+      onClient: (client) =>
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const result = await next(args);
+            if (creating && context.commandName === 'DescribeVolumesCommand') {
+              for (const volume of (result.output as { Volumes?: Volume[] }).Volumes ?? []) volume.State = 'creating';
+            }
+            return result;
+          },
+          { step: 'initialize', name: 'showCreating' },
+        ),
+    });
+    const error = await failure(a.provider.create(request(a, 'slowmade', { size: '1' })), ErrorKind.BackendFailure);
+    expect(error.message).toMatch(
+      /^EBS volume (vol-[0-9a-f]+) for "slowmade" is still being created \(state creating after \d+ s\); retry shortly: EC2 goes on making it/,
+    );
+    const pending = /(vol-[0-9a-f]+)/.exec(error.message)?.[1];
+
+    creating = false;
+    const retried = await a.provider.create(request(a, 'slowmade', { size: '1' }));
+    expect(retried.status?.volumeId).toBe(pending);
+    expect((await describeCluster()).map((v) => v.VolumeId)).toEqual([pending]);
   });
 });

@@ -6,6 +6,7 @@ import type { EbsSnapshots } from '../src/ebs-snapshots.js';
 import type { EbsVolumes } from '../src/ebs-volumes.js';
 import { MOVED_FROM_TAG, MOVE_TO_TAG, answeringVolumes, carriedTags, moveClaimOf, movedFromOf } from '../src/move-tags.js';
 import { MoveTracker, describeMove } from '../src/move-tracker.js';
+import { capturingLogger } from './support/capturing-logger.js';
 import { instanceState, mayTakeOver, TAKEOVER_POLICIES } from '../src/takeover-policy.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -128,6 +129,43 @@ describe('MoveTracker', () => {
     await expect(tracker.run('w', route, start, 10)).rejects.toThrow(/is moving/);
     await tracker.close();
     expect(seen).toEqual(['aborted', 'aborted']);
+  });
+
+  it('a cancel whose move does not stop within its bound says so, and a later cancel waits for the stop', async () => {
+    const tracker = new MoveTracker<string>(logger);
+    let stop!: () => void;
+    // A move that only stops at its next step, well after the abort.
+    const start = () =>
+      new Promise<string>((_resolve, reject) => {
+        stop = () => reject(new Error('stopped at its next step'));
+      });
+    await expect(tracker.run('v', route, start, 10)).rejects.toThrow(/is moving/);
+    await expect(tracker.cancel('v', 20)).rejects.toThrow(/volume "v" is moving from us-east-1a to us-east-1b: .*, and the move is still stopping; retry shortly/);
+    const cancelled = tracker.cancel('v');
+    stop();
+    await cancelled;
+    expect(tracker.progress('v')).toBeUndefined();
+  });
+
+  it('a caller waiting for a move logs how far the move is while it waits', async () => {
+    const { logger: capturing, next } = capturingLogger();
+    const tracker = new MoveTracker<string>(capturing, 10);
+    let finish!: (value: string) => void;
+    const moving = tracker.run(
+      'v',
+      route,
+      async (report) => {
+        report({ phase: 'snapshot', snapshotId: 'snap-1', percent: 7 });
+        return new Promise<string>((resolve) => {
+          finish = resolve;
+        });
+      },
+      60_000,
+    );
+    const line = await next((l) => l.msg === 'still waiting for the move of volume "v"');
+    expect(line).toMatchObject({ volume: 'v', move: 'moving from us-east-1a to us-east-1b: transfer snapshot snap-1 7% done' });
+    finish('moved');
+    expect(await moving).toBe('moved');
   });
 
   it('describes each phase', () => {
