@@ -252,11 +252,18 @@ export class EbsProvider implements StorageProvider {
     } else if (current.State === 'attaching') {
       volume = await volumes.waitAttached(volumeId, node.instanceId, deadline, current.AttachTime?.getTime());
     }
+    let leftovers = moveLeftovers && volume.VolumeId === found.VolumeId;
     try {
+      // Read after the attach: a node of another zone may have claimed the volume for a move after this call read it.
+      // Attached, the volume cannot be deleted; without its claim, no move will delete it once it is released either.
+      if (moveClaimOf(volume)) {
+        volume = await this.ready().mover.abandon(name, volume);
+        leftovers = true;
+      }
       const path = await this.mountDevice(name, volume, device, deadline);
-      if (moveLeftovers && volume.VolumeId === found.VolumeId) {
+      if (leftovers) {
         await this.ready()
-          .mover.sweepAbandoned(name, volume, named)
+          .mover.sweepAbandoned(name, volume)
           .catch((error: unknown) => this.logger.warn({ volume: name, err: (error as Error).message }, 'could not delete what an abandoned move left; a later mount retries'));
       }
       return { path };

@@ -218,14 +218,19 @@ export class EbsVolumes {
     );
   }
 
-  async delete(volumeId: string): Promise<void> {
+  /**
+   * DeleteVolume. Answers whether this call deleted it (false: EC2 knew no such volume any more); an attached volume
+   * is refused with InUse, as EC2 refuses it.
+   */
+  async delete(volumeId: string): Promise<boolean> {
     try {
       await this.client.send(new DeleteVolumeCommand({ VolumeId: volumeId }));
       this.deletedHere.set(volumeId, true);
+      return true;
     } catch (error) {
       if ((error as Error).name === 'InvalidVolume.NotFound') {
         this.deletedHere.set(volumeId, true);
-        return;
+        return false;
       }
       if ((error as Error).name === 'VolumeInUse') throw StowageError.inUse(`EBS volume ${volumeId} is attached; release it first`, error);
       throw StowageError.wrap(error, `cannot delete EBS volume ${volumeId}`);
