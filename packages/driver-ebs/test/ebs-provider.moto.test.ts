@@ -1,8 +1,10 @@
-import { CreateSnapshotCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client, type Volume } from '@aws-sdk/client-ec2';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CreateSnapshotCommand, CreateTagsCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client, type Volume } from '@aws-sdk/client-ec2';
 import { startCountingProxy } from '@stowage/aws-testkit';
 import { ErrorKind, StowageError, parseOptions, type OptionValues } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_TAG, stackIdFor } from '../src/index.js';
+import { CLUSTER_TAG, OPTION_TAG_PREFIX, stackIdFor } from '../src/index.js';
 import type { EbsTestNode } from './support/ebs-node.js';
 import { failure } from './support/expect-failure.js';
 import { useMotoFixture } from './support/moto-fixture.js';
@@ -222,5 +224,47 @@ describe('create after remove, with EC2 remembering create tokens (the ClientTok
     const retried = await a.provider.create(request(a, 'slowmade', { size: '1' }));
     expect(retried.status?.volumeId).toBe(pending);
     expect((await describeCluster()).map((v) => v.VolumeId)).toEqual([pending]);
+  });
+});
+
+describe('names and tag keys that are Object.prototype members', () => {
+  const NAMES = ['constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+  it('keeps volumes named constructor, toString, hasOwnProperty and valueOf apart through create, list, inspect, mount and remove', async () => {
+    const a = await node();
+    const b = await node();
+    const ids = new Map<string, string>();
+    for (const [i, name] of NAMES.entries()) {
+      ids.set(name, (await a.provider.create(request(a, name, { size: String(i + 1) }))).status?.volumeId as string);
+    }
+    expect((await b.provider.list()).map((v) => v.name).sort()).toEqual([...NAMES].sort());
+    for (const [i, name] of NAMES.entries()) {
+      expect(await b.provider.inspect(name)).toMatchObject({ name, options: { size: String(i + 1) }, status: { volumeId: ids.get(name), sizeGiB: i + 1 } });
+    }
+    const { path } = await b.provider.mount('constructor');
+    await writeFile(join(path, 'f'), 'kept');
+    await b.provider.unmount('constructor');
+    expect(await readFile(join((await a.provider.mount('constructor')).path, 'f'), 'utf8')).toBe('kept');
+    await a.provider.unmount('constructor');
+    for (const name of NAMES) await b.provider.remove(name);
+    expect(await describeCluster()).toEqual([]);
+  });
+
+  it('shows option tags named __proto__, constructor and toString, written to EC2 by hand, as options of the volume', async () => {
+    const a = await node();
+    const created = await a.provider.create(request(a, 'tagged', { size: '1' }));
+    await send(
+      new CreateTagsCommand({
+        Resources: [created.status?.volumeId as string],
+        Tags: ['__proto__', 'constructor', 'toString'].map((key) => ({ Key: `${OPTION_TAG_PREFIX}${key}`, Value: `by hand ${key}` })),
+      }),
+    );
+    const inspected = await a.provider.inspect('tagged');
+    expect(Object.entries(inspected?.options ?? {}).filter(([key]) => !['size', 'ebstype', 'encrypted', 'fstype'].includes(key)).sort()).toEqual([
+      ['__proto__', 'by hand __proto__'],
+      ['constructor', 'by hand constructor'],
+      ['toString', 'by hand toString'],
+    ]);
+    expect((await a.provider.list()).map((v) => v.name)).toEqual(['tagged']);
   });
 });
