@@ -20,6 +20,7 @@ import { capturingLogger, type LogLine } from './support/capturing-logger.js';
 import type { EbsTestNode } from './support/ebs-node.js';
 import { useMotoFixture, type NodeExtras } from './support/moto-fixture.js';
 import { failure } from './support/expect-failure.js';
+import { mountAsSwarmWould } from './support/swarm-retry.js';
 
 const ZONE_A = 'us-east-1a';
 const ZONE_B = 'us-east-1b';
@@ -124,7 +125,7 @@ describe('relocation across zones', () => {
     const oldId = await create(a, 'travels', { ebstype: 'gp3', iops: '3000', throughput: '125' });
     await writeAndRelease(a, 'travels', 'written in us-east-1a');
 
-    const { path } = await b.provider.mount('travels');
+    const { path } = await mountAsSwarmWould(b.provider, 'travels');
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('written in us-east-1a');
 
     const after = await volumesNamed('travels');
@@ -147,7 +148,7 @@ describe('relocation across zones', () => {
 
     // And back: the copy moves like any volume, and a second format never happens.
     await b.provider.unmount('travels');
-    const back = await a.provider.mount('travels');
+    const back = await mountAsSwarmWould(a.provider, 'travels');
     expect(await readFile(join(back.path, 'data.txt'), 'utf8')).toBe('written in us-east-1a');
     expect((await volumesNamed('travels')).map((v) => v.AvailabilityZone)).toEqual([ZONE_A]);
   });
@@ -157,17 +158,17 @@ describe('relocation across zones', () => {
     const b = await node(ZONE_B);
     await create(a, 'rescued');
     await holderStops(a, 'rescued', 'saved from a stopped node');
-    const { path } = await b.provider.mount('rescued');
+    const { path } = await mountAsSwarmWould(b.provider, 'rescued');
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('saved from a stopped node');
     expect((await volumesNamed('rescued')).map((v) => v.AvailabilityZone)).toEqual([ZONE_B]);
   });
 
-  it('answers a Mount before its deadline while the move goes on; inspect and list do not wait; a later Mount finds it done', async () => {
+  it('answers a Mount before its deadline while the move goes on; inspect and list do not wait; a Mount retried as swarm does finds it done', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
-    let heldCalls = 0;
+    const statusAsked = signal();
     const a = await node(ZONE_A);
     const b = await node(ZONE_B, {
       settings: { moveWaitSeconds: '1' },
@@ -176,7 +177,7 @@ describe('relocation across zones', () => {
         client.middlewareStack.add(
           (next, context) => async (args) => {
             if (context.commandName === 'DescribeSnapshotsCommand' && (args.input as { SnapshotIds?: string[] }).SnapshotIds) {
-              heldCalls++;
+              statusAsked.open();
               await held;
             }
             return next(args);
@@ -187,21 +188,22 @@ describe('relocation across zones', () => {
     const oldId = await create(a, 'slow');
     await writeAndRelease(a, 'slow', 'worth the wait');
 
+    // The first Mount starts the move and answers within its second, at whatever step the move is by then.
+    const first = await failure(b.provider.mount('slow'), ErrorKind.BackendFailure);
+    expect(first.message).toMatch(/^volume "slow" is moving from us-east-1a to us-east-1b: .*; retry shortly: the move goes on meanwhile$/);
+    // Once the move waits for its snapshot, which EC2 takes long to make here, a Mount says so, and joins the same move.
+    await statusAsked.promise;
     const pending = await failure(b.provider.mount('slow'), ErrorKind.BackendFailure);
-    expect(pending.message).toMatch(/volume "slow" is moving from us-east-1a to us-east-1b: transfer snapshot snap-[0-9a-f]+ \d+% done; retry shortly/);
-    expect(heldCalls).toBeGreaterThan(0);
+    expect(pending.message).toMatch(/^volume "slow" is moving from us-east-1a to us-east-1b: transfer snapshot snap-[0-9a-f]+ \d+% done; retry shortly/);
     const inspected = await b.provider.inspect('slow');
     expect(inspected?.status).toMatchObject({ volumeId: oldId, availabilityZone: ZONE_A });
     expect(String(inspected?.status?.move)).toMatch(/^moving from us-east-1a to us-east-1b: transfer snapshot snap-/);
     expect((await a.provider.list()).map((v) => v.name)).toEqual(['slow']);
     expect((await a.provider.inspect('slow'))?.status?.move).toBe('moving to us-east-1b');
-
-    // A second Mount joins the same move rather than starting another.
-    await failure(b.provider.mount('slow'), ErrorKind.BackendFailure);
     expect(await snapshotsOf(oldId)).toHaveLength(1);
 
     release();
-    const { path } = await b.provider.mount('slow');
+    const { path } = await mountAsSwarmWould(b.provider, 'slow');
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('worth the wait');
     expect((await volumesNamed('slow')).map((v) => v.AvailabilityZone)).toEqual([ZONE_B]);
     expect((await b.provider.inspect('slow'))?.status?.move).toBeUndefined();
@@ -232,7 +234,7 @@ describe('relocation across zones', () => {
       }),
     );
 
-    const { path } = await b.provider.mount('resumed');
+    const { path } = await mountAsSwarmWould(b.provider, 'resumed');
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('before the crash');
     const [moved, ...others] = await volumesNamed('resumed');
     expect(others).toEqual([]);
@@ -308,7 +310,7 @@ describe('relocation across zones', () => {
     const b = await node(ZONE_B, { settings: { snapshotRetain: '2' } });
     const oldId = await create(a, 'gone');
     await writeAndRelease(a, 'gone', 'x');
-    await b.provider.mount('gone');
+    await mountAsSwarmWould(b.provider, 'gone');
     const [moved] = await volumesNamed('gone');
     const movedId = moved?.VolumeId as string;
     const passes = [];
@@ -414,7 +416,7 @@ describe('two moves of one volume, and a node taking it back, racing', () => {
       }),
     });
 
-    const bMount = b.provider.mount('raced');
+    const bMount = mountAsSwarmWould(b.provider, 'raced');
     await bAtDelete.promise;
     const cOutcome = moveOutcome(c.provider.mount('raced'), log.next);
     const { path } = await bMount;

@@ -51,18 +51,6 @@ export async function startNode(options: {
     'driver ebs',
   ) as EbsSettings;
   const logger = options.logger ?? createLogger({ level: 'silent' });
-  const provider = new EbsProvider(settings, {
-    host: new SystemHostOperations({ logger }),
-    logger,
-    stateDir: join(dir, 'state'),
-    // A client per init: the provider destroys its client on close, as a plugin restart does.
-    ec2: () => {
-      const client = motoClient(options.moto, options.ec2Endpoint);
-      options.onClient?.(client);
-      return client;
-    },
-    timing: { deviceTimeoutMs: 10_000, snapshotPollMs: 100, ...options.timing },
-  });
   // The device plane is harness, not code under test: straight to moto, around the ClientToken stand-in (it sends no
   // tokens, and its polls every few milliseconds would only load the relay).
   const udevClient = motoClient(options.moto, options.moto.motoEndpoint);
@@ -72,6 +60,31 @@ export async function startNode(options: {
     deviceDir: settings.deviceDir,
     sysfsRoot: settings.sysfsRoot,
     dataDir: options.dataDir,
+  });
+  const provider = new EbsProvider(settings, {
+    host: new SystemHostOperations({ logger }),
+    logger,
+    stateDir: join(dir, 'state'),
+    // A client per init: the provider destroys its client on close, as a plugin restart does.
+    ec2: () => {
+      const client = motoClient(options.moto, options.ec2Endpoint);
+      // EBS takes a snapshot's bytes when CreateSnapshot is answered: so does the test's data plane.
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName === 'CreateSnapshotCommand') {
+            const { SnapshotId } = result.output as { SnapshotId?: string };
+            const { VolumeId } = args.input as { VolumeId?: string };
+            if (SnapshotId && VolumeId) await udev.snapshots.capture(SnapshotId, VolumeId);
+          }
+          return result;
+        },
+        { step: 'initialize', name: 'captureSnapshotBytes' },
+      );
+      options.onClient?.(client);
+      return client;
+    },
+    timing: { snapshotPollMs: 100, ...options.timing },
   });
   await udev.start();
   if (options.init !== false) await provider.init();
