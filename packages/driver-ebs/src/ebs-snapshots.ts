@@ -12,7 +12,6 @@ import {
 } from '@aws-sdk/client-ec2';
 import { StowageError, type Logger } from '@stowage/core';
 import { CLUSTER_TAG, VOLUME_NAME_TAG, tagValue } from './cluster-tags.js';
-import { observingClient, type Observed } from './observing-client.js';
 
 /** Why Stowage took a snapshot: on a schedule, or to carry a volume to another zone. */
 export type SnapshotPurpose = 'periodic' | 'move';
@@ -134,8 +133,7 @@ export class EbsSnapshots {
   async waitCompleted(snapshotId: string, onProgress?: (percent: number) => void, signal?: AbortSignal): Promise<Snapshot> {
     let last: Snapshot | undefined;
     let reported: number | undefined;
-    const observe = ({ output }: Observed<DescribeSnapshotsCommandOutput>): void => {
-      if (output === undefined) return;
+    const observe = (output: DescribeSnapshotsCommandOutput): void => {
       last = output.Snapshots?.find((s) => s.SnapshotId === snapshotId) ?? last;
       const percent = last && progressOf(last);
       if (percent === undefined || percent === reported) return;
@@ -147,7 +145,7 @@ export class EbsSnapshots {
     try {
       result = await waitForSnapshotCompleted(
         {
-          client: observingClient(this.client, observe),
+          client: observing(this.client, observe),
           minDelay: minDelayMs / 1000,
           maxDelay: maxDelayMs / 1000,
           maxWaitTime: completeSeconds,
@@ -220,4 +218,21 @@ export function newestFirst(a: Snapshot, b: Snapshot): number {
   const byTime = (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0);
   if (byTime !== 0) return byTime;
   return (b.SnapshotId ?? '').localeCompare(a.SnapshotId ?? '');
+}
+
+/**
+ * `client` as the SDK waiter sees it, with each DescribeSnapshots answer shown to `observe` on its way: the waiter
+ * keeps the pacing, the deadline and the abort, and the caller still sees the progress of every poll.
+ */
+function observing(client: EC2Client, observe: (output: DescribeSnapshotsCommandOutput) => void): EC2Client {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
+      return async (command: Parameters<EC2Client['send']>[0]) => {
+        const output = (await target.send(command)) as DescribeSnapshotsCommandOutput;
+        observe(output);
+        return output;
+      };
+    },
+  });
 }

@@ -3,23 +3,22 @@ import {
   CreateVolumeCommand,
   DeleteVolumeCommand,
   DetachVolumeCommand,
+  DescribeVolumesCommand,
   paginateDescribeVolumes,
-  waitForVolumeAvailable,
-  waitForVolumeInUse,
   type CreateVolumeCommandInput,
-  type DescribeVolumesCommandOutput,
+  type DescribeVolumesCommandInput,
   type EC2Client,
   type Filter,
   type Volume,
 } from '@aws-sdk/client-ec2';
 import { TTLCache } from '@isaacs/ttlcache';
+import { WaiterState, createWaiter, type WaiterResult } from '@smithy/core/client';
 import { StowageError, type Logger } from '@stowage/core';
 import { CALL_BUDGETS_MS, Deadline } from './call-budget.js';
 import { CLUSTER_TAG, VOLUME_NAME_TAG } from './cluster-tags.js';
 import { clientToken } from './client-token.js';
 import { batchedWaiterClient } from './batched-waiter-client.js';
 import { DescribeVolumesBatcher, PAGE_SIZE } from './describe-volumes-batcher.js';
-import { observingClient, type Observed } from './observing-client.js';
 import { PROGRESS_LOG_MS, withProgressLog } from './progress-log.js';
 
 export { PAGE_SIZE };
@@ -366,10 +365,11 @@ export class EbsVolumes {
   }
 
   /**
-   * Waits until `volumeId` reaches `target` (or `options.until` holds), at most `options.boundMs`, through the SDK
-   * waiter (its pacing, its first look at once) with the node's batched lookups; logs what it waits for every
-   * {@link WaitTiming.progressLogMs} meanwhile. A volume that is deleted, or that EC2 no longer describes (after
-   * `options.unseenUntil`), ends the wait as `gone`; one in state `error` as `failed`.
+   * Waits until `volumeId` reaches `target` (or `options.until` holds), at most `options.boundMs`, on the SDK's waiter
+   * engine (its pacing, its first look at once, its abort) with an acceptor of its own, polling through the node's
+   * batched lookups; logs what it waits for every {@link WaitTiming.progressLogMs} meanwhile. A volume that is
+   * deleted, or that EC2 no longer describes (after `options.unseenUntil`), ends the wait as `gone`; one in state
+   * `error` as `failed`.
    */
   async waitFor(volumeId: string, target: 'available' | 'in-use', options: VolumeWaitOptions): Promise<VolumeWait> {
     const until = options.until ?? ((volume: Volume) => volume.State === target);
@@ -387,25 +387,18 @@ export class EbsVolumes {
     }
 
     let verdict: VolumeWait | undefined;
-    const decided = new AbortController();
-    const observe = ({ output, error }: Observed<DescribeVolumesCommandOutput>): void => {
-      if (verdict !== undefined) return;
-      const found = output?.Volumes?.find((v) => v.VolumeId === volumeId);
-      // Any other failure: the waiter looks again.
-      if (found === undefined && (error as Error | undefined)?.name !== 'InvalidVolume.NotFound') return;
-      verdict = judge(found);
-      if (verdict !== undefined) decided.abort();
+    const look = async (client: EC2Client, input: DescribeVolumesCommandInput): Promise<WaiterResult> => {
+      try {
+        const { Volumes = [] } = await client.send(new DescribeVolumesCommand(input));
+        verdict = judge(Volumes.find((v) => v.VolumeId === volumeId));
+      } catch (error) {
+        // Not described (yet, or any more); any other failure: look again.
+        if ((error as Error).name === 'InvalidVolume.NotFound') verdict = judge(undefined);
+      }
+      return { state: verdict ? WaiterState.SUCCESS : WaiterState.RETRY };
     };
     const maxWaitTime = options.boundMs / 1000;
     const minDelay = Math.min(this.timing.minDelay, maxWaitTime / 2);
-    const waiter = {
-      client: observingClient(this.waiterClient, observe),
-      maxWaitTime,
-      minDelay,
-      maxDelay: Math.max(minDelay, Math.min(this.timing.maxDelay, maxWaitTime)),
-      abortSignal: options.signal ? AbortSignal.any([options.signal, decided.signal]) : decided.signal,
-    };
-    const input = { VolumeIds: [volumeId] };
     const result = await withProgressLog(
       {
         logger: this.logger,
@@ -414,20 +407,20 @@ export class EbsVolumes {
         detail: () => ({ state: last?.State ?? 'not described yet' }),
         ...(this.timing.progressLogMs ? { everyMs: this.timing.progressLogMs } : {}),
       },
-      target === 'available' ? waitForVolumeAvailable(waiter, input) : waitForVolumeInUse(waiter, input),
+      createWaiter(
+        {
+          client: this.waiterClient,
+          maxWaitTime,
+          minDelay,
+          maxDelay: Math.max(minDelay, Math.min(this.timing.maxDelay, maxWaitTime)),
+          ...(options.signal ? { abortSignal: options.signal } : {}),
+        },
+        { VolumeIds: [volumeId] },
+        look,
+      ),
     );
     if (verdict !== undefined) return verdict;
-    switch (result.state) {
-      case 'SUCCESS':
-        return last ? { outcome: 'reached', volume: last } : { outcome: 'bound', last };
-      // The waiters' failure: the volume was deleted.
-      case 'FAILURE':
-        return { outcome: 'gone' };
-      case 'ABORTED':
-        return { outcome: 'aborted', last };
-      default:
-        return { outcome: 'bound', last };
-    }
+    return result.state === WaiterState.ABORTED ? { outcome: 'aborted', last } : { outcome: 'bound', last };
   }
 
   async describe(volumeId: string): Promise<Volume> {

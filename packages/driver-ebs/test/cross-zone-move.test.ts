@@ -14,6 +14,7 @@ import {
 } from '../src/move-tags.js';
 import { failure } from './support/expect-failure.js';
 import { Crash, FakeEbsWorld, type Operation } from './support/fake-ebs-world.js';
+import { signal } from './support/signal.js';
 
 const NAME = 'db';
 const ZONE = { a: 'us-east-1a', b: 'us-east-1b', c: 'us-east-1c' } as const;
@@ -56,15 +57,6 @@ async function runTask(world: FakeEbsWorld, node: Node, data: string): Promise<v
 
 function rethrowCrash(error: unknown): void {
   if (error instanceof Crash) throw error;
-}
-
-/** A promise and the function that settles it. */
-function signal(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
 }
 
 /** A world with volume NAME in zone a, and a check after every step that exactly one volume answers for it. */

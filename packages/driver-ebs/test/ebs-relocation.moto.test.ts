@@ -21,6 +21,7 @@ import type { EbsTestNode } from './support/ebs-node.js';
 import { useMotoFixture, type NodeExtras } from './support/moto-fixture.js';
 import { failure } from './support/expect-failure.js';
 import { mountAsSwarmWould } from './support/swarm-retry.js';
+import { signal } from './support/signal.js';
 
 const ZONE_A = 'us-east-1a';
 const ZONE_B = 'us-east-1b';
@@ -330,15 +331,6 @@ describe('relocation across zones', () => {
     expect(await snapshotsOf(oldId)).toEqual([]);
   });
 });
-
-/** A promise and the function that settles it. */
-function signal(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
 
 type Hook = (command: string, input: Record<string, unknown>, phase: 'before' | 'after') => Promise<void> | void;
 

@@ -120,7 +120,8 @@ describe('EbsVolumes waits answer within their bound', () => {
     const { logger: capturing, next } = capturingLogger();
     const ebs = new EbsVolumes(ec2, 'cluster', 'hash', capturing, { ...timing, progressLogMs: 20 });
     const created = ebs.create('db', 'us-east-1a', { Size: 1 });
-    const line = await next((l) => l.msg === 'still waiting for new EBS volume vol-1 for "db" to become available');
+    // Lines go on until the wait ends; one from after EC2 first described the volume:
+    const line = await next((l) => l.msg === 'still waiting for new EBS volume vol-1 for "db" to become available' && l.state !== 'not described yet');
     expect(line).toMatchObject({ volume: 'db', volumeId: 'vol-1', state: 'creating', waitedSeconds: expect.any(Number) });
     (volumes[0] as Volume).State = 'available';
     expect((await created).VolumeId).toBe('vol-1');
