@@ -1,5 +1,6 @@
-import { request as forward, Agent, createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import { startHttpRelay } from './http-relay.js';
+import { queryParameters, signedScope } from './signed-request.js';
 
 /**
  * An HTTP proxy in front of a moto server that counts the AWS API calls passing through it, by action.
@@ -10,7 +11,8 @@ import type { AddressInfo } from 'node:net';
  * benchmark measures the code under test alone, and several counters can share one moto server.
  *
  * Requests and answers pass through unmodified: the body is read whole (to find the action) and then sent on with
- * the same method, path and headers; status, headers and body of moto's answer come back as they are.
+ * the same method, path and headers; status, headers and body of moto's answer come back as they are (sent with
+ * their length rather than chunked).
  */
 export interface CountingProxy {
   /** `http://127.0.0.1:<port>`: give it to the SDK clients under test instead of moto's endpoint. */
@@ -25,66 +27,21 @@ export interface CountingProxy {
 
 /** Starts a counting proxy to `target` (a moto server's endpoint) on a free loopback port. */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
-  const upstream = new URL(target);
-  // Keep-alive both ways, as the SDK does, so the proxy adds little to what it measures.
-  const agent = new Agent({ keepAlive: true });
   let counts = new Map<string, number>();
-
-  const server = createServer((incoming, outgoing) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('error', (error) => fail(outgoing, error));
-    incoming.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const action = actionOf(incoming.method ?? 'GET', incoming.url ?? '/', incoming.headers, body);
-      counts.set(action, (counts.get(action) ?? 0) + 1);
-      relay(incoming, body, outgoing);
-    });
+  const relay = await startHttpRelay(target, (request, forward) => {
+    const action = actionOf(request.method, request.url, request.headers, request.body);
+    counts.set(action, (counts.get(action) ?? 0) + 1);
+    return forward();
   });
-
-  function relay(incoming: IncomingMessage, body: Buffer, outgoing: ServerResponse): void {
-    const call = forward(
-      { agent, host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
-        answer.pipe(outgoing);
-        answer.on('error', (error) => outgoing.destroy(error));
-      },
-    );
-    call.on('error', (error) => fail(outgoing, error));
-    call.end(body);
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: relay.endpoint,
     counts: () => Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b))),
     total: () => [...counts.values()].reduce((sum, n) => sum + n, 0),
     reset: () => {
       counts = new Map();
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        agent.destroy();
-      }),
+    stop: () => relay.stop(),
   };
-}
-
-/** The proxy never invents an AWS answer: a failure to reach moto is a bare 502 the SDK reports as such. */
-function fail(outgoing: ServerResponse, error: Error): void {
-  if (outgoing.headersSent) {
-    outgoing.destroy(error);
-    return;
-  }
-  outgoing.writeHead(502, { 'content-type': 'text/plain' });
-  outgoing.end(`counting proxy: moto did not answer: ${error.message}`);
 }
 
 /**
@@ -94,15 +51,12 @@ function fail(outgoing: ServerResponse, error: Error): void {
  * with resource ids in the path replaced by `{id}` so calls on different resources count as one action.
  */
 export function actionOf(method: string, url: string, headers: IncomingHttpHeaders, body: Buffer): string {
-  const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(headers.authorization ?? ''))?.[1] ?? 'unsigned';
-  const { pathname, searchParams } = new URL(url, 'http://proxy');
-  const formAction = String(headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
-    ? new URLSearchParams(body.toString('utf8')).get('Action')
-    : null;
-  const queryAction = formAction ?? searchParams.get('Action');
+  const service = signedScope(headers)?.service ?? 'unsigned';
+  const queryAction = queryParameters(url, headers, body)?.get('Action');
   if (queryAction) return `${service}:${queryAction}`;
   const target = headers['x-amz-target'];
   if (typeof target === 'string' && target !== '') return `${service}:${target.split('.').at(-1)}`;
+  const { pathname } = new URL(url, 'http://proxy');
   return `${service}:${method} ${pathname.split('/').map(idToPlaceholder).join('/')}`;
 }
 

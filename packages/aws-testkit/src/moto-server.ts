@@ -1,13 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { startClientTokenProxy, type ClientTokenProxy } from './client-token-proxy.js';
 
-/** A running moto server: the AWS API stand-in that provider and end-to-end tests talk to over HTTP. */
+/**
+ * A running moto server: the AWS API stand-in that provider and end-to-end tests talk to over HTTP. By default its
+ * {@link endpoint} is a {@link ClientTokenProxy} in front of moto, so that EC2 calls with a `ClientToken` behave as
+ * on EC2 (moto ignores tokens): code that relies on, or must cope with, EC2's idempotency is tested against it.
+ */
 export interface MotoServer {
   /** `http://127.0.0.1:<port>`: give it to the SDK clients as `endpoint`, or as `AWS_ENDPOINT_URL`. */
   readonly endpoint: string;
+  /** moto's own endpoint, behind the ClientToken stand-in (the same as {@link endpoint} when tokens are ignored). */
+  readonly motoEndpoint: string;
   /** Settings for SDK clients and child processes: endpoint, region and fake credentials. */
   readonly env: Readonly<Record<string, string>>;
-  /** Forgets every resource (volumes, snapshots, file systems), for isolation between tests. */
+  /** Forgets every resource (volumes, snapshots, file systems) and every bound ClientToken, for isolation between tests. */
   reset(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -17,6 +24,11 @@ export interface StartMotoOptions {
   /** The Python interpreter with `moto[server]` installed. */
   readonly python?: string;
   readonly startTimeoutMs?: number;
+  /**
+   * `honoured` (the default): EC2 calls go through a {@link ClientTokenProxy}, which answers a repeated `ClientToken`
+   * as EC2 does. `ignored`: straight to moto, which makes a new resource for every call whatever its token.
+   */
+  readonly clientTokens?: 'honoured' | 'ignored';
 }
 
 /**
@@ -26,7 +38,7 @@ export interface StartMotoOptions {
 export async function startMotoServer(options: StartMotoOptions = {}): Promise<MotoServer> {
   const region = options.region ?? 'us-east-1';
   const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const motoEndpoint = `http://127.0.0.1:${port}`;
   const child = spawn(options.python ?? 'python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -37,19 +49,31 @@ export async function startMotoServer(options: StartMotoOptions = {}): Promise<M
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-  while (!(await answers(endpoint))) {
+  while (!(await answers(motoEndpoint))) {
     const code = await Promise.race([exited, delay(100).then(() => 'running' as const)]);
     if (code !== 'running') {
       throw new Error(`moto server exited (${String(code)}) before answering; is moto[server] installed? ${stderr.trim()}`);
     }
     if (Date.now() > deadline) {
       await terminate(child, exited);
-      throw new Error(`moto server did not answer on ${endpoint} in time: ${stderr.trim()}`);
+      throw new Error(`moto server did not answer on ${motoEndpoint} in time: ${stderr.trim()}`);
     }
   }
 
+  let tokens: ClientTokenProxy | undefined;
+  if ((options.clientTokens ?? 'honoured') === 'honoured') {
+    try {
+      tokens = await startClientTokenProxy(motoEndpoint);
+    } catch (error) {
+      await terminate(child, exited);
+      throw error;
+    }
+  }
+  const endpoint = tokens?.endpoint ?? motoEndpoint;
+
   return {
     endpoint,
+    motoEndpoint,
     env: {
       AWS_ENDPOINT_URL: endpoint,
       AWS_REGION: region,
@@ -59,10 +83,14 @@ export async function startMotoServer(options: StartMotoOptions = {}): Promise<M
       AWS_SECRET_ACCESS_KEY: 'moto-testing-secret-key-not-real',
     },
     async reset() {
-      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      const response = await fetch(`${motoEndpoint}/moto-api/reset`, { method: 'POST' });
       if (!response.ok) throw new Error(`moto reset failed: HTTP ${response.status}`);
+      tokens?.forget();
     },
-    stop: () => terminate(child, exited),
+    async stop() {
+      await tokens?.stop();
+      await terminate(child, exited);
+    },
   };
 }
 

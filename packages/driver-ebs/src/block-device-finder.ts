@@ -1,6 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { StowageError, type Logger } from '@stowage/core';
+import { withProgressLog } from './progress-log.js';
 
 /** The by-id name udev gives an EBS volume on Nitro instances: the volume id without its dash. */
 export function nvmeLinkName(volumeId: string): string {
@@ -18,6 +19,8 @@ export interface BlockDeviceFinderOptions {
   /** How long to wait for the device after EC2 reports the attachment. */
   readonly timeoutMs?: number;
   readonly pollMs?: number;
+  /** How often a long wait for a device logs what it waits for; every 10 s by default. */
+  readonly progressLogMs?: number;
 }
 
 /** An attached volume's block device, verified to be that volume. */
@@ -48,15 +51,31 @@ export class BlockDeviceFinder {
     this.pollMs = options.pollMs ?? 100;
   }
 
-  /** Waits for the device of `volumeId`, attached under `requestedDevice`, and verifies it. */
-  async find(volumeId: string, requestedDevice: string | undefined): Promise<FoundDevice> {
+  /**
+   * Waits for the device of `volumeId`, attached under `requestedDevice`, and verifies it. Waits at most the finder's
+   * timeout, or `boundMs` (what is left of the caller's budget) if that is less.
+   */
+  async find(volumeId: string, requestedDevice: string | undefined, boundMs = Number.POSITIVE_INFINITY): Promise<FoundDevice> {
     const names = [nvmeLinkName(volumeId)];
     if (requestedDevice) {
       const requested = basename(requestedDevice);
       names.push(requested, requested.replace(/^xvd/, 'sd'), requested.replace(/^sd/, 'xvd'));
     }
     const candidates = [...new Set(names)].map((name) => join(this.options.deviceDir, name));
-    const deadline = Date.now() + this.timeoutMs;
+    const waitMs = Math.min(this.timeoutMs, boundMs);
+    return withProgressLog(
+      {
+        logger: this.logger,
+        fields: { volumeId, looksFor: candidates.map((c) => basename(c)) },
+        what: `the block device of EBS volume ${volumeId} to appear in ${this.options.deviceDir}`,
+        ...(this.options.progressLogMs ? { everyMs: this.options.progressLogMs } : {}),
+      },
+      this.poll(volumeId, candidates, waitMs),
+    );
+  }
+
+  private async poll(volumeId: string, candidates: readonly string[], waitMs: number): Promise<FoundDevice> {
+    const deadline = Date.now() + waitMs;
     for (;;) {
       for (const link of candidates) {
         const path = await realpath(link).catch(() => undefined);
@@ -68,7 +87,8 @@ export class BlockDeviceFinder {
       if (Date.now() >= deadline) {
         throw StowageError.backendFailure(
           `volume ${volumeId} is attached to this instance but no block device for it appeared in ` +
-            `${this.options.deviceDir} within ${Math.round(this.timeoutMs / 1000)} s (looked for ${candidates.map((c) => basename(c)).join(', ')})`,
+            `${this.options.deviceDir} within ${Math.round(waitMs / 1000)} s (looked for ${candidates.map((c) => basename(c)).join(', ')})` +
+            (waitMs < this.timeoutMs ? '; retry the mount' : ''),
         );
       }
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));

@@ -23,9 +23,13 @@ export function volumeTags(name: string, stackId: string, options: Readonly<Reco
   ];
 }
 
-/** The create options recorded in a volume's tags. */
+/**
+ * The create options recorded in a volume's tags, in a record without a prototype: tag keys are anyone's to write
+ * (by hand, another version), so `__proto__`, `constructor` or `toString` must be plain keys, and a missing option
+ * must read as undefined, never as an Object.prototype member.
+ */
 export function optionsFromTags(tags: readonly Tag[] | undefined): Record<string, string> {
-  const options: Record<string, string> = {};
+  const options = Object.create(null) as Record<string, string>;
   for (const { Key, Value } of tags ?? []) {
     if (Key?.startsWith(OPTION_TAG_PREFIX) && Value !== undefined) options[Key.slice(OPTION_TAG_PREFIX.length)] = Value;
   }

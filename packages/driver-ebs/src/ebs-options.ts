@@ -33,6 +33,11 @@ export const EBS_TYPE_LIMITS: Readonly<Record<EbsVolumeType, EbsTypeLimits>> = {
   standard: { size: [1, 1_024] },
 };
 
+/** The limits of volume type `type`, undefined for a name that is not an EBS type (`toString` included). */
+export function limitsOf(type: string): EbsTypeLimits | undefined {
+  return Object.hasOwn(EBS_TYPE_LIMITS, type) ? EBS_TYPE_LIMITS[type as EbsVolumeType] : undefined;
+}
+
 const largest = (pick: (limits: EbsTypeLimits) => number | undefined): number =>
   Math.max(...Object.values(EBS_TYPE_LIMITS).map((l) => pick(l) ?? 0));
 
@@ -114,9 +119,10 @@ export function ebsCreateOptions(defaultFsType: string): readonly OptionSpec[] {
  */
 export function validateEbsRequest(request: CreateRequest): void {
   const { options } = request;
-  const type = String(options.ebstype ?? DEFAULT_EBS_TYPE) as EbsVolumeType;
-  const limits = EBS_TYPE_LIMITS[type];
-  if (limits === undefined) return; // An unknown type was already refused by the option spec.
+  const type = String(options.ebstype ?? DEFAULT_EBS_TYPE);
+  const limits = limitsOf(type);
+  // The engine refuses an unknown type by the option spec before this runs; an embedder calling this directly is told too.
+  if (limits === undefined) throw StowageError.invalidArgument(`ebstype: must be one of ${EBS_VOLUME_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
   const problems: string[] = [];
   const size = Number(options.size);
   const [minSize, maxSize] = limits.size;

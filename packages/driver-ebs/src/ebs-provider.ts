@@ -15,6 +15,7 @@ import {
   type VolumeScope,
 } from '@stowage/core';
 import { BlockDeviceFinder } from './block-device-finder.js';
+import { CALL_BUDGETS_MS, DETACH_WAIT_MS, Deadline, type CallBudgets } from './call-budget.js';
 import { VOLUME_NAME_TAG, optionsFromTags, stackIdFor, tagValue, volumeTags } from './cluster-tags.js';
 import { CrossZoneMove } from './cross-zone-move.js';
 import { DeviceNameAllocator } from './device-name-allocator.js';
@@ -44,7 +45,12 @@ export interface EbsProviderDependencies {
   readonly ec2?: (region: string) => EC2Client;
   /** Instance metadata, asked only for identity settings left unset. */
   readonly metadata?: () => MetadataReader;
-  readonly timing?: Partial<WaitTiming> & { readonly deviceTimeoutMs?: number; readonly snapshotPollMs?: number };
+  readonly timing?: Partial<WaitTiming> & {
+    readonly deviceTimeoutMs?: number;
+    readonly snapshotPollMs?: number;
+    /** Each call's budget, in milliseconds; the defaults fit the Docker engine's deadlines (see {@link CallBudgets}). */
+    readonly budgets?: Partial<CallBudgets>;
+  };
 }
 
 /** What the provider holds once started: its EC2 client and what works through it. */
@@ -79,6 +85,7 @@ export class EbsProvider implements StorageProvider {
   private readonly finder: BlockDeviceFinder;
   private readonly logger: Logger;
   private readonly timing: WaitTiming;
+  private readonly budgets: CallBudgets;
   private readonly moves: MoveTracker<Volume>;
   private state: Started | undefined;
 
@@ -91,10 +98,16 @@ export class EbsProvider implements StorageProvider {
     this.mountRoot = settings.mountRoot ?? join(deps.stateDir, 'drivers', 'ebs', 'mounts');
     this.logger = deps.logger;
     this.timing = { ...DEFAULT_WAIT_TIMING, ...deps.timing };
+    this.budgets = { ...CALL_BUDGETS_MS, ...deps.timing?.budgets };
     this.devices = new DeviceNameAllocator(settings.attachLimit);
-    this.moves = new MoveTracker(this.logger);
+    this.moves = new MoveTracker(this.logger, this.timing.progressLogMs);
     this.finder = new BlockDeviceFinder(
-      { deviceDir: settings.deviceDir, sysfsRoot: settings.sysfsRoot, ...(deps.timing?.deviceTimeoutMs ? { timeoutMs: deps.timing.deviceTimeoutMs } : {}) },
+      {
+        deviceDir: settings.deviceDir,
+        sysfsRoot: settings.sysfsRoot,
+        ...(deps.timing?.deviceTimeoutMs ? { timeoutMs: deps.timing.deviceTimeoutMs } : {}),
+        ...(this.timing.progressLogMs ? { progressLogMs: this.timing.progressLogMs } : {}),
+      },
       this.logger,
     );
   }
@@ -131,7 +144,7 @@ export class EbsProvider implements StorageProvider {
     const snapshots = new EbsSnapshots(client, this.stackId, this.logger, {
       ...(this.deps.timing?.snapshotPollMs ? { minDelayMs: this.deps.timing.snapshotPollMs, maxDelayMs: this.deps.timing.snapshotPollMs } : {}),
     });
-    const mover = new CrossZoneMove(client, volumes, snapshots, this.logger);
+    const mover = new CrossZoneMove(client, volumes, snapshots, this.logger, this.timing.availableSeconds * 1000);
     const schedule = new SnapshotSchedule(
       snapshots,
       {
@@ -158,6 +171,7 @@ export class EbsProvider implements StorageProvider {
     const { name } = request;
     const options = formatOptionValues(request.options);
     const o = request.options;
+    const deadline = new Deadline(this.budgets.create);
     const volume = await volumes.create(name, node.availabilityZone, {
       Size: Number(o.size),
       VolumeType: String(o.ebstype) as VolumeType,
@@ -167,15 +181,16 @@ export class EbsProvider implements StorageProvider {
       ...(o.kmskeyid !== undefined ? { KmsKeyId: String(o.kmskeyid) } : {}),
       ...(o.snapshot !== undefined ? { SnapshotId: String(o.snapshot) } : {}),
       TagSpecifications: [{ ResourceType: 'volume', Tags: volumeTags(name, this.stackId, options) }],
-    });
+    }, deadline);
     this.logger.info({ volume: name, volumeId: volume.VolumeId, zone: volume.AvailabilityZone }, 'created EBS volume');
     return this.toProviderVolume(volume);
   }
 
   async remove(name: string): Promise<void> {
     const { volumes, snapshots } = this.ready();
+    const deadline = new Deadline(this.budgets.remove);
     // A move running here would otherwise make its copy again after the delete.
-    await this.moves.cancel(name);
+    await this.moves.cancel(name, deadline.remainingMs());
     const all = await volumes.findAll(name);
     if (all.length === 0) throw StowageError.notFound(`volume "${name}" not found`);
     for (const volume of all) {
@@ -212,45 +227,63 @@ export class EbsProvider implements StorageProvider {
 
   async mount(name: string): Promise<MountResult> {
     const { volumes, node } = this.ready();
+    const deadline = new Deadline(this.budgets.mount);
     const named = await volumes.findAll(name);
     const [found] = answeringVolumes(named);
     if (found === undefined) throw StowageError.notFound(`volume "${name}" not found`);
     // A move of this volume was started and did not finish (a claim, or a copy that does not answer yet).
     const moveLeftovers = moveClaimOf(found) !== undefined || named.some((v) => movedFromOf(v)?.sourceVolumeId === found.VolumeId);
-    let volume = await this.bringHere(name, found);
+    let volume = await this.bringHere(name, found, deadline);
     const volumeId = volume.VolumeId as string;
-    const current = attachment(volume);
-    if (volume.State === 'creating') await volumes.waitAvailable(volumeId, `volume "${name}" being created`);
+    if (volume.State === 'creating') volume = await volumes.waitAvailable(volumeId, `volume "${name}"`, { boundMs: deadline.remainingMs() });
 
     let attachedHere = false;
+    let current = attachment(volume);
+    if (current?.InstanceId === node.instanceId && current.State === 'detaching') {
+      // A release of this node's that had not finished (an unmount, or the clean-up of a failed mount): let it end.
+      await volumes.waitDetached(volumeId, node.instanceId, deadline.remainingMs());
+      volume = await volumes.describe(volumeId);
+      current = attachment(volume);
+    }
     let device = current?.Device;
     if (current === undefined) {
-      ({ volume, device } = await this.attach(volumeId));
+      ({ volume, device } = await this.attach(volumeId, deadline));
       attachedHere = true;
+    } else if (current.State === 'attaching') {
+      volume = await volumes.waitAttached(volumeId, node.instanceId, deadline, current.AttachTime?.getTime());
     }
+    let leftovers = moveLeftovers && volume.VolumeId === found.VolumeId;
     try {
-      const path = await this.mountDevice(name, volume, device);
-      if (moveLeftovers && volume.VolumeId === found.VolumeId) {
+      // Read after the attach: a node of another zone may have claimed the volume for a move after this call read it.
+      // Attached, the volume cannot be deleted; without its claim, no move will delete it once it is released either.
+      if (moveClaimOf(volume)) {
+        volume = await this.ready().mover.abandon(name, volume);
+        leftovers = true;
+      }
+      const path = await this.mountDevice(name, volume, device, deadline);
+      if (leftovers) {
         await this.ready()
-          .mover.sweepAbandoned(name, volume, named)
+          .mover.sweepAbandoned(name, volume)
           .catch((error: unknown) => this.logger.warn({ volume: name, err: (error as Error).message }, 'could not delete what an abandoned move left; a later mount retries'));
       }
       return { path };
     } catch (error) {
-      // Leave nothing attached that this call attached and could not use: the volume stays free for any node.
-      if (attachedHere) await volumes.detach(volumeId, node.instanceId).catch(() => undefined);
+      // Leave nothing attached that this call attached and could not use: the volume stays free for any node. The
+      // detach goes on in EC2 past the budget; the engine's clean-up, or the next mount here, waits for its end.
+      if (attachedHere) await volumes.detach(volumeId, node.instanceId, { boundMs: deadline.remainingMs() }).catch(() => undefined);
       throw error;
     }
   }
 
   async unmount(name: string): Promise<void> {
     const { volumes, node } = this.ready();
+    const deadline = new Deadline(this.budgets.unmount);
     const target = this.mountpoint(name);
     await this.deps.host.unmount(target);
     await rmdir(target).catch(() => undefined);
     for (const volume of await volumes.findAll(name)) {
       if (attachment(volume)?.InstanceId === node.instanceId) {
-        await volumes.detach(volume.VolumeId as string, node.instanceId);
+        await volumes.detach(volume.VolumeId as string, node.instanceId, { boundMs: deadline.bound(DETACH_WAIT_MS) });
         this.logger.info({ volume: name, volumeId: volume.VolumeId }, 'detached EBS volume');
       }
     }
@@ -263,29 +296,50 @@ export class EbsProvider implements StorageProvider {
   }
 
   /**
-   * Makes `volume` attachable here: finishes a move stopped before its last step, takes the volume from another
-   * instance if the takeover policy allows it, moves it here from another zone, or takes it back from a move to
-   * another zone that its task no longer needs.
+   * Makes `volume` attachable here, within `deadline`: finishes a move stopped before its last step, waits for a
+   * holder's detach under way to end, takes the volume from another instance if the takeover policy allows it, moves
+   * it here from another zone, or takes it back from a move to another zone that its task no longer needs.
    */
-  private async bringHere(name: string, found: Volume): Promise<Volume> {
-    const { mover, node } = this.ready();
+  private async bringHere(name: string, found: Volume, deadline: Deadline): Promise<Volume> {
+    const { mover, node, volumes } = this.ready();
     const here = node.availabilityZone;
-    const budgetMs = this.settings.moveWaitSeconds * 1000;
     let volume = found;
     if (movedFromOf(volume)) volume = await mover.finish(name, volume);
-    const holder = attachment(volume)?.InstanceId;
-    if (holder !== undefined && holder !== node.instanceId) volume = await this.takeOver(name, volume, holder);
+    let held = attachment(volume);
+    if (held !== undefined && held.InstanceId !== node.instanceId && held.State === 'detaching') {
+      // The holder is letting it go (its task ended there): wait for that rather than refuse.
+      await this.waitReleased(name, volume, held.InstanceId as string, deadline);
+      volume = await volumes.describe(volume.VolumeId as string);
+      held = attachment(volume);
+    }
+    const holder = held?.InstanceId;
+    if (holder !== undefined && holder !== node.instanceId) volume = await this.takeOver(name, volume, holder, deadline);
     if (volume.AvailabilityZone !== here) {
       const source = volume;
       const route = { from: source.AvailabilityZone as string, to: here };
-      return this.moves.run(name, route, (report, signal) => mover.move(name, source, here, report, signal), budgetMs);
+      // The move goes on past this call's wait; whatever the setting, the wait never outlasts the Mount's budget.
+      const waitMs = deadline.bound(this.settings.moveWaitSeconds * 1000);
+      return this.moves.run(name, route, (report, signal) => mover.move(name, source, here, report, signal), waitMs);
     }
     if (moveClaimOf(volume)) volume = await mover.abandon(name, volume);
     return volume;
   }
 
+  /** Waits within `deadline` until `holder` has finished detaching `volume`; past it, refuses naming the holder. */
+  private async waitReleased(name: string, volume: Volume, holder: string, deadline: Deadline): Promise<void> {
+    const volumeId = volume.VolumeId as string;
+    try {
+      await this.ready().volumes.waitDetached(volumeId, holder, deadline.remainingMs());
+    } catch (error) {
+      throw StowageError.inUse(
+        `volume "${name}" (${volumeId}) is still being detached from instance ${holder} after ${deadline.elapsedSeconds()} s; retry shortly`,
+        error,
+      );
+    }
+  }
+
   /** Detaches `volume` from `holder` for this node if the takeover policy allows it; refuses naming the holder otherwise. */
-  private async takeOver(name: string, volume: Volume, holder: string): Promise<Volume> {
+  private async takeOver(name: string, volume: Volume, holder: string, deadline: Deadline): Promise<Volume> {
     const { client, volumes } = this.ready();
     const volumeId = volume.VolumeId as string;
     const policy = this.settings.takeover;
@@ -297,7 +351,15 @@ export class EbsProvider implements StorageProvider {
       );
     }
     this.logger.warn({ volume: name, volumeId, holder, holderState: state, policy }, 'taking EBS volume from its holder');
-    await volumes.detach(volumeId, holder, { force: true });
+    try {
+      await volumes.detach(volumeId, holder, { force: true, boundMs: deadline.remainingMs() });
+    } catch (error) {
+      throw StowageError.backendFailure(
+        `volume "${name}" (${volumeId}) is being taken from instance ${holder} (${state}) and is still detaching there after ` +
+          `${deadline.elapsedSeconds()} s; retry shortly`,
+        error,
+      );
+    }
     return volumes.describe(volumeId);
   }
 
@@ -317,7 +379,7 @@ export class EbsProvider implements StorageProvider {
     }
   }
 
-  private async attach(volumeId: string): Promise<{ volume: Volume; device: string }> {
+  private async attach(volumeId: string, deadline: Deadline): Promise<{ volume: Volume; device: string }> {
     const { volumes, node } = this.ready();
     for (let attempt = 1; attempt <= ATTACH_ATTEMPTS; attempt++) {
       const reservation = await this.devices.reserve(async () => ({
@@ -331,7 +393,7 @@ export class EbsProvider implements StorageProvider {
           this.devices.avoid(reservation.device);
           continue;
         }
-        const volume = await volumes.waitAttached(volumeId, node.instanceId);
+        const volume = await volumes.waitAttached(volumeId, node.instanceId, deadline);
         this.logger.info({ volumeId, device: reservation.device }, 'attached EBS volume');
         return { volume, device: reservation.device };
       } finally {
@@ -341,11 +403,11 @@ export class EbsProvider implements StorageProvider {
     throw StowageError.backendFailure(`cannot attach EBS volume ${volumeId}: EC2 refused ${ATTACH_ATTEMPTS} device names as in use; retry`);
   }
 
-  private async mountDevice(name: string, volume: Volume, requested: string | undefined): Promise<string> {
+  private async mountDevice(name: string, volume: Volume, requested: string | undefined, deadline: Deadline): Promise<string> {
     const { host } = this.deps;
     const volumeId = volume.VolumeId as string;
     const target = this.mountpoint(name);
-    const device = await this.finder.find(volumeId, requested);
+    const device = await this.finder.find(volumeId, requested, deadline.remainingMs());
 
     const existing = (await host.listMounts(target)).find((m) => m.target === target);
     if (existing) {

@@ -1,4 +1,5 @@
 import type { OptionSpec } from '@stowage/core';
+import { CALL_BUDGETS_MS } from './call-budget.js';
 import { FILESYSTEM_TYPES } from './ebs-options.js';
 import { DEFAULT_TAKEOVER_POLICY, TAKEOVER_POLICIES, type TakeoverPolicy } from './takeover-policy.js';
 
@@ -29,7 +30,8 @@ export type EbsSettings = {
   readonly takeover: TakeoverPolicy;
   /**
    * How long a Mount waits for a move across zones before answering that the move is under way (it goes on in the
-   * background). Below the Docker engine's two minutes for a Mount, so the answer reaches the engine.
+   * background). At most the Mount's budget (90 s, see `CALL_BUDGETS_MS`), which keeps the whole Mount, the attach
+   * after the move and the engine's clean-up of a failure included, inside the Docker engine's two minutes.
    */
   readonly moveWaitSeconds: number;
   /** Minutes between snapshots of the volumes attached to this node; 0 (the default) takes none. */
@@ -42,8 +44,8 @@ export const DEFAULT_DEVICE_DIR = '/dev/disk/by-id';
 export const DEFAULT_SYSFS_ROOT = '/sys';
 /** Nitro instances share 28 attachment slots between EBS volumes and network interfaces; leave room for both. */
 export const DEFAULT_ATTACH_LIMIT = 25;
-/** Well inside the two minutes the Docker engine gives a Mount, leaving time for the attach after the move. */
-export const DEFAULT_MOVE_WAIT_SECONDS = 90;
+/** Leaves 15 s of the Mount's 90 s budget for the attach, format and mount after the move. */
+export const DEFAULT_MOVE_WAIT_SECONDS = 75;
 
 const ABSOLUTE = { pattern: /\/.*/, patternHint: 'an absolute path' } as const;
 
@@ -100,7 +102,7 @@ export const EBS_SETTINGS: readonly OptionSpec[] = [
     description: 'how long a mount waits for a move across zones before answering that it is under way',
     default: DEFAULT_MOVE_WAIT_SECONDS,
     min: 1,
-    max: 110,
+    max: CALL_BUDGETS_MS.mount / 1000,
   },
   {
     name: 'snapshotIntervalMinutes',

@@ -19,7 +19,8 @@ export { clientToken } from './client-token.js';
 export { stackIdFor, CLUSTER_TAG, VOLUME_NAME_TAG, OPTION_TAG_PREFIX } from './cluster-tags.js';
 export { BlockDeviceFinder, nvmeLinkName, compactVolumeId, type BlockDeviceFinderOptions, type FoundDevice } from './block-device-finder.js';
 export { DeviceNameAllocator, DEVICE_NAMES, type DeviceReservation, type AttachedDevices } from './device-name-allocator.js';
-export { PAGE_SIZE, DEFAULT_WAIT_TIMING, type WaitTiming } from './ebs-volumes.js';
+export { PAGE_SIZE, DEFAULT_WAIT_TIMING, NEW_VOLUME_VISIBLE_MS, type WaitTiming } from './ebs-volumes.js';
+export { CALL_BUDGETS_MS, DETACH_WAIT_MS, type CallBudgets } from './call-budget.js';
 export {
   EbsSnapshots,
   SNAPSHOT_PURPOSE_TAG,

@@ -1,4 +1,5 @@
 import { StowageError, type Logger } from '@stowage/core';
+import { withProgressLog } from './progress-log.js';
 
 /** Where a cross-zone move of one volume stands, as Mount errors, logs and `stowage volume inspect` show it. */
 export interface MoveProgress {
@@ -32,7 +33,11 @@ interface RunningMove<T> {
 export class MoveTracker<T> {
   private readonly moves = new Map<string, RunningMove<T>>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    /** How often a caller waiting for a move logs how far it is; every 10 s by default. */
+    private readonly progressLogMs?: number,
+  ) {}
 
   /**
    * Joins the move of `name`, starting it with `start` if none runs, and waits for it at most `budgetMs`.
@@ -50,7 +55,16 @@ export class MoveTracker<T> {
       timer = setTimeout(() => resolve('budget'), budgetMs);
     });
     try {
-      const outcome = await Promise.race([move.done.then((value) => ({ value })), budget]);
+      const outcome = await withProgressLog(
+        {
+          logger: this.logger,
+          fields: { volume: name },
+          what: `the move of volume "${name}"`,
+          detail: () => ({ move: describeMove(move.progress) }),
+          ...(this.progressLogMs ? { everyMs: this.progressLogMs } : {}),
+        },
+        Promise.race([move.done.then((value) => ({ value })), budget]),
+      );
       if (outcome === 'budget') throw StowageError.backendFailure(`volume "${name}" is ${describeMove(move.progress)}; retry shortly: the move goes on meanwhile`);
       return outcome.value;
     } finally {
@@ -63,12 +77,26 @@ export class MoveTracker<T> {
     return this.moves.get(name)?.progress;
   }
 
-  /** Stops the move of `name`, if one runs here, and waits until it has stopped (whichever way it ends). */
-  async cancel(name: string): Promise<void> {
+  /**
+   * Stops the move of `name`, if one runs here, and waits until it has stopped (whichever way it ends), at most
+   * `boundMs`: past it, throws a BackendFailure saying the move is still stopping (it stops at its next step).
+   */
+  async cancel(name: string, boundMs = Number.POSITIVE_INFINITY): Promise<void> {
     const move = this.moves.get(name);
     if (move === undefined) return;
     move.abort.abort();
-    await move.done.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'bound'>((resolve) => {
+      if (Number.isFinite(boundMs)) timer = setTimeout(() => resolve('bound'), boundMs);
+    });
+    try {
+      const outcome = await Promise.race([move.done.then(() => 'stopped' as const, () => 'stopped' as const), bound]);
+      if (outcome === 'bound') {
+        throw StowageError.backendFailure(`volume "${name}" is ${describeMove(move.progress)}, and the move is still stopping; retry shortly`);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Stops every move at its next step; a move is resumable, so the next Mount takes it up again. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ErrorKind, StowageError, createLogger } from '@stowage/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlockDeviceFinder, nvmeLinkName } from '../src/index.js';
+import { capturingLogger } from './support/capturing-logger.js';
 
 let dir: string;
 let finder: BlockDeviceFinder;
@@ -45,9 +46,20 @@ describe('BlockDeviceFinder', () => {
     expect(await finder.find(VOLUME, '/dev/xvdf')).toEqual({ path: node, link: join(dir, 'by-id', nvmeLinkName(VOLUME)) });
   });
 
-  it('waits for a device that appears late', async () => {
-    setTimeout(() => void device('nvme2n1', nvmeLinkName(VOLUME), 'vol0123456789abcdef0'), 100);
-    expect((await finder.find(VOLUME, '/dev/xvdf')).path).toBe(join(dir, 'dev', 'nvme2n1'));
+  it('waits for a device that appears late, logging what it waits for', async () => {
+    const { logger, next } = capturingLogger();
+    // A wait bound far beyond the test's pace: the device's arrival, not a timer, ends it.
+    const patient = new BlockDeviceFinder({ deviceDir: join(dir, 'by-id'), sysfsRoot: join(dir, 'sys'), timeoutMs: 600_000, pollMs: 20, progressLogMs: 10 }, logger);
+    const found = patient.find(VOLUME, '/dev/xvdf');
+    const line = await next((l) => l.msg === `still waiting for the block device of EBS volume ${VOLUME} to appear in ${join(dir, 'by-id')}`);
+    expect(line).toMatchObject({ volumeId: VOLUME, looksFor: [nvmeLinkName(VOLUME), 'xvdf', 'sdf'] });
+    await device('nvme2n1', nvmeLinkName(VOLUME), 'vol0123456789abcdef0');
+    expect((await found).path).toBe(join(dir, 'dev', 'nvme2n1'));
+  });
+
+  it("waits no longer than what is left of the caller's budget, and says to retry", async () => {
+    const patient = new BlockDeviceFinder({ deviceDir: join(dir, 'by-id'), sysfsRoot: join(dir, 'sys'), timeoutMs: 600_000, pollMs: 20 }, createLogger({ level: 'silent' }));
+    expect(await failure(patient.find(VOLUME, '/dev/xvdf', 50))).toMatch(/no block device for it appeared .* within 0 s \(looked for .*\); retry the mount$/);
   });
 
   it('refuses a stale link to another volume', async () => {

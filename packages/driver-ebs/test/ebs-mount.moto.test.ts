@@ -1,11 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DescribeVolumesCommand } from '@aws-sdk/client-ec2';
+import { DescribeVolumesCommand, type Volume } from '@aws-sdk/client-ec2';
 import { ErrorKind, SystemHostOperations, VolumeEngine, createLogger, parseOptions } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
 import type { EbsTestNode } from './support/ebs-node.js';
 import { useMotoFixture, volumeImage } from './support/moto-fixture.js';
 import { failure } from './support/expect-failure.js';
+import { capturingLogger } from './support/capturing-logger.js';
 
 const ZONE = 'us-east-1a';
 const CLUSTER = 'mount-tests';
@@ -119,5 +120,38 @@ describe('mount on real block devices', () => {
     await a.provider.reconcile(new Set(['held']));
     expect(await attachmentOf(strayId)).toBeUndefined();
     expect(await attachmentOf(heldId)).toMatchObject({ InstanceId: a.instanceId });
+  });
+
+  it("waits for a holder's detach under way, logging it, instead of refusing the volume", async () => {
+    const a = await node();
+    const volumeId = await create(a, 'handover');
+    let releasing = true;
+    const log = capturingLogger();
+    const b = await fixture.node(ZONE, CLUSTER, {
+      logger: log.logger,
+      timing: { progressLogMs: 50 },
+      // moto detaches at once: show b the volume still being detached from a, as EC2 does for a few seconds.
+      onClient: (client) =>
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const result = await next(args);
+            if (releasing && context.commandName === 'DescribeVolumesCommand') {
+              for (const volume of (result.output as { Volumes?: Volume[] }).Volumes ?? []) {
+                if (volume.VolumeId === volumeId) volume.Attachments = [{ VolumeId: volumeId, InstanceId: a.instanceId, State: 'detaching' }];
+              }
+            }
+            return result;
+          },
+          { step: 'initialize', name: 'showDetaching' },
+        ),
+    });
+    const mounted = b.provider.mount('handover');
+    // The wait goes on, logged, until the holder's detach ends; a line once EC2 has described the volume:
+    const line = await log.next((l) => l.msg === `still waiting for EBS volume ${volumeId} to detach from ${a.instanceId}` && l.state !== 'not described yet');
+    expect(line).toMatchObject({ volumeId, instanceId: a.instanceId, state: 'available', waitedSeconds: expect.any(Number) });
+    releasing = false;
+    const { path } = await mounted;
+    expect(path).toBe(join(b.dir, 'mounts', 'handover'));
+    expect(await attachmentOf(volumeId)).toMatchObject({ InstanceId: b.instanceId });
   });
 });

@@ -1,6 +1,7 @@
 import { ErrorKind, StowageError, parseOptions } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { EBS_SETTINGS, ebsCreateOptions, validateEbsRequest } from '../src/index.js';
+import { EBS_SETTINGS, OPTION_TAG_PREFIX, ebsCreateOptions, validateEbsRequest } from '../src/index.js';
+import { optionsFromTags } from '../src/cluster-tags.js';
 
 const specs = ebsCreateOptions('ext4');
 
@@ -79,7 +80,7 @@ describe('driver settings', () => {
       attachLimit: 25,
       fsType: 'ext4',
       takeover: 'stopped',
-      moveWaitSeconds: 90,
+      moveWaitSeconds: 75,
       snapshotIntervalMinutes: 0,
       snapshotRetain: 3,
     });
@@ -99,5 +100,38 @@ describe('driver settings', () => {
     expect(() =>
       parseOptions(EBS_SETTINGS, { clusterId: 'c', instanceId: 'box-1', availabilityZone: 'east', deviceDir: 'dev' }, 'driver ebs'),
     ).toThrow(/instanceId: must be an EC2 instance id.*availabilityZone: must be an availability zone.*deviceDir: must be an absolute path/);
+  });
+});
+
+describe('keys that are Object.prototype members', () => {
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])('refuses ebstype=%s as an unknown type instead of reading the prototype', (ebstype) => {
+    const error = (() => {
+      try {
+        validateEbsRequest({ name: 'v', options: { size: 1, ebstype } });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(StowageError.is(error, ErrorKind.InvalidArgument), String(error)).toBe(true);
+    expect((error as Error).message).toMatch(/^ebstype: must be one of gp2, gp3, io1, io2, st1, sc1, standard/);
+  });
+
+  it('reads option tags named __proto__, constructor and toString as plain options, and no option from the prototype', () => {
+    const options = optionsFromTags([
+      { Key: `${OPTION_TAG_PREFIX}__proto__`, Value: 'a' },
+      { Key: `${OPTION_TAG_PREFIX}constructor`, Value: 'b' },
+      { Key: `${OPTION_TAG_PREFIX}toString`, Value: 'c' },
+      { Key: `${OPTION_TAG_PREFIX}size`, Value: '1' },
+    ]);
+    expect(Object.entries(options)).toEqual([
+      ['__proto__', 'a'],
+      ['constructor', 'b'],
+      ['toString', 'c'],
+      ['size', '1'],
+    ]);
+    expect(options.valueOf).toBeUndefined();
+    expect(options.hasOwnProperty).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(options))).toEqual({ ['__proto__']: 'a', constructor: 'b', toString: 'c', size: '1' });
   });
 });

@@ -1,8 +1,12 @@
-import { CreateSnapshotCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CreateSnapshotCommand, CreateTagsCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client, type Volume } from '@aws-sdk/client-ec2';
+import { startCountingProxy } from '@stowage/aws-testkit';
 import { ErrorKind, StowageError, parseOptions, type OptionValues } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_TAG, stackIdFor } from '../src/index.js';
+import { CLUSTER_TAG, OPTION_TAG_PREFIX, stackIdFor } from '../src/index.js';
 import type { EbsTestNode } from './support/ebs-node.js';
+import { failure } from './support/expect-failure.js';
 import { useMotoFixture } from './support/moto-fixture.js';
 
 const ZONE = 'us-east-1a';
@@ -160,5 +164,107 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
     expect((error as Error).message).toContain(a.instanceId);
     await a.provider.unmount('held');
     await b.provider.remove('held');
+  });
+});
+
+describe('create after remove, with EC2 remembering create tokens (the ClientToken stand-in in front of moto)', () => {
+  it('remove then create of one name gives a fresh volume at once, though EC2 answers the first token with the removed volume', async () => {
+    const proxy = await startCountingProxy(fixture.moto.endpoint);
+    fixture.defer(() => proxy.stop());
+    const a = await fixture.node(ZONE, CLUSTER, { ec2Endpoint: proxy.endpoint });
+    const first = await a.provider.create(request(a, 'again', { size: '1' }));
+    await a.provider.remove('again');
+
+    proxy.reset();
+    const second = await a.provider.create(request(a, 'again', { size: '1' }));
+    expect(second.status).toMatchObject({ state: 'available', sizeGiB: 1 });
+    expect(second.status?.volumeId).not.toBe(first.status?.volumeId);
+    expect((await describeCluster()).map((v) => v.VolumeId)).toEqual([second.status?.volumeId]);
+    // The name's first token still answers with the removed volume, which this node deleted: the next token makes the
+    // new volume at once. Nothing is waited for: one look at the new volume and one at the name.
+    const calls = proxy.counts();
+    expect(calls['ec2:CreateVolume']).toBe(2);
+    expect(calls['ec2:DescribeVolumes']).toBeLessThanOrEqual(2);
+  });
+
+  it('gives a fresh volume on a node that did not remove the name (once EC2 could have shown the removed volume, at most 10 s after it was made)', async () => {
+    const a = await node();
+    const b = await node();
+    const first = await a.provider.create(request(a, 'shared-name', { size: '1' }));
+    await b.provider.remove('shared-name');
+    const second = await a.provider.create(request(a, 'shared-name', { size: '1' }));
+    expect(second.status?.volumeId).not.toBe(first.status?.volumeId);
+    expect((await describeCluster()).map((v) => v.VolumeId)).toEqual([second.status?.volumeId]);
+  });
+
+  it('a create still being made when its budget ends says so, and the retried create uses that volume, not a second one', async () => {
+    let creating = true;
+    const a = await fixture.node(ZONE, CLUSTER, {
+      timing: { budgets: { create: 1_500 } },
+      // moto makes volumes available at once: show them still being created, as EC2 may for a while.
+      onClient: (client) =>
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const result = await next(args);
+            if (creating && context.commandName === 'DescribeVolumesCommand') {
+              for (const volume of (result.output as { Volumes?: Volume[] }).Volumes ?? []) volume.State = 'creating';
+            }
+            return result;
+          },
+          { step: 'initialize', name: 'showCreating' },
+        ),
+    });
+    const error = await failure(a.provider.create(request(a, 'slowmade', { size: '1' })), ErrorKind.BackendFailure);
+    expect(error.message).toMatch(
+      /^EBS volume (vol-[0-9a-f]+) for "slowmade" is still being created \(state creating after \d+ s\); retry shortly: EC2 goes on making it/,
+    );
+    const pending = /(vol-[0-9a-f]+)/.exec(error.message)?.[1];
+
+    creating = false;
+    const retried = await a.provider.create(request(a, 'slowmade', { size: '1' }));
+    expect(retried.status?.volumeId).toBe(pending);
+    expect((await describeCluster()).map((v) => v.VolumeId)).toEqual([pending]);
+  });
+});
+
+describe('names and tag keys that are Object.prototype members', () => {
+  const NAMES = ['constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+  it('keeps volumes named constructor, toString, hasOwnProperty and valueOf apart through create, list, inspect, mount and remove', async () => {
+    const a = await node();
+    const b = await node();
+    const ids = new Map<string, string>();
+    for (const [i, name] of NAMES.entries()) {
+      ids.set(name, (await a.provider.create(request(a, name, { size: String(i + 1) }))).status?.volumeId as string);
+    }
+    expect((await b.provider.list()).map((v) => v.name).sort()).toEqual([...NAMES].sort());
+    for (const [i, name] of NAMES.entries()) {
+      expect(await b.provider.inspect(name)).toMatchObject({ name, options: { size: String(i + 1) }, status: { volumeId: ids.get(name), sizeGiB: i + 1 } });
+    }
+    const { path } = await b.provider.mount('constructor');
+    await writeFile(join(path, 'f'), 'kept');
+    await b.provider.unmount('constructor');
+    expect(await readFile(join((await a.provider.mount('constructor')).path, 'f'), 'utf8')).toBe('kept');
+    await a.provider.unmount('constructor');
+    for (const name of NAMES) await b.provider.remove(name);
+    expect(await describeCluster()).toEqual([]);
+  });
+
+  it('shows option tags named __proto__, constructor and toString, written to EC2 by hand, as options of the volume', async () => {
+    const a = await node();
+    const created = await a.provider.create(request(a, 'tagged', { size: '1' }));
+    await send(
+      new CreateTagsCommand({
+        Resources: [created.status?.volumeId as string],
+        Tags: ['__proto__', 'constructor', 'toString'].map((key) => ({ Key: `${OPTION_TAG_PREFIX}${key}`, Value: `by hand ${key}` })),
+      }),
+    );
+    const inspected = await a.provider.inspect('tagged');
+    expect(Object.entries(inspected?.options ?? {}).filter(([key]) => !['size', 'ebstype', 'encrypted', 'fstype'].includes(key)).sort()).toEqual([
+      ['__proto__', 'by hand __proto__'],
+      ['constructor', 'by hand constructor'],
+      ['toString', 'by hand toString'],
+    ]);
+    expect((await a.provider.list()).map((v) => v.name)).toEqual(['tagged']);
   });
 });

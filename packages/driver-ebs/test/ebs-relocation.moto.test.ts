@@ -11,17 +11,21 @@ import {
   type EC2Client,
   type Volume,
 } from '@aws-sdk/client-ec2';
-import { ErrorKind, SystemHostOperations, parseOptions } from '@stowage/core';
+import { ErrorKind, StowageError, SystemHostOperations, parseOptions } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
 import { CLUSTER_TAG, VOLUME_NAME_TAG, stackIdFor } from '../src/index.js';
 import { MOVED_FROM_TAG, MOVE_ID_TAG, MOVE_TO_TAG } from '../src/move-tags.js';
 import { SNAPSHOT_PURPOSE_TAG, SOURCE_VOLUME_TAG } from '../src/ebs-snapshots.js';
+import { capturingLogger, type LogLine } from './support/capturing-logger.js';
 import type { EbsTestNode } from './support/ebs-node.js';
 import { useMotoFixture, type NodeExtras } from './support/moto-fixture.js';
 import { failure } from './support/expect-failure.js';
+import { mountAsSwarmWould } from './support/swarm-retry.js';
+import { signal } from './support/signal.js';
 
 const ZONE_A = 'us-east-1a';
 const ZONE_B = 'us-east-1b';
+const ZONE_C = 'us-east-1c';
 const CLUSTER = 'relocation-tests';
 const host = new SystemHostOperations();
 
@@ -122,7 +126,7 @@ describe('relocation across zones', () => {
     const oldId = await create(a, 'travels', { ebstype: 'gp3', iops: '3000', throughput: '125' });
     await writeAndRelease(a, 'travels', 'written in us-east-1a');
 
-    const { path } = await b.provider.mount('travels');
+    const { path } = await mountAsSwarmWould(b.provider, 'travels');
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('written in us-east-1a');
 
     const after = await volumesNamed('travels');
@@ -145,7 +149,7 @@ describe('relocation across zones', () => {
 
     // And back: the copy moves like any volume, and a second format never happens.
     await b.provider.unmount('travels');
-    const back = await a.provider.mount('travels');
+    const back = await mountAsSwarmWould(a.provider, 'travels');
     expect(await readFile(join(back.path, 'data.txt'), 'utf8')).toBe('written in us-east-1a');
     expect((await volumesNamed('travels')).map((v) => v.AvailabilityZone)).toEqual([ZONE_A]);
   });
@@ -155,17 +159,17 @@ describe('relocation across zones', () => {
     const b = await node(ZONE_B);
     await create(a, 'rescued');
     await holderStops(a, 'rescued', 'saved from a stopped node');
-    const { path } = await b.provider.mount('rescued');
+    const { path } = await mountAsSwarmWould(b.provider, 'rescued');
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('saved from a stopped node');
     expect((await volumesNamed('rescued')).map((v) => v.AvailabilityZone)).toEqual([ZONE_B]);
   });
 
-  it('answers a Mount before its deadline while the move goes on; inspect and list do not wait; a later Mount finds it done', async () => {
+  it('answers a Mount before its deadline while the move goes on; inspect and list do not wait; a Mount retried as swarm does finds it done', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
-    let heldCalls = 0;
+    const statusAsked = signal();
     const a = await node(ZONE_A);
     const b = await node(ZONE_B, {
       settings: { moveWaitSeconds: '1' },
@@ -174,7 +178,7 @@ describe('relocation across zones', () => {
         client.middlewareStack.add(
           (next, context) => async (args) => {
             if (context.commandName === 'DescribeSnapshotsCommand' && (args.input as { SnapshotIds?: string[] }).SnapshotIds) {
-              heldCalls++;
+              statusAsked.open();
               await held;
             }
             return next(args);
@@ -185,21 +189,22 @@ describe('relocation across zones', () => {
     const oldId = await create(a, 'slow');
     await writeAndRelease(a, 'slow', 'worth the wait');
 
+    // The first Mount starts the move and answers within its second, at whatever step the move is by then.
+    const first = await failure(b.provider.mount('slow'), ErrorKind.BackendFailure);
+    expect(first.message).toMatch(/^volume "slow" is moving from us-east-1a to us-east-1b: .*; retry shortly: the move goes on meanwhile$/);
+    // Once the move waits for its snapshot, which EC2 takes long to make here, a Mount says so, and joins the same move.
+    await statusAsked.promise;
     const pending = await failure(b.provider.mount('slow'), ErrorKind.BackendFailure);
-    expect(pending.message).toMatch(/volume "slow" is moving from us-east-1a to us-east-1b: transfer snapshot snap-[0-9a-f]+ \d+% done; retry shortly/);
-    expect(heldCalls).toBeGreaterThan(0);
+    expect(pending.message).toMatch(/^volume "slow" is moving from us-east-1a to us-east-1b: transfer snapshot snap-[0-9a-f]+ \d+% done; retry shortly/);
     const inspected = await b.provider.inspect('slow');
     expect(inspected?.status).toMatchObject({ volumeId: oldId, availabilityZone: ZONE_A });
     expect(String(inspected?.status?.move)).toMatch(/^moving from us-east-1a to us-east-1b: transfer snapshot snap-/);
     expect((await a.provider.list()).map((v) => v.name)).toEqual(['slow']);
     expect((await a.provider.inspect('slow'))?.status?.move).toBe('moving to us-east-1b');
-
-    // A second Mount joins the same move rather than starting another.
-    await failure(b.provider.mount('slow'), ErrorKind.BackendFailure);
     expect(await snapshotsOf(oldId)).toHaveLength(1);
 
     release();
-    const { path } = await b.provider.mount('slow');
+    const { path } = await mountAsSwarmWould(b.provider, 'slow');
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('worth the wait');
     expect((await volumesNamed('slow')).map((v) => v.AvailabilityZone)).toEqual([ZONE_B]);
     expect((await b.provider.inspect('slow'))?.status?.move).toBeUndefined();
@@ -230,7 +235,7 @@ describe('relocation across zones', () => {
       }),
     );
 
-    const { path } = await b.provider.mount('resumed');
+    const { path } = await mountAsSwarmWould(b.provider, 'resumed');
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('before the crash');
     const [moved, ...others] = await volumesNamed('resumed');
     expect(others).toEqual([]);
@@ -306,7 +311,7 @@ describe('relocation across zones', () => {
     const b = await node(ZONE_B, { settings: { snapshotRetain: '2' } });
     const oldId = await create(a, 'gone');
     await writeAndRelease(a, 'gone', 'x');
-    await b.provider.mount('gone');
+    await mountAsSwarmWould(b.provider, 'gone');
     const [moved] = await volumesNamed('gone');
     const movedId = moved?.VolumeId as string;
     const passes = [];
@@ -324,5 +329,144 @@ describe('relocation across zones', () => {
     expect(await volumesNamed('gone')).toEqual([]);
     expect(await snapshotsOf(movedId)).toEqual([]);
     expect(await snapshotsOf(oldId)).toEqual([]);
+  });
+});
+
+type Hook = (command: string, input: Record<string, unknown>, phase: 'before' | 'after') => Promise<void> | void;
+
+/** Settings for a node whose EC2 calls pass `hook` before they are sent and after they are answered. */
+function hooked(hook: Hook): NodeExtras['onClient'] {
+  return (client) =>
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as Record<string, unknown>;
+        await hook(context.commandName as string, input, 'before');
+        const result = await next(args);
+        await hook(context.commandName as string, input, 'after');
+        return result;
+      },
+      { step: 'initialize', name: 'testHook' },
+    );
+}
+
+/**
+ * How the move a Mount started on a node ended: the Mount's own error, or, when the Mount answered first that the
+ * move goes on, the error the move failed with in the background (its log line), as the task's retry would meet it.
+ */
+async function moveOutcome(mount: Promise<unknown>, next: (match: (line: LogLine) => boolean) => Promise<LogLine>): Promise<string> {
+  const error = await mount.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  if (error === undefined) return 'mounted';
+  if (StowageError.is(error, ErrorKind.BackendFailure) && /is moving .*retry shortly/.test(error.message)) {
+    return String((await next((l) => l.msg === 'volume move failed; the next mount retries it')).err);
+  }
+  return `${(error as StowageError).kind}: ${error.message}`;
+}
+
+describe('two moves of one volume, and a node taking it back, racing', () => {
+  it('a second zone that claims and snapshots the source while a move deletes it gets nothing: one volume remains, with the first mover\'s writes', async () => {
+    const a = await node(ZONE_A);
+    const sourceId = await create(a, 'raced');
+    await writeAndRelease(a, 'raced', 'written in a');
+    const bAtDelete = signal();
+    const cSnapshotted = signal();
+    const bDeleted = signal();
+    const cCopied = signal();
+    const bDone = signal();
+    let sourceDeleted = false;
+    const b = await node(ZONE_B, {
+      onClient: hooked(async (command, input, phase) => {
+        if (command === 'DeleteVolumeCommand' && input.VolumeId === sourceId) {
+          if (phase === 'before') {
+            // b has read the claim (its own) for the last time: c claims and snapshots the source now.
+            bAtDelete.open();
+            await cSnapshotted.promise;
+          } else {
+            sourceDeleted = true;
+            bDeleted.open();
+          }
+        } else if (sourceDeleted && phase === 'before') {
+          // And c makes its copy from its snapshot before b goes on to finish its move.
+          await cCopied.promise;
+        }
+      }),
+    });
+    const log = capturingLogger();
+    let copied = false;
+    const c = await node(ZONE_C, {
+      logger: log.logger,
+      onClient: hooked(async (command, _input, phase) => {
+        if (command === 'CreateSnapshotCommand' && phase === 'after') cSnapshotted.open();
+        // c makes its copy once b deleted the source, and goes on once b's task wrote to the moved volume and ended.
+        if (command === 'CreateVolumeCommand' && phase === 'before') await bDeleted.promise;
+        if (command === 'CreateVolumeCommand' && phase === 'after') {
+          copied = true;
+          cCopied.open();
+        } else if (copied && phase === 'before') await bDone.promise;
+      }),
+    });
+
+    const bMount = mountAsSwarmWould(b.provider, 'raced');
+    await bAtDelete.promise;
+    const cOutcome = moveOutcome(c.provider.mount('raced'), log.next);
+    const { path } = await bMount;
+    expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('written in a');
+    await writeFile(join(path, 'data.txt'), 'written in b');
+    await b.provider.unmount('raced');
+    bDone.open();
+
+    expect(await cOutcome).toMatch(/volume "raced" was moved to (us-east-1b|another zone) by another node meanwhile; retry the mount/);
+    const left = await volumesNamed('raced');
+    expect(left.map((v) => v.AvailabilityZone)).toEqual([ZONE_B]);
+    expect(tagsOf(left[0])[MOVED_FROM_TAG]).toBeUndefined();
+    expect(await snapshotsOf(sourceId)).toEqual([]);
+    const again = await b.provider.mount('raced');
+    expect(await readFile(join(again.path, 'data.txt'), 'utf8')).toBe('written in b');
+  });
+
+  it('a node of the volume\'s zone that attaches it after another zone claimed it drops the claim: the move gives up, the writes stay', async () => {
+    const a = await node(ZONE_A);
+    const sourceId = await create(a, 'contested');
+    await writeAndRelease(a, 'contested', 'before the race');
+    const aAtAttach = signal();
+    const bCopied = signal();
+    const aDone = signal();
+    // a read the volume (no claim yet) and attaches it only once b has claimed it and made its copy.
+    const a2 = await node(ZONE_A, {
+      onClient: hooked(async (command, _input, phase) => {
+        if (command === 'AttachVolumeCommand' && phase === 'before') {
+          aAtAttach.open();
+          await bCopied.promise;
+        }
+      }),
+    });
+    const log = capturingLogger();
+    let copied = false;
+    const b = await node(ZONE_B, {
+      logger: log.logger,
+      onClient: hooked(async (command, _input, phase) => {
+        if (command === 'CreateVolumeCommand' && phase === 'after') {
+          copied = true;
+          bCopied.open();
+        } else if (copied && phase === 'before') await aDone.promise;
+      }),
+    });
+
+    const aMount = a2.provider.mount('contested');
+    await aAtAttach.promise;
+    const bOutcome = moveOutcome(b.provider.mount('contested'), log.next);
+    const { path } = await aMount;
+    await writeFile(join(path, 'data.txt'), 'written while b moved it');
+    await a2.provider.unmount('contested');
+    aDone.open();
+
+    expect(await bOutcome).toMatch(/volume "contested" was taken back from its move to us-east-1b/);
+    const left = await volumesNamed('contested');
+    expect(left.map((v) => v.VolumeId)).toEqual([sourceId]);
+    expect(tagsOf(left[0])[MOVE_TO_TAG]).toBeUndefined();
+    const again = await a.provider.mount('contested');
+    expect(await readFile(join(again.path, 'data.txt'), 'utf8')).toBe('written while b moved it');
   });
 });

@@ -1,8 +1,11 @@
 import { CreateVolumeCommand, DescribeVolumesCommand, type Volume } from '@aws-sdk/client-ec2';
-import { createLogger } from '@stowage/core';
+import { ErrorKind, createLogger } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
 import { clientToken, CLUSTER_TAG, VOLUME_NAME_TAG } from '../src/index.js';
+import { Deadline } from '../src/call-budget.js';
 import { EbsVolumes } from '../src/ebs-volumes.js';
+import { capturingLogger } from './support/capturing-logger.js';
+import { failure } from './support/expect-failure.js';
 import { FakeEc2, awsError, describeFrom, filterValues } from './support/fake-ec2.js';
 
 const tags = (name: string) => [
@@ -74,6 +77,82 @@ describe('EbsVolumes.create', () => {
   });
 });
 
+/**
+ * EC2 as far as creating and describing volumes goes, honouring ClientToken: a repeated token answers the volume it
+ * made. `volumes` is what DescribeVolumes shows; a test changes a volume's state there to move time on.
+ */
+function tokenHonouringEc2(made: Omit<Volume, 'VolumeId'>) {
+  const volumes: Volume[] = [];
+  const byToken = new Map<string, Volume>();
+  const ec2 = new FakeEc2({
+    CreateVolumeCommand: ({ input }) => {
+      const token = input.ClientToken as string;
+      const known = byToken.get(token);
+      if (known) return structuredClone(known);
+      const volume: Volume = { ...made, VolumeId: `vol-${volumes.length + 1}`, CreateTime: new Date() };
+      byToken.set(token, structuredClone(volume));
+      volumes.push(volume);
+      return structuredClone(volume);
+    },
+    DescribeVolumesCommand: ({ input }) => describeFrom(volumes)(input),
+    DetachVolumeCommand: () => ({}),
+  });
+  return { ec2, volumes };
+}
+
+describe('EbsVolumes waits answer within their bound', () => {
+  it('a create cut short by its deadline says the volume is still being made, and the retried create answers with that volume', async () => {
+    const { ec2, volumes } = tokenHonouringEc2({ State: 'creating', Tags: tags('db') });
+    const ebs = new EbsVolumes(ec2, 'cluster', 'hash', logger, timing);
+    const error = await failure(ebs.create('db', 'us-east-1a', { Size: 1 }, new Deadline(300)), ErrorKind.BackendFailure);
+    expect(error.message).toMatch(/^EBS volume vol-1 for "db" is still being created \(state creating after \d+ s\); retry shortly/);
+    expect(volumes).toHaveLength(1);
+
+    (volumes[0] as Volume).State = 'available';
+    const retried = await ebs.create('db', 'us-east-1a', { Size: 1 }, new Deadline(5_000));
+    expect(retried.VolumeId).toBe('vol-1');
+    expect(volumes).toHaveLength(1);
+    expect(ec2.inputsOf('CreateVolumeCommand').map((i) => i.ClientToken)).toEqual([clientToken('cluster', 'db', 0), clientToken('cluster', 'db', 0)]);
+  });
+
+  it('logs what a long wait waits for, how long so far and the state it saw, until the wait ends', async () => {
+    const { ec2, volumes } = tokenHonouringEc2({ State: 'creating', Tags: tags('db') });
+    const { logger: capturing, next } = capturingLogger();
+    const ebs = new EbsVolumes(ec2, 'cluster', 'hash', capturing, { ...timing, progressLogMs: 20 });
+    const created = ebs.create('db', 'us-east-1a', { Size: 1 });
+    // Lines go on until the wait ends; one from after EC2 first described the volume:
+    const line = await next((l) => l.msg === 'still waiting for new EBS volume vol-1 for "db" to become available' && l.state !== 'not described yet');
+    expect(line).toMatchObject({ volume: 'db', volumeId: 'vol-1', state: 'creating', waitedSeconds: expect.any(Number) });
+    (volumes[0] as Volume).State = 'available';
+    expect((await created).VolumeId).toBe('vol-1');
+  });
+
+  it('a detach EC2 has not finished within its bound is reported as going on, naming the volume and the instance', async () => {
+    const detaching: Volume = { VolumeId: 'vol-1', State: 'in-use', Tags: tags('db'), Attachments: [{ InstanceId: 'i-1', State: 'detaching' }] };
+    const ec2 = new FakeEc2({ DetachVolumeCommand: () => ({}), DescribeVolumesCommand: ({ input }) => describeFrom([detaching])(input) });
+    const ebs = new EbsVolumes(ec2, 'cluster', 'hash', logger, timing);
+    const error = await failure(ebs.detach('vol-1', 'i-1', { boundMs: 300 }), ErrorKind.BackendFailure);
+    expect(error.message).toMatch(/^EBS volume vol-1 is still detaching from i-1 \(state in-use, attachment detaching to i-1 after \d+ s\); EC2 goes on/);
+    // Detached meanwhile elsewhere, or never attached there: nothing to wait for.
+    detaching.Attachments = [{ InstanceId: 'i-2', State: 'attached' }];
+    await ebs.detach('vol-1', 'i-1', { boundMs: 300 });
+  });
+
+  it('an attach cut short by the deadline is reported as still attaching and left to EC2; a stuck one is detached and reported', async () => {
+    const attaching: Volume = { VolumeId: 'vol-1', State: 'available', Tags: tags('db'), Attachments: [{ InstanceId: 'i-1', State: 'attaching' }] };
+    const ec2 = new FakeEc2({ DetachVolumeCommand: () => ({}), DescribeVolumesCommand: ({ input }) => describeFrom([attaching])(input) });
+    const ebs = new EbsVolumes(ec2, 'cluster', 'hash', logger, { ...timing, attachSeconds: 90 });
+    const cut = await failure(ebs.waitAttached('vol-1', 'i-1', new Deadline(300)), ErrorKind.BackendFailure);
+    expect(cut.message).toMatch(/^EBS volume vol-1 is still attaching to i-1 \(.*\); retry shortly/);
+    expect(ec2.inputsOf('DetachVolumeCommand')).toEqual([]);
+
+    // Attaching since longer than attachSeconds: stuck.
+    const stuck = await failure(ebs.waitAttached('vol-1', 'i-1', new Deadline(300), Date.now() - 90_000), ErrorKind.BackendFailure);
+    expect(stuck.message).toMatch(/did not finish attaching to i-1 within 90 s; it was detached again, retry the mount/);
+    expect(ec2.inputsOf('DetachVolumeCommand')).toEqual([{ VolumeId: 'vol-1', InstanceId: 'i-1' }]);
+  });
+});
+
 describe('EbsVolumes lookups', () => {
   const attachmentCalls = (ec2: FakeEc2) => ec2.calls.filter((c) => filterValues(c.input, 'attachment.instance-id') !== undefined);
 
@@ -118,7 +197,7 @@ describe('EbsVolumes lookups', () => {
     await devices();
     expect(attachmentCalls(ec2)).toHaveLength(2);
 
-    await volumes.detach('vol-1', 'i-1');
+    await volumes.detach('vol-1', 'i-1', { boundMs: 5_000 });
     expect(await devices()).toEqual([]);
     expect(attachmentCalls(ec2)).toHaveLength(3);
   });

@@ -1,22 +1,9 @@
-import { Writable } from 'node:stream';
 import type { Snapshot, Volume } from '@aws-sdk/client-ec2';
-import { createLogger } from '@stowage/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EbsSnapshots, SNAPSHOT_PURPOSE_TAG, SOURCE_VOLUME_TAG, SnapshotSchedule, periodicSnapshotsToPrune, type SnapshotScheduleOptions } from '../src/index.js';
+import { capturingLogger } from './support/capturing-logger.js';
 import { FakeEc2 } from './support/fake-ec2.js';
 import { FakeSnapshotStore, TEST_STACK, snapshotTags, stowageVolume } from './support/fake-snapshot-store.js';
-
-/** A logger whose JSON lines are kept, to read what a pass reported. */
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), lines };
-}
 
 function schedule(store: FakeSnapshotStore, options: Partial<SnapshotScheduleOptions> & Pick<SnapshotScheduleOptions, 'attachedHere'>, ec2 = new FakeEc2(store.handlers())) {
   const { logger, lines } = capturingLogger();

@@ -61,5 +61,6 @@ export const EBS_STEPS: StepScenarios<(typeof EBS_FAILPOINTS)[number]> = {
   'ebs:move:after-claim': [CROSS_ZONE_MOVE],
   'ebs:move:after-snapshot': [CROSS_ZONE_MOVE],
   'ebs:move:after-copy': [CROSS_ZONE_MOVE],
+  'ebs:move:after-commit': [CROSS_ZONE_MOVE],
   'ebs:move:after-source-deleted': [CROSS_ZONE_MOVE],
 };

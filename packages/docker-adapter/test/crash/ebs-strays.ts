@@ -4,7 +4,7 @@ import { MotoEbsVolumes, tagsOf } from '../e2e/moto-ebs-volumes.js';
 
 // The tags a cross-zone move leaves until it is finished (the driver's move-tags.ts, which its package does not
 // export): spelled here on their own, as an operator's `describe-volumes` filter would spell them.
-const MOVE_STATE_TAGS = ['stowage:move-to', 'stowage:moved-from'] as const;
+const MOVE_STATE_TAGS = ['stowage:move-to', 'stowage:moved-from', 'stowage:move-commit'] as const;
 
 /**
  * What a relocatable cluster keeps in EC2 beyond exactly one volume per name in `volumes`, with every caller gone:

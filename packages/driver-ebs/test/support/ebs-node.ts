@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { MotoServer } from '@stowage/aws-testkit';
-import { SystemHostOperations, createLogger, parseOptions } from '@stowage/core';
-import { EBS_SETTINGS, EbsProvider, type EbsSettings } from '../../src/index.js';
+import { SystemHostOperations, createLogger, parseOptions, type Logger } from '@stowage/core';
+import { EBS_SETTINGS, EbsProvider, type EbsProviderDependencies, type EbsSettings } from '../../src/index.js';
 import { FakeUdev } from './fake-udev.js';
 import { REGION, motoClient } from './moto-ec2.js';
 
@@ -30,6 +30,10 @@ export async function startNode(options: {
   onClient?: (client: EC2Client) => void;
   /** Where the provider's EC2 client sends its calls, e.g. a counting proxy in front of moto; moto by default. */
   ec2Endpoint?: string;
+  /** Waits and budgets other than the tests' defaults (short device wait, quick snapshot polls). */
+  timing?: EbsProviderDependencies['timing'];
+  /** The provider's logger; silent by default. */
+  logger?: Logger;
 }): Promise<EbsTestNode> {
   const dir = await mkdtemp(join(tmpdir(), 'stowage-ebs-node-'));
   const settings = parseOptions(
@@ -46,7 +50,17 @@ export async function startNode(options: {
     },
     'driver ebs',
   ) as EbsSettings;
-  const logger = createLogger({ level: 'silent' });
+  const logger = options.logger ?? createLogger({ level: 'silent' });
+  // The device plane is harness, not code under test: straight to moto, around the ClientToken stand-in (it sends no
+  // tokens, and its polls every few milliseconds would only load the relay).
+  const udevClient = motoClient(options.moto, options.moto.motoEndpoint);
+  const udev = new FakeUdev({
+    client: udevClient,
+    instanceId: options.instanceId,
+    deviceDir: settings.deviceDir,
+    sysfsRoot: settings.sysfsRoot,
+    dataDir: options.dataDir,
+  });
   const provider = new EbsProvider(settings, {
     host: new SystemHostOperations({ logger }),
     logger,
@@ -54,18 +68,23 @@ export async function startNode(options: {
     // A client per init: the provider destroys its client on close, as a plugin restart does.
     ec2: () => {
       const client = motoClient(options.moto, options.ec2Endpoint);
+      // EBS takes a snapshot's bytes when CreateSnapshot is answered: so does the test's data plane.
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName === 'CreateSnapshotCommand') {
+            const { SnapshotId } = result.output as { SnapshotId?: string };
+            const { VolumeId } = args.input as { VolumeId?: string };
+            if (SnapshotId && VolumeId) await udev.snapshots.capture(SnapshotId, VolumeId);
+          }
+          return result;
+        },
+        { step: 'initialize', name: 'captureSnapshotBytes' },
+      );
       options.onClient?.(client);
       return client;
     },
-    timing: { deviceTimeoutMs: 10_000, snapshotPollMs: 100 },
-  });
-  const udevClient = motoClient(options.moto);
-  const udev = new FakeUdev({
-    client: udevClient,
-    instanceId: options.instanceId,
-    deviceDir: settings.deviceDir,
-    sysfsRoot: settings.sysfsRoot,
-    dataDir: options.dataDir,
+    timing: { snapshotPollMs: 100, ...options.timing },
   });
   await udev.start();
   if (options.init !== false) await provider.init();

@@ -12,12 +12,22 @@ export function motoClient(moto: MotoServer, endpoint = moto.endpoint): EC2Clien
   });
 }
 
+/**
+ * The image instances are started from, by client: moto lists its 1,000-odd stock images in seconds, and they stay
+ * the same across resets, so one listing serves every instance a test file starts.
+ */
+const imageOf = new WeakMap<EC2Client, Promise<string | undefined>>();
+
 /** Starts an instance in moto (AttachVolume needs a real one) and returns its id. */
 export async function runInstance(client: EC2Client, zone: string): Promise<string> {
-  const images = await client.send(new DescribeImagesCommand({}));
-  const imageId = images.Images?.[0]?.ImageId;
+  let image = imageOf.get(client);
+  if (image === undefined) {
+    image = client.send(new DescribeImagesCommand({})).then((images) => images.Images?.[0]?.ImageId);
+    imageOf.set(client, image);
+    image.catch(() => imageOf.delete(client));
+  }
   const result = await client.send(
-    new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: zone } }),
+    new RunInstancesCommand({ ImageId: await image, MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: zone } }),
   );
   return result.Instances?.[0]?.InstanceId as string;
 }

@@ -19,7 +19,7 @@ export interface MotoFixture {
 }
 
 /** Per-node settings and hooks (see startNode). */
-export type NodeExtras = Pick<Parameters<typeof startNode>[0], 'settings' | 'onClient' | 'ec2Endpoint'>;
+export type NodeExtras = Pick<Parameters<typeof startNode>[0], 'settings' | 'onClient' | 'ec2Endpoint' | 'timing' | 'logger'>;
 
 export function useMotoFixture(defaults: { zone: string; clusterId: string }): MotoFixture {
   let moto: MotoServer;

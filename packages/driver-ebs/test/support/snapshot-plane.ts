@@ -14,10 +14,14 @@ const VOLUME_IMAGE = /^(vol-[0-9a-f]+)\.img$/;
  * snapshot starts as a copy of the snapshot's image. Every node's plane watches every snapshot (tags play no part),
  * and whichever sees one first copies it; the copy is written aside and renamed, so two planes never clash.
  *
+ * The copy is made when the CreateSnapshot of an in-process provider is answered ({@link capture}, hooked into its
+ * client by the test node), so a move's transfer snapshot never goes before its bytes are copied, however slow the
+ * machine; snapshots made by other clients (a plugin process, a test's own calls) are copied at the next sync.
+ *
  * Limits, against real EBS:
  * - A real snapshot is the volume as it was at CreateSnapshot. moto completes snapshots at once, and the copy is
- *   made at the next sync (every 50 ms), so writes in that window may land in it. Tests that write after a snapshot
- *   and expect the writes missing from it must first wait for {@link hasImage}.
+ *   made right after the call (or at the next sync), so writes in that window may land in it. Tests that write after
+ *   a snapshot and expect the writes missing from it must first wait for {@link hasImage}.
  * - As on EBS, what the file system still holds in memory is not in the image: flush it (`sync -f`) first.
  * - A snapshot of a volume that was never attached has no image; a volume made from it starts blank, as it would.
  * - Images outlive their snapshots; the test's data directory is removed as a whole.
@@ -56,6 +60,13 @@ export class SnapshotPlane {
       if (!(await this.hasImage(SnapshotId))) await this.copy(this.imageOf(VolumeId), this.imageOf(SnapshotId));
       this.copied.add(SnapshotId);
     }
+  }
+
+  /** Copies the image of `volumeId` as snapshot `snapshotId`'s now, if the volume has one: its CreateSnapshot was just answered. */
+  async capture(snapshotId: string, volumeId: string): Promise<void> {
+    if (this.copied.has(snapshotId) || (await this.hasImage(snapshotId))) return;
+    if (await this.hasImage(volumeId)) await this.copy(this.imageOf(volumeId), this.imageOf(snapshotId));
+    this.copied.add(snapshotId);
   }
 
   /** Starts the image of `volumeId`, made from `snapshotId`, as a copy of the snapshot's; blank if it has none. */
