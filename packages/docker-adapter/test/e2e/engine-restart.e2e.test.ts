@@ -15,7 +15,9 @@ const HOLDERS = { a: ['a1', 'a2'], b: ['b1'] } as const;
 describe('restarting the Docker engine while containers hold Stowage volumes', () => {
   let env: E2eEnvironment;
   beforeAll(async () => {
-    env = await startE2eEnvironment('engine-restart');
+    // Holds of containers the engine lost are released by asking it which containers exist, once they are older
+    // than the grace period: short here, so the test sees it happen (a container start takes well under 20 s).
+    env = await startE2eEnvironment('engine-restart', { env: { STOWAGE_HOLD_GRACE_SECONDS: '20', STOWAGE_HOLD_INTERVAL_SECONDS: '2' } });
   });
   afterAll(async () => {
     await env?.stop();
@@ -69,9 +71,17 @@ describe('restarting the Docker engine while containers hold Stowage volumes', (
         for (const container of containers) expect(await sha256(name(container), '/data/blob'), name(container)).toBe(written.get(volume));
         counted[volume] = await mounts(name(volume));
       }
-      // One count per running holder. After a crash the engine sends no Unmount for the mounts it lost, and mounts
-      // again under each container's old mount ID: the plugin must not count those twice.
-      expect(counted).toEqual(Object.fromEntries(Object.entries(HOLDERS).map(([volume, containers]) => [volume, containers.length])));
+      // One count per running holder after a restart. After a crash the engine sends no Unmount for the mounts it
+      // lost and mounts again under each container's old mount ID: nothing tells a lost mount from a live one then,
+      // so the plugin keeps both, never fewer than the running holders, until no container runs with the volume.
+      for (const [volume, containers] of Object.entries(HOLDERS)) {
+        const holds = Number(counted[volume]);
+        if (signal === 'SIGTERM') expect(holds, volume).toBe(containers.length);
+        else {
+          expect(holds, volume).toBeGreaterThanOrEqual(containers.length);
+          expect(holds, volume).toBeLessThanOrEqual(2 * containers.length);
+        }
+      }
 
       // New mounts work: a new container on a held volume, and a new volume.
       const read = await env.docker(['run', '--rm', '-v', `${name('a')}:/data`, env.image, 'busybox', 'sha256sum', '/data/blob']);
@@ -89,9 +99,10 @@ describe('restarting the Docker engine while containers hold Stowage volumes', (
       await env.dockerOk(['stop', '-t', '1', ...containers]);
       await env.dockerOk(['rm', ...containers]);
       for (const volume of [name('a'), name('b'), fresh]) {
-        // The engine unmounts as each container's exit is handled, which may trail `docker stop` a little.
+        // The engine unmounts as each container's exit is handled, which may trail `docker stop` a little; what it
+        // lost in a crash goes once the plugin has checked with the engine that no container runs with the volume.
         const left = await waitUntil(`${volume} to be released`, async () => ((await mounts(volume)) === 0 ? 0 : undefined), {
-          timeoutMs: 30_000,
+          timeoutMs: 120_000,
           describe: async () => `mounts: ${String(await mounts(volume))}`,
         });
         expect(left, volume).toBe(0);
