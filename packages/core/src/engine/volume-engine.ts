@@ -88,6 +88,7 @@ export class VolumeEngine {
   private readonly stateLock: StateDirLock;
   private started = false;
   /** False for a catalogue-only engine: see {@link EngineStartOptions.restore}. */
+  // Stryker disable next-line BooleanLiteral: read only once start() has set it; before that, started is false.
   private servesMounts = true;
   /** The Volume last made of each provider answer, and the mount record it was made with. */
   private readonly reported = new WeakMap<ProviderVolume, { record: MountRecord | undefined; volume: Volume }>();
