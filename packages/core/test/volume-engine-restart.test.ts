@@ -139,7 +139,7 @@ describe('VolumeEngine across a restart', () => {
       expect(countsOf(await h.recordOf('w'))).toEqual({ c2: 1 });
     });
 
-    it('counts a Mount that comes after its unanswered predecessor was taken back', async () => {
+    it('counts a Mount that comes after its unanswered predecessor was taken back (the volume released with it)', async () => {
       const engine = await h.start();
       await engine.create('v', { size: '1' });
       await engine.mount('v', 'c1', docker);
@@ -150,6 +150,23 @@ describe('VolumeEngine across a restart', () => {
       expect(await restarted.mount('v', 'c1', docker)).toBe('/mnt/mem/v');
       expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
       expect(h.provider.mounted.has('v')).toBe(true);
+    });
+
+    it('counts a Mount that comes after its unanswered predecessor was taken back (another caller holding on)', async () => {
+      await unansweredThenStopped('c1', 1);
+      const restarted = await h.start();
+      await restarted.mountUndelivered('v', 'c1');
+      expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1 });
+      await restarted.mount('v', 'c1', docker);
+      expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1, c1: 1 });
+    });
+
+    it('counts both of two Mounts an answered caller sends after the restart, before either is answered', async () => {
+      await heldThenStopped('c1');
+      const engine = await h.start();
+      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', docker);
+      expect((await h.recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 3, pending: 2 });
     });
 
     it('counts them as sent again only for a minute after the start, as the Docker engine resends for 30 s', async () => {
