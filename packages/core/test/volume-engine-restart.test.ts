@@ -1,7 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { MountJournal } from '../src/engine/mount-journal.js';
 import { MOUNT_JOURNAL_FILE, MOUNT_TABLE_FILE } from '../src/engine/mount-table.js';
+import { StowageError } from '../src/errors/stowage-error.js';
 import type { StorageProvider } from '../src/index.js';
 import { docker, useEngineHarness } from './support/engine-harness.js';
 import { countsOf } from './support/holds.js';
@@ -167,6 +169,50 @@ describe('VolumeEngine across a restart', () => {
       await engine.mount('v', 'c1', docker);
       await engine.mount('v', 'c1', docker);
       expect((await h.recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 3, pending: 2 });
+    });
+
+    it.each([
+      ['the backend refuses it', 'mount', [] as string[], undefined],
+      ['the backend refuses it', 'mount', ['holder'], { holder: 1 }],
+      ['the backend cannot be asked', 'inspect', [] as string[], undefined],
+      ['the backend cannot be asked', 'inspect', ['holder'], { holder: 1 }],
+    ] as const)('takes back an unanswered Mount that fails when sent again: %s (%s fails; other callers %j)', async (_, how, others, left) => {
+      const engine = await h.start();
+      await engine.create('v', { size: '1' });
+      for (const id of others) {
+        await engine.mount('v', id, docker);
+        await engine.mountAnswered('v', id);
+      }
+      await engine.mount('v', 'c1', docker); // counted; the process dies before the answer leaves
+      await engine.stop();
+      h.provider.mounted.clear();
+      h.provider.failNext.mount = new Error('attached elsewhere');
+      const restarted = await h.start();
+      expect((await h.recordOf('v'))?.state).toBe('unavailable');
+
+      // Docker sends the Mount again; it fails, so Docker will never send its Unmount.
+      h.provider.failNext[how] = StowageError.backendFailure('still attached elsewhere');
+      await expect(restarted.mount('v', 'c1', docker)).rejects.toThrow('still attached elsewhere');
+      const counts = countsOf(await h.recordOf('v'));
+      expect(counts).toEqual(left ?? {});
+      expect(restarted.holds().flatMap((held) => held.callers.map((caller) => caller.id))).toEqual(others);
+      if (others.length === 0) await restarted.remove('v');
+      else expect(await restarted.mount('v', 'c1', docker)).toBe('/mnt/mem/v');
+    });
+
+    it('answers the failure of a resent Mount, not of the write that takes it back', async () => {
+      await unansweredThenStopped('c1', 1);
+      h.provider.mounted.clear();
+      h.provider.failNext.mount = new Error('attached elsewhere');
+      const restarted = await h.start();
+      h.provider.failNext.inspect = StowageError.backendFailure('cloud API down');
+      vi.spyOn(MountJournal.prototype, 'append').mockRejectedValueOnce(new Error('no space left on device'));
+      await expect(restarted.mount('v', 'c1', docker)).rejects.toThrow('cloud API down');
+      expect(h.logger.problems().at(-1)).toEqual({
+        level: 'warn',
+        fields: { volume: 'v', caller: 'c1', err: expect.stringContaining('no space left on device') },
+        message: 'could not take back a failed Mount sent again',
+      });
     });
 
     it('counts them as sent again only for a minute after the start, as the Docker engine resends for 30 s', async () => {
