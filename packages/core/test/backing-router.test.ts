@@ -102,6 +102,21 @@ describe('BackingRouter', () => {
       expect(router.cachedOwner('v')).toBe(b);
     });
 
+    it('fails the same way when the backing the volume was last seen on cannot be asked', async () => {
+      const a = new MemoryProvider('a');
+      const b = new MemoryProvider('b');
+      await addVolume(a, 'v');
+      const router = new BackingRouter([a, b]);
+      await router.locate('v');
+      a.failNext.inspect = new Error('timeout');
+      const error = await router.locate('v').catch((e: unknown) => e);
+      expect(StowageError.is(error, ErrorKind.BackendFailure)).toBe(true);
+      expect((error as Error).message).toBe('cannot tell whether volume "v" exists: lookup failed: timeout');
+      expect(b.count('inspect')).toBe(1);
+      // Still its owner: a backing that could not answer has not lost the volume.
+      expect(router.cachedOwner('v')).toBe(a);
+    });
+
     it('answers undefined only when every backing says the volume does not exist', async () => {
       const router = new BackingRouter([new MemoryProvider('a'), new MemoryProvider('b')]);
       expect(await router.locate('nothing')).toBeUndefined();

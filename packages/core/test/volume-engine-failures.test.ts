@@ -302,6 +302,18 @@ describe('VolumeEngine errors a user sees', () => {
       expect(error.message).toBe('cannot tell whether volume "unknown" exists: lookup failed: timeout; lookup failed: throttled');
     });
 
+    it('reports a lookup that fails for a volume it knows as a backend failure, for Mount and Remove alike', async () => {
+      const engine = await h.start();
+      await engine.create('v', { size: '1' });
+      for (const call of [() => engine.mount('v', 'c1'), () => engine.remove('v')]) {
+        h.provider.failNext.inspect = new Error('socket hang up');
+        const error = await rejection(call());
+        expect(error.kind).toBe(ErrorKind.BackendFailure);
+        expect(error.message).toBe('cannot tell whether volume "v" exists: lookup failed: socket hang up');
+      }
+      expect(h.provider.volumes.has('v')).toBe(true);
+    });
+
     it('passes a backend\'s own StowageError on as it is', async () => {
       const engine = await h.start();
       await engine.create('v', { size: '1' });
