@@ -40,6 +40,13 @@ describe('BackingRouter', () => {
       expect(error.message).toBe('default backing "ebs" is not enabled; enabled backings: mem, m');
     });
 
+    it('takes a provider that declares no aliases as having none', () => {
+      const plain = Object.assign(new MemoryProvider('plain'), { aliases: undefined });
+      const router = new BackingRouter([plain]);
+      expect(router.summaries()).toEqual([{ name: 'plain', aliases: [], scope: 'local', isDefault: true }]);
+      expect(refusal(() => router.select('nope')).message).toBe('backing: unknown backing "nope"; must be one of plain');
+    });
+
     it('reports each backing with its aliases and which one is the default', () => {
       const router = new BackingRouter([new MemoryProvider('mem'), new MemoryProvider('ebs', 'global', [], ['relocatable', 'block'])], 'mem');
       expect(router.summaries()).toEqual([

@@ -147,6 +147,12 @@ describe('MountJournal', () => {
     expect(await readFile(file, 'utf8')).toBe(line('c'));
   });
 
+  it('fails to open when the file cannot be examined', async () => {
+    const proto = await fileHandlePrototype();
+    vi.spyOn(proto as { stat: () => Promise<unknown> }, 'stat').mockRejectedValueOnce(Object.assign(new Error('I/O error'), { code: 'EIO' }));
+    await expect(MountJournal.open(file)).rejects.toThrow('I/O error');
+  });
+
   it('writes nothing once closed', async () => {
     const journal = await openJournal();
     await journal.append(line('a'));

@@ -96,8 +96,8 @@ describe('VolumeEngine across a restart', () => {
       expect(await engine.mount('v', 'c2')).toBe('/mnt/mem/v');
     });
 
-    it('starts and restores a backing that has no init or reconcile without complaint', async () => {
-      const bare = Object.assign(new MemoryProvider('bare'), { init: undefined, reconcile: undefined }) as unknown as StorageProvider;
+    it('starts, restores and stops a backing that has no init, reconcile or close without complaint', async () => {
+      const bare = Object.assign(new MemoryProvider('bare'), { init: undefined, reconcile: undefined, close: undefined }) as unknown as StorageProvider;
       const engine = await h.start({ providers: [bare] });
       await engine.create('v');
       await engine.mount('v', 'c1');

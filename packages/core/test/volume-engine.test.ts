@@ -338,6 +338,7 @@ describe('VolumeEngine', () => {
       const error = await rejection(second.start());
       expect(error.kind).toBe(ErrorKind.InUse);
       expect(error.message).toContain('is in use by another Stowage process');
+      expect(error.message).toContain('or give this one another state directory (Lock file is already being held)');
     }, 30_000);
   });
 
