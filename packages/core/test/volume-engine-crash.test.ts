@@ -242,7 +242,7 @@ describe('VolumeEngine killed at each failpoint, then started again', () => {
     await setup.stop();
 
     const armed = await loadWithFailpoints(crash.point, () => import('../src/engine/volume-engine.js'));
-    const engine = h.create([h.provider], armed);
+    const engine = h.create({ engineModule: armed });
     await engine.start();
     const killed = await crash.during(engine).then(
       () => undefined,

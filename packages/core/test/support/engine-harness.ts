@@ -16,15 +16,23 @@ export const docker = { awaitsAnswer: true };
 
 const noHost = {} as HostOperations;
 
+export interface EngineOptions {
+  /** The backings; the harness's {@link MemoryProvider} alone by default. */
+  readonly providers?: StorageProvider[];
+  readonly defaultBacking?: string;
+  /** A fresh copy of the engine's module (see loadWithFailpoints); the one this file imports by default. */
+  readonly engineModule?: { VolumeEngine: typeof VolumeEngine };
+}
+
 /** Engines on a fresh state directory per test, over a {@link MemoryProvider}; stopped after each test. */
 export interface EngineHarness {
   readonly stateDir: string;
   readonly provider: MemoryProvider;
   readonly logger: RecordingLogger;
   /** Builds an engine on the state directory (not started); stopped after the test if it started. */
-  create(providers?: StorageProvider[], engineModule?: { VolumeEngine: typeof VolumeEngine }): VolumeEngine;
+  create(options?: EngineOptions): VolumeEngine;
   /** Builds and starts an engine. */
-  start(options?: EngineStartOptions & { providers?: StorageProvider[] }): Promise<VolumeEngine>;
+  start(options?: EngineOptions & EngineStartOptions): Promise<VolumeEngine>;
   /** The volume's record as a restart would read it. */
   recordOf(name: string): Promise<MountRecord | undefined>;
 }
@@ -59,13 +67,13 @@ export function useEngineHarness(): EngineHarness {
     get logger() {
       return logger;
     },
-    create(providers = [provider], engineModule = { VolumeEngine }) {
-      const engine = new engineModule.VolumeEngine(providers, noHost, logger, { stateDir });
+    create({ providers = [provider], defaultBacking, engineModule = { VolumeEngine } } = {}) {
+      const engine = new engineModule.VolumeEngine(providers, noHost, logger, { stateDir, ...(defaultBacking ? { defaultBacking } : {}) });
       engines.push(engine);
       return engine;
     },
-    async start({ providers, ...options } = {}) {
-      const engine = harness.create(providers);
+    async start({ providers, defaultBacking, engineModule, ...options } = {}) {
+      const engine = harness.create({ providers, defaultBacking, engineModule });
       await engine.start(options);
       return engine;
     },
