@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { MountJournal } from '../src/engine/mount-journal.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
 import { docker, rejection, useEngineHarness } from './support/engine-harness.js';
@@ -123,6 +124,25 @@ describe('VolumeEngine errors a user sees', () => {
       expect(error.message).toBe('volume "ghost" not found');
       expect(await h.recordOf('ghost')).toBeUndefined();
       expect(h.provider.count('mount')).toBe(0);
+    });
+
+    it('writes nothing for a Mount that cannot find its volume, held or not', async () => {
+      const engine = await h.start();
+      await engine.create('v', { size: '1' });
+      await engine.mount('v', 'c1', docker);
+      await engine.mountAnswered('v', 'c1');
+      await engine.stop();
+      h.provider.mounted.clear();
+      h.provider.failNext.mount = new Error('attached elsewhere');
+      const restarted = await h.start();
+      expect((await h.recordOf('v'))?.state).toBe('unavailable');
+
+      const appends = vi.spyOn(MountJournal.prototype, 'append');
+      expect((await rejection(restarted.mount('ghost', 'c1', docker))).kind).toBe(ErrorKind.NotFound);
+      h.provider.failNext.inspect = StowageError.backendFailure('cloud API down');
+      expect((await rejection(restarted.mount('v', 'c2', docker))).message).toBe('cannot tell whether volume "v" exists: cloud API down');
+      expect(appends).not.toHaveBeenCalled();
+      expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
     });
 
     it('names the volume and the backing when the backend fails', async () => {
