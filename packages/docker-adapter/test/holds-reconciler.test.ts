@@ -43,7 +43,7 @@ describe('HoldsReconciler: holds of containers the Docker engine no longer has',
 
   async function held(name: string, ...ids: string[]): Promise<void> {
     await engine.create(name, {}).catch((error: unknown) => {
-      if (!StowageError.isKind(error, ErrorKind.AlreadyExists)) throw error;
+      if (!StowageError.is(error, ErrorKind.AlreadyExists)) throw error;
     });
     for (const id of ids) {
       await engine.mount(name, id, { awaitsAnswer: true });
