@@ -30,6 +30,13 @@ describe('caller holds', () => {
     expect(withUnmount(base, 'nobody')).toBeUndefined();
   });
 
+  it('answers only a pending Mount: an answered hold or an unknown caller is left as it is', () => {
+    const answered = withAnswered(withMount(base, 'a', docker), 'a');
+    expect(withAnswered(answered, 'a')).toBe(answered);
+    expect(answered.callers.get('a')).toEqual({ count: 1, pending: 0, lastMountAt: 1_000 });
+    expect(withAnswered(answered, 'nobody')).toBe(answered);
+  });
+
   it('takes back an undelivered Mount, and only a pending one', () => {
     const held = withMount(withAnswered(withMount(base, 'a', docker), 'a'), 'a', docker);
     const back = withUndelivered(held, 'a') as MountRecord;

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -7,6 +7,7 @@ import { StowageError } from '../src/errors/stowage-error.js';
 import { formatEntry, MountJournal } from '../src/engine/mount-journal.js';
 import { NO_CALLERS, parseMountRecord, type MountRecord } from '../src/engine/mount-record.js';
 import { MOUNT_JOURNAL_FILE, MOUNT_TABLE_FILE, MountTable, readMountTable } from '../src/engine/mount-table.js';
+import { loadWithFailpoints } from './support/failpoints.js';
 import { callers } from './support/holds.js';
 
 const mounted = (counts: Record<string, number>): MountRecord => ({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/v', callers: callers(counts) });
@@ -140,6 +141,141 @@ describe('MountTable', () => {
     expect(await snapshotVolumes()).toEqual({ a: mounting, b: mounted({ c0: 1 }), c: mounting });
     expect(await journalLines()).toEqual([]);
     expect(Object.fromEntries(table.entries())).toEqual(await persisted());
+  });
+
+  it('writes nothing to forget a volume it does not hold', async () => {
+    const table = await openTable();
+    await table.delete('never-held');
+    expect(await journalLines()).toEqual([]);
+  });
+
+  it('folds the journal into the snapshot once it holds more than 1,000 entries', async () => {
+    const table = await openTable();
+    // Changes made during a write go out together: 1,000 changes of three volumes in two appends (1, then 999).
+    await Promise.all(Array.from({ length: 1_000 }, (_, i) => table.set(`v${i % 3}`, mounted({ [`c${i}`]: 1 }))));
+    expect(await journalLines()).toHaveLength(1_000);
+    expect(await snapshotVolumes()).toEqual({});
+    await table.set('v0', mounting);
+    expect(await journalLines()).toEqual([]);
+    expect(await snapshotVolumes()).toEqual({ v0: mounting, v1: mounted({ c997: 1 }), v2: mounted({ c998: 1 }) });
+  });
+
+  it('lets the journal grow to twice the table before folding a large table', async () => {
+    const table = await openTable();
+    await Promise.all(Array.from({ length: 600 }, (_, i) => table.set(`v${i}`, mounting)));
+    await Promise.all(Array.from({ length: 500 }, (_, i) => table.set(`v${i}`, mounted({ c: 1 }))));
+    // 1,100 entries: more than 1,000, but a snapshot of 600 records is folded in only past 1,200.
+    expect(await journalLines()).toHaveLength(1_100);
+    await Promise.all(Array.from({ length: 101 }, (_, i) => table.set(`v${i}`, mounted({ c: 2 }))));
+    expect(await journalLines()).toEqual([]);
+    expect(Object.keys(await snapshotVolumes())).toHaveLength(600);
+    expect((await snapshotVolumes())['v100']).toEqual(mounted({ c: 2 }));
+  });
+
+  it('closes once: a second close, or a close after a read-only load, writes nothing', async () => {
+    const table = await openTable();
+    await table.set('a', mounting);
+    await table.close();
+    await table.close();
+    expect(await snapshotVolumes()).toEqual({ a: mounting });
+
+    await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), formatEntry({ volume: 'b', record: mounting }));
+    const reader = new MountTable(stateDir);
+    await reader.loadReadOnly();
+    expect(reader.entries()).toEqual([
+      ['a', mounting],
+      ['b', mounting],
+    ]);
+    await reader.close();
+    expect(await snapshotVolumes()).toEqual({ a: mounting });
+    expect(await journalLines()).toHaveLength(1);
+  });
+
+  it('refuses changes once closed, or when only read', async () => {
+    const table = await openTable();
+    await table.close();
+    const closed = await table.set('a', mounting).catch((e: unknown) => e);
+    expect(StowageError.is(closed, ErrorKind.BackendFailure)).toBe(true);
+    expect((closed as Error).message).toContain('the mount table is not loaded');
+
+    const reader = new MountTable(stateDir);
+    await reader.loadReadOnly();
+    await expect(reader.set('a', mounting)).rejects.toThrow('the mount table is not loaded');
+    expect(await persisted()).toEqual({});
+  });
+
+  describe('that cannot be read', () => {
+    async function loadError(): Promise<StowageError> {
+      const error = await new MountTable(stateDir).load().catch((e: unknown) => e);
+      if (!StowageError.is(error)) throw new Error(`expected a StowageError, got ${String(error)}`);
+      return error;
+    }
+
+    it('refuses to start when the snapshot is there but cannot be read, rather than start empty', async () => {
+      await mkdir(join(stateDir, MOUNT_TABLE_FILE));
+      const error = await loadError();
+      expect(error.kind).toBe(ErrorKind.BackendFailure);
+      expect(error.message).toMatch(new RegExp(`^cannot read the mount table ${join(stateDir, MOUNT_TABLE_FILE)}: EISDIR`));
+    });
+
+    it('refuses to start when the journal is there but cannot be read', async () => {
+      await mkdir(join(stateDir, MOUNT_JOURNAL_FILE));
+      const error = await loadError();
+      expect(error.kind).toBe(ErrorKind.BackendFailure);
+      expect(error.message).toMatch(new RegExp(`^cannot read the mount journal ${join(stateDir, MOUNT_JOURNAL_FILE)}: EISDIR`));
+    });
+
+    it('refuses to start when the journal cannot be opened for appending', async () => {
+      vi.spyOn(MountJournal, 'open').mockRejectedValueOnce(Object.assign(new Error('read-only file system'), { code: 'EROFS' }));
+      const error = await loadError();
+      expect(error.kind).toBe(ErrorKind.BackendFailure);
+      expect(error.message).toBe(`cannot open the mount journal ${join(stateDir, MOUNT_JOURNAL_FILE)}: read-only file system`);
+    });
+
+    const record = { backing: 'mem', state: 'mounting', callers: [] };
+    it.each([
+      ['not a table at all', null, 'unknown format'],
+      ['a version this release does not know', { version: 3, volumes: [] }, 'unknown format'],
+      ['version 2 with volumes as an object', { version: 2, volumes: { a: record } }, 'unknown format'],
+      ['version 1 with volumes as a list', { version: 1, volumes: [{ volume: 'a', record }] }, 'unknown format'],
+      ['version 1 with no volumes', { version: 1, volumes: null }, 'unknown format'],
+      ['version 1 with volumes as a string', { version: 1, volumes: 'a' }, 'unknown format'],
+      ['an entry that is not an object', { version: 2, volumes: [null] }, 'a record names no volume'],
+      ['an entry without a volume', { version: 2, volumes: [{ record }] }, 'a record names no volume'],
+      ['an entry with an empty volume name', { version: 2, volumes: [{ volume: '', record }] }, 'a record names no volume'],
+      ['a record of an unknown shape', { version: 2, volumes: [{ volume: 'a', record: { ...record, state: 'gone' } }] }, 'record of "a": unknown state "gone"'],
+      ['a version 1 record of an unknown shape', { version: 1, volumes: { a: { ...record, callers: { c: -1 } } } }, 'record of "a": caller "c" has no positive count'],
+    ])('refuses to start on a snapshot with %s, and says what to do', async (_, data, problem) => {
+      await writeFile(join(stateDir, MOUNT_TABLE_FILE), JSON.stringify(data));
+      const error = await loadError();
+      expect(error.kind).toBe(ErrorKind.BackendFailure);
+      expect(error.message).toBe(
+        `the mount table ${join(stateDir, MOUNT_TABLE_FILE)} is unreadable (${problem}); move it aside to start without it, ` +
+          'then check for leftover mounts',
+      );
+    });
+  });
+
+  describe('killed at a failpoint (in process; mount-table-crash.test.ts kills a real process)', () => {
+    it('has an appended change on disk before acknowledging it', async () => {
+      const { MountTable: ArmedTable } = await loadWithFailpoints('mount-table:after-append', () => import('../src/engine/mount-table.js'));
+      const table = new ArmedTable(stateDir);
+      await table.load();
+      await expect(table.set('d', mounting)).rejects.toThrow('killed at a failpoint');
+      expect(await persisted()).toEqual({ d: mounting });
+      vi.restoreAllMocks();
+      await table.close();
+    });
+
+    it('keeps the journal until the snapshot that took it in is durable', async () => {
+      const entries = formatEntry({ volume: 'a', record: mounting }) + formatEntry({ volume: 'b', record: mounted({ c1: 1 }) });
+      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), entries);
+      const { MountTable: ArmedTable } = await loadWithFailpoints('mount-table:after-snapshot', () => import('../src/engine/mount-table.js'));
+      await expect(new ArmedTable(stateDir).load()).rejects.toThrow('killed at a failpoint');
+      expect(await snapshotVolumes()).toEqual({ a: mounting, b: mounted({ c1: 1 }) });
+      expect(await readFile(join(stateDir, MOUNT_JOURNAL_FILE), 'utf8')).toBe(entries);
+      expect(await persisted()).toEqual({ a: mounting, b: mounted({ c1: 1 }) });
+    });
   });
 
   describe('after a crash', () => {

@@ -86,4 +86,80 @@ describe('parseOptions', () => {
   it('treats an empty value as absent', () => {
     expect(parseOptions(ebsLike, { size: '3', ebstype: '' }, 's')).toEqual({ size: 3, ebstype: 'standard', encrypted: false });
   });
+
+  it('reads every spelling of true and false, in any case', () => {
+    const flag: OptionSpec[] = [{ name: 'on', type: 'boolean', description: 'flag' }];
+    for (const word of ['true', '1', 'yes', 'on', 'TRUE', 'Yes']) expect(parseOptions(flag, { on: word }, 's')).toEqual({ on: true });
+    for (const word of ['false', '0', 'no', 'off', 'FALSE', 'Off']) expect(parseOptions(flag, { on: word }, 's')).toEqual({ on: false });
+  });
+
+  it('takes numbers and booleans as JSON config gives them', () => {
+    expect(parseOptions(ebsLike, { size: 25, encrypted: true, mode: 750 }, 's')).toEqual({ size: 25, ebstype: 'standard', encrypted: true, mode: '0750' });
+    expect(parseOptions(ebsLike, { size: '2', encrypted: false }, 's')).toEqual({ size: 2, ebstype: 'standard', encrypted: false });
+  });
+
+  it('names what came instead of a scalar, with the article the type takes', () => {
+    expect(problem({ size: null })).toBe('size: must be an integer, got null');
+    expect(problem({ size: '1', encrypted: ['true'] })).toBe('encrypted: must be a boolean, got a list');
+    expect(problem({ size: '1', ebstype: { gp2: true } })).toBe('ebstype: must be a string, got an object');
+    expect(problem({ size: 10n })).toBe('size: must be an integer, got bigint');
+  });
+
+  it('accepts a value of exactly the longest length', () => {
+    const free: OptionSpec[] = [{ name: 'label', type: 'string', description: 'label' }];
+    expect(parseOptions(free, { label: 'x'.repeat(1024) }, 's')).toEqual({ label: 'x'.repeat(1024) });
+  });
+
+  it('accepts both ends of a range and describes one-sided ranges', () => {
+    expect(parseOptions(ebsLike, { size: '16384' }, 's').size).toBe(16384);
+    expect(parseOptions(ebsLike, { size: '1' }, 's').size).toBe(1);
+    expect(problem({ size: '16385' })).toBe('size: must be between 1 and 16384, got 16385');
+    const oneSided: OptionSpec[] = [
+      { name: 'floor', type: 'integer', description: 'at least 3', min: 3 },
+      { name: 'ceiling', type: 'integer', description: 'at most 9', max: 9 },
+    ];
+    expect(parseOptions(oneSided, { floor: '3', ceiling: '9' }, 's')).toEqual({ floor: 3, ceiling: 9 });
+    expect(() => parseOptions(oneSided, { floor: '2', ceiling: '10' }, 's')).toThrow('floor: must be at least 3, got 2; ceiling: must be at most 9, got 10');
+  });
+
+  it('never echoes a secret value, whatever is wrong with it', () => {
+    const secrets: OptionSpec[] = [
+      { name: 'token', type: 'string', description: 'token', secret: true, pattern: /[a-z]+/ },
+      { name: 'pin', type: 'integer', description: 'pin', secret: true, max: 9999 },
+    ];
+    const error = (() => {
+      try {
+        parseOptions(secrets, { token: 'S3CRET', pin: '123456' }, 's');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(error).toBe(
+      'token: must be of the form [a-z]+, got a secret value (not shown); pin: must be at most 9999, got a secret value (not shown)',
+    );
+    expect(() => parseOptions(secrets, { pin: 'one' }, 's')).toThrow('pin: must be a whole number, got a secret value (not shown)');
+  });
+
+  it('describes a pattern by its hint, or by the pattern itself, and matches it whole even when it is global', () => {
+    const specs: OptionSpec[] = [{ name: 'tag', type: 'string', description: 'tag', pattern: /[a-z]+-\d/g }];
+    expect(parseOptions(specs, { tag: 'abc-1' }, 's')).toEqual({ tag: 'abc-1' });
+    expect(parseOptions(specs, { tag: 'abc-2' }, 's')).toEqual({ tag: 'abc-2' });
+    expect(() => parseOptions(specs, { tag: 'ABC' }, 's')).toThrow('tag: must be of the form [a-z]+-\\d, got "ABC"');
+    expect(() => parseOptions(specs, { tag: 'x abc-1' }, 's')).toThrow('tag: must be of the form');
+    expect(problem({ size: '1', mode: 'rwx' })).toBe('mode: must be an octal mode such as 0755, got "rwx"');
+  });
+
+  it('says so when a backing takes no options at all', () => {
+    expect(() => parseOptions([], { size: '1' }, 'backing=local')).toThrow('unknown option "size" for backing=local (known options: none)');
+  });
+
+  it('says when the option a condition depends on is not set', () => {
+    const specs: OptionSpec[] = [
+      { name: 'kind', type: 'string', description: 'kind' },
+      { name: 'iops', type: 'integer', description: 'IOPS', allowedOnlyWhen: { option: 'kind', oneOf: ['io1'] } },
+    ];
+    expect(() => parseOptions(specs, { iops: '100' }, 's')).toThrow('iops: only allowed when kind is io1 (it is not set)');
+    expect(parseOptions(specs, { kind: 'io1', iops: '100' }, 's')).toEqual({ kind: 'io1', iops: 100 });
+  });
 });

@@ -1,55 +1,30 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { VolumeEngine } from '../src/engine/volume-engine.js';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { VolumeEngine } from '../src/engine/volume-engine.js';
 import { MountJournal } from '../src/engine/mount-journal.js';
 import type { MountRecord } from '../src/engine/mount-record.js';
 import { readMountTable } from '../src/engine/mount-table.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
-import type { HostOperations } from '../src/host/host-operations.js';
+import { docker, rejection, useEngineHarness } from './support/engine-harness.js';
 import { MemoryProvider } from './support/memory-provider.js';
 import { countsOf } from './support/holds.js';
-import { silentLogger } from './support/silent-logger.js';
-
-const noHost = {} as HostOperations;
-/** As the Docker adapter mounts: the Docker engine resends a Mount it got no answer to. */
-const docker = { awaitsAnswer: true };
-
-async function rejection(promise: Promise<unknown>): Promise<StowageError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (StowageError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('VolumeEngine', () => {
+  const h = useEngineHarness();
   let stateDir: string;
   let provider: MemoryProvider;
   let engine: VolumeEngine;
-  const engines: VolumeEngine[] = [];
 
-  async function startEngine(providers = [provider], defaultBacking?: string): Promise<VolumeEngine> {
-    const e = new VolumeEngine(providers, noHost, silentLogger, { stateDir, ...(defaultBacking ? { defaultBacking } : {}) });
-    await e.start();
-    engines.push(e);
-    return e;
+  function startEngine(providers = [provider], defaultBacking?: string): Promise<VolumeEngine> {
+    return h.start({ providers, defaultBacking });
   }
 
   beforeEach(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'stowage-engine-'));
-    provider = new MemoryProvider();
+    stateDir = h.stateDir;
+    provider = h.provider;
     engine = await startEngine();
-  });
-
-  afterEach(async () => {
-    vi.restoreAllMocks();
-    for (const e of engines.splice(0)) await e.stop();
-    await rm(stateDir, { recursive: true, force: true });
   });
 
   describe('create', () => {
@@ -344,17 +319,16 @@ describe('VolumeEngine', () => {
     it('refuses to start on a corrupt mount table rather than forget callers', async () => {
       await engine.stop();
       await writeFile(join(stateDir, 'mounts.json'), '{"version":1,"volu');
-      const e = new VolumeEngine([provider], noHost, silentLogger, { stateDir });
-      const error = await rejection(e.start());
+      const error = await rejection(h.create().start());
       expect(error.kind).toBe(ErrorKind.BackendFailure);
       expect(error.message).toContain('is unreadable');
     });
 
     it('refuses a second engine on the same state directory', async () => {
-      const second = new VolumeEngine([provider], noHost, silentLogger, { stateDir });
-      const error = await rejection(second.start());
+      const error = await rejection(h.create().start());
       expect(error.kind).toBe(ErrorKind.InUse);
       expect(error.message).toContain('is in use by another Stowage process');
+      expect(error.message).toContain('or give this one another state directory (Lock file is already being held)');
     }, 30_000);
   });
 
@@ -505,9 +479,7 @@ describe('VolumeEngine', () => {
       provider.mounted.clear();
       provider.reconciledWith = undefined;
       const calls = provider.calls.length;
-      const catalogue = new VolumeEngine([provider], noHost, silentLogger, { stateDir });
-      await catalogue.start({ restore: false });
-      engines.push(catalogue);
+      const catalogue = await h.start({ restore: false });
       expect(provider.calls.slice(calls)).toEqual([]);
       expect(provider.reconciledWith).toBeUndefined();
       expect((await catalogue.list()).map((v) => v.name).sort()).toEqual(['free', 'held']);

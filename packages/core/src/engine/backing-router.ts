@@ -79,7 +79,12 @@ export class BackingRouter {
   async locate(name: string): Promise<Located | undefined> {
     const owner = this.owners.get(name);
     if (owner) {
-      const volume = await owner.inspect(name);
+      let volume: ProviderVolume | undefined;
+      try {
+        volume = await owner.inspect(name);
+      } catch (error) {
+        throw cannotTell(name, [lookupFailure(error)]);
+      }
       if (volume) return { provider: owner, volume };
       this.owners.delete(name);
     }
@@ -89,15 +94,13 @@ export class BackingRouter {
     const failures: string[] = [];
     for (const answer of answers) {
       if (answer.status === 'rejected') {
-        failures.push(StowageError.wrap(answer.reason, 'lookup failed').message);
+        failures.push(lookupFailure(answer.reason));
       } else if (answer.value.volume) {
         this.remember(name, answer.value.provider);
         return answer.value as Located;
       }
     }
-    if (failures.length > 0) {
-      throw StowageError.backendFailure(`cannot tell whether volume "${name}" exists: ${failures.join('; ')}`);
-    }
+    if (failures.length > 0) throw cannotTell(name, failures);
     return undefined;
   }
 
@@ -126,4 +129,12 @@ export class BackingRouter {
   private knownNames(): string {
     return [...this.byName.keys()].join(', ');
   }
+}
+
+function lookupFailure(reason: unknown): string {
+  return StowageError.wrap(reason, 'lookup failed').message;
+}
+
+function cannotTell(name: string, failures: readonly string[]): StowageError {
+  return StowageError.backendFailure(`cannot tell whether volume "${name}" exists: ${failures.join('; ')}`);
 }

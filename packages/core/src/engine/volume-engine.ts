@@ -5,7 +5,7 @@ import { StowageError } from '../errors/stowage-error.js';
 import type { HostOperations } from '../host/host-operations.js';
 import type { Logger } from '../logging/logger.js';
 import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER } from '../tokens.js';
-import { BackingRouter } from './backing-router.js';
+import { BackingRouter, type Located } from './backing-router.js';
 import { engineFailpoint } from './engine-failpoints.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { withAnswered, withMount, withoutCallers, withUndelivered, withUnmount } from './caller-holds.js';
@@ -97,6 +97,7 @@ export class VolumeEngine {
   private readonly stateLock: StateDirLock;
   private started = false;
   /** False for a catalogue-only engine: see {@link EngineStartOptions.restore}. */
+  // Stryker disable next-line BooleanLiteral: read only once start() has set it; before that, started is false.
   private servesMounts = true;
   /** The Volume last made of each provider answer, and the mount record it was made with. */
   private readonly reported = new WeakMap<ProviderVolume, { record: MountRecord | undefined; volume: Volume }>();
@@ -301,11 +302,23 @@ export class VolumeEngine {
         this.logger.debug({ volume: name, caller: callerId, holds: holdCount(counted) }, 'mount counted');
         return record.mountpoint;
       }
-      // Not mounted here, or not known to be (a remount at start-up failed): only the provider can tell.
-      const found = await this.router.locate(name);
-      if (!found) throw StowageError.notFound(`volume "${name}" not found`);
+      // Not mounted here, or not known to be (a remount at start-up failed): only the provider can tell. A Mount sent
+      // again after a restart is the one the previous process counted: it is counted afresh if it succeeds, and not at
+      // all if it fails, as the caller then takes it as failed and never unmounts it.
+      const callers = resent && record ? (withUndelivered(record, callerId) as MountRecord).callers : (record?.callers ?? NO_CALLERS);
+      let found: Located | undefined;
+      try {
+        found = await this.router.locate(name);
+        if (!found) throw StowageError.notFound(`volume "${name}" not found`);
+      } catch (error) {
+        if (resent && record) {
+          await this.table.set(name, { ...record, callers }).catch((writeError: unknown) =>
+            this.logger.warn({ volume: name, caller: callerId, err: (writeError as Error).message }, 'could not take back a failed Mount sent again'),
+          );
+        }
+        throw error;
+      }
       const { provider } = found;
-      const callers = record?.callers ?? NO_CALLERS;
       // Written before the backend is touched: a crash from here on is undone at the next start.
       await this.table.set(name, { backing: provider.name, state: 'mounting', callers });
       engineFailpoint('mount:after-intent');
@@ -319,7 +332,7 @@ export class VolumeEngine {
       engineFailpoint('mount:after-provider');
       const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers };
       try {
-        await this.table.set(name, resent ? mounted : withMount(mounted, callerId, { pending, now: Date.now() }));
+        await this.table.set(name, withMount(mounted, callerId, { pending, now: Date.now() }));
       } catch (error) {
         // Not durable, so not made: the caller gets an error, and must not be left with a mount nobody counts.
         await this.abandonMount(name, provider, callers);

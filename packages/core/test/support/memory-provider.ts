@@ -7,10 +7,15 @@ export class MemoryProvider implements StorageProvider {
   readonly volumes = new Map<string, ProviderVolume>();
   readonly mounted = new Set<string>();
   readonly calls: string[] = [];
-  failNext: Partial<Record<'create' | 'inspect' | 'list' | 'mount' | 'unmount' | 'remove', Error>> = {};
+  failNext: Partial<Record<'init' | 'create' | 'inspect' | 'list' | 'mount' | 'unmount' | 'remove' | 'reconcile', Error>> = {};
+  /** Calls of the lifecycle hooks, kept apart from {@link calls}: every start makes them. */
+  inits = 0;
+  closes = 0;
   /** Delay every mount by this many ms, to widen race windows. */
   mountDelayMs = 0;
   reconciledWith: ReadonlySet<string> | undefined;
+  /** Where mounts land, `/mnt/<name>` unless set (a node whose mount paths changed across a reboot answers another). */
+  mountRoot: string | undefined;
 
   constructor(
     readonly name = 'mem',
@@ -22,8 +27,18 @@ export class MemoryProvider implements StorageProvider {
     readonly aliases: readonly string[] = [],
   ) {}
 
+  async init(): Promise<void> {
+    this.inits += 1;
+    this.failIfTold('init');
+  }
+  async close(): Promise<void> {
+    this.closes += 1;
+  }
   private take(op: keyof MemoryProvider['failNext']): void {
     this.calls.push(op);
+    this.failIfTold(op);
+  }
+  private failIfTold(op: keyof MemoryProvider['failNext']): void {
     const error = this.failNext[op];
     if (error) {
       delete this.failNext[op];
@@ -54,13 +69,14 @@ export class MemoryProvider implements StorageProvider {
     if (this.mountDelayMs) await new Promise((r) => setTimeout(r, this.mountDelayMs));
     if (!this.volumes.has(name)) throw StowageError.notFound(`no ${name}`);
     this.mounted.add(name);
-    return { path: `/mnt/${this.name}/${name}` };
+    return { path: `${this.mountRoot ?? `/mnt/${this.name}`}/${name}` };
   }
   async unmount(name: string): Promise<void> {
     this.take('unmount');
     this.mounted.delete(name);
   }
   async reconcile(held: ReadonlySet<string>): Promise<void> {
+    this.failIfTold('reconcile');
     this.reconciledWith = held;
   }
   count(op: string): number {

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { BackingRouter } from '../src/engine/backing-router.js';
+import { ErrorKind } from '../src/errors/error-kind.js';
+import { StowageError } from '../src/errors/stowage-error.js';
+import { MemoryProvider } from './support/memory-provider.js';
+
+function refusal(build: () => unknown): StowageError {
+  try {
+    build();
+  } catch (error) {
+    if (StowageError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+async function addVolume(provider: MemoryProvider, name: string): Promise<void> {
+  await provider.create({ name, options: {} });
+}
+
+describe('BackingRouter', () => {
+  describe('configuration', () => {
+    it('refuses to run with no backing at all', () => {
+      const error = refusal(() => new BackingRouter([]));
+      expect(error.kind).toBe(ErrorKind.InvalidArgument);
+      expect(error.message).toBe('no backing is enabled: configure at least one driver');
+    });
+
+    it('refuses two providers claiming one name, by name or alias', () => {
+      const byAlias = refusal(() => new BackingRouter([new MemoryProvider('ebs', 'global', [], ['relocatable']), new MemoryProvider('other', 'global', [], ['relocatable'])]));
+      expect(byAlias.kind).toBe(ErrorKind.InvalidArgument);
+      expect(byAlias.message).toBe('backing name "relocatable" is claimed by two providers (ebs and other); enable only one');
+      const byName = refusal(() => new BackingRouter([new MemoryProvider('a'), new MemoryProvider('b', 'local', [], ['a'])]));
+      expect(byName.message).toBe('backing name "a" is claimed by two providers (a and b); enable only one');
+    });
+
+    it('refuses a configured default that is not enabled, listing what is', () => {
+      const error = refusal(() => new BackingRouter([new MemoryProvider('mem', 'local', [], ['m'])], 'ebs'));
+      expect(error.kind).toBe(ErrorKind.InvalidArgument);
+      expect(error.message).toBe('default backing "ebs" is not enabled; enabled backings: mem, m');
+    });
+
+    it('takes a provider that declares no aliases as having none', () => {
+      const plain = Object.assign(new MemoryProvider('plain'), { aliases: undefined });
+      const router = new BackingRouter([plain]);
+      expect(router.summaries()).toEqual([{ name: 'plain', aliases: [], scope: 'local', isDefault: true }]);
+      expect(refusal(() => router.select('nope')).message).toBe('backing: unknown backing "nope"; must be one of plain');
+    });
+
+    it('reports each backing with its aliases and which one is the default', () => {
+      const router = new BackingRouter([new MemoryProvider('mem'), new MemoryProvider('ebs', 'global', [], ['relocatable', 'block'])], 'mem');
+      expect(router.summaries()).toEqual([
+        { name: 'mem', aliases: [], scope: 'local', isDefault: true },
+        { name: 'ebs', aliases: ['relocatable', 'block'], scope: 'global', isDefault: false },
+      ]);
+    });
+  });
+
+  describe('the default backing, with none configured', () => {
+    const defaultOf = (...providers: MemoryProvider[]): string => new BackingRouter(providers).select(undefined).name;
+
+    it('prefers shared, then relocatable, then local, as Cloudstor did', () => {
+      const shared = new MemoryProvider('efs', 'global', [], ['shared']);
+      const relocatable = new MemoryProvider('ebs', 'global', [], ['relocatable']);
+      const local = new MemoryProvider('local');
+      const other = new MemoryProvider('other');
+      expect(defaultOf(other, local, relocatable, shared)).toBe('efs');
+      expect(defaultOf(other, local, relocatable)).toBe('ebs');
+      expect(defaultOf(other, local)).toBe('local');
+    });
+
+    it('is the first provider when none of those is enabled', () => {
+      expect(defaultOf(new MemoryProvider('first'), new MemoryProvider('second'))).toBe('first');
+    });
+
+    it('is what an empty backing option selects', () => {
+      const router = new BackingRouter([new MemoryProvider('first'), new MemoryProvider('local')]);
+      expect(router.select('').name).toBe('local');
+      expect(router.select('first').name).toBe('first');
+    });
+  });
+
+  describe('locate', () => {
+    it('asks each backing once and answers the one that has the volume', async () => {
+      const a = new MemoryProvider('a');
+      const b = new MemoryProvider('b');
+      await addVolume(b, 'v');
+      const router = new BackingRouter([a, b]);
+      expect((await router.locate('v'))?.provider).toBe(b);
+      expect([a.count('inspect'), b.count('inspect')]).toEqual([1, 1]);
+      // Known now: only its backing is asked.
+      expect((await router.locate('v'))?.provider).toBe(b);
+      expect([a.count('inspect'), b.count('inspect')]).toEqual([1, 2]);
+    });
+
+    it('finds a volume that left the backing it was last seen on, asking that backing once', async () => {
+      const a = new MemoryProvider('a');
+      const b = new MemoryProvider('b');
+      await addVolume(a, 'v');
+      const router = new BackingRouter([a, b]);
+      expect((await router.locate('v'))?.provider).toBe(a);
+      a.volumes.delete('v');
+      await addVolume(b, 'v');
+      const found = await router.locate('v');
+      expect(found?.provider).toBe(b);
+      expect(found?.volume.name).toBe('v');
+      // The first lookup asked both; the second asked a (the cached owner), then only b.
+      expect([a.count('inspect'), b.count('inspect')]).toEqual([2, 2]);
+      expect(router.cachedOwner('v')).toBe(b);
+    });
+
+    it('fails the same way when the backing the volume was last seen on cannot be asked', async () => {
+      const a = new MemoryProvider('a');
+      const b = new MemoryProvider('b');
+      await addVolume(a, 'v');
+      const router = new BackingRouter([a, b]);
+      await router.locate('v');
+      a.failNext.inspect = new Error('timeout');
+      const error = await router.locate('v').catch((e: unknown) => e);
+      expect(StowageError.is(error, ErrorKind.BackendFailure)).toBe(true);
+      expect((error as Error).message).toBe('cannot tell whether volume "v" exists: lookup failed: timeout');
+      expect(b.count('inspect')).toBe(1);
+      // Still its owner: a backing that could not answer has not lost the volume.
+      expect(router.cachedOwner('v')).toBe(a);
+    });
+
+    it('answers undefined only when every backing says the volume does not exist', async () => {
+      const router = new BackingRouter([new MemoryProvider('a'), new MemoryProvider('b')]);
+      expect(await router.locate('nothing')).toBeUndefined();
+    });
+
+    it('fails, naming every lookup that failed, rather than answer "not found"', async () => {
+      const a = new MemoryProvider('a');
+      const b = new MemoryProvider('b');
+      a.failNext.inspect = new Error('timeout');
+      b.failNext.inspect = StowageError.backendFailure('throttled');
+      const router = new BackingRouter([a, b]);
+      const error = await router.locate('v').catch((e: unknown) => e);
+      expect(StowageError.is(error, ErrorKind.BackendFailure)).toBe(true);
+      expect((error as Error).message).toBe('cannot tell whether volume "v" exists: lookup failed: timeout; throttled');
+    });
+  });
+});
