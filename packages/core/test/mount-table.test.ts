@@ -267,6 +267,27 @@ describe('MountTable', () => {
       await table.close();
     });
 
+    it('has nothing of a change on disk when killed before its append, and a restart reads the table as it was', async () => {
+      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), formatEntry({ volume: 'a', record: mounting }));
+      const { MountTable: ArmedTable } = await loadWithFailpoints('mount-table:before-append', () => import('../src/engine/mount-table.js'));
+      const armed = new ArmedTable(stateDir);
+      await armed.load();
+      await expect(armed.set('b', mounted({ c1: 1 }))).rejects.toThrow('killed at a failpoint');
+      expect(armed.get('b')).toBeUndefined();
+      expect(await persisted()).toEqual({ a: mounting });
+      vi.restoreAllMocks();
+      await armed.close();
+    });
+
+    it('keeps the old snapshot and the journal whole when killed before a new snapshot is written', async () => {
+      const entries = formatEntry({ volume: 'a', record: mounting });
+      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), entries);
+      const { MountTable: ArmedTable } = await loadWithFailpoints('mount-table:before-snapshot', () => import('../src/engine/mount-table.js'));
+      await expect(new ArmedTable(stateDir).load()).rejects.toThrow('killed at a failpoint');
+      expect(await readFile(join(stateDir, MOUNT_JOURNAL_FILE), 'utf8')).toBe(entries);
+      expect(await persisted()).toEqual({ a: mounting });
+    });
+
     it('keeps the journal until the snapshot that took it in is durable', async () => {
       const entries = formatEntry({ volume: 'a', record: mounting }) + formatEntry({ volume: 'b', record: mounted({ c1: 1 }) });
       await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), entries);

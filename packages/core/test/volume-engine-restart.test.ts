@@ -159,8 +159,23 @@ describe('VolumeEngine across a restart', () => {
       const restarted = await h.start();
       await restarted.mountUndelivered('v', 'c1');
       expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1 });
-      await restarted.mount('v', 'c1', docker);
+      // Nothing of c1 is pending any more: even a Mount the Docker engine would confirm as sent again is a new one.
+      await restarted.mount('v', 'c1', resent);
       expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1, c1: 1 });
+    });
+
+    it('counts a Mount it cannot confirm as sent again (the Docker engine does not answer), and says so', async () => {
+      await unansweredThenStopped('c1', 1);
+      const restarted = await h.start();
+      await restarted.mount('v', 'c1', { awaitsAnswer: true, confirmResend: async () => Promise.reject(new Error('connect ENOENT /var/run/docker.sock')) });
+      expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1, c1: 2 });
+      expect(h.logger.problems()).toEqual([
+        {
+          level: 'warn',
+          fields: { volume: 'v', caller: 'c1', err: 'connect ENOENT /var/run/docker.sock' },
+          message: 'could not tell whether a Mount was sent again; counting it',
+        },
+      ]);
     });
 
     it('counts both of two Mounts an answered caller sends after the restart, before either is answered', async () => {
