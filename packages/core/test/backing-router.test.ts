@@ -118,7 +118,7 @@ describe('BackingRouter', () => {
       a.failNext.inspect = new Error('timeout');
       const error = await router.locate('v').catch((e: unknown) => e);
       expect(StowageError.is(error, ErrorKind.BackendFailure)).toBe(true);
-      expect((error as Error).message).toBe('cannot tell whether volume "v" exists: lookup failed: timeout');
+      expect((error as Error).message).toBe('cannot tell whether volume "v" exists: backing a: lookup failed: timeout');
       expect(b.count('inspect')).toBe(1);
       // Still its owner: a backing that could not answer has not lost the volume.
       expect(router.cachedOwner('v')).toBe(a);
@@ -137,7 +137,7 @@ describe('BackingRouter', () => {
       const router = new BackingRouter([a, b]);
       const error = await router.locate('v').catch((e: unknown) => e);
       expect(StowageError.is(error, ErrorKind.BackendFailure)).toBe(true);
-      expect((error as Error).message).toBe('cannot tell whether volume "v" exists: lookup failed: timeout; throttled');
+      expect((error as Error).message).toBe('cannot tell whether volume "v" exists: backing a: lookup failed: timeout; backing b: throttled');
     });
   });
 });

@@ -16,7 +16,8 @@ describe('VolumeEngine errors a user sees', () => {
       const error = await rejection(engine.create('v', { backing: 5 }));
       expect(error.kind).toBe(ErrorKind.InvalidArgument);
       expect(error.message).toBe('backing: must be a string');
-      expect(h.provider.calls).toEqual([]);
+      // Only the start's list, which filled the catalogue.
+      expect(h.provider.calls).toEqual(['list']);
     });
 
     it('treats an empty backing option as none', async () => {
@@ -140,7 +141,7 @@ describe('VolumeEngine errors a user sees', () => {
       const appends = vi.spyOn(MountJournal.prototype, 'append');
       expect((await rejection(restarted.mount('ghost', 'c1', docker))).kind).toBe(ErrorKind.NotFound);
       h.provider.failNext.inspect = StowageError.backendFailure('cloud API down');
-      expect((await rejection(restarted.mount('v', 'c2', docker))).message).toBe('cannot tell whether volume "v" exists: cloud API down');
+      expect((await rejection(restarted.mount('v', 'c2', docker))).message).toBe('cannot tell whether volume "v" exists: backing mem: cloud API down');
       expect(appends).not.toHaveBeenCalled();
       expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
     });
@@ -293,7 +294,7 @@ describe('VolumeEngine errors a user sees', () => {
       const restarted = await h.start();
       h.provider.failNext.inspect = new Error('cloud API down');
       const volume = await restarted.get('v');
-      const lookup = 'cannot tell whether volume "v" exists: lookup failed: cloud API down';
+      const lookup = 'cannot tell whether volume "v" exists: backing mem: lookup failed: cloud API down';
       expect(volume).toMatchObject({ name: 'v', backing: 'mem', status: { error: lookup, mounts: 0 } });
       expect(h.logger.problems().at(-1)).toEqual({
         level: 'warn',
@@ -303,23 +304,30 @@ describe('VolumeEngine errors a user sees', () => {
     });
 
     it('forgets a removed volume: it is not answered from memory when the backend cannot be asked', async () => {
-      const engine = await h.start();
+      // A global backing is asked about names this node does not know: another node may have made them.
+      const global = new MemoryProvider('g', 'global', h.provider.options);
+      const engine = await h.start({ providers: [global] });
       await engine.create('v', { size: '1' });
       await engine.remove('v');
-      h.provider.failNext.inspect = new Error('cloud API down');
+      global.failNext.inspect = new Error('cloud API down');
       const error = await rejection(engine.get('v'));
       expect(error.kind).toBe(ErrorKind.BackendFailure);
-      expect(error.message).toBe('cannot tell whether volume "v" exists: lookup failed: cloud API down');
+      expect(error.message).toBe('cannot tell whether volume "v" exists: backing g: lookup failed: cloud API down');
     });
 
     it('fails, naming every backing that could not be asked, for a volume this node does not know', async () => {
-      const other = new MemoryProvider('other');
-      const engine = await h.start({ providers: [h.provider, other] });
-      h.provider.failNext.inspect = new Error('timeout');
+      const one = new MemoryProvider('one', 'global');
+      const other = new MemoryProvider('other', 'global');
+      const engine = await h.start({ providers: [h.provider, one, other] });
+      one.failNext.inspect = new Error('timeout');
       other.failNext.inspect = new Error('throttled');
       const error = await rejection(engine.get('unknown'));
       expect(error.kind).toBe(ErrorKind.BackendFailure);
-      expect(error.message).toBe('cannot tell whether volume "unknown" exists: lookup failed: timeout; lookup failed: throttled');
+      expect(error.message).toBe(
+        'cannot tell whether volume "unknown" exists: backing one: lookup failed: timeout; backing other: lookup failed: throttled',
+      );
+      // A local backing whose volumes are all in the catalogue is not asked about a name the catalogue lacks.
+      expect(h.provider.count('inspect')).toBe(0);
     });
 
     it('reports a lookup that fails for a volume it knows as a backend failure, for Mount and Remove alike', async () => {
@@ -329,7 +337,7 @@ describe('VolumeEngine errors a user sees', () => {
         h.provider.failNext.inspect = new Error('socket hang up');
         const error = await rejection(call());
         expect(error.kind).toBe(ErrorKind.BackendFailure);
-        expect(error.message).toBe('cannot tell whether volume "v" exists: lookup failed: socket hang up');
+        expect(error.message).toBe('cannot tell whether volume "v" exists: backing mem: lookup failed: socket hang up');
       }
       expect(h.provider.volumes.has('v')).toBe(true);
     });

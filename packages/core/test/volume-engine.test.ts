@@ -83,6 +83,8 @@ describe('VolumeEngine', () => {
     });
 
     it('refuses invalid names before any backend call', async () => {
+      // The start listed the backing once, to fill the catalogue.
+      provider.calls.splice(0);
       for (const name of ['../etc', '.hidden', 'a/b', 'a\nb', '', 'x'.repeat(201)]) {
         const error = await rejection(engine.create(name));
         expect(error.kind).toBe(ErrorKind.InvalidArgument);
@@ -502,8 +504,12 @@ describe('VolumeEngine', () => {
     });
 
     it('throws BackendFailure, not undefined, for an unknown name it could not look up', async () => {
-      provider.failNext.inspect = new Error('timeout');
-      const error = await rejection(engine.get('unknown'));
+      // A global backing: another node may have made the name, so it is asked about a name this node never saw.
+      const global = new MemoryProvider('g', 'global');
+      await engine.stop();
+      const e = await startEngine([provider, global]);
+      global.failNext.inspect = new Error('timeout');
+      const error = await rejection(e.get('unknown'));
       expect(error.kind).toBe(ErrorKind.BackendFailure);
     });
 

@@ -1,5 +1,6 @@
 import type { ProviderVolume, StorageProvider } from '../contract/storage-provider.js';
 import { StowageError } from '../errors/stowage-error.js';
+import type { OwnerCatalogue } from './volume-catalogue.js';
 import type { BackingSummary } from './volume.js';
 
 // With no default configured, prefer what Cloudstor did: shared where EFS is set up, else relocatable, else local.
@@ -11,19 +12,54 @@ export interface Located {
   readonly volume: ProviderVolume;
 }
 
+/** How a {@link BackingRouter} finds volumes. */
+export interface RouterOptions {
+  /** Which backing holds each known name; in memory, and empty, when not given. */
+  readonly catalogue?: OwnerCatalogue;
+  /** How long one backing may take to answer whether it has a volume (default {@link DEFAULT_LOOKUP_TIMEOUT_MS}). */
+  readonly lookupTimeoutMs?: number;
+  /** Told of a catalogue write that failed where nobody waits for it (a name learned by a lookup or a list). */
+  readonly onCatalogueError?: (error: unknown) => void;
+}
+
+/** How a lookup may treat the catalogue. */
+export interface LocateOptions {
+  /**
+   * The caller holds the name's lock, so no create of the name runs meanwhile: an entry whose backing no longer has
+   * the volume may then be dropped even for a `local`-scope backing. Without the lock, such an entry may be the one
+   * a create wrote ahead of its backing's create, and dropping it would hide the volume that create makes.
+   */
+  readonly exclusive?: boolean;
+}
+
 /**
- * Knows the configured backings, which one a request selects, and which backing each known volume name belongs
- * to. The providers remain the source of truth: the name cache only saves asking every provider each time.
+ * Backings are asked with this budget each: a hung backend (an NFS server that stopped answering) then fails the
+ * lookups of names it may hold within seconds, well inside Docker's own deadlines, and never those of other backings.
+ */
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 10_000;
+
+/**
+ * Knows the configured backings, which one a request selects, and which backing each volume name belongs to: the
+ * catalogue names it, and only that backing is asked. A name the catalogue does not know is asked of the backings
+ * that may hold volumes it never saw: `global`-scope ones (another node may have created it) and `local`-scope ones
+ * whose volumes were not all put in the catalogue yet. The backings stay the source of truth for whether a volume
+ * exists; the catalogue only says whom to ask.
  */
 export class BackingRouter {
   private readonly byName = new Map<string, StorageProvider>();
   private readonly defaultProvider: StorageProvider;
-  private readonly owners = new Map<string, StorageProvider>();
+  private readonly catalogue: OwnerCatalogue;
+  private readonly lookupTimeoutMs: number;
+  private readonly onCatalogueError: (error: unknown) => void;
 
   constructor(
     private readonly providers: readonly StorageProvider[],
     defaultBacking?: string,
+    options: RouterOptions = {},
   ) {
+    this.catalogue = options.catalogue ?? new MemoryCatalogue();
+    this.lookupTimeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
+    this.onCatalogueError = options.onCatalogueError ?? (() => undefined);
     if (providers.length === 0) {
       throw StowageError.invalidArgument('no backing is enabled: configure at least one driver');
     }
@@ -73,48 +109,84 @@ export class BackingRouter {
   }
 
   /**
-   * Finds which backing holds `name`: the cached owner first, then every provider at once. Undefined only when
-   * every provider answered that it does not exist; a provider that failed makes this throw instead.
+   * Finds which backing holds `name`: the one the catalogue names, else (or when that one no longer has it) every
+   * backing that may hold a name the catalogue does not know, at once. Undefined only when each of those answered
+   * that it does not exist; one that failed, or gave no answer within the lookup budget, makes this throw instead.
    */
-  async locate(name: string): Promise<Located | undefined> {
-    const owner = this.owners.get(name);
+  async locate(name: string, options: LocateOptions = {}): Promise<Located | undefined> {
+    const owner = this.cachedOwner(name);
     if (owner) {
-      let volume: ProviderVolume | undefined;
-      try {
-        volume = await owner.inspect(name);
-      } catch (error) {
-        throw cannotTell(name, [lookupFailure(error)]);
-      }
+      const volume = await this.ask(owner, name).catch((failure: Error) => {
+        throw cannotTell(name, [failure]);
+      });
       if (volume) return { provider: owner, volume };
-      this.owners.delete(name);
+      // Removed by another node, or a create a crash cut short: the name may now be another backing's.
+      if (owner.scope === 'global' || options.exclusive === true) void this.forget(name);
     }
-    const answers = await Promise.allSettled(
-      this.providers.filter((p) => p !== owner).map(async (provider) => ({ provider, volume: await provider.inspect(name) })),
-    );
-    const failures: string[] = [];
-    for (const answer of answers) {
-      if (answer.status === 'rejected') {
-        failures.push(lookupFailure(answer.reason));
-      } else if (answer.value.volume) {
-        this.remember(name, answer.value.provider);
-        return answer.value as Located;
-      }
-    }
-    if (failures.length > 0) throw cannotTell(name, failures);
-    return undefined;
+    const candidates = this.providers.filter((p) => p !== owner && (p.scope === 'global' || !this.catalogue.isFilled(p.name)));
+    return this.askEach(name, candidates);
   }
 
-  /** The backing last seen holding `name`, without asking anyone. */
+  /** The backing the catalogue names for `name`, without asking anyone. */
   cachedOwner(name: string): StorageProvider | undefined {
-    return this.owners.get(name);
+    const backing = this.catalogue.owner(name);
+    return backing === undefined ? undefined : this.byName.get(backing);
   }
 
+  /** Notes that `provider` holds `name` (seen by a lookup or a list); nobody waits for the write. */
   remember(name: string, provider: StorageProvider): void {
-    this.owners.set(name, provider);
+    if (this.catalogue.owner(name) !== provider.name) this.catalogue.set(name, provider.name).catch(this.onCatalogueError);
   }
 
-  forget(name: string): void {
-    this.owners.delete(name);
+  /** Forgets `name`; resolves, even when the write fails, once the catalogue is done with it. */
+  async forget(name: string): Promise<void> {
+    await this.catalogue.delete(name).catch(this.onCatalogueError);
+  }
+
+  /** Asks every one of `providers` at once; the first that has the volume answers, without waiting for the rest. */
+  private askEach(name: string, providers: readonly StorageProvider[]): Promise<Located | undefined> {
+    return new Promise((resolve, reject) => {
+      const failures: Error[] = [];
+      let waiting = providers.length;
+      let found = false;
+      const settle = () => {
+        if (--waiting > 0 || found) return;
+        if (failures.length > 0) reject(cannotTell(name, failures));
+        else resolve(undefined);
+      };
+      if (waiting === 0) resolve(undefined);
+      for (const provider of providers) {
+        this.ask(provider, name).then(
+          (volume) => {
+            if (volume && !found) {
+              found = true;
+              this.remember(name, provider);
+              resolve({ provider, volume });
+            }
+            settle();
+          },
+          (failure: Error) => {
+            failures.push(failure);
+            settle();
+          },
+        );
+      }
+    });
+  }
+
+  /** The provider's inspect, within the lookup budget; a failure rejects with an error naming the backing. */
+  private ask(provider: StorageProvider, name: string): Promise<ProviderVolume | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<never>((_, reject) => {
+      const late = `backing ${provider.name} gave no answer within ${formatMs(this.lookupTimeoutMs)}`;
+      timer = setTimeout(() => reject(StowageError.backendFailure(late)), this.lookupTimeoutMs);
+    });
+    const answer = Promise.resolve()
+      .then(() => provider.inspect(name))
+      .catch((error: unknown) => {
+        throw StowageError.backendFailure(`backing ${provider.name}: ${StowageError.wrap(error, 'lookup failed').message}`, error);
+      });
+    return Promise.race([answer, budget]).finally(() => clearTimeout(timer));
   }
 
   summaries(): BackingSummary[] {
@@ -131,10 +203,28 @@ export class BackingRouter {
   }
 }
 
-function lookupFailure(reason: unknown): string {
-  return StowageError.wrap(reason, 'lookup failed').message;
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
-function cannotTell(name: string, failures: readonly string[]): StowageError {
-  return StowageError.backendFailure(`cannot tell whether volume "${name}" exists: ${failures.join('; ')}`);
+function cannotTell(name: string, failures: readonly Error[]): StowageError {
+  const reasons = failures.map((failure) => failure.message).join('; ');
+  return StowageError.backendFailure(`cannot tell whether volume "${name}" exists: ${reasons}`, failures[0]);
+}
+
+/** A catalogue that lives as long as the router: for routers built without one (tests, tools). */
+class MemoryCatalogue implements OwnerCatalogue {
+  private readonly owners = new Map<string, string>();
+  owner(name: string): string | undefined {
+    return this.owners.get(name);
+  }
+  isFilled(): boolean {
+    return false;
+  }
+  async set(name: string, backing: string): Promise<void> {
+    this.owners.set(name, backing);
+  }
+  async delete(name: string): Promise<void> {
+    this.owners.delete(name);
+  }
 }

@@ -42,17 +42,25 @@ function parseEntry(line: string): JournalEntry | string {
  * from something else, and throws: replaying around it could forget what a caller holds.
  */
 export function parseJournal(text: string): JournalContents {
+  return parseJournalLines(text, parseEntry);
+}
+
+/**
+ * {@link parseJournal} for any journal of JSON lines: `parseLine` answers an entry, or what is wrong with the line.
+ * Other files of the state directory (the volume catalogue) keep their changes the same way.
+ */
+export function parseJournalLines<E>(text: string, parseLine: (line: string) => E | string): { entries: E[]; tornBytes: number } {
   const lines = text.split('\n');
   // What follows the last newline: empty after a whole append.
   const tail = lines.pop() as string;
-  const parsed = lines.map(parseEntry);
+  const parsed = lines.map(parseLine);
   const firstBad = parsed.findIndex((entry) => typeof entry === 'string');
-  if (firstBad === -1) return { entries: parsed as JournalEntry[], tornBytes: Buffer.byteLength(tail) };
+  if (firstBad === -1) return { entries: parsed as E[], tornBytes: Buffer.byteLength(tail) };
   if (parsed.slice(firstBad + 1).some((entry) => typeof entry !== 'string')) {
     throw new Error(`line ${firstBad + 1}: ${parsed[firstBad] as string}, and whole entries follow it`);
   }
   const tornBytes = lines.slice(firstBad).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, Buffer.byteLength(tail));
-  return { entries: parsed.slice(0, firstBad) as JournalEntry[], tornBytes };
+  return { entries: parsed.slice(0, firstBad) as E[], tornBytes };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { HostOperations } from '../host/host-operations.js';
 import type { Logger } from '../logging/logger.js';
 import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER } from '../tokens.js';
 import { BackingRouter, type Located } from './backing-router.js';
+import { VolumeCatalogue } from './volume-catalogue.js';
 import { engineFailpoint } from './engine-failpoints.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { withAnswered, withMount, withoutCallers, withUndelivered, withUnmount } from './caller-holds.js';
@@ -22,6 +23,11 @@ export interface EngineSettings {
   readonly stateDir: string;
   /** The backing for creates that name none; by default shared, then relocatable, then local. */
   readonly defaultBacking?: string;
+  /**
+   * How long one backing may take to answer a lookup before the lookup fails with BackendFailure naming it (10 s by
+   * default). Only lookups of names that backing may hold wait for it.
+   */
+  readonly lookupTimeoutMs?: number;
 }
 
 export const ENGINE_SETTINGS: ServiceIdentifier<EngineSettings> = Symbol.for('stowage.EngineSettings');
@@ -94,6 +100,7 @@ export class VolumeEngine {
   private unansweredAtStart = new Map<string, number>();
   private resentWindow: NodeJS.Timeout | undefined;
   private readonly table: MountTable;
+  private readonly catalogue: VolumeCatalogue;
   private readonly stateLock: StateDirLock;
   private started = false;
   /** False for a catalogue-only engine: see {@link EngineStartOptions.restore}. */
@@ -108,7 +115,12 @@ export class VolumeEngine {
     @inject(LOGGER) private readonly logger: Logger,
     @inject(ENGINE_SETTINGS) private readonly settings: EngineSettings,
   ) {
-    this.router = new BackingRouter(providers, settings.defaultBacking);
+    this.catalogue = new VolumeCatalogue(settings.stateDir, logger);
+    this.router = new BackingRouter(providers, settings.defaultBacking, {
+      catalogue: this.catalogue,
+      ...(settings.lookupTimeoutMs !== undefined ? { lookupTimeoutMs: settings.lookupTimeoutMs } : {}),
+      onCatalogueError: (error) => this.logger.warn({ err: (error as Error).message }, 'could not write the volume catalogue; lookups ask the backings meanwhile'),
+    });
     this.table = new MountTable(settings.stateDir);
     this.stateLock = new StateDirLock(settings.stateDir);
   }
@@ -132,6 +144,8 @@ export class VolumeEngine {
           }
         }),
       );
+      await this.catalogue.load();
+      await this.fillCatalogue();
       if (restore) {
         await this.table.load();
         await this.restoreMounts();
@@ -147,6 +161,7 @@ export class VolumeEngine {
       );
     } catch (error) {
       await this.table.close().catch(() => undefined);
+      await this.catalogue.close().catch(() => undefined);
       await this.stateLock.releaseLock();
       throw error;
     }
@@ -161,6 +176,9 @@ export class VolumeEngine {
     await Promise.allSettled(this.router.all().map((p) => p.close?.()));
     await this.table.close().catch((error: unknown) =>
       this.logger.error({ err: (error as Error).message }, 'could not fold the mount journal into its snapshot; the next start replays it'),
+    );
+    await this.catalogue.close().catch((error: unknown) =>
+      this.logger.error({ err: (error as Error).message }, 'could not fold the catalogue journal into its snapshot; the next start replays it'),
     );
     await this.stateLock.releaseLock();
     this.logger.info({}, 'volume engine stopped');
@@ -193,8 +211,15 @@ export class VolumeEngine {
     provider.validate?.(request);
 
     return this.locks.run(name, async () => {
-      const existing = await this.router.locate(name);
+      const existing = await this.router.locate(name, { exclusive: true });
       if (existing) return this.acceptExisting(existing, provider, formatOptionValues(parsed));
+      // Recorded before the backend makes it: after a crash in between, the entry names a backing without the volume,
+      // which costs a lookup one question; the other way round, a volume of a local backing would be lost to lookups.
+      try {
+        await this.catalogue.set(name, provider.name);
+      } catch (error) {
+        throw StowageError.wrap(error, `creating volume "${name}" on backing ${provider.name} failed`);
+      }
       let created: ProviderVolume;
       engineFailpoint('create:before-provider');
       try {
@@ -203,7 +228,6 @@ export class VolumeEngine {
         throw StowageError.wrap(error, `creating volume "${name}" on backing ${provider.name} failed`);
       }
       engineFailpoint('create:after-provider');
-      this.router.remember(name, provider);
       this.logger.info({ volume: name, backing: provider.name, options: created.options }, 'volume created');
       return this.toVolume(provider, created);
     });
@@ -222,7 +246,7 @@ export class VolumeEngine {
             'stop the containers using it, then remove it',
         );
       }
-      const found = await this.router.locate(name);
+      const found = await this.router.locate(name, { exclusive: true });
       if (!found) throw StowageError.notFound(`volume "${name}" not found`);
       if (record && !this.servesMounts) {
         throw StowageError.inUse(`volume "${name}" has a release under way on this node; start the plugin to finish it, then remove it`);
@@ -235,7 +259,8 @@ export class VolumeEngine {
         throw StowageError.wrap(error, `removing volume "${name}" from backing ${found.provider.name} failed`);
       }
       engineFailpoint('remove:after-provider');
-      this.router.forget(name);
+      // Forgotten only once the backend removed it: a crash in between leaves an entry the next lookup drops.
+      await this.router.forget(name);
       this.logger.info({ volume: name, backing: found.provider.name }, 'volume removed');
     });
   }
@@ -308,7 +333,7 @@ export class VolumeEngine {
       const callers = resent && record ? (withUndelivered(record, callerId) as MountRecord).callers : (record?.callers ?? NO_CALLERS);
       let found: Located | undefined;
       try {
-        found = await this.router.locate(name);
+        found = await this.router.locate(name, { exclusive: true });
         if (!found) throw StowageError.notFound(`volume "${name}" not found`);
       } catch (error) {
         if (resent && record) {
@@ -535,6 +560,29 @@ export class VolumeEngine {
     if (left <= 1) this.unansweredAtStart.delete(key);
     else this.unansweredAtStart.set(key, left - 1);
     return true;
+  }
+
+  /**
+   * Puts every volume of each `local`-scope backing the catalogue has not taken in yet into it (a state directory of
+   * 0.1, a backing newly enabled): names missing from the catalogue are not asked of such a backing once it is
+   * filled. One that cannot list stays unfilled, so lookups keep asking it, and the next start tries again.
+   */
+  private async fillCatalogue(): Promise<void> {
+    const unfilled = this.router.all().filter((p) => p.scope === 'local' && !this.catalogue.isFilled(p.name));
+    await Promise.all(
+      unfilled.map(async (provider) => {
+        try {
+          const volumes = await provider.list();
+          await this.catalogue.fill(provider.name, volumes.map((v) => v.name));
+          this.logger.info({ backing: provider.name, volumes: volumes.length }, 'volume catalogue filled from the backing');
+        } catch (error) {
+          this.logger.warn(
+            { backing: provider.name, err: (error as Error).message },
+            'could not fill the volume catalogue from the backing; lookups of unknown names ask it until a start can',
+          );
+        }
+      }),
+    );
   }
 
   /**

@@ -1,0 +1,274 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { StowageError } from '../errors/stowage-error.js';
+import { syncDirectory } from '../fs/sync-directory.js';
+import type { Logger } from '../logging/logger.js';
+import { MountJournal, parseJournalLines } from './mount-journal.js';
+
+/** The catalogue's snapshot in the state directory: which backing holds each volume name, as of the last compaction. */
+export const CATALOGUE_FILE = 'volumes.json';
+/** The changes made since that snapshot, one JSON line each. */
+export const CATALOGUE_JOURNAL_FILE = 'volumes.journal';
+
+// As for the mount table: a snapshot costs O(catalogue), so compacting every O(catalogue) changes keeps a change O(1).
+const COMPACT_MIN_ENTRIES = 1_000;
+
+/** One change: the backing of a name (null: none), or that a backing's volumes are all in the catalogue. */
+type CatalogueChange = { readonly volume: string; readonly backing: string | null } | { readonly filled: string };
+
+interface CatalogueFile {
+  readonly version: 1;
+  readonly filled: readonly string[];
+  readonly volumes: ReadonlyArray<{ readonly volume: string; readonly backing: string }>;
+}
+
+interface PendingChange {
+  readonly change: CatalogueChange;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** What the engine routes by: the backing of a name, and whether a backing's volumes are all known. */
+export interface OwnerCatalogue {
+  /** The backing (its name) this node last knew holding `name`. */
+  owner(name: string): string | undefined;
+  /** Whether every volume of `backing` is in the catalogue, so that a name missing from it is not that backing's. */
+  isFilled(backing: string): boolean;
+  /** Records that `backing` holds `name`; resolves once durable. */
+  set(name: string, backing: string): Promise<void>;
+  /** Forgets `name`; resolves once durable. */
+  delete(name: string): Promise<void>;
+}
+
+/**
+ * This node's catalogue of volume names: which backing holds each, so that a lookup asks that backing alone instead
+ * of every one. It only routes: whether a volume exists is always the backing's answer (`inspect`), so an entry that
+ * is wrong (a volume another node removed, a create a crash cut short) costs one question to that backing, never a
+ * volume that is not there. What it must not do is miss a volume of a `local`-scope backing, which nobody else could
+ * know of: the engine records a name before the backing creates it, forgets it only after the backing removed it,
+ * and fills the catalogue from each `local`-scope backing's list once ({@link fill}, for state directories of 0.1).
+ *
+ * On disk as the mount table is: a snapshot (`volumes.json`, rewritten atomically) and a journal of the changes since
+ * (`volumes.journal`, appended and fdatasync'd, one write for all changes queued meanwhile). A change is visible once
+ * durable. A catalogue that cannot be read is started afresh, since everything in it can be learned again.
+ */
+export class VolumeCatalogue implements OwnerCatalogue {
+  private owners = new Map<string, string>();
+  private filled = new Set<string>();
+  private readonly file: string;
+  private readonly journalFile: string;
+  private journal: MountJournal | undefined;
+  private journalEntries = 0;
+  private mustCompact = false;
+  private readonly queue: PendingChange[] = [];
+  /** The batch being written: not yet applied, so it counts as queued. */
+  private writing: readonly PendingChange[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly logger: Logger,
+  ) {
+    this.file = join(stateDir, CATALOGUE_FILE);
+    this.journalFile = join(stateDir, CATALOGUE_JOURNAL_FILE);
+  }
+
+  /** Reads the snapshot and replays the journal; then writes them as one new snapshot and empties the journal. */
+  async load(): Promise<void> {
+    try {
+      ({ owners: this.owners, filled: this.filled } = await readCatalogue(this.file, this.journalFile));
+    } catch (error) {
+      this.logger.error(
+        { file: this.file, err: (error as Error).message },
+        'the volume catalogue is unreadable; starting it afresh from what each backing lists',
+      );
+      this.owners = new Map();
+      this.filled = new Set();
+    }
+    try {
+      this.journal = await MountJournal.open(this.journalFile);
+    } catch (error) {
+      throw StowageError.backendFailure(`cannot open the volume catalogue's journal ${this.journalFile}: ${(error as Error).message}`, error);
+    }
+    await this.write(() => this.compact());
+  }
+
+  owner(name: string): string | undefined {
+    return this.owners.get(name);
+  }
+
+  isFilled(backing: string): boolean {
+    return this.filled.has(backing);
+  }
+
+  /** Every name of the catalogue with its backing, for diagnostics and tests. */
+  entries(): Array<[string, string]> {
+    return [...this.owners];
+  }
+
+  set(name: string, backing: string): Promise<void> {
+    if (this.owners.get(name) === backing && !this.queued(name)) return Promise.resolve();
+    return this.commit([{ volume: name, backing }]);
+  }
+
+  delete(name: string): Promise<void> {
+    if (!this.owners.has(name) && !this.queued(name)) return Promise.resolve();
+    return this.commit([{ volume: name, backing: null }]);
+  }
+
+  /**
+   * Adds every name `backing` lists that the catalogue does not know yet, and marks the backing filled, in one
+   * write: a crash half way leaves it unfilled, and the next start fills it again.
+   */
+  fill(backing: string, names: Iterable<string>): Promise<void> {
+    const changes: CatalogueChange[] = [];
+    for (const volume of names) if (!this.owners.has(volume)) changes.push({ volume, backing });
+    changes.push({ filled: backing });
+    return this.commit(changes);
+  }
+
+  /** Waits for changes under way, folds the journal into the snapshot and closes it. */
+  async close(): Promise<void> {
+    await this.flushing;
+    const journal = this.journal;
+    if (!journal) return;
+    try {
+      await this.write(() => this.compact());
+    } finally {
+      this.journal = undefined;
+      await journal.close();
+    }
+  }
+
+  private queued(name: string): boolean {
+    // A change on its way may undo what the catalogue shows now: the same entry is then written again, after it.
+    const names = ({ change }: PendingChange) => 'volume' in change && change.volume === name;
+    return this.queue.some(names) || this.writing.some(names);
+  }
+
+  private commit(changes: readonly CatalogueChange[]): Promise<void> {
+    const written = changes.map((change) => new Promise<void>((resolve, reject) => this.queue.push({ change, resolve, reject })));
+    this.flushing ??= this.flush();
+    return Promise.all(written).then(() => undefined);
+  }
+
+  /** Group commit, as the mount table does it: every change queued so far goes out in one write. */
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0);
+        this.writing = batch;
+        try {
+          await this.write(() => (this.shouldCompact(batch.length) ? this.compact(batch) : this.append(batch)));
+        } catch (error) {
+          this.writing = [];
+          for (const pending of batch) pending.reject(error);
+          continue;
+        }
+        this.writing = [];
+        for (const { change } of batch) applyChange(this.owners, this.filled, change);
+        for (const pending of batch) pending.resolve();
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private shouldCompact(incoming: number): boolean {
+    const journal = this.requireJournal();
+    const limit = Math.max(COMPACT_MIN_ENTRIES, 2 * this.owners.size);
+    return this.mustCompact || journal.damaged || this.journalEntries + incoming > limit;
+  }
+
+  private async append(batch: readonly PendingChange[]): Promise<void> {
+    await this.requireJournal().append(batch.map(({ change }) => `${JSON.stringify(change)}\n`).join(''));
+    this.journalEntries += batch.length;
+  }
+
+  private async compact(batch: readonly PendingChange[] = []): Promise<void> {
+    const owners = new Map(this.owners);
+    const filled = new Set(this.filled);
+    for (const { change } of batch) applyChange(owners, filled, change);
+    const snapshot: CatalogueFile = {
+      version: 1,
+      filled: [...filled],
+      volumes: [...owners].map(([volume, backing]) => ({ volume, backing })),
+    };
+    const journal = this.requireJournal();
+    // Durable, directory entry included, before the journal is emptied: replaying a journal onto a snapshot that
+    // already holds its changes gives the same catalogue.
+    await writeFileAtomic(this.file, JSON.stringify(snapshot), { mode: 0o600, fsync: true });
+    await syncDirectory(this.stateDir);
+    await journal.truncate();
+    this.journalEntries = 0;
+    this.mustCompact = false;
+  }
+
+  private async write(run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      this.mustCompact = true;
+      throw StowageError.backendFailure(`cannot write the volume catalogue in ${this.stateDir}: ${(error as Error).message}`, error);
+    }
+  }
+
+  private requireJournal(): MountJournal {
+    if (!this.journal) throw StowageError.backendFailure('the volume catalogue is not loaded');
+    return this.journal;
+  }
+}
+
+/** What the catalogue in `stateDir` holds, as a restart would read it, without changing anything: for tests. */
+export async function readVolumeCatalogue(stateDir: string): Promise<{ owners: Map<string, string>; filled: Set<string> }> {
+  return readCatalogue(join(stateDir, CATALOGUE_FILE), join(stateDir, CATALOGUE_JOURNAL_FILE));
+}
+
+function applyChange(owners: Map<string, string>, filled: Set<string>, change: CatalogueChange): void {
+  if ('filled' in change) filled.add(change.filled);
+  else if (change.backing === null) owners.delete(change.volume);
+  else owners.set(change.volume, change.backing);
+}
+
+async function readCatalogue(file: string, journalFile: string): Promise<{ owners: Map<string, string>; filled: Set<string> }> {
+  const owners = new Map<string, string>();
+  const filled = new Set<string>();
+  const text = await readOptional(file);
+  if (text !== undefined) {
+    const data = JSON.parse(text) as Partial<CatalogueFile> | null;
+    if (data?.version !== 1 || !Array.isArray(data.filled) || !Array.isArray(data.volumes)) throw new Error('unknown format');
+    for (const backing of data.filled) filled.add(String(backing));
+    for (const item of data.volumes) {
+      if (typeof item?.volume !== 'string' || typeof item.backing !== 'string') throw new Error('an entry names no volume or backing');
+      owners.set(item.volume, item.backing);
+    }
+  }
+  const { entries } = parseJournalLines((await readOptional(journalFile)) ?? '', parseChange);
+  for (const change of entries) applyChange(owners, filled, change);
+  return { owners, filled };
+}
+
+function parseChange(line: string): CatalogueChange | string {
+  let data: unknown;
+  try {
+    data = JSON.parse(line);
+  } catch (error) {
+    return `not JSON (${(error as Error).message})`;
+  }
+  if (typeof data !== 'object' || data === null) return 'not a JSON object';
+  const { volume, backing, filled } = data as Record<string, unknown>;
+  if (typeof filled === 'string') return { filled };
+  if (typeof volume !== 'string' || volume === '') return 'volume is not a name';
+  if (backing !== null && typeof backing !== 'string') return 'backing is not a name';
+  return { volume, backing };
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
