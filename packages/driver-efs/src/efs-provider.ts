@@ -67,7 +67,9 @@ interface Started {
  * the same volumes.
  *
  * This node mounts each file system once, shared by all its volumes (see {@link FileSystemMounts}), and hands each
- * volume over as its subdirectory of that mount; an access point volume gets a mount of its own.
+ * volume over as its subdirectory of that mount; an access point volume gets a mount of its own. The file system stays
+ * mounted while the driver is enabled, from {@link init} to {@link close}: inspect, list, create and remove then cost
+ * no mount, and a lookup of a volume of another backing (which the engine may ask this global one about) neither.
  *
  * Stowage deletes only what it can prove it made: a `/<name>` it did not create is refused or, with `adopt=yes`,
  * adopted and kept when the volume is removed; an access point is deleted only if Stowage made it, and its data
@@ -79,6 +81,8 @@ export class EfsProvider implements StorageProvider {
   readonly scope: VolumeScope = 'global';
   readonly options: readonly OptionSpec[] = EFS_OPTIONS;
   private started: Started | undefined;
+  /** The engine told this run which volumes it holds (it serves mounts), so a mount no volume holds is nobody's. */
+  private reconciled = false;
 
   constructor(
     private readonly settings: EfsProviderSettings,
@@ -139,6 +143,7 @@ export class EfsProvider implements StorageProvider {
         { zone, region, fileSystemId: generalPurpose.id, maxIoFileSystemId: maxIo?.id, accessPoints: this.settings.accessPoints },
         'EFS file systems found, with mount targets in this zone',
       );
+      await this.keepMounted();
       await this.recoverCrashes();
     } catch (error) {
       efs.destroy();
@@ -160,7 +165,7 @@ export class EfsProvider implements StorageProvider {
       return accessPointVolume(await this.createAccessPoint(request, adopt));
     }
     const record: DirectoryVolumeRecord = { name, createdAt: new Date().toISOString(), options: recorded };
-    const stands = await s.mounts.during(fileSystem.id, (root) =>
+    const stands = await this.onFileSystem(fileSystem.id, (root) =>
       this.directories(root, fileSystem.id).create(record, { uid, gid, mode: Number.parseInt(mode, 8) }, adopt),
     );
     if (stands.adopted) this.deps.logger.info({ volume: name, fileSystemId: fileSystem.id }, 'adopted an existing directory as a volume');
@@ -180,7 +185,7 @@ export class EfsProvider implements StorageProvider {
     }
     const found = await this.findDirectoryVolume(name);
     if (!found) throw StowageError.notFound(`volume "${name}" not found`);
-    const { kept } = await s.mounts.during(found.fileSystemId, (root) => this.directories(root, found.fileSystemId).remove(name));
+    const { kept } = await this.onFileSystem(found.fileSystemId, (root) => this.directories(root, found.fileSystemId).remove(name));
     if (kept) this.deps.logger.info({ volume: name, fileSystemId: found.fileSystemId }, `removed an adopted volume; its directory /${name} is kept`);
   }
 
@@ -199,7 +204,7 @@ export class EfsProvider implements StorageProvider {
     if (this.settings.accessPoints) return (await s.accessPoints.list(this.fileSystemIds())).map(accessPointVolume);
     const volumes: ProviderVolume[] = [];
     for (const id of this.fileSystemIds()) {
-      const records = await s.mounts.during(id, (root) => this.directories(root, id).list());
+      const records = await this.onFileSystem(id, (root) => this.directories(root, id).list());
       volumes.push(...records.map((record) => directoryVolume(record, id)));
     }
     return volumes;
@@ -235,6 +240,7 @@ export class EfsProvider implements StorageProvider {
   /** Unmounts file systems no volume holds and access point mounts of volumes nobody holds. */
   async reconcile(held: ReadonlySet<string>): Promise<void> {
     const s = this.ready();
+    this.reconciled = true;
     await s.mounts.releaseUnheld();
     const accessPointRoot = join(this.settings.mountRoot, 'access-points');
     for (const mount of await this.deps.host.listMounts(accessPointRoot)) {
@@ -245,9 +251,23 @@ export class EfsProvider implements StorageProvider {
     }
   }
 
+  /**
+   * Lets go of the file system mounts. One no volume holds is unmounted only by a run that served mounts (the engine
+   * reconciled it): the driver is being disabled, and an NFS mount nobody manages would outlive it, hanging on a lost
+   * server. A run that did not (a one-shot command's engine, beside containers of a stopped plugin) cannot tell
+   * whether containers use the mount, so it leaves it for the plugin's next start to adopt. Mounts volumes hold stay.
+   */
   async close(): Promise<void> {
-    this.started?.efs.destroy();
+    const s = this.started;
+    if (!s) return;
+    const ids = this.fileSystemIds();
     this.started = undefined;
+    for (const id of ids) {
+      await s.mounts.letGo(id, this.reconciled).catch((error: unknown) =>
+        this.deps.logger.warn({ fileSystemId: id, err: (error as Error).message }, 'could not unmount the file system at close'),
+      );
+    }
+    s.efs.destroy();
   }
 
   /** The file system mounts of this node, for diagnostics and tests. */
@@ -267,7 +287,7 @@ export class EfsProvider implements StorageProvider {
     if (!(await this.deps.host.isMountpoint(target))) {
       const { fileSystemId, accessPointId, rootDirectory, owner } = volume;
       // EFS makes a missing root directory anew, empty: an adopted one was there, so its absence means lost data.
-      if (volume.adopted) await s.mounts.during(fileSystemId, (root) => this.checkAdoptedRoot(volume, root));
+      if (volume.adopted) await this.onFileSystem(fileSystemId, (root) => this.checkAdoptedRoot(volume, root));
       await s.mounts.mounter.mountAccessPoint({ fileSystemId, accessPointId, rootDirectory, owner }, target);
     }
     return { path: target };
@@ -297,7 +317,7 @@ export class EfsProvider implements StorageProvider {
   ): Promise<AccessPointVolume> {
     const s = this.ready();
     const { name, fileSystemId } = request;
-    return s.mounts.during(fileSystemId, (root) =>
+    return this.onFileSystem(fileSystemId, (root) =>
       new WorkArea(root, s.work).run(name, 'create', this.accessPointPublished, async () => {
         const existing = await s.accessPoints.find(this.fileSystemIds(), name);
         if (existing) return existing;
@@ -343,7 +363,7 @@ export class EfsProvider implements StorageProvider {
       );
     }
     const deletesData = !volume.adopted && rootDirectory === `/${name}`;
-    await s.mounts.during(fileSystemId, (root) => {
+    await this.onFileSystem(fileSystemId, (root) => {
       const area = new WorkArea(root, s.work);
       return area.run(name, 'remove', this.accessPointPublished, async (held) => {
         const found = deletesData ? await lstat(area.dataDir(name), { bigint: true }).catch(() => undefined) : undefined;
@@ -369,6 +389,24 @@ export class EfsProvider implements StorageProvider {
   private readonly accessPointPublished: IsPublished = async (name) =>
     (await this.ready().accessPoints.find(this.fileSystemIds(), name))?.createdByStowage === true;
 
+  /** Runs `work` on the file system's standing mount, mounting it now if the start could not. */
+  private async onFileSystem<T>(fileSystemId: string, work: (root: string) => Promise<T>): Promise<T> {
+    return work(await this.ready().mounts.keep(fileSystemId));
+  }
+
+  /** Mounts every file system for as long as the driver is enabled, adopting a mount an earlier run left. */
+  private async keepMounted(): Promise<void> {
+    const s = this.ready();
+    for (const id of this.fileSystemIds()) {
+      try {
+        await s.mounts.keep(id);
+      } catch (error) {
+        // Not fatal: a node whose NFS is down still serves its other backings; each use of this one tries again.
+        this.deps.logger.warn({ fileSystemId: id, err: (error as Error).message }, 'could not mount the file system; its next use tries again');
+      }
+    }
+  }
+
   private directories(root: string, fileSystemId: string): DirectoryVolumes {
     return new DirectoryVolumes(root, this.ready().work, `file system ${fileSystemId}`);
   }
@@ -378,7 +416,7 @@ export class EfsProvider implements StorageProvider {
     const s = this.ready();
     for (const id of this.fileSystemIds()) {
       try {
-        const recovered = await s.mounts.during(id, (root) =>
+        const recovered = await this.onFileSystem(id, (root) =>
           this.settings.accessPoints
             ? new WorkArea(root, s.work).recoverOwnCrashes(this.accessPointPublished)
             : this.directories(root, id).recoverCrashes(),
@@ -419,7 +457,7 @@ export class EfsProvider implements StorageProvider {
   private async findDirectoryVolume(name: string): Promise<{ record: DirectoryVolumeRecord; fileSystemId: string } | undefined> {
     const s = this.ready();
     for (const id of this.fileSystemIds()) {
-      const record = await s.mounts.during(id, (root) => this.directories(root, id).read(name));
+      const record = await this.onFileSystem(id, (root) => this.directories(root, id).read(name));
       if (record) return { record, fileSystemId: id };
     }
     return undefined;

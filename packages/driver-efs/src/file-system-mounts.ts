@@ -3,19 +3,23 @@ import { basename, dirname, join } from 'node:path';
 import { KeyedMutex, StowageError, type HostOperations, type Logger } from '@stowage/core';
 import type { FileSystemMounter } from './file-system-mounter.js';
 
+/** The holder that keeps a file system mounted while the driver is enabled. */
+const ENABLED = 'driver:enabled';
+
 /**
- * This node's one mount of each file system, shared by every volume and every passing operation that needs it.
+ * This node's one mount of each file system, shared by every volume and by the driver itself.
  *
  * The engine counts callers per volume; this counts holders per file system: a holder is a mounted volume
- * (`volume:<name>`, held from its mount to its unmount) or one create, list or remove in progress. Holders are a
- * set, not a counter, so holding again for a volume already held (the engine re-mounting after a restart) is a
- * no-op. The first holder mounts, the last release unmounts; a mount found already there (left by an earlier
- * run of the plugin) is adopted, not stacked.
+ * (`volume:<name>`, held from its mount to its unmount) or the driver, from its start to its close ({@link keep}), so
+ * that inspect, list, create and remove read and write an NFS mount that is already there instead of mounting and
+ * unmounting for each call (as Cloudstor and the EFS CSI driver keep theirs). Holders are a set, not a counter, so
+ * holding again for a volume already held (the engine re-mounting after a restart) is a no-op. The first holder
+ * mounts, the last release unmounts; a mount found already there (left by an earlier run of the plugin) is
+ * adopted, not stacked.
  */
 export class FileSystemMounts {
   private readonly holders = new Map<string, Set<string>>();
   private readonly locks = new KeyedMutex();
-  private nextOperation = 0;
 
   constructor(
     private readonly host: HostOperations,
@@ -55,17 +59,25 @@ export class FileSystemMounts {
     });
   }
 
-  /** Runs `work` with the file system mounted, for an operation that needs it only for a moment. */
-  async during<T>(fileSystemId: string, work: (mountPoint: string) => Promise<T>): Promise<T> {
-    const holder = `operation:${this.nextOperation++}`;
-    const mountPoint = await this.hold(fileSystemId, holder);
-    try {
-      return await work(mountPoint);
-    } finally {
-      await this.release(fileSystemId, holder).catch((error: unknown) =>
-        this.logger.warn({ fileSystemId, err: (error as Error).message }, 'could not release the file system after an operation'),
-      );
-    }
+  /**
+   * Keeps the file system mounted for the driver until {@link letGo}, and returns its mount point: the driver calls
+   * it before each use, so a mount that failed at start is tried again, and one that is there costs no system call.
+   */
+  keep(fileSystemId: string): Promise<string> {
+    return this.hold(fileSystemId, ENABLED);
+  }
+
+  /**
+   * Ends {@link keep}. With `unmount`, a file system no volume holds is unmounted; otherwise it stays mounted, for the
+   * next start to adopt.
+   */
+  async letGo(fileSystemId: string, unmount: boolean): Promise<void> {
+    await this.locks.run(fileSystemId, async () => {
+      const holders = this.holders.get(fileSystemId);
+      if (!holders?.delete(ENABLED) || holders.size > 0) return;
+      this.holders.delete(fileSystemId);
+      if (unmount) await this.unmountNow(fileSystemId);
+    });
   }
 
   /** The holders of a file system, for diagnostics and tests. */

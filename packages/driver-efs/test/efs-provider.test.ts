@@ -173,7 +173,7 @@ describe('two nodes', () => {
     expect((await a.engine.list()).map((v) => v.name)).toEqual(['made-on-b']);
   });
 
-  it('share one volume: what one writes the other reads, over one file system mount per node released once', async () => {
+  it('share one volume: what one writes the other reads, over one file system mount per node, kept while the driver is enabled', async () => {
     const id = await world.fileSystem();
     const a = await node('a', { fileSystemId: id });
     const b = await node('b', { fileSystemId: id });
@@ -202,23 +202,27 @@ describe('two nodes', () => {
     await a.engine.list();
     expect(await mountinfoCount(fsMountOf(a))).toBe(1);
     expect(await mountinfoCount(fsMountOf(b))).toBe(1);
-    expect([...(a.efs.fileSystemMounts?.holdersOf(id) ?? [])].sort()).toEqual(['volume:other', 'volume:sharedvol1']);
+    expect([...(a.efs.fileSystemMounts?.holdersOf(id) ?? [])].sort()).toEqual(['driver:enabled', 'volume:other', 'volume:sharedvol1']);
 
     await a.engine.unmount('sharedvol1', 'task-1');
     expect(await mountinfoCount(fsMountOf(a))).toBe(1);
     await a.engine.unmount('other', 'task-2');
+    // The driver keeps it while enabled: the next lookup or create of any volume costs no mount.
+    expect(await mountinfoCount(fsMountOf(a))).toBe(1);
+    await a.engine.stop();
     expect(await mountinfoCount(fsMountOf(a))).toBe(0);
     expect(await mountinfoCount(fsMountOf(b))).toBe(1);
     await b.engine.unmount('sharedvol1', 'task-3');
+    await b.engine.stop();
     expect(await mountinfoCount(fsMountOf(b))).toBe(0);
 
     console.log(
       `two-node shared volume: node a wrote ${JSON.stringify(seenOnB.trim())} read on node b, node b wrote ` +
-        `${JSON.stringify(seenOnA.trim())} read on node a; file system mounts: 1 per node while held, 0 after release`,
+        `${JSON.stringify(seenOnA.trim())} read on node a; file system mounts: 1 per node while enabled, 0 once stopped`,
     );
   });
 
-  it('a restarted node keeps its file system mount for held volumes and drops one nobody holds', async () => {
+  it('a restarted node adopts its file system mount, keeps it while enabled and drops it at stop once nobody holds it', async () => {
     const id = await world.fileSystem();
     const a = await node('a', { fileSystemId: id });
     await a.engine.create('held', { backing: 'shared' });
@@ -228,8 +232,11 @@ describe('two nodes', () => {
 
     const again = await node('a', { fileSystemId: id });
     expect(await again.engine.path('held')).toBe(path);
-    expect(again.efs.fileSystemMounts?.holdersOf(id)).toEqual(['volume:held']);
+    expect(again.efs.fileSystemMounts?.holdersOf(id)).toEqual(['driver:enabled', 'volume:held']);
     await again.engine.unmount('held', 'task');
-    expect(await new SystemHostOperations().isMountpoint(join(again.mountRoot, 'fs', id))).toBe(false);
+    const fsMount = join(again.mountRoot, 'fs', id);
+    expect(await new SystemHostOperations().isMountpoint(fsMount)).toBe(true);
+    await again.engine.stop();
+    expect(await new SystemHostOperations().isMountpoint(fsMount)).toBe(false);
   });
 });

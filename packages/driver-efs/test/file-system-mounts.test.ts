@@ -37,22 +37,41 @@ describe('FileSystemMounts: one mount of a file system per node, counted by hold
     expect(host.count('unmount')).toBe(1);
   });
 
-  it('mounts for an operation and releases after it, leaving a volume-held mount in place', async () => {
+  it('keeps the file system mounted for the driver across volumes coming and going, mounting once', async () => {
     const { host, mounts } = setup();
-    expect(await mounts.during(FS, async (root) => root)).toBe(TARGET);
-    expect([host.count('mount'), host.count('unmount')]).toEqual([1, 1]);
-
+    expect(await mounts.keep(FS)).toBe(TARGET);
     await mounts.hold(FS, 'volume:a');
-    await mounts.during(FS, async () => undefined);
-    expect([host.count('mount'), host.count('unmount')]).toEqual([2, 1]);
-    expect(mounts.holdersOf(FS)).toEqual(['volume:a']);
+    await mounts.release(FS, 'volume:a');
+    expect(await mounts.keep(FS)).toBe(TARGET);
+    expect([host.count('mount'), host.count('unmount')]).toEqual([1, 0]);
+    expect(mounts.holdersOf(FS)).toEqual(['driver:enabled']);
   });
 
-  it('releases the operation hold when the operation fails', async () => {
+  it('tries the mount again on the next use when it failed', async () => {
     const { host, mounts } = setup();
-    await expect(mounts.during(FS, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    expect(host.mounted.size).toBe(0);
-    expect(mounts.holdersOf(FS)).toEqual([]);
+    const mount = host.mount.bind(host);
+    host.mount = async () => Promise.reject(new Error('server not responding'));
+    await expect(mounts.keep(FS)).rejects.toThrow('server not responding');
+    host.mount = mount;
+    expect(await mounts.keep(FS)).toBe(TARGET);
+    expect(host.count('mount')).toBe(1);
+  });
+
+  it('on letting go, unmounts only when told to and no volume holds the file system', async () => {
+    const { host, mounts } = setup();
+    await mounts.keep(FS);
+    await mounts.hold(FS, 'volume:a');
+    await mounts.letGo(FS, true);
+    expect(host.mounted.has(TARGET)).toBe(true);
+    await mounts.release(FS, 'volume:a');
+    expect(host.count('unmount')).toBe(1);
+
+    await mounts.keep(FS);
+    await mounts.letGo(FS, false);
+    expect(host.mounted.has(TARGET)).toBe(true);
+    await mounts.keep(FS);
+    await mounts.letGo(FS, true);
+    expect(host.mounted.has(TARGET)).toBe(false);
   });
 
   it('mounts once for parallel holders', async () => {
