@@ -24,7 +24,7 @@ interface CatalogueFile {
 }
 
 interface PendingChange {
-  readonly change: CatalogueChange;
+  readonly line: string;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -50,8 +50,10 @@ export interface OwnerCatalogue {
  * and fills the catalogue from each `local`-scope backing's list once ({@link fill}, for state directories of 0.1).
  *
  * On disk as the mount table is: a snapshot (`volumes.json`, rewritten atomically) and a journal of the changes since
- * (`volumes.journal`, appended and fdatasync'd, one write for all changes queued meanwhile). A change is visible once
- * durable. A catalogue that cannot be read is started afresh, since everything in it can be learned again.
+ * (`volumes.journal`, appended and fdatasync'd, one write for all changes queued meanwhile). A change is visible at
+ * once, before it is durable: lookups route by it meanwhile, and one whose write failed is at worst an entry that is
+ * wrong, which a lookup corrects; a create waits for its entry to be durable before its backing makes the volume.
+ * A catalogue that cannot be read is started afresh, since everything in it can be learned again.
  */
 export class VolumeCatalogue implements OwnerCatalogue {
   private owners = new Map<string, string>();
@@ -62,8 +64,8 @@ export class VolumeCatalogue implements OwnerCatalogue {
   private journalEntries = 0;
   private mustCompact = false;
   private readonly queue: PendingChange[] = [];
-  /** The batch being written: not yet applied, so it counts as queued. */
-  private writing: readonly PendingChange[] = [];
+  /** The write of the latest change of each name still on its way to disk. */
+  private readonly unwritten = new Map<string, Promise<void>>();
   private flushing: Promise<void> | undefined;
 
   constructor(
@@ -108,13 +110,13 @@ export class VolumeCatalogue implements OwnerCatalogue {
   }
 
   set(name: string, backing: string): Promise<void> {
-    if (this.owners.get(name) === backing && !this.queued(name)) return Promise.resolve();
-    return this.commit([{ volume: name, backing }]);
+    if (this.owners.get(name) === backing) return this.unwritten.get(name) ?? Promise.resolve();
+    return this.commitNamed(name, { volume: name, backing });
   }
 
   delete(name: string): Promise<void> {
-    if (!this.owners.has(name) && !this.queued(name)) return Promise.resolve();
-    return this.commit([{ volume: name, backing: null }]);
+    if (!this.owners.has(name)) return this.unwritten.get(name) ?? Promise.resolve();
+    return this.commitNamed(name, { volume: name, backing: null });
   }
 
   /**
@@ -141,16 +143,22 @@ export class VolumeCatalogue implements OwnerCatalogue {
     }
   }
 
-  private queued(name: string): boolean {
-    // A change on its way may undo what the catalogue shows now: the same entry is then written again, after it.
-    const names = ({ change }: PendingChange) => 'volume' in change && change.volume === name;
-    return this.queue.some(names) || this.writing.some(names);
+  private commitNamed(name: string, change: CatalogueChange): Promise<void> {
+    const written = this.commit([change]);
+    this.unwritten.set(name, written);
+    const settled = () => {
+      if (this.unwritten.get(name) === written) this.unwritten.delete(name);
+    };
+    written.then(settled, settled);
+    return written;
   }
 
   private commit(changes: readonly CatalogueChange[]): Promise<void> {
-    const written = changes.map((change) => new Promise<void>((resolve, reject) => this.queue.push({ change, resolve, reject })));
+    for (const change of changes) applyChange(this.owners, this.filled, change);
+    const line = changes.map((change) => `${JSON.stringify(change)}\n`).join('');
+    const written = new Promise<void>((resolve, reject) => this.queue.push({ line, resolve, reject }));
     this.flushing ??= this.flush();
-    return Promise.all(written).then(() => undefined);
+    return written;
   }
 
   /** Group commit, as the mount table does it: every change queued so far goes out in one write. */
@@ -158,16 +166,12 @@ export class VolumeCatalogue implements OwnerCatalogue {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0);
-        this.writing = batch;
         try {
-          await this.write(() => (this.shouldCompact(batch.length) ? this.compact(batch) : this.append(batch)));
+          await this.write(() => (this.shouldCompact(batch.length) ? this.compact() : this.append(batch)));
         } catch (error) {
-          this.writing = [];
           for (const pending of batch) pending.reject(error);
           continue;
         }
-        this.writing = [];
-        for (const { change } of batch) applyChange(this.owners, this.filled, change);
         for (const pending of batch) pending.resolve();
       }
     } finally {
@@ -182,18 +186,16 @@ export class VolumeCatalogue implements OwnerCatalogue {
   }
 
   private async append(batch: readonly PendingChange[]): Promise<void> {
-    await this.requireJournal().append(batch.map(({ change }) => `${JSON.stringify(change)}\n`).join(''));
+    await this.requireJournal().append(batch.map(({ line }) => line).join(''));
     this.journalEntries += batch.length;
   }
 
-  private async compact(batch: readonly PendingChange[] = []): Promise<void> {
-    const owners = new Map(this.owners);
-    const filled = new Set(this.filled);
-    for (const { change } of batch) applyChange(owners, filled, change);
+  /** Writes the catalogue as it is now, every queued change included, as the new snapshot and empties the journal. */
+  private async compact(): Promise<void> {
     const snapshot: CatalogueFile = {
       version: 1,
-      filled: [...filled],
-      volumes: [...owners].map(([volume, backing]) => ({ volume, backing })),
+      filled: [...this.filled],
+      volumes: [...this.owners].map(([volume, backing]) => ({ volume, backing })),
     };
     const journal = this.requireJournal();
     // Durable, directory entry included, before the journal is emptied: replaying a journal onto a snapshot that

@@ -25,6 +25,7 @@ export interface EngineOptions {
   /** The backings; the harness's {@link MemoryProvider} alone by default. */
   readonly providers?: StorageProvider[];
   readonly defaultBacking?: string;
+  readonly lookupTimeoutMs?: number;
   /** A fresh copy of the engine's module (see loadWithFailpoints); the one this file imports by default. */
   readonly engineModule?: { VolumeEngine: typeof VolumeEngine };
 }
@@ -72,8 +73,12 @@ export function useEngineHarness(): EngineHarness {
     get logger() {
       return logger;
     },
-    create({ providers = [provider], defaultBacking, engineModule = { VolumeEngine } } = {}) {
-      const engine = new engineModule.VolumeEngine(providers, noHost, logger, { stateDir, ...(defaultBacking ? { defaultBacking } : {}) });
+    create({ providers = [provider], defaultBacking, lookupTimeoutMs, engineModule = { VolumeEngine } } = {}) {
+      const engine = new engineModule.VolumeEngine(providers, noHost, logger, {
+        stateDir,
+        ...(defaultBacking ? { defaultBacking } : {}),
+        ...(lookupTimeoutMs !== undefined ? { lookupTimeoutMs } : {}),
+      });
       engines.push(engine);
       return engine;
     },
