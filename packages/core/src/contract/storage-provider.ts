@@ -84,8 +84,8 @@ export interface StorageProvider {
   init?(): Promise<void>;
 
   /**
-   * Creates the volume. Called only when {@link inspect} found no volume of that name; must still be safe if
-   * another node creates the same name at once (end with one volume).
+   * Creates the volume. Called only when no backing that may hold the name has it (see {@link inspect}); must still
+   * be safe if another node creates the same name at once (end with one volume).
    */
   create(request: CreateRequest): Promise<ProviderVolume>;
 
@@ -98,9 +98,14 @@ export interface StorageProvider {
   /**
    * The volume, or `undefined` if it truly does not exist. Throws BackendFailure when it cannot tell.
    *
-   * Called for every lookup of any name (Docker's Get on each container start and stop, every create, mount and
-   * remove), on every provider at once until one owns the name: keep it cheap, and answer `undefined` for names
-   * that are not yours. A throw makes the lookup of every unknown name fail, on every backing.
+   * The engine keeps a catalogue of which backing holds each name, and asks only that backing (Docker's Get on each
+   * container start and stop, every mount and remove). A name the catalogue lacks (a create, a volume another node
+   * made) is asked of every `global` provider at once, and of a `local` one only until the engine has taken in its
+   * {@link list} (once, at a start): a `local` provider is never asked about another backing's volumes, a `global`
+   * one may be, so keep it cheap (no mount per call) and answer `undefined` for names that are not yours. Each call
+   * has a time budget (10 s by default): past it, or on a throw, the lookup fails with BackendFailure naming this
+   * backing, for the names it may hold only; lookups of other backings' names never wait for it. The answer is the
+   * truth about existence: the catalogue only says whom to ask.
    */
   inspect(name: string): Promise<ProviderVolume | undefined>;
 
@@ -127,6 +132,9 @@ export interface StorageProvider {
    */
   reconcile?(held: ReadonlySet<string>): Promise<void>;
 
-  /** Stops timers and closes clients. Leaves mounts in place: they are recorded and callers still hold them. */
+  /**
+   * Stops timers and closes clients. Leaves the mounts of volumes in place: they are recorded and callers still hold
+   * them. What the provider kept up while enabled (a file system mount no volume holds) is its own to let go of.
+   */
   close?(): Promise<void>;
 }
