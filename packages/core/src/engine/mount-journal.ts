@@ -20,15 +20,21 @@ export function formatEntry(entry: JournalEntry): string {
   return `${JSON.stringify({ volume: entry.volume, record })}\n`;
 }
 
-function parseEntry(line: string): JournalEntry | string {
+/** A journal line's JSON object, or what is wrong with the line. */
+export function parseJsonLine(line: string): Record<string, unknown> | string {
   let data: unknown;
   try {
     data = JSON.parse(line);
   } catch (error) {
     return `not JSON (${(error as Error).message})`;
   }
-  if (typeof data !== 'object' || data === null) return 'not a JSON object';
-  const { volume, record } = data as Record<string, unknown>;
+  return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : 'not a JSON object';
+}
+
+function parseEntry(line: string): JournalEntry | string {
+  const data = parseJsonLine(line);
+  if (typeof data === 'string') return data;
+  const { volume, record } = data;
   if (typeof volume !== 'string' || volume === '') return 'volume is not a name';
   if (record === null) return { volume, record: null };
   const parsed = parseMountRecord(record);

@@ -1,18 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
-import { StowageError } from '../errors/stowage-error.js';
-import { syncDirectory } from '../fs/sync-directory.js';
 import type { Logger } from '../logging/logger.js';
-import { MountJournal, parseJournalLines } from './mount-journal.js';
+import { JournaledFile } from './journaled-file.js';
+import { parseJournalLines, parseJsonLine } from './mount-journal.js';
 
 /** The catalogue's snapshot in the state directory: which backing holds each volume name, as of the last compaction. */
 export const CATALOGUE_FILE = 'volumes.json';
 /** The changes made since that snapshot, one JSON line each. */
 export const CATALOGUE_JOURNAL_FILE = 'volumes.journal';
-
-// As for the mount table: a snapshot costs O(catalogue), so compacting every O(catalogue) changes keeps a change O(1).
-const COMPACT_MIN_ENTRIES = 1_000;
 
 /** One change: the backing of a name (null: none), or that a backing's volumes are all in the catalogue. */
 type CatalogueChange = { readonly volume: string; readonly backing: string | null } | { readonly filled: string };
@@ -21,12 +16,6 @@ interface CatalogueFile {
   readonly version: 1;
   readonly filled: readonly string[];
   readonly volumes: ReadonlyArray<{ readonly volume: string; readonly backing: string }>;
-}
-
-interface PendingChange {
-  readonly line: string;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
 }
 
 /** What the engine routes by: the backing of a name, and whether a backing's volumes are all known. */
@@ -60,20 +49,27 @@ export class VolumeCatalogue implements OwnerCatalogue {
   private filled = new Set<string>();
   private readonly file: string;
   private readonly journalFile: string;
-  private journal: MountJournal | undefined;
-  private journalEntries = 0;
-  private mustCompact = false;
-  private readonly queue: PendingChange[] = [];
+  private readonly store: JournaledFile<CatalogueChange>;
   /** The write of the latest change of each name still on its way to disk. */
   private readonly unwritten = new Map<string, Promise<void>>();
-  private flushing: Promise<void> | undefined;
 
   constructor(
-    private readonly stateDir: string,
+    stateDir: string,
     private readonly logger: Logger,
   ) {
     this.file = join(stateDir, CATALOGUE_FILE);
     this.journalFile = join(stateDir, CATALOGUE_JOURNAL_FILE);
+    this.store = new JournaledFile<CatalogueChange>({
+      dir: stateDir,
+      snapshotFile: this.file,
+      journalFile: this.journalFile,
+      what: 'the volume catalogue',
+      journalWhat: "the volume catalogue's journal",
+      line: (change) => `${JSON.stringify(change)}\n`,
+      // Changes are applied as they are made: the catalogue as it is holds them.
+      snapshot: () => this.snapshot(),
+      size: () => this.owners.size,
+    });
   }
 
   /** Reads the snapshot and replays the journal; then writes them as one new snapshot and empties the journal. */
@@ -88,12 +84,8 @@ export class VolumeCatalogue implements OwnerCatalogue {
       this.owners = new Map();
       this.filled = new Set();
     }
-    try {
-      this.journal = await MountJournal.open(this.journalFile);
-    } catch (error) {
-      throw StowageError.backendFailure(`cannot open the volume catalogue's journal ${this.journalFile}: ${(error as Error).message}`, error);
-    }
-    await this.write(() => this.compact());
+    await this.store.open();
+    await this.store.compact();
   }
 
   owner(name: string): string | undefined {
@@ -131,16 +123,8 @@ export class VolumeCatalogue implements OwnerCatalogue {
   }
 
   /** Waits for changes under way, folds the journal into the snapshot and closes it. */
-  async close(): Promise<void> {
-    await this.flushing;
-    const journal = this.journal;
-    if (!journal) return;
-    try {
-      await this.write(() => this.compact());
-    } finally {
-      this.journal = undefined;
-      await journal.close();
-    }
+  close(): Promise<void> {
+    return this.store.close();
   }
 
   private commitNamed(name: string, change: CatalogueChange): Promise<void> {
@@ -155,70 +139,16 @@ export class VolumeCatalogue implements OwnerCatalogue {
 
   private commit(changes: readonly CatalogueChange[]): Promise<void> {
     for (const change of changes) applyChange(this.owners, this.filled, change);
-    const line = changes.map((change) => `${JSON.stringify(change)}\n`).join('');
-    const written = new Promise<void>((resolve, reject) => this.queue.push({ line, resolve, reject }));
-    this.flushing ??= this.flush();
-    return written;
+    return this.store.commit(changes);
   }
 
-  /** Group commit, as the mount table does it: every change queued so far goes out in one write. */
-  private async flush(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0);
-        try {
-          await this.write(() => (this.shouldCompact(batch.length) ? this.compact() : this.append(batch)));
-        } catch (error) {
-          for (const pending of batch) pending.reject(error);
-          continue;
-        }
-        for (const pending of batch) pending.resolve();
-      }
-    } finally {
-      this.flushing = undefined;
-    }
-  }
-
-  private shouldCompact(incoming: number): boolean {
-    const journal = this.requireJournal();
-    const limit = Math.max(COMPACT_MIN_ENTRIES, 2 * this.owners.size);
-    return this.mustCompact || journal.damaged || this.journalEntries + incoming > limit;
-  }
-
-  private async append(batch: readonly PendingChange[]): Promise<void> {
-    await this.requireJournal().append(batch.map(({ line }) => line).join(''));
-    this.journalEntries += batch.length;
-  }
-
-  /** Writes the catalogue as it is now, every queued change included, as the new snapshot and empties the journal. */
-  private async compact(): Promise<void> {
+  private snapshot(): string {
     const snapshot: CatalogueFile = {
       version: 1,
       filled: [...this.filled],
       volumes: [...this.owners].map(([volume, backing]) => ({ volume, backing })),
     };
-    const journal = this.requireJournal();
-    // Durable, directory entry included, before the journal is emptied: replaying a journal onto a snapshot that
-    // already holds its changes gives the same catalogue.
-    await writeFileAtomic(this.file, JSON.stringify(snapshot), { mode: 0o600, fsync: true });
-    await syncDirectory(this.stateDir);
-    await journal.truncate();
-    this.journalEntries = 0;
-    this.mustCompact = false;
-  }
-
-  private async write(run: () => Promise<void>): Promise<void> {
-    try {
-      await run();
-    } catch (error) {
-      this.mustCompact = true;
-      throw StowageError.backendFailure(`cannot write the volume catalogue in ${this.stateDir}: ${(error as Error).message}`, error);
-    }
-  }
-
-  private requireJournal(): MountJournal {
-    if (!this.journal) throw StowageError.backendFailure('the volume catalogue is not loaded');
-    return this.journal;
+    return JSON.stringify(snapshot);
   }
 }
 
@@ -252,14 +182,9 @@ async function readCatalogue(file: string, journalFile: string): Promise<{ owner
 }
 
 function parseChange(line: string): CatalogueChange | string {
-  let data: unknown;
-  try {
-    data = JSON.parse(line);
-  } catch (error) {
-    return `not JSON (${(error as Error).message})`;
-  }
-  if (typeof data !== 'object' || data === null) return 'not a JSON object';
-  const { volume, backing, filled } = data as Record<string, unknown>;
+  const data = parseJsonLine(line);
+  if (typeof data === 'string') return data;
+  const { volume, backing, filled } = data;
   if (typeof filled === 'string') return { filled };
   if (typeof volume !== 'string' || volume === '') return 'volume is not a name';
   if (backing !== null && typeof backing !== 'string') return 'backing is not a name';
