@@ -145,6 +145,20 @@ describe('VolumeEngine routing: a lookup asks the backing that holds the name, a
       expect(await catalogueOf(h)).toEqual({ moved: 'ebs' });
     });
 
+    it('drops, on a list, the entries of global volumes other nodes removed, and never those of local ones', async () => {
+      const b = backings();
+      const engine = await start(b);
+      await engine.create('kept', { backing: 'efs' });
+      await engine.create('removed-elsewhere', { backing: 'efs' });
+      await engine.create('mine', { backing: 'local' });
+      b.efs.volumes.delete('removed-elsewhere');
+      // As a list racing a create would see it: the backend does not show the volume yet.
+      b.local.volumes.delete('mine');
+      expect((await engine.list()).map((v) => v.name).sort()).toEqual(['kept']);
+      await engine.stop();
+      expect(await catalogueOf(h)).toEqual({ kept: 'efs', mine: 'local' });
+    });
+
     it('refuses a create on local of a name another node made on a global backing', async () => {
       const b = backings();
       const engine = await start(b);

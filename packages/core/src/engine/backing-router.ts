@@ -138,6 +138,22 @@ export class BackingRouter {
     if (this.catalogue.owner(name) !== provider.name) this.catalogue.set(name, provider.name).catch(this.onCatalogueError);
   }
 
+  /**
+   * Takes in what `provider` listed, all its volumes: each is noted as its. An entry naming a `global` backing for a
+   * name it did not list is of a volume another node removed, and is dropped so the catalogue does not grow with
+   * them. Not for a `local` backing: a create on this node writes its entry before the backend has the volume, which
+   * a list running meanwhile does not show, and a `local` volume without its entry would be lost to lookups (a
+   * `global` one is found again by asking).
+   */
+  listed(provider: StorageProvider, volumes: readonly ProviderVolume[]): void {
+    for (const volume of volumes) this.remember(volume.name, provider);
+    if (provider.scope !== 'global') return;
+    const names = new Set(volumes.map((volume) => volume.name));
+    for (const [name, backing] of this.catalogue.entries()) {
+      if (backing === provider.name && !names.has(name)) void this.forget(name);
+    }
+  }
+
   /** Forgets `name`; resolves, even when the write fails, once the catalogue is done with it. */
   async forget(name: string): Promise<void> {
     await this.catalogue.delete(name).catch(this.onCatalogueError);
@@ -226,5 +242,8 @@ class MemoryCatalogue implements OwnerCatalogue {
   }
   async delete(name: string): Promise<void> {
     this.owners.delete(name);
+  }
+  entries(): Iterable<[string, string]> {
+    return this.owners;
   }
 }

@@ -28,6 +28,8 @@ export interface OwnerCatalogue {
   set(name: string, backing: string): Promise<void>;
   /** Forgets `name`; resolves once durable. */
   delete(name: string): Promise<void>;
+  /** Every name with its backing. */
+  entries(): Iterable<[string, string]>;
 }
 
 /**

@@ -293,10 +293,8 @@ export class VolumeEngine {
         } catch (error) {
           throw StowageError.wrap(error, `listing volumes of backing ${provider.name} failed`);
         }
-        return volumes.map((v) => {
-          this.router.remember(v.name, provider);
-          return this.toVolume(provider, v);
-        });
+        this.router.listed(provider, volumes);
+        return volumes.map((v) => this.toVolume(provider, v));
       }),
     );
     return perProvider.length === 1 ? (perProvider[0] as Volume[]) : perProvider.flat();
