@@ -88,7 +88,8 @@ export class JournaledFile<C> {
     const journal = this.journal;
     if (!journal) return;
     try {
-      await this.compact();
+      // Nothing since the last snapshot: it is the state already, and a one-shot command pays no fsync for it.
+      if (this.journalEntries > 0 || this.mustCompact || journal.damaged) await this.compact();
     } finally {
       this.journal = undefined;
       await journal.close();

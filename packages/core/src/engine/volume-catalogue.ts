@@ -74,10 +74,14 @@ export class VolumeCatalogue implements OwnerCatalogue {
     });
   }
 
-  /** Reads the snapshot and replays the journal; then writes them as one new snapshot and empties the journal. */
+  /** Reads the snapshot and replays the journal; then, if the journal held anything, folds it into a new snapshot. */
   async load(): Promise<void> {
+    let fold = true;
     try {
-      ({ owners: this.owners, filled: this.filled } = await readCatalogue(this.file, this.journalFile));
+      let journalBytes: number;
+      ({ owners: this.owners, filled: this.filled, journalBytes } = await readCatalogue(this.file, this.journalFile));
+      // Also drops a torn last line, which a later append must never follow.
+      fold = journalBytes > 0;
     } catch (error) {
       this.logger.error(
         { file: this.file, err: (error as Error).message },
@@ -87,7 +91,7 @@ export class VolumeCatalogue implements OwnerCatalogue {
       this.filled = new Set();
     }
     await this.store.open();
-    await this.store.compact();
+    if (fold) await this.store.compact();
   }
 
   owner(name: string): string | undefined {
@@ -156,7 +160,8 @@ export class VolumeCatalogue implements OwnerCatalogue {
 
 /** What the catalogue in `stateDir` holds, as a restart would read it, without changing anything: for tests. */
 export async function readVolumeCatalogue(stateDir: string): Promise<{ owners: Map<string, string>; filled: Set<string> }> {
-  return readCatalogue(join(stateDir, CATALOGUE_FILE), join(stateDir, CATALOGUE_JOURNAL_FILE));
+  const { owners, filled } = await readCatalogue(join(stateDir, CATALOGUE_FILE), join(stateDir, CATALOGUE_JOURNAL_FILE));
+  return { owners, filled };
 }
 
 function applyChange(owners: Map<string, string>, filled: Set<string>, change: CatalogueChange): void {
@@ -165,7 +170,10 @@ function applyChange(owners: Map<string, string>, filled: Set<string>, change: C
   else owners.set(change.volume, change.backing);
 }
 
-async function readCatalogue(file: string, journalFile: string): Promise<{ owners: Map<string, string>; filled: Set<string> }> {
+async function readCatalogue(
+  file: string,
+  journalFile: string,
+): Promise<{ owners: Map<string, string>; filled: Set<string>; journalBytes: number }> {
   const owners = new Map<string, string>();
   const filled = new Set<string>();
   const text = await readOptional(file);
@@ -178,9 +186,10 @@ async function readCatalogue(file: string, journalFile: string): Promise<{ owner
       owners.set(item.volume, item.backing);
     }
   }
-  const { entries } = parseJournalLines((await readOptional(journalFile)) ?? '', parseChange);
+  const journal = (await readOptional(journalFile)) ?? '';
+  const { entries } = parseJournalLines(journal, parseChange);
   for (const change of entries) applyChange(owners, filled, change);
-  return { owners, filled };
+  return { owners, filled, journalBytes: journal.length };
 }
 
 function parseChange(line: string): CatalogueChange | string {
