@@ -1,28 +1,29 @@
-import { ContainerModule } from 'inversify';
-import { LOGGER, STORAGE_PROVIDER, defineDriver } from '@stowage/core';
-import { DEFAULT_LOCAL_ROOT, LocalProvider, type LocalProviderSettings } from './local-provider.js';
+import { defineDriver, defineOptions, type InferOptions } from '@stowage/core';
+import { LOCAL_OPTIONS } from './local-options.js';
+import { DEFAULT_LOCAL_ROOT, LocalProvider } from './local-provider.js';
+
+/** The settings of the local backing (config `drivers.local.settings`, env `STOWAGE_LOCAL_ROOT`). */
+export const LOCAL_SETTINGS = defineOptions({
+  root: {
+    type: 'string',
+    description: 'absolute directory holding one subdirectory per volume',
+    default: DEFAULT_LOCAL_ROOT,
+    pattern: /\/.*/,
+    patternHint: 'an absolute path',
+  },
+});
+
+/** The parsed settings of the local backing. */
+export type LocalSettings = InferOptions<typeof LOCAL_SETTINGS>;
 
 /**
  * The local backing's driver definition: directory volumes under `root` on this host. Loaded by default, so the
  * plugin serves local volumes with no cloud and no config; `STOWAGE_LOCAL_ROOT` moves the volumes elsewhere.
  */
-export const driver = defineDriver<LocalProviderSettings>({
+export const driver = defineDriver({
   name: 'local',
   description: 'Directory volumes on this host (scope local)',
-  settings: [
-    {
-      name: 'root',
-      type: 'string',
-      description: 'absolute directory holding one subdirectory per volume',
-      default: DEFAULT_LOCAL_ROOT,
-      pattern: /\/.*/,
-      patternHint: 'an absolute path',
-    },
-  ],
-  module: (settings) =>
-    new ContainerModule(({ bind }) => {
-      bind(STORAGE_PROVIDER)
-        .toDynamicValue((ctx) => new LocalProvider(settings, ctx.get(LOGGER).child({ backing: 'local' })))
-        .inSingletonScope();
-    }),
+  settings: LOCAL_SETTINGS,
+  options: LOCAL_OPTIONS,
+  create: ({ settings, logger }) => new LocalProvider(settings, logger),
 });
