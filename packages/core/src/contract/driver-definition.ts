@@ -92,6 +92,7 @@ export type StowageDriver<S extends readonly OptionSpec[] = readonly OptionSpec[
  */
 export function defineDriver<const S extends readonly OptionSpec[] = readonly [], const O extends readonly OptionSpec[] = readonly OptionSpec[]>(
   driver: StowageDriver<S, O>,
-): StowageDriver<S, O> {
-  return driver;
+): StowageDriver<S, O> & { readonly settings: S } {
+  // Settings are always there once defined, so tools and tests read them without a check.
+  return { ...driver, settings: driver.settings ?? ([] as readonly OptionSpec[] as S) };
 }
