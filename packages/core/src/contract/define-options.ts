@@ -103,7 +103,8 @@ export type ValuesOf<T> = Flatten<
  *   size: { type: 'integer', description: 'size in MiB', default: 1024, min: 16 },
  *   fstype: { type: 'string', description: 'file system', values: ['ext4', 'xfs'], default: 'ext4' },
  * });
- * type LoopfsOptions = InferOptions<typeof LOOPFS_OPTIONS>; // { readonly size: number; readonly fstype: 'ext4' | 'xfs' }
+ * // { readonly size: number; readonly fstype: 'ext4' | 'xfs' }
+ * type LoopfsOptions = InferOptions<typeof LOOPFS_OPTIONS>;
  * ```
  *
  * The declarations are checked here, once, so a wrong one fails when the driver is imported rather than on a user's
@@ -112,10 +113,8 @@ export type ValuesOf<T> = Flatten<
  * @throws Error describing the declaration that is wrong.
  */
 export function defineOptions<const T extends OptionDeclarations<T>>(declarations: T): OptionSpecs<ValuesOf<T>> {
-  const specs: OptionSpec[] = Object.entries(declarations as Record<string, OptionDeclaration>).map(([name, declaration]) => ({
-    name,
-    ...declaration,
-  }));
+  const entries = Object.entries(declarations as Record<string, OptionDeclaration>);
+  const specs: OptionSpec[] = entries.map(([name, declaration]) => ({ name, ...declaration }));
   for (const spec of specs) checkDeclaration(spec, specs);
   return specs as unknown as OptionSpecs<ValuesOf<T>>;
 }
@@ -136,7 +135,8 @@ function checkDeclaration(spec: OptionSpec, specs: readonly OptionSpec[]): void 
   if (spec.values !== undefined && !spec.values.includes(String(spec.default))) {
     wrong(`its default "${String(spec.default)}" is not one of ${spec.values.join(', ')}`);
   }
-  if (typeof spec.default === 'number' && ((spec.min !== undefined && spec.default < spec.min) || (spec.max !== undefined && spec.default > spec.max))) {
-    wrong(`its default ${spec.default} is out of its bounds`);
+  const n = spec.default;
+  if (typeof n === 'number' && ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max))) {
+    wrong(`its default ${n} is out of its bounds`);
   }
 }

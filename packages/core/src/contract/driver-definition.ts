@@ -84,9 +84,10 @@ export type StowageDriver<S extends readonly OptionSpec[] = readonly OptionSpec[
  * export const driver = defineDriver({
  *   name: 'loopfs',
  *   description: 'Size-limited ext4 volumes in loop-mounted files on this host',
- *   settings: defineOptions({ root: { type: 'string', description: 'where the images live', pattern: /\/.*\/, patternHint: 'an absolute path' } }),
+ *   settings: defineOptions({ root: { type: 'string', description: 'absolute directory of the images' } }),
  *   options: LOOPFS_OPTIONS,
- *   create: ({ settings, host, logger, driverDir }) => new LoopfsProvider({ root: settings.root ?? driverDir }, host, logger),
+ *   create: ({ settings, host, logger, driverDir }) =>
+ *     new LoopfsProvider({ root: settings.root ?? driverDir }, host, logger),
  * });
  * ```
  */

@@ -43,8 +43,8 @@ const PROBE_FILE = 'stowage-conformance.txt';
  * stops it afterwards; volumes a test leaves are unmounted and removed through the provider before `teardown`.
  * Names are prefixed per test, so one backend may serve every test. Mount paths must be real directories on this
  * host (the suite writes a file into them). The provider's `capabilities` adapt the cases: an `ephemeral` provider
- * is checked to serve a volume again after Unmount instead of keeping its data. Slow backends: raise `testTimeout` and `hookTimeout` in the vitest
- * config. Needs `vitest` (an optional peer dependency of `@stowage/core`).
+ * is checked to serve a volume again after Unmount instead of keeping its data. Slow backends: raise `testTimeout`
+ * and `hookTimeout` in the vitest config. Needs `vitest` (an optional peer dependency of `@stowage/core`).
  *
  * @param name Shown in the test report, usually the backing's name.
  * @param setup Makes a fresh provider and what the suite needs to know about it, once per test.
