@@ -103,6 +103,8 @@ describe('defineDriver with create', () => {
     });
     const providers = await driverProviders(pair, { stateDir });
     expect(providers.map((p) => p.name)).toEqual(['left', 'right']);
+    // No settings declared is none at all, still an array for the tools that list them.
+    expect(pair.settings).toEqual([]);
   });
 
   it('awaits a create that returns a promise', async () => {

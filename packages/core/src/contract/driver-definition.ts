@@ -94,6 +94,7 @@ export type StowageDriver<S extends readonly OptionSpec[] = readonly OptionSpec[
 export function defineDriver<const S extends readonly OptionSpec[] = readonly [], const O extends readonly OptionSpec[] = readonly OptionSpec[]>(
   driver: StowageDriver<S, O>,
 ): StowageDriver<S, O> & { readonly settings: S } {
-  // Settings are always there once defined, so tools and tests read them without a check.
-  return { ...driver, settings: driver.settings ?? ([] as readonly OptionSpec[] as S) };
+  // Settings are always there once defined, so tools (the managed plugin's env list) read them without a check.
+  if (driver.settings !== undefined) return driver as StowageDriver<S, O> & { readonly settings: S };
+  return { ...driver, settings: [] as readonly OptionSpec[] as S };
 }
