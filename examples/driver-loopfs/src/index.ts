@@ -3,6 +3,6 @@
  * sparse file formatted ext4 and loop-mounted while in use, so `--opt size=<MiB>` is a hard limit.
  * Load {@link driver} from config (`STOWAGE_LOOPFS_MODULE`), or build a {@link LoopfsProvider} directly.
  */
-export { driver, type LoopfsSettings } from './loopfs-driver.js';
+export { driver } from './loopfs-driver.js';
 export { LoopfsProvider, type LoopfsProviderSettings } from './loopfs-provider.js';
-export { LOOPFS_OPTIONS, DEFAULT_SIZE_MIB } from './loopfs-options.js';
+export { LOOPFS_OPTIONS, DEFAULT_SIZE_MIB, type LoopfsOptions } from './loopfs-options.js';

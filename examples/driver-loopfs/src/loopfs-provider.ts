@@ -8,13 +8,12 @@ import {
   type HostOperations,
   type Logger,
   type MountResult,
-  type OptionSpec,
   type ProviderVolume,
   type StorageProvider,
   type VolumeScope,
 } from '@stowage/core';
 import { ImageLayout } from './image-layout.js';
-import { DEFAULT_SIZE_MIB, LOOPFS_OPTIONS, MIB } from './loopfs-options.js';
+import { LOOPFS_OPTIONS, MIB, type LoopfsOptions } from './loopfs-options.js';
 import { readVolumeMetadata, writeVolumeMetadata, type VolumeMetadata } from './volume-metadata.js';
 
 /** What a {@link LoopfsProvider} works on. */
@@ -30,10 +29,10 @@ export interface LoopfsProviderSettings {
  * The metadata file is what makes a volume exist: create publishes it last and remove deletes it first, so a crash
  * in between leaves at worst an image with no metadata, which {@link init} deletes.
  */
-export class LoopfsProvider implements StorageProvider {
+export class LoopfsProvider implements StorageProvider<LoopfsOptions> {
   readonly name = 'loopfs';
   readonly scope: VolumeScope = 'local';
-  readonly options: readonly OptionSpec[] = LOOPFS_OPTIONS;
+  readonly options = LOOPFS_OPTIONS;
   private readonly layout: ImageLayout;
 
   constructor(
@@ -75,10 +74,9 @@ export class LoopfsProvider implements StorageProvider {
     }
   }
 
-  async create(request: CreateRequest): Promise<ProviderVolume> {
-    const { name } = request;
-    const sizeMiB = Number(request.options.size ?? DEFAULT_SIZE_MIB);
-    const metadata: VolumeMetadata = { name, createdAt: new Date().toISOString(), options: formatOptionValues(request.options) };
+  async create({ name, options }: CreateRequest<LoopfsOptions>): Promise<ProviderVolume> {
+    const sizeMiB = options.size;
+    const metadata: VolumeMetadata = { name, createdAt: new Date().toISOString(), options: formatOptionValues(options) };
     const temp = this.layout.creatingImage(name);
     try {
       // A sparse file: it takes disk space only as the volume fills up.

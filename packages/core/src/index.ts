@@ -4,9 +4,35 @@
  */
 
 // The contract a driver implements.
-export type { StorageProvider, ProviderVolume, CreateRequest, MountResult, VolumeScope } from './contract/storage-provider.js';
+export type {
+  StorageProvider,
+  ProviderVolume,
+  ProviderCapabilities,
+  CreateRequest,
+  MountResult,
+  VolumeScope,
+} from './contract/storage-provider.js';
 export type { OptionSpec, OptionType, OptionCondition, OptionValues } from './contract/option-spec.js';
-export { defineDriver, type StowageDriver } from './contract/driver-definition.js';
+export {
+  defineOptions,
+  type OptionSpecs,
+  type InferOptions,
+  type OptionDeclaration,
+  type OptionDeclarations,
+  type StringOptionDeclaration,
+  type IntegerOptionDeclaration,
+  type BooleanOptionDeclaration,
+  type TypedCondition,
+  type ValuesOf,
+} from './contract/define-options.js';
+export {
+  defineDriver,
+  type StowageDriver,
+  type CreatingDriver,
+  type ModuleDriver,
+  type DriverContext,
+  type DriverProviders,
+} from './contract/driver-definition.js';
 export { ownershipOptions } from './contract/ownership-options.js';
 export { volumeEntry, volumeRecordProblem, type VolumeRecord } from './contract/volume-record.js';
 export { STORAGE_PROVIDER, HOST_OPERATIONS, LOGGER, NODE_CONTEXT, type NodeContext } from './tokens.js';
@@ -40,6 +66,7 @@ export { MOUNT_TABLE_FAILPOINTS, type MountTableFailpoint } from './engine/mount
 
 // Composition: building an engine from config and driver definitions.
 export { composeStowage, type ComposeOptions, type Stowage } from './compose/compose-stowage.js';
+export { driverProviders, type DriverProvidersInput } from './compose/driver-module.js';
 
 // Host operations.
 export type { HostOperations, MountEntry, MountOptions } from './host/host-operations.js';

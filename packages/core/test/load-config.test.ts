@@ -98,11 +98,16 @@ describe('loadConfig from a file', () => {
           up: { module: '../shared/up.js' },
           pkg: { module: 'stowage-driver-foo' },
           abs: { module: '/opt/drivers/abs.js' },
+          bare: { module: 'dist/bare.js' },
         },
       },
       'etc',
     );
+    await mkdir(path.join(dir, 'etc', 'dist'), { recursive: true });
+    await writeFile(path.join(dir, 'etc', 'dist', 'bare.js'), '');
     const { drivers } = await loadConfig({ file, env: {} });
+    // A path written without ./ is still a path when the file is there (the guide's `dist/index.js`).
+    expect(drivers['bare']?.module).toBe(path.join(dir, 'etc', 'dist', 'bare.js'));
     expect(drivers['mine']?.module).toBe(path.join(dir, 'etc', 'drivers', 'mine.js'));
     expect(drivers['up']?.module).toBe(path.join(dir, 'shared', 'up.js'));
     expect(drivers['pkg']?.module).toBe('stowage-driver-foo');
@@ -170,10 +175,19 @@ describe('loadConfig from the environment', () => {
     const file = await configFile({ drivers: { mine: { module: './file-module.js' } } });
     const { drivers } = await loadConfig({
       file,
-      env: { STOWAGE_DRIVERS: 'mine,pkg', STOWAGE_MINE_MODULE: './env-module.js', STOWAGE_PKG_MODULE: '@acme/stowage-pkg' },
+      env: {
+        STOWAGE_DRIVERS: 'mine,pkg,bare,named',
+        STOWAGE_MINE_MODULE: './env-module.js',
+        STOWAGE_PKG_MODULE: '@acme/stowage-pkg',
+        // A file of the working directory (the package's, under vitest), written without ./.
+        STOWAGE_BARE_MODULE: 'package.json',
+        STOWAGE_NAMED_MODULE: 'stowage-driver-absent',
+      },
     });
     expect(drivers['mine']).toEqual({ module: path.resolve('env-module.js'), settings: {} });
     expect(drivers['pkg']).toEqual({ module: '@acme/stowage-pkg', settings: {} });
+    expect(drivers['bare']).toEqual({ module: path.resolve('package.json'), settings: {} });
+    expect(drivers['named']).toEqual({ module: 'stowage-driver-absent', settings: {} });
   });
 
   it('reads process.env when no environment is passed', async () => {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ownershipOptions } from '../src/contract/ownership-options.js';
+import { defineOptions } from '../src/contract/define-options.js';
 import { parseOptions } from '../src/engine/option-parser.js';
 
 describe('ownershipOptions', () => {
-  const specs = ownershipOptions("the volume's directory", '0750');
+  const specs = defineOptions(ownershipOptions("the volume's directory", '0750'));
 
   it('defaults the mode and records one spelling per mode', () => {
     expect(parseOptions(specs, {}, 'backing=x')).toEqual({ mode: '0750' });

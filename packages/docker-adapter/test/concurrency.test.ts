@@ -12,7 +12,7 @@ import {
   type StorageProvider,
   type Stowage,
 } from '@stowage/core';
-import { LocalProvider } from '@stowage/driver-local';
+import { LocalProvider, type LocalOptions } from '@stowage/driver-local';
 import { ContainerModule } from 'inversify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPluginServer, type PluginServer } from '../src/protocol/plugin-server.js';
@@ -58,7 +58,8 @@ function watchedLocal(inner: LocalProvider, violations: string[]): StorageProvid
     init: () => inner.init(),
     inspect: (name) => inner.inspect(name),
     list: () => inner.list(),
-    create: (request: CreateRequest) => exclusive('create', request.name, () => inner.create(request)),
+    // The engine parsed the request against inner.options, which is what makes it LocalOptions.
+    create: (request: CreateRequest) => exclusive('create', request.name, () => inner.create(request as CreateRequest<LocalOptions>)),
     remove: (name) =>
       exclusive('remove', name, async () => {
         if (mounted.has(name)) violations.push(`provider removed ${name} while the backend had it mounted`);

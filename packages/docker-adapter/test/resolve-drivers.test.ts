@@ -75,9 +75,31 @@ describe('resolveDrivers', () => {
     );
   });
 
-  it('refuses a package it cannot find, naming it', async () => {
+  it('refuses a package it cannot find, naming it and what was tried, and no file that is not there', async () => {
     const error = await failure(resolveDrivers(drivers({ memo: { module: 'no-such-driver-package', settings: {} } }), { cwd }));
-    expect(error.message).toMatch(/^driver "memo": cannot find module "no-such-driver-package" from /);
+    expect(error.message).toBe(
+      `driver "memo": cannot find module "no-such-driver-package" from ${cwd}: it is neither a file there nor an installed package`,
+    );
+    expect(error.message).not.toMatch(/noop\.js|package\.json|Require stack/);
+  });
+
+  it('loads a path written without a leading ./ from cwd, as the guide says (STOWAGE_TMPFS_MODULE=dist/index.js)', async () => {
+    await mkdir(join(cwd, 'dist'));
+    await writeFile(join(cwd, 'dist', 'index.js'), driverSource('export { driver };'));
+    await writeFile(join(cwd, 'package.json'), JSON.stringify({ type: 'module' }));
+    const [memo] = await resolveDrivers(drivers({ memo: { module: 'dist/index.js', settings: {} } }), { cwd });
+    expect(memo?.name).toBe('memo');
+  });
+
+  it('says a path written without ./ that is not there is neither a file nor a package', async () => {
+    const error = await failure(resolveDrivers(drivers({ memo: { module: 'dist/index.js', settings: {} } }), { cwd }));
+    expect(error.message).toBe(`driver "memo": cannot find module "dist/index.js" from ${cwd}: it is neither a file there nor an installed package`);
+  });
+
+  it('accepts a driver made with create and no settings, as defineDriver writes one', async () => {
+    await writeFile(join(cwd, 'made.mjs'), "export const driver = { name: 'made', description: 'd', create() { return []; } };");
+    const [made] = await resolveDrivers(drivers({ made: { module: './made.mjs', settings: {} } }), { cwd });
+    expect(made?.name).toBe('made');
   });
 
   it('refuses a path it cannot load, naming it', async () => {
@@ -94,7 +116,7 @@ describe('resolveDrivers', () => {
   it('refuses a driver of the wrong shape, listing what is wrong', async () => {
     await writeFile(join(cwd, 'bad.mjs'), "export const driver = { name: 'memo', settings: {} };");
     const error = await failure(resolveDrivers(drivers({ memo: { module: './bad.mjs', settings: {} } }), { cwd }));
-    expect(error.message).toMatch(/module "\.\/bad\.mjs" does not export .*: settings is not an array, module is not a function$/);
+    expect(error.message).toMatch(/module "\.\/bad\.mjs" does not export .*: settings is not an array, neither create nor module is a function$/);
   });
 
   it('refuses a driver whose name is not the configured one', async () => {

@@ -1,4 +1,4 @@
-import { StowageError, type CreateRequest, type OptionSpec } from '@stowage/core';
+import { StowageError, defineOptions, type CreateRequest, type InferOptions } from '@stowage/core';
 
 /** The EBS volume types a volume can be created with. */
 export const EBS_VOLUME_TYPES = ['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard'] as const;
@@ -9,6 +9,7 @@ export const DEFAULT_EBS_TYPE: EbsVolumeType = 'standard';
 
 /** File systems the driver makes on a blank volume. */
 export const FILESYSTEM_TYPES = ['ext4', 'xfs'] as const;
+export type FilesystemType = (typeof FILESYSTEM_TYPES)[number];
 
 /** What EBS accepts per type (GiB, IOPS, MiB/s), from the EBS volume type documentation. */
 export interface EbsTypeLimits {
@@ -51,25 +52,22 @@ export const SNAPSHOT_ID = /snap-(?:[0-9a-f]{17}|[0-9a-f]{8})/i;
  *
  * @param defaultFsType the driver's `fsType` setting, recorded with each volume that names none.
  */
-export function ebsCreateOptions(defaultFsType: string): readonly OptionSpec[] {
-  return [
-    {
-      name: 'size',
+export function ebsCreateOptions(defaultFsType: FilesystemType) {
+  return defineOptions({
+    size: {
       type: 'integer',
       description: 'size of the EBS volume in GiB (range depends on ebstype)',
       required: true,
       min: 1,
       max: largest((l) => l.size[1]),
     },
-    {
-      name: 'ebstype',
+    ebstype: {
       type: 'string',
       description: `EBS volume type (default ${DEFAULT_EBS_TYPE}, i.e. magnetic)`,
       values: EBS_VOLUME_TYPES,
       default: DEFAULT_EBS_TYPE,
     },
-    {
-      name: 'iops',
+    iops: {
       type: 'integer',
       description: 'provisioned IOPS: required for io1 and io2, optional for gp3',
       min: 100,
@@ -77,25 +75,22 @@ export function ebsCreateOptions(defaultFsType: string): readonly OptionSpec[] {
       required: { option: 'ebstype', oneOf: ['io1', 'io2'] },
       allowedOnlyWhen: { option: 'ebstype', oneOf: ['io1', 'io2', 'gp3'] },
     },
-    {
-      name: 'throughput',
+    throughput: {
       type: 'integer',
       description: 'provisioned throughput in MiB/s (gp3 only)',
       min: 125,
       max: largest((l) => l.throughput?.max),
       allowedOnlyWhen: { option: 'ebstype', oneOf: ['gp3'] },
     },
-    { name: 'encrypted', type: 'boolean', description: 'encrypt the volume at rest', default: false },
-    {
-      name: 'kmskeyid',
+    encrypted: { type: 'boolean', description: 'encrypt the volume at rest', default: false },
+    kmskeyid: {
       type: 'string',
       description: 'KMS key (id, alias or ARN) to encrypt with; needs encrypted=true',
       pattern: /[A-Za-z0-9:/_-]{1,256}/,
       patternHint: 'a KMS key id, alias or ARN',
       allowedOnlyWhen: { option: 'encrypted', oneOf: ['true'] },
     },
-    {
-      name: 'snapshot',
+    snapshot: {
       type: 'string',
       description: 'create the volume from this EBS snapshot',
       pattern: SNAPSHOT_ID,
@@ -103,15 +98,17 @@ export function ebsCreateOptions(defaultFsType: string): readonly OptionSpec[] {
       // EC2 ids are lower case; `SNAP-...` typed by hand is the same snapshot.
       normalize: (id) => id.toLowerCase(),
     },
-    {
-      name: 'fstype',
+    fstype: {
       type: 'string',
       description: 'file system made on the blank volume',
       values: FILESYSTEM_TYPES,
       default: defaultFsType,
     },
-  ];
+  });
 }
+
+/** What an EBS create receives, parsed and typed: `size` a number, `ebstype` one of {@link EBS_VOLUME_TYPES}... */
+export type EbsOptions = InferOptions<ReturnType<typeof ebsCreateOptions>>;
 
 /**
  * The cross-option rules EBS imposes that option specs cannot declare: sizes per type, IOPS per type and per GiB,

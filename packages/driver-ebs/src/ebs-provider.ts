@@ -9,7 +9,6 @@ import {
   type HostOperations,
   type Logger,
   type MountResult,
-  type OptionSpec,
   type ProviderVolume,
   type StorageProvider,
   type VolumeScope,
@@ -19,7 +18,7 @@ import { CALL_BUDGETS_MS, DETACH_WAIT_MS, Deadline, type CallBudgets } from './c
 import { VOLUME_NAME_TAG, optionsFromTags, stackIdFor, tagValue, volumeTags } from './cluster-tags.js';
 import { CrossZoneMove } from './cross-zone-move.js';
 import { DeviceNameAllocator } from './device-name-allocator.js';
-import { ebsCreateOptions, validateEbsRequest } from './ebs-options.js';
+import { ebsCreateOptions, validateEbsRequest, type EbsOptions } from './ebs-options.js';
 import type { EbsSettings } from './ebs-settings.js';
 import { ebsFailpoint } from './ebs-failpoints.js';
 import { EbsSnapshots } from './ebs-snapshots.js';
@@ -73,11 +72,11 @@ interface Started {
  * unless the takeover policy allows detaching it there. A volume in another zone is moved here by snapshot
  * ({@link CrossZoneMove}), in the background when it takes longer than a Mount may wait.
  */
-export class EbsProvider implements StorageProvider {
+export class EbsProvider implements StorageProvider<EbsOptions> {
   readonly name = 'ebs';
   readonly aliases = ['relocatable'] as const;
   readonly scope: VolumeScope = 'global';
-  readonly options: readonly OptionSpec[];
+  readonly options: ReturnType<typeof ebsCreateOptions>;
 
   private readonly stackId: string;
   private readonly mountRoot: string;
@@ -166,7 +165,7 @@ export class EbsProvider implements StorageProvider {
     this.state = undefined;
   }
 
-  async create(request: CreateRequest): Promise<ProviderVolume> {
+  async create(request: CreateRequest<EbsOptions>): Promise<ProviderVolume> {
     const { volumes, node } = this.ready();
     const { name } = request;
     const options = formatOptionValues(request.options);

@@ -12,6 +12,8 @@ export {
   EBS_TYPE_LIMITS,
   DEFAULT_EBS_TYPE,
   FILESYSTEM_TYPES,
+  type EbsOptions,
+  type FilesystemType,
   type EbsVolumeType,
   type EbsTypeLimits,
 } from './ebs-options.js';

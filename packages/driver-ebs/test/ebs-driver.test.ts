@@ -1,27 +1,33 @@
-import { Container } from 'inversify';
-import { ErrorKind, HOST_OPERATIONS, LOGGER, NODE_CONTEXT, STORAGE_PROVIDER, StowageError, SystemHostOperations, createLogger, parseOptions } from '@stowage/core';
-import { describe, expect, it } from 'vitest';
-import { EbsProvider, driver, type EbsSettings } from '../src/index.js';
+import { ErrorKind, StowageError, SystemHostOperations, createLogger, driverProviders, parseOptions } from '@stowage/core';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { EbsProvider, driver, type EbsOptions, type EbsSettings } from '../src/index.js';
 
 describe('the ebs driver definition', () => {
-  it('binds one global EbsProvider, backing ebs alias relocatable, under STORAGE_PROVIDER', async () => {
-    const container = new Container();
-    container.bind(LOGGER).toConstantValue(createLogger({ level: 'silent' }));
-    container.bind(HOST_OPERATIONS).toConstantValue(new SystemHostOperations());
-    container.bind(NODE_CONTEXT).toConstantValue({ stateDir: '/var/lib/stowage' });
-    await container.load(driver.module(parseOptions(driver.settings, { clusterId: 'c' }, 'driver ebs') as EbsSettings));
-    const providers = container.getAll(STORAGE_PROVIDER);
+  it('makes one global EbsProvider, backing ebs alias relocatable', async () => {
+    const providers = await driverProviders(driver, { settings: { clusterId: 'c' }, stateDir: '/var/lib/stowage' });
     expect(providers).toHaveLength(1);
     expect(providers[0]).toBeInstanceOf(EbsProvider);
     expect(providers[0]).toMatchObject({ name: 'ebs', aliases: ['relocatable'], scope: 'global' });
     expect(providers[0]?.options.map((o) => o.name)).toEqual(['size', 'ebstype', 'iops', 'throughput', 'encrypted', 'kmskeyid', 'snapshot', 'fstype']);
+  });
+
+  it('infers its settings and create options from their one declaration each', () => {
+    expectTypeOf<EbsSettings['clusterId']>().toEqualTypeOf<string>();
+    expectTypeOf<EbsSettings['region']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<EbsSettings['takeover']>().toEqualTypeOf<'never' | 'stopped' | 'force'>();
+    expectTypeOf<EbsSettings['fsType']>().toEqualTypeOf<'ext4' | 'xfs'>();
+    expectTypeOf<EbsSettings['attachLimit']>().toEqualTypeOf<number>();
+    expectTypeOf<EbsOptions['size']>().toEqualTypeOf<number>();
+    expectTypeOf<EbsOptions['ebstype']>().toEqualTypeOf<'gp2' | 'gp3' | 'io1' | 'io2' | 'st1' | 'sc1' | 'standard'>();
+    expectTypeOf<EbsOptions['iops']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf(parseOptions(driver.settings, { clusterId: 'c' }, 'driver ebs')).toEqualTypeOf<EbsSettings>();
   });
 });
 
 describe('the node identity at start-up', () => {
   it('asks instance metadata only for what settings leave unset, and says which setting to give when it does not answer', async () => {
     const asked: string[] = [];
-    const provider = new EbsProvider(parseOptions(driver.settings, { clusterId: 'c', region: 'eu-west-1', availabilityZone: 'eu-west-1b' }, 'driver ebs') as EbsSettings, {
+    const provider = new EbsProvider(parseOptions(driver.settings, { clusterId: 'c', region: 'eu-west-1', availabilityZone: 'eu-west-1b' }, 'driver ebs'), {
       host: new SystemHostOperations(),
       logger: createLogger({ level: 'silent' }),
       stateDir: '/var/lib/stowage',

@@ -2,9 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSnapshotCommand, CreateTagsCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client, type Volume } from '@aws-sdk/client-ec2';
 import { startCountingProxy } from '@stowage/aws-testkit';
-import { ErrorKind, StowageError, parseOptions, type OptionValues } from '@stowage/core';
+import { ErrorKind, StowageError, parseOptions, type CreateRequest } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_TAG, OPTION_TAG_PREFIX, stackIdFor } from '../src/index.js';
+import { CLUSTER_TAG, OPTION_TAG_PREFIX, stackIdFor, type EbsOptions } from '../src/index.js';
 import type { EbsTestNode } from './support/ebs-node.js';
 import { failure } from './support/expect-failure.js';
 import { useMotoFixture } from './support/moto-fixture.js';
@@ -16,7 +16,7 @@ const fixture = useMotoFixture({ zone: ZONE, clusterId: CLUSTER });
 const node = (zone?: string, clusterId?: string) => fixture.node(zone, clusterId);
 const send: EC2Client['send'] = (command: never) => fixture.client.send(command);
 
-function request(n: EbsTestNode, name: string, raw: Record<string, string>): { name: string; options: OptionValues } {
+function request(n: EbsTestNode, name: string, raw: Record<string, string>): CreateRequest<EbsOptions> {
   const options = parseOptions(n.provider.options, raw, 'backing=ebs');
   n.provider.validate({ name, options });
   return { name, options };

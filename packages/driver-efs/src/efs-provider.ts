@@ -10,7 +10,6 @@ import {
   type HostOperations,
   type Logger,
   type MountResult,
-  type OptionSpec,
   type ProviderVolume,
   type StorageProvider,
   type VolumeScope,
@@ -19,7 +18,7 @@ import { AccessPointVolumes, VOLUME_TAG, type AccessPointVolume, type NewAccessP
 import { DirectoryVolumes, type DirectoryVolumeRecord } from './directory-volumes.js';
 import { SYSTEM_FILE_OPERATIONS, errnoCode, type FileOperations } from './file-operations.js';
 import { DEFAULT_LOCK_TIMING, WorkArea, type IsPublished, type LockTiming, type WorkAreaContext } from './work-area.js';
-import { DEFAULT_EFS_MODE, EFS_OPTIONS, type PerformanceMode } from './efs-options.js';
+import { DEFAULT_EFS_MODE, EFS_OPTIONS, type EfsOptions, type PerformanceMode } from './efs-options.js';
 import { checkEfsSettings, type EfsSettings } from './efs-settings.js';
 import { locateFileSystem, type FileSystemRef, type LocatedFileSystem } from './file-system-locator.js';
 import { BindStandInMounter, NfsMounter, type FileSystemMounter } from './file-system-mounter.js';
@@ -75,11 +74,11 @@ interface Started {
  * adopted and kept when the volume is removed; an access point is deleted only if Stowage made it, and its data
  * only if it is `/<name>` and was not adopted.
  */
-export class EfsProvider implements StorageProvider {
+export class EfsProvider implements StorageProvider<EfsOptions> {
   readonly name = 'efs';
   readonly aliases = ['shared'] as const;
   readonly scope: VolumeScope = 'global';
-  readonly options: readonly OptionSpec[] = EFS_OPTIONS;
+  readonly options = EFS_OPTIONS;
   private started: Started | undefined;
   /** The engine told this run which volumes it holds (it serves mounts), so a mount no volume holds is nobody's. */
   private reconciled = false;

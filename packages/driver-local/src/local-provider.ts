@@ -8,21 +8,20 @@ import {
   type CreateRequest,
   type Logger,
   type MountResult,
-  type OptionSpec,
   type ProviderVolume,
   type StorageProvider,
   type VolumeScope,
 } from '@stowage/core';
-import { DEFAULT_MODE, LOCAL_OPTIONS } from './local-options.js';
+import { LOCAL_OPTIONS, type LocalOptions } from './local-options.js';
 import { localFailpoint } from './local-failpoints.js';
 import { VolumeLayout } from './volume-layout.js';
 import { readVolumeMetadata, writeVolumeMetadata, type VolumeMetadata } from './volume-metadata.js';
 
-/** Settings of the local backing (config `drivers.local`, env `STOWAGE_LOCAL_ROOT`). */
-export type LocalProviderSettings = {
+/** What a {@link LocalProvider} works on: the driver's settings, or an embedder's. */
+export interface LocalProviderSettings {
   /** Absolute directory holding one subdirectory per volume; created mode 0700 if missing. */
   readonly root: string;
-};
+}
 
 /** The default {@link LocalProviderSettings.root}. */
 export const DEFAULT_LOCAL_ROOT = '/var/lib/stowage/volumes';
@@ -32,10 +31,10 @@ export const DEFAULT_LOCAL_ROOT = '/var/lib/stowage/volumes';
  * the volume was created with. Creates and removes go through a dot-named temporary directory and one rename, so
  * a crash never leaves a half-made or half-deleted volume under a volume's name.
  */
-export class LocalProvider implements StorageProvider {
+export class LocalProvider implements StorageProvider<LocalOptions> {
   readonly name = 'local';
   readonly scope: VolumeScope = 'local';
-  readonly options: readonly OptionSpec[] = LOCAL_OPTIONS;
+  readonly options = LOCAL_OPTIONS;
   private readonly layout: VolumeLayout;
   // Metadata never changes after create, so it is read from disk once per volume and kept as the answer itself:
   // List of 10,000 volumes was 10,000 file reads per call (675 ms, bench/), then 10,000 paths joined and dates
@@ -80,7 +79,7 @@ export class LocalProvider implements StorageProvider {
     }
   }
 
-  async create(request: CreateRequest): Promise<ProviderVolume> {
+  async create(request: CreateRequest<LocalOptions>): Promise<ProviderVolume> {
     const { name } = request;
     const target = this.layout.volumeDir(name);
     const options = formatOptionValues(request.options);
@@ -214,14 +213,14 @@ export class LocalProvider implements StorageProvider {
   /** Nothing to release: the data directory is handed out as it is. */
   async unmount(_name: string): Promise<void> {}
 
-  private async buildVolume(temp: string, request: CreateRequest, metadata: VolumeMetadata): Promise<void> {
+  private async buildVolume(temp: string, request: CreateRequest<LocalOptions>, metadata: VolumeMetadata): Promise<void> {
     const data = join(temp, '_data');
-    const mode = Number.parseInt(String(request.options.mode ?? DEFAULT_MODE), 8);
+    const mode = Number.parseInt(request.options.mode, 8);
     await mkdir(data);
     const { uid, gid } = request.options;
     if (uid !== undefined || gid !== undefined) {
       // -1 leaves that half of the ownership as it is.
-      await chown(data, uid === undefined ? -1 : Number(uid), gid === undefined ? -1 : Number(gid));
+      await chown(data, uid ?? -1, gid ?? -1);
     }
     // After chown, which clears set-id bits; and explicit, because mkdir's mode is filtered by the umask.
     await chmod(data, mode);

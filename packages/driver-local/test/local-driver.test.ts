@@ -1,10 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Container } from 'inversify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorKind, LOGGER, STORAGE_PROVIDER, StowageError, createLogger, parseOptions } from '@stowage/core';
-import { LOCAL_OPTIONS, LocalProvider, driver } from '../src/index.js';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { ErrorKind, StowageError, driverProviders, parseOptions } from '@stowage/core';
+import { LOCAL_OPTIONS, LocalProvider, driver, type LocalOptions, type LocalSettings } from '../src/index.js';
 
 let base: string;
 
@@ -37,17 +36,18 @@ describe('the local driver definition', () => {
     expect((error as Error).message).toMatch(/root: must be an absolute path/);
   });
 
-  it('binds one LocalProvider over the configured root under STORAGE_PROVIDER', async () => {
-    const container = new Container();
-    container.bind(LOGGER).toConstantValue(createLogger({ level: 'silent' }));
-    await container.load(driver.module({ root: join(base, 'vols') }));
-
-    const providers = container.getAll(STORAGE_PROVIDER);
+  it('makes one LocalProvider over the configured root', async () => {
+    const providers = await driverProviders(driver, { settings: { root: join(base, 'vols') }, stateDir: base });
     expect(providers).toHaveLength(1);
     const provider = providers[0] as LocalProvider;
     expect(provider).toBeInstanceOf(LocalProvider);
     expect(provider).toMatchObject({ name: 'local', scope: 'local', root: join(base, 'vols') });
-    expect(container.get(STORAGE_PROVIDER)).toBe(provider);
     expect(provider.options.map((o) => o.name)).toEqual(['uid', 'gid', 'mode']);
+    expect(driver.options).toBe(LOCAL_OPTIONS);
+  });
+
+  it('infers its settings and options types from their declarations', () => {
+    expectTypeOf<LocalSettings>().toEqualTypeOf<{ readonly root: string }>();
+    expectTypeOf<LocalOptions>().toEqualTypeOf<{ readonly mode: string; readonly uid?: number; readonly gid?: number }>();
   });
 });

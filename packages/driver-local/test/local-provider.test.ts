@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorKind, StowageError, type OptionValues } from '@stowage/core';
-import { LocalProvider } from '../src/index.js';
+import { ErrorKind, StowageError } from '@stowage/core';
+import { LocalProvider, type LocalOptions } from '../src/index.js';
 import { RecordingLogger } from './support/recording-logger.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -28,7 +28,7 @@ async function started(): Promise<LocalProvider> {
   return provider;
 }
 
-function create(provider: LocalProvider, name: string, options: OptionValues = { mode: '0755' }) {
+function create(provider: LocalProvider, name: string, options: LocalOptions = { mode: '0755' }) {
   return provider.create({ name, options });
 }
 

@@ -1,12 +1,10 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
-import type { DriverConfig, StowageConfig } from '../config/stowage-config.js';
-import type { OptionValues } from '../contract/option-spec.js';
-import { ErrorKind } from '../errors/error-kind.js';
+import type { StowageConfig } from '../config/stowage-config.js';
 import type { StowageDriver } from '../contract/driver-definition.js';
 import { StowageError } from '../errors/stowage-error.js';
 import { ENGINE_SETTINGS, VolumeEngine } from '../engine/volume-engine.js';
-import { parseOptions } from '../engine/option-parser.js';
+import { driverModule, parseDriverSettings } from './driver-module.js';
 import type { HostOperations } from '../host/host-operations.js';
 import { SystemHostOperations } from '../host/system-host-operations.js';
 import type { Logger } from '../logging/logger.js';
@@ -30,16 +28,18 @@ export interface Stowage {
 }
 
 /**
- * The composition root every adapter and embedder shares: binds the shared services, loads each enabled driver's
- * container module with its settings validated against the driver's declared settings, and resolves the engine,
- * which receives every provider by multi-injection.
+ * The composition root every adapter and embedder shares: binds the shared services, validates each enabled
+ * driver's settings against its declaration, loads the driver's container module (made here from its `create`, or
+ * its own `module`), and resolves the engine, which receives every provider by multi-injection.
  */
 export async function composeStowage(options: ComposeOptions): Promise<Stowage> {
   const { config, drivers, logger } = options;
   const container = new Container({ defaultScope: 'Singleton' });
+  const host = options.host ?? new SystemHostOperations({ logger });
+  const node = { stateDir: config.stateDir };
   container.bind(LOGGER).toConstantValue(logger);
-  container.bind(HOST_OPERATIONS).toConstantValue(options.host ?? new SystemHostOperations({ logger }));
-  container.bind(NODE_CONTEXT).toConstantValue({ stateDir: config.stateDir });
+  container.bind(HOST_OPERATIONS).toConstantValue(host);
+  container.bind(NODE_CONTEXT).toConstantValue(node);
   container.bind(ENGINE_SETTINGS).toConstantValue({
     stateDir: config.stateDir,
     ...(config.defaultBacking !== undefined ? { defaultBacking: config.defaultBacking } : {}),
@@ -53,7 +53,7 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
       throw StowageError.invalidArgument(`config: driver "${name}" is enabled but was not loaded`);
     }
     const settings = parseDriverSettings(driver, driverConfig.settings);
-    await container.load(driver.module(settings));
+    await container.load(await driverModule(driver, settings, { host, logger, node }));
   }
   container.bind(VolumeEngine).toSelf();
   const engine = container.get(VolumeEngine);
@@ -65,18 +65,4 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
       container.unbindAll();
     },
   };
-}
-
-/** The driver's settings, validated; a refusal names where settings come from, file or environment. */
-function parseDriverSettings(driver: StowageDriver, raw: DriverConfig['settings']): OptionValues {
-  try {
-    return parseOptions(driver.settings, raw, `driver ${driver.name}`);
-  } catch (error) {
-    if (!StowageError.is(error, ErrorKind.InvalidArgument)) throw error;
-    throw StowageError.invalidArgument(
-      `config: driver ${driver.name}: ${error.message} (settings come from drivers.${driver.name}.settings in the ` +
-        `config file, or from STOWAGE_${driver.name.toUpperCase()}_<SETTING> variables)`,
-      error,
-    );
-  }
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { StowageError } from '../errors/stowage-error.js';
@@ -129,8 +129,9 @@ type ConfigFile = z.infer<typeof configFileSchema>;
  * With no file and no environment, the socket is {@link DEFAULT_SOCKET}, the state directory
  * {@link DEFAULT_STATE_DIR}, the log level `info`, and only the `local` driver is enabled.
  *
- * A relative `module` in the file (`./x.js`, `../x.js`) is resolved against the file's directory, and in the
- * environment against the working directory; package names and absolute paths are kept as they are.
+ * A relative `module` in the file (`./x.js`, `../x.js`, or `dist/x.js` when that file exists) is resolved against the
+ * file's directory, and in the environment against the working directory; package names and absolute paths are
+ * kept as they are.
  *
  * @throws StowageError InvalidArgument, with a message starting `config:` that names the file or the variable and
  *   the key, when the file cannot be read or parsed, has unknown keys, or any value is invalid.
@@ -161,8 +162,8 @@ export async function loadConfig(input: LoadConfigInput = {}): Promise<StowageCo
   for (const name of names) {
     const base = Object.hasOwn(fileDrivers, name) ? fileDrivers[name] : undefined;
     const fromDriverEnv = driverEnv(name, env);
-    const fileModule = base?.module === undefined || file === undefined ? base?.module : resolveModule(base.module, path.dirname(file));
-    const envModule = fromDriverEnv.module === undefined ? undefined : resolveModule(fromDriverEnv.module, process.cwd());
+    const fileModule = base?.module === undefined || file === undefined ? base?.module : await resolveModule(base.module, path.dirname(file));
+    const envModule = fromDriverEnv.module === undefined ? undefined : await resolveModule(fromDriverEnv.module, process.cwd());
     const module = envModule ?? fileModule;
     drivers[name] = {
       ...(module === undefined ? {} : { module }),
@@ -275,8 +276,20 @@ function camelCase(upperSnake: string): string {
     .join('');
 }
 
-function resolveModule(specifier: string, base: string): string {
-  return specifier.startsWith('./') || specifier.startsWith('../') ? path.resolve(base, specifier) : specifier;
+/**
+ * A module path relative to `base` made absolute: `./x.js` and `../x.js` always, and a name with no leading `./`
+ * (`dist/index.js`) when it is a file there, since that is what someone who types a path means. Anything else is
+ * a package name (or an absolute path or URL) and is kept.
+ */
+async function resolveModule(specifier: string, base: string): Promise<string> {
+  if (specifier.startsWith('./') || specifier.startsWith('../')) return path.resolve(base, specifier);
+  if (path.isAbsolute(specifier) || specifier.startsWith('file:')) return specifier;
+  const candidate = path.resolve(base, specifier);
+  const isFile = await stat(candidate).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  return isFile ? candidate : specifier;
 }
 
 /** Parses `value` or throws one InvalidArgument listing every problem, each as `<where>: <key>: <what>`. */

@@ -1,4 +1,5 @@
-import type { OptionSpec, OptionValues } from './option-spec.js';
+import type { OptionSpecs } from './define-options.js';
+import type { OptionValues } from './option-spec.js';
 
 /**
  * Where a provider's volumes are visible. `local`: only on the node that created them (a host directory).
@@ -28,15 +29,30 @@ export interface ProviderVolume {
   readonly status?: Readonly<Record<string, unknown>>;
 }
 
-/** A request to create a volume. Options are validated and parsed against {@link StorageProvider.options}. */
-export interface CreateRequest {
+/**
+ * A request to create a volume. Options are validated and parsed against {@link StorageProvider.options}; `O` is
+ * their parsed type, `InferOptions<typeof MY_OPTIONS>` for options declared with `defineOptions`.
+ */
+export interface CreateRequest<O extends object = OptionValues> {
   /** A valid volume name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 200 characters, so never `.`, `..` or with a `/`. */
   readonly name: string;
   /**
    * The parsed options with defaults applied, typed by their spec (`integer` as a number, `boolean` as a boolean,
    * `string` normalised), without `backing`. An option with no value and no default is absent.
    */
-  readonly options: OptionValues;
+  readonly options: O;
+}
+
+/**
+ * What a provider declares about its volumes beyond the contract's defaults, so the engine and the conformance kit
+ * adapt to it instead of the provider faking what it cannot do.
+ */
+export interface ProviderCapabilities {
+  /**
+   * `true`: a volume's data does not outlive Unmount (tmpfs, scratch disks); each Mount after the last Unmount may
+   * start empty. The volume itself (its name and options) still lives until Remove. Default `false`: data persists.
+   */
+  readonly ephemeral?: boolean;
 }
 
 /** The result of making a volume usable on this node. */
@@ -61,21 +77,26 @@ export interface MountResult {
  * A provider throws {@link StowageError}s; anything else thrown is reported as a backend failure.
  * It must never answer "not found" for a volume it merely failed to look up: Docker forgets volumes on that answer.
  */
-export interface StorageProvider {
+export interface StorageProvider<O extends object = OptionValues> {
   /** The backing name users select with `--opt backing=<name>` (`local`, `ebs`). */
   readonly name: string;
   /** Other names for the backing (`relocatable` for `ebs`, `shared` for `efs`). */
   readonly aliases?: readonly string[];
   readonly scope: VolumeScope;
-  /** The create options accepted. `backing` is the engine's and must not be declared. */
-  readonly options: readonly OptionSpec[];
+  /**
+   * The create options accepted, usually declared with `defineOptions`, whose parsed type is `O`. `backing` is the
+   * engine's and must not be declared.
+   */
+  readonly options: OptionSpecs<O>;
+  /** What this backing cannot promise (data that does not outlive Unmount); nothing when left out. */
+  readonly capabilities?: ProviderCapabilities;
 
   /**
    * Optional cross-option checks beyond what {@link options} can declare. Throw an InvalidArgument
    * StowageError; called before {@link create}, after per-option validation, outside the per-volume lock and
    * even when the volume already exists: check the request only, with no I/O.
    */
-  validate?(request: CreateRequest): void;
+  validate?(request: CreateRequest<O>): void;
 
   /**
    * Checks the backend is usable at start-up (credentials, file system present). Throw with a message that says
@@ -87,7 +108,7 @@ export interface StorageProvider {
    * Creates the volume. Called only when no backing that may hold the name has it (see {@link inspect}); must still
    * be safe if another node creates the same name at once (end with one volume).
    */
-  create(request: CreateRequest): Promise<ProviderVolume>;
+  create(request: CreateRequest<O>): Promise<ProviderVolume>;
 
   /**
    * Deletes the volume and its data. Throws NotFound if there is no such volume. Never called while this node

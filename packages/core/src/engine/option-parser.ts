@@ -1,3 +1,4 @@
+import type { InferOptions } from '../contract/define-options.js';
 import type { OptionCondition, OptionSpec, OptionValues } from '../contract/option-spec.js';
 import { StowageError } from '../errors/stowage-error.js';
 
@@ -14,9 +15,10 @@ const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 /**
  * Validates `raw` against `specs` and returns the parsed values with defaults applied. Every problem found is
  * reported in one InvalidArgument StowageError, each as `<option>: <what is wrong>`. `subject` names what the
- * options belong to in messages (`backing=relocatable`, `driver local`).
+ * options belong to in messages (`backing=relocatable`, `driver local`). Specs made by `defineOptions` give their
+ * inferred type.
  */
-export function parseOptions(specs: readonly OptionSpec[], raw: RawValues, subject: string): OptionValues {
+export function parseOptions<S extends readonly OptionSpec[]>(specs: S, raw: RawValues, subject: string): InferOptions<S> {
   const problems: string[] = [];
   const bySpec = new Map(specs.map((spec) => [spec.name, spec]));
 
@@ -62,7 +64,8 @@ export function parseOptions(specs: readonly OptionSpec[], raw: RawValues, subje
   }
 
   if (problems.length > 0) throw StowageError.invalidArgument(problems.join('; '));
-  return withDefaults;
+  // The specs' inferred type describes exactly what the checks above let through.
+  return withDefaults as InferOptions<S>;
 }
 
 /** The string form of parsed values, as recorded with a volume and compared on a repeated create. */

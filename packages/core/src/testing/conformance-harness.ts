@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatOptionValues, parseOptions } from '../engine/option-parser.js';
 import { VolumeEngine } from '../engine/volume-engine.js';
 import type { Volume } from '../engine/volume.js';
 import { SystemHostOperations } from '../host/system-host-operations.js';
@@ -53,6 +54,16 @@ export class ConformanceHarness {
   /** Create options for this backing, with `backing` set to the provider under test. */
   options(extra?: Record<string, string>): Record<string, string> {
     return { backing: this.provider.name, ...(extra ?? this.setup.createOptions ?? {}) };
+  }
+
+  /** Whether the provider declares that its data does not outlive Unmount. */
+  get ephemeral(): boolean {
+    return this.provider.capabilities?.ephemeral === true;
+  }
+
+  /** What a volume created with `options` records: parsed as the engine parses them, defaults applied. */
+  parsedOptions(options: Record<string, string> | undefined): Record<string, string> {
+    return formatOptionValues(parseOptions(this.provider.options, options ?? {}, `backing=${this.provider.name}`));
   }
 
   /** How many Mount calls the engine holds for `name` (0 when it does not know the volume). */

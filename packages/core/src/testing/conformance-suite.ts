@@ -42,8 +42,9 @@ const PROBE_FILE = 'stowage-conformance.txt';
  * Each test builds an engine with a temporary state directory, the real host operations and a silent logger, and
  * stops it afterwards; volumes a test leaves are unmounted and removed through the provider before `teardown`.
  * Names are prefixed per test, so one backend may serve every test. Mount paths must be real directories on this
- * host (the suite writes a file into them). Slow backends: raise `testTimeout` and `hookTimeout` in the vitest
- * config. Needs `vitest` (an optional peer dependency of `@stowage/core`).
+ * host (the suite writes a file into them). The provider's `capabilities` adapt the cases: an `ephemeral` provider
+ * is checked to serve a volume again after Unmount instead of keeping its data. Slow backends: raise `testTimeout`
+ * and `hookTimeout` in the vitest config. Needs `vitest` (an optional peer dependency of `@stowage/core`).
  *
  * @param name Shown in the test report, usually the backing's name.
  * @param setup Makes a fresh provider and what the suite needs to know about it, once per test.
@@ -65,7 +66,9 @@ export function runConformanceSuite(name: string, setup: () => Promise<Conforman
         const n = h.name('round-trip');
         const created = await h.engine.create(n, h.options());
         expect(created).toMatchObject({ name: n, backing: h.provider.name, scope: h.provider.scope });
-        expect(created.options).toMatchObject(h.setup.createOptions ?? {});
+        expect(created.options, 'the options recorded are the parsed createOptions, defaults included').toEqual(
+          h.parsedOptions(h.setup.createOptions),
+        );
 
         const got = await h.engine.get(n);
         expect(got).toMatchObject({ name: n, backing: h.provider.name, options: created.options });
@@ -139,6 +142,9 @@ export function runConformanceSuite(name: string, setup: () => Promise<Conforman
       it('refuses a create of an existing name with other options with AlreadyExists, keeping the original', async (ctx) => {
         const other = h.setup.otherCreateOptions;
         ctx.skip(other === undefined, 'the setup gives no otherCreateOptions');
+        expect(h.parsedOptions(other), 'otherCreateOptions must differ from createOptions once defaults are applied').not.toEqual(
+          h.parsedOptions(h.setup.createOptions),
+        );
         const n = h.name('conflict');
         const original = await h.engine.create(n, h.options());
         await refusal(h.engine.create(n, h.options(other)), ErrorKind.AlreadyExists);
@@ -148,7 +154,8 @@ export function runConformanceSuite(name: string, setup: () => Promise<Conforman
     });
 
     describe('mount and unmount', () => {
-      it('mounts to an existing directory whose data survives an unmount and a new mount', async () => {
+      it('mounts to an existing directory whose data survives an unmount and a new mount', async (ctx) => {
+        ctx.skip(h.ephemeral, 'the provider declares capabilities.ephemeral: its data does not outlive Unmount');
         const n = h.name('persist');
         await h.engine.create(n, h.options());
         const path = await h.engine.mount(n, 'first');
@@ -158,6 +165,22 @@ export function runConformanceSuite(name: string, setup: () => Promise<Conforman
 
         const again = await h.engine.mount(n, 'second');
         expect(await readFile(join(again, PROBE_FILE), 'utf8')).toBe('hello');
+        await h.engine.unmount(n, 'second');
+      });
+
+      it('serves an ephemeral volume again after an unmount, as a writable directory', async (ctx) => {
+        ctx.skip(!h.ephemeral, 'the provider keeps data across Unmount (no capabilities.ephemeral)');
+        const n = h.name('ephemeral');
+        await h.engine.create(n, h.options());
+        const path = await h.engine.mount(n, 'first');
+        await writeFile(join(path, PROBE_FILE), 'gone soon');
+        await h.engine.unmount(n, 'first');
+        expect(await h.engine.get(n), 'the volume outlives its data').toBeDefined();
+
+        const again = await h.engine.mount(n, 'second');
+        expect((await stat(again)).isDirectory()).toBe(true);
+        await writeFile(join(again, PROBE_FILE), 'fresh');
+        expect(await readFile(join(again, PROBE_FILE), 'utf8')).toBe('fresh');
         await h.engine.unmount(n, 'second');
       });
 

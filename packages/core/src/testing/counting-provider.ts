@@ -25,6 +25,9 @@ export class CountingProvider implements StorageProvider {
   get options(): StorageProvider['options'] {
     return this.inner.options;
   }
+  get capabilities(): StorageProvider['capabilities'] {
+    return this.inner.capabilities;
+  }
 
   /** How many times `operation` was called, for volume `name` or for any name. */
   calls(operation: CountedOperation, name?: string): number {

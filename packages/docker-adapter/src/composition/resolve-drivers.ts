@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,25 +39,25 @@ function isPath(specifier: string): boolean {
   return specifier.startsWith('.') || isAbsolute(specifier) || specifier.startsWith('file:');
 }
 
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
 async function importDriverModule(name: string, specifier: string, firstParty: boolean, cwd: string): Promise<unknown> {
   let url: string;
-  try {
-    if (firstParty) {
-      // Our own dependency: resolved from this package, wherever the user runs the CLI.
-      url = specifier;
-    } else if (specifier.startsWith('file:')) {
-      url = specifier;
-    } else if (isPath(specifier)) {
-      url = pathToFileURL(resolve(cwd, specifier)).href;
-    } else {
-      // import() would resolve a bare name from this package's node_modules, not the user's.
-      url = pathToFileURL(createRequire(join(resolve(cwd), 'noop.js')).resolve(specifier)).href;
-    }
-  } catch (error) {
-    throw StowageError.invalidArgument(
-      `driver "${name}": cannot find module "${specifier}" from ${cwd}: ${(error as Error).message}`,
-      error,
-    );
+  if (firstParty) {
+    // Our own dependency: resolved from this package, wherever the user runs the CLI.
+    url = specifier;
+  } else if (specifier.startsWith('file:')) {
+    url = specifier;
+  } else if (isPath(specifier) || (await isFile(resolve(cwd, specifier)))) {
+    // `dist/index.js` with no leading ./ is a path too when that file is there: what the user meant.
+    url = pathToFileURL(resolve(cwd, specifier)).href;
+  } else {
+    url = resolvePackage(name, specifier, cwd);
   }
   try {
     return await import(url);
@@ -69,10 +70,27 @@ async function importDriverModule(name: string, specifier: string, firstParty: b
   }
 }
 
+/** The file URL of package `specifier` as installed under `cwd`. */
+function resolvePackage(name: string, specifier: string, cwd: string): string {
+  try {
+    // import() would resolve a bare name from this package's node_modules, not the user's. The file name given to
+    // createRequire is only where the search starts; it need not exist, and never appears in a message.
+    return pathToFileURL(createRequire(join(resolve(cwd), 'package.json')).resolve(specifier)).href;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Node's own message lists a "require stack" of that start file, which tells the user nothing.
+    const reason =
+      code === 'MODULE_NOT_FOUND'
+        ? `it is neither a file there nor an installed package`
+        : ((error as Error).message.split('\n')[0] ?? String(error));
+    throw StowageError.invalidArgument(`driver "${name}": cannot find module "${specifier}" from ${cwd}: ${reason}`, error);
+  }
+}
+
 function checkDriver(name: string, specifier: string, loaded: unknown): StowageDriver {
   const exports = (loaded ?? {}) as { driver?: unknown; default?: unknown };
   const candidate = exports.driver ?? exports.default;
-  const shapeHint = 'a StowageDriver (name, settings, module) exported as `driver` or as the default export';
+  const shapeHint = 'a StowageDriver (name, settings, create or module) exported as `driver` or as the default export';
   if (candidate === undefined) {
     throw StowageError.invalidArgument(`driver "${name}": module "${specifier}" exports no driver; expected ${shapeHint}`);
   }
@@ -93,10 +111,11 @@ function checkDriver(name: string, specifier: string, loaded: unknown): StowageD
 
 function driverShapeProblems(candidate: unknown): string[] {
   if (typeof candidate !== 'object' || candidate === null) return [`got ${candidate === null ? 'null' : typeof candidate}`];
-  const { name, settings, module } = candidate as Record<string, unknown>;
+  const { name, settings, create, module } = candidate as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof name !== 'string' || name === '') problems.push('name is not a non-empty string');
-  if (!Array.isArray(settings)) problems.push('settings is not an array');
-  if (typeof module !== 'function') problems.push('module is not a function');
+  // defineDriver always fills settings in; a hand-made definition may leave them out when it has none.
+  if (settings !== undefined && !Array.isArray(settings)) problems.push('settings is not an array');
+  if (typeof create !== 'function' && typeof module !== 'function') problems.push('neither create nor module is a function');
   return problems;
 }
