@@ -142,6 +142,7 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
         { zone, region, fileSystemId: generalPurpose.id, maxIoFileSystemId: maxIo?.id, accessPoints: this.settings.accessPoints },
         'EFS file systems found, with mount targets in this zone',
       );
+      this.reconciled = false;
       await this.keepMounted();
       await this.recoverCrashes();
     } catch (error) {
