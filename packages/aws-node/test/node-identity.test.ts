@@ -1,4 +1,4 @@
-import { freePort, startMotoServer, type MotoServer } from '@stowage/aws-testkit';
+import { freePort, startMotoServer, type MotoServer } from '@stowage/testkit/moto';
 import { ErrorKind, StowageError } from '@stowage/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { imdsReader, resolveNodeIdentity, type MetadataReader } from '../src/index.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DescribeVolumesCommand, type Volume } from '@aws-sdk/client-ec2';
 import { ErrorKind, SystemHostOperations, VolumeEngine, createLogger, parseOptions } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import type { EbsTestNode } from './support/ebs-node.js';
+import type { EbsTestNode } from '../src/testing/index.js';
 import { useMotoFixture, volumeImage } from './support/moto-fixture.js';
 import { failure } from './support/expect-failure.js';
 import { capturingLogger } from './support/capturing-logger.js';

@@ -1,11 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSnapshotCommand, CreateTagsCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client, type Volume } from '@aws-sdk/client-ec2';
-import { startCountingProxy } from '@stowage/aws-testkit';
+import { startCountingProxy } from '@stowage/testkit/moto';
 import { ErrorKind, StowageError, parseOptions, type OptionValues } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
 import { CLUSTER_TAG, OPTION_TAG_PREFIX, stackIdFor } from '../src/index.js';
-import type { EbsTestNode } from './support/ebs-node.js';
+import type { EbsTestNode } from '../src/testing/index.js';
 import { failure } from './support/expect-failure.js';
 import { useMotoFixture } from './support/moto-fixture.js';
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { EbsSnapshots, SNAPSHOT_PURPOSE_TAG, SnapshotSchedule, stackIdFor } from '../src/index.js';
 import { volumeTags } from '../src/cluster-tags.js';
 import { EbsVolumes } from '../src/ebs-volumes.js';
-import type { EbsTestNode } from './support/ebs-node.js';
+import type { EbsTestNode } from '../src/testing/index.js';
 import { useMotoFixture } from './support/moto-fixture.js';
 
 const run = promisify(execFile);

@@ -5,7 +5,7 @@ import { relocatableBacking } from './crash-ebs-backing.js';
 import { formatCrashTable, writeCrashResults } from './crash-report.js';
 import { runCrashRow, type CrashResult } from './crash-run.js';
 import { ENGINE_STEPS, MOUNT_TABLE_STEPS } from './crash-steps.js';
-import { MotoCloud } from './moto-cloud.js';
+import { MotoCloud } from '@stowage/testkit/moto';
 
 /**
  * Issue 5, "crash at every step": the built plugin is killed with SIGKILL at each failpoint of the engine, its mount

@@ -7,7 +7,7 @@ import { PluginProcess } from '../e2e/plugin-process.js';
 import type { BackingWorld, CrashBacking } from './crash-backings.js';
 import { CrashRow } from './crash-row.js';
 import type { CrashScenario } from './crash-scenarios.js';
-import type { MotoCloud } from './moto-cloud.js';
+import type { MotoCloud } from '@stowage/testkit/moto';
 
 /** One row of the table: a kill at `step` during `scenario` on `backing`, and what the recovery left. */
 export interface CrashResult {

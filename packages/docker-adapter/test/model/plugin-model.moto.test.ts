@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { composeFromConfig } from '../../src/composition/compose-from-config.js';
 import { sharedBacking } from '../crash/crash-backings.js';
 import { relocatableBacking } from '../crash/crash-ebs-backing.js';
-import { MotoCloud } from '../crash/moto-cloud.js';
+import { MotoCloud } from '@stowage/testkit/moto';
 import { mountsUnder, unmountAllUnder } from '../e2e/mount-info.js';
 import { MotoEbsVolumes, tagsOf } from '../e2e/moto-ebs-volumes.js';
 import { VOLUME_NAME_TAG, stackIdFor } from '@stowage/driver-ebs';

@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { StowageError } from '@stowage/core';
 import { EfsNodes } from './efs-nodes.js';
-import { MotoEfs, scratch } from './moto-efs.js';
+import type { MotoCloud } from '@stowage/testkit/moto';
+import { scratch, startMotoEfs } from './moto-efs.js';
 
 /** What a test file of the shared backing works with: one moto server, and per test a scratch directory and nodes. */
 export interface EfsTestWorld {
-  readonly world: MotoEfs;
+  readonly world: MotoCloud;
   readonly dir: Awaited<ReturnType<typeof scratch>>;
   readonly nodes: EfsNodes;
 }
@@ -18,7 +19,7 @@ export interface EfsTestWorld {
 export function useEfsTestWorld(): EfsTestWorld {
   const state = {} as { -readonly [K in keyof EfsTestWorld]: EfsTestWorld[K] };
   beforeAll(async () => {
-    state.world = await MotoEfs.start();
+    state.world = await startMotoEfs();
   });
   afterAll(async () => {
     await state.world?.stop();
