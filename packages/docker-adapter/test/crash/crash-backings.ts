@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { paginateDescribeAccessPoints } from '@aws-sdk/client-efs';
 import { LOCAL_FAILPOINTS } from '@stowage/driver-local';
 import type { MotoCloud } from '@stowage/testkit/moto';
-import { unmountAllUnder } from '../e2e/mount-info.js';
-import type { PluginProcess } from '../e2e/plugin-process.js';
+import { type PluginProcess, unmountAllUnder } from '@stowage/testkit/docker';
 import { LOCAL_STEPS, type StepScenarios } from './crash-steps.js';
 import type { WrittenFile } from './volume-files.js';
 

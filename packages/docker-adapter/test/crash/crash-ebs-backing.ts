@@ -7,7 +7,7 @@ import { startEbsTestNode } from '@stowage/driver-ebs/testing';
 import { MOTO_REGION, motoEc2Client, runInstance, type MotoCloud } from '@stowage/testkit/moto';
 import { loopDevicesUnder } from '../e2e/loop-devices.js';
 import { RelocatableNode } from '../e2e/relocatable-node.js';
-import { runCommand } from '../e2e/run-command.js';
+import { runCommand } from '@stowage/testkit/docker';
 import type { CrashBacking } from './crash-backings.js';
 import { EBS_STEPS } from './crash-steps.js';
 import { ebsStrays } from './ebs-strays.js';

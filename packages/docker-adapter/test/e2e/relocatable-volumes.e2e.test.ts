@@ -6,13 +6,11 @@ import { MOTO_REGION, motoEc2Client, runInstance, startMotoServer, type MotoServ
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
 import { loopDevicesUnder } from './loop-devices.js';
-import { mountsUnder } from './mount-info.js';
+import { mountsUnder, runCommand, waitUntil } from '@stowage/testkit/docker';
 import { MotoEbsVolumes, tagsOf } from './moto-ebs-volumes.js';
 import { RelocatableNode, type NodePlacement } from './relocatable-node.js';
-import { runCommand } from './run-command.js';
 import { waitForServiceTasks, waitForTaskContainersRemoved } from './swarm-service.js';
 import { TeardownSteps } from './teardown-steps.js';
-import { waitUntil } from './wait-until.js';
 
 const CLUSTER = 'stowage-e2e-relocatable';
 /** The seeds' StackID: the md5 of the cluster identity, computed here on its own to check the driver's. */

@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MotoCloud } from '@stowage/testkit/moto';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
-import { unmountAllUnder } from './mount-info.js';
+import { unmountAllUnder, waitUntil } from '@stowage/testkit/docker';
 import { serviceTaskContainers, waitForServiceTasks } from './swarm-service.js';
-import { waitUntil } from './wait-until.js';
 
 const ZONE = 'us-east-1a';
 const SERVICE = 'ping1';

@@ -7,7 +7,7 @@ import { composeFromConfig } from '../../src/composition/compose-from-config.js'
 import { sharedBacking } from '../crash/crash-backings.js';
 import { relocatableBacking } from '../crash/crash-ebs-backing.js';
 import { MotoCloud } from '@stowage/testkit/moto';
-import { mountsUnder, unmountAllUnder } from '../e2e/mount-info.js';
+import { mountsUnder, unmountAllUnder } from '@stowage/testkit/docker';
 import { MotoEbsVolumes, tagsOf } from '../e2e/moto-ebs-volumes.js';
 import { VOLUME_NAME_TAG, stackIdFor } from '@stowage/driver-ebs';
 import { runModel, type Foreign } from './model-runner.js';
