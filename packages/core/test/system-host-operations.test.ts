@@ -6,8 +6,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorKind } from '../src/errors/error-kind.js';
-import { StowageError } from '../src/errors/stowage-error.js';
 import { SystemHostOperations } from '../src/host/system-host-operations.js';
+import { expectStowageError as rejection } from '../src/testing/expect-stowage-error.js';
 import type { Logger } from '../src/logging/logger.js';
 
 const execFile = promisify(execFileCallback);
@@ -29,15 +29,6 @@ function recordingLogger(): Logger & { readonly commands: string[][] } {
   return logger;
 }
 
-/** Resolves to the StowageError `promise` rejects with, failing the test if it resolves or throws anything else. */
-async function rejection(promise: Promise<unknown>): Promise<StowageError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!StowageError.is(error)) throw new Error(`expected a StowageError, got ${String(error)}`);
-  return error;
-}
 
 async function makeSparseFile(file: string, bytes: number): Promise<void> {
   const handle = await open(file, 'w');

@@ -5,7 +5,7 @@ import { ErrorKind, SystemHostOperations, VolumeEngine, createLogger, parseOptio
 import { describe, expect, it } from 'vitest';
 import type { EbsTestNode } from '../src/testing/index.js';
 import { useMotoFixture, volumeImage } from './support/moto-fixture.js';
-import { failure } from './support/expect-failure.js';
+import { expectStowageError as failure } from '@stowage/core/testing';
 import { capturingLogger } from './support/capturing-logger.js';
 
 const ZONE = 'us-east-1a';

@@ -6,7 +6,7 @@ import { ErrorKind, StowageError, parseOptions, type OptionValues } from '@stowa
 import { describe, expect, it } from 'vitest';
 import { CLUSTER_TAG, OPTION_TAG_PREFIX, stackIdFor } from '../src/index.js';
 import type { EbsTestNode } from '../src/testing/index.js';
-import { failure } from './support/expect-failure.js';
+import { expectStowageError as failure } from '@stowage/core/testing';
 import { useMotoFixture } from './support/moto-fixture.js';
 
 const ZONE = 'us-east-1a';

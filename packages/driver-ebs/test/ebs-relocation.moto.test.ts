@@ -19,7 +19,7 @@ import { SNAPSHOT_PURPOSE_TAG, SOURCE_VOLUME_TAG } from '../src/ebs-snapshots.js
 import { capturingLogger, type LogLine } from './support/capturing-logger.js';
 import type { EbsTestNode } from '../src/testing/index.js';
 import { useMotoFixture, type NodeExtras } from './support/moto-fixture.js';
-import { failure } from './support/expect-failure.js';
+import { expectStowageError as failure } from '@stowage/core/testing';
 import { mountAsSwarmWould } from './support/swarm-retry.js';
 import { signal } from './support/signal.js';
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DescribeAccessPointsCommand } from '@aws-sdk/client-efs';
 import { ErrorKind, StowageError, SystemHostOperations, VolumeEngine, createLogger } from '@stowage/core';
+import { expectStowageError } from '@stowage/core/testing';
 import { freePort, type MotoCloud } from '@stowage/testkit/moto';
 import { OTHER_ZONE, provider, scratch, startMotoEfs } from './support/moto-efs.js';
 
@@ -37,9 +38,7 @@ async function node(label: string, settings: Parameters<typeof provider>[0] exte
 
 async function initError(settings: Parameters<typeof node>[1]): Promise<StowageError> {
   const efs = provider({ nfsStandInDir: dir.exports, ...settings, mountRoot: join(dir.dir, 'mounts') });
-  const error = await efs.init().then(() => undefined, (e: unknown) => e);
-  expect(StowageError.is(error), String(error)).toBe(true);
-  return error as StowageError;
+  return expectStowageError(efs.init());
 }
 
 describe("this node's zone", () => {

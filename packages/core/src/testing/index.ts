@@ -4,3 +4,4 @@
  */
 export { runConformanceSuite } from './conformance-suite.js';
 export type { ConformanceSetup } from './conformance-setup.js';
+export { expectStowageError, expectStowageErrorThrown } from './expect-stowage-error.js';

@@ -1,5 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { StowageError } from '@stowage/core';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { EfsNodes } from './efs-nodes.js';
 import type { MotoCloud } from '@stowage/testkit/moto';
 import { scratch, startMotoEfs } from './moto-efs.js';
@@ -34,11 +33,4 @@ export function useEfsTestWorld(): EfsTestWorld {
     await state.dir.cleanup();
   });
   return state;
-}
-
-/** The StowageError `promise` fails with (the test fails if it succeeds or fails otherwise). */
-export async function failure(promise: Promise<unknown>): Promise<StowageError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(StowageError.is(error), `expected a StowageError, got ${String(error)}`).toBe(true);
-  return error as StowageError;
 }
