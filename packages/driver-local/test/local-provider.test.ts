@@ -100,11 +100,13 @@ describe('create', () => {
   it('records name, creation time and options in volume.json, and reads them back after a restart', async () => {
     const before = Date.now();
     const provider = await started();
-    const created = await create(provider, 'meta', { uid: 0, mode: '0700' });
+    // The caller's own uid: chown to it needs no root.
+    const uid = process.getuid?.() ?? 0;
+    const created = await create(provider, 'meta', { uid, mode: '0700' });
 
     const file = join(root, 'meta', 'volume.json');
     const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-    expect(raw).toEqual({ name: 'meta', createdAt: created.createdAt?.toISOString(), options: { uid: '0', mode: '0700' } });
+    expect(raw).toEqual({ name: 'meta', createdAt: created.createdAt?.toISOString(), options: { uid: String(uid), mode: '0700' } });
     expect(new Date(raw.createdAt as string).getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(await permissions(file)).toBe(0o600);
 
