@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { createPluginApp } from '../src/protocol/plugin-app.js';
 import { FakeBackend, FakeBackendProvider } from './support/fake-backend.js';
 import { call, mountpoint } from './support/plugin-calls.js';
 import { startRunningPlugin, type RunningPlugin } from './support/running-plugin.js';
-import { buildCli, cliEnv, runStowage } from './support/stowage-cli.js';
+import { buildCli, CLI, cliEnv, runStowage } from './support/stowage-cli.js';
 
 const silent = createLogger({ level: 'silent' });
 
@@ -153,7 +154,7 @@ describe('a Mount whose caller gave up', () => {
 
 describe('the CLI without a running plugin', () => {
   beforeAll(async () => {
-    await buildCli();
+    if (!existsSync(CLI)) await buildCli();
   }, 120_000);
 
   it('reads without changing this node: the mount table is untouched, interrupted operations are left to the plugin', async () => {
