@@ -34,7 +34,7 @@ export async function startE2eEnvironment(
   label: string,
   options: { env?: Record<string, string>; liveRestore?: boolean } = {},
 ): Promise<E2eEnvironment> {
-  const engine = await DockerEngine.start({ label, ...(options.liveRestore ? { liveRestore: true } : {}) });
+  const engine = await DockerEngine.start({ label, liveRestore: options.liveRestore });
   const withEngine = (env: Record<string, string> = {}) => ({ STOWAGE_DOCKER_API: engine.socket, ...env });
   let plugin: PluginProcess | undefined;
   try {
