@@ -1,7 +1,8 @@
 import { CreateVolumeCommand, DescribeVolumesCommand, type Volume } from '@aws-sdk/client-ec2';
 import { ErrorKind, createLogger } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { clientToken, CLUSTER_TAG, VOLUME_NAME_TAG } from '../src/index.js';
+import { clientToken } from '../src/client-token.js';
+import { CLUSTER_TAG, VOLUME_NAME_TAG } from '../src/index.js';
 import { Deadline } from '../src/call-budget.js';
 import { EbsVolumes } from '../src/ebs-volumes.js';
 import { capturingLogger } from './support/capturing-logger.js';
