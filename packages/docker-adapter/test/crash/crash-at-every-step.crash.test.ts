@@ -1,4 +1,4 @@
-import { ENGINE_FAILPOINTS, MOUNT_TABLE_FAILPOINTS } from '@stowage/core';
+import { ENGINE_FAILPOINTS, MOUNT_TABLE_FAILPOINTS } from '@stowage/core/testing';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { LOCAL_BACKING, sharedBacking, type CrashBacking } from './crash-backings.js';
 import { relocatableBacking } from './crash-ebs-backing.js';
