@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,7 +39,7 @@ async function loopDevicesOf(file: string): Promise<string> {
   return (await run('losetup', ['-j', file])).stdout.trim();
 }
 
-// Needs root: loop devices and ext4 mounts.
+// Needs root: loop devices and ext4 mounts (the bookkeeping below runs with them, on the same set-up).
 describe('loopfs volumes on real loop mounts', () => {
   it('makes a sparse ext4 image of the requested size and metadata beside it', async () => {
     const created = await provider.create({ name: 'v1', options: { size: 64 } });
@@ -121,5 +121,42 @@ describe('loopfs volumes on real loop mounts', () => {
     const error = await expectStowageError(provider.remove('busy'), ErrorKind.InUse);
     expect(error.message).toContain(join(root, 'mounts', 'busy'));
     expect(await provider.inspect('busy')).toBeDefined();
+  });
+});
+
+describe('loopfs bookkeeping', () => {
+  it('deletes half-made images and images whose metadata is gone at start, and nothing else', async () => {
+    await writeFile(join(root, '.creating-half-0badc0de.img'), 'x');
+    await writeFile(join(root, '.meta-0badc0de.tmp'), '{');
+    await writeFile(join(root, 'orphan.img'), 'x');
+    await writeFile(join(root, 'kept.img'), 'x');
+    await writeFile(join(root, 'kept.json'), JSON.stringify({ name: 'kept', createdAt: new Date().toISOString(), options: { size: '16' } }));
+    await writeFile(join(root, 'notes.txt'), 'operator notes');
+    await started();
+    expect((await readdir(root)).sort()).toEqual(['kept.img', 'kept.json', 'mounts', 'notes.txt']);
+  });
+
+  it('answers undefined only for a missing name, and a backend failure when the root is gone or the metadata is bad', async () => {
+    expect(await provider.inspect('nothing')).toBeUndefined();
+    await writeFile(join(root, 'bad.json'), '{ nope');
+    await writeFile(join(root, 'renamed.json'), JSON.stringify({ name: 'other', createdAt: new Date().toISOString(), options: {} }));
+    for (const name of ['bad', 'renamed']) {
+      expect((await expectStowageError(provider.inspect(name), ErrorKind.BackendFailure)).message).toContain(join(root, `${name}.json`));
+    }
+    expect((await provider.list()).map((v) => v.name)).toEqual([]);
+
+    await rm(root, { recursive: true });
+    await expectStowageError(provider.inspect('nothing'), ErrorKind.BackendFailure);
+    await expectStowageError(provider.remove('nothing'), ErrorKind.BackendFailure);
+  });
+
+  it('refuses names that would leave the root, whatever the engine let through', async () => {
+    await mkdir(join(base, 'outside'));
+    for (const name of ['../outside', '..', '.hidden', 'a/b', '']) {
+      await expectStowageError(provider.inspect(name), ErrorKind.InvalidArgument);
+      await expectStowageError(provider.create({ name, options: { size: 16 } }), ErrorKind.InvalidArgument);
+      await expectStowageError(provider.mount(name), ErrorKind.InvalidArgument);
+    }
+    expect(await readdir(root)).toEqual(['mounts']);
   });
 });

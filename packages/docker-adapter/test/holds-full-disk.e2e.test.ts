@@ -3,29 +3,15 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call, mountpoint } from './support/plugin-calls.js';
-import { startRunningPlugin, type RunningPlugin } from './support/running-plugin.js';
+import { useRunningPlugins } from './support/running-plugin.js';
 
 const run = promisify(execFile);
 
 /** The holds regression that needs root: a state directory on a tmpfs of its own, filled up (see holds-regressions.test.ts). */
 describe('holds that nothing from outside can corrupt or lose, on a full disk', () => {
-  const plugins: RunningPlugin[] = [];
-  const cleanups: Array<() => Promise<void>> = [];
-
-  async function plugin(dir?: string): Promise<RunningPlugin> {
-    const started = await startRunningPlugin(dir);
-    plugins.push(started);
-    return started;
-  }
-
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    const dirs = new Set(plugins.map((p) => p.dir));
-    for (const p of plugins.splice(0)) await p.stop();
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-  });
+  const { plugin, cleanups } = useRunningPlugins();
 
   it('a Mount the table could not record (disk full) answers Err and is never counted, then or later', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'stowage-full-'));

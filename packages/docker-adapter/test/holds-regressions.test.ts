@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPluginApp } from '../src/protocol/plugin-app.js';
 import { FakeBackend, FakeBackendProvider } from './support/fake-backend.js';
 import { call, mountpoint } from './support/plugin-calls.js';
-import { startRunningPlugin, type RunningPlugin } from './support/running-plugin.js';
+import { startRunningPlugin, useRunningPlugins } from './support/running-plugin.js';
 import { buildCli, CLI, cliEnv, runStowage } from './support/stowage-cli.js';
 
 const silent = createLogger({ level: 'silent' });
@@ -18,21 +18,7 @@ const silent = createLogger({ level: 'silent' });
  * socket, where each one lost data, leaked a hold or took the plugin down.
  */
 describe('holds that nothing from outside can corrupt or lose', () => {
-  const plugins: RunningPlugin[] = [];
-  const cleanups: Array<() => Promise<void>> = [];
-
-  async function plugin(dir?: string): Promise<RunningPlugin> {
-    const started = await startRunningPlugin(dir);
-    plugins.push(started);
-    return started;
-  }
-
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    const dirs = new Set(plugins.map((p) => p.dir));
-    for (const p of plugins.splice(0)) await p.stop();
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-  });
+  const { plugin } = useRunningPlugins();
 
   it.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__'])(
     'an Unmount with Mount ID %s, which never mounted, leaves another container its volume and its data',
