@@ -2,10 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateVolumeCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { startCountingProxy, startMotoServer, type CountingProxy, type MotoServer } from '@stowage/aws-testkit';
+import {
+  MOTO_REGION as REGION,
+  motoEc2Client as motoClient,
+  runInstance,
+  startCountingProxy,
+  startMotoServer,
+  type CountingProxy,
+  type MotoServer,
+} from '@stowage/testkit/moto';
 import { VolumeEngine, createLogger, parseOptions } from '@stowage/core';
 import { CLUSTER_TAG, EBS_SETTINGS, EbsProvider, PAGE_SIZE, VOLUME_NAME_TAG, stackIdFor, type EbsSettings } from '@stowage/driver-ebs';
-import { REGION, motoClient, runInstance } from '../../packages/driver-ebs/test/support/moto-ec2.js';
 import { fakeNitroDevices, RecordingHostOperations } from './recording-host.js';
 import { fmt, pool, table, verdict } from './stats.js';
 

@@ -1,7 +1,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostOperations, MountEntry, MountOptions } from '@stowage/core';
-import { compactVolumeId, nvmeLinkName } from '@stowage/driver-ebs';
+import { compactVolumeId, nvmeLinkName } from '@stowage/driver-ebs/testing';
 
 /**
  * Host operations that mount nothing: the cloud-economy figures count EC2 calls, and one node here mounts up to 20

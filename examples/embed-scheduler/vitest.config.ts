@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { tierProjects } from '../../vitest.tiers.js';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    projects: tierProjects({ e2e: { testTimeout: 60_000 } }),
   },
 });

@@ -1,9 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { tierProjects } from '../../vitest.tiers.js';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
+    projects: tierProjects({ unit: {}, cloud: {} }),
   },
 });

@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
+import { tierProjects } from '../../vitest.tiers.js';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    projects: tierProjects({
+      unit: {},
+      cloud: { testTimeout: 60_000, hookTimeout: 60_000 },
+    }),
   },
 });

@@ -55,14 +55,12 @@ export type { Volume, BackingSummary } from './engine/volume.js';
 export { validateVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
 export { parseOptions, formatOptionValues } from './engine/option-parser.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';
-export { readMountTable, MOUNT_TABLE_FILE, MOUNT_JOURNAL_FILE } from './engine/mount-table.js';
 export type { MountRecord, MountState, CallerHold } from './engine/mount-record.js';
 export { syncDirectory } from './fs/sync-directory.js';
 
 // Failpoints: a test kills the process at a named step (STOWAGE_FAILPOINTS, tests only) to prove crash recovery.
-export { failpoint, failpointsOf, armedFailpoints, parseFailpoints, setFailpointHook, FAILPOINTS_ENV } from './failpoints/failpoint.js';
-export { ENGINE_FAILPOINTS, type EngineFailpoint } from './engine/engine-failpoints.js';
-export { MOUNT_TABLE_FAILPOINTS, type MountTableFailpoint } from './engine/mount-table-failpoints.js';
+// A driver declares and passes its own; the engine's, and the hooks a crash harness uses, are in @stowage/core/testing.
+export { failpoint, failpointsOf, FAILPOINTS_ENV } from './failpoints/failpoint.js';
 
 // Composition: building an engine from config and driver definitions.
 export { composeStowage, type ComposeOptions, type Stowage } from './compose/compose-stowage.js';
@@ -71,7 +69,6 @@ export { driverProviders, type DriverProvidersInput } from './compose/driver-mod
 // Host operations.
 export type { HostOperations, MountEntry, MountOptions } from './host/host-operations.js';
 export { SystemHostOperations } from './host/system-host-operations.js';
-export { parseMountInfo } from './host/mountinfo.js';
 
 // Config and logging.
 export type { StowageConfig, DriverConfig, HoldsConfig } from './config/stowage-config.js';

@@ -2,17 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { BackingRouter } from '../src/engine/backing-router.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
+import { expectStowageErrorThrown } from '../src/testing/expect-stowage-error.js';
 import { MemoryProvider } from './support/memory-provider.js';
 
-function refusal(build: () => unknown): StowageError {
-  try {
-    build();
-  } catch (error) {
-    if (StowageError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = (build: () => unknown): StowageError => expectStowageErrorThrown(build);
 
 async function addVolume(provider: MemoryProvider, name: string): Promise<void> {
   await provider.create({ name, options: {} });

@@ -7,6 +7,7 @@ import { StowageError } from '../src/errors/stowage-error.js';
 import { formatEntry, MountJournal } from '../src/engine/mount-journal.js';
 import { NO_CALLERS, parseMountRecord, type MountRecord } from '../src/engine/mount-record.js';
 import { MOUNT_JOURNAL_FILE, MOUNT_TABLE_FILE, MountTable, readMountTable } from '../src/engine/mount-table.js';
+import { expectStowageError } from '../src/testing/expect-stowage-error.js';
 import { loadWithFailpoints } from './support/failpoints.js';
 import { callers } from './support/holds.js';
 
@@ -205,11 +206,7 @@ describe('MountTable', () => {
   });
 
   describe('that cannot be read', () => {
-    async function loadError(): Promise<StowageError> {
-      const error = await new MountTable(stateDir).load().catch((e: unknown) => e);
-      if (!StowageError.is(error)) throw new Error(`expected a StowageError, got ${String(error)}`);
-      return error;
-    }
+    const loadError = (): Promise<StowageError> => expectStowageError(new MountTable(stateDir).load());
 
     it('refuses to start when the snapshot is there but cannot be read, rather than start empty', async () => {
       await mkdir(join(stateDir, MOUNT_TABLE_FILE));

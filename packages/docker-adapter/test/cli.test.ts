@@ -126,7 +126,8 @@ describe('stowage volume, with no plugin running (the engine in process)', () =>
 
 describe('stowage serve', () => {
   it('serves the volume commands, with the same output as the engine in process', async () => {
-    await stowage('volume', 'create', 'before', '--opt', 'uid=1000');
+    // The caller's own uid: chown to it needs no root.
+    await stowage('volume', 'create', 'before', '--opt', `uid=${process.getuid?.() ?? 0}`);
     const direct = await stowage('volume', 'inspect', 'before');
 
     serving = await startServe({ ...env, STOWAGE_LOG_LEVEL: 'debug' });

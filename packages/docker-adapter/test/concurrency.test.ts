@@ -6,12 +6,12 @@ import {
   createLogger,
   defineDriver,
   LOGGER,
-  readMountTable,
   STORAGE_PROVIDER,
   type CreateRequest,
   type StorageProvider,
   type Stowage,
 } from '@stowage/core';
+import { readMountTable } from '@stowage/core/testing';
 import { LocalProvider, type LocalOptions } from '@stowage/driver-local';
 import { ContainerModule } from 'inversify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -6,6 +6,7 @@ import { driver as ebsDriver } from '@stowage/driver-ebs';
 import { driver as efsDriver } from '@stowage/driver-efs';
 import { driver as localDriver } from '@stowage/driver-local';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectStowageError } from '@stowage/core/testing';
 import { resolveDrivers } from '../src/composition/resolve-drivers.js';
 
 // A driver module the way a third party might write one, without importing anything.
@@ -24,14 +25,7 @@ afterEach(async () => {
 
 const drivers = (entries: StowageConfig['drivers']) => ({ drivers: entries });
 
-async function failure(promise: Promise<unknown>): Promise<StowageError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(StowageError.is(error, ErrorKind.InvalidArgument)).toBe(true);
-  return error as StowageError;
-}
+const failure = (promise: Promise<unknown>): Promise<StowageError> => expectStowageError(promise, ErrorKind.InvalidArgument);
 
 describe('resolveDrivers', () => {
   it('maps the first-party name local to @stowage/driver-local', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorKind, StowageError, createLogger } from '@stowage/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BlockDeviceFinder, nvmeLinkName } from '../src/index.js';
+import { BlockDeviceFinder, nvmeLinkName } from '../src/block-device-finder.js';
 import { capturingLogger } from './support/capturing-logger.js';
 
 let dir: string;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientToken, stackIdFor } from '../src/index.js';
+import { clientToken } from '../src/client-token.js';
+import { stackIdFor } from '../src/index.js';
 
 describe('clientToken', () => {
   it('is the same on every node for one cluster, name and generation, and fits EC2 (64 ASCII characters)', () => {

@@ -12,7 +12,7 @@ import {
   moveClaimOf,
   movedFromOf,
 } from '../src/move-tags.js';
-import { failure } from './support/expect-failure.js';
+import { expectStowageError as failure } from '@stowage/core/testing';
 import { Crash, FakeEbsWorld, type Operation } from './support/fake-ebs-world.js';
 import { signal } from './support/signal.js';
 

@@ -1,6 +1,6 @@
 import { ErrorKind, StowageError } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { DEVICE_NAMES, DeviceNameAllocator } from '../src/index.js';
+import { DEVICE_NAMES, DeviceNameAllocator } from '../src/device-name-allocator.js';
 
 const attached = (...devices: string[]) => async () => ({ devices });
 

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { CreateVolumeCommand } from '@aws-sdk/client-ec2';
-import { startCountingProxy, type CountingProxy } from '@stowage/aws-testkit';
+import { startCountingProxy, type CountingProxy } from '@stowage/testkit/moto';
 import { SystemHostOperations, parseOptions } from '@stowage/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CLUSTER_TAG, PAGE_SIZE, VOLUME_NAME_TAG, stackIdFor } from '../src/index.js';
-import type { EbsTestNode } from './support/ebs-node.js';
+import type { EbsTestNode } from '../src/testing/index.js';
 import { useMotoFixture } from './support/moto-fixture.js';
 
 const ZONE = 'us-east-1a';

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { DescribeVolumesCommand, type Volume } from '@aws-sdk/client-ec2';
 import { ErrorKind, SystemHostOperations, VolumeEngine, createLogger, parseOptions } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import type { EbsTestNode } from './support/ebs-node.js';
+import type { EbsTestNode } from '../src/testing/index.js';
 import { useMotoFixture, volumeImage } from './support/moto-fixture.js';
-import { failure } from './support/expect-failure.js';
+import { expectStowageError as failure } from '@stowage/core/testing';
 import { capturingLogger } from './support/capturing-logger.js';
 
 const ZONE = 'us-east-1a';

@@ -17,9 +17,9 @@ import { CLUSTER_TAG, VOLUME_NAME_TAG, stackIdFor } from '../src/index.js';
 import { MOVED_FROM_TAG, MOVE_ID_TAG, MOVE_TO_TAG } from '../src/move-tags.js';
 import { SNAPSHOT_PURPOSE_TAG, SOURCE_VOLUME_TAG } from '../src/ebs-snapshots.js';
 import { capturingLogger, type LogLine } from './support/capturing-logger.js';
-import type { EbsTestNode } from './support/ebs-node.js';
+import type { EbsTestNode } from '../src/testing/index.js';
 import { useMotoFixture, type NodeExtras } from './support/moto-fixture.js';
-import { failure } from './support/expect-failure.js';
+import { expectStowageError as failure } from '@stowage/core/testing';
 import { mountAsSwarmWould } from './support/swarm-retry.js';
 import { signal } from './support/signal.js';
 

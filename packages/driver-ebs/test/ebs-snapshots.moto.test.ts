@@ -5,10 +5,12 @@ import { promisify } from 'node:util';
 import { CreateVolumeCommand, DescribeSnapshotsCommand, type Volume } from '@aws-sdk/client-ec2';
 import { createLogger, parseOptions } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { EbsSnapshots, SNAPSHOT_PURPOSE_TAG, SnapshotSchedule, stackIdFor } from '../src/index.js';
+import { stackIdFor } from '../src/index.js';
+import { EbsSnapshots, SNAPSHOT_PURPOSE_TAG } from '../src/ebs-snapshots.js';
+import { SnapshotSchedule } from '../src/snapshot-schedule.js';
 import { volumeTags } from '../src/cluster-tags.js';
 import { EbsVolumes } from '../src/ebs-volumes.js';
-import type { EbsTestNode } from './support/ebs-node.js';
+import type { EbsTestNode } from '../src/testing/index.js';
 import { useMotoFixture } from './support/moto-fixture.js';
 
 const run = promisify(execFile);

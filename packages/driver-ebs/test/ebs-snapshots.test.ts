@@ -1,8 +1,9 @@
 import type { Snapshot } from '@aws-sdk/client-ec2';
 import { ErrorKind, createLogger } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_TAG, EbsSnapshots, SNAPSHOT_PURPOSE_TAG, progressOf } from '../src/index.js';
-import { failure } from './support/expect-failure.js';
+import { CLUSTER_TAG } from '../src/index.js';
+import { EbsSnapshots, SNAPSHOT_PURPOSE_TAG, progressOf } from '../src/ebs-snapshots.js';
+import { expectStowageError as failure } from '@stowage/core/testing';
 import { FakeEc2, awsError } from './support/fake-ec2.js';
 import { FakeSnapshotStore, TEST_STACK, snapshotTags, stowageVolume } from './support/fake-snapshot-store.js';
 

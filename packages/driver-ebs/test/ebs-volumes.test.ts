@@ -1,11 +1,12 @@
 import { CreateVolumeCommand, DescribeVolumesCommand, type Volume } from '@aws-sdk/client-ec2';
 import { ErrorKind, createLogger } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { clientToken, CLUSTER_TAG, VOLUME_NAME_TAG } from '../src/index.js';
+import { clientToken } from '../src/client-token.js';
+import { CLUSTER_TAG, VOLUME_NAME_TAG } from '../src/index.js';
 import { Deadline } from '../src/call-budget.js';
 import { EbsVolumes } from '../src/ebs-volumes.js';
 import { capturingLogger } from './support/capturing-logger.js';
-import { failure } from './support/expect-failure.js';
+import { expectStowageError as failure } from '@stowage/core/testing';
 import { FakeEc2, awsError, describeFrom, filterValues } from './support/fake-ec2.js';
 
 const tags = (name: string) => [

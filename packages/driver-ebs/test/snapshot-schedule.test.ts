@@ -1,6 +1,8 @@
 import type { Snapshot, Volume } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EbsSnapshots, SNAPSHOT_PURPOSE_TAG, SOURCE_VOLUME_TAG, SnapshotSchedule, periodicSnapshotsToPrune, type SnapshotScheduleOptions } from '../src/index.js';
+import { EbsSnapshots, SNAPSHOT_PURPOSE_TAG, SOURCE_VOLUME_TAG } from '../src/ebs-snapshots.js';
+import { periodicSnapshotsToPrune } from '../src/snapshot-retention.js';
+import { SnapshotSchedule, type SnapshotScheduleOptions } from '../src/snapshot-schedule.js';
 import { capturingLogger } from './support/capturing-logger.js';
 import { FakeEc2 } from './support/fake-ec2.js';
 import { FakeSnapshotStore, TEST_STACK, snapshotTags, stowageVolume } from './support/fake-snapshot-store.js';

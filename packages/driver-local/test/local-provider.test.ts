@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorKind, StowageError } from '@stowage/core';
+import { ErrorKind, StowageError, type OptionValues } from '@stowage/core';
+import { expectStowageError } from '@stowage/core/testing';
 import { LocalProvider, type LocalOptions } from '../src/index.js';
 import { RecordingLogger } from './support/recording-logger.js';
 
@@ -30,15 +31,6 @@ async function started(): Promise<LocalProvider> {
 
 function create(provider: LocalProvider, name: string, options: LocalOptions = { mode: '0755' }) {
   return provider.create({ name, options });
-}
-
-async function refusedWith(promise: Promise<unknown>, kind: ErrorKind): Promise<StowageError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(StowageError.is(error, kind), `expected ${kind}, got ${String(error)}`).toBe(true);
-  return error as StowageError;
 }
 
 const permissions = async (path: string) => (await stat(path)).mode & 0o7777;
@@ -108,11 +100,13 @@ describe('create', () => {
   it('records name, creation time and options in volume.json, and reads them back after a restart', async () => {
     const before = Date.now();
     const provider = await started();
-    const created = await create(provider, 'meta', { uid: 0, mode: '0700' });
+    // The caller's own uid: chown to it needs no root.
+    const uid = process.getuid?.() ?? 0;
+    const created = await create(provider, 'meta', { uid, mode: '0700' });
 
     const file = join(root, 'meta', 'volume.json');
     const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-    expect(raw).toEqual({ name: 'meta', createdAt: created.createdAt?.toISOString(), options: { uid: '0', mode: '0700' } });
+    expect(raw).toEqual({ name: 'meta', createdAt: created.createdAt?.toISOString(), options: { uid: String(uid), mode: '0700' } });
     expect(new Date(raw.createdAt as string).getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(await permissions(file)).toBe(0o600);
 
@@ -139,10 +133,10 @@ describe('create', () => {
   it('refuses names that would leave the root, whatever the engine let through', async () => {
     const provider = await started();
     for (const name of ['../evil', '..', '.', 'a/b', '.hidden', '']) {
-      await refusedWith(create(provider, name), ErrorKind.InvalidArgument);
-      await refusedWith(provider.inspect(name), ErrorKind.InvalidArgument);
-      await refusedWith(provider.remove(name), ErrorKind.InvalidArgument);
-      await refusedWith(provider.mount(name), ErrorKind.InvalidArgument);
+      await expectStowageError(create(provider, name), ErrorKind.InvalidArgument);
+      await expectStowageError(provider.inspect(name), ErrorKind.InvalidArgument);
+      await expectStowageError(provider.remove(name), ErrorKind.InvalidArgument);
+      await expectStowageError(provider.mount(name), ErrorKind.InvalidArgument);
     }
     expect(await readdir(root)).toEqual([]);
     expect(await readdir(base)).toEqual(['volumes']);
@@ -159,7 +153,7 @@ describe('inspect', () => {
     const provider = await started();
     await create(provider, 'v');
     await rm(root, { recursive: true });
-    const error = await refusedWith(provider.inspect('v'), ErrorKind.BackendFailure);
+    const error = await expectStowageError(provider.inspect('v'), ErrorKind.BackendFailure);
     expect(error.message).toContain(join(root, 'v'));
   });
 
@@ -171,7 +165,7 @@ describe('inspect', () => {
     await writeFile(join(root, 'bad-json', 'volume.json'), '{ nope');
 
     for (const name of ['a-file', 'no-meta', 'bad-json']) {
-      const error = await refusedWith(provider.inspect(name), ErrorKind.BackendFailure);
+      const error = await expectStowageError(provider.inspect(name), ErrorKind.BackendFailure);
       expect(error.message).toContain(join(root, name));
     }
   });
@@ -249,7 +243,7 @@ describe('remove', () => {
 
   it('answers NotFound for a missing volume', async () => {
     const provider = await started();
-    await refusedWith(provider.remove('ghost'), ErrorKind.NotFound);
+    await expectStowageError(provider.remove('ghost'), ErrorKind.NotFound);
   });
 });
 
@@ -267,14 +261,14 @@ describe('mount and unmount', () => {
 
   it('answers NotFound for a missing volume', async () => {
     const provider = await started();
-    await refusedWith(provider.mount('ghost'), ErrorKind.NotFound);
+    await expectStowageError(provider.mount('ghost'), ErrorKind.NotFound);
   });
 
   it('reports a volume whose data directory is gone as a backend failure', async () => {
     const provider = await started();
     await create(provider, 'broken');
     await rm(join(root, 'broken', '_data'), { recursive: true });
-    const error = await refusedWith(provider.mount('broken'), ErrorKind.BackendFailure);
+    const error = await expectStowageError(provider.mount('broken'), ErrorKind.BackendFailure);
     expect(error.message).toContain('broken');
   });
 });

@@ -5,7 +5,6 @@ import { afterEach, beforeEach, vi } from 'vitest';
 import { VolumeEngine, type EngineStartOptions } from '../../src/engine/volume-engine.js';
 import type { MountRecord } from '../../src/engine/mount-record.js';
 import { readMountTable } from '../../src/engine/mount-table.js';
-import { StowageError } from '../../src/errors/stowage-error.js';
 import type { HostOperations } from '../../src/host/host-operations.js';
 import type { StorageProvider } from '../../src/index.js';
 import { MemoryProvider } from './memory-provider.js';
@@ -95,12 +94,4 @@ export function useEngineHarness(): EngineHarness {
 }
 
 /** The StowageError `promise` rejects with. */
-export async function rejection(promise: Promise<unknown>): Promise<StowageError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (StowageError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
+export { expectStowageError as rejection } from '../../src/testing/expect-stowage-error.js';

@@ -33,13 +33,13 @@ export class ReportedFailure extends Error {
 /** The configuration (file from `--config`, then the environment) with `--socket` and `--state-dir` applied last. */
 export async function loadCliConfig(context: CliContext, args: ConnectionArgs): Promise<StowageConfig> {
   const config = await loadConfig({
-    ...(args.config !== undefined ? { file: resolve(context.cwd, args.config) } : {}),
+    file: args.config === undefined ? undefined : resolve(context.cwd, args.config),
     env: context.env,
   });
   return {
     ...config,
-    ...(args.socket !== undefined ? { socket: resolve(context.cwd, args.socket) } : {}),
-    ...(args.stateDir !== undefined ? { stateDir: resolve(context.cwd, args.stateDir) } : {}),
+    socket: args.socket === undefined ? config.socket : resolve(context.cwd, args.socket),
+    stateDir: args.stateDir === undefined ? config.stateDir : resolve(context.cwd, args.stateDir),
   };
 }
 

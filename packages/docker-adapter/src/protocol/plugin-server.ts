@@ -38,10 +38,7 @@ export async function startPluginServer(options: PluginServerOptions): Promise<P
   const { socket, logger } = options;
   const app =
     options.app ??
-    createPluginApp(options.engine, logger, {
-      ...(options.onActivate ? { onActivate: options.onActivate } : {}),
-      ...(options.confirmResend ? { confirmResend: options.confirmResend } : {}),
-    });
+    createPluginApp(options.engine, logger, { onActivate: options.onActivate, confirmResend: options.confirmResend });
 
   await claimSocketPath(socket, logger);
 

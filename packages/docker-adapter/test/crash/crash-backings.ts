@@ -3,11 +3,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { paginateDescribeAccessPoints } from '@aws-sdk/client-efs';
 import { LOCAL_FAILPOINTS } from '@stowage/driver-local';
-import { unmountAllUnder } from '../e2e/mount-info.js';
-import type { PluginProcess } from '../e2e/plugin-process.js';
+import type { MotoCloud } from '@stowage/testkit/moto';
+import { type PluginProcess, unmountAllUnder } from '@stowage/testkit/docker';
 import { LOCAL_STEPS, type StepScenarios } from './crash-steps.js';
-import { ZONE, type MotoCloud } from './moto-cloud.js';
 import type { WrittenFile } from './volume-files.js';
+
+/** The zone of the node the plugin plays: the cloud's only subnet and mount targets are there. */
+const ZONE = 'us-east-1a';
 
 /** One backing the harness crashes the plugin on (EBS on moto is one more: crash-ebs-backing.ts). */
 export interface CrashBacking {
@@ -67,7 +69,7 @@ export function sharedBacking(options: { accessPoints: boolean }): CrashBacking 
     needsCloud: true,
     async prepare(cloud) {
       if (!cloud) throw new Error('the shared backing needs the moto server');
-      const fileSystemId = await cloud.fileSystem(`crash-${randomBytes(6).toString('hex')}`);
+      const fileSystemId = await cloud.fileSystem({ token: `crash-${randomBytes(6).toString('hex')}` });
       const exportsDir = await mkdtemp('/tmp/stowage-crash-exports-');
       const fileSystemRoot = join(exportsDir, fileSystemId);
       return {

@@ -2,17 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { driverSettingEnvName, parseOptions } from '@stowage/core';
 import { EBS_FAILPOINTS } from '@stowage/driver-ebs';
-// The EBS driver's own test node (an in-process provider with its FakeUdev) and moto helpers, as the e2e tier uses them.
-import { startNode } from '../../../driver-ebs/test/support/ebs-node.js';
-import { REGION, runInstance } from '../../../driver-ebs/test/support/moto-ec2.js';
+// The EBS driver's own test node (an in-process provider with its FakeUdev), as the e2e tier uses them.
+import { startEbsTestNode } from '@stowage/driver-ebs/testing';
+import { MOTO_REGION, motoEc2Client, runInstance, type MotoCloud } from '@stowage/testkit/moto';
 import { loopDevicesUnder } from '../e2e/loop-devices.js';
 import { RelocatableNode } from '../e2e/relocatable-node.js';
-import { runCommand } from '../e2e/run-command.js';
+import { runCommand } from '@stowage/testkit/docker';
 import type { CrashBacking } from './crash-backings.js';
 import { EBS_STEPS } from './crash-steps.js';
 import { ebsStrays } from './ebs-strays.js';
 import { writeVolumeFiles, type WrittenFile } from './volume-files.js';
-import type { MotoCloud } from './moto-cloud.js';
 
 /** The zone of the node the plugin plays, and the one a moved volume comes from. */
 const PLUGIN_ZONE = 'us-east-1b';
@@ -44,7 +43,7 @@ export function relocatableBacking(): CrashBacking {
         node = await RelocatableNode.start({
           moto: cloud.server,
           client: cloud.ec2,
-          region: REGION,
+          region: MOTO_REGION,
           clusterId,
           dataDir,
           instanceId,
@@ -88,7 +87,8 @@ export function relocatableBacking(): CrashBacking {
  */
 async function createInOtherZone(cloud: MotoCloud, clusterId: string, dataDir: string, name: string): Promise<WrittenFile[]> {
   const instanceId = await runInstance(cloud.ec2, OTHER_ZONE);
-  const node = await startNode({ moto: cloud.server, instanceId, zone: OTHER_ZONE, clusterId, dataDir });
+  const cloudOfNode = { client: (endpoint?: string) => motoEc2Client(cloud.server, endpoint), deviceEndpoint: cloud.server.motoEndpoint };
+  const node = await startEbsTestNode({ cloud: cloudOfNode, instanceId, zone: OTHER_ZONE, clusterId, dataDir });
   try {
     const { provider } = node;
     await provider.create({ name, options: parseOptions(provider.options, { size: SIZE }, `volume ${name}`) });

@@ -1,5 +1,4 @@
-import type { PluginAnswer } from '../e2e/plugin-request.js';
-import type { PluginProcess } from '../e2e/plugin-process.js';
+import type { PluginAnswer, PluginProcess } from '@stowage/testkit/docker';
 import type { BackingWorld, CrashBacking } from './crash-backings.js';
 import { bytesLost, writeVolumeFiles, type WrittenFile } from './volume-files.js';
 

@@ -2,12 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FakeDockerApi } from '../support/fake-docker-api.js';
 import { FAILPOINTS_ENV } from '@stowage/core';
-import { mountsUnder } from '../e2e/mount-info.js';
-import { PluginProcess } from '../e2e/plugin-process.js';
+import { mountsUnder, PluginProcess } from '@stowage/testkit/docker';
+import { CLI } from '../support/stowage-cli.js';
 import type { BackingWorld, CrashBacking } from './crash-backings.js';
 import { CrashRow } from './crash-row.js';
 import type { CrashScenario } from './crash-scenarios.js';
-import type { MotoCloud } from './moto-cloud.js';
+import type { MotoCloud } from '@stowage/testkit/moto';
 
 /** One row of the table: a kill at `step` during `scenario` on `backing`, and what the recovery left. */
 export interface CrashResult {
@@ -39,6 +39,7 @@ export async function runCrashRow(backing: CrashBacking, step: string, scenario:
   let restarts = 0;
   try {
     plugin = await PluginProcess.start({
+      cli: CLI,
       label: `crash-${`${backing.name}-${step}-${scenario.name}`.replace(/[^a-z0-9-]+/gi, '_')}`,
       socket: join(socketDir, 'plugin.sock'),
       logLevel: 'info',

@@ -1,4 +1,4 @@
-import type { PluginAnswer } from '../e2e/plugin-request.js';
+import type { PluginAnswer } from '@stowage/testkit/docker';
 import type { CrashRow } from './crash-row.js';
 import { writeVolumeFiles } from './volume-files.js';
 

@@ -1,4 +1,4 @@
-import type { EngineFailpoint, MountTableFailpoint } from '@stowage/core';
+import type { EngineFailpoint, MountTableFailpoint } from '@stowage/core/testing';
 import type { EBS_FAILPOINTS } from '@stowage/driver-ebs';
 import type { LOCAL_FAILPOINTS } from '@stowage/driver-local';
 import {

@@ -1,9 +1,6 @@
-import { importBusyboxImage } from './busybox-image.js';
-import { DockerEngine } from './docker-engine.js';
-import { PluginProcess } from './plugin-process.js';
-import type { CommandResult } from './run-command.js';
+import { type CommandResult, DockerEngine, importBusyboxImage, PluginProcess, waitUntil } from '@stowage/testkit/docker';
+import { CLI } from '../support/stowage-cli.js';
 import { TeardownSteps } from './teardown-steps.js';
-import { waitUntil } from './wait-until.js';
 
 /** The driver name Docker gives the plugin from its socket file name. */
 export const DRIVER = 'stowage';
@@ -37,12 +34,12 @@ export async function startE2eEnvironment(
   label: string,
   options: { env?: Record<string, string>; liveRestore?: boolean } = {},
 ): Promise<E2eEnvironment> {
-  const engine = await DockerEngine.start({ label, ...(options.liveRestore ? { liveRestore: true } : {}) });
+  const engine = await DockerEngine.start({ label, liveRestore: options.liveRestore });
   const withEngine = (env: Record<string, string> = {}) => ({ STOWAGE_DOCKER_API: engine.socket, ...env });
   let plugin: PluginProcess | undefined;
   try {
     const image = await importBusyboxImage(engine);
-    plugin = await PluginProcess.start({ label, env: withEngine(options.env) });
+    plugin = await PluginProcess.start({ cli: CLI, label, env: withEngine(options.env) });
     let current = plugin;
     return {
       engine,
@@ -54,7 +51,7 @@ export async function startE2eEnvironment(
       dockerOk: (args) => engine.dockerOk(args),
       async replacePlugin(nextLabel, nextOptions = {}) {
         await current.dispose();
-        current = await PluginProcess.start({ label: nextLabel, env: withEngine(nextOptions.env) });
+        current = await PluginProcess.start({ cli: CLI, label: nextLabel, env: withEngine(nextOptions.env) });
         return current;
       },
       stop: () => stopEnvironment(engine, current),

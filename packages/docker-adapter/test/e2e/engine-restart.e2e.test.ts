@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectVolume } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
-import { mountsUnder } from './mount-info.js';
-import { waitUntil } from './wait-until.js';
+import { mountsUnder, waitUntil } from '@stowage/testkit/docker';
 
 /** Volume `a` is held by two containers, `b` by one: counts of one and of several must both come out right. */
 const HOLDERS = { a: ['a1', 'a2'], b: ['b1'] } as const;

@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectVolume } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
-import { CLI_MAIN } from './plugin-process.js';
-import { runCommand } from './run-command.js';
-import { waitUntil } from './wait-until.js';
+import { runCommand, waitUntil } from '@stowage/testkit/docker';
+import { CLI } from '../support/stowage-cli.js';
 
 /**
  * Issue 10, items 3 and 4, on a real engine: holds the plugin protocol alone cannot settle, settled by asking the
@@ -26,7 +25,7 @@ describe('holds and the Docker engine', () => {
 
   const mounts = async (volume: string): Promise<unknown> => (await inspectVolume(env, volume)).Status?.mounts;
   const stowage = (args: string[]) =>
-    runCommand(process.execPath, [CLI_MAIN, ...args], { env: { ...process.env, STOWAGE_SOCKET: env.plugin.socket } });
+    runCommand(process.execPath, [CLI, ...args], { env: { ...process.env, STOWAGE_SOCKET: env.plugin.socket } });
 
   it('keeps a live-restored container its volume through a docker cp, and releases it once the container is gone', async () => {
     await env.dockerOk(['volume', 'create', '-d', DRIVER, '--opt', 'backing=local', 'live']);

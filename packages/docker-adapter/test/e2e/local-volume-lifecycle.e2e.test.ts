@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
-import { mountsUnder } from './mount-info.js';
-import { waitUntil } from './wait-until.js';
+import { mountsUnder, waitUntil } from '@stowage/testkit/docker';
 
 describe('a local volume, as a user drives it with the docker CLI', () => {
   let env: E2eEnvironment;

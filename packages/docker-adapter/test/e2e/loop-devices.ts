@@ -1,4 +1,4 @@
-import { runChecked } from './run-command.js';
+import { runChecked } from '@stowage/testkit/docker';
 
 /** A loop device and the file behind it. */
 export interface LoopDevice {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runCommand } from './run-command.js';
+import { runCommand } from '@stowage/testkit/docker';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 

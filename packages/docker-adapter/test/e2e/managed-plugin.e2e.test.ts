@@ -2,9 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importBusyboxImage } from './busybox-image.js';
-import { DockerEngine } from './docker-engine.js';
-import { listProcesses } from './host-processes.js';
+import { DockerEngine, importBusyboxImage, listProcesses } from '@stowage/testkit/docker';
 import { buildManagedPlugin, PLUGIN_VERSION } from './managed-plugin-build.js';
 
 const PLUGIN = `stowage:${PLUGIN_VERSION}`;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
-import { mountsUnder } from './mount-info.js';
+import { mountsUnder } from '@stowage/testkit/docker';
 
 describe('restarting the plugin under a running Docker engine', () => {
   let env: E2eEnvironment;

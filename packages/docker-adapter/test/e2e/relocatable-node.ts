@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { MotoServer } from '@stowage/aws-testkit';
+import type { MotoServer } from '@stowage/testkit/moto';
 import { driverSettingEnvName } from '@stowage/core';
-// The EBS driver's own device plane for its moto tests, imported rather than copied: one stand-in for udev and the
-// EBS data plane, whatever tier runs it.
-import { FakeUdev } from '../../../driver-ebs/test/support/fake-udev.js';
+// The EBS driver's own device plane for its moto tests: one stand-in for udev and the EBS data plane, whatever tier runs it.
+import { FakeUdev } from '@stowage/driver-ebs/testing';
 
 /** Where a relocatable node is in EC2: the identity the plugin is configured with instead of instance metadata. */
 export interface NodePlacement {

@@ -2,20 +2,16 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachVolumeCommand, DescribeSnapshotsCommand, DetachVolumeCommand, waitUntilVolumeAvailable, type EC2Client } from '@aws-sdk/client-ec2';
-import { startMotoServer, type MotoServer } from '@stowage/aws-testkit';
-import { motoClient, runInstance } from '../../../driver-ebs/test/support/moto-ec2.js';
+import { MOTO_REGION, motoEc2Client, runInstance, startMotoServer, type MotoServer } from '@stowage/testkit/moto';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
 import { loopDevicesUnder } from './loop-devices.js';
-import { mountsUnder } from './mount-info.js';
+import { mountsUnder, runCommand, waitUntil } from '@stowage/testkit/docker';
 import { MotoEbsVolumes, tagsOf } from './moto-ebs-volumes.js';
 import { RelocatableNode, type NodePlacement } from './relocatable-node.js';
-import { runCommand } from './run-command.js';
 import { waitForServiceTasks, waitForTaskContainersRemoved } from './swarm-service.js';
 import { TeardownSteps } from './teardown-steps.js';
-import { waitUntil } from './wait-until.js';
 
-const REGION = 'us-east-1';
 const CLUSTER = 'stowage-e2e-relocatable';
 /** The seeds' StackID: the md5 of the cluster identity, computed here on its own to check the driver's. */
 const STACK_ID = createHash('md5').update(CLUSTER, 'utf8').digest('hex');
@@ -50,7 +46,7 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
    * configured as its instance, and the previous node's device plane goes, as when a task lands on another host.
    */
   async function becomeNode(name: NodeName): Promise<void> {
-    const next = await RelocatableNode.start({ moto, client: ec2, region: REGION, clusterId: CLUSTER, dataDir, ...placements[name] });
+    const next = await RelocatableNode.start({ moto, client: ec2, region: MOTO_REGION, clusterId: CLUSTER, dataDir, ...placements[name] });
     nodes.push(next);
     const previous = env === undefined ? undefined : node;
     if (env === undefined) {
@@ -68,8 +64,8 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
   };
 
   beforeAll(async () => {
-    moto = await startMotoServer({ region: REGION });
-    ec2 = motoClient(moto);
+    moto = await startMotoServer({ region: MOTO_REGION });
+    ec2 = motoEc2Client(moto);
     ebs = new MotoEbsVolumes(ec2, STACK_ID);
     dataDir = await mkdtemp('/tmp/stowage-e2e-ebs-data-');
     for (const [name, zone] of Object.entries(ZONES) as Array<[NodeName, string]>) {

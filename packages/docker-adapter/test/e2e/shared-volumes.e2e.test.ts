@@ -2,14 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { CreateFileSystemCommand, CreateMountTargetCommand, EFSClient } from '@aws-sdk/client-efs';
-import { startMotoServer, type MotoServer } from '@stowage/aws-testkit';
+import { MotoCloud } from '@stowage/testkit/moto';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
-import { unmountAllUnder } from './mount-info.js';
+import { unmountAllUnder, waitUntil } from '@stowage/testkit/docker';
 import { serviceTaskContainers, waitForServiceTasks } from './swarm-service.js';
-import { waitUntil } from './wait-until.js';
 
 const ZONE = 'us-east-1a';
 const SERVICE = 'ping1';
@@ -20,27 +17,18 @@ const SERVICE = 'ping1';
  */
 describe('shared (EFS) volumes through the docker CLI and a swarm service', () => {
   let env: E2eEnvironment;
-  let moto: MotoServer;
+  let cloud: MotoCloud;
   let exportsDir: string;
   let fileSystemId: string;
 
   beforeAll(async () => {
-    moto = await startMotoServer({ region: 'us-east-1' });
-    const config = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: moto.env.AWS_ACCESS_KEY_ID as string, secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY as string } };
-    const ec2 = new EC2Client(config);
-    const efs = new EFSClient(config);
-    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
-    const subnet = await ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc?.VpcId, CidrBlock: '10.0.1.0/24', AvailabilityZone: ZONE }));
-    const fs = await efs.send(new CreateFileSystemCommand({ CreationToken: 'stowage-e2e', Tags: [{ Key: 'Name', Value: 'stowage-e2e' }] }));
-    fileSystemId = fs.FileSystemId as string;
-    await efs.send(new CreateMountTargetCommand({ FileSystemId: fileSystemId, SubnetId: subnet.Subnet?.SubnetId }));
-    ec2.destroy();
-    efs.destroy();
+    cloud = await MotoCloud.start({ zones: [ZONE] });
+    fileSystemId = await cloud.fileSystem({ token: 'stowage-e2e', name: 'stowage-e2e' });
 
     exportsDir = await mkdtemp('/tmp/stowage-e2e-efs-exports-');
     env = await startE2eEnvironment('shared-volumes', {
       env: {
-        ...moto.env,
+        ...cloud.env,
         STOWAGE_DRIVERS: 'local,efs',
         STOWAGE_EFS_FILE_SYSTEM_TAG: 'stowage-e2e',
         STOWAGE_EFS_AVAILABILITY_ZONE: ZONE,
@@ -53,7 +41,7 @@ describe('shared (EFS) volumes through the docker CLI and a swarm service', () =
     try {
       await env?.stop();
     } finally {
-      await moto?.stop();
+      await cloud?.stop();
       if (exportsDir) {
         const left = await unmountAllUnder(exportsDir);
         await rm(exportsDir, { recursive: true, force: true });

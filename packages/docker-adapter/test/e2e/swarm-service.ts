@@ -1,5 +1,5 @@
 import type { E2eEnvironment } from './e2e-environment.js';
-import { waitUntil } from './wait-until.js';
+import { waitUntil } from '@stowage/testkit/docker';
 
 /** The ids of the running containers of a swarm service's tasks on this (single) node. */
 export async function serviceTaskContainers(env: E2eEnvironment, service: string): Promise<string[]> {

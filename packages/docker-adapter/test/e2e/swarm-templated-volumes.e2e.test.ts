@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
-import { mountsUnder } from './mount-info.js';
+import { mountsUnder, waitUntil } from '@stowage/testkit/docker';
 import { serviceTaskContainers, waitForServiceTasks } from './swarm-service.js';
-import { waitUntil } from './wait-until.js';
 
 const SERVICE = 'web';
 const VOLUMES = [1, 2, 3].map((slot) => `${SERVICE}-${slot}-vol`);

@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { importBusyboxImage } from './busybox-image.js';
-import { DockerEngine } from './docker-engine.js';
-import { mountsUnder } from './mount-info.js';
+import { DockerEngine, importBusyboxImage, mountsUnder } from '@stowage/testkit/docker';
 
 // The harness on its own, without the plugin: when the other e2e files fail, this one tells whether the engine,
 // the image or swarm is to blame.

@@ -1,15 +1,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
-import { mountsUnder, unmountAllUnder } from './mount-info.js';
-import { runCommand } from './run-command.js';
+import { mountsUnder, runCommand, unmountAllUnder } from '@stowage/testkit/docker';
 
 /** The example third-party driver, built (turbo builds it first: it is a devDependency of this package). */
-const LOOPFS_MODULE = fileURLToPath(new URL('../../../../examples/driver-loopfs/dist/index.js', import.meta.url));
+const LOOPFS_MODULE = createRequire(import.meta.url).resolve('@stowage-examples/driver-loopfs');
 const MIB = 1024 * 1024;
 
 describe('a third-party driver loaded by path: loopfs volumes through the docker CLI', () => {

@@ -1,4 +1,5 @@
-import { ENGINE_FAILPOINTS, MOUNT_TABLE_FAILPOINTS, StowageError } from '@stowage/core';
+import { StowageError } from '@stowage/core';
+import { ENGINE_FAILPOINTS, MOUNT_TABLE_FAILPOINTS } from '@stowage/core/testing';
 import * as fc from 'fast-check';
 import { expect, vi } from 'vitest';
 import type { ProviderCall } from './chaos-provider.js';

@@ -1,7 +1,8 @@
 import { cpSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { basename, join } from 'node:path';
-import { setFailpointHook, VolumeEngine, type Logger, type StorageProvider } from '@stowage/core';
+import { VolumeEngine, type Logger, type StorageProvider } from '@stowage/core';
+import { setFailpointHook } from '@stowage/core/testing';
 import { DockerEngineApi, dockerConfirmsResend } from '../../src/docker/docker-containers.js';
 import { HoldsReconciler } from '../../src/docker/holds-reconciler.js';
 import { createPluginApp, type PluginEngine } from '../../src/protocol/plugin-app.js';

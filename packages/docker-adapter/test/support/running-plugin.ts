@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type StowageConfig, type VolumeEngine } from '@stowage/core';
+import { afterEach } from 'vitest';
 import { composeFromConfig } from '../../src/composition/compose-from-config.js';
 import { startPluginServer } from '../../src/protocol/plugin-server.js';
 
@@ -55,4 +56,27 @@ export async function startRunningPlugin(dir?: string): Promise<RunningPlugin> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Registers an `afterEach` that runs the test's cleanups (last first), stops the plugins it started and deletes
+ * their directories; `plugin` starts one (again on `dir`, when given).
+ */
+export function useRunningPlugins(): { plugin(dir?: string): Promise<RunningPlugin>; readonly cleanups: Array<() => Promise<void>> } {
+  const plugins: RunningPlugin[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+
+  async function plugin(dir?: string): Promise<RunningPlugin> {
+    const started = await startRunningPlugin(dir);
+    plugins.push(started);
+    return started;
+  }
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    const dirs = new Set(plugins.map((p) => p.dir));
+    for (const p of plugins.splice(0)) await p.stop();
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+  return { plugin, cleanups };
 }

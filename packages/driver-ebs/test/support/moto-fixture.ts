@@ -2,10 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { startMotoServer, type MotoServer } from '@stowage/aws-testkit';
+import { motoEc2Client, runInstance, startMotoServer, type MotoServer } from '@stowage/testkit/moto';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { startNode, type EbsTestNode } from './ebs-node.js';
-import { motoClient, runInstance } from './moto-ec2.js';
+import { startEbsTestNode, type EbsTestCloud, type EbsTestNode } from '../../src/testing/index.js';
 
 /** One moto server per test file, reset before each test, and test nodes that are released after it. */
 export interface MotoFixture {
@@ -18,8 +17,8 @@ export interface MotoFixture {
   defer(cleanup: () => Promise<unknown>): void;
 }
 
-/** Per-node settings and hooks (see startNode). */
-export type NodeExtras = Pick<Parameters<typeof startNode>[0], 'settings' | 'onClient' | 'ec2Endpoint' | 'timing' | 'logger'>;
+/** Per-node settings and hooks (see startEbsTestNode). */
+export type NodeExtras = Pick<Parameters<typeof startEbsTestNode>[0], 'settings' | 'onClient' | 'ec2Endpoint' | 'timing' | 'logger'>;
 
 export function useMotoFixture(defaults: { zone: string; clusterId: string }): MotoFixture {
   let moto: MotoServer;
@@ -30,7 +29,7 @@ export function useMotoFixture(defaults: { zone: string; clusterId: string }): M
 
   beforeAll(async () => {
     moto = await startMotoServer();
-    client = motoClient(moto);
+    client = motoEc2Client(moto);
     dataDir = await mkdtemp(join(tmpdir(), 'stowage-ebs-data-'));
   });
   afterAll(async () => {
@@ -61,7 +60,7 @@ export function useMotoFixture(defaults: { zone: string; clusterId: string }): M
     },
     async node(zone = defaults.zone, clusterId = defaults.clusterId, extra: NodeExtras = {}) {
       const instanceId = await runInstance(client, zone);
-      const started = await startNode({ moto, instanceId, zone, clusterId, dataDir, ...extra });
+      const started = await startEbsTestNode({ cloud: motoTestCloud(moto), instanceId, zone, clusterId, dataDir, ...extra });
       nodes.push(started);
       return started;
     },
@@ -74,4 +73,9 @@ export function useMotoFixture(defaults: { zone: string; clusterId: string }): M
 /** The directory holding every test volume's bytes, as `<volume id>.img` (see FakeUdev). */
 export function volumeImage(node: EbsTestNode, volumeId: string): string {
   return node.udev.imageOf(volumeId);
+}
+
+/** The moto server as a test node's EC2 stand-in: its device plane polls moto itself, around the ClientToken proxy. */
+export function motoTestCloud(moto: MotoServer): EbsTestCloud {
+  return { client: (endpoint) => motoEc2Client(moto, endpoint), deviceEndpoint: moto.motoEndpoint };
 }

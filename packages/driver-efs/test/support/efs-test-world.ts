@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { StowageError } from '@stowage/core';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { EfsNodes } from './efs-nodes.js';
-import { MotoEfs, scratch } from './moto-efs.js';
+import type { MotoCloud } from '@stowage/testkit/moto';
+import { scratch, startMotoEfs } from './moto-efs.js';
 
 /** What a test file of the shared backing works with: one moto server, and per test a scratch directory and nodes. */
 export interface EfsTestWorld {
-  readonly world: MotoEfs;
+  readonly world: MotoCloud;
   readonly dir: Awaited<ReturnType<typeof scratch>>;
   readonly nodes: EfsNodes;
 }
@@ -18,7 +18,7 @@ export interface EfsTestWorld {
 export function useEfsTestWorld(): EfsTestWorld {
   const state = {} as { -readonly [K in keyof EfsTestWorld]: EfsTestWorld[K] };
   beforeAll(async () => {
-    state.world = await MotoEfs.start();
+    state.world = await startMotoEfs();
   });
   afterAll(async () => {
     await state.world?.stop();
@@ -33,11 +33,4 @@ export function useEfsTestWorld(): EfsTestWorld {
     await state.dir.cleanup();
   });
   return state;
-}
-
-/** The StowageError `promise` fails with (the test fails if it succeeds or fails otherwise). */
-export async function failure(promise: Promise<unknown>): Promise<StowageError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(StowageError.is(error), `expected a StowageError, got ${String(error)}`).toBe(true);
-  return error as StowageError;
 }

@@ -12,7 +12,8 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /**
  * Resolves with the first stop signal. A second one while shutting down exits at once: the operator insists, and
- * the mount table is written atomically, so nothing is left half written.
+ * each change of the mount table is one fdatasync'd journal line (a torn last line is cut off at the next start), so
+ * nothing is left half written.
  */
 function stopSignal(logger: Logger): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -67,8 +68,8 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
           engine: stowage.engine,
           socket: config.socket,
           logger,
-          ...(reconciler ? { onActivate: () => reconciler.nudge() } : {}),
-          ...(docker ? { confirmResend: (name: string) => dockerConfirmsResend(docker, name) } : {}),
+          onActivate: reconciler ? () => reconciler.nudge() : undefined,
+          confirmResend: docker ? (name: string) => dockerConfirmsResend(docker, name) : undefined,
         });
       } catch (error) {
         await stowage.close();

@@ -11,12 +11,12 @@ interface VolumeInspectArgs extends ConnectionArgs {
 function inspectView(volume: DockerVolume): Record<string, unknown> {
   const { scope, options, ...status } = (volume.Status ?? {}) as Record<string, unknown>;
   return {
-    ...(volume.CreatedAt !== undefined ? { CreatedAt: volume.CreatedAt } : {}),
+    CreatedAt: volume.CreatedAt,
     Driver: 'stowage',
     Mountpoint: volume.Mountpoint,
     Name: volume.Name,
     Options: options ?? {},
-    ...(scope !== undefined ? { Scope: scope } : {}),
+    Scope: scope,
     Status: status,
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { actionOf, freePort, startCountingProxy, startMotoServer, type CountingProxy, type MotoServer } from '../src/index.js';
+import { actionOf, freePort, startCountingProxy, startMotoServer, type CountingProxy, type MotoServer } from '../src/moto/index.js';
 
 const SIGNED = {
   'content-type': 'application/x-www-form-urlencoded; charset=utf-8',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MotoServer, startMotoServer } from '../src/index.js';
+import { type MotoServer, startMotoServer } from '../src/moto/index.js';
 
 describe('startMotoServer', () => {
   let moto: MotoServer;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorKind } from '@stowage/core';
 import { fileSystemEntries, fileSystemRoot } from './support/efs-nodes.js';
-import { failure, useEfsTestWorld } from './support/efs-test-world.js';
+import { expectStowageError as failure } from '@stowage/core/testing';
+import { useEfsTestWorld } from './support/efs-test-world.js';
 
 const t = useEfsTestWorld();
 

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { runConformanceSuite, type ConformanceSetup } from '@stowage/core/testing';
-import { MotoEfs, provider, scratch } from './support/moto-efs.js';
+import type { MotoCloud } from '@stowage/testkit/moto';
+import { provider, scratch, startMotoEfs } from './support/moto-efs.js';
 
 // One moto server and one file system for the file: the suite prefixes its names per test.
-let world: MotoEfs;
+let world: MotoCloud;
 let fileSystemId: string;
 beforeAll(async () => {
-  world = await MotoEfs.start();
+  world = await startMotoEfs();
   fileSystemId = await world.fileSystem({ name: 'conformance' });
 });
 afterAll(async () => {

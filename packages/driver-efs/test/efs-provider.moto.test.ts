@@ -3,15 +3,16 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DescribeAccessPointsCommand } from '@aws-sdk/client-efs';
 import { ErrorKind, StowageError, SystemHostOperations, VolumeEngine, createLogger } from '@stowage/core';
-import { freePort } from '@stowage/aws-testkit';
-import { MotoEfs, OTHER_ZONE, provider, scratch } from './support/moto-efs.js';
+import { expectStowageError } from '@stowage/core/testing';
+import { freePort, type MotoCloud } from '@stowage/testkit/moto';
+import { OTHER_ZONE, provider, scratch, startMotoEfs } from './support/moto-efs.js';
 
-let world: MotoEfs;
+let world: MotoCloud;
 let dir: Awaited<ReturnType<typeof scratch>>;
 const engines: VolumeEngine[] = [];
 
 beforeAll(async () => {
-  world = await MotoEfs.start();
+  world = await startMotoEfs();
 });
 afterAll(async () => {
   await world?.stop();
@@ -37,9 +38,7 @@ async function node(label: string, settings: Parameters<typeof provider>[0] exte
 
 async function initError(settings: Parameters<typeof node>[1]): Promise<StowageError> {
   const efs = provider({ nfsStandInDir: dir.exports, ...settings, mountRoot: join(dir.dir, 'mounts') });
-  const error = await efs.init().then(() => undefined, (e: unknown) => e);
-  expect(StowageError.is(error), String(error)).toBe(true);
-  return error as StowageError;
+  return expectStowageError(efs.init());
 }
 
 describe("this node's zone", () => {
@@ -48,7 +47,7 @@ describe("this node's zone", () => {
   });
 
   it('comes from instance metadata (IMDSv2, here moto\'s) when availabilityZone is unset', async () => {
-    vi.stubEnv('AWS_EC2_METADATA_SERVICE_ENDPOINT', world.moto.endpoint);
+    vi.stubEnv('AWS_EC2_METADATA_SERVICE_ENDPOINT', world.server.endpoint);
     const id = await world.fileSystem();
     const { engine } = await node('a', { fileSystemId: id, availabilityZone: undefined });
     expect((await engine.create('zoned', { backing: 'shared' })).status).toMatchObject({ fileSystemId: id });

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { logFile, logTail } from './log-files.js';
 import { mountsUnder, unmountAllUnder } from './mount-info.js';
 import { pluginRequest, type PluginAnswer } from './plugin-request.js';
@@ -11,10 +10,12 @@ import { StopWaiting, waitUntil } from './wait-until.js';
 /** Where Docker looks for a legacy plugin named `stowage`. */
 export const DEFAULT_PLUGIN_SOCKET = '/run/docker/plugins/stowage.sock';
 
-/** The built CLI, as `stowage serve` runs it; the e2e tier tests the built packages, not the sources. */
-export const CLI_MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-
 export interface PluginProcessOptions {
+  /**
+   * The built CLI (`dist/cli/main.js` of @stowage/docker-adapter), as `stowage serve` runs it: the tests run the built
+   * packages, not the sources.
+   */
+  readonly cli: string;
   /** Names the log file (`plugin-<label>.log`). */
   readonly label: string;
   readonly socket?: string;
@@ -52,8 +53,8 @@ export class PluginProcess {
   ) {}
 
   static async start(options: PluginProcessOptions): Promise<PluginProcess> {
-    if (!existsSync(CLI_MAIN)) {
-      throw new Error(`${CLI_MAIN} does not exist: build the packages first (pnpm build at the repository root)`);
+    if (!existsSync(options.cli)) {
+      throw new Error(`${options.cli} does not exist: build the packages first (pnpm build at the repository root)`);
     }
     const socket = options.socket ?? DEFAULT_PLUGIN_SOCKET;
     const baseDir = await mkdtemp('/tmp/stowage-e2e-plugin-');
@@ -167,7 +168,7 @@ export class PluginProcess {
     const fd = openSync(this.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [CLI_MAIN, 'serve'], { env, stdio: ['ignore', fd, fd] });
+      child = spawn(process.execPath, [this.options.cli, 'serve'], { env, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }

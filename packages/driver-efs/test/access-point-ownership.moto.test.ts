@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { CreateAccessPointCommand, DescribeAccessPointsCommand, type AccessPointDescription } from '@aws-sdk/client-efs';
 import { ErrorKind, StowageError } from '@stowage/core';
 import { fileSystemEntries, fileSystemRoot } from './support/efs-nodes.js';
-import { failure, useEfsTestWorld } from './support/efs-test-world.js';
+import { expectStowageError as failure } from '@stowage/core/testing';
+import { useEfsTestWorld } from './support/efs-test-world.js';
 
 const t = useEfsTestWorld();
 

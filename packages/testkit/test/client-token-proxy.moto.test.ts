@@ -6,7 +6,7 @@ import {
   type CreateVolumeCommandInput,
 } from '@aws-sdk/client-ec2';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startClientTokenProxy, startMotoServer, type ClientTokenProxy, type MotoServer } from '../src/index.js';
+import { startClientTokenProxy, startMotoServer, type ClientTokenProxy, type MotoServer } from '../src/moto/index.js';
 
 const credentials = { accessKeyId: 'AKIAMOTOTESTING00000', secretAccessKey: 'moto-testing-secret-key-not-real' };
 const VOLUME: CreateVolumeCommandInput = {

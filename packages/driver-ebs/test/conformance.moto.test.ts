@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMotoServer, type MotoServer } from '@stowage/aws-testkit';
+import { motoEc2Client, runInstance, startMotoServer, type MotoServer } from '@stowage/testkit/moto';
 import { runConformanceSuite, type ConformanceSetup } from '@stowage/core/testing';
 import { afterAll, beforeAll } from 'vitest';
-import { startNode } from './support/ebs-node.js';
-import { motoClient, runInstance } from './support/moto-ec2.js';
+import { startEbsTestNode } from '../src/testing/index.js';
+import { motoTestCloud } from './support/moto-fixture.js';
 
 let moto: MotoServer;
 let dataDir: string;
@@ -20,11 +20,11 @@ afterAll(async () => {
 });
 
 runConformanceSuite('ebs', async (): Promise<ConformanceSetup> => {
-  const client = motoClient(moto);
+  const client = motoEc2Client(moto);
   const instanceId = await runInstance(client, 'us-east-1a');
   client.destroy();
   // The engine calls init; the node's udev plays the kernel for its instance.
-  const node = await startNode({ moto, instanceId, zone: 'us-east-1a', clusterId: 'conformance', dataDir, init: false });
+  const node = await startEbsTestNode({ cloud: motoTestCloud(moto), instanceId, zone: 'us-east-1a', clusterId: 'conformance', dataDir, init: false });
   return {
     provider: node.provider,
     createOptions: { size: '1' },

@@ -2,11 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { MotoServer } from '@stowage/aws-testkit';
 import { SystemHostOperations, createLogger, parseOptions, type Logger } from '@stowage/core';
-import { EBS_SETTINGS, EbsProvider, type EbsProviderDependencies, type EbsSettings } from '../../src/index.js';
+import { EbsProvider, type EbsProviderDependencies } from '../ebs-provider.js';
+import { EBS_SETTINGS, type EbsSettings } from '../ebs-settings.js';
 import { FakeUdev } from './fake-udev.js';
-import { REGION, motoClient } from './moto-ec2.js';
 
 /** One test node: an EBS provider for one instance id, with its own device and sysfs directories and fake udev. */
 export interface EbsTestNode {
@@ -17,8 +16,22 @@ export interface EbsTestNode {
   close(): Promise<void>;
 }
 
-export async function startNode(options: {
-  moto: MotoServer;
+/** How a test node reaches EC2: a moto server (`motoEc2Client` of the repository's test kit fits `client`). */
+export interface EbsTestCloud {
+  /** A new EC2 client sending to `endpoint`, or to the cloud's default endpoint when it is not given. */
+  client(endpoint?: string): EC2Client;
+  /** The endpoint the device plane polls: moto's own, around any proxy in front of it. */
+  readonly deviceEndpoint?: string;
+  /** The region the node's settings name; `us-east-1` by default. */
+  readonly region?: string;
+}
+
+/**
+ * Starts a test node of the relocatable backing on an EC2 stand-in: an {@link EbsProvider} for `instanceId` with its
+ * own device, sysfs and mount directories under a temp directory, and a {@link FakeUdev} playing the device plane.
+ */
+export async function startEbsTestNode(options: {
+  cloud: EbsTestCloud;
   instanceId: string;
   zone: string;
   clusterId: string;
@@ -40,7 +53,7 @@ export async function startNode(options: {
     EBS_SETTINGS,
     {
       clusterId: options.clusterId,
-      region: REGION,
+      region: options.cloud.region ?? 'us-east-1',
       instanceId: options.instanceId,
       availabilityZone: options.zone,
       deviceDir: join(dir, 'by-id'),
@@ -53,7 +66,7 @@ export async function startNode(options: {
   const logger = options.logger ?? createLogger({ level: 'silent' });
   // The device plane is harness, not code under test: straight to moto, around the ClientToken stand-in (it sends no
   // tokens, and its polls every few milliseconds would only load the relay).
-  const udevClient = motoClient(options.moto, options.moto.motoEndpoint);
+  const udevClient = options.cloud.client(options.cloud.deviceEndpoint);
   const udev = new FakeUdev({
     client: udevClient,
     instanceId: options.instanceId,
@@ -67,7 +80,7 @@ export async function startNode(options: {
     stateDir: join(dir, 'state'),
     // A client per init: the provider destroys its client on close, as a plugin restart does.
     ec2: () => {
-      const client = motoClient(options.moto, options.ec2Endpoint);
+      const client = options.cloud.client(options.ec2Endpoint);
       // EBS takes a snapshot's bytes when CreateSnapshot is answered: so does the test's data plane.
       client.middlewareStack.add(
         (next, context) => async (args) => {

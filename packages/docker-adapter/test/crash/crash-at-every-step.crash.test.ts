@@ -1,11 +1,11 @@
-import { ENGINE_FAILPOINTS, MOUNT_TABLE_FAILPOINTS } from '@stowage/core';
+import { ENGINE_FAILPOINTS, MOUNT_TABLE_FAILPOINTS } from '@stowage/core/testing';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { LOCAL_BACKING, sharedBacking, type CrashBacking } from './crash-backings.js';
 import { relocatableBacking } from './crash-ebs-backing.js';
 import { formatCrashTable, writeCrashResults } from './crash-report.js';
 import { runCrashRow, type CrashResult } from './crash-run.js';
 import { ENGINE_STEPS, MOUNT_TABLE_STEPS } from './crash-steps.js';
-import { MotoCloud } from './moto-cloud.js';
+import { MotoCloud } from '@stowage/testkit/moto';
 
 /**
  * Issue 5, "crash at every step": the built plugin is killed with SIGKILL at each failpoint of the engine, its mount

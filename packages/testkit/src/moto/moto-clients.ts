@@ -1,15 +1,27 @@
 import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import type { MotoServer } from '@stowage/aws-testkit';
+import { EFSClient } from '@aws-sdk/client-efs';
+import type { MotoServer } from './moto-server.js';
 
-export const REGION = 'us-east-1';
+/** The region every test's moto server plays. */
+export const MOTO_REGION = 'us-east-1';
 
-/** A real SDK client talking to the test's moto server (at `endpoint`, when a proxy stands in front of it). */
-export function motoClient(moto: MotoServer, endpoint = moto.endpoint): EC2Client {
-  return new EC2Client({
-    region: REGION,
+/** Client settings for the test's moto server (at `endpoint`, when a proxy stands in front of it). */
+export function motoClientConfig(moto: MotoServer, endpoint = moto.endpoint) {
+  return {
+    region: MOTO_REGION,
     endpoint,
     credentials: { accessKeyId: moto.env.AWS_ACCESS_KEY_ID ?? 'x', secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY ?? 'x' },
-  });
+  };
+}
+
+/** A real SDK client talking to the test's moto server (at `endpoint`, when a proxy stands in front of it). */
+export function motoEc2Client(moto: MotoServer, endpoint = moto.endpoint): EC2Client {
+  return new EC2Client(motoClientConfig(moto, endpoint));
+}
+
+/** A real EFS client talking to the test's moto server. */
+export function motoEfsClient(moto: MotoServer, endpoint = moto.endpoint): EFSClient {
+  return new EFSClient(motoClientConfig(moto, endpoint));
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdir, rm, symlink, writeFile, open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { DescribeVolumesCommand, type EC2Client, type Volume } from '@aws-sdk/client-ec2';
-import { nvmeLinkName, compactVolumeId } from '../../src/index.js';
+import { nvmeLinkName, compactVolumeId } from '../block-device-finder.js';
 import { SnapshotPlane } from './snapshot-plane.js';
 
 const run = promisify(execFile);
