@@ -1,8 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, readdirSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PluginProcess } from './e2e.js';
-import { NullPlugin } from './null-plugin.js';
 import { ProfiledPlugin } from './plugin-alone.js';
 import { fmt, median, table } from './stats.js';
 
@@ -43,6 +46,12 @@ export interface EngineCallFigure {
   /** Median time of each call of the operation on Stowage, in the order of {@link calls}. */
   readonly perCallStowage: number[];
   readonly perCallNothing: number[];
+  /**
+   * CPU time per operation (ms, every thread of the process: the event loop and libuv's pool), from a pass of
+   * operations of this kind only. Unlike latencies, robust to the machine's load.
+   */
+  readonly cpuStowage: number;
+  readonly cpuNothing: number;
 }
 
 export interface EngineCallsResult {
@@ -82,6 +91,46 @@ function call(agent: Agent, socket: string, method: string, body: unknown, mayFa
   });
 }
 
+/** The plugin that does nothing in a process of its own (null-plugin-process.ts), like Stowage; resolves once it listens. */
+async function startNullProcess(socket: string): Promise<ChildProcess> {
+  const entry = fileURLToPath(new URL('./null-plugin-process.ts', import.meta.url));
+  // The same node and loader (tsx) as this process.
+  const child = spawn(process.execPath, [...process.execArgv, entry, socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout?.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the plugin that does nothing exited (${code}) before it listened`)));
+  });
+  return child;
+}
+
+/**
+ * CPU time a process has run (ms), all its threads: the sum of /proc/PID/task/TID/schedstat's first field
+ * (nanoseconds on the CPU), exact where /proc/PID/stat counts 10 ms ticks.
+ */
+function cpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return ns / 1e6;
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
 export async function benchEngineCalls(options: EngineCallsOptions): Promise<EngineCallsResult> {
   const { log, cycles } = options;
   const socketDir = await mkdtemp('/tmp/stowage-bench-calls-');
@@ -89,25 +138,28 @@ export async function benchEngineCalls(options: EngineCallsOptions): Promise<Eng
   const stowage = options.profileDir
     ? await ProfiledPlugin.start(sockets.stowage, options.profileDir)
     : await PluginProcess.start({ label: 'bench-calls', socket: sockets.stowage, logLevel: 'warn', env: { STOWAGE_DRIVERS: 'local' } });
-  const nothing = await NullPlugin.start(sockets.nothing);
+  const nothing = await startNullProcess(sockets.nothing);
   const agents: Record<Plugin, Agent> = { stowage: new Agent({ keepAlive: true, maxSockets: 1 }), nothing: new Agent({ keepAlive: true, maxSockets: 1 }) };
   // Per operation, per plugin: the whole operation's time and each call's.
   const times = Object.fromEntries(
     ENGINE_OPS.map((op) => [op, { stowage: { total: [] as number[], calls: CALLS[op].map(() => [] as number[]) }, nothing: { total: [] as number[], calls: CALLS[op].map(() => [] as number[]) } }]),
   ) as Record<EngineOp, Record<Plugin, { total: number[]; calls: number[][] }>>;
-  const cycle = async (plugin: Plugin, name: string, record: boolean): Promise<void> => {
-    for (const op of ENGINE_OPS) {
-      let total = 0;
-      for (const [i, method] of CALLS[op].entries()) {
-        const body = method === 'VolumeDriver.Create' ? { Name: name, Opts: {} } : { Name: name };
-        // The Get before a Create is answered with Err (no such volume yet); every other call must succeed.
-        const ms = await call(agents[plugin], sockets[plugin], method, body, op === 'create' && i === 0);
-        total += ms;
-        if (record) times[op][plugin].calls[i]?.push(ms);
-      }
-      if (record) times[op][plugin].total.push(total);
+  const operation = async (plugin: Plugin, op: EngineOp, name: string, record: boolean): Promise<void> => {
+    let total = 0;
+    for (const [i, method] of CALLS[op].entries()) {
+      const body = method === 'VolumeDriver.Create' ? { Name: name, Opts: {} } : { Name: name };
+      // The Get before a Create is answered with Err (no such volume yet); every other call must succeed.
+      const ms = await call(agents[plugin], sockets[plugin], method, body, op === 'create' && i === 0);
+      total += ms;
+      if (record) times[op][plugin].calls[i]?.push(ms);
     }
+    if (record) times[op][plugin].total.push(total);
   };
+  const cycle = async (plugin: Plugin, name: string, record: boolean): Promise<void> => {
+    for (const op of ENGINE_OPS) await operation(plugin, op, name, record);
+  };
+  const pids: Record<Plugin, number> = { stowage: stowage.pid as number, nothing: nothing.pid as number };
+  const cpu = { stowage: {}, nothing: {} } as Record<Plugin, Record<EngineOp, number>>;
   try {
     // Warm-up, not recorded: JIT, first heap growth, the plugins' first files.
     for (let i = 0; i < 20; i += 1) for (const plugin of ['stowage', 'nothing'] as const) await cycle(plugin, `calls-warm-${plugin}-${i}`, false);
@@ -116,9 +168,17 @@ export async function benchEngineCalls(options: EngineCallsOptions): Promise<Eng
       const order: readonly Plugin[] = i % 2 === 0 ? ['stowage', 'nothing'] : ['nothing', 'stowage'];
       for (const plugin of order) await cycle(plugin, `calls-${plugin}-${i}`, true);
     }
+    // CPU per operation: a pass of one kind of operation at a time on each plugin, the CPU it used over the count.
+    for (const plugin of ['stowage', 'nothing'] as const) {
+      for (const op of ENGINE_OPS) {
+        const before = cpuMs(pids[plugin]);
+        for (let i = 0; i < cycles; i += 1) await operation(plugin, op, `calls-cpu-${plugin}-${i}`, false);
+        cpu[plugin][op] = (cpuMs(pids[plugin]) - before) / cycles;
+      }
+    }
   } finally {
     for (const agent of Object.values(agents)) agent.destroy();
-    await nothing.stop().catch((error: Error) => log(`  stopping the null plugin: ${error.message}`));
+    await stopProcess(nothing).catch((error: Error) => log(`  stopping the null plugin: ${error.message}`));
     await stowage.dispose().catch((error: Error) => log(`  stopping the plugin: ${error.message}`));
     await rm(socketDir, { recursive: true, force: true });
   }
@@ -135,6 +195,8 @@ export async function benchEngineCalls(options: EngineCallsOptions): Promise<Eng
       medianRatio: median(s.total.map((v, i) => v / (n.total[i] as number))),
       perCallStowage: s.calls.map(median),
       perCallNothing: n.calls.map(median),
+      cpuStowage: cpu.stowage[op],
+      cpuNothing: cpu.nothing[op],
     };
   });
   let profile: string | undefined;
@@ -149,7 +211,7 @@ export function printEngineCalls(result: EngineCallsResult, print: (text: string
   print('\nThe plugin calls of engine-API create/inspect/rm, replayed on each plugin\'s socket without Docker (medians in ms)');
   print(
     table(
-      ['operation', 'calls', 'n', 'stowage', 'does nothing', 'ratio', 'stowage per call', 'does nothing per call'],
+      ['operation', 'calls', 'n', 'stowage', 'does nothing', 'ratio', 'stowage per call', 'does nothing per call', 'CPU stowage', 'CPU does nothing'],
       result.figures.map((f) => [
         f.op,
         f.calls.map((c) => c.replace('VolumeDriver.', '')).join(' + '),
@@ -159,9 +221,12 @@ export function printEngineCalls(result: EngineCallsResult, print: (text: string
         fmt(f.medianRatio),
         f.perCallStowage.map((v) => fmt(v)).join(' + '),
         f.perCallNothing.map((v) => fmt(v)).join(' + '),
+        fmt(f.cpuStowage),
+        fmt(f.cpuNothing),
       ]),
     ),
   );
-  print('(ratio: the median of the per-cycle ratios; the engine\'s own time is not in these figures, see the Docker section)');
+  print('(ratio: the median of the per-cycle ratios; CPU: ms per operation, all threads, from a pass of that operation alone;');
+  print(' the engine\'s own time is not in these figures, see the Docker section)');
   if (result.profile) print(`plugin CPU profile: ${result.profile}`);
 }
