@@ -257,10 +257,10 @@ export class LocalProvider implements StorageProvider {
 const LIST_READ_BATCH = 64;
 
 /**
- * Deletes a volume directory withdrawn from its name. A volume whose `_data` is empty goes in two rounds of calls:
- * fs.rm's recursive walk makes about ten sequential thread-pool round trips for it (lstat, a failed rmdir, readdir,
- * then lstat and unlink or rmdir per entry), most of a Remove's own time (bench/, BENCHMARKS.md). Anything else (data
- * left in `_data`, a file the layout does not know) is left to the walk.
+ * Deletes a volume directory withdrawn from its name. A volume whose `_data` is empty goes in three calls, two steps:
+ * fs.rm's recursive walk made nine calls in six steps for it (lstat, a failed rmdir, readdir, lstat and unlink or
+ * rmdir per entry, rmdir), each a thread-pool round trip and most of a Remove's own time (bench/, BENCHMARKS.md).
+ * Anything else (data left in `_data`, a file the layout does not know) is left to the walk.
  */
 async function deleteVolumeDir(dir: string): Promise<void> {
   const parts = await Promise.allSettled([unlink(join(dir, 'volume.json')), rmdir(join(dir, '_data'))]);
