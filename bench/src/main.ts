@@ -4,12 +4,13 @@
  *
  *   sudo pnpm bench                    the default run (about 4 minutes on 2 cores)
  *   sudo pnpm bench --quick            a short run with small sizes, to check the harness
- *   options: --only=plugin|docker|cloud  one section only (cloud: EC2 calls on moto; needs no root, no Docker)
+ *   options: --only=plugin|docker|calls|cloud  one section only (cloud: EC2 calls on moto; calls: the plugin calls
+ *                                      of engine-API create/inspect/rm replayed without Docker; neither needs root)
  *            --sizes=100,1000,10000    plugin-alone volume counts
  *            --ls-sizes=1000,10000     volumes of each driver for `docker volume ls`
  *            --cycles=30               create/inspect/rm and container-start cycles per driver
  *            --seconds=4               length of each plugin-alone load
- *            --profile                 run the plugin-alone plugin under `node --cpu-prof` (profile in bench/results/)
+ *            --profile                 run the plugin-alone and calls plugins under `node --cpu-prof` (bench/results/)
  *            --loads=get,list,mount    plugin-alone loads to run (all by default; one alone profiles that load)
  *            --cloud-sizes=100,1000,5000  relocatable volumes at which List's EC2 calls are counted
  *            --mount-sizes=1,10,20     concurrent mounts of as many volumes on one node (EC2 calls counted)
@@ -26,15 +27,19 @@ import { fileURLToPath } from 'node:url';
 import { benchAgainstLocal, printAgainstLocal, type AgainstLocalResult } from './against-local.js';
 import { benchCloudEconomy, printCloudEconomy, type CloudEconomyResult } from './cloud-economy.js';
 import { CLI_MAIN } from './e2e.js';
+import { benchEngineCalls, printEngineCalls, type EngineCallsResult } from './engine-calls.js';
 import { benchPluginAlone, PLUGIN_LOADS, printPluginAlone, type PluginAloneResult, type PluginLoad } from './plugin-alone.js';
 
 const LOCK_FILE = '/tmp/stowage-e2e.lock';
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+const SECTIONS = ['plugin', 'docker', 'calls', 'cloud'] as const;
+type Section = (typeof SECTIONS)[number];
+
 interface Settings {
   readonly quick: boolean;
-  readonly only?: 'plugin' | 'docker' | 'cloud';
+  readonly only?: Section;
   readonly sizes: number[];
   readonly lsSizes: number[];
   readonly cycles: number;
@@ -65,8 +70,8 @@ function parseArgs(argv: readonly string[]): Settings {
     if (values.some((v) => !Number.isInteger(v) || v < 0)) throw new Error(`--${key}: comma-separated whole numbers`);
     return values.sort((a, b) => a - b);
   };
-  const only = flags.get('only');
-  if (only !== undefined && only !== 'plugin' && only !== 'docker' && only !== 'cloud') throw new Error('--only: plugin, docker or cloud');
+  const only = flags.get('only') as Section | undefined;
+  if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`--only: one of ${SECTIONS.join(', ')}`);
   const loads = flags.get('loads')?.split(',');
   const unknownLoad = loads?.find((l) => !(PLUGIN_LOADS as readonly string[]).includes(l));
   if (unknownLoad !== undefined) throw new Error(`--loads: unknown load ${unknownLoad}; known: ${PLUGIN_LOADS.join(', ')}`);
@@ -106,15 +111,14 @@ function holdTheLock(): void {
 
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
-  const runs = (section: 'plugin' | 'docker' | 'cloud'): boolean => settings.only === undefined || settings.only === section;
+  const runs = (section: Section): boolean => settings.only === undefined || settings.only === section;
   if (process.getuid?.() !== 0 && runs('docker')) {
     throw new Error('the Docker half starts dockerd and serves /run/docker/plugins/stowage.sock: run as root (sudo pnpm bench), or --only=plugin');
   }
-  // The cloud section uses neither the plugin process nor the machine-wide socket: it needs no lock.
-  if (settings.only !== 'cloud') {
-    if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: build first (pnpm build)`);
-    holdTheLock();
-  }
+  if (settings.only !== 'cloud' && !existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: build first (pnpm build)`);
+  // The cloud section uses no plugin process, and the calls section serves temp sockets only: neither touches the
+  // machine-wide socket or Docker, so they need no lock.
+  if (settings.only !== 'cloud' && settings.only !== 'calls') holdTheLock();
 
   const startedAt = new Date();
   const log = (line: string): void => console.error(line);
@@ -163,6 +167,17 @@ async function main(): Promise<void> {
     log(`against local: done in ${Math.round((performance.now() - t0) / 1000)} s`);
     printAgainstLocal(againstLocal, print);
   }
+  let engineCalls: EngineCallsResult | undefined;
+  if (runs('calls')) {
+    const t0 = performance.now();
+    engineCalls = await benchEngineCalls({
+      cycles: settings.cycles * 4,
+      ...(settings.profile ? { profileDir: join(RESULTS_DIR, `profile-calls-${stamp}`) } : {}),
+      log,
+    });
+    log(`engine calls replayed: done in ${Math.round((performance.now() - t0) / 1000)} s`);
+    printEngineCalls(engineCalls, print);
+  }
   let cloudEconomy: CloudEconomyResult | undefined;
   if (runs('cloud')) {
     log(`cloud economy: List at ${settings.cloudSizes.join(', ')} volumes; ${settings.mountSizes.join(', ')} concurrent mounts, ${settings.sharedMounts} shared`);
@@ -177,7 +192,7 @@ async function main(): Promise<void> {
   const file = join(RESULTS_DIR, `bench-${stamp}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), settings, machine: { ...machine, loadAverageAtEnd }, pluginAlone, againstLocal, cloudEconomy }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), settings, machine: { ...machine, loadAverageAtEnd }, pluginAlone, againstLocal, engineCalls, cloudEconomy }, null, 2)}\n`,
   );
   print(`\nresults: ${relative(process.cwd(), file) || file}`);
 }

@@ -128,7 +128,7 @@ async function load(
  * The plugin under `node --cpu-prof` (Node 20 refuses that flag in NODE_OPTIONS, so PluginProcess cannot pass it):
  * the same CLI and settings, its own temp directories; the profile is written when it exits on SIGTERM.
  */
-class ProfiledPlugin {
+export class ProfiledPlugin {
   private constructor(
     private readonly child: ChildProcess,
     private readonly baseDir: string,

@@ -70,6 +70,7 @@ describe('create', () => {
     expect((await readdir(join(root, 'v1'))).sort()).toEqual(['_data', 'volume.json']);
     expect(await readdir(root)).toEqual(['v1']);
     expect((await stat(join(root, 'v1', '_data'))).isDirectory()).toBe(true);
+    expect((await stat(join(root, 'v1', 'volume.json'))).mode & 0o777).toBe(0o600);
   });
 
   it('applies mode with chmod, not through the umask', async () => {
@@ -225,7 +226,7 @@ describe('list', () => {
     // Unreadable from now on: a list that went back to disk would skip the volumes with a warning.
     for (const name of ['a1', 'a2', 'a3']) await writeFile(join(root, name, 'volume.json'), 'not json');
     expect((await provider.list()).map((v) => v.name).sort()).toEqual(['a1', 'a2', 'a3']);
-    expect(logger.entries.filter((e) => e.level === 'warn')).toEqual([]);
+    expect(logger.at('warn')).toEqual([]);
   });
 });
 
@@ -239,6 +240,18 @@ describe('remove', () => {
     await provider.remove('doomed');
     expect(await readdir(root)).toEqual([]);
     expect(await provider.inspect('doomed')).toBeUndefined();
+  });
+
+  it('deletes an empty volume, and one holding files the layout does not know, leaving nothing behind', async () => {
+    const provider = await started();
+    await create(provider, 'empty');
+    await create(provider, 'cluttered');
+    await writeFile(join(root, 'cluttered', 'notes.txt'), 'x');
+
+    await provider.remove('empty');
+    await provider.remove('cluttered');
+    expect(await readdir(root)).toEqual([]);
+    expect(logger.at('warn')).toEqual([]);
   });
 
   it('answers NotFound for a missing volume', async () => {
