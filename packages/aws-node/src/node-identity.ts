@@ -1,5 +1,5 @@
 import { StowageError, driverSettingEnvName } from '@stowage/core';
-import { imdsReader, type ImdsReaderOptions, type MetadataReader } from './metadata-reader.js';
+import { imdsReader, type MetadataReader } from './metadata-reader.js';
 
 /** Where this node is in EC2. */
 export interface NodeIdentity {

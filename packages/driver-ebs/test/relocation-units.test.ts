@@ -1,5 +1,5 @@
-import { EC2Client, type Snapshot, type Volume } from '@aws-sdk/client-ec2';
-import { ErrorKind, StowageError, createLogger } from '@stowage/core';
+import { EC2Client, type Volume } from '@aws-sdk/client-ec2';
+import { createLogger } from '@stowage/core';
 import { describe, expect, it, vi } from 'vitest';
 import { MOVED_FROM_TAG, MOVE_TO_TAG, answeringVolumes, carriedTags, moveClaimOf, movedFromOf } from '../src/move-tags.js';
 import { MoveTracker, describeMove } from '../src/move-tracker.js';

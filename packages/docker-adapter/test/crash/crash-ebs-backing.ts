@@ -64,16 +64,16 @@ export function relocatableBacking(): CrashBacking {
         strays: async (_plugin, volumes) => ebsStrays(cloud.ec2, clusterId, volumes),
         createElsewhere: (name) => createInOtherZone(cloud, clusterId, dataDir, name),
         async dispose() {
-          try {
-            await node.stop();
-          } finally {
-            const left = await loopDevicesUnder(dataDir);
-            for (const loop of left) await runCommand('losetup', ['-d', loop.name]);
-            await rm(dataDir, { recursive: true, force: true });
-            if (left.length > 0) {
-              throw new Error(`loop devices left over ${dataDir}: ${left.map((l) => `${l.name} (${l.backingFile})`).join(', ')}`);
-            }
+          // Clean up whatever the stop did, and report the stop's failure and the leftovers both.
+          const failures: unknown[] = [];
+          await node.stop().catch((error: unknown) => failures.push(error));
+          const left = await loopDevicesUnder(dataDir);
+          for (const loop of left) await runCommand('losetup', ['-d', loop.name]);
+          await rm(dataDir, { recursive: true, force: true });
+          if (left.length > 0) {
+            failures.push(new Error(`loop devices left over ${dataDir}: ${left.map((l) => `${l.name} (${l.backingFile})`).join(', ')}`));
           }
+          if (failures.length > 0) throw new AggregateError(failures, 'the EBS crash backing did not stop cleanly');
         },
       };
     },

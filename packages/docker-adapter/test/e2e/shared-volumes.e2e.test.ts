@@ -38,16 +38,16 @@ describe('shared (EFS) volumes through the docker CLI and a swarm service', () =
   });
 
   afterAll(async () => {
-    try {
-      await env?.stop();
-    } finally {
-      await cloud?.stop();
-      if (exportsDir) {
-        const left = await unmountAllUnder(exportsDir);
-        await rm(exportsDir, { recursive: true, force: true });
-        if (left.length > 0) throw new Error(`mounts left under ${exportsDir}: ${left.join('; ')}`);
-      }
+    // Clean up whatever a stop did, and report every failure and the leftovers together.
+    const failures: unknown[] = [];
+    await Promise.resolve(env?.stop()).catch((error: unknown) => failures.push(error));
+    await Promise.resolve(cloud?.stop()).catch((error: unknown) => failures.push(error));
+    if (exportsDir) {
+      const left = await unmountAllUnder(exportsDir);
+      await rm(exportsDir, { recursive: true, force: true });
+      if (left.length > 0) failures.push(new Error(`mounts left under ${exportsDir}: ${left.join('; ')}`));
     }
+    if (failures.length > 0) throw new AggregateError(failures, 'the shared-volume environment did not stop cleanly');
   });
 
   /** How many mounts this node has of the file system (one shared by every volume, or none). */

@@ -24,15 +24,15 @@ describe('a third-party driver loaded by path: loopfs volumes through the docker
   });
 
   afterAll(async () => {
-    try {
-      await env?.stop();
-    } finally {
-      if (loopfsRoot) {
-        const left = await unmountAllUnder(loopfsRoot);
-        await rm(loopfsRoot, { recursive: true, force: true });
-        if (left.length > 0) throw new Error(`mounts left under ${loopfsRoot}: ${left.join('; ')}`);
-      }
+    // Clean up whatever the stop did, and report its failure and the leftovers together.
+    const failures: unknown[] = [];
+    await Promise.resolve(env?.stop()).catch((error: unknown) => failures.push(error));
+    if (loopfsRoot) {
+      const left = await unmountAllUnder(loopfsRoot);
+      await rm(loopfsRoot, { recursive: true, force: true });
+      if (left.length > 0) failures.push(new Error(`mounts left under ${loopfsRoot}: ${left.join('; ')}`));
     }
+    if (failures.length > 0) throw new AggregateError(failures, 'the third-party driver environment did not stop cleanly');
   });
 
   it('creates a 32 MiB volume with --opt backing=loopfs --opt size=32, next to the local backing', async () => {

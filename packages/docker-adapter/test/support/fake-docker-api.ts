@@ -19,14 +19,13 @@ export class FakeDockerApi {
   ) {}
 
   static async start(socket: string): Promise<FakeDockerApi> {
-    let api: FakeDockerApi | undefined;
     const server = createServer((req, res) => {
       if (req.method !== 'GET' || !req.url?.startsWith('/containers/json')) {
         res.writeHead(404, { 'Content-Type': 'application/json' });
         res.end('{"message":"page not found"}');
         return;
       }
-      const body = (api?.containers ?? []).map((c) => ({
+      const body = api.containers.map((c) => ({
         Id: c.id,
         State: c.state,
         Mounts: [{ Type: 'volume', Name: c.volume, Source: '', Destination: '/data', Driver: 'stowage', Mode: 'z', RW: true, Propagation: '' }],
@@ -34,8 +33,9 @@ export class FakeDockerApi {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));
     });
+    // Made before the server listens, so no request can find it unset.
+    const api: FakeDockerApi = new FakeDockerApi(socket, server);
     await new Promise<void>((resolve) => server.listen(socket, resolve));
-    api = new FakeDockerApi(socket, server);
     return api;
   }
 

@@ -188,13 +188,15 @@ export class FakeEbsWorld {
   }
 
   private clientFor(actor: string): EC2Client {
-    const world = this;
+    const send = (command: unknown): Promise<never> => {
+      const { constructor, input } = command as { constructor: { name: string }; input: Record<string, unknown> };
+      const op = constructor.name.replace(/Command$/, '');
+      const target = ((input.Resources as string[] | undefined) ?? [String(input.SnapshotId ?? '')]).join(',');
+      return this.step(actor, op, target, () => this.call(op, input)) as Promise<never>;
+    };
     return new (class extends EC2Client {
       override send(command: unknown): Promise<never> {
-        const { constructor, input } = command as { constructor: { name: string }; input: Record<string, unknown> };
-        const op = constructor.name.replace(/Command$/, '');
-        const target = ((input.Resources as string[] | undefined) ?? [String(input.SnapshotId ?? '')]).join(',');
-        return world.step(actor, op, target, () => world.call(op, input)) as Promise<never>;
+        return send(command);
       }
     })({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   }
