@@ -139,6 +139,7 @@ describe('defineDriver with create', () => {
 
   it('checks at compile time that create returns providers of the declared options', () => {
     const OTHER = defineOptions({ colour: { type: 'string', description: 'c', default: 'red' } });
+    expect(OTHER.map((spec) => spec.name)).toEqual(['colour']);
     class OtherProvider extends MemoryProvider implements StorageProvider<InferOptions<typeof OTHER>> {
       declare readonly options: typeof OTHER;
     }

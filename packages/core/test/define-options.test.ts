@@ -34,6 +34,7 @@ describe('defineOptions: the inferred types', () => {
   it('infers literal values written inline, with no `as const`', () => {
     const inline = defineOptions({ perfmode: { type: 'string', description: 'mode', values: ['generalpurpose', 'maxio'], default: 'maxio' } });
     expectTypeOf<InferOptions<typeof inline>>().toEqualTypeOf<{ readonly perfmode: 'generalpurpose' | 'maxio' }>();
+    expect(inline.map((spec) => spec.name)).toEqual(['perfmode']);
   });
 
   it('types what parseOptions returns, and spreads shared declarations with their types', () => {

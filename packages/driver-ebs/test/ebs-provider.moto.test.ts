@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSnapshotCommand, CreateTagsCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client, type Volume } from '@aws-sdk/client-ec2';
 import { startCountingProxy } from '@stowage/testkit/moto';
-import { ErrorKind, StowageError, parseOptions, type CreateRequest, type OptionValues } from '@stowage/core';
+import { ErrorKind, StowageError, parseOptions, type CreateRequest } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
 import { CLUSTER_TAG, OPTION_TAG_PREFIX, stackIdFor, type EbsOptions } from '../src/index.js';
 import type { EbsTestNode } from '../src/testing/index.js';

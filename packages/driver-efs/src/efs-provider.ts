@@ -153,7 +153,7 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
 
   async create(request: CreateRequest): Promise<ProviderVolume> {
     const { name, options } = request;
-    const s = this.ready();
+    this.ready();
     const fileSystem = this.fileSystemFor(options.perfmode as PerformanceMode);
     const recorded = formatOptionValues(options);
     const uid = options.uid === undefined ? undefined : Number(options.uid);
@@ -178,7 +178,7 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
    * lose their data (README).
    */
   async remove(name: string): Promise<void> {
-    const s = this.ready();
+    this.ready();
     if (this.settings.accessPoints) {
       await this.removeAccessPoint(name);
       return;
@@ -455,7 +455,7 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
   }
 
   private async findDirectoryVolume(name: string): Promise<{ record: DirectoryVolumeRecord; fileSystemId: string } | undefined> {
-    const s = this.ready();
+    this.ready();
     for (const id of this.fileSystemIds()) {
       const record = await this.onFileSystem(id, (root) => this.directories(root, id).read(name));
       if (record) return { record, fileSystemId: id };

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorKind, StowageError, type OptionValues } from '@stowage/core';
+import { ErrorKind } from '@stowage/core';
 import { expectStowageError } from '@stowage/core/testing';
 import { LocalProvider, type LocalOptions } from '../src/index.js';
 import { RecordingLogger } from './support/recording-logger.js';

@@ -52,7 +52,7 @@ export async function runCrashRow(backing: CrashBacking, step: string, scenario:
     await plugin.stop();
 
     const answer = await driveIntoFailpoint(plugin, { ...env, [FAILPOINTS_ENV]: step }, scenario, row);
-    const exit = await plugin.exited(30_000);
+    const exit = await plugin.exited(120_000);
     if (exit?.signal !== 'SIGKILL') {
       throw new Error(`the plugin did not die at failpoint ${step} during ${scenario.name}: ${answer}; exit ${JSON.stringify(exit ?? 'none')}`);
     }

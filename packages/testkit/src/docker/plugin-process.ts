@@ -8,6 +8,11 @@ import { pluginRequest, type PluginAnswer } from './plugin-request.js';
 import { StopWaiting, waitUntil } from './wait-until.js';
 
 /** Where Docker looks for a legacy plugin named `stowage`. */
+// Generous on purpose: a plugin starting its backings (moto calls, a reconcile) on one loaded core can take tens of
+// seconds; these bound only a plugin that never comes up or never exits.
+const START_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 60_000;
+
 export const DEFAULT_PLUGIN_SOCKET = '/run/docker/plugins/stowage.sock';
 
 export interface PluginProcessOptions {
@@ -92,7 +97,7 @@ export class PluginProcess {
   }
 
   /** SIGTERM, then waits for the exit (SIGKILL after `timeoutMs`, and an error saying so). */
-  async stop(timeoutMs = 20_000): Promise<PluginExit> {
+  async stop(timeoutMs = STOP_TIMEOUT_MS): Promise<PluginExit> {
     const child = this.child;
     if (!child || this.exit) return this.exit ?? { code: null, signal: null };
     child.kill('SIGTERM');
@@ -198,7 +203,7 @@ export class PluginProcess {
           lastAnswer = await this.request('VolumeDriver.Capabilities');
           return lastAnswer;
         },
-        { timeoutMs: this.options.startTimeoutMs ?? 30_000, intervalMs: 200, describe: () => logTail(this.logFile) },
+        { timeoutMs: this.options.startTimeoutMs ?? START_TIMEOUT_MS, intervalMs: 200, describe: () => logTail(this.logFile) },
       );
     } catch (error) {
       await this.kill().catch(() => undefined);

@@ -11,7 +11,16 @@ export interface PluginAnswer {
  * POSTs `body` as JSON to `/<method>` on the plugin's unix socket the way the Docker engine does: its Accept
  * header and no Content-Type. Rejects only when nothing answers (no socket, refused, timeout).
  */
-export function pluginRequest(socket: string, method: string, body: unknown = {}, timeoutMs = 5_000): Promise<PluginAnswer> {
+// As long as the Docker engine waits for its longest volume calls (Create, Mount): a test that gives up sooner
+// depends on how fast the machine is, not on what the plugin does.
+const DOCKER_CALL_DEADLINE_MS = 120_000;
+
+export function pluginRequest(
+  socket: string,
+  method: string,
+  body: unknown = {},
+  timeoutMs = DOCKER_CALL_DEADLINE_MS,
+): Promise<PluginAnswer> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
