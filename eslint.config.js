@@ -6,7 +6,15 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'build/**', '**/.stryker-tmp/**', '**/reports/**', 'bench/results/**', 'tmp/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'build/**',
+      '**/.stryker-tmp/**',
+      '**/reports/**',
+      'bench/results/**',
+      'tmp/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -18,7 +26,10 @@ export default tseslint.config(
   {
     rules: {
       // `_`-prefixed names are the deliberate "not used" spelling (destructuring out a field, an ignored argument).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   prettier,

@@ -32,7 +32,9 @@ type ProjectTest = NonNullable<TestProjectInlineConfiguration['test']>;
  * tiers one after another in the order above (`groupOrder`): the fast failures come first, and the tiers that share
  * the machine's loop devices, mounts and plugin socket never overlap.
  */
-export function tierProjects(tiers: Partial<Record<Tier, Omit<ProjectTest, 'name' | 'include'>>>): TestProjectInlineConfiguration[] {
+export function tierProjects(
+  tiers: Partial<Record<Tier, Omit<ProjectTest, 'name' | 'include'>>>,
+): TestProjectInlineConfiguration[] {
   return (Object.keys(TIER_FILES) as Tier[])
     .filter((tier) => tiers[tier] !== undefined)
     .map((tier) => ({

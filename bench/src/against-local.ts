@@ -30,7 +30,12 @@ export interface PairedFigure {
 export interface AgainstLocalResult {
   readonly engineVersion: string;
   readonly figures: PairedFigure[];
-  readonly populate: Array<{ readonly driver: string; readonly volumes: number; readonly seconds: number; readonly how: string }>;
+  readonly populate: Array<{
+    readonly driver: string;
+    readonly volumes: number;
+    readonly seconds: number;
+    readonly how: string;
+  }>;
   readonly notes: string[];
 }
 
@@ -45,7 +50,12 @@ const STOWAGE_OVER_NULL_API = 1.3;
 const STOWAGE_OVER_NULL_RUN = 1.02;
 
 /** One call to the engine's HTTP API on its unix socket; resolves with the status and body. */
-function engineApi(socket: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+function engineApi(
+  socket: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -138,7 +148,12 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
   const notes: string[] = [];
   try {
     const image = await importBusyboxImage(engine);
-    plugin = await PluginProcess.start({ label: 'bench-docker', socket: DEFAULT_PLUGIN_SOCKET, logLevel: 'warn', env: { STOWAGE_DRIVERS: 'local' } });
+    plugin = await PluginProcess.start({
+      label: 'bench-docker',
+      socket: DEFAULT_PLUGIN_SOCKET,
+      logLevel: 'warn',
+      env: { STOWAGE_DRIVERS: 'local' },
+    });
     nullPlugin = await NullPlugin.start();
     const engineVersion = (await engine.dockerOk(['version', '--format', '{{.Server.Version}}'])).trim();
     const api = engine.socket;
@@ -154,10 +169,11 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
 
     // create / inspect / rm, through the CLI as a user types them.
     log(`  create/inspect/rm through the CLI, ${cycles} cycles`);
-    const cliTimes = { create: { stowage: [], local: [] }, inspect: { stowage: [], local: [] }, rm: { stowage: [], local: [] } } as Record<
-      'create' | 'inspect' | 'rm',
-      Record<Driver, number[]>
-    >;
+    const cliTimes = {
+      create: { stowage: [], local: [] },
+      inspect: { stowage: [], local: [] },
+      rm: { stowage: [], local: [] },
+    } as Record<'create' | 'inspect' | 'rm', Record<Driver, number[]>>;
     for (let i = 0; i < cycles; i += 1) {
       for (const driver of orderOf(i)) {
         const name = `cycle-cli-${driver}-${i}`;
@@ -182,7 +198,9 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
     for (let i = 0; i < cycles * 4; i += 1) {
       for (const driver of orderOf3(apiDrivers, i)) {
         const name = `cycle-api-${driver}-${i}`;
-        apiTimes.create[driver].push(await timed(() => apiOk(api, 'POST', '/volumes/create', { Name: name, Driver: driver })));
+        apiTimes.create[driver].push(
+          await timed(() => apiOk(api, 'POST', '/volumes/create', { Name: name, Driver: driver })),
+        );
         apiTimes.inspect[driver].push(await timed(() => apiOk(api, 'GET', `/volumes/${name}`)));
         apiTimes.rm[driver].push(await timed(() => apiOk(api, 'DELETE', `/volumes/${name}`)));
       }
@@ -190,8 +208,17 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
     for (const op of ['create', 'inspect', 'rm'] as const) {
       const times = apiTimes[op];
       figures.push(paired(`volume ${op} (engine API)`, times.stowage, times.local));
-      figures.push(paired('  the same, the plugin that does nothing against local (floor)', times[NULL_DRIVER], times.local));
-      figures.push(paired('  the same, Stowage against the plugin that does nothing', times.stowage, times[NULL_DRIVER], STOWAGE_OVER_NULL_API));
+      figures.push(
+        paired('  the same, the plugin that does nothing against local (floor)', times[NULL_DRIVER], times.local),
+      );
+      figures.push(
+        paired(
+          '  the same, Stowage against the plugin that does nothing',
+          times.stowage,
+          times[NULL_DRIVER],
+          STOWAGE_OVER_NULL_API,
+        ),
+      );
       notes.push(ownShare(`volume ${op} (engine API)`, times.stowage, times[NULL_DRIVER]));
     }
 
@@ -204,12 +231,25 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
     const runTimes: Record<(typeof runDrivers)[number], number[]> = { stowage: [], local: [], [NULL_DRIVER]: [] };
     for (let i = 0; i < cycles; i += 1) {
       for (const driver of orderOf3(runDrivers, i)) {
-        runTimes[driver].push(await timed(() => cli(['run', '--rm', '-v', `run-${driver}:/data`, image, 'test', '-d', '/data'])));
+        runTimes[driver].push(
+          await timed(() => cli(['run', '--rm', '-v', `run-${driver}:/data`, image, 'test', '-d', '/data'])),
+        );
       }
     }
-    figures.push(paired('docker run --rm -v vol:/data IMAGE test -d /data (CLI)', runTimes.stowage, runTimes.local, 1.05));
-    figures.push(paired('  the same, a plugin that does nothing against local (floor)', runTimes[NULL_DRIVER], runTimes.local));
-    figures.push(paired('  the same, Stowage against the plugin that does nothing', runTimes.stowage, runTimes[NULL_DRIVER], STOWAGE_OVER_NULL_RUN));
+    figures.push(
+      paired('docker run --rm -v vol:/data IMAGE test -d /data (CLI)', runTimes.stowage, runTimes.local, 1.05),
+    );
+    figures.push(
+      paired('  the same, a plugin that does nothing against local (floor)', runTimes[NULL_DRIVER], runTimes.local),
+    );
+    figures.push(
+      paired(
+        '  the same, Stowage against the plugin that does nothing',
+        runTimes.stowage,
+        runTimes[NULL_DRIVER],
+        STOWAGE_OVER_NULL_RUN,
+      ),
+    );
     notes.push(ownShare('docker run --rm -v vol:/data', runTimes.stowage, runTimes[NULL_DRIVER]));
     for (const driver of runDrivers) await cli(['volume', 'rm', `run-${driver}`]);
 
@@ -223,15 +263,39 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
       const tStowage = await timed(() =>
         pool(numbers, 4, async (n) => {
           const name = `${prefix('stowage')}${n}`;
-          const answer = await pluginRequest(DEFAULT_PLUGIN_SOCKET, 'VolumeDriver.Create', { Name: name, Opts: {} }, 60_000);
-          if (answer.status !== 200 || (answer.json as { Err?: string } | undefined)?.Err) throw new Error(`Create ${name}: ${answer.text}`);
+          const answer = await pluginRequest(
+            DEFAULT_PLUGIN_SOCKET,
+            'VolumeDriver.Create',
+            { Name: name, Opts: {} },
+            60_000,
+          );
+          if (answer.status !== 200 || (answer.json as { Err?: string } | undefined)?.Err)
+            throw new Error(`Create ${name}: ${answer.text}`);
         }),
       );
-      populate.push({ driver: 'stowage', volumes: numbers.length, seconds: tStowage / 1000, how: 'VolumeDriver.Create on the plugin socket, 4 at once' });
-      const tLocal = await timed(() => pool(numbers, 4, (n) => apiOk(api, 'POST', '/volumes/create', { Name: `${prefix('local')}${n}`, Driver: 'local' }).then(() => undefined)));
-      populate.push({ driver: 'local', volumes: numbers.length, seconds: tLocal / 1000, how: 'POST /volumes/create on the engine API, 4 at once' });
+      populate.push({
+        driver: 'stowage',
+        volumes: numbers.length,
+        seconds: tStowage / 1000,
+        how: 'VolumeDriver.Create on the plugin socket, 4 at once',
+      });
+      const tLocal = await timed(() =>
+        pool(numbers, 4, (n) =>
+          apiOk(api, 'POST', '/volumes/create', { Name: `${prefix('local')}${n}`, Driver: 'local' }).then(
+            () => undefined,
+          ),
+        ),
+      );
+      populate.push({
+        driver: 'local',
+        volumes: numbers.length,
+        seconds: tLocal / 1000,
+        how: 'POST /volumes/create on the engine API, 4 at once',
+      });
       have = size;
-      log(`  ${fmt(size)} volumes per driver (made in ${fmt(tStowage / 1000)} s on stowage, ${fmt(tLocal / 1000)} s on local)`);
+      log(
+        `  ${fmt(size)} volumes per driver (made in ${fmt(tStowage / 1000)} s on stowage, ${fmt(tLocal / 1000)} s on local)`,
+      );
 
       const lsTimes: Record<Driver, number[]> = { stowage: [], local: [] };
       for (let i = 0; i < options.lsRounds; i += 1) {
@@ -243,10 +307,15 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
             }),
           );
           const count = out.split('\n').filter((l) => l.startsWith(prefix(driver))).length;
-          if (count !== size) throw new Error(`docker volume ls --filter driver=${driver} showed ${count} ${prefix(driver)}* volumes, expected ${size}`);
+          if (count !== size)
+            throw new Error(
+              `docker volume ls --filter driver=${driver} showed ${count} ${prefix(driver)}* volumes, expected ${size}`,
+            );
         }
       }
-      figures.push(paired(`docker volume ls --filter driver=D, ${fmt(size)} each (CLI)`, lsTimes.stowage, lsTimes.local, 1.25));
+      figures.push(
+        paired(`docker volume ls --filter driver=D, ${fmt(size)} each (CLI)`, lsTimes.stowage, lsTimes.local, 1.25),
+      );
       const lsApi: Record<Driver, number[]> = { stowage: [], local: [] };
       for (let i = 0; i < options.lsRounds; i += 1) {
         for (const driver of orderOf(i)) {
@@ -257,7 +326,9 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
       figures.push(paired(`GET /volumes?filters=driver, ${fmt(size)} each (engine API)`, lsApi.stowage, lsApi.local));
       const all: number[] = [];
       for (let i = 0; i < options.lsRounds; i += 1) all.push(await timed(() => cli(['volume', 'ls', '-q'])));
-      notes.push(`docker volume ls (both drivers, ${fmt(2 * size)} volumes): median ${fmt(median(all))} ms over ${all.length} runs`);
+      notes.push(
+        `docker volume ls (both drivers, ${fmt(2 * size)} volumes): median ${fmt(median(all))} ms over ${all.length} runs`,
+      );
     }
     return { engineVersion, figures, populate, notes };
   } finally {
@@ -269,7 +340,9 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
 }
 
 export function printAgainstLocal(result: AgainstLocalResult, print: (text: string) => void): void {
-  print(`\nAgainst Docker's built-in local driver: one private engine (dockerd ${result.engineVersion}), interleaved A B / B A, medians in ms`);
+  print(
+    `\nAgainst Docker's built-in local driver: one private engine (dockerd ${result.engineVersion}), interleaved A B / B A, medians in ms`,
+  );
   print(
     table(
       ['operation', 'n', 'stowage', 'local', 'ratio', 'ratio of medians', 'target', 'verdict'],
@@ -285,7 +358,10 @@ export function printAgainstLocal(result: AgainstLocalResult, print: (text: stri
       ]),
     ),
   );
-  print('(ratio: the median of the per-cycle ratios stowage/local; in a row "the same, X against Y" the two columns are X and Y)');
-  for (const p of result.populate) print(`made ${fmt(p.volumes)} ${p.driver} volumes in ${fmt(p.seconds)} s (${p.how})`);
+  print(
+    '(ratio: the median of the per-cycle ratios stowage/local; in a row "the same, X against Y" the two columns are X and Y)',
+  );
+  for (const p of result.populate)
+    print(`made ${fmt(p.volumes)} ${p.driver} volumes in ${fmt(p.seconds)} s (${p.how})`);
   for (const note of result.notes) print(note);
 }

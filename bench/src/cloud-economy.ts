@@ -12,7 +12,15 @@ import {
   type MotoServer,
 } from '@stowage/testkit/moto';
 import { VolumeEngine, createLogger, parseOptions } from '@stowage/core';
-import { CLUSTER_TAG, EBS_SETTINGS, EbsProvider, PAGE_SIZE, VOLUME_NAME_TAG, stackIdFor, type EbsSettings } from '@stowage/driver-ebs';
+import {
+  CLUSTER_TAG,
+  EBS_SETTINGS,
+  EbsProvider,
+  PAGE_SIZE,
+  VOLUME_NAME_TAG,
+  stackIdFor,
+  type EbsSettings,
+} from '@stowage/driver-ebs';
 import { fakeNitroDevices, RecordingHostOperations } from './recording-host.js';
 import { fmt, pool, table, verdict } from './stats.js';
 
@@ -54,7 +62,12 @@ export interface CloudEconomyResult {
   readonly mounts: MountFigure[];
   /** The calls of the Mount that relocates one volume: from another node of its zone, and from another zone. */
   readonly relocation: { readonly sameZone: CallCounts; readonly crossZone: CallCounts };
-  readonly verdicts: Array<{ readonly name: string; readonly target: string; readonly value: string; readonly met: boolean }>;
+  readonly verdicts: Array<{
+    readonly name: string;
+    readonly target: string;
+    readonly value: string;
+    readonly met: boolean;
+  }>;
 }
 
 /** How many volumes the shared-mount figure spreads its Mount calls over: what one node can attach at once. */
@@ -91,7 +104,8 @@ export async function benchCloudEconomy(options: CloudEconomyOptions): Promise<C
       ...(options.sharedMounts > 0 ? [{ mounts: options.sharedMounts, volumes: SHARED_VOLUMES }] : []),
     ];
     for (const plan of plans) {
-      if (plan.volumes > SHARED_VOLUMES) throw new Error(`--mount-sizes: at most ${SHARED_VOLUMES} distinct volumes on one node`);
+      if (plan.volumes > SHARED_VOLUMES)
+        throw new Error(`--mount-sizes: at most ${SHARED_VOLUMES} distinct volumes on one node`);
       await moto.reset();
       mounts.push(await countMounts(moto, proxy, setup, join(dir, `mount-${plan.mounts}x${plan.volumes}`), plan));
       options.log(`cloud economy: ${plan.mounts} mounts of ${plan.volumes} volumes counted`);
@@ -158,12 +172,23 @@ async function startBenchNode(
   const { deviceDir, sysfsRoot } = await fakeNitroDevices(dir, devices ?? []);
   const settings = parseOptions(
     EBS_SETTINGS,
-    { clusterId: CLUSTER, region: REGION, instanceId, availabilityZone: zone, deviceDir, sysfsRoot, mountRoot: join(dir, 'mounts') },
+    {
+      clusterId: CLUSTER,
+      region: REGION,
+      instanceId,
+      availabilityZone: zone,
+      deviceDir,
+      sysfsRoot,
+      mountRoot: join(dir, 'mounts'),
+    },
     'driver ebs',
   ) as EbsSettings;
   const logger = createLogger({ level: 'silent' });
   const host = new RecordingHostOperations();
-  const credentials = { accessKeyId: moto.env.AWS_ACCESS_KEY_ID ?? 'x', secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY ?? 'x' };
+  const credentials = {
+    accessKeyId: moto.env.AWS_ACCESS_KEY_ID ?? 'x',
+    secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY ?? 'x',
+  };
   const provider = new EbsProvider(settings, {
     host,
     logger,
@@ -181,7 +206,12 @@ async function startBenchNode(
  * node C of another zone (snapshot, new volume, delete the old one and the snapshot, attach). Only the relocating
  * Mount is counted. C's device appears when moto shows the new volume attached, as udev would make it.
  */
-async function countRelocation(moto: MotoServer, proxy: CountingProxy, setup: EC2Client, dir: string): Promise<{ sameZone: CallCounts; crossZone: CallCounts }> {
+async function countRelocation(
+  moto: MotoServer,
+  proxy: CountingProxy,
+  setup: EC2Client,
+  dir: string,
+): Promise<{ sameZone: CallCounts; crossZone: CallCounts }> {
   const [volumeId] = await makeVolumes(setup, 0, 1);
   const name = volumeName(0);
   const a = await startBenchNode(moto, proxy, join(dir, 'a'), [volumeId as string]);
@@ -201,7 +231,12 @@ async function countRelocation(moto: MotoServer, proxy: CountingProxy, setup: EC
   const udev = setInterval(() => {
     void setup
       .send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [c.instanceId] }] }))
-      .then(({ Volumes = [] }) => fakeNitroDevices(join(dir, 'c'), Volumes.map((v) => v.VolumeId as string)))
+      .then(({ Volumes = [] }) =>
+        fakeNitroDevices(
+          join(dir, 'c'),
+          Volumes.map((v) => v.VolumeId as string),
+        ),
+      )
       .catch(() => undefined);
   }, 50);
   try {
@@ -239,7 +274,10 @@ async function countMounts(
   const ids = await makeVolumes(setup, 0, plan.volumes);
   const node = await startBenchNode(moto, proxy, dir, ids);
   try {
-    const calls = Array.from({ length: plan.mounts }, (_, i) => ({ name: volumeName(i % plan.volumes), caller: `container-${i}` }));
+    const calls = Array.from({ length: plan.mounts }, (_, i) => ({
+      name: volumeName(i % plan.volumes),
+      caller: `container-${i}`,
+    }));
     proxy.reset();
     const t0 = performance.now();
     await Promise.all(calls.map((c) => node.engine.mount(c.name, c.caller)));
@@ -294,14 +332,25 @@ function describeCalls(calls: CallCounts): string {
 }
 
 export function printCloudEconomy(result: CloudEconomyResult, print: (text: string) => void): void {
-  print(`\nCloud API economy: relocatable (EBS) backing on moto ${result.moto}, EC2 calls counted at a proxy in front of it`);
+  print(
+    `\nCloud API economy: relocatable (EBS) backing on moto ${result.moto}, EC2 calls counted at a proxy in front of it`,
+  );
   print(
     table(
       ['volumes', 'listed', 'List ms', 'DescribeVolumes', 'allowed pages', 'all calls'],
-      result.lists.map((l) => [fmt(l.volumes), fmt(l.listed), fmt(l.ms), String(l.calls[DESCRIBE] ?? 0), String(l.maxPages), describeCalls(l.calls)]),
+      result.lists.map((l) => [
+        fmt(l.volumes),
+        fmt(l.listed),
+        fmt(l.ms),
+        String(l.calls[DESCRIBE] ?? 0),
+        String(l.maxPages),
+        describeCalls(l.calls),
+      ]),
     ),
   );
-  print('(moto ignores MaxResults and answers DescribeVolumes in one page; paging by 500 is proven by the driver\'s unit tests.)');
+  print(
+    "(moto ignores MaxResults and answers DescribeVolumes in one page; paging by 500 is proven by the driver's unit tests.)",
+  );
   print('');
   print(
     table(
@@ -317,14 +366,24 @@ export function printCloudEconomy(result: CloudEconomyResult, print: (text: stri
       ]),
     ),
   );
-  print('(host operations recorded, not run: no real mkfs or mount; mounts beyond 20 share 20 volumes, as containers on one node do.)');
+  print(
+    '(host operations recorded, not run: no real mkfs or mount; mounts beyond 20 share 20 volumes, as containers on one node do.)',
+  );
   print('');
   print(
     table(
       ['relocating Mount', 'calls', 'all calls'],
       [
-        ['same zone (detached from node A, attached to node B)', fmt(total(result.relocation.sameZone)), describeCalls(result.relocation.sameZone)],
-        ['across zones (snapshot, new volume, old deleted)', fmt(total(result.relocation.crossZone)), describeCalls(result.relocation.crossZone)],
+        [
+          'same zone (detached from node A, attached to node B)',
+          fmt(total(result.relocation.sameZone)),
+          describeCalls(result.relocation.sameZone),
+        ],
+        [
+          'across zones (snapshot, new volume, old deleted)',
+          fmt(total(result.relocation.crossZone)),
+          describeCalls(result.relocation.crossZone),
+        ],
       ],
     ),
   );
@@ -344,10 +403,16 @@ function dominates(result: CloudEconomyResult): string {
   let volumes = 0;
   for (const m of result.mounts) {
     volumes += m.volumes;
-    for (const calls of [m.mount, m.unmount]) for (const [action, n] of Object.entries(calls)) totals.set(action, (totals.get(action) ?? 0) + n);
+    for (const calls of [m.mount, m.unmount])
+      for (const [action, n] of Object.entries(calls)) totals.set(action, (totals.get(action) ?? 0) + n);
   }
   const ranked = [...totals].sort(([, a], [, b]) => b - a);
   const all = ranked.reduce((sum, [, n]) => sum + n, 0);
-  const parts = ranked.slice(0, 3).map(([action, n]) => `${action.replace(/^ec2:/, '')} ${Math.round((100 * n) / all)} % (${fmt(n / volumes)} per volume)`);
+  const parts = ranked
+    .slice(0, 3)
+    .map(
+      ([action, n]) =>
+        `${action.replace(/^ec2:/, '')} ${Math.round((100 * n) / all)} % (${fmt(n / volumes)} per volume)`,
+    );
   return `mount and release: ${parts.join(', ')}; List: one DescribeVolumes page per ${PAGE_SIZE} volumes, nothing per volume.`;
 }

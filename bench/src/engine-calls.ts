@@ -70,7 +70,13 @@ function call(agent: Agent, socket: string, method: string, body: unknown, mayFa
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(
-      { agent, socketPath: socket, method: 'POST', path: `/${method}`, headers: { Accept: 'application/vnd.docker.plugins.v1.2+json', 'Content-Length': Buffer.byteLength(payload) } },
+      {
+        agent,
+        socketPath: socket,
+        method: 'POST',
+        path: `/${method}`,
+        headers: { Accept: 'application/vnd.docker.plugins.v1.2+json', 'Content-Length': Buffer.byteLength(payload) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -134,15 +140,32 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 export async function benchEngineCalls(options: EngineCallsOptions): Promise<EngineCallsResult> {
   const { log, cycles } = options;
   const socketDir = await mkdtemp('/tmp/stowage-bench-calls-');
-  const sockets: Record<Plugin, string> = { stowage: join(socketDir, 'stowage.sock'), nothing: join(socketDir, 'nothing.sock') };
+  const sockets: Record<Plugin, string> = {
+    stowage: join(socketDir, 'stowage.sock'),
+    nothing: join(socketDir, 'nothing.sock'),
+  };
   const stowage = options.profileDir
     ? await ProfiledPlugin.start(sockets.stowage, options.profileDir)
-    : await PluginProcess.start({ label: 'bench-calls', socket: sockets.stowage, logLevel: 'warn', env: { STOWAGE_DRIVERS: 'local' } });
+    : await PluginProcess.start({
+        label: 'bench-calls',
+        socket: sockets.stowage,
+        logLevel: 'warn',
+        env: { STOWAGE_DRIVERS: 'local' },
+      });
   const nothing = await startNullProcess(sockets.nothing);
-  const agents: Record<Plugin, Agent> = { stowage: new Agent({ keepAlive: true, maxSockets: 1 }), nothing: new Agent({ keepAlive: true, maxSockets: 1 }) };
+  const agents: Record<Plugin, Agent> = {
+    stowage: new Agent({ keepAlive: true, maxSockets: 1 }),
+    nothing: new Agent({ keepAlive: true, maxSockets: 1 }),
+  };
   // Per operation, per plugin: the whole operation's time and each call's.
   const times = Object.fromEntries(
-    ENGINE_OPS.map((op) => [op, { stowage: { total: [] as number[], calls: CALLS[op].map(() => [] as number[]) }, nothing: { total: [] as number[], calls: CALLS[op].map(() => [] as number[]) } }]),
+    ENGINE_OPS.map((op) => [
+      op,
+      {
+        stowage: { total: [] as number[], calls: CALLS[op].map(() => [] as number[]) },
+        nothing: { total: [] as number[], calls: CALLS[op].map(() => [] as number[]) },
+      },
+    ]),
   ) as Record<EngineOp, Record<Plugin, { total: number[]; calls: number[][] }>>;
   const operation = async (plugin: Plugin, op: EngineOp, name: string, record: boolean): Promise<void> => {
     let total = 0;
@@ -162,7 +185,8 @@ export async function benchEngineCalls(options: EngineCallsOptions): Promise<Eng
   const cpu = { stowage: {}, nothing: {} } as Record<Plugin, Record<EngineOp, number>>;
   try {
     // Warm-up, not recorded: JIT, first heap growth, the plugins' first files.
-    for (let i = 0; i < 20; i += 1) for (const plugin of ['stowage', 'nothing'] as const) await cycle(plugin, `calls-warm-${plugin}-${i}`, false);
+    for (let i = 0; i < 20; i += 1)
+      for (const plugin of ['stowage', 'nothing'] as const) await cycle(plugin, `calls-warm-${plugin}-${i}`, false);
     log(`  the plugin calls of engine-API create/inspect/rm, replayed, ${cycles} cycles`);
     for (let i = 0; i < cycles; i += 1) {
       const order: readonly Plugin[] = i % 2 === 0 ? ['stowage', 'nothing'] : ['nothing', 'stowage'];
@@ -208,10 +232,23 @@ export async function benchEngineCalls(options: EngineCallsOptions): Promise<Eng
 }
 
 export function printEngineCalls(result: EngineCallsResult, print: (text: string) => void): void {
-  print('\nThe plugin calls of engine-API create/inspect/rm, replayed on each plugin\'s socket without Docker (medians in ms)');
+  print(
+    "\nThe plugin calls of engine-API create/inspect/rm, replayed on each plugin's socket without Docker (medians in ms)",
+  );
   print(
     table(
-      ['operation', 'calls', 'n', 'stowage', 'does nothing', 'ratio', 'stowage per call', 'does nothing per call', 'CPU stowage', 'CPU does nothing'],
+      [
+        'operation',
+        'calls',
+        'n',
+        'stowage',
+        'does nothing',
+        'ratio',
+        'stowage per call',
+        'does nothing per call',
+        'CPU stowage',
+        'CPU does nothing',
+      ],
       result.figures.map((f) => [
         f.op,
         f.calls.map((c) => c.replace('VolumeDriver.', '')).join(' + '),
@@ -226,7 +263,9 @@ export function printEngineCalls(result: EngineCallsResult, print: (text: string
       ]),
     ),
   );
-  print('(ratio: the median of the per-cycle ratios; CPU: ms per operation, all threads, from a pass of that operation alone;');
-  print(' the engine\'s own time is not in these figures, see the Docker section)');
+  print(
+    '(ratio: the median of the per-cycle ratios; CPU: ms per operation, all threads, from a pass of that operation alone;',
+  );
+  print(" the engine's own time is not in these figures, see the Docker section)");
   if (result.profile) print(`plugin CPU profile: ${result.profile}`);
 }

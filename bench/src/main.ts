@@ -28,7 +28,13 @@ import { benchAgainstLocal, printAgainstLocal, type AgainstLocalResult } from '.
 import { benchCloudEconomy, printCloudEconomy, type CloudEconomyResult } from './cloud-economy.js';
 import { CLI_MAIN } from './e2e.js';
 import { benchEngineCalls, printEngineCalls, type EngineCallsResult } from './engine-calls.js';
-import { benchPluginAlone, PLUGIN_LOADS, printPluginAlone, type PluginAloneResult, type PluginLoad } from './plugin-alone.js';
+import {
+  benchPluginAlone,
+  PLUGIN_LOADS,
+  printPluginAlone,
+  type PluginAloneResult,
+  type PluginLoad,
+} from './plugin-alone.js';
 
 const LOCK_FILE = '/tmp/stowage-e2e.lock';
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
@@ -60,8 +66,22 @@ function parseArgs(argv: readonly string[]): Settings {
     if (!match) throw new Error(`unknown argument ${arg} (see bench/src/main.ts for the options)`);
     flags.set(match[1] as string, match[2] ?? 'true');
   }
-  const known = ['quick', 'only', 'sizes', 'ls-sizes', 'cycles', 'seconds', 'connections', 'profile', 'loads', 'cloud-sizes', 'mount-sizes', 'shared-mounts'];
-  for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}; known: ${known.join(', ')}`);
+  const known = [
+    'quick',
+    'only',
+    'sizes',
+    'ls-sizes',
+    'cycles',
+    'seconds',
+    'connections',
+    'profile',
+    'loads',
+    'cloud-sizes',
+    'mount-sizes',
+    'shared-mounts',
+  ];
+  for (const key of flags.keys())
+    if (!known.includes(key)) throw new Error(`unknown option --${key}; known: ${known.join(', ')}`);
   const quick = flags.get('quick') === 'true';
   const numbers = (key: string, fallback: number[]): number[] => {
     const raw = flags.get(key);
@@ -74,7 +94,8 @@ function parseArgs(argv: readonly string[]): Settings {
   if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`--only: one of ${SECTIONS.join(', ')}`);
   const loads = flags.get('loads')?.split(',');
   const unknownLoad = loads?.find((l) => !(PLUGIN_LOADS as readonly string[]).includes(l));
-  if (unknownLoad !== undefined) throw new Error(`--loads: unknown load ${unknownLoad}; known: ${PLUGIN_LOADS.join(', ')}`);
+  if (unknownLoad !== undefined)
+    throw new Error(`--loads: unknown load ${unknownLoad}; known: ${PLUGIN_LOADS.join(', ')}`);
   return {
     quick,
     ...(only ? { only } : {}),
@@ -113,9 +134,12 @@ async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
   const runs = (section: Section): boolean => settings.only === undefined || settings.only === section;
   if (process.getuid?.() !== 0 && runs('docker')) {
-    throw new Error('the Docker half starts dockerd and serves /run/docker/plugins/stowage.sock: run as root (sudo pnpm bench), or --only=plugin');
+    throw new Error(
+      'the Docker half starts dockerd and serves /run/docker/plugins/stowage.sock: run as root (sudo pnpm bench), or --only=plugin',
+    );
   }
-  if (settings.only !== 'cloud' && !existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: build first (pnpm build)`);
+  if (settings.only !== 'cloud' && !existsSync(CLI_MAIN))
+    throw new Error(`${CLI_MAIN} is missing: build first (pnpm build)`);
   // The cloud section uses no plugin process, and the calls section serves temp sockets only: neither touches the
   // machine-wide socket or Docker, so they need no lock.
   if (settings.only !== 'cloud' && settings.only !== 'calls') holdTheLock();
@@ -130,7 +154,10 @@ async function main(): Promise<void> {
     node: process.version,
     kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim(),
     commit: spawnSync('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
-    dirty: spawnSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'packages'], { encoding: 'utf8' }).stdout.trim() !== '',
+    dirty:
+      spawnSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'packages'], {
+        encoding: 'utf8',
+      }).stdout.trim() !== '',
     // The machine is shared: its load (1, 5 and 15 minutes) says how far to trust the latencies of this run.
     loadAverageAtStart: loadAverage(),
   };
@@ -145,7 +172,9 @@ async function main(): Promise<void> {
   let pluginAlone: PluginAloneResult | undefined;
   let againstLocal: AgainstLocalResult | undefined;
   if (runs('plugin')) {
-    log(`plugin alone: sizes ${settings.sizes.join(', ')}, ${settings.seconds} s per load, ${settings.connections} connections when loaded`);
+    log(
+      `plugin alone: sizes ${settings.sizes.join(', ')}, ${settings.seconds} s per load, ${settings.connections} connections when loaded`,
+    );
     const t0 = performance.now();
     pluginAlone = await benchPluginAlone({
       sizes: settings.sizes,
@@ -163,7 +192,12 @@ async function main(): Promise<void> {
   if (runs('docker')) {
     log(`against local: ${settings.cycles} cycles per driver, ls at ${settings.lsSizes.join(', ')} volumes per driver`);
     const t0 = performance.now();
-    againstLocal = await benchAgainstLocal({ cycles: settings.cycles, lsSizes: settings.lsSizes, lsRounds: settings.quick ? 3 : 7, log });
+    againstLocal = await benchAgainstLocal({
+      cycles: settings.cycles,
+      lsSizes: settings.lsSizes,
+      lsRounds: settings.quick ? 3 : 7,
+      log,
+    });
     log(`against local: done in ${Math.round((performance.now() - t0) / 1000)} s`);
     printAgainstLocal(againstLocal, print);
   }
@@ -180,9 +214,16 @@ async function main(): Promise<void> {
   }
   let cloudEconomy: CloudEconomyResult | undefined;
   if (runs('cloud')) {
-    log(`cloud economy: List at ${settings.cloudSizes.join(', ')} volumes; ${settings.mountSizes.join(', ')} concurrent mounts, ${settings.sharedMounts} shared`);
+    log(
+      `cloud economy: List at ${settings.cloudSizes.join(', ')} volumes; ${settings.mountSizes.join(', ')} concurrent mounts, ${settings.sharedMounts} shared`,
+    );
     const t0 = performance.now();
-    cloudEconomy = await benchCloudEconomy({ listSizes: settings.cloudSizes, mountSizes: settings.mountSizes, sharedMounts: settings.sharedMounts, log });
+    cloudEconomy = await benchCloudEconomy({
+      listSizes: settings.cloudSizes,
+      mountSizes: settings.mountSizes,
+      sharedMounts: settings.sharedMounts,
+      log,
+    });
     log(`cloud economy: done in ${Math.round((performance.now() - t0) / 1000)} s`);
     printCloudEconomy(cloudEconomy, print);
   }

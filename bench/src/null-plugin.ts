@@ -40,7 +40,9 @@ export class NullPlugin {
           volumes.delete(name);
           return { Err: '' };
         case '/VolumeDriver.Get':
-          return mountpoint === undefined ? { Err: `no volume ${name}` } : { Volume: { Name: name, Mountpoint: mountpoint }, Err: '' };
+          return mountpoint === undefined
+            ? { Err: `no volume ${name}` }
+            : { Volume: { Name: name, Mountpoint: mountpoint }, Err: '' };
         case '/VolumeDriver.List':
           return { Volumes: [...volumes].map(([Name, Mountpoint]) => ({ Name, Mountpoint })), Err: '' };
         case '/VolumeDriver.Path':
@@ -64,7 +66,8 @@ export class NullPlugin {
         }
         void answer(req.url ?? '', body).then(
           (result) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(result)),
-          (error: Error) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ Err: error.message })),
+          (error: Error) =>
+            res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ Err: error.message })),
         );
       });
     });

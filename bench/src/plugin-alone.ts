@@ -55,7 +55,12 @@ export interface PluginAloneResult {
   /** VmRSS of the plugin idle right after it started, before any volume (MiB). */
   readonly startRssMiB: number;
   readonly sizes: SizeFigures[];
-  readonly targets: Array<{ readonly name: string; readonly target: string; readonly value: string; readonly met: boolean }>;
+  readonly targets: Array<{
+    readonly name: string;
+    readonly target: string;
+    readonly value: string;
+    readonly met: boolean;
+  }>;
   readonly profile?: string;
 }
 
@@ -113,7 +118,8 @@ async function load(
   } as autocannon.Options) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter;
   // Without a callback autocannon returns its tracker, an event emitter that is also a promise of the result.
   instance.on('response', (client: unknown, _status: number, _bytes: number, responseTime: number) => {
-    const path = (client as { requestIterator?: { currentRequest?: { path?: string } } }).requestIterator?.currentRequest?.path;
+    const path = (client as { requestIterator?: { currentRequest?: { path?: string } } }).requestIterator
+      ?.currentRequest?.path;
     const samples = path === undefined ? undefined : byPath.get(path);
     if (samples) samples.push(responseTime);
   });
@@ -149,7 +155,10 @@ export class ProfiledPlugin {
       STOWAGE_LOG_LEVEL: 'warn',
       STOWAGE_DRIVERS: 'local',
     });
-    const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, CLI_MAIN, 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, CLI_MAIN, 'serve'], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const plugin = new ProfiledPlugin(child, baseDir);
     for (let i = 0; i < 150; i += 1) {
       const answer = await pluginRequest(socket, 'Plugin.Activate', {}, 1_000).catch(() => undefined);
@@ -212,7 +221,9 @@ export async function benchPluginAlone(options: PluginAloneOptions): Promise<Plu
       const count = ((listed.json as { Volumes?: unknown[] } | undefined)?.Volumes ?? []).length;
       if (count !== size) throw new Error(`List answered ${count} volumes, expected ${size}`);
       const afterCreate = memoryOf(pid).rss;
-      log(`  ${fmt(size)} volumes: created ${fmt(toCreate.length)} in ${fmt(createSeconds)} s, RSS ${fmt(afterCreate)} MiB`);
+      log(
+        `  ${fmt(size)} volumes: created ${fmt(toCreate.length)} in ${fmt(createSeconds)} s, RSS ${fmt(afterCreate)} MiB`,
+      );
 
       let peak = afterCreate;
       let windowPeak = afterCreate;
@@ -226,7 +237,13 @@ export async function benchPluginAlone(options: PluginAloneOptions): Promise<Plu
         windowPeak = memoryOf(pid).rss;
       };
       const loads: LoadFigure[] = [];
-      const record = (op: string, connections: number, run: Awaited<ReturnType<typeof load>>, path: string, rpsShare = 1): void => {
+      const record = (
+        op: string,
+        connections: number,
+        run: Awaited<ReturnType<typeof load>>,
+        path: string,
+        rpsShare = 1,
+      ): void => {
         const samples = run.byPath.get(path) ?? [];
         loads.push({
           op,
@@ -266,7 +283,10 @@ export async function benchPluginAlone(options: PluginAloneOptions): Promise<Plu
             return { Name: context.name, ID: context.id };
           },
         };
-        const unmount: RequestSpec = { path: '/VolumeDriver.Unmount', body: (context) => ({ Name: context.name, ID: context.id }) };
+        const unmount: RequestSpec = {
+          path: '/VolumeDriver.Unmount',
+          body: (context) => ({ Name: context.name, ID: context.id }),
+        };
         if (runs('mount')) {
           await load(socket, [mount, unmount], { connections: options.connections, seconds: 1 });
           for (const connections of [1, options.connections]) {
@@ -305,7 +325,13 @@ export async function benchPluginAlone(options: PluginAloneOptions): Promise<Plu
     const at = `at ${fmt(largest.volumes)} volumes`;
     const get1 = largest.loads.find((l) => l.op === 'Get' && l.connections === 1);
     const list = largest.loads.find((l) => l.op === 'List');
-    if (get1) targets.push({ name: `Get p99, 1 connection, ${at}`, target: '< 2 ms', value: `${fmt(get1.latency.p99)} ms`, met: get1.latency.p99 < 2 });
+    if (get1)
+      targets.push({
+        name: `Get p99, 1 connection, ${at}`,
+        target: '< 2 ms',
+        value: `${fmt(get1.latency.p99)} ms`,
+        met: get1.latency.p99 < 2,
+      });
     const getN = largest.loads.find((l) => l.op === 'Get' && l.connections !== 1);
     if (getN) {
       targets.push({
@@ -315,9 +341,20 @@ export async function benchPluginAlone(options: PluginAloneOptions): Promise<Plu
         met: getN.latency.p99 < 2,
       });
     }
-    if (list) targets.push({ name: `List p50 (p99), ${at}`, target: '< 50 ms', value: `${fmt(list.latency.p50)} ms (${fmt(list.latency.p99)} ms)`, met: list.latency.p50 < 50 });
+    if (list)
+      targets.push({
+        name: `List p50 (p99), ${at}`,
+        target: '< 50 ms',
+        value: `${fmt(list.latency.p50)} ms (${fmt(list.latency.p99)} ms)`,
+        met: list.latency.p50 < 50,
+      });
     const peak = Math.max(largest.rssMiB.peakDuringLoad, largest.rssMiB.hwm);
-    targets.push({ name: `resident memory (peak VmRSS/VmHWM), ${at}`, target: '< 150 MiB', value: `${fmt(peak)} MiB`, met: peak < 150 });
+    targets.push({
+      name: `resident memory (peak VmRSS/VmHWM), ${at}`,
+      target: '< 150 MiB',
+      value: `${fmt(peak)} MiB`,
+      met: peak < 150,
+    });
   }
   return { startRssMiB, sizes, targets, ...(profile ? { profile } : {}) };
 }
@@ -339,7 +376,12 @@ export function printPluginAlone(result: PluginAloneResult, print: (text: string
       fmt(l.peakRssMiB),
     ]),
   );
-  print(table(['volumes', 'request', 'conns', 'answers', 'req/s', 'p50', 'p90', 'p99', 'max', 'failures', 'peak RSS MiB'], rows));
+  print(
+    table(
+      ['volumes', 'request', 'conns', 'answers', 'req/s', 'p50', 'p90', 'p99', 'max', 'failures', 'peak RSS MiB'],
+      rows,
+    ),
+  );
   print('(Mount and Unmount run as pairs; their req/s is pairs per second.)');
   print(`\nplugin idle after start, no volumes: RSS ${fmt(result.startRssMiB)} MiB`);
   print(
@@ -357,6 +399,11 @@ export function printPluginAlone(result: PluginAloneResult, print: (text: string
     ),
   );
   print('');
-  print(table(['target', 'wanted', 'measured', 'verdict'], result.targets.map((t) => [t.name, t.target, t.value, verdict(t.met)])));
+  print(
+    table(
+      ['target', 'wanted', 'measured', 'verdict'],
+      result.targets.map((t) => [t.name, t.target, t.value, verdict(t.met)]),
+    ),
+  );
   if (result.profile) print(`plugin CPU profile: ${result.profile}`);
 }

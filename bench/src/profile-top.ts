@@ -20,7 +20,10 @@ interface CpuProfile {
 
 function label(node: ProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame;
-  const file = url.replace(/^file:\/\//, '').replace(/.*\/node_modules\/\.pnpm\/[^/]+\/node_modules\//, '').replace(/.*\/packages\//, 'packages/');
+  const file = url
+    .replace(/^file:\/\//, '')
+    .replace(/.*\/node_modules\/\.pnpm\/[^/]+\/node_modules\//, '')
+    .replace(/.*\/packages\//, 'packages/');
   return `${functionName || '(anonymous)'} ${file ? `${file}:${lineNumber + 1}` : ''}`.trim();
 }
 

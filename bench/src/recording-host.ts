@@ -34,7 +34,9 @@ export class RecordingHostOperations implements HostOperations {
   }
 
   async listMounts(under?: string): Promise<MountEntry[]> {
-    return [...this.mounts.values()].filter((m) => under === undefined || m.target === under || m.target.startsWith(`${under}/`));
+    return [...this.mounts.values()].filter(
+      (m) => under === undefined || m.target === under || m.target.startsWith(`${under}/`),
+    );
   }
 
   async mkfs(device: string, fstype: string): Promise<void> {
@@ -52,7 +54,10 @@ export class RecordingHostOperations implements HostOperations {
  * file standing for the device, the by-id link the driver looks for, and the NVMe serial it verifies. Made up front
  * for every volume, so no EC2 call is spent on the fake data plane.
  */
-export async function fakeNitroDevices(dir: string, volumeIds: readonly string[]): Promise<{ deviceDir: string; sysfsRoot: string }> {
+export async function fakeNitroDevices(
+  dir: string,
+  volumeIds: readonly string[],
+): Promise<{ deviceDir: string; sysfsRoot: string }> {
   const deviceDir = join(dir, 'by-id');
   const sysfsRoot = join(dir, 'sys');
   await mkdir(join(dir, 'dev'), { recursive: true });

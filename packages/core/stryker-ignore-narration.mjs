@@ -18,7 +18,9 @@ export const strykerPlugins = [
         if (!NARRATION.has(callee.property.name)) return undefined;
         const target = callee.object;
         const isLogger =
-          (target.type === 'MemberExpression' && target.property.type === 'Identifier' && target.property.name === 'logger') ||
+          (target.type === 'MemberExpression' &&
+            target.property.type === 'Identifier' &&
+            target.property.name === 'logger') ||
           (target.type === 'Identifier' && target.name === 'logger');
         return isLogger ? 'debug and info logs narrate success; nothing depends on their wording' : undefined;
       },

@@ -18,5 +18,6 @@ export const driver = defineDriver({
     },
   }),
   options: LOOPFS_OPTIONS,
-  create: ({ settings, host, logger, driverDir }) => new LoopfsProvider({ root: settings.root ?? driverDir }, host, logger),
+  create: ({ settings, host, logger, driverDir }) =>
+    new LoopfsProvider({ root: settings.root ?? driverDir }, host, logger),
 });

@@ -69,14 +69,19 @@ export class LoopfsProvider implements StorageProvider<LoopfsOptions> {
       await rm(path, { force: true }).then(
         () => this.logger.info({ path }, 'removed a file left by an interrupted create or remove'),
         // Not fatal: the file is invisible to list and inspect, and the next start tries again.
-        (error: unknown) => this.logger.warn({ path, err: (error as Error).message }, 'could not remove a leftover file'),
+        (error: unknown) =>
+          this.logger.warn({ path, err: (error as Error).message }, 'could not remove a leftover file'),
       );
     }
   }
 
   async create({ name, options }: CreateRequest<LoopfsOptions>): Promise<ProviderVolume> {
     const sizeMiB = options.size;
-    const metadata: VolumeMetadata = { name, createdAt: new Date().toISOString(), options: formatOptionValues(options) };
+    const metadata: VolumeMetadata = {
+      name,
+      createdAt: new Date().toISOString(),
+      options: formatOptionValues(options),
+    };
     const temp = this.layout.creatingImage(name);
     try {
       // A sparse file: it takes disk space only as the volume fills up.
@@ -91,7 +96,10 @@ export class LoopfsProvider implements StorageProvider<LoopfsOptions> {
       await writeVolumeMetadata(this.layout.metadata(name), metadata);
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
-      throw StowageError.wrap(error, `cannot create the ${sizeMiB} MiB image of volume "${name}" in ${this.layout.root}`);
+      throw StowageError.wrap(
+        error,
+        `cannot create the ${sizeMiB} MiB image of volume "${name}" in ${this.layout.root}`,
+      );
     }
     return this.toProviderVolume(metadata);
   }
@@ -100,7 +108,9 @@ export class LoopfsProvider implements StorageProvider<LoopfsOptions> {
     const mountpoint = this.layout.mountpoint(name);
     // The engine never removes a volume it has mounted; this catches a mount it does not know of (made by hand).
     if (await this.host.isMountpoint(mountpoint)) {
-      throw StowageError.inUse(`volume "${name}" is still mounted at ${mountpoint}; unmount it, then remove the volume`);
+      throw StowageError.inUse(
+        `volume "${name}" is still mounted at ${mountpoint}; unmount it, then remove the volume`,
+      );
     }
     try {
       await unlink(this.layout.metadata(name));
@@ -112,7 +122,10 @@ export class LoopfsProvider implements StorageProvider<LoopfsOptions> {
     }
     // From here the volume is gone for every caller; init deletes an image left here at the next start.
     await rm(this.layout.image(name), { force: true }).catch((error: unknown) =>
-      this.logger.warn({ volume: name, err: (error as Error).message }, 'volume removed, but its image could not be deleted'),
+      this.logger.warn(
+        { volume: name, err: (error as Error).message },
+        'volume removed, but its image could not be deleted',
+      ),
     );
     await rmdir(mountpoint).catch(() => undefined);
   }
@@ -149,7 +162,10 @@ export class LoopfsProvider implements StorageProvider<LoopfsOptions> {
           return this.toProviderVolume(await readVolumeMetadata(this.layout.metadata(name), name));
         } catch (error) {
           // One bad file must not hide every volume from `docker volume ls`.
-          this.logger.warn({ path: join(this.layout.root, entry), err: (error as Error).message }, 'skipping a file that is not a volume');
+          this.logger.warn(
+            { path: join(this.layout.root, entry), err: (error as Error).message },
+            'skipping a file that is not a volume',
+          );
           return undefined;
         }
       }),

@@ -16,7 +16,9 @@ describe('the loopfs driver definition', () => {
   });
 
   it('refuses a relative root at start-up', async () => {
-    const error = await driverProviders(driver, { settings: { root: 'images' }, stateDir: '/unused' }).catch((e: unknown) => e);
+    const error = await driverProviders(driver, { settings: { root: 'images' }, stateDir: '/unused' }).catch(
+      (e: unknown) => e,
+    );
     expect(StowageError.is(error, ErrorKind.InvalidArgument)).toBe(true);
     expect((error as Error).message).toMatch(/root: must be an absolute path/);
   });
@@ -25,7 +27,9 @@ describe('the loopfs driver definition', () => {
     expectTypeOf<LoopfsOptions>().toEqualTypeOf<{ readonly size: number }>();
     expect(parseOptions(LOOPFS_OPTIONS, {}, 'backing=loopfs')).toEqual({ size: 1024 });
     expect(parseOptions(LOOPFS_OPTIONS, { size: '16' }, 'backing=loopfs')).toEqual({ size: 16 });
-    expect(() => parseOptions(LOOPFS_OPTIONS, { size: '15' }, 'backing=loopfs')).toThrow(/size: must be between 16 and 16777216/);
+    expect(() => parseOptions(LOOPFS_OPTIONS, { size: '15' }, 'backing=loopfs')).toThrow(
+      /size: must be between 16 and 16777216/,
+    );
     expect(() => parseOptions(LOOPFS_OPTIONS, { size: '16777217' }, 'backing=loopfs')).toThrow(/size: must be between/);
   });
 });

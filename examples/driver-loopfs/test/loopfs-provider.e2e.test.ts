@@ -43,7 +43,11 @@ async function loopDevicesOf(file: string): Promise<string> {
 describe('loopfs volumes on real loop mounts', () => {
   it('makes a sparse ext4 image of the requested size and metadata beside it', async () => {
     const created = await provider.create({ name: 'v1', options: { size: 64 } });
-    expect(created).toMatchObject({ name: 'v1', options: { size: '64' }, status: { image: join(root, 'v1.img'), sizeMiB: 64 } });
+    expect(created).toMatchObject({
+      name: 'v1',
+      options: { size: '64' },
+      status: { image: join(root, 'v1.img'), sizeMiB: 64 },
+    });
     expect(created.path).toBeUndefined();
 
     const image = await stat(join(root, 'v1.img'));
@@ -115,7 +119,7 @@ describe('loopfs volumes on real loop mounts', () => {
     await expectStowageError(provider.mount('gone'), ErrorKind.NotFound);
   });
 
-  it('refuses to remove a volume mounted behind the engine\'s back', async () => {
+  it("refuses to remove a volume mounted behind the engine's back", async () => {
     await provider.create({ name: 'busy', options: { size: 16 } });
     await host.mount(join(root, 'busy.img'), join(root, 'mounts', 'busy'), { fstype: 'ext4', options: ['loop'] });
     const error = await expectStowageError(provider.remove('busy'), ErrorKind.InUse);
@@ -130,7 +134,10 @@ describe('loopfs bookkeeping', () => {
     await writeFile(join(root, '.meta-0badc0de.tmp'), '{');
     await writeFile(join(root, 'orphan.img'), 'x');
     await writeFile(join(root, 'kept.img'), 'x');
-    await writeFile(join(root, 'kept.json'), JSON.stringify({ name: 'kept', createdAt: new Date().toISOString(), options: { size: '16' } }));
+    await writeFile(
+      join(root, 'kept.json'),
+      JSON.stringify({ name: 'kept', createdAt: new Date().toISOString(), options: { size: '16' } }),
+    );
     await writeFile(join(root, 'notes.txt'), 'operator notes');
     await started();
     expect((await readdir(root)).sort()).toEqual(['kept.img', 'kept.json', 'mounts', 'notes.txt']);
@@ -139,9 +146,14 @@ describe('loopfs bookkeeping', () => {
   it('answers undefined only for a missing name, and a backend failure when the root is gone or the metadata is bad', async () => {
     expect(await provider.inspect('nothing')).toBeUndefined();
     await writeFile(join(root, 'bad.json'), '{ nope');
-    await writeFile(join(root, 'renamed.json'), JSON.stringify({ name: 'other', createdAt: new Date().toISOString(), options: {} }));
+    await writeFile(
+      join(root, 'renamed.json'),
+      JSON.stringify({ name: 'other', createdAt: new Date().toISOString(), options: {} }),
+    );
     for (const name of ['bad', 'renamed']) {
-      expect((await expectStowageError(provider.inspect(name), ErrorKind.BackendFailure)).message).toContain(join(root, `${name}.json`));
+      expect((await expectStowageError(provider.inspect(name), ErrorKind.BackendFailure)).message).toContain(
+        join(root, `${name}.json`),
+      );
     }
     expect((await provider.list()).map((v) => v.name)).toEqual([]);
 

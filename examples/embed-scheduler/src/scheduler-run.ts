@@ -1,7 +1,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SystemHostOperations, composeStowage, createLogger, type StowageConfig, type VolumeEngine } from '@stowage/core';
+import {
+  SystemHostOperations,
+  composeStowage,
+  createLogger,
+  type StowageConfig,
+  type VolumeEngine,
+} from '@stowage/core';
 import { driver as localDriver } from '@stowage/driver-local';
 import { driver as loopfsDriver } from '@stowage-examples/driver-loopfs';
 import type { Checklist } from './checklist.js';
@@ -32,27 +38,46 @@ export async function runScheduler(check: Checklist): Promise<void> {
   const { engine } = stowage;
   try {
     await engine.start();
-    const backings = engine.backings().map((b) => b.name).sort();
+    const backings = engine
+      .backings()
+      .map((b) => b.name)
+      .sort();
     check.expect(backings.join(',') === 'local,loopfs', 'the engine serves the local and loopfs backings', backings);
 
     const scratch = await engine.create('scratch', { backing: 'local' });
     check.expect(scratch.backing === 'local', 'created volume scratch on backing local', scratch.backing);
     const data = await engine.create('data', { backing: 'loopfs', size: '64' });
-    check.expect(data.backing === 'loopfs' && data.options.size === '64', 'created volume data on backing loopfs, 64 MiB', data);
+    check.expect(
+      data.backing === 'loopfs' && data.options.size === '64',
+      'created volume data on backing loopfs, 64 MiB',
+      data,
+    );
 
     await shareBetweenTasks(engine, host, check);
 
     const listed = (await engine.list()).map((v) => `${v.name}@${v.backing}`).sort();
-    check.expect(listed.join(' ') === 'data@loopfs scratch@local', 'list shows both volumes with their backings', listed);
+    check.expect(
+      listed.join(' ') === 'data@loopfs scratch@local',
+      'list shows both volumes with their backings',
+      listed,
+    );
 
     for (const name of ['scratch', 'data']) await engine.remove(name);
     const left = await engine.list();
-    check.expect(left.length === 0, 'both volumes are removed', left.map((v) => v.name));
+    check.expect(
+      left.length === 0,
+      'both volumes are removed',
+      left.map((v) => v.name),
+    );
   } finally {
     await cleanUp(engine, check);
     await stowage.close();
     const mounts = await host.listMounts(base);
-    check.expect(mounts.length === 0, 'nothing is left mounted', mounts.map((m) => m.target));
+    check.expect(
+      mounts.length === 0,
+      'nothing is left mounted',
+      mounts.map((m) => m.target),
+    );
     if (mounts.length === 0) await rm(base, { recursive: true, force: true });
   }
 }

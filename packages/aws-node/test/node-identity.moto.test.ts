@@ -17,8 +17,14 @@ describe('resolveNodeIdentity against IMDSv2 (moto, through the SDK MetadataServ
 
   it('reads every needed field from instance metadata when no setting gives it', async () => {
     const { reader, asked } = recording(imdsReader({ endpoint: moto.endpoint }));
-    expect(await resolveNodeIdentity({}, ['instanceId', 'availabilityZone', 'region'], { driver: 'ebs', reader })).toEqual(MOTO);
-    expect(asked).toEqual(['/latest/meta-data/instance-id', '/latest/meta-data/placement/availability-zone', '/latest/meta-data/placement/region']);
+    expect(
+      await resolveNodeIdentity({}, ['instanceId', 'availabilityZone', 'region'], { driver: 'ebs', reader }),
+    ).toEqual(MOTO);
+    expect(asked).toEqual([
+      '/latest/meta-data/instance-id',
+      '/latest/meta-data/placement/availability-zone',
+      '/latest/meta-data/placement/region',
+    ]);
   });
 
   it('takes the endpoint from the endpoint option', async () => {
@@ -38,22 +44,33 @@ describe('resolveNodeIdentity against IMDSv2 (moto, through the SDK MetadataServ
 
   it('lets settings win and reads metadata only for the needed fields they leave unset', async () => {
     const { reader, asked } = recording(imdsReader({ endpoint: moto.endpoint }));
-    const node = await resolveNodeIdentity({ region: 'eu-west-1', instanceId: 'i-0abc12345' }, ['instanceId', 'availabilityZone', 'region'], {
-      driver: 'ebs',
-      reader,
-    });
+    const node = await resolveNodeIdentity(
+      { region: 'eu-west-1', instanceId: 'i-0abc12345' },
+      ['instanceId', 'availabilityZone', 'region'],
+      {
+        driver: 'ebs',
+        reader,
+      },
+    );
     expect(node).toEqual({ region: 'eu-west-1', instanceId: 'i-0abc12345', availabilityZone: MOTO.availabilityZone });
     expect(asked).toEqual(['/latest/meta-data/placement/availability-zone']);
   });
 
   it('asks only for the fields needed', async () => {
     const { reader, asked } = recording(imdsReader({ endpoint: moto.endpoint }));
-    expect(await resolveNodeIdentity({}, ['availabilityZone'], { driver: 'efs', reader })).toEqual({ availabilityZone: MOTO.availabilityZone });
+    expect(await resolveNodeIdentity({}, ['availabilityZone'], { driver: 'efs', reader })).toEqual({
+      availabilityZone: MOTO.availabilityZone,
+    });
     expect(asked).toEqual(['/latest/meta-data/placement/availability-zone']);
   });
 
   it('treats an empty setting as unset', async () => {
-    expect(await resolveNodeIdentity({ availabilityZone: '' }, ['availabilityZone'], { driver: 'efs', endpoint: moto.endpoint })).toEqual({
+    expect(
+      await resolveNodeIdentity({ availabilityZone: '' }, ['availabilityZone'], {
+        driver: 'efs',
+        endpoint: moto.endpoint,
+      }),
+    ).toEqual({
       availabilityZone: MOTO.availabilityZone,
     });
   });

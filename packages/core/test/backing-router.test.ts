@@ -20,10 +20,20 @@ describe('BackingRouter', () => {
     });
 
     it('refuses two providers claiming one name, by name or alias', () => {
-      const byAlias = refusal(() => new BackingRouter([new MemoryProvider('ebs', 'global', [], ['relocatable']), new MemoryProvider('other', 'global', [], ['relocatable'])]));
+      const byAlias = refusal(
+        () =>
+          new BackingRouter([
+            new MemoryProvider('ebs', 'global', [], ['relocatable']),
+            new MemoryProvider('other', 'global', [], ['relocatable']),
+          ]),
+      );
       expect(byAlias.kind).toBe(ErrorKind.InvalidArgument);
-      expect(byAlias.message).toBe('backing name "relocatable" is claimed by two providers (ebs and other); enable only one');
-      const byName = refusal(() => new BackingRouter([new MemoryProvider('a'), new MemoryProvider('b', 'local', [], ['a'])]));
+      expect(byAlias.message).toBe(
+        'backing name "relocatable" is claimed by two providers (ebs and other); enable only one',
+      );
+      const byName = refusal(
+        () => new BackingRouter([new MemoryProvider('a'), new MemoryProvider('b', 'local', [], ['a'])]),
+      );
       expect(byName.message).toBe('backing name "a" is claimed by two providers (a and b); enable only one');
     });
 
@@ -37,11 +47,16 @@ describe('BackingRouter', () => {
       const plain = Object.assign(new MemoryProvider('plain'), { aliases: undefined });
       const router = new BackingRouter([plain]);
       expect(router.summaries()).toEqual([{ name: 'plain', aliases: [], scope: 'local', isDefault: true }]);
-      expect(refusal(() => router.select('nope')).message).toBe('backing: unknown backing "nope"; must be one of plain');
+      expect(refusal(() => router.select('nope')).message).toBe(
+        'backing: unknown backing "nope"; must be one of plain',
+      );
     });
 
     it('reports each backing with its aliases and which one is the default', () => {
-      const router = new BackingRouter([new MemoryProvider('mem'), new MemoryProvider('ebs', 'global', [], ['relocatable', 'block'])], 'mem');
+      const router = new BackingRouter(
+        [new MemoryProvider('mem'), new MemoryProvider('ebs', 'global', [], ['relocatable', 'block'])],
+        'mem',
+      );
       expect(router.summaries()).toEqual([
         { name: 'mem', aliases: [], scope: 'local', isDefault: true },
         { name: 'ebs', aliases: ['relocatable', 'block'], scope: 'global', isDefault: false },
@@ -130,7 +145,9 @@ describe('BackingRouter', () => {
       const router = new BackingRouter([a, b]);
       const error = await router.locate('v').catch((e: unknown) => e);
       expect(StowageError.is(error, ErrorKind.BackendFailure)).toBe(true);
-      expect((error as Error).message).toBe('cannot tell whether volume "v" exists: backing a: lookup failed: timeout; backing b: throttled');
+      expect((error as Error).message).toBe(
+        'cannot tell whether volume "v" exists: backing a: lookup failed: timeout; backing b: throttled',
+      );
     });
   });
 });

@@ -20,7 +20,9 @@ function memoryDriver(name: string, seen: Array<{ settings: unknown; host: unkno
   return defineDriver({
     name,
     description: `in-memory ${name}`,
-    settings: [{ name: 'flavour', type: 'string', description: 'a setting', values: ['plain', 'spicy'], default: 'plain' }],
+    settings: [
+      { name: 'flavour', type: 'string', description: 'a setting', values: ['plain', 'spicy'], default: 'plain' },
+    ],
     module: (settings) =>
       new ContainerModule(({ bind }) => {
         bind(STORAGE_PROVIDER).toDynamicValue((ctx) => {

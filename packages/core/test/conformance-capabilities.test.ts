@@ -10,7 +10,14 @@ import type { ConformanceSetup } from '../src/testing/conformance-setup.js';
 
 const SCRATCH_OPTIONS = defineOptions({
   size: { type: 'integer', description: 'size in MiB', default: 16, min: 1 },
-  mode: { type: 'string', description: 'octal mode', default: '0755', pattern: /[0-7]{3,4}/, patternHint: 'an octal mode', normalize: (m) => m.padStart(4, '0') },
+  mode: {
+    type: 'string',
+    description: 'octal mode',
+    default: '0755',
+    pattern: /[0-7]{3,4}/,
+    patternHint: 'an octal mode',
+    normalize: (m) => m.padStart(4, '0'),
+  },
 });
 
 /**

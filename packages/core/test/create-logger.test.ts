@@ -28,7 +28,13 @@ describe('createLogger', () => {
     const logger = createLogger({ destination: stream, name: 'stowage-test' });
     logger.info({ volume: 'v1', backing: 'local' }, 'volume created');
     expect(lines()).toHaveLength(1);
-    expect(lines()[0]).toMatchObject({ level: 30, name: 'stowage-test', volume: 'v1', backing: 'local', msg: 'volume created' });
+    expect(lines()[0]).toMatchObject({
+      level: 30,
+      name: 'stowage-test',
+      volume: 'v1',
+      backing: 'local',
+      msg: 'volume created',
+    });
   });
 
   it('writes nothing below its level, info by default', () => {
@@ -47,7 +53,12 @@ describe('createLogger', () => {
     logger.info(
       {
         password: 'hunter2',
-        credentials: { secretAccessKey: 'AKIA-SECRET', accessKeyId: 'AKIA-ID', sessionToken: 'TOKEN', region: 'eu-west-1' },
+        credentials: {
+          secretAccessKey: 'AKIA-SECRET',
+          accessKeyId: 'AKIA-ID',
+          sessionToken: 'TOKEN',
+          region: 'eu-west-1',
+        },
         request: { headers: { authorization: 'Bearer abc', accept: 'json' } },
       },
       'calling AWS',

@@ -53,7 +53,11 @@ function sizedDriver(name: string, seen: Array<DriverContext<unknown>>) {
     }),
     options: SIZE_OPTIONS,
     create: (ctx) => {
-      expectTypeOf(ctx.settings).toEqualTypeOf<{ readonly verbose: boolean; readonly root?: string; readonly password?: string }>();
+      expectTypeOf(ctx.settings).toEqualTypeOf<{
+        readonly verbose: boolean;
+        readonly root?: string;
+        readonly password?: string;
+      }>();
       seen.push(ctx);
       return new SizedProvider(name, ctx.settings.root ?? ctx.driverDir, ctx.logger);
     },
@@ -69,7 +73,12 @@ describe('defineDriver with create', () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
-  const config = (drivers: StowageConfig['drivers']): StowageConfig => ({ socket: '/run/test.sock', stateDir, logLevel: 'silent', drivers });
+  const config = (drivers: StowageConfig['drivers']): StowageConfig => ({
+    socket: '/run/test.sock',
+    stateDir,
+    logLevel: 'silent',
+    drivers,
+  });
 
   it('gives create the typed settings, the shared services and its own directory, and multi-injects what it returns', async () => {
     const seen: Array<DriverContext<unknown>> = [];
@@ -83,7 +92,12 @@ describe('defineDriver with create', () => {
     try {
       expect(stowage.engine.backings().map((b) => b.name)).toEqual(['one', 'two']);
       expect(seen.map(({ settings, host: h, node, driverDir }) => ({ settings, host: h, node, driverDir }))).toEqual([
-        { settings: { root: '/srv/one', verbose: true }, host, node: { stateDir }, driverDir: join(stateDir, 'drivers', 'one') },
+        {
+          settings: { root: '/srv/one', verbose: true },
+          host,
+          node: { stateDir },
+          driverDir: join(stateDir, 'drivers', 'one'),
+        },
         { settings: { verbose: false }, host, node: { stateDir }, driverDir: join(stateDir, 'drivers', 'two') },
       ]);
       // The engine parsed the user's strings against the driver's declaration; the provider got a number.
@@ -108,7 +122,11 @@ describe('defineDriver with create', () => {
   });
 
   it('awaits a create that returns a promise', async () => {
-    const later = defineDriver({ name: 'later', description: 'async create', create: async () => new MemoryProvider('later') });
+    const later = defineDriver({
+      name: 'later',
+      description: 'async create',
+      create: async () => new MemoryProvider('later'),
+    });
     expect((await driverProviders(later, { stateDir })).map((p) => p.name)).toEqual(['later']);
   });
 
@@ -121,11 +139,14 @@ describe('defineDriver with create', () => {
 
   it('validates settings before create, keeping a secret out of the message', async () => {
     const seen: Array<DriverContext<unknown>> = [];
-    const error = await driverProviders(sizedDriver('one', seen), { stateDir, settings: { root: 'rel', password: 'hunter\u0001' } }).catch(
-      (e: unknown) => e,
-    );
+    const error = await driverProviders(sizedDriver('one', seen), {
+      stateDir,
+      settings: { root: 'rel', password: 'hunter\u0001' },
+    }).catch((e: unknown) => e);
     expect(StowageError.is(error, ErrorKind.InvalidArgument)).toBe(true);
-    expect((error as Error).message).toMatch(/^config: driver one: root: must be an absolute path, got "rel"; password: must not contain control characters/);
+    expect((error as Error).message).toMatch(
+      /^config: driver one: root: must be an absolute path, got "rel"; password: must not contain control characters/,
+    );
     expect((error as Error).message).not.toContain('hunter');
     expect(seen).toEqual([]);
   });

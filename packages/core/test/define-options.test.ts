@@ -17,7 +17,13 @@ const options = defineOptions({
     allowedOnlyWhen: { option: 'ebstype', oneOf: ['io1', 'gp3'] },
   },
   encrypted: { type: 'boolean', description: 'encrypt at rest', default: false },
-  snapshot: { type: 'string', description: 'source snapshot', pattern: /snap-[0-9a-f]+/i, patternHint: 'a snapshot id', normalize: (id) => id.toLowerCase() },
+  snapshot: {
+    type: 'string',
+    description: 'source snapshot',
+    pattern: /snap-[0-9a-f]+/i,
+    patternHint: 'a snapshot id',
+    normalize: (id) => id.toLowerCase(),
+  },
 });
 
 describe('defineOptions: the inferred types', () => {
@@ -32,13 +38,18 @@ describe('defineOptions: the inferred types', () => {
   });
 
   it('infers literal values written inline, with no `as const`', () => {
-    const inline = defineOptions({ perfmode: { type: 'string', description: 'mode', values: ['generalpurpose', 'maxio'], default: 'maxio' } });
+    const inline = defineOptions({
+      perfmode: { type: 'string', description: 'mode', values: ['generalpurpose', 'maxio'], default: 'maxio' },
+    });
     expectTypeOf<InferOptions<typeof inline>>().toEqualTypeOf<{ readonly perfmode: 'generalpurpose' | 'maxio' }>();
     expect(inline.map((spec) => spec.name)).toEqual(['perfmode']);
   });
 
   it('types what parseOptions returns, and spreads shared declarations with their types', () => {
-    const posix = defineOptions({ ...ownershipOptions('the directory'), adopt: { type: 'boolean', description: 'adopt it' } });
+    const posix = defineOptions({
+      ...ownershipOptions('the directory'),
+      adopt: { type: 'boolean', description: 'adopt it' },
+    });
     expectTypeOf(parseOptions(posix, {}, 'backing=x')).toEqualTypeOf<{
       readonly mode: string;
       readonly uid?: number;
@@ -70,15 +81,29 @@ describe('defineOptions: the inferred types', () => {
 describe('defineOptions: the specs at run time', () => {
   it('turns each key into a named spec, in declaration order, keeping every field', () => {
     expect(options.map((spec) => spec.name)).toEqual(['size', 'ebstype', 'iops', 'encrypted', 'snapshot']);
-    expect(options[1]).toEqual({ name: 'ebstype', type: 'string', description: 'volume type', values: EBS_TYPES, default: 'gp2' });
+    expect(options[1]).toEqual({
+      name: 'ebstype',
+      type: 'string',
+      description: 'volume type',
+      values: EBS_TYPES,
+      default: 'gp2',
+    });
   });
 
   it('keeps every message of the option parser', () => {
     expect(() => parseOptions(options, {}, 'backing=relocatable')).toThrow('size: required for backing=relocatable');
-    expect(() => parseOptions(options, { size: '1', ebstype: 'st1' }, 'backing=x')).toThrow('ebstype: must be one of gp2, gp3, io1, got "st1"');
-    expect(() => parseOptions(options, { size: '4', ebstype: 'io1' }, 'backing=x')).toThrow('iops: required for ebstype=io1');
-    expect(() => parseOptions(options, { size: '4', iops: '100' }, 'backing=x')).toThrow('iops: only allowed when ebstype is io1 or gp3 (it is gp2)');
-    expect(() => parseOptions(options, { size: '4', sise: '1' }, 'backing=x')).toThrow(/unknown option "sise" for backing=x/);
+    expect(() => parseOptions(options, { size: '1', ebstype: 'st1' }, 'backing=x')).toThrow(
+      'ebstype: must be one of gp2, gp3, io1, got "st1"',
+    );
+    expect(() => parseOptions(options, { size: '4', ebstype: 'io1' }, 'backing=x')).toThrow(
+      'iops: required for ebstype=io1',
+    );
+    expect(() => parseOptions(options, { size: '4', iops: '100' }, 'backing=x')).toThrow(
+      'iops: only allowed when ebstype is io1 or gp3 (it is gp2)',
+    );
+    expect(() => parseOptions(options, { size: '4', sise: '1' }, 'backing=x')).toThrow(
+      /unknown option "sise" for backing=x/,
+    );
   });
 
   it('applies defaults and normalize, so the recorded options compare equal however the user wrote them', () => {
@@ -94,12 +119,20 @@ describe('defineOptions: the specs at run time', () => {
     expect(() => defineOptions({ t: { type: 'string', description: 'd', values: ['a', 'b'], default: 'c' } })).toThrow(
       'option "t" is declared wrong: its default "c" is not one of a, b',
     );
-    expect(() => defineOptions({ n: { type: 'integer', description: 'd', min: 16, default: 8 } })).toThrow(/its default 8 is out of its bounds/);
-    expect(() => defineOptions({ n: { type: 'integer', description: 'd', required: true, default: 8 } })).toThrow(/always required/);
+    expect(() => defineOptions({ n: { type: 'integer', description: 'd', min: 16, default: 8 } })).toThrow(
+      /its default 8 is out of its bounds/,
+    );
+    expect(() => defineOptions({ n: { type: 'integer', description: 'd', required: true, default: 8 } })).toThrow(
+      /always required/,
+    );
   });
 
   it('refuses a condition on an option that is not declared, for callers without the types', () => {
-    const untyped = { iops: { type: 'integer', description: 'd', required: { option: 'ebstipe', oneOf: ['io1'] } } } as never;
-    expect(() => defineOptions(untyped)).toThrow('option "iops" is declared wrong: its condition names option "ebstipe", which is not declared');
+    const untyped = {
+      iops: { type: 'integer', description: 'd', required: { option: 'ebstipe', oneOf: ['io1'] } },
+    } as never;
+    expect(() => defineOptions(untyped)).toThrow(
+      'option "iops" is declared wrong: its condition names option "ebstipe", which is not declared',
+    );
   });
 });

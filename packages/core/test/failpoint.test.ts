@@ -47,7 +47,10 @@ describe('ENGINE_FAILPOINTS', () => {
     const { ENGINE_FAILPOINTS } = await import('../src/engine/engine-failpoints.js');
     expect(new Set(ENGINE_FAILPOINTS).size).toBe(ENGINE_FAILPOINTS.length);
     for (const operation of ['create', 'mount', 'unmount', 'remove']) {
-      expect(ENGINE_FAILPOINTS.some((name) => name.startsWith(`${operation}:`)), operation).toBe(true);
+      expect(
+        ENGINE_FAILPOINTS.some((name) => name.startsWith(`${operation}:`)),
+        operation,
+      ).toBe(true);
     }
   });
 });

@@ -2,7 +2,13 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SOCKET, DEFAULT_STATE_DIR, driverSettingEnvName, loadConfig, type LoadConfigInput } from '../src/config/load-config.js';
+import {
+  DEFAULT_SOCKET,
+  DEFAULT_STATE_DIR,
+  driverSettingEnvName,
+  loadConfig,
+  type LoadConfigInput,
+} from '../src/config/load-config.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
 
@@ -117,7 +123,12 @@ describe('loadConfig from a file', () => {
 
 describe('loadConfig from the environment', () => {
   it('overrides the file’s global keys', async () => {
-    const file = await configFile({ socket: '/run/a.sock', stateDir: '/srv/a', defaultBacking: 'local', logLevel: 'warn' });
+    const file = await configFile({
+      socket: '/run/a.sock',
+      stateDir: '/srv/a',
+      defaultBacking: 'local',
+      logLevel: 'warn',
+    });
     const config = await loadConfig({
       file,
       env: {
@@ -127,11 +138,18 @@ describe('loadConfig from the environment', () => {
         STOWAGE_LOG_LEVEL: 'trace',
       },
     });
-    expect(config).toMatchObject({ socket: '/run/b.sock', stateDir: '/srv/b', defaultBacking: 'shared', logLevel: 'trace' });
+    expect(config).toMatchObject({
+      socket: '/run/b.sock',
+      stateDir: '/srv/b',
+      defaultBacking: 'shared',
+      logLevel: 'trace',
+    });
   });
 
   it('maps STOWAGE_<DRIVER>_<SETTING> to camelCase settings, as strings, over the file’s', async () => {
-    const file = await configFile({ drivers: { ebs: { settings: { clusterId: 'from-file', region: 'eu-west-1', size: 10 } } } });
+    const file = await configFile({
+      drivers: { ebs: { settings: { clusterId: 'from-file', region: 'eu-west-1', size: 10 } } },
+    });
     const { drivers } = await loadConfig({
       file,
       env: { STOWAGE_EBS_CLUSTER_ID: 'from-env', STOWAGE_EBS_SNAPSHOT_INTERVAL_MINUTES: '5' },
@@ -150,7 +168,10 @@ describe('loadConfig from the environment', () => {
     const file = await configFile({
       drivers: { local: { settings: { root: '/srv/v' } }, ebs: { settings: { clusterId: 'c1' } } },
     });
-    const { drivers } = await loadConfig({ file, env: { STOWAGE_DRIVERS: ' ebs , efs,ebs', STOWAGE_EFS_FILE_SYSTEM_ID: 'fs-1' } });
+    const { drivers } = await loadConfig({
+      file,
+      env: { STOWAGE_DRIVERS: ' ebs , efs,ebs', STOWAGE_EFS_FILE_SYSTEM_ID: 'fs-1' },
+    });
     expect(drivers).toEqual({
       ebs: { settings: { clusterId: 'c1' } },
       efs: { settings: { fileSystemId: 'fs-1' } },
@@ -204,8 +225,16 @@ describe('loadConfig from the environment', () => {
 
 describe('loadConfig: hold reconciliation against the Docker engine', () => {
   it('reads the API socket and the pacing from the file, the environment over it, and turns it off with "off"', async () => {
-    const file = await configFile({ dockerApi: '/run/other-docker.sock', holdIntervalSeconds: 30, holdGraceSeconds: 120 });
-    expect((await loadConfig({ file, env: {} })).holds).toEqual({ dockerApi: '/run/other-docker.sock', intervalSeconds: 30, graceSeconds: 120 });
+    const file = await configFile({
+      dockerApi: '/run/other-docker.sock',
+      holdIntervalSeconds: 30,
+      holdGraceSeconds: 120,
+    });
+    expect((await loadConfig({ file, env: {} })).holds).toEqual({
+      dockerApi: '/run/other-docker.sock',
+      intervalSeconds: 30,
+      graceSeconds: 120,
+    });
     const env = { STOWAGE_DOCKER_API: 'off', STOWAGE_HOLD_INTERVAL_SECONDS: '5', STOWAGE_HOLD_GRACE_SECONDS: '7' };
     expect((await loadConfig({ file, env })).holds).toEqual({ intervalSeconds: 5, graceSeconds: 7 });
   });
@@ -213,10 +242,16 @@ describe('loadConfig: hold reconciliation against the Docker engine', () => {
   it('refuses a relative socket, and pacing that is not a whole number of seconds in range', async () => {
     expect(await configError({ env: { STOWAGE_DOCKER_API: 'docker.sock' } })).toContain('STOWAGE_DOCKER_API');
     expect(await configError({ env: { STOWAGE_HOLD_INTERVAL_SECONDS: '0' } })).toContain('must be at least 1');
-    expect(await configError({ env: { STOWAGE_HOLD_GRACE_SECONDS: '1.5' } })).toContain('must be a whole number of seconds, got "1.5"');
-    expect(await configError({ env: { STOWAGE_HOLD_GRACE_SECONDS: 'soon' } })).toContain('must be a whole number of seconds, got "soon"');
+    expect(await configError({ env: { STOWAGE_HOLD_GRACE_SECONDS: '1.5' } })).toContain(
+      'must be a whole number of seconds, got "1.5"',
+    );
+    expect(await configError({ env: { STOWAGE_HOLD_GRACE_SECONDS: 'soon' } })).toContain(
+      'must be a whole number of seconds, got "soon"',
+    );
     const file = await configFile({ holdIntervalSeconds: 2.5 });
-    expect(await configError({ file, env: {} })).toContain('holdIntervalSeconds: must be a whole number of seconds, got 2.5');
+    expect(await configError({ file, env: {} })).toContain(
+      'holdIntervalSeconds: must be a whole number of seconds, got 2.5',
+    );
   });
 });
 
@@ -247,7 +282,9 @@ describe('loadConfig validation', () => {
 
   it('refuses a "__proto__" key anywhere instead of dropping it, and takes other Object.prototype names as names', async () => {
     const file = await configFile('{ "drivers": { "local": { "settings": { "__proto__": { "dir": "/evil" } } } } }');
-    expect(await configError({ file, env: {} })).toBe(`config: ${file}: key "__proto__" at drivers.local.settings is not a valid name`);
+    expect(await configError({ file, env: {} })).toBe(
+      `config: ${file}: key "__proto__" at drivers.local.settings is not a valid name`,
+    );
     const named = await configFile({ drivers: { constructor: { module: '/opt/d.js', settings: { toString: 'x' } } } });
     const config = await loadConfig({ file: named, env: {} });
     expect(Object.keys(config.drivers)).toEqual(['constructor']);
@@ -263,7 +300,9 @@ describe('loadConfig validation', () => {
     const top = await configFile({ sockett: '/run/x.sock' });
     expect(await configError({ file: top, env: {} })).toBe(`config: ${top}: unknown key "sockett"`);
     const inDriver = await configFile({ drivers: { local: { setings: {} } } });
-    expect(await configError({ file: inDriver, env: {} })).toBe(`config: ${inDriver}: drivers.local: unknown key "setings"`);
+    expect(await configError({ file: inDriver, env: {} })).toBe(
+      `config: ${inDriver}: drivers.local: unknown key "setings"`,
+    );
   });
 
   it('requires absolute socket and state directory paths, in the file and in the environment', async () => {
@@ -306,7 +345,9 @@ describe('loadConfig validation', () => {
     expect(await configError({ env: { STOWAGE_DRIVERS: 'local,2fast' } })).toBe(
       'config: STOWAGE_DRIVERS: driver name "2fast" must be lower-case letters and digits, starting with a letter',
     );
-    expect(await configError({ env: { STOWAGE_DRIVERS: ' , ' } })).toBe('config: STOWAGE_DRIVERS: names no driver, got " , "');
+    expect(await configError({ env: { STOWAGE_DRIVERS: ' , ' } })).toBe(
+      'config: STOWAGE_DRIVERS: names no driver, got " , "',
+    );
   });
 
   it('requires setting values to be strings, numbers or booleans and modules to be non-empty', async () => {

@@ -22,12 +22,18 @@ describe('parseJournal', () => {
 
   it('leaves out a last line an append cut short, and says how many bytes it left', () => {
     const torn = line('b').slice(0, 20);
-    expect(parseJournal(line('a') + torn)).toEqual({ entries: [{ volume: 'a', record: mounting }], tornBytes: Buffer.byteLength(torn) });
+    expect(parseJournal(line('a') + torn)).toEqual({
+      entries: [{ volume: 'a', record: mounting }],
+      tornBytes: Buffer.byteLength(torn),
+    });
   });
 
   it('leaves out a garbage end of several lines, counting every byte of it', () => {
     const garbage = '\0\0\n{"volume":\nzz';
-    expect(parseJournal(line('a') + garbage)).toEqual({ entries: [{ volume: 'a', record: mounting }], tornBytes: Buffer.byteLength(garbage) });
+    expect(parseJournal(line('a') + garbage)).toEqual({
+      entries: [{ volume: 'a', record: mounting }],
+      tornBytes: Buffer.byteLength(garbage),
+    });
     // Multi-byte characters count as the bytes they take on disk.
     expect(parseJournal(`${line('a')}é\né`).tornBytes).toBe(5);
   });
@@ -42,11 +48,15 @@ describe('parseJournal', () => {
     ['{"volume":7,"record":null}', 'volume is not a name'],
     ['{"volume":"b","record":{"backing":"","state":"mounted","callers":[]}}', 'record of "b": backing is not a name'],
   ])('refuses %s followed by whole entries: %s', (bad, problem) => {
-    expect(() => parseJournal(`${line('a')}${bad}\n${line('c')}`)).toThrow(`line 2: ${problem}, and whole entries follow it`);
+    expect(() => parseJournal(`${line('a')}${bad}\n${line('c')}`)).toThrow(
+      `line 2: ${problem}, and whole entries follow it`,
+    );
   });
 
   it('says why a line is not JSON', () => {
-    expect(() => parseJournal(`{"volume":\n${line('c')}`)).toThrow(/^line 1: not JSON \(.+\), and whole entries follow it$/);
+    expect(() => parseJournal(`{"volume":\n${line('c')}`)).toThrow(
+      /^line 1: not JSON \(.+\), and whole entries follow it$/,
+    );
   });
 });
 
@@ -95,7 +105,12 @@ describe('MountJournal', () => {
     const journal = await openJournal();
     const write = (proto as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> }).write;
     let calls = 0;
-    vi.spyOn(proto as { write: typeof write }, 'write').mockImplementation(function (this: unknown, buffer: unknown, offset: unknown, length: unknown) {
+    vi.spyOn(proto as { write: typeof write }, 'write').mockImplementation(function (
+      this: unknown,
+      buffer: unknown,
+      offset: unknown,
+      length: unknown,
+    ) {
       calls += 1;
       // The first write takes 7 bytes only, as a nearly full disk may.
       return write.call(this, buffer, offset, calls === 1 ? 7 : length);
@@ -117,7 +132,11 @@ describe('MountJournal', () => {
     await journal.append(line('a'));
     const write = (proto as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> }).write;
     let calls = 0;
-    vi.spyOn(proto as { write: typeof write }, 'write').mockImplementation(async function (this: unknown, buffer: unknown, offset: unknown) {
+    vi.spyOn(proto as { write: typeof write }, 'write').mockImplementation(async function (
+      this: unknown,
+      buffer: unknown,
+      offset: unknown,
+    ) {
       calls += 1;
       if (calls === 1) return write.call(this, buffer, offset, 9);
       throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
@@ -135,8 +154,12 @@ describe('MountJournal', () => {
     const proto = await fileHandlePrototype();
     const journal = await openJournal();
     await journal.append(line('a'));
-    vi.spyOn(proto as { datasync: () => Promise<void> }, 'datasync').mockRejectedValueOnce(Object.assign(new Error('I/O error'), { code: 'EIO' }));
-    vi.spyOn(proto as { truncate: (len?: number) => Promise<void> }, 'truncate').mockRejectedValueOnce(Object.assign(new Error('I/O error'), { code: 'EIO' }));
+    vi.spyOn(proto as { datasync: () => Promise<void> }, 'datasync').mockRejectedValueOnce(
+      Object.assign(new Error('I/O error'), { code: 'EIO' }),
+    );
+    vi.spyOn(proto as { truncate: (len?: number) => Promise<void> }, 'truncate').mockRejectedValueOnce(
+      Object.assign(new Error('I/O error'), { code: 'EIO' }),
+    );
     await expect(journal.append(line('b'))).rejects.toThrow('I/O error');
     expect(journal.damaged).toBe(true);
 
@@ -149,7 +172,9 @@ describe('MountJournal', () => {
 
   it('fails to open when the file cannot be examined', async () => {
     const proto = await fileHandlePrototype();
-    vi.spyOn(proto as { stat: () => Promise<unknown> }, 'stat').mockRejectedValueOnce(Object.assign(new Error('I/O error'), { code: 'EIO' }));
+    vi.spyOn(proto as { stat: () => Promise<unknown> }, 'stat').mockRejectedValueOnce(
+      Object.assign(new Error('I/O error'), { code: 'EIO' }),
+    );
     await expect(MountJournal.open(file)).rejects.toThrow('I/O error');
   });
 

@@ -1,10 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { holdCount, mountRecordToJson, NO_CALLERS, parseMountRecord, type MountRecord } from '../src/engine/mount-record.js';
+import {
+  holdCount,
+  mountRecordToJson,
+  NO_CALLERS,
+  parseMountRecord,
+  type MountRecord,
+} from '../src/engine/mount-record.js';
 
 // What a restart reads back decides what callers hold: a record it cannot vouch for must be refused (the table is
 // then reported unreadable and the operator looks at it), never read as something else.
 describe('parseMountRecord', () => {
-  const valid = { backing: 'mem', state: 'mounted', mountpoint: '/mnt/v', callers: [{ id: 'c1', count: 2, pending: 1, at: 1_000 }] };
+  const valid = {
+    backing: 'mem',
+    state: 'mounted',
+    mountpoint: '/mnt/v',
+    callers: [{ id: 'c1', count: 2, pending: 1, at: 1_000 }],
+  };
 
   it('reads a record as this version writes it', () => {
     expect(parseMountRecord(valid)).toEqual({
@@ -16,7 +27,11 @@ describe('parseMountRecord', () => {
   });
 
   it('reads a caller written without pending or time as answered, counted at time 0', () => {
-    const record = parseMountRecord({ backing: 'mem', state: 'unavailable', callers: [{ id: 'c1', count: 1 }] }) as MountRecord;
+    const record = parseMountRecord({
+      backing: 'mem',
+      state: 'unavailable',
+      callers: [{ id: 'c1', count: 1 }],
+    }) as MountRecord;
     expect(record.callers.get('c1')).toEqual({ count: 1, pending: 0, lastMountAt: 0 });
     expect(record.mountpoint).toBeUndefined();
   });
@@ -35,7 +50,16 @@ describe('parseMountRecord', () => {
     [{ ...valid, callers: [{ count: 1 }] }, 'a caller has no ID'],
     [{ ...valid, callers: [{ id: 7, count: 1 }] }, 'a caller has no ID'],
     [{ ...valid, callers: [{ id: '', count: 1 }] }, 'a caller has no ID'],
-    [{ ...valid, callers: [{ id: 'c1', count: 1 }, { id: 'c1', count: 1 }] }, 'caller "c1" appears twice'],
+    [
+      {
+        ...valid,
+        callers: [
+          { id: 'c1', count: 1 },
+          { id: 'c1', count: 1 },
+        ],
+      },
+      'caller "c1" appears twice',
+    ],
     [{ ...valid, callers: [{ id: 'c1', count: 0 }] }, 'caller "c1" has no positive count'],
     [{ ...valid, callers: [{ id: 'c1', count: -1 }] }, 'caller "c1" has no positive count'],
     [{ ...valid, callers: [{ id: 'c1', count: 1.5 }] }, 'caller "c1" has no positive count'],
@@ -80,22 +104,29 @@ describe('parseMountRecord', () => {
 
 describe('mountRecordToJson', () => {
   it.each<[string, MountRecord]>([
-    ['mounted, with pending and answered callers', {
-      backing: 'mem',
-      state: 'mounted',
-      mountpoint: '/mnt/v',
-      callers: new Map([
-        ['c1', { count: 2, pending: 1, lastMountAt: 5 }],
-        ['constructor', { count: 1, pending: 0, lastMountAt: 7 }],
-      ]),
-    }],
+    [
+      'mounted, with pending and answered callers',
+      {
+        backing: 'mem',
+        state: 'mounted',
+        mountpoint: '/mnt/v',
+        callers: new Map([
+          ['c1', { count: 2, pending: 1, lastMountAt: 5 }],
+          ['constructor', { count: 1, pending: 0, lastMountAt: 7 }],
+        ]),
+      },
+    ],
     ['an intent without callers or mountpoint', { backing: 'mem', state: 'mounting', callers: NO_CALLERS }],
   ])('writes a record that reads back the same: %s', (_, record) => {
     expect(parseMountRecord(JSON.parse(JSON.stringify(mountRecordToJson(record))))).toEqual(record);
   });
 
   it('keeps caller IDs out of object keys, so __proto__ is written and read like any other', () => {
-    const record: MountRecord = { backing: 'mem', state: 'mounted', callers: new Map([['__proto__', { count: 1, pending: 0, lastMountAt: 0 }]]) };
+    const record: MountRecord = {
+      backing: 'mem',
+      state: 'mounted',
+      callers: new Map([['__proto__', { count: 1, pending: 0, lastMountAt: 0 }]]),
+    };
     const read = parseMountRecord(JSON.parse(JSON.stringify(mountRecordToJson(record)))) as MountRecord;
     expect([...read.callers.keys()]).toEqual(['__proto__']);
   });

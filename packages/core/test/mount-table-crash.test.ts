@@ -37,7 +37,12 @@ interface ChildRun {
   readonly stderr: string;
 }
 
-function runChild(stateDir: string, changes: readonly Change[], end: 'kill' | 'close', failpoints = ''): Promise<ChildRun> {
+function runChild(
+  stateDir: string,
+  changes: readonly Change[],
+  end: 'kill' | 'close',
+  failpoints = '',
+): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const json = changes.map(([volume, record]) => [volume, record && mountRecordToJson(record)]);
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, stateDir, JSON.stringify(json), end], {
@@ -49,11 +54,18 @@ function runChild(stateDir: string, changes: readonly Change[], end: 'kill' | 'c
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code, signal, acknowledged: stdout.split('\n').filter(Boolean), stderr }));
+    child.on('exit', (code, signal) =>
+      resolve({ code, signal, acknowledged: stdout.split('\n').filter(Boolean), stderr }),
+    );
   });
 }
 
-const mounted = (counts: Record<string, number>): MountRecord => ({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/v', callers: callers(counts) });
+const mounted = (counts: Record<string, number>): MountRecord => ({
+  backing: 'mem',
+  state: 'mounted',
+  mountpoint: '/mnt/v',
+  callers: callers(counts),
+});
 const mounting: MountRecord = { backing: 'mem', state: 'mounting', callers: NO_CALLERS };
 const unmounting: MountRecord = { backing: 'mem', state: 'unmounting', mountpoint: '/mnt/v', callers: NO_CALLERS };
 
@@ -64,7 +76,9 @@ async function persisted(stateDir: string): Promise<Record<string, MountRecord>>
 
 /** The snapshot file's volumes, by volume. */
 async function snapshotVolumes(stateDir: string): Promise<Record<string, MountRecord>> {
-  const { volumes } = JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8')) as { volumes: Array<{ volume: string; record: unknown }> };
+  const { volumes } = JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8')) as {
+    volumes: Array<{ volume: string; record: unknown }>;
+  };
   return Object.fromEntries(volumes.map(({ volume, record }) => [volume, parseMountRecord(record) as MountRecord]));
 }
 

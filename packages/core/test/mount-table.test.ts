@@ -11,7 +11,12 @@ import { expectStowageError } from '../src/testing/expect-stowage-error.js';
 import { loadWithFailpoints } from './support/failpoints.js';
 import { callers } from './support/holds.js';
 
-const mounted = (counts: Record<string, number>): MountRecord => ({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/v', callers: callers(counts) });
+const mounted = (counts: Record<string, number>): MountRecord => ({
+  backing: 'mem',
+  state: 'mounted',
+  mountpoint: '/mnt/v',
+  callers: callers(counts),
+});
 const mounting: MountRecord = { backing: 'mem', state: 'mounting', callers: NO_CALLERS };
 
 describe('MountTable', () => {
@@ -31,7 +36,9 @@ describe('MountTable', () => {
   }
 
   async function snapshotVolumes(): Promise<Record<string, MountRecord>> {
-    const { volumes } = JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8')) as { volumes: Array<{ volume: string; record: unknown }> };
+    const { volumes } = JSON.parse(await readFile(join(stateDir, MOUNT_TABLE_FILE), 'utf8')) as {
+      volumes: Array<{ volume: string; record: unknown }>;
+    };
     return Object.fromEntries(volumes.map(({ volume, record }) => [volume, parseMountRecord(record) as MountRecord]));
   }
 
@@ -111,7 +118,12 @@ describe('MountTable', () => {
     expect(acknowledged).toBe(0);
     await Promise.all(later);
     expect(texts).toHaveLength(2);
-    expect((texts[1] as string).trimEnd().split('\n').map((line) => JSON.parse(line).volume)).toEqual(['b', 'c', 'd']);
+    expect(
+      (texts[1] as string)
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line).volume),
+    ).toEqual(['b', 'c', 'd']);
     expect([...(await readMountTable(stateDir)).keys()].sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 
@@ -130,7 +142,9 @@ describe('MountTable', () => {
     const table = await openTable();
     await table.set('a', mounting);
     await table.set('b', mounted({ c0: 1 }));
-    const append = vi.spyOn(MountJournal.prototype, 'append').mockRejectedValueOnce(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    const append = vi
+      .spyOn(MountJournal.prototype, 'append')
+      .mockRejectedValueOnce(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
     const error = await table.set('b', mounted({ c0: 1, c1: 1 })).catch((e: unknown) => e);
     expect(StowageError.is(error) && error.kind).toBe(ErrorKind.BackendFailure);
     expect((error as Error).message).toContain('no space left on device');
@@ -212,21 +226,29 @@ describe('MountTable', () => {
       await mkdir(join(stateDir, MOUNT_TABLE_FILE));
       const error = await loadError();
       expect(error.kind).toBe(ErrorKind.BackendFailure);
-      expect(error.message).toMatch(new RegExp(`^cannot read the mount table ${join(stateDir, MOUNT_TABLE_FILE)}: EISDIR`));
+      expect(error.message).toMatch(
+        new RegExp(`^cannot read the mount table ${join(stateDir, MOUNT_TABLE_FILE)}: EISDIR`),
+      );
     });
 
     it('refuses to start when the journal is there but cannot be read', async () => {
       await mkdir(join(stateDir, MOUNT_JOURNAL_FILE));
       const error = await loadError();
       expect(error.kind).toBe(ErrorKind.BackendFailure);
-      expect(error.message).toMatch(new RegExp(`^cannot read the mount journal ${join(stateDir, MOUNT_JOURNAL_FILE)}: EISDIR`));
+      expect(error.message).toMatch(
+        new RegExp(`^cannot read the mount journal ${join(stateDir, MOUNT_JOURNAL_FILE)}: EISDIR`),
+      );
     });
 
     it('refuses to start when the journal cannot be opened for appending', async () => {
-      vi.spyOn(MountJournal, 'open').mockRejectedValueOnce(Object.assign(new Error('read-only file system'), { code: 'EROFS' }));
+      vi.spyOn(MountJournal, 'open').mockRejectedValueOnce(
+        Object.assign(new Error('read-only file system'), { code: 'EROFS' }),
+      );
       const error = await loadError();
       expect(error.kind).toBe(ErrorKind.BackendFailure);
-      expect(error.message).toBe(`cannot open the mount journal ${join(stateDir, MOUNT_JOURNAL_FILE)}: read-only file system`);
+      expect(error.message).toBe(
+        `cannot open the mount journal ${join(stateDir, MOUNT_JOURNAL_FILE)}: read-only file system`,
+      );
     });
 
     const record = { backing: 'mem', state: 'mounting', callers: [] };
@@ -239,9 +261,21 @@ describe('MountTable', () => {
       ['version 1 with volumes as a string', { version: 1, volumes: 'a' }, 'unknown format'],
       ['an entry that is not an object', { version: 2, volumes: [null] }, 'a record names no volume'],
       ['an entry without a volume', { version: 2, volumes: [{ record }] }, 'a record names no volume'],
-      ['an entry with an empty volume name', { version: 2, volumes: [{ volume: '', record }] }, 'a record names no volume'],
-      ['a record of an unknown shape', { version: 2, volumes: [{ volume: 'a', record: { ...record, state: 'gone' } }] }, 'record of "a": unknown state "gone"'],
-      ['a version 1 record of an unknown shape', { version: 1, volumes: { a: { ...record, callers: { c: -1 } } } }, 'record of "a": caller "c" has no positive count'],
+      [
+        'an entry with an empty volume name',
+        { version: 2, volumes: [{ volume: '', record }] },
+        'a record names no volume',
+      ],
+      [
+        'a record of an unknown shape',
+        { version: 2, volumes: [{ volume: 'a', record: { ...record, state: 'gone' } }] },
+        'record of "a": unknown state "gone"',
+      ],
+      [
+        'a version 1 record of an unknown shape',
+        { version: 1, volumes: { a: { ...record, callers: { c: -1 } } } },
+        'record of "a": caller "c" has no positive count',
+      ],
     ])('refuses to start on a snapshot with %s, and says what to do', async (_, data, problem) => {
       await writeFile(join(stateDir, MOUNT_TABLE_FILE), JSON.stringify(data));
       const error = await loadError();
@@ -255,7 +289,10 @@ describe('MountTable', () => {
 
   describe('killed at a failpoint (in process; mount-table-crash.test.ts kills a real process)', () => {
     it('has an appended change on disk before acknowledging it', async () => {
-      const { MountTable: ArmedTable } = await loadWithFailpoints('mount-table:after-append', () => import('../src/engine/mount-table.js'));
+      const { MountTable: ArmedTable } = await loadWithFailpoints(
+        'mount-table:after-append',
+        () => import('../src/engine/mount-table.js'),
+      );
       const table = new ArmedTable(stateDir);
       await table.load();
       await expect(table.set('d', mounting)).rejects.toThrow('killed at a failpoint');
@@ -266,7 +303,10 @@ describe('MountTable', () => {
 
     it('has nothing of a change on disk when killed before its append, and a restart reads the table as it was', async () => {
       await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), formatEntry({ volume: 'a', record: mounting }));
-      const { MountTable: ArmedTable } = await loadWithFailpoints('mount-table:before-append', () => import('../src/engine/mount-table.js'));
+      const { MountTable: ArmedTable } = await loadWithFailpoints(
+        'mount-table:before-append',
+        () => import('../src/engine/mount-table.js'),
+      );
       const armed = new ArmedTable(stateDir);
       await armed.load();
       await expect(armed.set('b', mounted({ c1: 1 }))).rejects.toThrow('killed at a failpoint');
@@ -279,16 +319,23 @@ describe('MountTable', () => {
     it('keeps the old snapshot and the journal whole when killed before a new snapshot is written', async () => {
       const entries = formatEntry({ volume: 'a', record: mounting });
       await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), entries);
-      const { MountTable: ArmedTable } = await loadWithFailpoints('mount-table:before-snapshot', () => import('../src/engine/mount-table.js'));
+      const { MountTable: ArmedTable } = await loadWithFailpoints(
+        'mount-table:before-snapshot',
+        () => import('../src/engine/mount-table.js'),
+      );
       await expect(new ArmedTable(stateDir).load()).rejects.toThrow('killed at a failpoint');
       expect(await readFile(join(stateDir, MOUNT_JOURNAL_FILE), 'utf8')).toBe(entries);
       expect(await persisted()).toEqual({ a: mounting });
     });
 
     it('keeps the journal until the snapshot that took it in is durable', async () => {
-      const entries = formatEntry({ volume: 'a', record: mounting }) + formatEntry({ volume: 'b', record: mounted({ c1: 1 }) });
+      const entries =
+        formatEntry({ volume: 'a', record: mounting }) + formatEntry({ volume: 'b', record: mounted({ c1: 1 }) });
       await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), entries);
-      const { MountTable: ArmedTable } = await loadWithFailpoints('mount-table:after-snapshot', () => import('../src/engine/mount-table.js'));
+      const { MountTable: ArmedTable } = await loadWithFailpoints(
+        'mount-table:after-snapshot',
+        () => import('../src/engine/mount-table.js'),
+      );
       await expect(new ArmedTable(stateDir).load()).rejects.toThrow('killed at a failpoint');
       expect(await snapshotVolumes()).toEqual({ a: mounting, b: mounted({ c1: 1 }) });
       expect(await readFile(join(stateDir, MOUNT_JOURNAL_FILE), 'utf8')).toBe(entries);
@@ -302,7 +349,10 @@ describe('MountTable', () => {
 
     it('leaves out a last line that an append cut short, and appends after it cleanly', async () => {
       // A snapshot as 0.1 wrote it: version 1, callers as an object.
-      await writeFile(join(stateDir, MOUNT_TABLE_FILE), JSON.stringify({ version: 1, volumes: { a: { backing: 'mem', state: 'mounted', callers: { c1: 1 } } } }));
+      await writeFile(
+        join(stateDir, MOUNT_TABLE_FILE),
+        JSON.stringify({ version: 1, volumes: { a: { backing: 'mem', state: 'mounted', callers: { c1: 1 } } } }),
+      );
       const whole = line('b', mounting) + line('a', null);
       await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), whole + line('c', mounted({ c9: 1 })).slice(0, 25));
       expect(await persisted()).toEqual({ b: mounting });
@@ -319,14 +369,22 @@ describe('MountTable', () => {
     });
 
     it('refuses to start on a damaged line that whole entries follow, rather than forget a caller', async () => {
-      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), `${line('a', mounting)}{"volume":"b","rec\n${line('c', mounting)}`);
+      await writeFile(
+        join(stateDir, MOUNT_JOURNAL_FILE),
+        `${line('a', mounting)}{"volume":"b","rec\n${line('c', mounting)}`,
+      );
       const error = await new MountTable(stateDir).load().catch((e: unknown) => e);
       expect(StowageError.is(error) && error.kind).toBe(ErrorKind.BackendFailure);
-      expect((error as Error).message).toMatch(/mounts\.journal is unreadable \(line 2: .*whole entries follow it\); move it aside/);
+      expect((error as Error).message).toMatch(
+        /mounts\.journal is unreadable \(line 2: .*whole entries follow it\); move it aside/,
+      );
     });
 
     it('refuses a record of an unknown shape', async () => {
-      await writeFile(join(stateDir, MOUNT_JOURNAL_FILE), rawLine('a', { backing: 'mem', state: 'mounted', callers: { c1: 0 } }) + line('b', mounting));
+      await writeFile(
+        join(stateDir, MOUNT_JOURNAL_FILE),
+        rawLine('a', { backing: 'mem', state: 'mounted', callers: { c1: 0 } }) + line('b', mounting),
+      );
       await expect(new MountTable(stateDir).load()).rejects.toThrow(/record of "a": caller "c1" has no positive count/);
     });
   });

@@ -7,10 +7,29 @@ import { StowageError } from '../src/errors/stowage-error.js';
 // Shaped like the relocatable backing's options, the hardest schema the seeds describe.
 const ebsLike: OptionSpec[] = [
   { name: 'size', type: 'integer', description: 'GiB', required: true, min: 1, max: 16384 },
-  { name: 'ebstype', type: 'string', description: 'type', values: ['gp2', 'gp3', 'io1', 'standard'], default: 'standard' },
-  { name: 'iops', type: 'integer', description: 'IOPS', required: { option: 'ebstype', oneOf: ['io1'] }, allowedOnlyWhen: { option: 'ebstype', oneOf: ['io1', 'gp3'] } },
+  {
+    name: 'ebstype',
+    type: 'string',
+    description: 'type',
+    values: ['gp2', 'gp3', 'io1', 'standard'],
+    default: 'standard',
+  },
+  {
+    name: 'iops',
+    type: 'integer',
+    description: 'IOPS',
+    required: { option: 'ebstype', oneOf: ['io1'] },
+    allowedOnlyWhen: { option: 'ebstype', oneOf: ['io1', 'gp3'] },
+  },
   { name: 'encrypted', type: 'boolean', description: 'encrypt', default: false },
-  { name: 'mode', type: 'string', description: 'mode', pattern: /0?[0-7]{3}/, patternHint: 'an octal mode such as 0755', normalize: (v) => v.padStart(4, '0') },
+  {
+    name: 'mode',
+    type: 'string',
+    description: 'mode',
+    pattern: /0?[0-7]{3}/,
+    patternHint: 'an octal mode such as 0755',
+    normalize: (v) => v.padStart(4, '0'),
+  },
 ];
 
 function problem(raw: Record<string, unknown>): string {
@@ -25,7 +44,11 @@ function problem(raw: Record<string, unknown>): string {
 
 describe('parseOptions', () => {
   it('parses typed values and fills defaults', () => {
-    const values = parseOptions(ebsLike, { size: '25', ebstype: 'io1', iops: '1000', encrypted: 'yes' }, 'backing=relocatable');
+    const values = parseOptions(
+      ebsLike,
+      { size: '25', ebstype: 'io1', iops: '1000', encrypted: 'yes' },
+      'backing=relocatable',
+    );
     expect(values).toEqual({ size: 25, ebstype: 'io1', iops: 1000, encrypted: true });
     expect(formatOptionValues(values)).toEqual({ size: '25', ebstype: 'io1', iops: '1000', encrypted: 'true' });
   });
@@ -43,7 +66,9 @@ describe('parseOptions', () => {
   });
 
   it('lists the allowed values', () => {
-    expect(problem({ size: '1', ebstype: 'floppy' })).toBe('ebstype: must be one of gp2, gp3, io1, standard, got "floppy"');
+    expect(problem({ size: '1', ebstype: 'floppy' })).toBe(
+      'ebstype: must be one of gp2, gp3, io1, standard, got "floppy"',
+    );
   });
 
   it('checks integer syntax and range', () => {
@@ -61,7 +86,9 @@ describe('parseOptions', () => {
 
   it('refuses control characters, over-long values and non-scalar values', () => {
     expect(problem({ size: '1', ebstype: 'gp2\nx' })).toBe('ebstype: must not contain control characters');
-    expect(problem({ size: '1', mode: '7'.repeat(2000) })).toBe('mode: value is too long (2000 characters, at most 1024)');
+    expect(problem({ size: '1', mode: '7'.repeat(2000) })).toBe(
+      'mode: value is too long (2000 characters, at most 1024)',
+    );
     expect(problem({ size: { $gt: 1 } })).toBe('size: must be an integer, got an object');
   });
 
@@ -72,10 +99,15 @@ describe('parseOptions', () => {
   });
 
   it('refuses options named after Object.prototype members as unknown, and reads nothing inherited', () => {
-    const raw = JSON.parse('{ "size": "1", "__proto__": { "ebstype": "io1" }, "constructor": "x", "toString": "y" }') as Record<string, unknown>;
+    const raw = JSON.parse(
+      '{ "size": "1", "__proto__": { "ebstype": "io1" }, "constructor": "x", "toString": "y" }',
+    ) as Record<string, unknown>;
     expect(problem(raw)).toBe(
       ['__proto__', 'constructor', 'toString']
-        .map((name) => `unknown option "${name}" for backing=relocatable (known options: size, ebstype, iops, encrypted, mode)`)
+        .map(
+          (name) =>
+            `unknown option "${name}" for backing=relocatable (known options: size, ebstype, iops, encrypted, mode)`,
+        )
         .join('; '),
     );
     const inherited = Object.create({ ebstype: 'io1', iops: '100' }) as Record<string, unknown>;
@@ -84,18 +116,33 @@ describe('parseOptions', () => {
   });
 
   it('treats an empty value as absent', () => {
-    expect(parseOptions(ebsLike, { size: '3', ebstype: '' }, 's')).toEqual({ size: 3, ebstype: 'standard', encrypted: false });
+    expect(parseOptions(ebsLike, { size: '3', ebstype: '' }, 's')).toEqual({
+      size: 3,
+      ebstype: 'standard',
+      encrypted: false,
+    });
   });
 
   it('reads every spelling of true and false, in any case', () => {
     const flag: OptionSpec[] = [{ name: 'on', type: 'boolean', description: 'flag' }];
-    for (const word of ['true', '1', 'yes', 'on', 'TRUE', 'Yes']) expect(parseOptions(flag, { on: word }, 's')).toEqual({ on: true });
-    for (const word of ['false', '0', 'no', 'off', 'FALSE', 'Off']) expect(parseOptions(flag, { on: word }, 's')).toEqual({ on: false });
+    for (const word of ['true', '1', 'yes', 'on', 'TRUE', 'Yes'])
+      expect(parseOptions(flag, { on: word }, 's')).toEqual({ on: true });
+    for (const word of ['false', '0', 'no', 'off', 'FALSE', 'Off'])
+      expect(parseOptions(flag, { on: word }, 's')).toEqual({ on: false });
   });
 
   it('takes numbers and booleans as JSON config gives them', () => {
-    expect(parseOptions(ebsLike, { size: 25, encrypted: true, mode: 750 }, 's')).toEqual({ size: 25, ebstype: 'standard', encrypted: true, mode: '0750' });
-    expect(parseOptions(ebsLike, { size: '2', encrypted: false }, 's')).toEqual({ size: 2, ebstype: 'standard', encrypted: false });
+    expect(parseOptions(ebsLike, { size: 25, encrypted: true, mode: 750 }, 's')).toEqual({
+      size: 25,
+      ebstype: 'standard',
+      encrypted: true,
+      mode: '0750',
+    });
+    expect(parseOptions(ebsLike, { size: '2', encrypted: false }, 's')).toEqual({
+      size: 2,
+      ebstype: 'standard',
+      encrypted: false,
+    });
   });
 
   it('names what came instead of a scalar, with the article the type takes', () => {
@@ -119,7 +166,9 @@ describe('parseOptions', () => {
       { name: 'ceiling', type: 'integer', description: 'at most 9', max: 9 },
     ];
     expect(parseOptions(oneSided, { floor: '3', ceiling: '9' }, 's')).toEqual({ floor: 3, ceiling: 9 });
-    expect(() => parseOptions(oneSided, { floor: '2', ceiling: '10' }, 's')).toThrow('floor: must be at least 3, got 2; ceiling: must be at most 9, got 10');
+    expect(() => parseOptions(oneSided, { floor: '2', ceiling: '10' }, 's')).toThrow(
+      'floor: must be at least 3, got 2; ceiling: must be at most 9, got 10',
+    );
   });
 
   it('never echoes a secret value, whatever is wrong with it', () => {
@@ -138,7 +187,9 @@ describe('parseOptions', () => {
     expect(error).toBe(
       'token: must be of the form [a-z]+, got a secret value (not shown); pin: must be at most 9999, got a secret value (not shown)',
     );
-    expect(() => parseOptions(secrets, { pin: 'one' }, 's')).toThrow('pin: must be a whole number, got a secret value (not shown)');
+    expect(() => parseOptions(secrets, { pin: 'one' }, 's')).toThrow(
+      'pin: must be a whole number, got a secret value (not shown)',
+    );
   });
 
   it('describes a pattern by its hint, or by the pattern itself, and matches it whole even when it is global', () => {
@@ -151,7 +202,9 @@ describe('parseOptions', () => {
   });
 
   it('says so when a backing takes no options at all', () => {
-    expect(() => parseOptions([], { size: '1' }, 'backing=local')).toThrow('unknown option "size" for backing=local (known options: none)');
+    expect(() => parseOptions([], { size: '1' }, 'backing=local')).toThrow(
+      'unknown option "size" for backing=local (known options: none)',
+    );
   });
 
   it('says when the option a condition depends on is not set', () => {
@@ -159,7 +212,9 @@ describe('parseOptions', () => {
       { name: 'kind', type: 'string', description: 'kind' },
       { name: 'iops', type: 'integer', description: 'IOPS', allowedOnlyWhen: { option: 'kind', oneOf: ['io1'] } },
     ];
-    expect(() => parseOptions(specs, { iops: '100' }, 's')).toThrow('iops: only allowed when kind is io1 (it is not set)');
+    expect(() => parseOptions(specs, { iops: '100' }, 's')).toThrow(
+      'iops: only allowed when kind is io1 (it is not set)',
+    );
     expect(parseOptions(specs, { kind: 'io1', iops: '100' }, 's')).toEqual({ kind: 'io1', iops: 100 });
   });
 });

@@ -134,7 +134,9 @@ describe('SystemHostOperations as root, on a loop device', () => {
   it('reports a failed mkfs with the command line and the tool’s message', async () => {
     const error = await rejection(host.mkfs('/dev/stowage-missing-device', 'ext4'));
     expect(error.kind).toBe(ErrorKind.BackendFailure);
-    expect(error.message).toMatch(/^mkfs\.ext4 -F -q \/dev\/stowage-missing-device failed \(exit \d+\): .*does not exist/);
+    expect(error.message).toMatch(
+      /^mkfs\.ext4 -F -q \/dev\/stowage-missing-device failed \(exit \d+\): .*does not exist/,
+    );
   });
 
   it('quotes arguments with blanks in the command line it reports', async () => {

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MountJournal } from '../src/engine/mount-journal.js';
-import { CATALOGUE_FILE, CATALOGUE_JOURNAL_FILE, VolumeCatalogue, readVolumeCatalogue } from '../src/engine/volume-catalogue.js';
+import {
+  CATALOGUE_FILE,
+  CATALOGUE_JOURNAL_FILE,
+  VolumeCatalogue,
+  readVolumeCatalogue,
+} from '../src/engine/volume-catalogue.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { RecordingLogger } from './support/recording-logger.js';
 
@@ -36,7 +41,13 @@ describe('VolumeCatalogue', () => {
     await catalogue.delete('b');
     // Not closed: what a kill leaves is the snapshot of the start and the journal since.
     expect((await readFile(join(dir, CATALOGUE_JOURNAL_FILE), 'utf8')).split('\n')).toHaveLength(6);
-    expect(await readVolumeCatalogue(dir)).toEqual({ owners: new Map([['a', 'local'], ['c', 'local']]), filled: new Set(['local']) });
+    expect(await readVolumeCatalogue(dir)).toEqual({
+      owners: new Map([
+        ['a', 'local'],
+        ['c', 'local'],
+      ]),
+      filled: new Set(['local']),
+    });
   });
 
   it('shows a change at once, and writes each change once, however many callers make it meanwhile', async () => {
@@ -70,23 +81,39 @@ describe('VolumeCatalogue', () => {
     await catalogue.close();
     open.splice(0);
     expect(await readFile(join(dir, CATALOGUE_JOURNAL_FILE), 'utf8')).toBe('');
-    expect(JSON.parse(await readFile(join(dir, CATALOGUE_FILE), 'utf8'))).toEqual({ version: 1, filled: [], volumes: [{ volume: 'v', backing: 'local' }] });
+    expect(JSON.parse(await readFile(join(dir, CATALOGUE_FILE), 'utf8'))).toEqual({
+      version: 1,
+      filled: [],
+      volumes: [{ volume: 'v', backing: 'local' }],
+    });
 
     await writeFile(join(dir, CATALOGUE_FILE), '[1, 2');
     const afresh = await load();
     expect(afresh.entries()).toEqual([]);
-    expect(logger.problems().map((line) => line.message)).toEqual(['the volume catalogue is unreadable; starting it afresh from what each backing lists']);
+    expect(logger.problems().map((line) => line.message)).toEqual([
+      'the volume catalogue is unreadable; starting it afresh from what each backing lists',
+    ]);
   });
 
   it('fails a change it cannot make durable with a BackendFailure, and writes a whole snapshot next', async () => {
     const catalogue = await load();
-    const append = vi.spyOn(MountJournal.prototype, 'append').mockRejectedValueOnce(new Error('no space left on device'));
-    const error = await catalogue.set('v', 'local').then(() => undefined, (e: unknown) => e as { kind: ErrorKind; message: string });
+    const append = vi
+      .spyOn(MountJournal.prototype, 'append')
+      .mockRejectedValueOnce(new Error('no space left on device'));
+    const error = await catalogue.set('v', 'local').then(
+      () => undefined,
+      (e: unknown) => e as { kind: ErrorKind; message: string },
+    );
     expect(error?.kind).toBe(ErrorKind.BackendFailure);
     expect(error?.message).toBe(`cannot write the volume catalogue in ${dir}: no space left on device`);
     await catalogue.set('w', 'local');
     expect(append).toHaveBeenCalledTimes(1);
-    expect((await readVolumeCatalogue(dir)).owners).toEqual(new Map([['v', 'local'], ['w', 'local']]));
+    expect((await readVolumeCatalogue(dir)).owners).toEqual(
+      new Map([
+        ['v', 'local'],
+        ['w', 'local'],
+      ]),
+    );
     append.mockRestore();
   });
 });

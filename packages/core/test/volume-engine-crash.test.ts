@@ -115,7 +115,10 @@ const CASES: CrashCase[] = [
     before: created,
     during: (engine) => engine.mount('v', 'c1', docker),
     killed: async (h) => {
-      expect(await h.recordOf('v')).toMatchObject({ state: 'mounted', callers: new Map([['c1', expect.objectContaining({ count: 1, pending: 1 })]]) });
+      expect(await h.recordOf('v')).toMatchObject({
+        state: 'mounted',
+        callers: new Map([['c1', expect.objectContaining({ count: 1, pending: 1 })]]),
+      });
     },
     restarted: async (engine, h) => {
       // Docker sends it again, and its API confirms no container runs with the volume yet.
@@ -144,7 +147,7 @@ const CASES: CrashCase[] = [
     },
   },
   {
-    name: 'a second caller\'s Mount, after it is counted but before the answer',
+    name: "a second caller's Mount, after it is counted but before the answer",
     point: 'mount:after-commit',
     before: heldBy('c1'),
     during: (engine) => engine.mount('v', 'c2', docker),

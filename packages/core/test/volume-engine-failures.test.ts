@@ -50,7 +50,9 @@ describe('VolumeEngine errors a user sees', () => {
       await engine.create('v');
       const error = await rejection(engine.create('v', { label: 'x' }));
       expect(error.kind).toBe(ErrorKind.AlreadyExists);
-      expect(error.message).toBe('volume "v" already exists with other options (no options); remove it first or create it with the same options');
+      expect(error.message).toBe(
+        'volume "v" already exists with other options (no options); remove it first or create it with the same options',
+      );
       await engine.create('w', { label: 'x' });
       expect((await rejection(engine.create('w', { label: 'y' }))).message).toBe(
         'volume "w" already exists with other options (label=x); remove it first or create it with the same options',
@@ -74,7 +76,9 @@ describe('VolumeEngine errors a user sees', () => {
       await engine.mount('v', 'c1');
       await engine.mount('v', 'c2');
       const error = await rejection(engine.remove('v'));
-      expect(error.message).toBe('volume "v" is in use on this node (2 mounts); stop the containers using it, then remove it');
+      expect(error.message).toBe(
+        'volume "v" is in use on this node (2 mounts); stop the containers using it, then remove it',
+      );
     });
 
     it('names the volume and the backing when the backend fails, and keeps the volume known', async () => {
@@ -111,7 +115,9 @@ describe('VolumeEngine errors a user sees', () => {
       h.provider.failNext.unmount = new Error('device busy');
       await rejection(engine.unmount('v', 'c1'));
       h.provider.failNext.unmount = new Error('device still busy');
-      expect((await rejection(engine.remove('v'))).message).toBe('releasing volume "v" (backing mem) failed: device still busy');
+      expect((await rejection(engine.remove('v'))).message).toBe(
+        'releasing volume "v" (backing mem) failed: device still busy',
+      );
       expect(h.provider.volumes.has('v')).toBe(true);
       expect((await h.recordOf('v'))?.state).toBe('unmounting');
     });
@@ -141,7 +147,9 @@ describe('VolumeEngine errors a user sees', () => {
       const appends = vi.spyOn(MountJournal.prototype, 'append');
       expect((await rejection(restarted.mount('ghost', 'c1', docker))).kind).toBe(ErrorKind.NotFound);
       h.provider.failNext.inspect = StowageError.backendFailure('cloud API down');
-      expect((await rejection(restarted.mount('v', 'c2', docker))).message).toBe('cannot tell whether volume "v" exists: backing mem: cloud API down');
+      expect((await rejection(restarted.mount('v', 'c2', docker))).message).toBe(
+        'cannot tell whether volume "v" exists: backing mem: cloud API down',
+      );
       expect(appends).not.toHaveBeenCalled();
       expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
     });
@@ -156,7 +164,7 @@ describe('VolumeEngine errors a user sees', () => {
       expect(await h.recordOf('v')).toBeUndefined();
     });
 
-    it('reports the mount\'s failure even when undoing it fails too, and finishes the undo at the next Mount', async () => {
+    it("reports the mount's failure even when undoing it fails too, and finishes the undo at the next Mount", async () => {
       const engine = await h.start();
       await engine.create('v', { size: '1' });
       h.provider.failNext.mount = new Error('attach timed out');
@@ -237,9 +245,15 @@ describe('VolumeEngine errors a user sees', () => {
       const before = await h.recordOf('v');
       const engine = await h.start();
       expect(await h.recordOf('v')).toEqual(before);
-      expect(engine.holds()).toEqual([{ name: 'v', backing: 'old', state: 'mounted', callers: [expect.objectContaining({ id: 'c1', count: 1 })] }]);
+      expect(engine.holds()).toEqual([
+        { name: 'v', backing: 'old', state: 'mounted', callers: [expect.objectContaining({ id: 'c1', count: 1 })] },
+      ]);
       expect(h.logger.problems()).toEqual([
-        { level: 'error', fields: { volume: 'v', backing: 'old' }, message: 'mount record names a backing that is not enabled; keeping it' },
+        {
+          level: 'error',
+          fields: { volume: 'v', backing: 'old' },
+          message: 'mount record names a backing that is not enabled; keeping it',
+        },
       ]);
     });
 
@@ -342,7 +356,7 @@ describe('VolumeEngine errors a user sees', () => {
       expect(h.provider.volumes.has('v')).toBe(true);
     });
 
-    it('passes a backend\'s own StowageError on as it is', async () => {
+    it("passes a backend's own StowageError on as it is", async () => {
       const engine = await h.start();
       await engine.create('v', { size: '1' });
       h.provider.failNext.mount = StowageError.inUse('attached to i-0abc (running)');

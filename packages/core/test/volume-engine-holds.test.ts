@@ -38,7 +38,7 @@ describe('VolumeEngine holds the adapter settles', () => {
     expect(h.logger.problems()).toEqual([]);
   });
 
-  it('says which caller\'s Mount it took back', async () => {
+  it("says which caller's Mount it took back", async () => {
     const engine = await withVolume();
     await engine.mount('v', 'holder');
     await engine.mount('v', 'late', docker);
@@ -46,7 +46,11 @@ describe('VolumeEngine holds the adapter settles', () => {
     expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1 });
     expect(h.provider.mounted.has('v')).toBe(true);
     expect(h.logger.problems()).toEqual([
-      { level: 'warn', fields: { volume: 'v', caller: 'late' }, message: 'a Mount whose answer could not be delivered was taken back' },
+      {
+        level: 'warn',
+        fields: { volume: 'v', caller: 'late' },
+        message: 'a Mount whose answer could not be delivered was taken back',
+      },
     ]);
   });
 
@@ -92,7 +96,11 @@ describe('VolumeEngine holds the adapter settles', () => {
       await engine.mount('v', 'alive', docker);
       expect(await engine.releaseHolds('v', ['gone'], Date.now() + 1_000)).toBe(2);
       expect(h.logger.problems()).toEqual([
-        { level: 'warn', fields: { volume: 'v', callers: ['gone'], mounts: 2 }, message: 'released holds of callers that are gone' },
+        {
+          level: 'warn',
+          fields: { volume: 'v', callers: ['gone'], mounts: 2 },
+          message: 'released holds of callers that are gone',
+        },
       ]);
       const unmount = await rejection(engine.unmount('v', 'gone'));
       expect(unmount.kind).toBe(ErrorKind.NotFound);

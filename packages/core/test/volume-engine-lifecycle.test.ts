@@ -36,7 +36,7 @@ describe('VolumeEngine start and stop', () => {
     expect((await engine.create('v')).name).toBe('v');
   });
 
-  it('passes on a backing\'s own StowageError at start as it is', async () => {
+  it("passes on a backing's own StowageError at start as it is", async () => {
     h.provider.failNext.init = StowageError.invalidArgument('region: required');
     const error = await rejection(h.create().start());
     expect(error.kind).toBe(ErrorKind.InvalidArgument);
@@ -106,7 +106,13 @@ describe('VolumeEngine start and stop', () => {
   });
 
   it('reports scope global only when every backing is global, local when any is local', async () => {
-    const engine = await h.start({ providers: [new MemoryProvider('g', 'global'), new MemoryProvider('l', 'local'), new MemoryProvider('h', 'global')] });
+    const engine = await h.start({
+      providers: [
+        new MemoryProvider('g', 'global'),
+        new MemoryProvider('l', 'local'),
+        new MemoryProvider('h', 'global'),
+      ],
+    });
     expect(engine.scope()).toBe('local');
   });
 
@@ -129,7 +135,14 @@ describe('a catalogue-only engine (restore: false) beside a plugin', () => {
     expect(await catalogue.releaseHolds('v', ['c1'], Date.now() + 1_000)).toBe(0);
     expect((await h.recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 1, pending: 1 });
     expect(h.provider.count('unmount')).toBe(0);
-    expect(catalogue.holds()).toEqual([{ name: 'v', backing: 'mem', state: 'mounted', callers: [expect.objectContaining({ id: 'c1', count: 1, pending: 1 })] }]);
+    expect(catalogue.holds()).toEqual([
+      {
+        name: 'v',
+        backing: 'mem',
+        state: 'mounted',
+        callers: [expect.objectContaining({ id: 'c1', count: 1, pending: 1 })],
+      },
+    ]);
   });
 
   it('refuses to mount, saying why', async () => {
@@ -137,7 +150,9 @@ describe('a catalogue-only engine (restore: false) beside a plugin', () => {
     await catalogue.create('v', { size: '1' });
     const error = await rejection(catalogue.mount('v', 'c1'));
     expect(error.kind).toBe(ErrorKind.InvalidArgument);
-    expect(error.message).toBe('this engine was started as a catalogue only (restore: false): it mounts and unmounts nothing');
+    expect(error.message).toBe(
+      'this engine was started as a catalogue only (restore: false): it mounts and unmounts nothing',
+    );
   });
 
   it('refuses to remove a volume whose release the plugin has not finished, and leaves it to the plugin', async () => {
@@ -152,7 +167,9 @@ describe('a catalogue-only engine (restore: false) beside a plugin', () => {
     const catalogue = await h.start({ restore: false });
     const error = await rejection(catalogue.remove('v'));
     expect(error.kind).toBe(ErrorKind.InUse);
-    expect(error.message).toBe('volume "v" has a release under way on this node; start the plugin to finish it, then remove it');
+    expect(error.message).toBe(
+      'volume "v" has a release under way on this node; start the plugin to finish it, then remove it',
+    );
     expect(h.provider.volumes.has('v')).toBe(true);
     expect(h.provider.count('unmount')).toBe(1);
   });

@@ -43,7 +43,10 @@ describe('VolumeEngine across a restart', () => {
     it('retries a mount a crash interrupted while callers held the volume, and records it unavailable if that fails', async () => {
       const interrupted = { backing: 'mem', state: 'mounting', callers: [{ id: 'c1', count: 1, at: 5 }] };
       await h.provider.create({ name: 'v', options: {} });
-      await writeFile(join(h.stateDir, MOUNT_TABLE_FILE), JSON.stringify({ version: 2, volumes: [{ volume: 'v', record: interrupted }] }));
+      await writeFile(
+        join(h.stateDir, MOUNT_TABLE_FILE),
+        JSON.stringify({ version: 2, volumes: [{ volume: 'v', record: interrupted }] }),
+      );
       h.provider.failNext.mount = new Error('attached elsewhere');
       const engine = await h.start();
       expect(await h.recordOf('v')).toMatchObject({ state: 'unavailable' });
@@ -52,7 +55,8 @@ describe('VolumeEngine across a restart', () => {
         {
           level: 'error',
           fields: { volume: 'v', holds: 1, err: 'attached elsewhere' },
-          message: 'a volume callers hold could not be mounted again; it is not answered as mounted until a Mount succeeds',
+          message:
+            'a volume callers hold could not be mounted again; it is not answered as mounted until a Mount succeeds',
         },
       ]);
       await engine.stop();
@@ -91,13 +95,21 @@ describe('VolumeEngine across a restart', () => {
       h.provider.failNext.reconcile = new Error('DescribeVolumes throttled');
       const engine = await h.start();
       expect(h.logger.problems()).toEqual([
-        { level: 'error', fields: { backing: 'mem', err: 'DescribeVolumes throttled' }, message: 'backing reconciliation failed' },
+        {
+          level: 'error',
+          fields: { backing: 'mem', err: 'DescribeVolumes throttled' },
+          message: 'backing reconciliation failed',
+        },
       ]);
       expect(await engine.mount('v', 'c2')).toBe('/mnt/mem/v');
     });
 
     it('starts, restores and stops a backing that has no init, reconcile or close without complaint', async () => {
-      const bare = Object.assign(new MemoryProvider('bare'), { init: undefined, reconcile: undefined, close: undefined }) as unknown as StorageProvider;
+      const bare = Object.assign(new MemoryProvider('bare'), {
+        init: undefined,
+        reconcile: undefined,
+        close: undefined,
+      }) as unknown as StorageProvider;
       const engine = await h.start({ providers: [bare] });
       await engine.create('v');
       await engine.mount('v', 'c1');
@@ -167,7 +179,10 @@ describe('VolumeEngine across a restart', () => {
     it('counts a Mount it cannot confirm as sent again (the Docker engine does not answer), and says so', async () => {
       await unansweredThenStopped('c1', 1);
       const restarted = await h.start();
-      await restarted.mount('v', 'c1', { awaitsAnswer: true, confirmResend: async () => Promise.reject(new Error('connect ENOENT /var/run/docker.sock')) });
+      await restarted.mount('v', 'c1', {
+        awaitsAnswer: true,
+        confirmResend: async () => Promise.reject(new Error('connect ENOENT /var/run/docker.sock')),
+      });
       expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1, c1: 2 });
       expect(h.logger.problems()).toEqual([
         {
@@ -191,29 +206,32 @@ describe('VolumeEngine across a restart', () => {
       ['the backend refuses it', 'mount', ['holder'], { holder: 1 }],
       ['the backend cannot be asked', 'inspect', [] as string[], undefined],
       ['the backend cannot be asked', 'inspect', ['holder'], { holder: 1 }],
-    ] as const)('takes back an unanswered Mount that fails when sent again: %s (%s fails; other callers %j)', async (_, how, others, left) => {
-      const engine = await h.start();
-      await engine.create('v', { size: '1' });
-      for (const id of others) {
-        await engine.mount('v', id, docker);
-        await engine.mountAnswered('v', id);
-      }
-      await engine.mount('v', 'c1', docker); // counted; the process dies before the answer leaves
-      await engine.stop();
-      h.provider.mounted.clear();
-      h.provider.failNext.mount = new Error('attached elsewhere');
-      const restarted = await h.start();
-      expect((await h.recordOf('v'))?.state).toBe('unavailable');
+    ] as const)(
+      'takes back an unanswered Mount that fails when sent again: %s (%s fails; other callers %j)',
+      async (_, how, others, left) => {
+        const engine = await h.start();
+        await engine.create('v', { size: '1' });
+        for (const id of others) {
+          await engine.mount('v', id, docker);
+          await engine.mountAnswered('v', id);
+        }
+        await engine.mount('v', 'c1', docker); // counted; the process dies before the answer leaves
+        await engine.stop();
+        h.provider.mounted.clear();
+        h.provider.failNext.mount = new Error('attached elsewhere');
+        const restarted = await h.start();
+        expect((await h.recordOf('v'))?.state).toBe('unavailable');
 
-      // Docker sends the Mount again; it fails, so Docker will never send its Unmount.
-      h.provider.failNext[how] = StowageError.backendFailure('still attached elsewhere');
-      await expect(restarted.mount('v', 'c1', resent)).rejects.toThrow('still attached elsewhere');
-      const counts = countsOf(await h.recordOf('v'));
-      expect(counts).toEqual(left ?? {});
-      expect(restarted.holds().flatMap((held) => held.callers.map((caller) => caller.id))).toEqual(others);
-      if (others.length === 0) await restarted.remove('v');
-      else expect(await restarted.mount('v', 'c1', docker)).toBe('/mnt/mem/v');
-    });
+        // Docker sends the Mount again; it fails, so Docker will never send its Unmount.
+        h.provider.failNext[how] = StowageError.backendFailure('still attached elsewhere');
+        await expect(restarted.mount('v', 'c1', resent)).rejects.toThrow('still attached elsewhere');
+        const counts = countsOf(await h.recordOf('v'));
+        expect(counts).toEqual(left ?? {});
+        expect(restarted.holds().flatMap((held) => held.callers.map((caller) => caller.id))).toEqual(others);
+        if (others.length === 0) await restarted.remove('v');
+        else expect(await restarted.mount('v', 'c1', docker)).toBe('/mnt/mem/v');
+      },
+    );
 
     it('answers the failure of a resent Mount, not of the write that takes it back', async () => {
       await unansweredThenStopped('c1', 1);

@@ -120,7 +120,9 @@ describe('VolumeEngine routing: a lookup asks the backing that holds the name, a
     await writeFile(join(h.stateDir, CATALOGUE_FILE), '{"version": 1, "volumes": ');
     engine = await start(b);
     expect((await engine.get('v'))?.backing).toBe('local');
-    expect(h.logger.problems().map((p) => p.message)).toContain('the volume catalogue is unreadable; starting it afresh from what each backing lists');
+    expect(h.logger.problems().map((p) => p.message)).toContain(
+      'the volume catalogue is unreadable; starting it afresh from what each backing lists',
+    );
   });
 
   describe('what the catalogue cannot know', () => {
@@ -186,15 +188,25 @@ describe('VolumeEngine routing: a lookup asks the backing that holds the name, a
       await engine.unmount('mine', 'c1');
       expect(Date.now() - began).toBeLessThan(150);
 
-      for (const lookup of [() => engine.get('unknown'), () => engine.create('new', { backing: 'local' }), () => engine.mount('onefs', 'c1')]) {
+      for (const lookup of [
+        () => engine.get('unknown'),
+        () => engine.create('new', { backing: 'local' }),
+        () => engine.mount('onefs', 'c1'),
+      ]) {
         const asked = Date.now();
         const error = await rejection(lookup());
         expect(Date.now() - asked).toBeLessThan(2_000);
         expect(error.kind).toBe(ErrorKind.BackendFailure);
-        expect(error.message).toMatch(/^cannot tell whether volume "(unknown|new|onefs)" exists: backing efs gave no answer within 200 ms$/);
+        expect(error.message).toMatch(
+          /^cannot tell whether volume "(unknown|new|onefs)" exists: backing efs gave no answer within 200 ms$/,
+        );
       }
       // A volume this node knows is answered from what it knows, never as not found (Docker would forget it).
-      expect(await engine.get('onefs')).toMatchObject({ name: 'onefs', backing: 'efs', status: { error: expect.stringContaining('no answer') } });
+      expect(await engine.get('onefs')).toMatchObject({
+        name: 'onefs',
+        backing: 'efs',
+        status: { error: expect.stringContaining('no answer') },
+      });
       expect(b.local.volumes.has('new')).toBe(false);
     });
 
@@ -210,11 +222,20 @@ describe('VolumeEngine routing: a lookup asks the backing that holds the name, a
   });
 
   describe('a crash between the catalogue and the backing', () => {
-    async function crashDuring(b: Backings, point: string, operation: (engine: VolumeEngine) => Promise<unknown>): Promise<void> {
+    async function crashDuring(
+      b: Backings,
+      point: string,
+      operation: (engine: VolumeEngine) => Promise<unknown>,
+    ): Promise<void> {
       const armed = await loadWithFailpoints(point, () => import('../src/engine/volume-engine.js'));
       const engine = h.create({ providers: b.counted, engineModule: armed });
       await engine.start();
-      expect(await operation(engine).then(() => undefined, (error: unknown) => error)).toBeInstanceOf(Killed);
+      expect(
+        await operation(engine).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      ).toBeInstanceOf(Killed);
       await engine.stop();
     }
 

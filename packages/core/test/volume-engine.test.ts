@@ -142,7 +142,9 @@ describe('VolumeEngine', () => {
       await engine.mount('v', 'c1');
       const error = await rejection(engine.remove('v'));
       expect(error.kind).toBe(ErrorKind.InUse);
-      expect(error.message).toBe('volume "v" is in use on this node (1 mount); stop the containers using it, then remove it');
+      expect(error.message).toBe(
+        'volume "v" is in use on this node (1 mount); stop the containers using it, then remove it',
+      );
       expect(provider.volumes.has('v')).toBe(true);
       await engine.unmount('v', 'c1');
       await engine.remove('v');
@@ -210,7 +212,10 @@ describe('VolumeEngine', () => {
       await engine.stop();
       const restarted = await startEngine();
       await restarted.mount('v', 'running', { awaitsAnswer: true, confirmResend: async () => false });
-      await restarted.mount('v', 'running', { awaitsAnswer: true, confirmResend: async () => Promise.reject(new Error('no Docker engine')) });
+      await restarted.mount('v', 'running', {
+        awaitsAnswer: true,
+        confirmResend: async () => Promise.reject(new Error('no Docker engine')),
+      });
       await restarted.mount('v', 'running', docker);
       expect(countsOf(await recordOf('v'))).toEqual({ running: 4 });
       for (let i = 0; i < 3; i += 1) await restarted.unmount('v', 'running');
@@ -231,7 +236,7 @@ describe('VolumeEngine', () => {
       expect(provider.mounted.has('v')).toBe(false);
     });
 
-    it('never drops a live container\'s hold when its ID is mounted and unmounted again after a restart (live-restore, docker cp)', async () => {
+    it("never drops a live container's hold when its ID is mounted and unmounted again after a restart (live-restore, docker cp)", async () => {
       await engine.mount('v', 'running', docker);
       await engine.mountAnswered('v', 'running');
       await engine.stop();
@@ -309,7 +314,14 @@ describe('VolumeEngine', () => {
 
     it('reads a 0.1 mount table: callers as an object, unanswered Mounts pending, the earlier-engine guess dropped', async () => {
       await engine.stop();
-      const legacy = { backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v', callers: { a: 2, b: 1 }, unanswered: ['b'], earlierEngine: ['a'] };
+      const legacy = {
+        backing: 'mem',
+        state: 'mounted',
+        mountpoint: '/mnt/mem/v',
+        callers: { a: 2, b: 1 },
+        unanswered: ['b'],
+        earlierEngine: ['a'],
+      };
       await writeFile(join(stateDir, 'mounts.json'), JSON.stringify({ version: 1, volumes: { v: legacy } }));
       await writeFile(join(stateDir, 'mounts.journal'), '');
       await startEngine();
@@ -335,7 +347,15 @@ describe('VolumeEngine', () => {
   });
 
   describe('caller IDs from outside', () => {
-    const hostile = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'isPrototypeOf'];
+    const hostile = [
+      'constructor',
+      'toString',
+      '__proto__',
+      'hasOwnProperty',
+      'valueOf',
+      '__defineGetter__',
+      'isPrototypeOf',
+    ];
 
     beforeEach(async () => {
       await engine.create('v', { size: '1' });
@@ -372,7 +392,9 @@ describe('VolumeEngine', () => {
     });
 
     function failNextWrite(): void {
-      vi.spyOn(MountJournal.prototype, 'append').mockRejectedValueOnce(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+      vi.spyOn(MountJournal.prototype, 'append').mockRejectedValueOnce(
+        Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }),
+      );
     }
 
     it('fails the Mount and counts nothing, now or at the next successful write', async () => {

@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { MAX_VOLUME_NAME_LENGTH, validateVolumeName } from '../src/engine/volume-name.js';
 
 describe('validateVolumeName', () => {
-  it.each(['v1', 'a', 'db.data-1_x', 'ping3-1-vol', '9lives', 'x'.repeat(MAX_VOLUME_NAME_LENGTH)])('accepts %j', (name) => {
-    expect(() => validateVolumeName(name)).not.toThrow();
-  });
+  it.each(['v1', 'a', 'db.data-1_x', 'ping3-1-vol', '9lives', 'x'.repeat(MAX_VOLUME_NAME_LENGTH)])(
+    'accepts %j',
+    (name) => {
+      expect(() => validateVolumeName(name)).not.toThrow();
+    },
+  );
 
   it.each([
     ['', 'volume name is required'],

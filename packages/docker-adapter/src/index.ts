@@ -4,7 +4,13 @@
 
 // The protocol.
 export { createPluginApp, MAX_REQUEST_BODY_BYTES, type PluginEngine } from './protocol/plugin-app.js';
-export { startPluginServer, claimSocketPath, SOCKET_MODE, type PluginServer, type PluginServerOptions } from './protocol/plugin-server.js';
+export {
+  startPluginServer,
+  claimSocketPath,
+  SOCKET_MODE,
+  type PluginServer,
+  type PluginServerOptions,
+} from './protocol/plugin-server.js';
 export { toErrorResponse, ProtocolError, type ErrBody, type ErrorResponse } from './protocol/error-response.js';
 export { toDockerVolume, type DockerVolume, type DockerCapabilities } from './protocol/docker-volume.js';
 export { probeSocket, type SocketState } from './protocol/socket-probe.js';

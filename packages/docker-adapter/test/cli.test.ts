@@ -136,7 +136,10 @@ describe('stowage serve', () => {
 
     expect(await stowage('volume', 'create', 'v1')).toMatchObject({ code: 0, stdout: 'v1\n' });
     expect((await stowage('volume', 'ls', '-q')).stdout).toBe('before\nv1\n');
-    expect(JSON.parse((await stowage('volume', 'inspect', 'v1')).stdout)[0]).toMatchObject({ Name: 'v1', Scope: 'local' });
+    expect(JSON.parse((await stowage('volume', 'inspect', 'v1')).stdout)[0]).toMatchObject({
+      Name: 'v1',
+      Scope: 'local',
+    });
     expect(await stowage('volume', 'create', 'x', '--opt', 'backing=nope')).toMatchObject({
       code: 1,
       stderr: 'stowage: backing: unknown backing "nope"; must be one of local\n',
@@ -149,16 +152,22 @@ describe('stowage serve', () => {
       .split('\n')
       .filter((line) => line.includes('"plugin request"'))
       .map((line) => (JSON.parse(line) as { method: string }).method);
-    expect(methods).toEqual(expect.arrayContaining(['VolumeDriver.Create', 'VolumeDriver.List', 'VolumeDriver.Get', 'VolumeDriver.Remove']));
+    expect(methods).toEqual(
+      expect.arrayContaining(['VolumeDriver.Create', 'VolumeDriver.List', 'VolumeDriver.Get', 'VolumeDriver.Remove']),
+    );
   }, 60_000);
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('exits 0 on %s and removes its socket', async (signal) => {
-    serving = await startServe(env);
-    expect((await lstat(socket)).isSocket()).toBe(true);
-    expect(await serving.stop(signal)).toBe(0);
-    expect(existsSync(socket)).toBe(false);
-    expect(serving.stdout()).toContain('"msg":"stopped"');
-  }, 30_000);
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'exits 0 on %s and removes its socket',
+    async (signal) => {
+      serving = await startServe(env);
+      expect((await lstat(socket)).isSocket()).toBe(true);
+      expect(await serving.stop(signal)).toBe(0);
+      expect(existsSync(socket)).toBe(false);
+      expect(serving.stdout()).toContain('"msg":"stopped"');
+    },
+    30_000,
+  );
 
   it('leaves mounts recorded when it stops, and knows them after a restart', async () => {
     await stowage('volume', 'create', 'v1');
@@ -179,7 +188,9 @@ describe('stowage serve', () => {
     serving = await startServe(env);
     const second = await stowage('serve', '--state-dir', join(dir, 'other-state'));
     expect(second.code).toBe(1);
-    expect(second.stderr).toBe(`stowage: another process serves ${socket}; stop it, or give this plugin another socket\n`);
+    expect(second.stderr).toBe(
+      `stowage: another process serves ${socket}; stop it, or give this plugin another socket\n`,
+    );
     expect((await lstat(socket)).isSocket()).toBe(true);
   }, 30_000);
 });

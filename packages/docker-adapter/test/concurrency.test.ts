@@ -18,7 +18,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPluginServer, type PluginServer } from '../src/protocol/plugin-server.js';
 import { postJson } from './support/raw-post.js';
 
-const SEED = process.env.STOWAGE_CONCURRENCY_SEED !== undefined ? Number(process.env.STOWAGE_CONCURRENCY_SEED) : Date.now() % 2 ** 31;
+const SEED =
+  process.env.STOWAGE_CONCURRENCY_SEED !== undefined
+    ? Number(process.env.STOWAGE_CONCURRENCY_SEED)
+    : Date.now() % 2 ** 31;
 const CLIENTS = 32;
 const OPERATIONS_PER_CLIENT = 100;
 const NAMES = ['c0', 'c1', 'c2', 'c3'];
@@ -59,7 +62,8 @@ function watchedLocal(inner: LocalProvider, violations: string[]): StorageProvid
     inspect: (name) => inner.inspect(name),
     list: () => inner.list(),
     // The engine parsed the request against inner.options, which is what makes it LocalOptions.
-    create: (request: CreateRequest) => exclusive('create', request.name, () => inner.create(request as CreateRequest<LocalOptions>)),
+    create: (request: CreateRequest) =>
+      exclusive('create', request.name, () => inner.create(request as CreateRequest<LocalOptions>)),
     remove: (name) =>
       exclusive('remove', name, async () => {
         if (mounted.has(name)) violations.push(`provider removed ${name} while the backend had it mounted`);
@@ -111,7 +115,11 @@ describe('many clients at once on overlapping volumes', () => {
             .inSingletonScope();
         }),
     });
-    stowage = await composeStowage({ config: { socket, stateDir, logLevel: 'silent', drivers: { local: { settings: {} } } }, drivers: [local], logger });
+    stowage = await composeStowage({
+      config: { socket, stateDir, logLevel: 'silent', drivers: { local: { settings: {} } } },
+      drivers: [local],
+      logger,
+    });
     await stowage.engine.start();
     server = await startPluginServer({ engine: stowage.engine, socket, logger });
   });
@@ -132,7 +140,10 @@ describe('many clients at once on overlapping volumes', () => {
     // As a restart would read it: the snapshot (mounts.json) with the journal of changes since replayed onto it.
     const table = await readMountTable(stateDir);
     return Object.fromEntries(
-      [...table].map(([name, record]) => [name, { callers: Object.fromEntries([...record.callers].map(([id, hold]) => [id, hold.count])) }]),
+      [...table].map(([name, record]) => [
+        name,
+        { callers: Object.fromEntries([...record.callers].map(([id, hold]) => [id, hold.count])) },
+      ]),
     );
   }
 
@@ -184,7 +195,8 @@ describe('many clients at once on overlapping volumes', () => {
           live.delete(hold); // released from the moment the Unmount is sent
           const answer = await call('/VolumeDriver.Unmount', { Name: hold.name, ID: hold.id });
           count('unmount', answer.Err === '');
-          if (answer.Err !== '') violations.push(`Unmount of a held mount ${hold.name}/${hold.id} failed: ${String(answer.Err)}`);
+          if (answer.Err !== '')
+            violations.push(`Unmount of a held mount ${hold.name}/${hold.id} failed: ${String(answer.Err)}`);
         } else if (roll < 0.8) {
           // Holds whose Mount had answered before this Remove was sent and that are still held when it answers:
           // the Remove ran entirely while they were held, so it must have been refused.
@@ -202,7 +214,9 @@ describe('many clients at once on overlapping volumes', () => {
           const stillHeld = heldBefore.filter((h) => live.has(h)).length;
           const mounts = (answer.Volume as { Status?: { mounts?: number } } | undefined)?.Status?.mounts ?? 0;
           if (stillHeld > 0 && (answer.Err !== '' || mounts < stillHeld)) {
-            violations.push(`Get of ${name} answered ${mounts} mounts (Err ${JSON.stringify(answer.Err)}) while ${stillHeld} were held`);
+            violations.push(
+              `Get of ${name} answered ${mounts} mounts (Err ${JSON.stringify(answer.Err)}) while ${stillHeld} were held`,
+            );
           }
         } else {
           const answer = await call('/VolumeDriver.List', null);
@@ -224,7 +238,8 @@ describe('many clients at once on overlapping volumes', () => {
       const answer = await call('/VolumeDriver.Get', { Name: name });
       const mounts = (answer.Volume as { Status?: { mounts?: number } } | undefined)?.Status?.mounts ?? 0;
       if (mounts !== holds) violations.push(`${name}: the engine reports ${mounts} mounts, the clients hold ${holds}`);
-      if (holds > 0 && answer.Err !== '') violations.push(`${name} is held ${holds} times but Get says ${String(answer.Err)}`);
+      if (holds > 0 && answer.Err !== '')
+        violations.push(`${name} is held ${holds} times but Get says ${String(answer.Err)}`);
       const persisted = table[name]?.callers ?? {};
       if (JSON.stringify(sorted(persisted)) !== JSON.stringify(sorted(want))) {
         violations.push(`${name}: mounts.json holds ${JSON.stringify(persisted)}, the clients ${JSON.stringify(want)}`);
@@ -235,7 +250,8 @@ describe('many clients at once on overlapping volumes', () => {
     await Promise.all(
       held.map(async (hold) => {
         const answer = await call('/VolumeDriver.Unmount', { Name: hold.name, ID: hold.id });
-        if (answer.Err !== '') violations.push(`final Unmount of ${hold.name}/${hold.id} failed: ${String(answer.Err)}`);
+        if (answer.Err !== '')
+          violations.push(`final Unmount of ${hold.name}/${hold.id} failed: ${String(answer.Err)}`);
       }),
     );
     for (const name of NAMES) {

@@ -42,7 +42,8 @@ describe('holds that nothing from outside can corrupt or lose, on a full disk', 
 
     answered.push('last');
     await mountpoint(p.socket, 'v', 'last');
-    for (const id of answered) expect((await call(p.socket, 'VolumeDriver.Unmount', { Name: 'v', ID: id })).Err).toBe('');
+    for (const id of answered)
+      expect((await call(p.socket, 'VolumeDriver.Unmount', { Name: 'v', ID: id })).Err).toBe('');
     expect((await call(p.socket, 'VolumeDriver.Remove', { Name: 'v' })).Err).toBe('');
   });
 });

@@ -25,7 +25,16 @@ function recordingLogger(): Logger & { lines: Array<{ level: string; message: st
   const at = (level: string) => (_fields: object, message: string) => {
     lines.push({ level, message });
   };
-  return { lines, trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal'), child: () => recordingLogger() } as never;
+  return {
+    lines,
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    fatal: at('fatal'),
+    child: () => recordingLogger(),
+  } as never;
 }
 
 describe('HoldsReconciler: holds of containers the Docker engine no longer has', () => {
@@ -56,12 +65,18 @@ describe('HoldsReconciler: holds of containers the Docker engine no longer has',
     while (!vi.isFakeTimers() && Date.now() <= countedAt) await new Promise((resolve) => setTimeout(resolve, 1));
   }
 
-  const holdsOf = (name: string) => engine.holds().find((v) => v.name === name)?.callers.map((c) => `${c.id}x${c.count}`) ?? [];
+  const holdsOf = (name: string) =>
+    engine
+      .holds()
+      .find((v) => v.name === name)
+      ?.callers.map((c) => `${c.id}x${c.count}`) ?? [];
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stowage-holds-'));
     backend = new FakeBackend();
-    engine = new VolumeEngine([new FakeBackendProvider(backend)], {} as never, recordingLogger(), { stateDir: join(dir, 'state') });
+    engine = new VolumeEngine([new FakeBackendProvider(backend)], {} as never, recordingLogger(), {
+      stateDir: join(dir, 'state'),
+    });
     await engine.start();
     docker = new FakeDocker();
   });
@@ -176,8 +191,24 @@ describe('DockerEngineApi', () => {
         Id: 'a1',
         State: 'running',
         Mounts: [
-          { Type: 'volume', Name: 'db', Source: '', Destination: '/data', Driver: 'stowage', Mode: 'z', RW: true, Propagation: '' },
-          { Type: 'bind', Source: '/etc/hosts', Destination: '/etc/hosts', Mode: '', RW: true, Propagation: 'rprivate' },
+          {
+            Type: 'volume',
+            Name: 'db',
+            Source: '',
+            Destination: '/data',
+            Driver: 'stowage',
+            Mode: 'z',
+            RW: true,
+            Propagation: '',
+          },
+          {
+            Type: 'bind',
+            Source: '/etc/hosts',
+            Destination: '/etc/hosts',
+            Mode: '',
+            RW: true,
+            Propagation: 'rprivate',
+          },
         ],
       },
       { Id: 'b2', State: 'exited', Mounts: [{ Type: 'volume', Name: 'logs', Driver: 'stowage:0.1.0' }] },
@@ -197,7 +228,9 @@ describe('DockerEngineApi', () => {
 
   it('fails, naming the socket, on an error answer, garbage, or no engine at all', async () => {
     const { socket } = await engineAnswering(500, '{"message":"daemon busy"}');
-    await expect(new DockerEngineApi(socket).list()).rejects.toThrow(`cannot ask the Docker engine at ${socket} (GET /containers/json?all=1): HTTP 500: {"message":"daemon busy"}`);
+    await expect(new DockerEngineApi(socket).list()).rejects.toThrow(
+      `cannot ask the Docker engine at ${socket} (GET /containers/json?all=1): HTTP 500: {"message":"daemon busy"}`,
+    );
     await new Promise((resolve) => server?.close(resolve));
     await unlink(socket).catch(() => undefined);
     server = undefined;

@@ -43,11 +43,17 @@ describe('holds that nothing from outside can corrupt or lose', () => {
     await mountpoint(p.socket, 'v', 'toString');
     await mountpoint(p.socket, 'v', '__proto__');
     await mountpoint(p.socket, 'v', '__proto__');
-    expect(((await call(p.socket, 'VolumeDriver.Get', { Name: 'v' })).Volume as { Status: { mounts: number } }).Status.mounts).toBe(3);
+    expect(
+      ((await call(p.socket, 'VolumeDriver.Get', { Name: 'v' })).Volume as { Status: { mounts: number } }).Status
+        .mounts,
+    ).toBe(3);
     await p.stop();
 
     const again = await plugin(p.dir);
-    expect(((await call(again.socket, 'VolumeDriver.Get', { Name: 'v' })).Volume as { Status: { mounts: number } }).Status.mounts).toBe(3);
+    expect(
+      ((await call(again.socket, 'VolumeDriver.Get', { Name: 'v' })).Volume as { Status: { mounts: number } }).Status
+        .mounts,
+    ).toBe(3);
     expect((await call(again.socket, 'VolumeDriver.Unmount', { Name: 'v', ID: 'toString' })).Err).toBe('');
     expect((await call(again.socket, 'VolumeDriver.Unmount', { Name: 'v', ID: '__proto__' })).Err).toBe('');
     expect((await call(again.socket, 'VolumeDriver.Remove', { Name: 'v' })).Err).toContain('in use');
@@ -84,7 +90,9 @@ describe('holds that nothing from outside can corrupt or lose', () => {
     await mountpoint(p.socket, 'db', 'running-container');
     expect((await call(p.socket, 'VolumeDriver.Unmount', { Name: 'db', ID: 'running-container' })).Err).toBe('');
 
-    expect((await call(p.socket, 'VolumeDriver.Remove', { Name: 'db' })).Err).toContain('is in use on this node (1 mount)');
+    expect((await call(p.socket, 'VolumeDriver.Remove', { Name: 'db' })).Err).toContain(
+      'is in use on this node (1 mount)',
+    );
     expect(await readFile(join(path, 'table.db'), 'utf8')).toBe('rows');
   });
 });
@@ -105,7 +113,9 @@ describe('a Mount whose caller gave up', () => {
   it('is taken back once it completes: no hold is left, and the backend is released', async () => {
     dir = await mkdtemp(join(tmpdir(), 'stowage-gave-up-'));
     const backend = new FakeBackend();
-    engine = new VolumeEngine([new FakeBackendProvider(backend)], {} as never, silent, { stateDir: join(dir, 'state') });
+    engine = new VolumeEngine([new FakeBackendProvider(backend)], {} as never, silent, {
+      stateDir: join(dir, 'state'),
+    });
     await engine.start();
     await engine.create('slow', {});
     const socket = join(dir, 'plugin.sock');
@@ -122,7 +132,9 @@ describe('a Mount whose caller gave up', () => {
     caller.destroy();
     await vi.waitFor(
       async () => {
-        const connections = await new Promise<number>((resolve, reject) => started.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+        const connections = await new Promise<number>((resolve, reject) =>
+          started.getConnections((e, n) => (e ? reject(e) : resolve(n))),
+        );
         expect(connections).toBe(0);
       },
       { timeout: 10_000, interval: 10 },
@@ -130,7 +142,10 @@ describe('a Mount whose caller gave up', () => {
     gate.open();
 
     // The Mount completes, finds nobody to answer, and is undone.
-    await vi.waitFor(() => expect(backend.calls.slice(backend.calls.indexOf('mount'))).toContain('unmount'), { timeout: 10_000, interval: 10 });
+    await vi.waitFor(() => expect(backend.calls.slice(backend.calls.indexOf('mount'))).toContain('unmount'), {
+      timeout: 10_000,
+      interval: 10,
+    });
     await vi.waitFor(() => expect(engine?.holds()).toEqual([]), { timeout: 10_000, interval: 10 });
     expect(backend.mounted.has('slow')).toBe(false);
     await engine.remove('slow');
@@ -157,16 +172,28 @@ describe('the CLI without a running plugin', () => {
         `${JSON.stringify({ volume: 'other', record: { backing: 'local', state: 'mounting', callers: [] } })}\n`,
         { flag: 'a' },
       );
-      const before = await Promise.all(['mounts.json', 'mounts.journal'].map((f) => readFile(join(p.stateDir, f), 'utf8')));
+      const before = await Promise.all(
+        ['mounts.json', 'mounts.journal'].map((f) => readFile(join(p.stateDir, f), 'utf8')),
+      );
 
-      const env = cliEnv({ STOWAGE_STATE_DIR: p.stateDir, STOWAGE_SOCKET: p.socket, STOWAGE_LOCAL_ROOT: p.root, STOWAGE_LOG_LEVEL: 'warn' });
+      const env = cliEnv({
+        STOWAGE_STATE_DIR: p.stateDir,
+        STOWAGE_SOCKET: p.socket,
+        STOWAGE_LOCAL_ROOT: p.root,
+        STOWAGE_LOG_LEVEL: 'warn',
+      });
       const listed = await runStowage(['volume', 'ls', '--format', 'json'], env);
       expect(listed.code, listed.stderr).toBe(0);
-      expect((JSON.parse(listed.stdout) as Array<{ Name: string }>).map((v) => v.Name).sort()).toEqual(['held', 'other']);
+      expect((JSON.parse(listed.stdout) as Array<{ Name: string }>).map((v) => v.Name).sort()).toEqual([
+        'held',
+        'other',
+      ]);
       const inspected = await runStowage(['volume', 'inspect', 'held'], env);
       expect(inspected.code, inspected.stderr).toBe(0);
 
-      const after = await Promise.all(['mounts.json', 'mounts.journal'].map((f) => readFile(join(p.stateDir, f), 'utf8')));
+      const after = await Promise.all(
+        ['mounts.json', 'mounts.journal'].map((f) => readFile(join(p.stateDir, f), 'utf8')),
+      );
       expect(after).toEqual(before);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -142,10 +142,12 @@ describe('/VolumeDriver.Unmount', () => {
 describe('/VolumeDriver.Path', () => {
   it("answers the volume's path", async () => {
     await create('v1');
-    expect(expectOk(await call('/VolumeDriver.Path', { Name: 'v1' })).Mountpoint).toBe(join(plugin.root, 'v1', '_data'));
+    expect(expectOk(await call('/VolumeDriver.Path', { Name: 'v1' })).Mountpoint).toBe(
+      join(plugin.root, 'v1', '_data'),
+    );
   });
 
-  it('answers Err for a volume it does not know, as Docker\'s local driver does', async () => {
+  it("answers Err for a volume it does not know, as Docker's local driver does", async () => {
     expect((await call('/VolumeDriver.Path', { Name: 'ghost' })).json()).toEqual({ Err: 'volume "ghost" not found' });
   });
 });
@@ -200,6 +202,8 @@ describe('/VolumeDriver.Capabilities', () => {
   it('answers 404 with a JSON Err under a misspelt name', async () => {
     const answer = await call('/VolumeDriver.Capability', null);
     expect(answer.status).toBe(404);
-    expect(answer.json()).toEqual({ Err: 'unknown endpoint /VolumeDriver.Capability; this plugin implements VolumeDriver' });
+    expect(answer.json()).toEqual({
+      Err: 'unknown endpoint /VolumeDriver.Capability; this plugin implements VolumeDriver',
+    });
   });
 });

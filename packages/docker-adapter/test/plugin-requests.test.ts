@@ -72,8 +72,16 @@ describe('requests as the Docker engine sends them, and malformed ones', () => {
     ['/VolumeDriver.Create', null, 'invalid request: request body: must be a JSON object, got null'],
     ['/VolumeDriver.Create', { Opts: {} }, 'invalid request: Name: required'],
     ['/VolumeDriver.Create', { Name: 7 }, 'invalid request: Name: must be a string, got number'],
-    ['/VolumeDriver.Create', { Name: 'v', Opts: { size: 25 } }, 'invalid request: Opts.size: must be a string, got number'],
-    ['/VolumeDriver.Create', { Name: 'v', Opts: ['a=b'] }, 'invalid request: Opts: must be an object of strings, got an array'],
+    [
+      '/VolumeDriver.Create',
+      { Name: 'v', Opts: { size: 25 } },
+      'invalid request: Opts.size: must be a string, got number',
+    ],
+    [
+      '/VolumeDriver.Create',
+      { Name: 'v', Opts: ['a=b'] },
+      'invalid request: Opts: must be an object of strings, got an array',
+    ],
     ['/VolumeDriver.Mount', { Name: 'v' }, 'invalid request: ID: required'],
     ['/VolumeDriver.Unmount', { Name: 'v', ID: null }, 'invalid request: ID: must be a string, got null'],
     ['/VolumeDriver.Get', [], 'invalid request: request body: must be a JSON object, got an array'],
@@ -109,7 +117,13 @@ interface LogLine {
 function recordingLogger(lines: LogLine[]): Logger {
   const at = (level: string) => (fields: object, message?: string) =>
     lines.push({ level, fields: fields as Record<string, unknown>, ...(message !== undefined ? { message } : {}) });
-  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  const logger: Logger = {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => logger,
+  };
   return logger;
 }
 
@@ -142,7 +156,9 @@ describe('failures inside the engine', () => {
     const err = expectJsonErr(await postJson(socket, '/VolumeDriver.List', null), 500);
     expect(err).toBe("internal error in the stowage plugin: cannot read properties of undefined; see the plugin's log");
     expect(lines.find((l) => l.level === 'error')?.fields).toMatchObject({ method: 'VolumeDriver.List', status: 500 });
-    expect((await postJson(socket, '/VolumeDriver.Capabilities', null)).json()).toEqual({ Capabilities: { Scope: 'local' } });
+    expect((await postJson(socket, '/VolumeDriver.Capabilities', null)).json()).toEqual({
+      Capabilities: { Scope: 'local' },
+    });
   });
 
   it('answers a backend failure on Get with a 200 Err carrying its message', async () => {
@@ -158,7 +174,12 @@ describe('failures inside the engine', () => {
 
   it('logs every request at debug with method, volume and duration, and refusals at warn', async () => {
     const volume: Volume = { name: 'v1', backing: 'local', scope: 'local', options: {}, status: {} };
-    const socket = await serve({ ...failingEngine(() => { throw StowageError.inUse('volume "v1" is in use'); }), get: async () => volume });
+    const socket = await serve({
+      ...failingEngine(() => {
+        throw StowageError.inUse('volume "v1" is in use');
+      }),
+      get: async () => volume,
+    });
     await postJson(socket, '/VolumeDriver.Get', { Name: 'v1' });
     await postJson(socket, '/VolumeDriver.Remove', { Name: 'v1' });
     const debug = lines.filter((l) => l.level === 'debug' && l.message === 'plugin request');

@@ -71,7 +71,9 @@ describe('startPluginServer', () => {
     await promisify(execFile)(process.execPath, ['-e', script]).catch(() => undefined);
     expect((await lstat(socket)).isSocket()).toBe(true);
     await start(socket);
-    expect((await postJson(socket, '/VolumeDriver.Capabilities', null)).json()).toEqual({ Capabilities: { Scope: 'local' } });
+    expect((await postJson(socket, '/VolumeDriver.Capabilities', null)).json()).toEqual({
+      Capabilities: { Scope: 'local' },
+    });
   });
 
   it('refuses a socket another process answers on, and leaves it alone', async () => {
@@ -79,7 +81,9 @@ describe('startPluginServer', () => {
     const other: Server = createServer((connection) => connection.end());
     await new Promise<void>((resolve) => other.listen(socket, resolve));
     try {
-      await expect(start(socket)).rejects.toThrow(`another process serves ${socket}; stop it, or give this plugin another socket`);
+      await expect(start(socket)).rejects.toThrow(
+        `another process serves ${socket}; stop it, or give this plugin another socket`,
+      );
       expect((await lstat(socket)).isSocket()).toBe(true);
       expect(other.listening).toBe(true);
     } finally {
@@ -137,7 +141,9 @@ describe('requests that are not HTTP', () => {
       connection.on('error', reject);
     });
     expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ Err: expect.stringMatching(/^malformed HTTP request: /) });
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      Err: expect.stringMatching(/^malformed HTTP request: /),
+    });
     expect((await postJson(socket, '/Plugin.Activate', null)).status).toBe(200);
   });
 });

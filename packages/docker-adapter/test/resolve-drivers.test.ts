@@ -25,7 +25,8 @@ afterEach(async () => {
 
 const drivers = (entries: StowageConfig['drivers']) => ({ drivers: entries });
 
-const failure = (promise: Promise<unknown>): Promise<StowageError> => expectStowageError(promise, ErrorKind.InvalidArgument);
+const failure = (promise: Promise<unknown>): Promise<StowageError> =>
+  expectStowageError(promise, ErrorKind.InvalidArgument);
 
 describe('resolveDrivers', () => {
   it('maps the first-party name local to @stowage/driver-local', async () => {
@@ -53,11 +54,17 @@ describe('resolveDrivers', () => {
   it('resolves a package name from cwd, not from the plugin', async () => {
     const pkg = join(cwd, 'node_modules', 'stowage-driver-memo');
     await mkdir(pkg, { recursive: true });
-    await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'stowage-driver-memo', type: 'module', exports: './index.js' }));
+    await writeFile(
+      join(pkg, 'package.json'),
+      JSON.stringify({ name: 'stowage-driver-memo', type: 'module', exports: './index.js' }),
+    );
     await writeFile(join(pkg, 'index.js'), driverSource('export { driver };'));
-    const loaded = await resolveDrivers(drivers({ local: { settings: {} }, memo: { module: 'stowage-driver-memo', settings: {} } }), {
-      cwd,
-    });
+    const loaded = await resolveDrivers(
+      drivers({ local: { settings: {} }, memo: { module: 'stowage-driver-memo', settings: {} } }),
+      {
+        cwd,
+      },
+    );
     expect(loaded.map((d) => d.name)).toEqual(['local', 'memo']);
   });
 
@@ -70,7 +77,9 @@ describe('resolveDrivers', () => {
   });
 
   it('refuses a package it cannot find, naming it and what was tried, and no file that is not there', async () => {
-    const error = await failure(resolveDrivers(drivers({ memo: { module: 'no-such-driver-package', settings: {} } }), { cwd }));
+    const error = await failure(
+      resolveDrivers(drivers({ memo: { module: 'no-such-driver-package', settings: {} } }), { cwd }),
+    );
     expect(error.message).toBe(
       `driver "memo": cannot find module "no-such-driver-package" from ${cwd}: it is neither a file there nor an installed package`,
     );
@@ -87,11 +96,16 @@ describe('resolveDrivers', () => {
 
   it('says a path written without ./ that is not there is neither a file nor a package', async () => {
     const error = await failure(resolveDrivers(drivers({ memo: { module: 'dist/index.js', settings: {} } }), { cwd }));
-    expect(error.message).toBe(`driver "memo": cannot find module "dist/index.js" from ${cwd}: it is neither a file there nor an installed package`);
+    expect(error.message).toBe(
+      `driver "memo": cannot find module "dist/index.js" from ${cwd}: it is neither a file there nor an installed package`,
+    );
   });
 
   it('accepts a driver made with create and no settings, as defineDriver writes one', async () => {
-    await writeFile(join(cwd, 'made.mjs'), "export const driver = { name: 'made', description: 'd', create() { return []; } };");
+    await writeFile(
+      join(cwd, 'made.mjs'),
+      "export const driver = { name: 'made', description: 'd', create() { return []; } };",
+    );
     const [made] = await resolveDrivers(drivers({ made: { module: './made.mjs', settings: {} } }), { cwd });
     expect(made?.name).toBe('made');
   });
@@ -104,13 +118,17 @@ describe('resolveDrivers', () => {
   it('refuses a module that exports no driver', async () => {
     await writeFile(join(cwd, 'empty.mjs'), 'export const something = 1;');
     const error = await failure(resolveDrivers(drivers({ memo: { module: './empty.mjs', settings: {} } }), { cwd }));
-    expect(error.message).toMatch(/^driver "memo": module "\.\/empty\.mjs" exports no driver; expected a StowageDriver/);
+    expect(error.message).toMatch(
+      /^driver "memo": module "\.\/empty\.mjs" exports no driver; expected a StowageDriver/,
+    );
   });
 
   it('refuses a driver of the wrong shape, listing what is wrong', async () => {
     await writeFile(join(cwd, 'bad.mjs'), "export const driver = { name: 'memo', settings: {} };");
     const error = await failure(resolveDrivers(drivers({ memo: { module: './bad.mjs', settings: {} } }), { cwd }));
-    expect(error.message).toMatch(/module "\.\/bad\.mjs" does not export .*: settings is not an array, neither create nor module is a function$/);
+    expect(error.message).toMatch(
+      /module "\.\/bad\.mjs" does not export .*: settings is not an array, neither create nor module is a function$/,
+    );
   });
 
   it('refuses a driver whose name is not the configured one', async () => {

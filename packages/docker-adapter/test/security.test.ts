@@ -35,7 +35,9 @@ describe('who may reach the plugin and its state', () => {
 
   it('keeps the state directory 0700, the mount table 0600 and the volume root 0700', async () => {
     await postJson(plugin.socket, '/VolumeDriver.Create', { Name: 'v1' });
-    expect((await postJson(plugin.socket, '/VolumeDriver.Mount', { Name: 'v1', ID: 'c1' })).json()).toMatchObject({ Err: '' });
+    expect((await postJson(plugin.socket, '/VolumeDriver.Mount', { Name: 'v1', ID: 'c1' })).json()).toMatchObject({
+      Err: '',
+    });
     expect(await modeOf(plugin.stateDir)).toBe(0o700);
     expect(await modeOf(join(plugin.stateDir, 'mounts.json'))).toBe(0o600);
     expect(await modeOf(plugin.root)).toBe(0o700);
@@ -51,7 +53,9 @@ describe('who may reach the plugin and its state', () => {
         const created = (await postJson(plugin.socket, '/VolumeDriver.Create', { Name: n })).json<{ Err: string }>();
         expect(created.Err).toBe('');
         accepted += 1;
-        const { Mountpoint } = (await postJson(plugin.socket, '/VolumeDriver.Mount', { Name: n, ID: 'probe' })).json<{ Mountpoint: string }>();
+        const { Mountpoint } = (await postJson(plugin.socket, '/VolumeDriver.Mount', { Name: n, ID: 'probe' })).json<{
+          Mountpoint: string;
+        }>();
         const real = await realpath(Mountpoint);
         // The data directory is <root>/<name>/_data, its volume directory a direct child of the root.
         expect(real.startsWith(`${root}/`)).toBe(true);
@@ -89,8 +93,14 @@ describe('credentials never reach the logs', () => {
     const credentials = { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, sessionToken: SESSION_TOKEN };
     logger.info({ ...credentials, password: SETTING_SECRET }, 'top level');
     logger.info({ config: credentials }, 'one deep');
-    logger.warn({ request: { headers: { authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}` }, credentials } }, 'two deep');
-    logger.error({ err: { $metadata: { credentials }, cause: { token: SESSION_TOKEN, secretKey: SECRET_KEY } } }, 'three deep');
+    logger.warn(
+      { request: { headers: { authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}` }, credentials } },
+      'two deep',
+    );
+    logger.error(
+      { err: { $metadata: { credentials }, cause: { token: SESSION_TOKEN, secretKey: SECRET_KEY } } },
+      'three deep',
+    );
     logger.child({ backing: 'efs' }).debug({ settings: { apiKey: SETTING_SECRET, privateKey: SECRET_KEY } }, 'child');
     await new Promise((resolve) => setImmediate(resolve));
     expect(out.text()).toContain('[redacted]');
@@ -112,7 +122,9 @@ describe('credentials never reach the logs', () => {
     expect(hits(JSON.stringify(config))).toEqual([]);
     // Enabled, the variables become settings; a setting the driver does not know is refused without its value.
     const error = await loadConfig({ env: { ...env, STOWAGE_DRIVERS: 'efs' } })
-      .then((c) => composeStowage({ config: c, drivers: [secretDriver('efs')], logger: createLogger({ level: 'silent' }) }))
+      .then((c) =>
+        composeStowage({ config: c, drivers: [secretDriver('efs')], logger: createLogger({ level: 'silent' }) }),
+      )
       .catch((e: unknown) => e);
     expect(StowageError.is(error)).toBe(true);
     expect(hits((error as Error).message)).toEqual([]);
@@ -127,7 +139,11 @@ describe('credentials never reach the logs', () => {
       logLevel: 'trace' as const,
       drivers: { vault: { settings: { password: value } } },
     });
-    const refused = await composeStowage({ config: config(`${SETTING_SECRET} with spaces`), drivers: [secretDriver('vault')], logger }).catch((e: unknown) => e);
+    const refused = await composeStowage({
+      config: config(`${SETTING_SECRET} with spaces`),
+      drivers: [secretDriver('vault')],
+      logger,
+    }).catch((e: unknown) => e);
     expect(StowageError.is(refused)).toBe(true);
     expect((refused as Error).message).toContain('password');
     expect(hits((refused as Error).message)).toEqual([]);
@@ -167,7 +183,9 @@ describe('credentials never reach the logs', () => {
     // The caller's own hostile input is echoed back as the caller sent it (that is no credential of ours); the
     // environment's credentials must appear nowhere.
     expect([ACCESS_KEY, SESSION_TOKEN].filter((s) => log.includes(s))).toEqual([]);
-    expect(log.split('\n').filter((line) => line.includes(SECRET_KEY) && !line.includes(`../${SECRET_KEY}`))).toEqual([]);
+    expect(log.split('\n').filter((line) => line.includes(SECRET_KEY) && !line.includes(`../${SECRET_KEY}`))).toEqual(
+      [],
+    );
   }, 60_000);
 });
 
@@ -176,7 +194,16 @@ function secretDriver(name: string) {
   return defineDriver({
     name,
     description: 'a driver with a credential',
-    settings: [{ name: 'password', type: 'string', description: 'a credential', secret: true, pattern: /\S+/, patternHint: 'no blanks' }],
+    settings: [
+      {
+        name: 'password',
+        type: 'string',
+        description: 'a credential',
+        secret: true,
+        pattern: /\S+/,
+        patternHint: 'no blanks',
+      },
+    ],
     module: () => new ContainerModule(({ bind }) => void bind(STORAGE_PROVIDER).toConstantValue({} as never)),
   });
 }

@@ -1,4 +1,10 @@
-import { DescribeVolumesCommand, EC2ServiceException, type DescribeVolumesCommandInput, type DescribeVolumesCommandOutput, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeVolumesCommand,
+  EC2ServiceException,
+  type DescribeVolumesCommandInput,
+  type DescribeVolumesCommandOutput,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import type { DescribeVolumesBatcher } from './describe-volumes-batcher.js';
 
 /**
@@ -18,7 +24,9 @@ export function batchedWaiterClient(client: EC2Client, lookups: DescribeVolumesB
   });
 }
 
-function isPlainIdLookup(input: DescribeVolumesCommandInput): input is DescribeVolumesCommandInput & { VolumeIds: string[] } {
+function isPlainIdLookup(
+  input: DescribeVolumesCommandInput,
+): input is DescribeVolumesCommandInput & { VolumeIds: string[] } {
   const { VolumeIds, ...rest } = input;
   return VolumeIds !== undefined && VolumeIds.length > 0 && Object.values(rest).every((value) => value === undefined);
 }
@@ -27,7 +35,10 @@ function isPlainIdLookup(input: DescribeVolumesCommandInput): input is DescribeV
  * Answers as EC2 answers a `VolumeIds` lookup: the volumes in the order asked, or `InvalidVolume.NotFound` when one
  * is missing (the waiters take that as "not yet" and poll again, where an answer without it could read as success).
  */
-async function describeByIds(lookups: DescribeVolumesBatcher, volumeIds: readonly string[]): Promise<DescribeVolumesCommandOutput> {
+async function describeByIds(
+  lookups: DescribeVolumesBatcher,
+  volumeIds: readonly string[],
+): Promise<DescribeVolumesCommandOutput> {
   const found = await Promise.all(volumeIds.map((id) => lookups.volume(id)));
   const missing = volumeIds.filter((_, i) => found[i] === undefined);
   if (missing.length > 0) {

@@ -55,7 +55,11 @@ export class BlockDeviceFinder {
    * Waits for the device of `volumeId`, attached under `requestedDevice`, and verifies it. Waits at most the finder's
    * timeout, or `boundMs` (what is left of the caller's budget) if that is less.
    */
-  async find(volumeId: string, requestedDevice: string | undefined, boundMs = Number.POSITIVE_INFINITY): Promise<FoundDevice> {
+  async find(
+    volumeId: string,
+    requestedDevice: string | undefined,
+    boundMs = Number.POSITIVE_INFINITY,
+  ): Promise<FoundDevice> {
     const names = [nvmeLinkName(volumeId)];
     if (requestedDevice) {
       const requested = basename(requestedDevice);
@@ -117,7 +121,10 @@ export class BlockDeviceFinder {
       );
     }
     // Xen block devices carry no serial: the name requested at attach is all EC2 gives, as for the EBS CSI driver.
-    this.logger.warn({ volumeId, device: path, link }, 'device has no serial number to verify (Xen instance); trusting the attach device name');
+    this.logger.warn(
+      { volumeId, device: path, link },
+      'device has no serial number to verify (Xen instance); trusting the attach device name',
+    );
   }
 
   private async readSerial(kernelName: string): Promise<string | undefined> {

@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
  * A SHA-256 hex digest is exactly the 64 characters EC2 allows.
  */
 export function clientToken(clusterId: string, name: string, generation = 0): string {
-  if (!Number.isInteger(generation) || generation < 0) throw new RangeError(`generation must be a whole number ≥ 0, got ${generation}`);
+  if (!Number.isInteger(generation) || generation < 0)
+    throw new RangeError(`generation must be a whole number ≥ 0, got ${generation}`);
   // NUL cannot occur in a cluster id or a volume name, so no two (cluster, name, generation) share an input.
   return createHash('sha256').update(`stowage\0${clusterId}\0${name}\0${generation}`, 'utf8').digest('hex');
 }

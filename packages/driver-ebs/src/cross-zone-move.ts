@@ -78,7 +78,10 @@ export class CrossZoneMove {
     const sourceId = source.VolumeId as string;
     const claim = await this.claim(name, source, zone);
     ebsFailpoint('ebs:move:after-claim');
-    this.logger.info({ volume: name, from: source.AvailabilityZone, to: zone, sourceId, moveId: claim.moveId, fence: claim.fence }, 'moving EBS volume across zones');
+    this.logger.info(
+      { volume: name, from: source.AvailabilityZone, to: zone, sourceId, moveId: claim.moveId, fence: claim.fence },
+      'moving EBS volume across zones',
+    );
 
     let copy: Volume;
     try {
@@ -89,7 +92,10 @@ export class CrossZoneMove {
 
       signal.throwIfAborted();
       const made = await this.copyIn(name, source, snapshot, claim);
-      await this.volumes.waitAvailable(made.VolumeId as string, `copy of volume "${name}" in ${zone}`, { boundMs: this.copyWaitMs, signal });
+      await this.volumes.waitAvailable(made.VolumeId as string, `copy of volume "${name}" in ${zone}`, {
+        boundMs: this.copyWaitMs,
+        signal,
+      });
       copy = await this.current(made.VolumeId as string, 'made');
     } catch (error) {
       throw await this.explainFailure(name, sourceId, claim, error, signal);
@@ -117,10 +123,14 @@ export class CrossZoneMove {
     // Finished meanwhile by another node of this zone running this same move.
     if (now !== undefined && movedFromOf(now) === undefined) return now;
     if (now === undefined) {
-      throw StowageError.inUse(`volume "${name}" was moved to another zone by another node meanwhile (its copy ${copyId} is gone); retry the mount`);
+      throw StowageError.inUse(
+        `volume "${name}" was moved to another zone by another node meanwhile (its copy ${copyId} is gone); retry the mount`,
+      );
     }
     if (named.some((v) => v.VolumeId === from.sourceVolumeId)) {
-      throw StowageError.backendFailure(`EBS volume ${copyId} of "${name}" is a copy whose source ${from.sourceVolumeId} still exists; retry the mount`);
+      throw StowageError.backendFailure(
+        `EBS volume ${copyId} of "${name}" is a copy whose source ${from.sourceVolumeId} still exists; retry the mount`,
+      );
     }
     const winner = moveWinner(from.sourceVolumeId, named);
     if (winner?.VolumeId !== copyId) return this.yieldTo(name, copy, winner);
@@ -135,9 +145,15 @@ export class CrossZoneMove {
         if (StowageError.is(error) && error.kind === 'InUse') return this.yieldTo(name, copy, other);
         throw error;
       }
-      this.logger.warn({ volume: name, volumeId: other.VolumeId, source: from.sourceVolumeId }, 'deleted the copy of a losing move');
+      this.logger.warn(
+        { volume: name, volumeId: other.VolumeId, source: from.sourceVolumeId },
+        'deleted the copy of a losing move',
+      );
     }
-    for (const snapshot of await this.snapshots.forVolume(name, { purpose: 'move', sourceVolumeId: from.sourceVolumeId })) {
+    for (const snapshot of await this.snapshots.forVolume(name, {
+      purpose: 'move',
+      sourceVolumeId: from.sourceVolumeId,
+    })) {
       await this.snapshots.delete(snapshot.SnapshotId as string);
     }
     try {
@@ -147,7 +163,10 @@ export class CrossZoneMove {
     } catch (error) {
       throw StowageError.wrap(error, `cannot finish moving volume "${name}" (${copyId})`);
     }
-    this.logger.info({ volume: name, volumeId: copyId, zone: copy.AvailabilityZone, from: from.sourceVolumeId }, 'moved EBS volume across zones');
+    this.logger.info(
+      { volume: name, volumeId: copyId, zone: copy.AvailabilityZone, from: from.sourceVolumeId },
+      'moved EBS volume across zones',
+    );
     return { ...copy, Tags: (copy.Tags ?? []).filter((t) => t.Key !== MOVED_FROM_TAG && t.Key !== MOVE_COMMIT_TAG) };
   }
 
@@ -159,7 +178,10 @@ export class CrossZoneMove {
     const claim = moveClaimOf(source);
     if (claim === undefined) return source;
     await this.tag(source.VolumeId as string, { remove: MOVE_TO_TAG }, name);
-    this.logger.warn({ volume: name, volumeId: source.VolumeId, abandoned: claim }, 'took back a volume from a move to another zone');
+    this.logger.warn(
+      { volume: name, volumeId: source.VolumeId, abandoned: claim },
+      'took back a volume from a move to another zone',
+    );
     return { ...source, Tags: (source.Tags ?? []).filter((t) => t.Key !== MOVE_TO_TAG) };
   }
 
@@ -171,13 +193,20 @@ export class CrossZoneMove {
   async sweepAbandoned(name: string, source: Volume): Promise<void> {
     const sourceId = source.VolumeId as string;
     for (const copy of await this.volumes.findAll(name)) {
-      if (movedFromOf(copy)?.sourceVolumeId !== sourceId || copy.Attachments?.some((a) => a.State !== 'detached')) continue;
+      if (movedFromOf(copy)?.sourceVolumeId !== sourceId || copy.Attachments?.some((a) => a.State !== 'detached'))
+        continue;
       await this.volumes.delete(copy.VolumeId as string);
-      this.logger.warn({ volume: name, volumeId: copy.VolumeId, source: sourceId }, 'deleted the copy left by an abandoned move');
+      this.logger.warn(
+        { volume: name, volumeId: copy.VolumeId, source: sourceId },
+        'deleted the copy left by an abandoned move',
+      );
     }
     for (const snapshot of await this.snapshots.forVolume(name, { purpose: 'move', sourceVolumeId: sourceId })) {
       await this.snapshots.delete(snapshot.SnapshotId as string);
-      this.logger.warn({ volume: name, snapshotId: snapshot.SnapshotId, source: sourceId }, 'deleted the transfer snapshot of an abandoned move');
+      this.logger.warn(
+        { volume: name, snapshotId: snapshot.SnapshotId, source: sourceId },
+        'deleted the transfer snapshot of an abandoned move',
+      );
     }
   }
 
@@ -194,7 +223,8 @@ export class CrossZoneMove {
     await this.tag(sourceId, { add: moveClaimTags(wanted) }, name);
     const claimed = await this.current(sourceId, 'claimed');
     const kept = moveClaimOf(claimed);
-    if (kept === undefined) throw StowageError.backendFailure(`the move claim on EBS volume ${sourceId} vanished; retry`);
+    if (kept === undefined)
+      throw StowageError.backendFailure(`the move claim on EBS volume ${sourceId} vanished; retry`);
     if (kept.zone !== zone) {
       throw StowageError.inUse(`volume "${name}" is being moved to ${kept.zone} by another node; retry the mount`);
     }
@@ -203,17 +233,26 @@ export class CrossZoneMove {
     // EbsProvider.mount), nor take a snapshot that would miss those writes.
     const holder = claimed.Attachments?.find((a) => a.State !== 'detached')?.InstanceId;
     if (holder !== undefined) {
-      throw StowageError.inUse(`volume "${name}" (${sourceId}) was attached to instance ${holder} while its move to ${zone} began; retry the mount`);
+      throw StowageError.inUse(
+        `volume "${name}" (${sourceId}) was attached to instance ${holder} while its move to ${zone} began; retry the mount`,
+      );
     }
     return kept;
   }
 
-  private async transferSnapshot(name: string, source: Volume, claim: MoveClaim, report: ReportProgress, signal: AbortSignal): Promise<Snapshot> {
+  private async transferSnapshot(
+    name: string,
+    source: Volume,
+    claim: MoveClaim,
+    report: ReportProgress,
+    signal: AbortSignal,
+  ): Promise<Snapshot> {
     const sourceId = source.VolumeId as string;
     const taken = (await this.snapshots.forVolume(name, { purpose: 'move', sourceVolumeId: sourceId })).find(
       (s) => tagValue(s.Tags, MOVE_ID_TAG) === claim.moveId && s.State !== 'error',
     );
-    const snapshot = taken ?? (await this.snapshots.create(source, 'move', [{ Key: MOVE_ID_TAG, Value: claim.moveId }]));
+    const snapshot =
+      taken ?? (await this.snapshots.create(source, 'move', [{ Key: MOVE_ID_TAG, Value: claim.moveId }]));
     const snapshotId = snapshot.SnapshotId as string;
     report({ phase: 'snapshot', snapshotId, percent: progressOf(snapshot) ?? 0 });
     return this.snapshots.waitCompleted(snapshotId, (percent) => report({ percent }), signal);
@@ -244,13 +283,19 @@ export class CrossZoneMove {
           TagSpecifications: [
             {
               ResourceType: 'volume',
-              Tags: [...carriedTags(source), movedFromTag({ sourceVolumeId: sourceId, moveId: claim.moveId, fence: claim.fence })],
+              Tags: [
+                ...carriedTags(source),
+                movedFromTag({ sourceVolumeId: sourceId, moveId: claim.moveId, fence: claim.fence }),
+              ],
             },
           ],
         }),
       );
     } catch (error) {
-      throw StowageError.wrap(error, `cannot make the copy of volume "${name}" in ${claim.zone} from ${snapshot.SnapshotId}`);
+      throw StowageError.wrap(
+        error,
+        `cannot make the copy of volume "${name}" in ${claim.zone} from ${snapshot.SnapshotId}`,
+      );
     }
   }
 
@@ -276,7 +321,10 @@ export class CrossZoneMove {
       for (const stale of await this.volumes.findAll(name)) {
         const from = movedFromOf(stale);
         if (from?.sourceVolumeId === sourceId && from.moveId !== claim.moveId && from.fence < claim.fence) {
-          this.logger.warn({ volume: name, volumeId: stale.VolumeId, moveId: from.moveId }, 'deleting the copy left by an earlier move');
+          this.logger.warn(
+            { volume: name, volumeId: stale.VolumeId, moveId: from.moveId },
+            'deleting the copy left by an earlier move',
+          );
           await this.volumes.delete(stale.VolumeId as string);
         }
       }
@@ -289,7 +337,10 @@ export class CrossZoneMove {
         } catch (error) {
           if (StowageError.is(error) && error.kind === 'InUse') {
             await this.volumes.delete(copy.VolumeId as string);
-            throw StowageError.inUse(`volume "${name}" was attached elsewhere while it moved to ${claim.zone}; retry the mount`, error);
+            throw StowageError.inUse(
+              `volume "${name}" was attached elsewhere while it moved to ${claim.zone}; retry the mount`,
+              error,
+            );
           }
           throw error;
         }
@@ -313,15 +364,27 @@ export class CrossZoneMove {
     const attached = source.Attachments?.some((a) => a.State !== 'detached');
     if (!attached && current?.moveId === claim.moveId) return;
     await this.volumes.delete(copy.VolumeId as string);
-    const why = attached ? 'it is attached elsewhere' : current ? `another node is moving it to ${current.zone}` : 'a node of its zone took it back';
-    throw StowageError.inUse(`volume "${name}" was taken back from its move to ${claim.zone} (${why}); retry the mount`);
+    const why = attached
+      ? 'it is attached elsewhere'
+      : current
+        ? `another node is moving it to ${current.zone}`
+        : 'a node of its zone took it back';
+    throw StowageError.inUse(
+      `volume "${name}" was taken back from its move to ${claim.zone} (${why}); retry the mount`,
+    );
   }
 
   /**
    * Why a step of this move failed, as the user should read it: when the source is gone, another move of it won and
    * deleted it (and its transfer snapshots with it); this move's copy, if made, goes.
    */
-  private async explainFailure(name: string, sourceId: string, claim: MoveClaim, error: unknown, signal: AbortSignal): Promise<unknown> {
+  private async explainFailure(
+    name: string,
+    sourceId: string,
+    claim: MoveClaim,
+    error: unknown,
+    signal: AbortSignal,
+  ): Promise<unknown> {
     if (signal.aborted) return error;
     const source = await this.volumes.describeIfExists(sourceId).catch(() => null);
     if (source === null) return error;
@@ -330,7 +393,10 @@ export class CrossZoneMove {
       const current = moveClaimOf(source);
       const attached = source.Attachments?.some((a) => a.State !== 'detached');
       if (!attached && current?.moveId === claim.moveId) return error;
-      return StowageError.inUse(`volume "${name}" was taken back from its move to ${claim.zone}; retry the mount`, error);
+      return StowageError.inUse(
+        `volume "${name}" was taken back from its move to ${claim.zone}; retry the mount`,
+        error,
+      );
     }
     // Not a committed copy: a node of this zone running this same move may have committed it and deleted the source.
     const mine = (await this.volumes.findAll(name).catch(() => [])).find((v) => {
@@ -338,15 +404,24 @@ export class CrossZoneMove {
       return from?.moveId === claim.moveId && !from.committed;
     });
     if (mine !== undefined) await this.volumes.delete(mine.VolumeId as string).catch(() => undefined);
-    return StowageError.inUse(`volume "${name}" was moved to another zone by another node meanwhile; retry the mount`, error);
+    return StowageError.inUse(
+      `volume "${name}" was moved to another zone by another node meanwhile; retry the mount`,
+      error,
+    );
   }
 
   /** This move lost to `winner` (or to a move not seen): its copy goes, and the Mount fails with InUse. */
   private async yieldTo(name: string, copy: Volume, winner: Volume | undefined): Promise<never> {
     await this.volumes.delete(copy.VolumeId as string).catch((error: unknown) => {
-      this.logger.warn({ volume: name, volumeId: copy.VolumeId, err: (error as Error).message }, 'could not delete the copy of a losing move; remove deletes it');
+      this.logger.warn(
+        { volume: name, volumeId: copy.VolumeId, err: (error as Error).message },
+        'could not delete the copy of a losing move; remove deletes it',
+      );
     });
-    this.logger.warn({ volume: name, volumeId: copy.VolumeId, winner: winner?.VolumeId }, 'another move of this volume won; deleted this copy');
+    this.logger.warn(
+      { volume: name, volumeId: copy.VolumeId, winner: winner?.VolumeId },
+      'another move of this volume won; deleted this copy',
+    );
     throw StowageError.inUse(
       `volume "${name}" was moved to ${winner?.AvailabilityZone ?? 'another zone'} by another node meanwhile; retry the mount`,
     );
@@ -355,7 +430,8 @@ export class CrossZoneMove {
   private async tag(volumeId: string, change: { add?: Tag[]; remove?: string }, name: string): Promise<void> {
     try {
       if (change.add) await this.client.send(new CreateTagsCommand({ Resources: [volumeId], Tags: change.add }));
-      if (change.remove) await this.client.send(new DeleteTagsCommand({ Resources: [volumeId], Tags: [{ Key: change.remove }] }));
+      if (change.remove)
+        await this.client.send(new DeleteTagsCommand({ Resources: [volumeId], Tags: [{ Key: change.remove }] }));
     } catch (error) {
       throw StowageError.wrap(error, `cannot tag EBS volume ${volumeId} of "${name}" for its move`);
     }
@@ -363,7 +439,8 @@ export class CrossZoneMove {
 
   private async current(volumeId: string, what: string): Promise<Volume> {
     const volume = await this.volumes.describeIfExists(volumeId);
-    if (volume === undefined) throw StowageError.backendFailure(`EBS volume ${volumeId} disappeared after it was ${what}; retry`);
+    if (volume === undefined)
+      throw StowageError.backendFailure(`EBS volume ${volumeId} disappeared after it was ${what}; retry`);
     return volume;
   }
 }

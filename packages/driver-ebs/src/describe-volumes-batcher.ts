@@ -1,4 +1,10 @@
-import { paginateDescribeVolumes, type EC2Client, type Filter, type Volume, type VolumeAttachment } from '@aws-sdk/client-ec2';
+import {
+  paginateDescribeVolumes,
+  type EC2Client,
+  type Filter,
+  type Volume,
+  type VolumeAttachment,
+} from '@aws-sdk/client-ec2';
 import { TTLCache } from '@isaacs/ttlcache';
 import DataLoader from 'dataloader';
 import { tagValue } from './cluster-tags.js';
@@ -43,7 +49,10 @@ export class DescribeVolumesBatcher {
   /** {@link byInstance}'s answers and calls in flight, by instance id, for a few seconds. */
   private readonly recentAttachments: TTLCache<string, Promise<Volume[]>>;
   /** This node's own attaches, by volume id, kept until every cached answer is younger than they are. */
-  private readonly ownAttaches: TTLCache<string, Required<Pick<VolumeAttachment, 'InstanceId' | 'VolumeId' | 'Device'>>>;
+  private readonly ownAttaches: TTLCache<
+    string,
+    Required<Pick<VolumeAttachment, 'InstanceId' | 'VolumeId' | 'Device'>>
+  >;
 
   constructor(
     private readonly client: EC2Client,
@@ -94,7 +103,10 @@ export class DescribeVolumesBatcher {
     const described = await (this.recentAttachments.get(instanceId) ?? this.byInstance.load(instanceId));
     const known = new Set(described.map((v) => v.VolumeId));
     const since = [...this.ownAttaches.values()].filter((a) => a.InstanceId === instanceId && !known.has(a.VolumeId));
-    return [...described, ...since.map((a) => ({ VolumeId: a.VolumeId, Attachments: [{ ...a, State: 'attaching' as const }] }))];
+    return [
+      ...described,
+      ...since.map((a) => ({ VolumeId: a.VolumeId, Attachments: [{ ...a, State: 'attaching' as const }] })),
+    ];
   }
 
   /** This node attached `volumeId` to `instanceId` as `device`: counted in {@link attachedTo} from now on. */
@@ -114,7 +126,11 @@ export class DescribeVolumesBatcher {
   }
 
   /** `cache`: where answers (and calls in flight) serve identical lookups for a while; none when null. */
-  private loader<V>(windowMs: number, cache: TTLCache<string, Promise<V>> | null, load: (keys: string[]) => Promise<V[]>): DataLoader<string, V> {
+  private loader<V>(
+    windowMs: number,
+    cache: TTLCache<string, Promise<V>> | null,
+    load: (keys: string[]) => Promise<V[]>,
+  ): DataLoader<string, V> {
     const lane = new CallLane(windowMs);
     const batch = async (keys: readonly string[]): Promise<V[]> => {
       // Without a cache DataLoader passes a key once per lookup; EC2 needs each filter value once.
@@ -133,7 +149,10 @@ export class DescribeVolumesBatcher {
   /** One DescribeVolumes, through the SDK paginator should EC2 page a big answer. */
   private async describe(filters: Filter[]): Promise<Volume[]> {
     const volumes: Volume[] = [];
-    for await (const page of paginateDescribeVolumes({ client: this.client, pageSize: PAGE_SIZE }, { Filters: filters })) {
+    for await (const page of paginateDescribeVolumes(
+      { client: this.client, pageSize: PAGE_SIZE },
+      { Filters: filters },
+    )) {
       volumes.push(...(page.Volumes ?? []));
     }
     return volumes;

@@ -119,7 +119,10 @@ export function validateEbsRequest(request: CreateRequest): void {
   const type = String(options.ebstype ?? DEFAULT_EBS_TYPE);
   const limits = limitsOf(type);
   // The engine refuses an unknown type by the option spec before this runs; an embedder calling this directly is told too.
-  if (limits === undefined) throw StowageError.invalidArgument(`ebstype: must be one of ${EBS_VOLUME_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
+  if (limits === undefined)
+    throw StowageError.invalidArgument(
+      `ebstype: must be one of ${EBS_VOLUME_TYPES.join(', ')}, got ${JSON.stringify(type)}`,
+    );
   const problems: string[] = [];
   const size = Number(options.size);
   const [minSize, maxSize] = limits.size;
@@ -129,9 +132,12 @@ export function validateEbsRequest(request: CreateRequest): void {
   const iops = options.iops === undefined ? undefined : Number(options.iops);
   if (iops !== undefined && limits.iops) {
     const { min, max, perGiB } = limits.iops;
-    if (iops < min || iops > max) problems.push(`iops: must be between ${min} and ${max} for ebstype=${type}, got ${iops}`);
+    if (iops < min || iops > max)
+      problems.push(`iops: must be between ${min} and ${max} for ebstype=${type}, got ${iops}`);
     else if (iops > size * perGiB) {
-      problems.push(`iops: at most ${perGiB} per GiB for ebstype=${type}, so at most ${size * perGiB} for size=${size}; got ${iops}`);
+      problems.push(
+        `iops: at most ${perGiB} per GiB for ebstype=${type}, so at most ${size * perGiB} for size=${size}; got ${iops}`,
+      );
     }
   }
   if (options.throughput !== undefined && limits.throughput) {

@@ -128,20 +128,29 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
   /** Learns this node's identity and proves the EC2 API answers (credentials, endpoint) before serving anything. */
   async init(): Promise<void> {
     const { region, instanceId, availabilityZone } = this.settings;
-    const node = await resolveNodeIdentity({ region, instanceId, availabilityZone }, ['instanceId', 'availabilityZone', 'region'], {
-      driver: this.name,
-      ...(this.deps.metadata ? { reader: this.deps.metadata() } : {}),
-    });
+    const node = await resolveNodeIdentity(
+      { region, instanceId, availabilityZone },
+      ['instanceId', 'availabilityZone', 'region'],
+      {
+        driver: this.name,
+        ...(this.deps.metadata ? { reader: this.deps.metadata() } : {}),
+      },
+    );
     const client = this.deps.ec2 ? this.deps.ec2(node.region) : new EC2Client({ region: node.region });
     const volumes = new EbsVolumes(client, this.settings.clusterId, this.stackId, this.logger, this.timing);
     try {
       await volumes.attachedTo(node.instanceId);
     } catch (error) {
       client.destroy();
-      throw StowageError.wrap(error, `the EC2 API in ${node.region} does not answer; check credentials and AWS_ENDPOINT_URL`);
+      throw StowageError.wrap(
+        error,
+        `the EC2 API in ${node.region} does not answer; check credentials and AWS_ENDPOINT_URL`,
+      );
     }
     const snapshots = new EbsSnapshots(client, this.stackId, this.logger, {
-      ...(this.deps.timing?.snapshotPollMs ? { minDelayMs: this.deps.timing.snapshotPollMs, maxDelayMs: this.deps.timing.snapshotPollMs } : {}),
+      ...(this.deps.timing?.snapshotPollMs
+        ? { minDelayMs: this.deps.timing.snapshotPollMs, maxDelayMs: this.deps.timing.snapshotPollMs }
+        : {}),
     });
     const mover = new CrossZoneMove(client, volumes, snapshots, this.logger, this.timing.availableSeconds * 1000);
     const schedule = new SnapshotSchedule(
@@ -171,16 +180,21 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     const options = formatOptionValues(request.options);
     const o = request.options;
     const deadline = new Deadline(this.budgets.create);
-    const volume = await volumes.create(name, node.availabilityZone, {
-      Size: Number(o.size),
-      VolumeType: String(o.ebstype) as VolumeType,
-      ...(o.iops !== undefined ? { Iops: Number(o.iops) } : {}),
-      ...(o.throughput !== undefined ? { Throughput: Number(o.throughput) } : {}),
-      Encrypted: o.encrypted === true,
-      ...(o.kmskeyid !== undefined ? { KmsKeyId: String(o.kmskeyid) } : {}),
-      ...(o.snapshot !== undefined ? { SnapshotId: String(o.snapshot) } : {}),
-      TagSpecifications: [{ ResourceType: 'volume', Tags: volumeTags(name, this.stackId, options) }],
-    }, deadline);
+    const volume = await volumes.create(
+      name,
+      node.availabilityZone,
+      {
+        Size: Number(o.size),
+        VolumeType: String(o.ebstype) as VolumeType,
+        ...(o.iops !== undefined ? { Iops: Number(o.iops) } : {}),
+        ...(o.throughput !== undefined ? { Throughput: Number(o.throughput) } : {}),
+        Encrypted: o.encrypted === true,
+        ...(o.kmskeyid !== undefined ? { KmsKeyId: String(o.kmskeyid) } : {}),
+        ...(o.snapshot !== undefined ? { SnapshotId: String(o.snapshot) } : {}),
+        TagSpecifications: [{ ResourceType: 'volume', Tags: volumeTags(name, this.stackId, options) }],
+      },
+      deadline,
+    );
     this.logger.info({ volume: name, volumeId: volume.VolumeId, zone: volume.AvailabilityZone }, 'created EBS volume');
     return this.toProviderVolume(volume);
   }
@@ -202,7 +216,10 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     }
     for (const volume of all) await volumes.delete(volume.VolumeId as string);
     const snapshotCount = await snapshots.deleteAllFor(name);
-    this.logger.info({ volume: name, volumeIds: all.map((v) => v.VolumeId), snapshots: snapshotCount }, 'deleted EBS volume and its snapshots');
+    this.logger.info(
+      { volume: name, volumeIds: all.map((v) => v.VolumeId), snapshots: snapshotCount },
+      'deleted EBS volume and its snapshots',
+    );
   }
 
   async inspect(name: string): Promise<ProviderVolume | undefined> {
@@ -231,10 +248,12 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     const [found] = answeringVolumes(named);
     if (found === undefined) throw StowageError.notFound(`volume "${name}" not found`);
     // A move of this volume was started and did not finish (a claim, or a copy that does not answer yet).
-    const moveLeftovers = moveClaimOf(found) !== undefined || named.some((v) => movedFromOf(v)?.sourceVolumeId === found.VolumeId);
+    const moveLeftovers =
+      moveClaimOf(found) !== undefined || named.some((v) => movedFromOf(v)?.sourceVolumeId === found.VolumeId);
     let volume = await this.bringHere(name, found, deadline);
     const volumeId = volume.VolumeId as string;
-    if (volume.State === 'creating') volume = await volumes.waitAvailable(volumeId, `volume "${name}"`, { boundMs: deadline.remainingMs() });
+    if (volume.State === 'creating')
+      volume = await volumes.waitAvailable(volumeId, `volume "${name}"`, { boundMs: deadline.remainingMs() });
 
     let attachedHere = false;
     let current = attachment(volume);
@@ -263,13 +282,19 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
       if (leftovers) {
         await this.ready()
           .mover.sweepAbandoned(name, volume)
-          .catch((error: unknown) => this.logger.warn({ volume: name, err: (error as Error).message }, 'could not delete what an abandoned move left; a later mount retries'));
+          .catch((error: unknown) =>
+            this.logger.warn(
+              { volume: name, err: (error as Error).message },
+              'could not delete what an abandoned move left; a later mount retries',
+            ),
+          );
       }
       return { path };
     } catch (error) {
       // Leave nothing attached that this call attached and could not use: the volume stays free for any node. The
       // detach goes on in EC2 past the budget; the engine's clean-up, or the next mount here, waits for its end.
-      if (attachedHere) await volumes.detach(volumeId, node.instanceId, { boundMs: deadline.remainingMs() }).catch(() => undefined);
+      if (attachedHere)
+        await volumes.detach(volumeId, node.instanceId, { boundMs: deadline.remainingMs() }).catch(() => undefined);
       throw error;
     }
   }
@@ -312,7 +337,8 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
       held = attachment(volume);
     }
     const holder = held?.InstanceId;
-    if (holder !== undefined && holder !== node.instanceId) volume = await this.takeOver(name, volume, holder, deadline);
+    if (holder !== undefined && holder !== node.instanceId)
+      volume = await this.takeOver(name, volume, holder, deadline);
     if (volume.AvailabilityZone !== here) {
       const source = volume;
       const route = { from: source.AvailabilityZone as string, to: here };
@@ -349,7 +375,10 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
           `(a relocatable volume is never attached to two instances at once; takeover policy "${policy}")`,
       );
     }
-    this.logger.warn({ volume: name, volumeId, holder, holderState: state, policy }, 'taking EBS volume from its holder');
+    this.logger.warn(
+      { volume: name, volumeId, holder, holderState: state, policy },
+      'taking EBS volume from its holder',
+    );
     try {
       await volumes.detach(volumeId, holder, { force: true, boundMs: deadline.remainingMs() });
     } catch (error) {
@@ -371,9 +400,15 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
       if (name === undefined || held.has(name)) continue;
       try {
         await this.unmount(name);
-        this.logger.warn({ volume: name, volumeId: volume.VolumeId }, 'released an EBS volume attached to this node that nobody holds');
+        this.logger.warn(
+          { volume: name, volumeId: volume.VolumeId },
+          'released an EBS volume attached to this node that nobody holds',
+        );
       } catch (error) {
-        this.logger.error({ volume: name, volumeId: volume.VolumeId, err: (error as Error).message }, 'could not release a leftover EBS volume');
+        this.logger.error(
+          { volume: name, volumeId: volume.VolumeId, err: (error as Error).message },
+          'could not release a leftover EBS volume',
+        );
       }
     }
   }
@@ -382,13 +417,18 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     const { volumes, node } = this.ready();
     for (let attempt = 1; attempt <= ATTACH_ATTEMPTS; attempt++) {
       const reservation = await this.devices.reserve(async () => ({
-        devices: (await volumes.attachedTo(node.instanceId)).flatMap((v) => (v.Attachments ?? []).map((a) => a.Device ?? '')),
+        devices: (await volumes.attachedTo(node.instanceId)).flatMap((v) =>
+          (v.Attachments ?? []).map((a) => a.Device ?? ''),
+        ),
       }));
       try {
         const outcome = await volumes.attach(volumeId, node.instanceId, reservation.device);
         ebsFailpoint('ebs:mount:after-attach-request');
         if (outcome === 'device-in-use') {
-          this.logger.warn({ volumeId, device: reservation.device }, 'EC2 reports the device name in use; trying another');
+          this.logger.warn(
+            { volumeId, device: reservation.device },
+            'EC2 reports the device name in use; trying another',
+          );
           this.devices.avoid(reservation.device);
           continue;
         }
@@ -399,10 +439,17 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
         reservation.release();
       }
     }
-    throw StowageError.backendFailure(`cannot attach EBS volume ${volumeId}: EC2 refused ${ATTACH_ATTEMPTS} device names as in use; retry`);
+    throw StowageError.backendFailure(
+      `cannot attach EBS volume ${volumeId}: EC2 refused ${ATTACH_ATTEMPTS} device names as in use; retry`,
+    );
   }
 
-  private async mountDevice(name: string, volume: Volume, requested: string | undefined, deadline: Deadline): Promise<string> {
+  private async mountDevice(
+    name: string,
+    volume: Volume,
+    requested: string | undefined,
+    deadline: Deadline,
+  ): Promise<string> {
     const { host } = this.deps;
     const volumeId = volume.VolumeId as string;
     const target = this.mountpoint(name);
@@ -431,7 +478,8 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
   }
 
   private ready(): Started {
-    if (!this.state) throw StowageError.backendFailure('the ebs backing is not started (init was not called or failed)');
+    if (!this.state)
+      throw StowageError.backendFailure('the ebs backing is not started (init was not called or failed)');
     return this.state;
   }
 

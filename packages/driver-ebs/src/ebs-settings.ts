@@ -19,7 +19,11 @@ const ABSOLUTE = { pattern: /\/.*/, patternHint: 'an absolute path' };
  */
 export const EBS_SETTINGS = defineOptions({
   // Its md5 is the `StackID` tag of every volume, so clusters never see each other's.
-  clusterId: { type: 'string', description: "this cluster's identity (a stack ARN, a swarm id); hashed into the StackID tag", required: true },
+  clusterId: {
+    type: 'string',
+    description: "this cluster's identity (a stack ARN, a swarm id); hashed into the StackID tag",
+    required: true,
+  },
   region: {
     type: 'string',
     description: 'AWS region; from instance metadata when unset',
@@ -39,8 +43,18 @@ export const EBS_SETTINGS = defineOptions({
     patternHint: 'an availability zone such as us-east-1a',
   },
   // Where attached block devices are looked for by name (`nvme-Amazon_Elastic_Block_Store_vol…`, `xvdf`).
-  deviceDir: { type: 'string', description: 'directory where attached block devices appear', default: DEFAULT_DEVICE_DIR, ...ABSOLUTE },
-  sysfsRoot: { type: 'string', description: 'where sysfs is mounted (device serials are read there)', default: DEFAULT_SYSFS_ROOT, ...ABSOLUTE },
+  deviceDir: {
+    type: 'string',
+    description: 'directory where attached block devices appear',
+    default: DEFAULT_DEVICE_DIR,
+    ...ABSOLUTE,
+  },
+  sysfsRoot: {
+    type: 'string',
+    description: 'where sysfs is mounted (device serials are read there)',
+    default: DEFAULT_SYSFS_ROOT,
+    ...ABSOLUTE,
+  },
   // Counts every EBS volume attached to the instance, not only Stowage's.
   attachLimit: {
     type: 'integer',
@@ -49,11 +63,21 @@ export const EBS_SETTINGS = defineOptions({
     min: 1,
     max: 127,
   },
-  fsType: { type: 'string', description: 'file system made on blank volumes by default', values: FILESYSTEM_TYPES, default: 'ext4' },
-  mountRoot: { type: 'string', description: 'where volumes are mounted (default under the state directory)', ...ABSOLUTE },
+  fsType: {
+    type: 'string',
+    description: 'file system made on blank volumes by default',
+    values: FILESYSTEM_TYPES,
+    default: 'ext4',
+  },
+  mountRoot: {
+    type: 'string',
+    description: 'where volumes are mounted (default under the state directory)',
+    ...ABSOLUTE,
+  },
   takeover: {
     type: 'string',
-    description: 'when a volume attached to another instance is taken from it: never, stopped (holder stopped or terminated), force',
+    description:
+      'when a volume attached to another instance is taken from it: never, stopped (holder stopped or terminated), force',
     values: TAKEOVER_POLICIES,
     default: DEFAULT_TAKEOVER_POLICY,
   },
@@ -68,7 +92,8 @@ export const EBS_SETTINGS = defineOptions({
   },
   snapshotIntervalMinutes: {
     type: 'integer',
-    description: 'minutes between snapshots of the volumes attached to this node, so a move across zones copies only recent writes; 0 turns them off',
+    description:
+      'minutes between snapshots of the volumes attached to this node, so a move across zones copies only recent writes; 0 turns them off',
     default: 0,
     min: 0,
     // A week.

@@ -38,7 +38,11 @@ export interface SnapshotTiming {
  * A first snapshot copies every written block and may take hours; later ones only the changes. The poll is quicker
  * than the SDK waiter's default (15 to 120 s) because a move reports the percentage to a user who is waiting.
  */
-export const DEFAULT_SNAPSHOT_TIMING: Required<SnapshotTiming> = { minDelayMs: 2_000, maxDelayMs: 30_000, completeSeconds: 6 * 3600 };
+export const DEFAULT_SNAPSHOT_TIMING: Required<SnapshotTiming> = {
+  minDelayMs: 2_000,
+  maxDelayMs: 30_000,
+  completeSeconds: 6 * 3600,
+};
 
 /**
  * The snapshots Stowage takes of this cluster's EBS volumes, found by their tags like the volumes themselves.
@@ -95,16 +99,24 @@ export class EbsSnapshots {
    * This cluster's snapshots of volume `name`, newest first, optionally of one purpose or one source volume.
    * Snapshots in state `error` are included: callers decide what to do with them.
    */
-  async forVolume(name: string, filter: { purpose?: SnapshotPurpose; sourceVolumeId?: string } = {}): Promise<Snapshot[]> {
+  async forVolume(
+    name: string,
+    filter: { purpose?: SnapshotPurpose; sourceVolumeId?: string } = {},
+  ): Promise<Snapshot[]> {
     const filters: Filter[] = [
       { Name: `tag:${CLUSTER_TAG}`, Values: [this.stackId] },
       { Name: `tag:${VOLUME_NAME_TAG}`, Values: [name] },
-      filter.purpose ? { Name: `tag:${SNAPSHOT_PURPOSE_TAG}`, Values: [filter.purpose] } : { Name: 'tag-key', Values: [SNAPSHOT_PURPOSE_TAG] },
+      filter.purpose
+        ? { Name: `tag:${SNAPSHOT_PURPOSE_TAG}`, Values: [filter.purpose] }
+        : { Name: 'tag-key', Values: [SNAPSHOT_PURPOSE_TAG] },
       ...(filter.sourceVolumeId ? [{ Name: `tag:${SOURCE_VOLUME_TAG}`, Values: [filter.sourceVolumeId] }] : []),
     ];
     const snapshots: Snapshot[] = [];
     try {
-      const pages = paginateDescribeSnapshots({ client: this.client, pageSize: SNAPSHOT_PAGE_SIZE }, { OwnerIds: ['self'], Filters: filters });
+      const pages = paginateDescribeSnapshots(
+        { client: this.client, pageSize: SNAPSHOT_PAGE_SIZE },
+        { OwnerIds: ['self'], Filters: filters },
+      );
       for await (const page of pages) snapshots.push(...(page.Snapshots ?? []));
     } catch (error) {
       throw StowageError.wrap(error, `cannot list the EBS snapshots of "${name}"`);
@@ -130,7 +142,11 @@ export class EbsSnapshots {
    * A snapshot in state `error`, or still not complete after the configured bound, is a BackendFailure; so is
    * `signal` aborting, which stops the waiting only (the snapshot goes on in EC2).
    */
-  async waitCompleted(snapshotId: string, onProgress?: (percent: number) => void, signal?: AbortSignal): Promise<Snapshot> {
+  async waitCompleted(
+    snapshotId: string,
+    onProgress?: (percent: number) => void,
+    signal?: AbortSignal,
+  ): Promise<Snapshot> {
     let last: Snapshot | undefined;
     let reported: number | undefined;
     const observe = (output: DescribeSnapshotsCommandOutput): void => {
@@ -201,7 +217,8 @@ export class EbsSnapshots {
         `deleted ${snapshots.length - failures.length} of ${snapshots.length} EBS snapshots of "${name}"; ${failures.join('; ')}`,
       );
     }
-    if (snapshots.length > 0) this.logger.info({ volume: name, snapshotIds: snapshots.map((s) => s.SnapshotId) }, 'deleted EBS snapshots');
+    if (snapshots.length > 0)
+      this.logger.info({ volume: name, snapshotIds: snapshots.map((s) => s.SnapshotId) }, 'deleted EBS snapshots');
     return snapshots.length;
   }
 }

@@ -46,7 +46,13 @@ export interface WaitTiming {
   readonly progressLogMs?: number;
 }
 
-export const DEFAULT_WAIT_TIMING: WaitTiming = { minDelay: 1, maxDelay: 10, availableSeconds: 300, attachSeconds: 90, progressLogMs: PROGRESS_LOG_MS };
+export const DEFAULT_WAIT_TIMING: WaitTiming = {
+  minDelay: 1,
+  maxDelay: 10,
+  availableSeconds: 300,
+  attachSeconds: 90,
+  progressLogMs: PROGRESS_LOG_MS,
+};
 
 /** How a bounded wait for a volume ended (see {@link EbsVolumes.waitFor}). */
 export type VolumeWait =
@@ -123,7 +129,8 @@ export class EbsVolumes {
         { client: this.client, pageSize: PAGE_SIZE },
         { Filters: [this.clusterFilter, ...extra] },
       );
-      for await (const page of pages) volumes.push(...(page.Volumes ?? []).filter((v) => !GONE_STATES.has(v.State ?? '')));
+      for await (const page of pages)
+        volumes.push(...(page.Volumes ?? []).filter((v) => !GONE_STATES.has(v.State ?? '')));
     } catch (error) {
       throw StowageError.wrap(error, 'cannot list EBS volumes');
     }
@@ -145,7 +152,10 @@ export class EbsVolumes {
   async find(name: string): Promise<Volume | undefined> {
     const [volume, ...duplicates] = await this.findAll(name);
     if (duplicates.length > 0) {
-      this.logger.warn({ volume: name, kept: volume?.VolumeId, duplicates: duplicates.map((d) => d.VolumeId) }, 'several EBS volumes carry one name; using the oldest');
+      this.logger.warn(
+        { volume: name, kept: volume?.VolumeId, duplicates: duplicates.map((d) => d.VolumeId) },
+        'several EBS volumes carry one name; using the oldest',
+      );
     }
     return volume;
   }
@@ -174,19 +184,27 @@ export class EbsVolumes {
    * Past the deadline, throws a BackendFailure saying the volume is still being made: EC2 goes on making it, and a
    * retried create (the same token) finds and uses that volume.
    */
-  async create(name: string, zone: string, parameters: VolumeParameters, deadline = new Deadline(CALL_BUDGETS_MS.create)): Promise<Volume> {
+  async create(
+    name: string,
+    zone: string,
+    parameters: VolumeParameters,
+    deadline = new Deadline(CALL_BUDGETS_MS.create),
+  ): Promise<Volume> {
     for (let generation = 0; generation < MAX_TOKEN_GENERATIONS; generation++) {
       const token = clientToken(this.clusterId, name, generation);
       let created: Volume;
       try {
-        created = await this.client.send(new CreateVolumeCommand({ ...parameters, AvailabilityZone: zone, ClientToken: token }));
+        created = await this.client.send(
+          new CreateVolumeCommand({ ...parameters, AvailabilityZone: zone, ClientToken: token }),
+        );
       } catch (error) {
         // The token is bound to an earlier volume of this name made with other options: move to the next one.
         if ((error as Error).name === 'IdempotentParameterMismatch') continue;
         throw StowageError.wrap(error, `cannot create EBS volume for "${name}"`);
       }
       const volumeId = created.VolumeId;
-      if (volumeId === undefined) throw StowageError.backendFailure(`EC2 created a volume for "${name}" but named no volume id`);
+      if (volumeId === undefined)
+        throw StowageError.backendFailure(`EC2 created a volume for "${name}" but named no volume id`);
       const wait = this.deletedHere.has(volumeId)
         ? ({ outcome: 'gone' } as const)
         : await this.waitFor(volumeId, 'available', {
@@ -199,7 +217,10 @@ export class EbsVolumes {
         case 'reached':
           return this.settleRace(name, volumeId);
         case 'gone':
-          this.logger.info({ volume: name, volumeId, generation }, 'create token belongs to a removed volume; moving to the next token');
+          this.logger.info(
+            { volume: name, volumeId, generation },
+            'create token belongs to a removed volume; moving to the next token',
+          );
           continue;
         case 'failed':
           throw StowageError.backendFailure(
@@ -231,7 +252,8 @@ export class EbsVolumes {
         this.deletedHere.set(volumeId, true);
         return false;
       }
-      if ((error as Error).name === 'VolumeInUse') throw StowageError.inUse(`EBS volume ${volumeId} is attached; release it first`, error);
+      if ((error as Error).name === 'VolumeInUse')
+        throw StowageError.inUse(`EBS volume ${volumeId} is attached; release it first`, error);
       throw StowageError.wrap(error, `cannot delete EBS volume ${volumeId}`);
     }
   }
@@ -250,7 +272,10 @@ export class EbsVolumes {
         return 'device-in-use';
       }
       if (name === 'VolumeInUse') {
-        throw StowageError.inUse(`EBS volume ${volumeId} was attached elsewhere meanwhile; retry once it is released`, error);
+        throw StowageError.inUse(
+          `EBS volume ${volumeId} was attached elsewhere meanwhile; retry once it is released`,
+          error,
+        );
       }
       throw StowageError.wrap(error, `cannot attach EBS volume ${volumeId} to ${instanceId} as ${device}`);
     }
@@ -272,7 +297,9 @@ export class EbsVolumes {
       case 'reached':
         return wait.volume;
       case 'gone':
-        throw StowageError.backendFailure(`EBS volume ${volumeId} was deleted while it was being attached to ${instanceId}`);
+        throw StowageError.backendFailure(
+          `EBS volume ${volumeId} was deleted while it was being attached to ${instanceId}`,
+        );
       case 'bound':
         if (stuckInMs > deadline.remainingMs()) {
           throw StowageError.backendFailure(
@@ -298,7 +325,11 @@ export class EbsVolumes {
   async detach(volumeId: string, instanceId: string, options: { force?: boolean; boundMs: number }): Promise<void> {
     try {
       await this.client.send(
-        new DetachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, ...(options.force ? { Force: true } : {}) }),
+        new DetachVolumeCommand({
+          VolumeId: volumeId,
+          InstanceId: instanceId,
+          ...(options.force ? { Force: true } : {}),
+        }),
       );
     } catch (error) {
       const name = (error as Error).name;
@@ -342,7 +373,11 @@ export class EbsVolumes {
    * Waits at most `boundMs` until `volumeId` is available; otherwise throws a BackendFailure naming `what` (`volume
    * "db"`) and where it stands.
    */
-  async waitAvailable(volumeId: string, what: string, options: { boundMs: number; signal?: AbortSignal }): Promise<Volume> {
+  async waitAvailable(
+    volumeId: string,
+    what: string,
+    options: { boundMs: number; signal?: AbortSignal },
+  ): Promise<Volume> {
     const wait = await this.waitFor(volumeId, 'available', {
       what: `EBS ${what} (${volumeId}) to become available`,
       fields: { volumeId },
@@ -356,7 +391,10 @@ export class EbsVolumes {
       case 'failed':
         throw StowageError.backendFailure(`EC2 could not make EBS ${what} (${volumeId}): its state is error`);
       case 'aborted':
-        throw StowageError.backendFailure(`stopped waiting for EBS ${what} (${volumeId}) to become available`, options.signal?.reason);
+        throw StowageError.backendFailure(
+          `stopped waiting for EBS ${what} (${volumeId}) to become available`,
+          options.signal?.reason,
+        );
       default:
         throw StowageError.backendFailure(
           `EBS ${what} (${volumeId}) is still not available (${stateOf(wait.last)} after ${Math.round(options.boundMs / 1000)} s); retry shortly`,
@@ -445,10 +483,15 @@ export class EbsVolumes {
     const all = await this.findAll(name);
     const winner = all[0];
     if (winner === undefined) {
-      throw StowageError.backendFailure(`EBS volume ${mine} for "${name}" was created but cannot be found by its tags; retry`);
+      throw StowageError.backendFailure(
+        `EBS volume ${mine} for "${name}" was created but cannot be found by its tags; retry`,
+      );
     }
     if (winner.VolumeId !== mine && all.some((v) => v.VolumeId === mine)) {
-      this.logger.warn({ volume: name, kept: winner.VolumeId, deleted: mine }, 'another node created this volume at the same time; deleting ours');
+      this.logger.warn(
+        { volume: name, kept: winner.VolumeId, deleted: mine },
+        'another node created this volume at the same time; deleting ours',
+      );
       await this.delete(mine);
     }
     return winner;

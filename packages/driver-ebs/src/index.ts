@@ -4,7 +4,13 @@
  */
 export { driver } from './ebs-driver.js';
 export { EbsProvider, type EbsProviderDependencies } from './ebs-provider.js';
-export { EBS_SETTINGS, DEFAULT_ATTACH_LIMIT, DEFAULT_DEVICE_DIR, DEFAULT_SYSFS_ROOT, type EbsSettings } from './ebs-settings.js';
+export {
+  EBS_SETTINGS,
+  DEFAULT_ATTACH_LIMIT,
+  DEFAULT_DEVICE_DIR,
+  DEFAULT_SYSFS_ROOT,
+  type EbsSettings,
+} from './ebs-settings.js';
 export {
   ebsCreateOptions,
   validateEbsRequest,

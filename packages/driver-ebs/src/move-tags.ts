@@ -77,7 +77,9 @@ export function moveCommitTag(moveId: string): Tag {
 
 /** A source volume's tags as its copy in another zone carries them: without move state and AWS-reserved keys. */
 export function carriedTags(source: Volume): Tag[] {
-  return (source.Tags ?? []).filter((t) => t.Key !== undefined && !t.Key.startsWith('aws:') && !MOVE_STATE_TAGS.has(t.Key));
+  return (source.Tags ?? []).filter(
+    (t) => t.Key !== undefined && !t.Key.startsWith('aws:') && !MOVE_STATE_TAGS.has(t.Key),
+  );
 }
 
 /**
@@ -92,7 +94,11 @@ export function moveWinner(sourceVolumeId: string, volumes: readonly Volume[]): 
   for (const volume of volumes) {
     const from = movedFromOf(volume);
     if (from?.sourceVolumeId !== sourceVolumeId || !from.committed) continue;
-    if (best === undefined || from.fence > best.fence || (from.fence === best.fence && oldestFirst(volume, winner as Volume) < 0)) {
+    if (
+      best === undefined ||
+      from.fence > best.fence ||
+      (from.fence === best.fence && oldestFirst(volume, winner as Volume) < 0)
+    ) {
       winner = volume;
       best = from;
     }

@@ -65,7 +65,10 @@ export class MoveTracker<T> {
         },
         Promise.race([move.done.then((value) => ({ value })), budget]),
       );
-      if (outcome === 'budget') throw StowageError.backendFailure(`volume "${name}" is ${describeMove(move.progress)}; retry shortly: the move goes on meanwhile`);
+      if (outcome === 'budget')
+        throw StowageError.backendFailure(
+          `volume "${name}" is ${describeMove(move.progress)}; retry shortly: the move goes on meanwhile`,
+        );
       return outcome.value;
     } finally {
       clearTimeout(timer);
@@ -90,9 +93,17 @@ export class MoveTracker<T> {
       if (Number.isFinite(boundMs)) timer = setTimeout(() => resolve('bound'), boundMs);
     });
     try {
-      const outcome = await Promise.race([move.done.then(() => 'stopped' as const, () => 'stopped' as const), bound]);
+      const outcome = await Promise.race([
+        move.done.then(
+          () => 'stopped' as const,
+          () => 'stopped' as const,
+        ),
+        bound,
+      ]);
       if (outcome === 'bound') {
-        throw StowageError.backendFailure(`volume "${name}" is ${describeMove(move.progress)}, and the move is still stopping; retry shortly`);
+        throw StowageError.backendFailure(
+          `volume "${name}" is ${describeMove(move.progress)}, and the move is still stopping; retry shortly`,
+        );
       }
     } finally {
       clearTimeout(timer);
@@ -133,7 +144,10 @@ export class MoveTracker<T> {
     })();
     // A caller gone past its budget no longer listens; the failure must still be seen.
     move.done.catch((error: unknown) => {
-      this.logger.error({ volume: name, err: (error as Error).message }, 'volume move failed; the next mount retries it');
+      this.logger.error(
+        { volume: name, err: (error as Error).message },
+        'volume move failed; the next mount retries it',
+      );
     });
     this.moves.set(name, move);
     return move;

@@ -86,7 +86,10 @@ export class SnapshotSchedule {
     try {
       volumes = await this.options.attachedHere();
     } catch (error) {
-      this.logger.error({ err: (error as Error).message }, 'periodic EBS snapshots skipped: cannot list the volumes attached here');
+      this.logger.error(
+        { err: (error as Error).message },
+        'periodic EBS snapshots skipped: cannot list the volumes attached here',
+      );
       return summary;
     }
     for (const volume of volumes) {
@@ -98,16 +101,23 @@ export class SnapshotSchedule {
         await this.prune(name, summary.pruned);
       } catch (error) {
         summary.failed.push(name);
-        this.logger.error({ volume: name, volumeId: volume.VolumeId, err: (error as Error).message }, 'periodic EBS snapshot failed');
+        this.logger.error(
+          { volume: name, volumeId: volume.VolumeId, err: (error as Error).message },
+          'periodic EBS snapshot failed',
+        );
       }
     }
-    if (summary.snapshotted.length + summary.failed.length > 0) this.logger.info({ ...summary }, 'periodic EBS snapshot pass done');
+    if (summary.snapshotted.length + summary.failed.length > 0)
+      this.logger.info({ ...summary }, 'periodic EBS snapshot pass done');
     return summary;
   }
 
   /** Takes the volume's periodic snapshot and waits for it; one still pending from an earlier pass is waited for instead. */
   private async snapshot(name: string, volume: Volume, signal: AbortSignal): Promise<string> {
-    const earlier = await this.snapshots.forVolume(name, { purpose: 'periodic', ...(volume.VolumeId ? { sourceVolumeId: volume.VolumeId } : {}) });
+    const earlier = await this.snapshots.forVolume(name, {
+      purpose: 'periodic',
+      ...(volume.VolumeId ? { sourceVolumeId: volume.VolumeId } : {}),
+    });
     const snapshot = earlier.find((s) => s.State === 'pending') ?? (await this.snapshots.create(volume, 'periodic'));
     const snapshotId = snapshot.SnapshotId as string;
     await this.snapshots.waitCompleted(
@@ -120,7 +130,10 @@ export class SnapshotSchedule {
 
   /** Deletes the volume's periodic snapshots beyond the retained ones, adding each to `pruned` once gone. */
   private async prune(name: string, pruned: string[]): Promise<void> {
-    const surplus = periodicSnapshotsToPrune(await this.snapshots.forVolume(name, { purpose: 'periodic' }), this.options.retain);
+    const surplus = periodicSnapshotsToPrune(
+      await this.snapshots.forVolume(name, { purpose: 'periodic' }),
+      this.options.retain,
+    );
     for (const { SnapshotId } of surplus) {
       await this.snapshots.delete(SnapshotId as string);
       pruned.push(SnapshotId as string);

@@ -14,7 +14,10 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stowage-finder-'));
   await mkdir(join(dir, 'by-id'));
   await mkdir(join(dir, 'dev'));
-  finder = new BlockDeviceFinder({ deviceDir: join(dir, 'by-id'), sysfsRoot: join(dir, 'sys'), timeoutMs: 300, pollMs: 20 }, createLogger({ level: 'silent' }));
+  finder = new BlockDeviceFinder(
+    { deviceDir: join(dir, 'by-id'), sysfsRoot: join(dir, 'sys'), timeoutMs: 300, pollMs: 20 },
+    createLogger({ level: 'silent' }),
+  );
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -43,28 +46,43 @@ describe('BlockDeviceFinder', () => {
   it('finds the Nitro by-id link and resolves it to the device when the serial matches', async () => {
     const node = await device('nvme1n1', nvmeLinkName(VOLUME), 'vol0123456789abcdef0   \n');
     expect(nvmeLinkName(VOLUME)).toBe('nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0');
-    expect(await finder.find(VOLUME, '/dev/xvdf')).toEqual({ path: node, link: join(dir, 'by-id', nvmeLinkName(VOLUME)) });
+    expect(await finder.find(VOLUME, '/dev/xvdf')).toEqual({
+      path: node,
+      link: join(dir, 'by-id', nvmeLinkName(VOLUME)),
+    });
   });
 
   it('waits for a device that appears late, logging what it waits for', async () => {
     const { logger, next } = capturingLogger();
     // A wait bound far beyond the test's pace: the device's arrival, not a timer, ends it.
-    const patient = new BlockDeviceFinder({ deviceDir: join(dir, 'by-id'), sysfsRoot: join(dir, 'sys'), timeoutMs: 600_000, pollMs: 20, progressLogMs: 10 }, logger);
+    const patient = new BlockDeviceFinder(
+      { deviceDir: join(dir, 'by-id'), sysfsRoot: join(dir, 'sys'), timeoutMs: 600_000, pollMs: 20, progressLogMs: 10 },
+      logger,
+    );
     const found = patient.find(VOLUME, '/dev/xvdf');
-    const line = await next((l) => l.msg === `still waiting for the block device of EBS volume ${VOLUME} to appear in ${join(dir, 'by-id')}`);
+    const line = await next(
+      (l) => l.msg === `still waiting for the block device of EBS volume ${VOLUME} to appear in ${join(dir, 'by-id')}`,
+    );
     expect(line).toMatchObject({ volumeId: VOLUME, looksFor: [nvmeLinkName(VOLUME), 'xvdf', 'sdf'] });
     await device('nvme2n1', nvmeLinkName(VOLUME), 'vol0123456789abcdef0');
     expect((await found).path).toBe(join(dir, 'dev', 'nvme2n1'));
   });
 
   it("waits no longer than what is left of the caller's budget, and says to retry", async () => {
-    const patient = new BlockDeviceFinder({ deviceDir: join(dir, 'by-id'), sysfsRoot: join(dir, 'sys'), timeoutMs: 600_000, pollMs: 20 }, createLogger({ level: 'silent' }));
-    expect(await failure(patient.find(VOLUME, '/dev/xvdf', 50))).toMatch(/no block device for it appeared .* within 0 s \(looked for .*\); retry the mount$/);
+    const patient = new BlockDeviceFinder(
+      { deviceDir: join(dir, 'by-id'), sysfsRoot: join(dir, 'sys'), timeoutMs: 600_000, pollMs: 20 },
+      createLogger({ level: 'silent' }),
+    );
+    expect(await failure(patient.find(VOLUME, '/dev/xvdf', 50))).toMatch(
+      /no block device for it appeared .* within 0 s \(looked for .*\); retry the mount$/,
+    );
   });
 
   it('refuses a stale link to another volume', async () => {
     await device('nvme1n1', nvmeLinkName(VOLUME), 'vol0fffffffffffffff0');
-    expect(await failure(finder.find(VOLUME, '/dev/xvdf'))).toMatch(/serial number is "vol0fffffffffffffff0", not vol0123456789abcdef0/);
+    expect(await failure(finder.find(VOLUME, '/dev/xvdf'))).toMatch(
+      /serial number is "vol0fffffffffffffff0", not vol0123456789abcdef0/,
+    );
   });
 
   it('refuses an NVMe link whose serial cannot be read', async () => {
@@ -78,6 +96,8 @@ describe('BlockDeviceFinder', () => {
   });
 
   it('gives up after the timeout naming what it looked for', async () => {
-    expect(await failure(finder.find(VOLUME, '/dev/xvdf'))).toMatch(/no block device for it appeared .* \(looked for nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0, xvdf, sdf\)/);
+    expect(await failure(finder.find(VOLUME, '/dev/xvdf'))).toMatch(
+      /no block device for it appeared .* \(looked for nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0, xvdf, sdf\)/,
+    );
   });
 });

@@ -35,12 +35,14 @@ async function runTask(world: FakeEbsWorld, node: Node, data: string): Promise<v
   const named = await volumes.findAll(NAME);
   const [found] = answeringVolumes(named);
   if (found === undefined) throw new Error(`no volume answers for "${NAME}"`);
-  let leftovers = moveClaimOf(found) !== undefined || named.some((v) => movedFromOf(v)?.sourceVolumeId === found.VolumeId);
+  let leftovers =
+    moveClaimOf(found) !== undefined || named.some((v) => movedFromOf(v)?.sourceVolumeId === found.VolumeId);
   let volume = found;
   if (movedFromOf(volume)) volume = await mover.finish(NAME, volume);
   const holder = volume.Attachments?.find((a) => a.State !== 'detached')?.InstanceId;
   if (holder !== undefined && holder !== node) throw StowageError.inUse(`"${NAME}" is attached to ${holder}`);
-  if (volume.AvailabilityZone !== zoneOf(node)) volume = await mover.move(NAME, volume, zoneOf(node), () => undefined, idle);
+  if (volume.AvailabilityZone !== zoneOf(node))
+    volume = await mover.move(NAME, volume, zoneOf(node), () => undefined, idle);
   else if (moveClaimOf(volume)) volume = await mover.abandon(NAME, volume);
   leftovers &&= volume.VolumeId === found.VolumeId;
   const volumeId = volume.VolumeId as string;
@@ -72,7 +74,7 @@ function worldWithVolume(): { world: FakeEbsWorld; source: string; violations: s
 }
 
 describe('CrossZoneMove against two movers and a node taking the volume back', () => {
-  it('a second zone that claims and snapshots the source between a move\'s last read and its delete gets nothing: one volume answers, with every write', async () => {
+  it("a second zone that claims and snapshots the source between a move's last read and its delete gets nothing: one volume answers, with every write", async () => {
     const { world, source, violations } = worldWithVolume();
     const bAtDelete = signal();
     const cSnapshotted = signal();
@@ -105,7 +107,9 @@ describe('CrossZoneMove against two movers and a node taking the volume back', (
     await b;
     bDone.open();
     const refused = await failure(c, ErrorKind.InUse);
-    expect(refused.message).toMatch(/volume "db" was moved to (us-east-1b|another zone) by another node meanwhile; retry the mount/);
+    expect(refused.message).toMatch(
+      /volume "db" was moved to (us-east-1b|another zone) by another node meanwhile; retry the mount/,
+    );
 
     expect(violations).toEqual([]);
     const [answering, ...others] = world.answering(NAME);
@@ -138,14 +142,15 @@ describe('CrossZoneMove against two movers and a node taking the volume back', (
     expect(world.volumes.size).toBe(1);
   });
 
-  it('a node of the source\'s zone that attaches it after a move\'s claim drops the claim, so the move deletes its copy and the writes stay', async () => {
+  it("a node of the source's zone that attaches it after a move's claim drops the claim, so the move deletes its copy and the writes stay", async () => {
     const { world, source, violations } = worldWithVolume();
     const bCopied = signal();
     const aDone = signal();
     world.gate = async ({ actor, op }) => {
       // a reads the volume before b claims it, and attaches it once b has made its copy.
       if (actor === 'a' && op === 'AttachVolume') await bCopied.promise;
-      if (actor === 'b' && op === 'DescribeVolume' && world.steps.some((s) => s.startsWith('b CreateVolume'))) await aDone.promise;
+      if (actor === 'b' && op === 'DescribeVolume' && world.steps.some((s) => s.startsWith('b CreateVolume')))
+        await aDone.promise;
     };
     const afterStep = world.afterStep;
     world.afterStep = () => {
@@ -201,11 +206,15 @@ describe('CrossZoneMove against two movers and a node taking the volume back', (
         expect(answering[0]?.data).toBe(world.lastAcknowledged);
         // What finished moves leave: no transfer snapshot of a source that is gone.
         const live = new Set(world.volumes.keys());
-        expect([...world.snapshots.values()].filter((s) => !live.has(tagValue(s.Tags, 'stowage:source-volume') ?? ''))).toEqual([]);
+        expect(
+          [...world.snapshots.values()].filter((s) => !live.has(tagValue(s.Tags, 'stowage:source-volume') ?? '')),
+        ).toEqual([]);
       }),
       { seed, numRuns: Number(process.env.STOWAGE_MOVE_RUNS ?? 400) },
     );
-    console.log(`cross-zone move interleavings: ${runs} runs, ${steps} steps, ${impossible} set aside as physically impossible; seed ${seed} (STOWAGE_MOVE_SEED)`);
+    console.log(
+      `cross-zone move interleavings: ${runs} runs, ${steps} steps, ${impossible} set aside as physically impossible; seed ${seed} (STOWAGE_MOVE_SEED)`,
+    );
   }, 120_000);
 });
 
@@ -224,7 +233,10 @@ describe('CrossZoneMove steps', () => {
     expect(claims[0]).toMatch(/^us-east-1b\/[0-9a-f]{8} fence 5$/);
     expect(tagValue(moved.Tags, MOVED_FROM_TAG)).toBeUndefined();
 
-    const claimed = world.addVolume('other', ZONE.a, 'y', { [MOVE_TO_TAG]: `${ZONE.b}/keep0001`, [MOVE_FENCE_TAG]: '7' });
+    const claimed = world.addVolume('other', ZONE.a, 'y', {
+      [MOVE_TO_TAG]: `${ZONE.b}/keep0001`,
+      [MOVE_FENCE_TAG]: '7',
+    });
     const joiner = world.moverFor('b2');
     const stepsBefore = world.steps.length;
     await joiner.move('other', claimed, ZONE.b, () => undefined, idle);
@@ -238,9 +250,13 @@ describe('CrossZoneMove steps', () => {
     const world = new FakeEbsWorld();
     const source = world.addVolume(NAME, ZONE.a, 'x');
     world.gate = async ({ actor, op }) => {
-      if (actor === 'b' && op === 'CreateTags') await world.attach('a', source.VolumeId as string).catch(() => undefined);
+      if (actor === 'b' && op === 'CreateTags')
+        await world.attach('a', source.VolumeId as string).catch(() => undefined);
     };
-    const refused = await failure(world.moverFor('b').move(NAME, source, ZONE.b, () => undefined, idle), ErrorKind.InUse);
+    const refused = await failure(
+      world.moverFor('b').move(NAME, source, ZONE.b, () => undefined, idle),
+      ErrorKind.InUse,
+    );
     expect(refused.message).toMatch(/was attached to instance a while its move to us-east-1b began/);
     expect(world.snapshots.size).toBe(0);
   });
@@ -251,10 +267,19 @@ describe('CrossZoneMove steps', () => {
     world.gate = async ({ actor, op }) => {
       if (actor === 'b' && op === 'CreateVolume') {
         const volume = world.volumes.get(source.VolumeId as string) as Volume;
-        volume.Tags = volume.Tags?.map((t) => (t.Key === MOVE_TO_TAG ? { ...t, Value: `${ZONE.c}/other002` } : t.Key === MOVE_FENCE_TAG ? { ...t, Value: '2' } : t));
+        volume.Tags = volume.Tags?.map((t) =>
+          t.Key === MOVE_TO_TAG
+            ? { ...t, Value: `${ZONE.c}/other002` }
+            : t.Key === MOVE_FENCE_TAG
+              ? { ...t, Value: '2' }
+              : t,
+        );
       }
     };
-    const error = await failure(world.moverFor('b').move(NAME, source, ZONE.b, () => undefined, idle), ErrorKind.InUse);
+    const error = await failure(
+      world.moverFor('b').move(NAME, source, ZONE.b, () => undefined, idle),
+      ErrorKind.InUse,
+    );
     expect(error.message).toMatch(/taken back from its move to us-east-1b \(another node is moving it to us-east-1c\)/);
     expect([...world.volumes.keys()]).toEqual([source.VolumeId]);
   });
@@ -262,12 +287,21 @@ describe('CrossZoneMove steps', () => {
   it('deletes copies of earlier moves of the source before retiring it, then finishes: tags cleared, snapshots gone', async () => {
     const world = new FakeEbsWorld();
     const source = world.addVolume(NAME, ZONE.a, 'x', { [MOVE_TO_TAG]: `${ZONE.b}/mine0001`, [MOVE_FENCE_TAG]: '3' });
-    const stale = world.addVolume(NAME, ZONE.c, 'old', { [MOVED_FROM_TAG]: `${source.VolumeId}/old00001/2`, [MOVE_COMMIT_TAG]: 'old00001' });
+    const stale = world.addVolume(NAME, ZONE.c, 'old', {
+      [MOVED_FROM_TAG]: `${source.VolumeId}/old00001/2`,
+      [MOVE_COMMIT_TAG]: 'old00001',
+    });
     const moved = await world.moverFor('b').move(NAME, source, ZONE.b, () => undefined, idle);
-    expect(world.steps.filter((s) => s.includes('DeleteVolume'))).toEqual([`b DeleteVolume ${stale.VolumeId}`, `b DeleteVolume ${source.VolumeId}`]);
+    expect(world.steps.filter((s) => s.includes('DeleteVolume'))).toEqual([
+      `b DeleteVolume ${stale.VolumeId}`,
+      `b DeleteVolume ${source.VolumeId}`,
+    ]);
     expect(movedFromOf(moved)).toBeUndefined();
-    expect([...world.volumes.values()]).toMatchObject([{ VolumeId: moved.VolumeId, AvailabilityZone: ZONE.b, data: 'x' }]);
-    for (const key of [MOVED_FROM_TAG, MOVE_COMMIT_TAG, MOVE_TO_TAG, MOVE_FENCE_TAG]) expect(tagValue(world.volumes.get(moved.VolumeId as string)?.Tags, key)).toBeUndefined();
+    expect([...world.volumes.values()]).toMatchObject([
+      { VolumeId: moved.VolumeId, AvailabilityZone: ZONE.b, data: 'x' },
+    ]);
+    for (const key of [MOVED_FROM_TAG, MOVE_COMMIT_TAG, MOVE_TO_TAG, MOVE_FENCE_TAG])
+      expect(tagValue(world.volumes.get(moved.VolumeId as string)?.Tags, key)).toBeUndefined();
     expect(world.snapshots.size).toBe(0);
   });
 
@@ -313,6 +347,10 @@ describe('which copy answers once its source is gone', () => {
     expect(movedFromOf(copy('v', { [MOVED_FROM_TAG]: 'vol-s/m1/x' }))).toBeUndefined();
     expect(movedFromOf(copy('v', { [MOVED_FROM_TAG]: 'vol-s/m1/1/extra' }))).toBeUndefined();
     expect(moveClaimOf(copy('v', { [MOVE_TO_TAG]: 'garbage' }))).toBeUndefined();
-    expect(moveClaimOf(copy('v', { [MOVE_TO_TAG]: 'us-east-1b/m1', [MOVE_FENCE_TAG]: '-3' }))).toEqual({ zone: 'us-east-1b', moveId: 'm1', fence: 0 });
+    expect(moveClaimOf(copy('v', { [MOVE_TO_TAG]: 'us-east-1b/m1', [MOVE_FENCE_TAG]: '-3' }))).toEqual({
+      zone: 'us-east-1b',
+      moveId: 'm1',
+      fence: 0,
+    });
   });
 });

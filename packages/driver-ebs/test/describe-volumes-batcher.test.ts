@@ -34,20 +34,28 @@ function gate<T>(): { promise: Promise<T>; open: (value: T) => void } {
 
 describe('DescribeVolumesBatcher', () => {
   it('answers concurrent lookups by id with one call using the volume-id filter; a missing id fails only its own lookup', async () => {
-    const ec2 = new FakeEc2({ DescribeVolumesCommand: ({ input }) => describeFrom([volume('vol-a', 'a'), volume('vol-b', 'b')])(input) });
+    const ec2 = new FakeEc2({
+      DescribeVolumesCommand: ({ input }) => describeFrom([volume('vol-a', 'a'), volume('vol-b', 'b')])(input),
+    });
     const batcher = batcherOver(ec2);
-    const [a, b, gone, aAgain] = await Promise.all(['vol-a', 'vol-b', 'vol-gone', 'vol-a'].map((id) => batcher.volume(id)));
+    const [a, b, gone, aAgain] = await Promise.all(
+      ['vol-a', 'vol-b', 'vol-gone', 'vol-a'].map((id) => batcher.volume(id)),
+    );
     expect([a?.VolumeId, b?.VolumeId, gone, aAgain?.VolumeId]).toEqual(['vol-a', 'vol-b', undefined, 'vol-a']);
     expect(ec2.calls).toHaveLength(1);
     // Filters, not VolumeIds: EC2 would fail the whole call for vol-gone. Identical lookups are one value.
-    expect(ec2.calls[0]?.input).toMatchObject({ Filters: [{ Name: 'volume-id', Values: ['vol-a', 'vol-b', 'vol-gone'] }] });
+    expect(ec2.calls[0]?.input).toMatchObject({
+      Filters: [{ Name: 'volume-id', Values: ['vol-a', 'vol-b', 'vol-gone'] }],
+    });
     expect(ec2.calls[0]?.input.VolumeIds).toBeUndefined();
   });
 
   it('answers concurrent lookups by name with one call holding every name, scoped to the cluster, exact names only', async () => {
     const ec2 = new FakeEc2({
       DescribeVolumesCommand: ({ input }) =>
-        describeFrom([volume('vol-1', 'db'), volume('vol-2', 'db'), volume('vol-3', 'web'), volume('vol-4', 'db2')])(input),
+        describeFrom([volume('vol-1', 'db'), volume('vol-2', 'db'), volume('vol-3', 'web'), volume('vol-4', 'db2')])(
+          input,
+        ),
     });
     const batcher = batcherOver(ec2);
     const [db, web, none] = await Promise.all(['db', 'web', 'cache'].map((name) => batcher.named(name)));
@@ -55,7 +63,10 @@ describe('DescribeVolumesBatcher', () => {
     expect(web?.map((v) => v.VolumeId)).toEqual(['vol-3']);
     expect(none).toEqual([]);
     expect(ec2.calls).toHaveLength(1);
-    expect(ec2.calls[0]?.input.Filters).toEqual([...SCOPE, { Name: `tag:${NAME_TAG}`, Values: ['db', 'web', 'cache'] }]);
+    expect(ec2.calls[0]?.input.Filters).toEqual([
+      ...SCOPE,
+      { Name: `tag:${NAME_TAG}`, Values: ['db', 'web', 'cache'] },
+    ]);
   });
 
   it(`splits a batch over EC2's ${MAX_FILTER_VALUES} filter values into several calls`, async () => {
@@ -76,7 +87,12 @@ describe('DescribeVolumesBatcher', () => {
       },
     });
     const batcher = batcherOver(ec2);
-    const outcomes = await Promise.allSettled([batcher.volume('vol-a'), batcher.volume('vol-b'), batcher.named('a'), batcher.attachedTo('i-1')]);
+    const outcomes = await Promise.allSettled([
+      batcher.volume('vol-a'),
+      batcher.volume('vol-b'),
+      batcher.named('a'),
+      batcher.attachedTo('i-1'),
+    ]);
     expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).name : 'fulfilled'))).toEqual([
       'RequestLimitExceeded',
       'RequestLimitExceeded',
@@ -96,7 +112,10 @@ describe('DescribeVolumesBatcher', () => {
         const n = ++call;
         if (n === 1) await held.promise;
         // Each call sees a later state, so an answer tells which call it came from.
-        return describeFrom([volume('vol-a', 'a', { State: n === 1 ? 'creating' : 'available' }), volume('vol-b', 'b')])(input);
+        return describeFrom([
+          volume('vol-a', 'a', { State: n === 1 ? 'creating' : 'available' }),
+          volume('vol-b', 'b'),
+        ])(input);
       },
     });
     const batcher = batcherOver(ec2);
@@ -116,8 +135,13 @@ describe('DescribeVolumesBatcher', () => {
   });
 
   it("shares an instance's attachments with lookups in flight and caches them until forgotten or expired", async () => {
-    const attached = volume('vol-a', 'a', { State: 'in-use', Attachments: [{ InstanceId: 'i-1', Device: '/dev/xvdf', State: 'attached' }] });
-    const ec2 = new FakeEc2({ DescribeVolumesCommand: ({ input }) => describeFrom([attached, volume('vol-b', 'b')])(input) });
+    const attached = volume('vol-a', 'a', {
+      State: 'in-use',
+      Attachments: [{ InstanceId: 'i-1', Device: '/dev/xvdf', State: 'attached' }],
+    });
+    const ec2 = new FakeEc2({
+      DescribeVolumesCommand: ({ input }) => describeFrom([attached, volume('vol-b', 'b')])(input),
+    });
     const batcher = batcherOver(ec2, { attachmentsTtlMs: 60_000 });
     const [one, two] = await Promise.all([batcher.attachedTo('i-1'), batcher.attachedTo('i-1')]);
     expect(one.map((v) => v.VolumeId)).toEqual(['vol-a']);
@@ -161,11 +185,16 @@ describe('DescribeVolumesBatcher own attaches', () => {
 
 describe('batchedWaiterClient', () => {
   it("routes the SDK waiters' polls through the batcher: concurrent waiters share calls", async () => {
-    const inUse = (id: string) => volume(id, id, { State: 'in-use', Attachments: [{ InstanceId: 'i-1', State: 'attached' }] });
-    const ec2 = new FakeEc2({ DescribeVolumesCommand: ({ input }) => describeFrom([inUse('vol-a'), inUse('vol-b'), inUse('vol-c')])(input) });
+    const inUse = (id: string) =>
+      volume(id, id, { State: 'in-use', Attachments: [{ InstanceId: 'i-1', State: 'attached' }] });
+    const ec2 = new FakeEc2({
+      DescribeVolumesCommand: ({ input }) => describeFrom([inUse('vol-a'), inUse('vol-b'), inUse('vol-c')])(input),
+    });
     const client = batchedWaiterClient(ec2, batcherOver(ec2));
     const waiter = { client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 };
-    const results = await Promise.all(['vol-a', 'vol-b', 'vol-c'].map((id) => waitUntilVolumeInUse(waiter, { VolumeIds: [id] })));
+    const results = await Promise.all(
+      ['vol-a', 'vol-b', 'vol-c'].map((id) => waitUntilVolumeInUse(waiter, { VolumeIds: [id] })),
+    );
     expect(results.map((r) => r.state)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
     expect(ec2.calls).toHaveLength(1);
     expect(filterValues(ec2.calls[0]?.input ?? {}, 'volume-id')).toEqual(['vol-a', 'vol-b', 'vol-c']);
@@ -174,7 +203,9 @@ describe('batchedWaiterClient', () => {
   it('answers a missing id as EC2 does (InvalidVolume.NotFound) and passes every other call through unchanged', async () => {
     const ec2 = new FakeEc2({ DescribeVolumesCommand: ({ input }) => describeFrom([volume('vol-a', 'a')])(input) });
     const client = batchedWaiterClient(ec2, batcherOver(ec2));
-    const error = await client.send(new DescribeVolumesCommand({ VolumeIds: ['vol-a', 'vol-gone'] })).catch((e: unknown) => e as Error);
+    const error = await client
+      .send(new DescribeVolumesCommand({ VolumeIds: ['vol-a', 'vol-gone'] }))
+      .catch((e: unknown) => e as Error);
     expect(error).toMatchObject({ name: 'InvalidVolume.NotFound' });
     expect((error as Error).message).toContain('vol-gone');
 

@@ -2,7 +2,9 @@ import { ErrorKind, StowageError } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
 import { DEVICE_NAMES, DeviceNameAllocator } from '../src/device-name-allocator.js';
 
-const attached = (...devices: string[]) => async () => ({ devices });
+const attached =
+  (...devices: string[]) =>
+  async () => ({ devices });
 
 describe('DeviceNameAllocator', () => {
   it('picks the first name EC2 does not show in use, counting sdX and xvdX as one slot', async () => {

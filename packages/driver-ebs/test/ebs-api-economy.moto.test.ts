@@ -53,7 +53,11 @@ describe('EC2 API economy, counted at moto', () => {
       await Promise.all(
         names.slice(i, i + 25).map((name) =>
           fixture.client.send(
-            new CreateVolumeCommand({ AvailabilityZone: ZONE, Size: 1, TagSpecifications: [{ ResourceType: 'volume', Tags: tags(name) }] }),
+            new CreateVolumeCommand({
+              AvailabilityZone: ZONE,
+              Size: 1,
+              TagSpecifications: [{ ResourceType: 'volume', Tags: tags(name) }],
+            }),
           ),
         ),
       );

@@ -1,4 +1,11 @@
-import { ErrorKind, StowageError, SystemHostOperations, createLogger, driverProviders, parseOptions } from '@stowage/core';
+import {
+  ErrorKind,
+  StowageError,
+  SystemHostOperations,
+  createLogger,
+  driverProviders,
+  parseOptions,
+} from '@stowage/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { EbsProvider, driver, type EbsOptions, type EbsSettings } from '../src/index.js';
 
@@ -8,7 +15,16 @@ describe('the ebs driver definition', () => {
     expect(providers).toHaveLength(1);
     expect(providers[0]).toBeInstanceOf(EbsProvider);
     expect(providers[0]).toMatchObject({ name: 'ebs', aliases: ['relocatable'], scope: 'global' });
-    expect(providers[0]?.options.map((o) => o.name)).toEqual(['size', 'ebstype', 'iops', 'throughput', 'encrypted', 'kmskeyid', 'snapshot', 'fstype']);
+    expect(providers[0]?.options.map((o) => o.name)).toEqual([
+      'size',
+      'ebstype',
+      'iops',
+      'throughput',
+      'encrypted',
+      'kmskeyid',
+      'snapshot',
+      'fstype',
+    ]);
   });
 
   it('infers its settings and create options from their one declaration each', () => {
@@ -27,18 +43,27 @@ describe('the ebs driver definition', () => {
 describe('the node identity at start-up', () => {
   it('asks instance metadata only for what settings leave unset, and says which setting to give when it does not answer', async () => {
     const asked: string[] = [];
-    const provider = new EbsProvider(parseOptions(driver.settings, { clusterId: 'c', region: 'eu-west-1', availabilityZone: 'eu-west-1b' }, 'driver ebs'), {
-      host: new SystemHostOperations(),
-      logger: createLogger({ level: 'silent' }),
-      stateDir: '/var/lib/stowage',
-      metadata: () => async (path) => {
-        asked.push(path);
-        throw new Error('connect ECONNREFUSED 169.254.169.254:80');
+    const provider = new EbsProvider(
+      parseOptions(
+        driver.settings,
+        { clusterId: 'c', region: 'eu-west-1', availabilityZone: 'eu-west-1b' },
+        'driver ebs',
+      ),
+      {
+        host: new SystemHostOperations(),
+        logger: createLogger({ level: 'silent' }),
+        stateDir: '/var/lib/stowage',
+        metadata: () => async (path) => {
+          asked.push(path);
+          throw new Error('connect ECONNREFUSED 169.254.169.254:80');
+        },
       },
-    });
+    );
     const error = await provider.init().catch((e: unknown) => e);
     expect(StowageError.is(error, ErrorKind.BackendFailure)).toBe(true);
-    expect((error as Error).message).toMatch(/instance id .*ECONNREFUSED.*set the ebs driver's instanceId setting \(STOWAGE_EBS_INSTANCE_ID\)/);
+    expect((error as Error).message).toMatch(
+      /instance id .*ECONNREFUSED.*set the ebs driver's instanceId setting \(STOWAGE_EBS_INSTANCE_ID\)/,
+    );
     expect(asked).toEqual(['/latest/meta-data/instance-id']);
   });
 });

@@ -16,7 +16,10 @@ const fixture = useMotoFixture({ zone: ZONE, clusterId: CLUSTER });
 const node = (zone?: string) => fixture.node(zone);
 
 async function create(n: EbsTestNode, name: string): Promise<string> {
-  const volume = await n.provider.create({ name, options: parseOptions(n.provider.options, { size: '1' }, 'backing=ebs') });
+  const volume = await n.provider.create({
+    name,
+    options: parseOptions(n.provider.options, { size: '1' }, 'backing=ebs'),
+  });
   return volume.status?.volumeId as string;
 }
 
@@ -46,10 +49,16 @@ describe('mount on real block devices', () => {
 
   it('formats xfs when the volume was created with fstype=xfs, and mounts it as xfs', async () => {
     const a = await node();
-    const volume = await a.provider.create({ name: 'x1', options: parseOptions(a.provider.options, { size: '1', fstype: 'xfs' }, 'backing=ebs') });
+    const volume = await a.provider.create({
+      name: 'x1',
+      options: parseOptions(a.provider.options, { size: '1', fstype: 'xfs' }, 'backing=ebs'),
+    });
     const volumeId = volume.status?.volumeId as string;
     const { path } = await a.provider.mount('x1');
-    expect((await host.listMounts(path)).find((m) => m.target === path)).toMatchObject({ fstype: 'xfs', source: a.udev.device(volumeId) });
+    expect((await host.listMounts(path)).find((m) => m.target === path)).toMatchObject({
+      fstype: 'xfs',
+      source: a.udev.device(volumeId),
+    });
     await writeFile(join(path, 'f'), 'on xfs');
     await a.provider.unmount('x1');
     expect(await host.probeFilesystem(volumeImage(a, volumeId))).toBe('xfs');
@@ -137,7 +146,8 @@ describe('mount on real block devices', () => {
             const result = await next(args);
             if (releasing && context.commandName === 'DescribeVolumesCommand') {
               for (const volume of (result.output as { Volumes?: Volume[] }).Volumes ?? []) {
-                if (volume.VolumeId === volumeId) volume.Attachments = [{ VolumeId: volumeId, InstanceId: a.instanceId, State: 'detaching' }];
+                if (volume.VolumeId === volumeId)
+                  volume.Attachments = [{ VolumeId: volumeId, InstanceId: a.instanceId, State: 'detaching' }];
               }
             }
             return result;
@@ -147,8 +157,17 @@ describe('mount on real block devices', () => {
     });
     const mounted = b.provider.mount('handover');
     // The wait goes on, logged, until the holder's detach ends; a line once EC2 has described the volume:
-    const line = await log.next((l) => l.msg === `still waiting for EBS volume ${volumeId} to detach from ${a.instanceId}` && l.state !== 'not described yet');
-    expect(line).toMatchObject({ volumeId, instanceId: a.instanceId, state: 'available', waitedSeconds: expect.any(Number) });
+    const line = await log.next(
+      (l) =>
+        l.msg === `still waiting for EBS volume ${volumeId} to detach from ${a.instanceId}` &&
+        l.state !== 'not described yet',
+    );
+    expect(line).toMatchObject({
+      volumeId,
+      instanceId: a.instanceId,
+      state: 'available',
+      waitedSeconds: expect.any(Number),
+    });
     releasing = false;
     const { path } = await mounted;
     expect(path).toBe(join(b.dir, 'mounts', 'handover'));

@@ -41,10 +41,16 @@ describe('create options', () => {
     [{ size: '1025' }, /size: must be between 1 and 1024 GiB for ebstype=standard, got 1025/],
     [{ size: '100', ebstype: 'st1' }, /size: must be between 125 and 16384 GiB for ebstype=st1/],
     [{ size: '2', ebstype: 'io1', iops: '100' }, /size: must be between 4 and 16384 GiB for ebstype=io1/],
-    [{ size: '10', ebstype: 'io1', iops: '1000' }, /iops: at most 50 per GiB for ebstype=io1, so at most 500 for size=10; got 1000/],
+    [
+      { size: '10', ebstype: 'io1', iops: '1000' },
+      /iops: at most 50 per GiB for ebstype=io1, so at most 500 for size=10; got 1000/,
+    ],
     [{ size: '2000', ebstype: 'io1', iops: '70000' }, /iops: must be between 100 and 64000 for ebstype=io1/],
     [{ size: '100', ebstype: 'gp3', iops: '2000' }, /iops: must be between 3000 and 16000 for ebstype=gp3/],
-    [{ size: '100', ebstype: 'gp3', throughput: '1000' }, /throughput: at most 0.25 MiB\/s per IOPS, so at most 750 with 3000 IOPS/],
+    [
+      { size: '100', ebstype: 'gp3', throughput: '1000' },
+      /throughput: at most 0.25 MiB\/s per IOPS, so at most 750 with 3000 IOPS/,
+    ],
     [{ size: '100', ebstype: 'gp3', throughput: '100' }, /throughput: must be between 125 and 1000/],
   ])('refuses %j before any API call', (raw, message) => {
     expect(check(raw)).toMatch(message);
@@ -56,7 +62,13 @@ describe('create options', () => {
     [{ size: '100', ebstype: 'gp3', iops: '16000', throughput: '1000' }],
     [{ size: '125', ebstype: 'sc1' }],
     [{ size: '64000', ebstype: 'io2', iops: '256000' }],
-    [{ size: '1', encrypted: 'true', kmskeyid: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' }],
+    [
+      {
+        size: '1',
+        encrypted: 'true',
+        kmskeyid: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      },
+    ],
   ])('accepts %j', (raw) => {
     expect(typeof check(raw)).toBe('object');
   });
@@ -66,7 +78,9 @@ describe('create options', () => {
   });
 
   it('normalises a snapshot id to lower case, so both spellings record one value', () => {
-    expect(check({ size: '1', snapshot: 'SNAP-0123456789ABCDEF0' })).toMatchObject({ snapshot: 'snap-0123456789abcdef0' });
+    expect(check({ size: '1', snapshot: 'SNAP-0123456789ABCDEF0' })).toMatchObject({
+      snapshot: 'snap-0123456789abcdef0',
+    });
   });
 });
 
@@ -87,35 +101,56 @@ describe('driver settings', () => {
   });
 
   it('bounds the snapshot interval to a week and keeps at least one snapshot', () => {
-    expect(parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotIntervalMinutes: '10080', snapshotRetain: '100' }, 'driver ebs')).toMatchObject({
+    expect(
+      parseOptions(
+        EBS_SETTINGS,
+        { clusterId: 'c', snapshotIntervalMinutes: '10080', snapshotRetain: '100' },
+        'driver ebs',
+      ),
+    ).toMatchObject({
       snapshotIntervalMinutes: 10080,
       snapshotRetain: 100,
     });
-    expect(() => parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotIntervalMinutes: '10081' }, 'driver ebs')).toThrow(/snapshotIntervalMinutes/);
-    expect(() => parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotIntervalMinutes: '-1' }, 'driver ebs')).toThrow(/snapshotIntervalMinutes/);
-    expect(() => parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotRetain: '0' }, 'driver ebs')).toThrow(/snapshotRetain/);
+    expect(() =>
+      parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotIntervalMinutes: '10081' }, 'driver ebs'),
+    ).toThrow(/snapshotIntervalMinutes/);
+    expect(() => parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotIntervalMinutes: '-1' }, 'driver ebs')).toThrow(
+      /snapshotIntervalMinutes/,
+    );
+    expect(() => parseOptions(EBS_SETTINGS, { clusterId: 'c', snapshotRetain: '0' }, 'driver ebs')).toThrow(
+      /snapshotRetain/,
+    );
   });
 
   it('refuses malformed identities and relative paths', () => {
     expect(() =>
-      parseOptions(EBS_SETTINGS, { clusterId: 'c', instanceId: 'box-1', availabilityZone: 'east', deviceDir: 'dev' }, 'driver ebs'),
-    ).toThrow(/instanceId: must be an EC2 instance id.*availabilityZone: must be an availability zone.*deviceDir: must be an absolute path/);
+      parseOptions(
+        EBS_SETTINGS,
+        { clusterId: 'c', instanceId: 'box-1', availabilityZone: 'east', deviceDir: 'dev' },
+        'driver ebs',
+      ),
+    ).toThrow(
+      /instanceId: must be an EC2 instance id.*availabilityZone: must be an availability zone.*deviceDir: must be an absolute path/,
+    );
   });
 });
 
 describe('keys that are Object.prototype members', () => {
-  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])('refuses ebstype=%s as an unknown type instead of reading the prototype', (ebstype) => {
-    const error = (() => {
-      try {
-        validateEbsRequest({ name: 'v', options: { size: 1, ebstype } });
-      } catch (e) {
-        return e;
-      }
-      return undefined;
-    })();
-    expect(StowageError.is(error, ErrorKind.InvalidArgument), String(error)).toBe(true);
-    expect((error as Error).message).toMatch(/^ebstype: must be one of gp2, gp3, io1, io2, st1, sc1, standard/);
-  });
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    'refuses ebstype=%s as an unknown type instead of reading the prototype',
+    (ebstype) => {
+      const error = (() => {
+        try {
+          validateEbsRequest({ name: 'v', options: { size: 1, ebstype } });
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(StowageError.is(error, ErrorKind.InvalidArgument), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(/^ebstype: must be one of gp2, gp3, io1, io2, st1, sc1, standard/);
+    },
+  );
 
   it('reads option tags named __proto__, constructor and toString as plain options, and no option from the prototype', () => {
     const options = optionsFromTags([
@@ -132,6 +167,11 @@ describe('keys that are Object.prototype members', () => {
     ]);
     expect(options.valueOf).toBeUndefined();
     expect(options.hasOwnProperty).toBeUndefined();
-    expect(JSON.parse(JSON.stringify(options))).toEqual({ ['__proto__']: 'a', constructor: 'b', toString: 'c', size: '1' });
+    expect(JSON.parse(JSON.stringify(options))).toEqual({
+      ['__proto__']: 'a',
+      constructor: 'b',
+      toString: 'c',
+      size: '1',
+    });
   });
 });

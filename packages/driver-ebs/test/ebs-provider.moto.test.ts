@@ -1,6 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateSnapshotCommand, CreateTagsCommand, CreateVolumeCommand, DescribeVolumesCommand, type EC2Client, type Volume } from '@aws-sdk/client-ec2';
+import {
+  CreateSnapshotCommand,
+  CreateTagsCommand,
+  CreateVolumeCommand,
+  DescribeVolumesCommand,
+  type EC2Client,
+  type Volume,
+} from '@aws-sdk/client-ec2';
 import { startCountingProxy } from '@stowage/testkit/moto';
 import { ErrorKind, StowageError, parseOptions, type CreateRequest } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
@@ -23,7 +30,9 @@ function request(n: EbsTestNode, name: string, raw: Record<string, string>): Cre
 }
 
 async function describeCluster(clusterId = CLUSTER) {
-  const result = await send(new DescribeVolumesCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [stackIdFor(clusterId)] }] }));
+  const result = await send(
+    new DescribeVolumesCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [stackIdFor(clusterId)] }] }),
+  );
   return result.Volumes ?? [];
 }
 
@@ -31,7 +40,9 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
   it('creates a tagged volume of the requested type that any node lists and inspects, until removed', async () => {
     const a = await node();
     const b = await node();
-    const created = await a.provider.create(request(a, 'db1', { size: '20', ebstype: 'gp3', iops: '4000', throughput: '250', encrypted: 'true' }));
+    const created = await a.provider.create(
+      request(a, 'db1', { size: '20', ebstype: 'gp3', iops: '4000', throughput: '250', encrypted: 'true' }),
+    );
     expect(created).toMatchObject({
       name: 'db1',
       options: { size: '20', ebstype: 'gp3', iops: '4000', throughput: '250', encrypted: 'true', fstype: 'ext4' },
@@ -40,7 +51,14 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
 
     const [volume, ...others] = await describeCluster();
     expect(others).toEqual([]);
-    expect(volume).toMatchObject({ Size: 20, VolumeType: 'gp3', Iops: 4000, Throughput: 250, Encrypted: true, AvailabilityZone: ZONE });
+    expect(volume).toMatchObject({
+      Size: 20,
+      VolumeType: 'gp3',
+      Iops: 4000,
+      Throughput: 250,
+      Encrypted: true,
+      AvailabilityZone: ZONE,
+    });
     const tags = Object.fromEntries((volume?.Tags ?? []).map((t) => [t.Key, t.Value]));
     expect(tags).toMatchObject({
       'stowage:volume': 'db1',
@@ -64,7 +82,9 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
     const a = await node();
     await a.provider.create(request(a, 'fast', { size: '10', ebstype: 'io1', iops: '500' }));
     await a.provider.create(request(a, 'plain', { size: '1' }));
-    const byName = Object.fromEntries((await describeCluster()).map((v) => [v.Tags?.find((t) => t.Key === 'Name')?.Value, v]));
+    const byName = Object.fromEntries(
+      (await describeCluster()).map((v) => [v.Tags?.find((t) => t.Key === 'Name')?.Value, v]),
+    );
     expect(byName.fast).toMatchObject({ VolumeType: 'io1', Iops: 500, Size: 10 });
     expect(byName.plain).toMatchObject({ VolumeType: 'standard', Size: 1, Encrypted: false });
   });
@@ -73,7 +93,9 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
     const a = await node();
     const source = await send(new CreateVolumeCommand({ Size: 3, AvailabilityZone: ZONE }));
     const snapshot = await send(new CreateSnapshotCommand({ VolumeId: source.VolumeId }));
-    const created = await a.provider.create(request(a, 'restored', { size: '3', snapshot: snapshot.SnapshotId as string }));
+    const created = await a.provider.create(
+      request(a, 'restored', { size: '3', snapshot: snapshot.SnapshotId as string }),
+    );
     expect(created.options).toMatchObject({ snapshot: snapshot.SnapshotId });
     expect((await describeCluster())[0]).toMatchObject({ SnapshotId: snapshot.SnapshotId, Size: 3 });
   });
@@ -112,7 +134,13 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
     const created = await a.provider.create(request(a, 'dup', { size: '1' }));
     // A duplicate as a crashed creator would leave it: same tags, made later.
     const tags = (await describeCluster())[0]?.Tags;
-    await send(new CreateVolumeCommand({ Size: 1, AvailabilityZone: ZONE, TagSpecifications: [{ ResourceType: 'volume', Tags: tags }] }));
+    await send(
+      new CreateVolumeCommand({
+        Size: 1,
+        AvailabilityZone: ZONE,
+        TagSpecifications: [{ ResourceType: 'volume', Tags: tags }],
+      }),
+    );
     expect((await a.provider.list()).map((v) => v.name)).toEqual(['dup']);
     // The oldest answers for the name, the volume id breaking a tie (EC2 times have whole seconds), on every call.
     const kept = (await a.provider.list())[0]?.status?.volumeId;
@@ -239,7 +267,11 @@ describe('names and tag keys that are Object.prototype members', () => {
     }
     expect((await b.provider.list()).map((v) => v.name).sort()).toEqual([...NAMES].sort());
     for (const [i, name] of NAMES.entries()) {
-      expect(await b.provider.inspect(name)).toMatchObject({ name, options: { size: String(i + 1) }, status: { volumeId: ids.get(name), sizeGiB: i + 1 } });
+      expect(await b.provider.inspect(name)).toMatchObject({
+        name,
+        options: { size: String(i + 1) },
+        status: { volumeId: ids.get(name), sizeGiB: i + 1 },
+      });
     }
     const { path } = await b.provider.mount('constructor');
     await writeFile(join(path, 'f'), 'kept');
@@ -256,11 +288,18 @@ describe('names and tag keys that are Object.prototype members', () => {
     await send(
       new CreateTagsCommand({
         Resources: [created.status?.volumeId as string],
-        Tags: ['__proto__', 'constructor', 'toString'].map((key) => ({ Key: `${OPTION_TAG_PREFIX}${key}`, Value: `by hand ${key}` })),
+        Tags: ['__proto__', 'constructor', 'toString'].map((key) => ({
+          Key: `${OPTION_TAG_PREFIX}${key}`,
+          Value: `by hand ${key}`,
+        })),
       }),
     );
     const inspected = await a.provider.inspect('tagged');
-    expect(Object.entries(inspected?.options ?? {}).filter(([key]) => !['size', 'ebstype', 'encrypted', 'fstype'].includes(key)).sort()).toEqual([
+    expect(
+      Object.entries(inspected?.options ?? {})
+        .filter(([key]) => !['size', 'ebstype', 'encrypted', 'fstype'].includes(key))
+        .sort(),
+    ).toEqual([
       ['__proto__', 'by hand __proto__'],
       ['constructor', 'by hand constructor'],
       ['toString', 'by hand toString'],

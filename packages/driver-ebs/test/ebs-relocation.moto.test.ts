@@ -34,7 +34,10 @@ const node = (zone: string, extra?: NodeExtras) => fixture.node(zone, CLUSTER, e
 const send: EC2Client['send'] = (command: never) => fixture.client.send(command);
 
 async function create(n: EbsTestNode, name: string, raw: Record<string, string> = {}): Promise<string> {
-  const volume = await n.provider.create({ name, options: parseOptions(n.provider.options, { size: '1', ...raw }, 'backing=ebs') });
+  const volume = await n.provider.create({
+    name,
+    options: parseOptions(n.provider.options, { size: '1', ...raw }, 'backing=ebs'),
+  });
   return volume.status?.volumeId as string;
 }
 
@@ -53,7 +56,10 @@ async function volumesNamed(name: string): Promise<Volume[]> {
 
 async function snapshotsOf(volumeId: string) {
   const { Snapshots = [] } = await send(
-    new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: `tag:${SOURCE_VOLUME_TAG}`, Values: [volumeId] }] }),
+    new DescribeSnapshotsCommand({
+      OwnerIds: ['self'],
+      Filters: [{ Name: `tag:${SOURCE_VOLUME_TAG}`, Values: [volumeId] }],
+    }),
   );
   return Snapshots;
 }
@@ -136,10 +142,16 @@ describe('relocation across zones', () => {
     expect(moved?.VolumeId).not.toBe(oldId);
     expect(moved?.Attachments?.[0]?.InstanceId).toBe(b.instanceId);
     const tags = tagsOf(moved);
-    expect(tags).toMatchObject({ [VOLUME_NAME_TAG]: 'travels', [CLUSTER_TAG]: stackIdFor(CLUSTER), 'stowage:option:ebstype': 'gp3' });
+    expect(tags).toMatchObject({
+      [VOLUME_NAME_TAG]: 'travels',
+      [CLUSTER_TAG]: stackIdFor(CLUSTER),
+      'stowage:option:ebstype': 'gp3',
+    });
     expect(tags[MOVED_FROM_TAG]).toBeUndefined();
     expect(tags[MOVE_TO_TAG]).toBeUndefined();
-    const { Volumes: old = [] } = await send(new DescribeVolumesCommand({ Filters: [{ Name: 'volume-id', Values: [oldId] }] }));
+    const { Volumes: old = [] } = await send(
+      new DescribeVolumesCommand({ Filters: [{ Name: 'volume-id', Values: [oldId] }] }),
+    );
     expect(old).toEqual([]);
     expect(await snapshotsOf(oldId)).toEqual([]);
     console.log(
@@ -177,7 +189,10 @@ describe('relocation across zones', () => {
       onClient: (client) =>
         client.middlewareStack.add(
           (next, context) => async (args) => {
-            if (context.commandName === 'DescribeSnapshotsCommand' && (args.input as { SnapshotIds?: string[] }).SnapshotIds) {
+            if (
+              context.commandName === 'DescribeSnapshotsCommand' &&
+              (args.input as { SnapshotIds?: string[] }).SnapshotIds
+            ) {
               statusAsked.open();
               await held;
             }
@@ -191,11 +206,15 @@ describe('relocation across zones', () => {
 
     // The first Mount starts the move and answers within its second, at whatever step the move is by then.
     const first = await failure(b.provider.mount('slow'), ErrorKind.BackendFailure);
-    expect(first.message).toMatch(/^volume "slow" is moving from us-east-1a to us-east-1b: .*; retry shortly: the move goes on meanwhile$/);
+    expect(first.message).toMatch(
+      /^volume "slow" is moving from us-east-1a to us-east-1b: .*; retry shortly: the move goes on meanwhile$/,
+    );
     // Once the move waits for its snapshot, which EC2 takes long to make here, a Mount says so, and joins the same move.
     await statusAsked.promise;
     const pending = await failure(b.provider.mount('slow'), ErrorKind.BackendFailure);
-    expect(pending.message).toMatch(/^volume "slow" is moving from us-east-1a to us-east-1b: transfer snapshot snap-[0-9a-f]+ \d+% done; retry shortly/);
+    expect(pending.message).toMatch(
+      /^volume "slow" is moving from us-east-1a to us-east-1b: transfer snapshot snap-[0-9a-f]+ \d+% done; retry shortly/,
+    );
     const inspected = await b.provider.inspect('slow');
     expect(inspected?.status).toMatchObject({ volumeId: oldId, availabilityZone: ZONE_A });
     expect(String(inspected?.status?.move)).toMatch(/^moving from us-east-1a to us-east-1b: transfer snapshot snap-/);
@@ -217,7 +236,9 @@ describe('relocation across zones', () => {
     await writeAndRelease(a, 'resumed', 'before the crash');
     // What a node that died mid-move leaves: the claim on the volume and the transfer snapshot.
     const [source] = await volumesNamed('resumed');
-    await send(new CreateTagsCommand({ Resources: [oldId], Tags: [{ Key: MOVE_TO_TAG, Value: `${ZONE_B}/dead0001` }] }));
+    await send(
+      new CreateTagsCommand({ Resources: [oldId], Tags: [{ Key: MOVE_TO_TAG, Value: `${ZONE_B}/dead0001` }] }),
+    );
     const { SnapshotId } = await send(
       new CreateSnapshotCommand({
         VolumeId: oldId,
@@ -252,14 +273,29 @@ describe('relocation across zones', () => {
     const { SnapshotId } = await send(
       new CreateSnapshotCommand({
         VolumeId: oldId,
-        TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: SOURCE_VOLUME_TAG, Value: oldId }, { Key: SNAPSHOT_PURPOSE_TAG, Value: 'move' }, { Key: VOLUME_NAME_TAG, Value: 'finished' }, { Key: CLUSTER_TAG, Value: stackIdFor(CLUSTER) }] }],
+        TagSpecifications: [
+          {
+            ResourceType: 'snapshot',
+            Tags: [
+              { Key: SOURCE_VOLUME_TAG, Value: oldId },
+              { Key: SNAPSHOT_PURPOSE_TAG, Value: 'move' },
+              { Key: VOLUME_NAME_TAG, Value: 'finished' },
+              { Key: CLUSTER_TAG, Value: stackIdFor(CLUSTER) },
+            ],
+          },
+        ],
       }),
     );
     const copy = await send(
       new CreateVolumeCommand({
         AvailabilityZone: ZONE_B,
         SnapshotId,
-        TagSpecifications: [{ ResourceType: 'volume', Tags: [...(source?.Tags ?? []), { Key: MOVED_FROM_TAG, Value: `${oldId}/dead0002` }] }],
+        TagSpecifications: [
+          {
+            ResourceType: 'volume',
+            Tags: [...(source?.Tags ?? []), { Key: MOVED_FROM_TAG, Value: `${oldId}/dead0002` }],
+          },
+        ],
       }),
     );
     // While the source exists, the copy does not answer for the name.
@@ -276,24 +312,42 @@ describe('relocation across zones', () => {
     expect(await snapshotsOf(oldId)).toEqual([]);
   });
 
-  it('a node in the volume\'s own zone takes it back from an abandoned move, mounts it in place, and deletes what the move left', async () => {
+  it("a node in the volume's own zone takes it back from an abandoned move, mounts it in place, and deletes what the move left", async () => {
     const a = await node(ZONE_A);
     const volumeId = await create(a, 'stays');
     await writeAndRelease(a, 'stays', 'never moved');
     // What a mover in us-east-1b that died after making its copy leaves: the claim, the transfer snapshot, the copy.
     const [source] = await volumesNamed('stays');
-    await send(new CreateTagsCommand({ Resources: [volumeId], Tags: [{ Key: MOVE_TO_TAG, Value: `${ZONE_B}/dead0003` }] }));
+    await send(
+      new CreateTagsCommand({ Resources: [volumeId], Tags: [{ Key: MOVE_TO_TAG, Value: `${ZONE_B}/dead0003` }] }),
+    );
     const { SnapshotId } = await send(
       new CreateSnapshotCommand({
         VolumeId: volumeId,
-        TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: SOURCE_VOLUME_TAG, Value: volumeId }, { Key: SNAPSHOT_PURPOSE_TAG, Value: 'move' }, { Key: MOVE_ID_TAG, Value: 'dead0003' }, { Key: VOLUME_NAME_TAG, Value: 'stays' }, { Key: CLUSTER_TAG, Value: stackIdFor(CLUSTER) }] }],
+        TagSpecifications: [
+          {
+            ResourceType: 'snapshot',
+            Tags: [
+              { Key: SOURCE_VOLUME_TAG, Value: volumeId },
+              { Key: SNAPSHOT_PURPOSE_TAG, Value: 'move' },
+              { Key: MOVE_ID_TAG, Value: 'dead0003' },
+              { Key: VOLUME_NAME_TAG, Value: 'stays' },
+              { Key: CLUSTER_TAG, Value: stackIdFor(CLUSTER) },
+            ],
+          },
+        ],
       }),
     );
     await send(
       new CreateVolumeCommand({
         AvailabilityZone: ZONE_B,
         SnapshotId,
-        TagSpecifications: [{ ResourceType: 'volume', Tags: [...(source?.Tags ?? []), { Key: MOVED_FROM_TAG, Value: `${volumeId}/dead0003` }] }],
+        TagSpecifications: [
+          {
+            ResourceType: 'volume',
+            Tags: [...(source?.Tags ?? []), { Key: MOVED_FROM_TAG, Value: `${volumeId}/dead0003` }],
+          },
+        ],
       }),
     );
     expect(await volumesNamed('stays')).toHaveLength(2);
@@ -316,13 +370,19 @@ describe('relocation across zones', () => {
     const movedId = moved?.VolumeId as string;
     const passes = [];
     for (let pass = 0; pass < 3; pass++) passes.push(await b.provider.snapshotAttachedVolumes());
-    expect(passes.map((p) => [p.snapshotted.length, p.failed])).toEqual([[1, []], [1, []], [1, []]]);
+    expect(passes.map((p) => [p.snapshotted.length, p.failed])).toEqual([
+      [1, []],
+      [1, []],
+      [1, []],
+    ]);
     expect(passes[2]?.pruned).toHaveLength(1);
     const kept = await snapshotsOf(movedId);
     // moto's snapshot times are whole seconds, so which of three taken within one second is oldest is not defined here.
     expect(kept).toHaveLength(2);
     expect(kept.map((snap) => snap.SnapshotId)).not.toContain(passes[2]?.pruned[0]);
-    expect(kept.every((snap) => snap.Tags?.some((t) => t.Key === SNAPSHOT_PURPOSE_TAG && t.Value === 'periodic'))).toBe(true);
+    expect(kept.every((snap) => snap.Tags?.some((t) => t.Key === SNAPSHOT_PURPOSE_TAG && t.Value === 'periodic'))).toBe(
+      true,
+    );
 
     await b.provider.unmount('gone');
     await a.provider.remove('gone');
@@ -353,7 +413,10 @@ function hooked(hook: Hook): NodeExtras['onClient'] {
  * How the move a Mount started on a node ended: the Mount's own error, or, when the Mount answered first that the
  * move goes on, the error the move failed with in the background (its log line), as the task's retry would meet it.
  */
-async function moveOutcome(mount: Promise<unknown>, next: (match: (line: LogLine) => boolean) => Promise<LogLine>): Promise<string> {
+async function moveOutcome(
+  mount: Promise<unknown>,
+  next: (match: (line: LogLine) => boolean) => Promise<LogLine>,
+): Promise<string> {
   const error = await mount.then(
     () => undefined,
     (e: unknown) => e as Error,
@@ -366,7 +429,7 @@ async function moveOutcome(mount: Promise<unknown>, next: (match: (line: LogLine
 }
 
 describe('two moves of one volume, and a node taking it back, racing', () => {
-  it('a second zone that claims and snapshots the source while a move deletes it gets nothing: one volume remains, with the first mover\'s writes', async () => {
+  it("a second zone that claims and snapshots the source while a move deletes it gets nothing: one volume remains, with the first mover's writes", async () => {
     const a = await node(ZONE_A);
     const sourceId = await create(a, 'raced');
     await writeAndRelease(a, 'raced', 'written in a');
@@ -417,7 +480,9 @@ describe('two moves of one volume, and a node taking it back, racing', () => {
     await b.provider.unmount('raced');
     bDone.open();
 
-    expect(await cOutcome).toMatch(/volume "raced" was moved to (us-east-1b|another zone) by another node meanwhile; retry the mount/);
+    expect(await cOutcome).toMatch(
+      /volume "raced" was moved to (us-east-1b|another zone) by another node meanwhile; retry the mount/,
+    );
     const left = await volumesNamed('raced');
     expect(left.map((v) => v.AvailabilityZone)).toEqual([ZONE_B]);
     expect(tagsOf(left[0])[MOVED_FROM_TAG]).toBeUndefined();
@@ -426,7 +491,7 @@ describe('two moves of one volume, and a node taking it back, racing', () => {
     expect(await readFile(join(again.path, 'data.txt'), 'utf8')).toBe('written in b');
   });
 
-  it('a node of the volume\'s zone that attaches it after another zone claimed it drops the claim: the move gives up, the writes stay', async () => {
+  it("a node of the volume's zone that attaches it after another zone claimed it drops the claim: the move gives up, the writes stay", async () => {
     const a = await node(ZONE_A);
     const sourceId = await create(a, 'contested');
     await writeAndRelease(a, 'contested', 'before the race');

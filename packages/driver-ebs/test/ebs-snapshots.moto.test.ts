@@ -39,15 +39,26 @@ async function tagsOf(snapshotId: string): Promise<Record<string, string>> {
 describe('EBS snapshots against moto, with bytes on loop devices', () => {
   it('snapshots an attached volume, keeps the newest two, restores its file in another zone, and deletes them all', async () => {
     const a = await fixture.node('us-east-1a');
-    const created = await a.provider.create({ name: 'journal', options: parseOptions(a.provider.options, { size: '1' }, 'backing=ebs') });
+    const created = await a.provider.create({
+      name: 'journal',
+      options: parseOptions(a.provider.options, { size: '1' }, 'backing=ebs'),
+    });
     const volumeId = created.status?.volumeId as string;
     const { path } = await a.provider.mount('journal');
     await writeFile(join(path, 'entry.txt'), 'written before the snapshot');
     // A snapshot holds what reached the disk, on EBS as here: flush the file system's cache first.
     await run('sync', ['-f', path]);
 
-    const snapshots = new EbsSnapshots(fixture.client, STACK, logger, { minDelayMs: 50, maxDelayMs: 200, completeSeconds: 60 });
-    const schedule = new SnapshotSchedule(snapshots, { intervalMinutes: 0, retain: 2, attachedHere: attachedTo(a) }, logger);
+    const snapshots = new EbsSnapshots(fixture.client, STACK, logger, {
+      minDelayMs: 50,
+      maxDelayMs: 200,
+      completeSeconds: 60,
+    });
+    const schedule = new SnapshotSchedule(
+      snapshots,
+      { intervalMinutes: 0, retain: 2, attachedHere: attachedTo(a) },
+      logger,
+    );
 
     const first = await schedule.runOnce();
     expect(first).toMatchObject({ pruned: [], failed: [] });
@@ -70,7 +81,9 @@ describe('EBS snapshots against moto, with bytes on loop devices', () => {
     }
     const periodic = await snapshots.forVolume('journal', { purpose: 'periodic' });
     expect(periodic.map((s) => s.SnapshotId)).toEqual([later[2], later[1]]);
-    expect((await snapshots.forVolume('journal', { purpose: 'move' })).map((s) => s.SnapshotId)).toEqual([move.SnapshotId]);
+    expect((await snapshots.forVolume('journal', { purpose: 'move' })).map((s) => s.SnapshotId)).toEqual([
+      move.SnapshotId,
+    ]);
 
     // A volume made from the newest snapshot in another zone: its file comes back only if the snapshot carried bytes.
     const source = later[2] as string;
@@ -92,7 +105,9 @@ describe('EBS snapshots against moto, with bytes on loop devices', () => {
     expect(await snapshots.deleteAllFor('journal')).toBe(3);
     expect(await snapshots.forVolume('journal')).toEqual([]);
     const { Snapshots = [] } = await fixture.client.send(
-      new DescribeSnapshotsCommand({ Filters: [{ Name: `tag:${SNAPSHOT_PURPOSE_TAG}`, Values: ['periodic', 'move'] }] }),
+      new DescribeSnapshotsCommand({
+        Filters: [{ Name: `tag:${SNAPSHOT_PURPOSE_TAG}`, Values: ['periodic', 'move'] }],
+      }),
     );
     expect(Snapshots).toEqual([]);
   });

@@ -26,7 +26,9 @@ describe('EbsSnapshots.create', () => {
     const store = new FakeSnapshotStore();
     store.createAs = 'pending';
     const ec2 = new FakeEc2(store.handlers());
-    const snapshot = await new EbsSnapshots(ec2, TEST_STACK, logger).create(stowageVolume('db', 'vol-0abc'), 'move', [{ Key: 'stowage:move', Value: 'm1' }]);
+    const snapshot = await new EbsSnapshots(ec2, TEST_STACK, logger).create(stowageVolume('db', 'vol-0abc'), 'move', [
+      { Key: 'stowage:move', Value: 'm1' },
+    ]);
 
     expect(snapshot).toMatchObject({ VolumeId: 'vol-0abc', State: 'pending' });
     expect(snapshot).not.toHaveProperty('$metadata');
@@ -45,7 +47,10 @@ describe('EbsSnapshots.create', () => {
 
   it('refuses a volume without the Stowage name tag before any API call', async () => {
     const ec2 = new FakeEc2({});
-    const error = await failure(new EbsSnapshots(ec2, TEST_STACK, logger).create({ VolumeId: 'vol-x', Tags: [] }, 'periodic'), ErrorKind.InvalidArgument);
+    const error = await failure(
+      new EbsSnapshots(ec2, TEST_STACK, logger).create({ VolumeId: 'vol-x', Tags: [] }, 'periodic'),
+      ErrorKind.InvalidArgument,
+    );
     expect(error.message).toContain('vol-x');
     expect(ec2.calls).toHaveLength(0);
   });
@@ -53,7 +58,10 @@ describe('EbsSnapshots.create', () => {
   it('reports an EC2 refusal as a BackendFailure naming the volume', async () => {
     const store = new FakeSnapshotStore();
     store.failing.add('vol-db');
-    const error = await failure(new EbsSnapshots(new FakeEc2(store.handlers()), TEST_STACK, logger).create(stowageVolume('db'), 'periodic'), ErrorKind.BackendFailure);
+    const error = await failure(
+      new EbsSnapshots(new FakeEc2(store.handlers()), TEST_STACK, logger).create(stowageVolume('db'), 'periodic'),
+      ErrorKind.BackendFailure,
+    );
     expect(error.message).toMatch(/cannot snapshot EBS volume vol-db of "db": volume vol-db cannot be snapshotted/);
   });
 });
@@ -83,7 +91,9 @@ describe('EbsSnapshots.waitCompleted', () => {
         return { Snapshots: [{ SnapshotId: 'snap-1', State: 'completed', Progress: '100%' }] };
       },
     });
-    expect(await new EbsSnapshots(ec2, TEST_STACK, logger, fast).waitCompleted('snap-1')).toMatchObject({ State: 'completed' });
+    expect(await new EbsSnapshots(ec2, TEST_STACK, logger, fast).waitCompleted('snap-1')).toMatchObject({
+      State: 'completed',
+    });
     expect(call).toBe(2);
   });
 
@@ -92,14 +102,21 @@ describe('EbsSnapshots.waitCompleted', () => {
       { State: 'pending', Progress: '10%' },
       { State: 'error', Progress: '10%', StateMessage: 'Snapshot creation failed: internal error' },
     ]);
-    const error = await failure(new EbsSnapshots(ec2, TEST_STACK, logger, fast).waitCompleted('snap-bad'), ErrorKind.BackendFailure);
+    const error = await failure(
+      new EbsSnapshots(ec2, TEST_STACK, logger, fast).waitCompleted('snap-bad'),
+      ErrorKind.BackendFailure,
+    );
     expect(error.message).toContain('snap-bad');
     expect(error.message).toContain('Snapshot creation failed: internal error');
   });
 
   it('gives up past completeSeconds with how far the snapshot got', async () => {
     const ec2 = describing([{ State: 'pending', Progress: '7%' }]);
-    const snapshots = new EbsSnapshots(ec2, TEST_STACK, logger, { minDelayMs: 10, maxDelayMs: 20, completeSeconds: 0.3 });
+    const snapshots = new EbsSnapshots(ec2, TEST_STACK, logger, {
+      minDelayMs: 10,
+      maxDelayMs: 20,
+      completeSeconds: 0.3,
+    });
     const error = await failure(snapshots.waitCompleted('snap-slow'), ErrorKind.BackendFailure);
     expect(error.message).toMatch(/snap-slow did not complete within 0.3 s \(7% done\)/);
   });
@@ -107,9 +124,17 @@ describe('EbsSnapshots.waitCompleted', () => {
   it('stops waiting when the signal aborts, even in the middle of a long pause between polls', async () => {
     const ec2 = describing([{ State: 'pending', Progress: '3%' }]);
     // Pauses of a minute: only the abort can end this wait within the test's time.
-    const snapshots = new EbsSnapshots(ec2, TEST_STACK, logger, { minDelayMs: 60_000, maxDelayMs: 60_000, completeSeconds: 3600 });
+    const snapshots = new EbsSnapshots(ec2, TEST_STACK, logger, {
+      minDelayMs: 60_000,
+      maxDelayMs: 60_000,
+      completeSeconds: 3600,
+    });
     const abort = new AbortController();
-    const waiting = snapshots.waitCompleted('snap-1', () => setTimeout(() => abort.abort(new Error('closing')), 50), abort.signal);
+    const waiting = snapshots.waitCompleted(
+      'snap-1',
+      () => setTimeout(() => abort.abort(new Error('closing')), 50),
+      abort.signal,
+    );
     const error = await failure(waiting, ErrorKind.BackendFailure);
     expect(error.message).toMatch(/stopped waiting for EBS snapshot snap-1 \(3% done\)/);
     expect((error.cause as Error).message).toBe('closing');
@@ -117,7 +142,11 @@ describe('EbsSnapshots.waitCompleted', () => {
 
   it('stops at once for a signal aborted before the wait', async () => {
     const ec2 = describing([{ State: 'pending', Progress: '3%' }]);
-    const snapshots = new EbsSnapshots(ec2, TEST_STACK, logger, { minDelayMs: 60_000, maxDelayMs: 60_000, completeSeconds: 3600 });
+    const snapshots = new EbsSnapshots(ec2, TEST_STACK, logger, {
+      minDelayMs: 60_000,
+      maxDelayMs: 60_000,
+      completeSeconds: 3600,
+    });
     await failure(snapshots.waitCompleted('snap-1', undefined, AbortSignal.abort()), ErrorKind.BackendFailure);
     expect(ec2.inputsOf('DescribeSnapshotsCommand')).toHaveLength(1);
   });
@@ -146,8 +175,14 @@ describe('EbsSnapshots.forVolume', () => {
     const failed = store.add({ State: 'error', Tags: snapshotTags('db', 'periodic') });
     store.add({ State: 'completed', Tags: snapshotTags('db2', 'periodic') }); // another volume
     store.add({ State: 'completed', Tags: snapshotTags('db', 'backup') }); // not a purpose of ours
-    store.add({ State: 'completed', Tags: snapshotTags('db', 'periodic').filter((t) => t.Key !== SNAPSHOT_PURPOSE_TAG) }); // a copy of the volume's tags by another tool
-    store.add({ State: 'completed', Tags: [{ Key: CLUSTER_TAG, Value: 'other-cluster' }, ...snapshotTags('db', 'periodic').slice(1)] });
+    store.add({
+      State: 'completed',
+      Tags: snapshotTags('db', 'periodic').filter((t) => t.Key !== SNAPSHOT_PURPOSE_TAG),
+    }); // a copy of the volume's tags by another tool
+    store.add({
+      State: 'completed',
+      Tags: [{ Key: CLUSTER_TAG, Value: 'other-cluster' }, ...snapshotTags('db', 'periodic').slice(1)],
+    });
     const periodicNew = store.add({ State: 'pending', Tags: snapshotTags('db', 'periodic') });
     return { store, periodicOld, move, failed, periodicNew };
   }
@@ -175,7 +210,9 @@ describe('EbsSnapshots.forVolume', () => {
       [periodicNew, failed, periodicOld].map((s) => s.SnapshotId),
     );
     expect((await snapshots.forVolume('db', { purpose: 'move' })).map((s) => s.SnapshotId)).toEqual([move.SnapshotId]);
-    expect((await snapshots.forVolume('db', { sourceVolumeId: 'vol-older' })).map((s) => s.SnapshotId)).toEqual([move.SnapshotId]);
+    expect((await snapshots.forVolume('db', { sourceVolumeId: 'vol-older' })).map((s) => s.SnapshotId)).toEqual([
+      move.SnapshotId,
+    ]);
     expect(await snapshots.forVolume('db', { purpose: 'periodic', sourceVolumeId: 'vol-older' })).toEqual([]);
   });
 
@@ -187,7 +224,8 @@ describe('EbsSnapshots.forVolume', () => {
       { SnapshotId: 'snap-b', StartTime: new Date(at.getTime() + 1000), Tags: snapshotTags('db', 'periodic') },
     ];
     const ec2 = new FakeEc2({
-      DescribeSnapshotsCommand: ({ input }) => (input.NextToken === 'p2' ? { Snapshots: page2 } : { Snapshots: page1, NextToken: 'p2' }),
+      DescribeSnapshotsCommand: ({ input }) =>
+        input.NextToken === 'p2' ? { Snapshots: page2 } : { Snapshots: page1, NextToken: 'p2' },
     });
     const found = await new EbsSnapshots(ec2, TEST_STACK, logger).forVolume('db');
     expect(found.map((s) => s.SnapshotId)).toEqual(['snap-b', 'snap-c', 'snap-a']);
@@ -209,7 +247,10 @@ describe('EbsSnapshots.delete and deleteAllFor', () => {
   it('takes a snapshot already gone as deleted, and reports other refusals', async () => {
     const ec2 = new FakeEc2({
       DeleteSnapshotCommand: ({ input }) => {
-        throw awsError(input.SnapshotId === 'snap-gone' ? 'InvalidSnapshot.NotFound' : 'InvalidSnapshot.InUse', 'used by ami-1');
+        throw awsError(
+          input.SnapshotId === 'snap-gone' ? 'InvalidSnapshot.NotFound' : 'InvalidSnapshot.InUse',
+          'used by ami-1',
+        );
       },
     });
     const snapshots = new EbsSnapshots(ec2, TEST_STACK, logger);
@@ -225,7 +266,10 @@ describe('EbsSnapshots.delete and deleteAllFor', () => {
     store.add({ State: 'error', Tags: snapshotTags('db', 'periodic') });
     const kept = [
       store.add({ State: 'completed', Tags: snapshotTags('db2', 'periodic') }),
-      store.add({ State: 'completed', Tags: snapshotTags('db', 'periodic').filter((t) => t.Key !== SNAPSHOT_PURPOSE_TAG) }),
+      store.add({
+        State: 'completed',
+        Tags: snapshotTags('db', 'periodic').filter((t) => t.Key !== SNAPSHOT_PURPOSE_TAG),
+      }),
     ];
     expect(await new EbsSnapshots(new FakeEc2(store.handlers()), TEST_STACK, logger).deleteAllFor('db')).toBe(3);
     expect([...store.snapshots.keys()]).toEqual(kept.map((s) => s.SnapshotId));
@@ -243,7 +287,9 @@ describe('EbsSnapshots.delete and deleteAllFor', () => {
       },
     });
     const error = await failure(new EbsSnapshots(ec2, TEST_STACK, logger).deleteAllFor('db'), ErrorKind.BackendFailure);
-    expect(error.message).toBe(`deleted 2 of 3 EBS snapshots of "db"; cannot delete EBS snapshot ${b?.SnapshotId}: used by ami-1`);
+    expect(error.message).toBe(
+      `deleted 2 of 3 EBS snapshots of "db"; cannot delete EBS snapshot ${b?.SnapshotId}: used by ami-1`,
+    );
     expect([...store.snapshots.keys()]).toEqual([b?.SnapshotId]);
     expect(ec2.inputsOf('DeleteSnapshotCommand').map((i) => i.SnapshotId)).toEqual([c, b, a].map((s) => s?.SnapshotId));
   });

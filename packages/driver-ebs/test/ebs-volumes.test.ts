@@ -18,7 +18,11 @@ const timing = { minDelay: 1, maxDelay: 1, availableSeconds: 5, attachSeconds: 5
 
 describe('EbsVolumes.listAll', () => {
   it('reads 1201 volumes in three DescribeVolumes pages of at most 500, filtered by the cluster tag', async () => {
-    const all: Volume[] = Array.from({ length: 1201 }, (_, i) => ({ VolumeId: `vol-${i}`, State: 'available', Tags: tags(`v${i}`) }));
+    const all: Volume[] = Array.from({ length: 1201 }, (_, i) => ({
+      VolumeId: `vol-${i}`,
+      State: 'available',
+      Tags: tags(`v${i}`),
+    }));
     const ec2 = new FakeEc2({
       DescribeVolumesCommand: ({ input }) => {
         const start = Number(input.NextToken ?? 0);
@@ -72,7 +76,9 @@ describe('EbsVolumes.create', () => {
     const volume = await new EbsVolumes(ec2, 'cluster', 'hash', logger, timing).create('db', 'us-east-1a', { Size: 1 });
     expect(volume.VolumeId).toBe('vol-new');
     expect(creates).toBe(2);
-    const createInputs = ec2.calls.filter((c) => c.command === CreateVolumeCommand.name).map((c) => c.input.ClientToken);
+    const createInputs = ec2.calls
+      .filter((c) => c.command === CreateVolumeCommand.name)
+      .map((c) => c.input.ClientToken);
     expect(createInputs).toEqual([clientToken('cluster', 'db', 0), clientToken('cluster', 'db', 1)]);
     expect(ec2.calls.some((c) => c.command === DescribeVolumesCommand.name)).toBe(true);
   });
@@ -105,15 +111,23 @@ describe('EbsVolumes waits answer within their bound', () => {
   it('a create cut short by its deadline says the volume is still being made, and the retried create answers with that volume', async () => {
     const { ec2, volumes } = tokenHonouringEc2({ State: 'creating', Tags: tags('db') });
     const ebs = new EbsVolumes(ec2, 'cluster', 'hash', logger, timing);
-    const error = await failure(ebs.create('db', 'us-east-1a', { Size: 1 }, new Deadline(300)), ErrorKind.BackendFailure);
-    expect(error.message).toMatch(/^EBS volume vol-1 for "db" is still being created \(state creating after \d+ s\); retry shortly/);
+    const error = await failure(
+      ebs.create('db', 'us-east-1a', { Size: 1 }, new Deadline(300)),
+      ErrorKind.BackendFailure,
+    );
+    expect(error.message).toMatch(
+      /^EBS volume vol-1 for "db" is still being created \(state creating after \d+ s\); retry shortly/,
+    );
     expect(volumes).toHaveLength(1);
 
     (volumes[0] as Volume).State = 'available';
     const retried = await ebs.create('db', 'us-east-1a', { Size: 1 }, new Deadline(5_000));
     expect(retried.VolumeId).toBe('vol-1');
     expect(volumes).toHaveLength(1);
-    expect(ec2.inputsOf('CreateVolumeCommand').map((i) => i.ClientToken)).toEqual([clientToken('cluster', 'db', 0), clientToken('cluster', 'db', 0)]);
+    expect(ec2.inputsOf('CreateVolumeCommand').map((i) => i.ClientToken)).toEqual([
+      clientToken('cluster', 'db', 0),
+      clientToken('cluster', 'db', 0),
+    ]);
   });
 
   it('logs what a long wait waits for, how long so far and the state it saw, until the wait ends', async () => {
@@ -122,40 +136,73 @@ describe('EbsVolumes waits answer within their bound', () => {
     const ebs = new EbsVolumes(ec2, 'cluster', 'hash', capturing, { ...timing, progressLogMs: 20 });
     const created = ebs.create('db', 'us-east-1a', { Size: 1 });
     // Lines go on until the wait ends; one from after EC2 first described the volume:
-    const line = await next((l) => l.msg === 'still waiting for new EBS volume vol-1 for "db" to become available' && l.state !== 'not described yet');
-    expect(line).toMatchObject({ volume: 'db', volumeId: 'vol-1', state: 'creating', waitedSeconds: expect.any(Number) });
+    const line = await next(
+      (l) =>
+        l.msg === 'still waiting for new EBS volume vol-1 for "db" to become available' &&
+        l.state !== 'not described yet',
+    );
+    expect(line).toMatchObject({
+      volume: 'db',
+      volumeId: 'vol-1',
+      state: 'creating',
+      waitedSeconds: expect.any(Number),
+    });
     (volumes[0] as Volume).State = 'available';
     expect((await created).VolumeId).toBe('vol-1');
   });
 
   it('a detach EC2 has not finished within its bound is reported as going on, naming the volume and the instance', async () => {
-    const detaching: Volume = { VolumeId: 'vol-1', State: 'in-use', Tags: tags('db'), Attachments: [{ InstanceId: 'i-1', State: 'detaching' }] };
-    const ec2 = new FakeEc2({ DetachVolumeCommand: () => ({}), DescribeVolumesCommand: ({ input }) => describeFrom([detaching])(input) });
+    const detaching: Volume = {
+      VolumeId: 'vol-1',
+      State: 'in-use',
+      Tags: tags('db'),
+      Attachments: [{ InstanceId: 'i-1', State: 'detaching' }],
+    };
+    const ec2 = new FakeEc2({
+      DetachVolumeCommand: () => ({}),
+      DescribeVolumesCommand: ({ input }) => describeFrom([detaching])(input),
+    });
     const ebs = new EbsVolumes(ec2, 'cluster', 'hash', logger, timing);
     const error = await failure(ebs.detach('vol-1', 'i-1', { boundMs: 300 }), ErrorKind.BackendFailure);
-    expect(error.message).toMatch(/^EBS volume vol-1 is still detaching from i-1 \(state in-use, attachment detaching to i-1 after \d+ s\); EC2 goes on/);
+    expect(error.message).toMatch(
+      /^EBS volume vol-1 is still detaching from i-1 \(state in-use, attachment detaching to i-1 after \d+ s\); EC2 goes on/,
+    );
     // Detached meanwhile elsewhere, or never attached there: nothing to wait for.
     detaching.Attachments = [{ InstanceId: 'i-2', State: 'attached' }];
     await ebs.detach('vol-1', 'i-1', { boundMs: 300 });
   });
 
   it('an attach cut short by the deadline is reported as still attaching and left to EC2; a stuck one is detached and reported', async () => {
-    const attaching: Volume = { VolumeId: 'vol-1', State: 'available', Tags: tags('db'), Attachments: [{ InstanceId: 'i-1', State: 'attaching' }] };
-    const ec2 = new FakeEc2({ DetachVolumeCommand: () => ({}), DescribeVolumesCommand: ({ input }) => describeFrom([attaching])(input) });
+    const attaching: Volume = {
+      VolumeId: 'vol-1',
+      State: 'available',
+      Tags: tags('db'),
+      Attachments: [{ InstanceId: 'i-1', State: 'attaching' }],
+    };
+    const ec2 = new FakeEc2({
+      DetachVolumeCommand: () => ({}),
+      DescribeVolumesCommand: ({ input }) => describeFrom([attaching])(input),
+    });
     const ebs = new EbsVolumes(ec2, 'cluster', 'hash', logger, { ...timing, attachSeconds: 90 });
     const cut = await failure(ebs.waitAttached('vol-1', 'i-1', new Deadline(300)), ErrorKind.BackendFailure);
     expect(cut.message).toMatch(/^EBS volume vol-1 is still attaching to i-1 \(.*\); retry shortly/);
     expect(ec2.inputsOf('DetachVolumeCommand')).toEqual([]);
 
     // Attaching since longer than attachSeconds: stuck.
-    const stuck = await failure(ebs.waitAttached('vol-1', 'i-1', new Deadline(300), Date.now() - 90_000), ErrorKind.BackendFailure);
-    expect(stuck.message).toMatch(/did not finish attaching to i-1 within 90 s; it was detached again, retry the mount/);
+    const stuck = await failure(
+      ebs.waitAttached('vol-1', 'i-1', new Deadline(300), Date.now() - 90_000),
+      ErrorKind.BackendFailure,
+    );
+    expect(stuck.message).toMatch(
+      /did not finish attaching to i-1 within 90 s; it was detached again, retry the mount/,
+    );
     expect(ec2.inputsOf('DetachVolumeCommand')).toEqual([{ VolumeId: 'vol-1', InstanceId: 'i-1' }]);
   });
 });
 
 describe('EbsVolumes lookups', () => {
-  const attachmentCalls = (ec2: FakeEc2) => ec2.calls.filter((c) => filterValues(c.input, 'attachment.instance-id') !== undefined);
+  const attachmentCalls = (ec2: FakeEc2) =>
+    ec2.calls.filter((c) => filterValues(c.input, 'attachment.instance-id') !== undefined);
 
   it('finds concurrent names with one DescribeVolumes, live volumes only, oldest first', async () => {
     const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
@@ -175,15 +222,20 @@ describe('EbsVolumes lookups', () => {
 
   it("reuses an instance's attachments for device names, with its own attaches added, until EC2 refuses a name or it detaches", async () => {
     const ec2 = new FakeEc2({
-      DescribeVolumesCommand: ({ input }) => describeFrom([{ VolumeId: 'vol-1', State: 'available', Tags: tags('db') }])(input),
+      DescribeVolumesCommand: ({ input }) =>
+        describeFrom([{ VolumeId: 'vol-1', State: 'available', Tags: tags('db') }])(input),
       AttachVolumeCommand: ({ input }) => {
-        if (input.Device === '/dev/xvdg') throw Object.assign(awsError('InvalidParameterValue'), { message: 'Attachment point /dev/xvdg is already in use' });
+        if (input.Device === '/dev/xvdg')
+          throw Object.assign(awsError('InvalidParameterValue'), {
+            message: 'Attachment point /dev/xvdg is already in use',
+          });
         return {};
       },
       DetachVolumeCommand: () => ({}),
     });
     const volumes = new EbsVolumes(ec2, 'c', 'hash', logger, timing);
-    const devices = async () => (await volumes.attachedTo('i-1')).flatMap((v) => (v.Attachments ?? []).map((a) => a.Device));
+    const devices = async () =>
+      (await volumes.attachedTo('i-1')).flatMap((v) => (v.Attachments ?? []).map((a) => a.Device));
     expect(await devices()).toEqual([]);
     expect(await devices()).toEqual([]);
     expect(attachmentCalls(ec2)).toHaveLength(1);

@@ -18,7 +18,10 @@ const DESCRIBED = {
  * A real SDK client (middleware stack, retry strategy, XML parsing) whose HTTP handler answers `answers` in turn,
  * the last one for ever after; `requests` records the body of each request sent.
  */
-function clientAnswering(answers: ReadonlyArray<{ statusCode: number; body: string }>, config: { maxAttempts?: number } = {}) {
+function clientAnswering(
+  answers: ReadonlyArray<{ statusCode: number; body: string }>,
+  config: { maxAttempts?: number } = {},
+) {
   const requests: string[] = [];
   const client = new EC2Client({
     region: 'us-east-1',
@@ -29,7 +32,11 @@ function clientAnswering(answers: ReadonlyArray<{ statusCode: number; body: stri
         requests.push(String(request.body ?? ''));
         const answer = answers[Math.min(requests.length, answers.length) - 1] as { statusCode: number; body: string };
         return {
-          response: { statusCode: answer.statusCode, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(answer.body)]) },
+          response: {
+            statusCode: answer.statusCode,
+            headers: { 'content-type': 'text/xml' },
+            body: Readable.from([Buffer.from(answer.body)]),
+          },
         };
       },
     },

@@ -1,7 +1,14 @@
 import { EC2Client, type Volume } from '@aws-sdk/client-ec2';
 import { createLogger } from '@stowage/core';
 import { describe, expect, it, vi } from 'vitest';
-import { MOVED_FROM_TAG, MOVE_TO_TAG, answeringVolumes, carriedTags, moveClaimOf, movedFromOf } from '../src/move-tags.js';
+import {
+  MOVED_FROM_TAG,
+  MOVE_TO_TAG,
+  answeringVolumes,
+  carriedTags,
+  moveClaimOf,
+  movedFromOf,
+} from '../src/move-tags.js';
 import { MoveTracker, describeMove } from '../src/move-tracker.js';
 import { capturingLogger } from './support/capturing-logger.js';
 import { instanceState, mayTakeOver, TAKEOVER_POLICIES } from '../src/takeover-policy.js';
@@ -59,9 +66,18 @@ describe('takeover policy', () => {
 
 describe('move tags', () => {
   it('parse claims and moved-from marks, and ignore malformed ones', () => {
-    expect(moveClaimOf(vol('vol-1', {}, { [MOVE_TO_TAG]: 'us-east-1b/ab12cd34' }))).toEqual({ zone: 'us-east-1b', moveId: 'ab12cd34', fence: 0 });
+    expect(moveClaimOf(vol('vol-1', {}, { [MOVE_TO_TAG]: 'us-east-1b/ab12cd34' }))).toEqual({
+      zone: 'us-east-1b',
+      moveId: 'ab12cd34',
+      fence: 0,
+    });
     expect(moveClaimOf(vol('vol-1', {}, { [MOVE_TO_TAG]: 'garbage' }))).toBeUndefined();
-    expect(movedFromOf(vol('vol-2', {}, { [MOVED_FROM_TAG]: 'vol-1/ab12cd34/3' }))).toEqual({ sourceVolumeId: 'vol-1', moveId: 'ab12cd34', fence: 3, committed: false });
+    expect(movedFromOf(vol('vol-2', {}, { [MOVED_FROM_TAG]: 'vol-1/ab12cd34/3' }))).toEqual({
+      sourceVolumeId: 'vol-1',
+      moveId: 'ab12cd34',
+      fence: 3,
+      committed: false,
+    });
     expect(movedFromOf(vol('vol-2'))).toBeUndefined();
   });
 
@@ -75,7 +91,11 @@ describe('move tags', () => {
   });
 
   it('a copy carries the source tags but not its move state or AWS-reserved tags', () => {
-    const source = vol('vol-1', {}, { [MOVE_TO_TAG]: 'z/m', [MOVED_FROM_TAG]: 'vol-0/m0', 'aws:cloudformation:stack-id': 's', StackID: 'h' });
+    const source = vol(
+      'vol-1',
+      {},
+      { [MOVE_TO_TAG]: 'z/m', [MOVED_FROM_TAG]: 'vol-0/m0', 'aws:cloudformation:stack-id': 's', StackID: 'h' },
+    );
     expect(carriedTags(source).map((t) => t.Key)).toEqual(['stowage:volume', 'StackID']);
   });
 });
@@ -110,7 +130,9 @@ describe('MoveTracker', () => {
 
   it('a failed move fails its caller and is started afresh by the next one', async () => {
     const tracker = new MoveTracker<string>(logger);
-    await expect(tracker.run('v', route, async () => Promise.reject(new Error('snapshot failed')), 1_000)).rejects.toThrow('snapshot failed');
+    await expect(
+      tracker.run('v', route, async () => Promise.reject(new Error('snapshot failed')), 1_000),
+    ).rejects.toThrow('snapshot failed');
     expect(await tracker.run('v', route, async () => 'second try', 1_000)).toBe('second try');
   });
 
@@ -118,7 +140,9 @@ describe('MoveTracker', () => {
     const tracker = new MoveTracker<string>(logger);
     const seen: string[] = [];
     const start = (_: unknown, signal: AbortSignal) =>
-      new Promise<string>((_resolve, reject) => signal.addEventListener('abort', () => (seen.push('aborted'), reject(new Error('aborted')))));
+      new Promise<string>((_resolve, reject) =>
+        signal.addEventListener('abort', () => (seen.push('aborted'), reject(new Error('aborted')))),
+      );
     await expect(tracker.run('v', route, start, 10)).rejects.toThrow(/is moving/);
     await tracker.cancel('v');
     expect(seen).toEqual(['aborted']);
@@ -137,7 +161,9 @@ describe('MoveTracker', () => {
         stop = () => reject(new Error('stopped at its next step'));
       });
     await expect(tracker.run('v', route, start, 10)).rejects.toThrow(/is moving/);
-    await expect(tracker.cancel('v', 20)).rejects.toThrow(/volume "v" is moving from us-east-1a to us-east-1b: .*, and the move is still stopping; retry shortly/);
+    await expect(tracker.cancel('v', 20)).rejects.toThrow(
+      /volume "v" is moving from us-east-1a to us-east-1b: .*, and the move is still stopping; retry shortly/,
+    );
     const cancelled = tracker.cancel('v');
     stop();
     await cancelled;
@@ -160,14 +186,19 @@ describe('MoveTracker', () => {
       60_000,
     );
     const line = await next((l) => l.msg === 'still waiting for the move of volume "v"');
-    expect(line).toMatchObject({ volume: 'v', move: 'moving from us-east-1a to us-east-1b: transfer snapshot snap-1 7% done' });
+    expect(line).toMatchObject({
+      volume: 'v',
+      move: 'moving from us-east-1a to us-east-1b: transfer snapshot snap-1 7% done',
+    });
     finish('moved');
     expect(await moving).toBe('moved');
   });
 
   it('describes each phase', () => {
     const base = { ...route, startedAt: new Date() };
-    expect(describeMove({ ...base, phase: 'snapshot' })).toBe('moving from us-east-1a to us-east-1b: transfer snapshot (starting) 0% done');
+    expect(describeMove({ ...base, phase: 'snapshot' })).toBe(
+      'moving from us-east-1a to us-east-1b: transfer snapshot (starting) 0% done',
+    );
     expect(describeMove({ ...base, phase: 'volume' })).toMatch(/snapshot done, making the volume in us-east-1b/);
     expect(describeMove({ ...base, phase: 'cleanup' })).toMatch(/new volume ready, removing the old one/);
   });

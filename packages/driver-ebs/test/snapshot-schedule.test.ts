@@ -7,10 +7,18 @@ import { capturingLogger } from './support/capturing-logger.js';
 import { FakeEc2 } from './support/fake-ec2.js';
 import { FakeSnapshotStore, TEST_STACK, snapshotTags, stowageVolume } from './support/fake-snapshot-store.js';
 
-function schedule(store: FakeSnapshotStore, options: Partial<SnapshotScheduleOptions> & Pick<SnapshotScheduleOptions, 'attachedHere'>, ec2 = new FakeEc2(store.handlers())) {
+function schedule(
+  store: FakeSnapshotStore,
+  options: Partial<SnapshotScheduleOptions> & Pick<SnapshotScheduleOptions, 'attachedHere'>,
+  ec2 = new FakeEc2(store.handlers()),
+) {
   const { logger, lines } = capturingLogger();
   const snapshots = new EbsSnapshots(ec2, TEST_STACK, logger, { minDelayMs: 1, maxDelayMs: 2, completeSeconds: 30 });
-  return { ec2, lines, schedule: new SnapshotSchedule(snapshots, { intervalMinutes: 0, retain: 3, ...options }, logger) };
+  return {
+    ec2,
+    lines,
+    schedule: new SnapshotSchedule(snapshots, { intervalMinutes: 0, retain: 3, ...options }, logger),
+  };
 }
 
 function deferred<T>() {
@@ -28,7 +36,8 @@ afterEach(() => {
 describe('periodicSnapshotsToPrune', () => {
   it('keeps the newest N completed periodic snapshots, deletes older and failed ones, never move or pending ones', () => {
     const store = new FakeSnapshotStore();
-    const add = (State: Snapshot['State'], purpose = 'periodic') => store.add({ State, Tags: snapshotTags('db', purpose) });
+    const add = (State: Snapshot['State'], purpose = 'periodic') =>
+      store.add({ State, Tags: snapshotTags('db', purpose) });
     const oldest = add('completed');
     const oldMove = add('completed', 'move');
     const oldPending = add('pending');
@@ -42,15 +51,22 @@ describe('periodicSnapshotsToPrune', () => {
 
     const pruned = periodicSnapshotsToPrune(all, 2).map((s) => s.SnapshotId);
     expect(pruned.sort()).toEqual([older, oldest, failed].map((s) => s.SnapshotId).sort());
-    for (const spared of [kept1, kept2, oldMove, newMove, oldPending, newestPending]) expect(pruned).not.toContain(spared.SnapshotId);
+    for (const spared of [kept1, kept2, oldMove, newMove, oldPending, newestPending])
+      expect(pruned).not.toContain(spared.SnapshotId);
     expect(periodicSnapshotsToPrune(all, 4).map((s) => s.SnapshotId)).toEqual([failed.SnapshotId]);
   });
 
   it('decides by start time, not by the order the API listed them in', () => {
     const store = new FakeSnapshotStore();
-    const [first, second, third] = [1, 2, 3].map(() => store.add({ State: 'completed', Tags: snapshotTags('db', 'periodic') }));
+    const [first, second, third] = [1, 2, 3].map(() =>
+      store.add({ State: 'completed', Tags: snapshotTags('db', 'periodic') }),
+    );
     const shuffled = [second, first, third] as Snapshot[];
-    expect(periodicSnapshotsToPrune(shuffled, 1).map((s) => s.SnapshotId).sort()).toEqual([first, second].map((s) => s?.SnapshotId).sort());
+    expect(
+      periodicSnapshotsToPrune(shuffled, 1)
+        .map((s) => s.SnapshotId)
+        .sort(),
+    ).toEqual([first, second].map((s) => s?.SnapshotId).sort());
   });
 });
 
@@ -75,10 +91,19 @@ describe('SnapshotSchedule.runOnce', () => {
         return handlers.DescribeSnapshotsCommand?.(command);
       },
     });
-    const { schedule: s } = schedule(store, { attachedHere: async () => [stowageVolume('a'), stowageVolume('b')] }, ec2);
+    const { schedule: s } = schedule(
+      store,
+      { attachedHere: async () => [stowageVolume('a'), stowageVolume('b')] },
+      ec2,
+    );
     const summary = await s.runOnce();
     const [snapA, snapB] = summary.snapshotted;
-    expect(store.events).toEqual([`create vol-a ${snapA}`, `completed ${snapA}`, `create vol-b ${snapB}`, `completed ${snapB}`]);
+    expect(store.events).toEqual([
+      `create vol-a ${snapA}`,
+      `completed ${snapA}`,
+      `create vol-b ${snapB}`,
+      `completed ${snapB}`,
+    ]);
     expect(summary).toEqual({ snapshotted: [snapA, snapB], pruned: [], failed: [] });
     expect(store.idsTagged(SNAPSHOT_PURPOSE_TAG, 'periodic')).toEqual([snapA, snapB]);
   });
@@ -86,7 +111,9 @@ describe('SnapshotSchedule.runOnce', () => {
   it('logs a failing volume and goes on with the others', async () => {
     const store = new FakeSnapshotStore();
     store.failing.add('vol-b');
-    const { schedule: s, lines } = schedule(store, { attachedHere: async () => [stowageVolume('a'), stowageVolume('b'), stowageVolume('c')] });
+    const { schedule: s, lines } = schedule(store, {
+      attachedHere: async () => [stowageVolume('a'), stowageVolume('b'), stowageVolume('c')],
+    });
     const summary = await s.runOnce();
     expect(summary.failed).toEqual(['b']);
     expect(summary.snapshotted).toHaveLength(2);
@@ -117,7 +144,8 @@ describe('SnapshotSchedule.runOnce', () => {
     const ec2 = new FakeEc2({
       ...handlers,
       DescribeSnapshotsCommand: (command) => {
-        if ((command.input.SnapshotIds as string[] | undefined)?.[0] === earlier.SnapshotId) store.complete(earlier.SnapshotId as string);
+        if ((command.input.SnapshotIds as string[] | undefined)?.[0] === earlier.SnapshotId)
+          store.complete(earlier.SnapshotId as string);
         return handlers.DescribeSnapshotsCommand?.(command);
       },
     });
@@ -142,7 +170,9 @@ describe('SnapshotSchedule.runOnce', () => {
 
   it('ends a pass with nothing done when the attached volumes cannot be listed, and logs why', async () => {
     const store = new FakeSnapshotStore();
-    const { schedule: s, lines } = schedule(store, { attachedHere: () => Promise.reject(new Error('EC2 unreachable')) });
+    const { schedule: s, lines } = schedule(store, {
+      attachedHere: () => Promise.reject(new Error('EC2 unreachable')),
+    });
     expect(await s.runOnce()).toEqual({ snapshotted: [], pruned: [], failed: [] });
     expect(lines.find((l) => l.level === 50)).toMatchObject({ err: 'EC2 unreachable' });
   });
@@ -164,7 +194,10 @@ describe('SnapshotSchedule.start and stop', () => {
     vi.useFakeTimers();
     const store = new FakeSnapshotStore();
     const slow = deferred<Volume[]>();
-    const attachedHere = vi.fn().mockReturnValueOnce(slow.promise).mockResolvedValue([stowageVolume('db')]);
+    const attachedHere = vi
+      .fn()
+      .mockReturnValueOnce(slow.promise)
+      .mockResolvedValue([stowageVolume('db')]);
     const { schedule: s } = schedule(store, { intervalMinutes: 5, attachedHere });
     s.start();
     s.start(); // a second start changes nothing
@@ -190,8 +223,16 @@ describe('SnapshotSchedule.start and stop', () => {
     store.createAs = 'pending';
     const { logger } = capturingLogger();
     // Polls a minute apart: the pass could not end within the test but for stop.
-    const snapshots = new EbsSnapshots(new FakeEc2(store.handlers()), TEST_STACK, logger, { minDelayMs: 60_000, maxDelayMs: 60_000, completeSeconds: 3600 });
-    const s = new SnapshotSchedule(snapshots, { intervalMinutes: 0, retain: 3, attachedHere: async () => [stowageVolume('a'), stowageVolume('b')] }, logger);
+    const snapshots = new EbsSnapshots(new FakeEc2(store.handlers()), TEST_STACK, logger, {
+      minDelayMs: 60_000,
+      maxDelayMs: 60_000,
+      completeSeconds: 3600,
+    });
+    const s = new SnapshotSchedule(
+      snapshots,
+      { intervalMinutes: 0, retain: 3, attachedHere: async () => [stowageVolume('a'), stowageVolume('b')] },
+      logger,
+    );
     const pass = s.runOnce();
     await vi.waitFor(() => expect(store.events).toHaveLength(1));
     let stopped = false;

@@ -111,12 +111,17 @@ export class AccessPointVolumes {
             CreationInfo: { OwnerUid: owner.uid, OwnerGid: owner.gid, Permissions: owner.permissions },
           },
           // Only when asked: a POSIX user makes EFS act as that user for every process of every container.
-          ...(request.uid !== undefined || request.gid !== undefined ? { PosixUser: { Uid: owner.uid, Gid: owner.gid } } : {}),
+          ...(request.uid !== undefined || request.gid !== undefined
+            ? { PosixUser: { Uid: owner.uid, Gid: owner.gid } }
+            : {}),
         }),
       );
       return toVolume({ ...point, Tags: point.Tags ?? tags }) ?? fail(name);
     } catch (error) {
-      throw StowageError.wrap(error, `cannot create the access point of volume "${name}" on file system ${fileSystemId}`);
+      throw StowageError.wrap(
+        error,
+        `cannot create the access point of volume "${name}" on file system ${fileSystemId}`,
+      );
     }
   }
 
@@ -139,7 +144,8 @@ function toVolume(point: AccessPointDescription): AccessPointVolume | undefined 
   if (point.LifeCycleState === 'deleting' || point.LifeCycleState === 'deleted') return undefined;
   // No prototype: an option tag named `__proto__` or `constructor` is a key like any other.
   const options: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const [key, value] of tags) if (key.startsWith(OPTION_TAG_PREFIX)) options[key.slice(OPTION_TAG_PREFIX.length)] = value;
+  for (const [key, value] of tags)
+    if (key.startsWith(OPTION_TAG_PREFIX)) options[key.slice(OPTION_TAG_PREFIX.length)] = value;
   const created = tags.get(CREATED_TAG);
   const creation = point.RootDirectory?.CreationInfo;
   return {
@@ -155,7 +161,6 @@ function toVolume(point: AccessPointDescription): AccessPointVolume | undefined 
     adopted: tags.get(ADOPTED_TAG) === 'true',
   };
 }
-
 
 function fail(name: string): never {
   throw StowageError.backendFailure(`EFS made an access point for volume "${name}" without the tags it was given`);

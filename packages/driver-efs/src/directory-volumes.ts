@@ -139,7 +139,9 @@ export class DirectoryVolumes {
       );
     }
     if (!found.isDirectory()) {
-      throw StowageError.backendFailure(`/${name} on ${this.where} is not a directory; volume "${name}" cannot be mounted until it is`);
+      throw StowageError.backendFailure(
+        `/${name} on ${this.where} is not a directory; volume "${name}" cannot be mounted until it is`,
+      );
     }
     return dir;
   }
@@ -150,9 +152,15 @@ export class DirectoryVolumes {
   }
 
   /** Whether the volume's record is there: what makes it a volume for every node. */
-  readonly isPublished = async (name: string): Promise<boolean> => (await lstatIfThere(this.recordFile(name))) !== undefined;
+  readonly isPublished = async (name: string): Promise<boolean> =>
+    (await lstatIfThere(this.recordFile(name))) !== undefined;
 
-  private async build(held: HeldName, record: DirectoryVolumeRecord, owner: DirectoryOwner, adopt: boolean): Promise<DirectoryVolumeRecord> {
+  private async build(
+    held: HeldName,
+    record: DirectoryVolumeRecord,
+    owner: DirectoryOwner,
+    adopt: boolean,
+  ): Promise<DirectoryVolumeRecord> {
     const { name } = record;
     const { ops } = this.area;
     // Another node may have created it while this one waited for the lock.
@@ -163,7 +171,9 @@ export class DirectoryVolumes {
     if (present) {
       if (!adopt) throw this.notOurs(name);
       if (!present.isDirectory()) {
-        throw StowageError.invalidArgument(`adopt=yes: /${name} on ${this.where} is not a directory; only a directory can be adopted as a volume`);
+        throw StowageError.invalidArgument(
+          `adopt=yes: /${name} on ${this.where} is not a directory; only a directory can be adopted as a volume`,
+        );
       }
       const adopted = { ...record, adopted: true };
       await this.publish(held, adopted);
@@ -228,14 +238,25 @@ function parseRecord(text: string, name: string, file: string): DirectoryVolumeR
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw StowageError.backendFailure(`the record of volume "${name}" (${file}) is not JSON; repair or delete it`, error);
+    throw StowageError.backendFailure(
+      `the record of volume "${name}" (${file}) is not JSON; repair or delete it`,
+      error,
+    );
   }
   const problem = volumeRecordProblem(data, name) ?? adoptedProblem(data);
-  if (problem) throw StowageError.backendFailure(`the record of volume "${name}" (${file}) is malformed (${problem}); repair or delete it`);
+  if (problem)
+    throw StowageError.backendFailure(
+      `the record of volume "${name}" (${file}) is malformed (${problem}); repair or delete it`,
+    );
   const record = data as DirectoryVolumeRecord;
   const options: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [key, value] of Object.entries(record.options)) options[key] = value;
-  return { name: record.name, createdAt: record.createdAt, options, ...(record.adopted === true ? { adopted: true } : {}) };
+  return {
+    name: record.name,
+    createdAt: record.createdAt,
+    options,
+    ...(record.adopted === true ? { adopted: true } : {}),
+  };
 }
 
 function adoptedProblem(data: unknown): string | undefined {

@@ -92,7 +92,11 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
 
   validate(request: CreateRequest): void {
     const { options } = request;
-    if (options.adopt === true && !this.settings.accessPoints && (options.uid !== undefined || options.gid !== undefined)) {
+    if (
+      options.adopt === true &&
+      !this.settings.accessPoints &&
+      (options.uid !== undefined || options.gid !== undefined)
+    ) {
       throw StowageError.invalidArgument(
         'adopt: an adopted directory keeps its owner, so uid and gid cannot be given with adopt=yes; leave them out, or change the owner yourself',
       );
@@ -107,19 +111,37 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
 
   /** Finds the file systems and checks each has a mount target in this node's zone. */
   async init(): Promise<void> {
-    const { availabilityZone: zone } = await resolveNodeIdentity({ availabilityZone: this.settings.availabilityZone }, ['availabilityZone'], {
-      driver: this.name,
+    const { availabilityZone: zone } = await resolveNodeIdentity(
+      { availabilityZone: this.settings.availabilityZone },
+      ['availabilityZone'],
+      {
+        driver: this.name,
+      },
+    );
+    const efs = new EFSClient({
+      ...this.deps.clientConfig,
+      ...(this.settings.region ? { region: this.settings.region } : {}),
     });
-    const efs = new EFSClient({ ...this.deps.clientConfig, ...(this.settings.region ? { region: this.settings.region } : {}) });
     try {
       const region = await efs.config.region().catch((error: unknown) => {
-        throw StowageError.backendFailure(`no AWS region is configured for EFS; set region (STOWAGE_EFS_REGION) or AWS_REGION`, error);
+        throw StowageError.backendFailure(
+          `no AWS region is configured for EFS; set region (STOWAGE_EFS_REGION) or AWS_REGION`,
+          error,
+        );
       });
-      const generalPurpose = await locateFileSystem(efs, this.ref('fileSystemId', 'fileSystemTag') as FileSystemRef, zone, 'general purpose');
+      const generalPurpose = await locateFileSystem(
+        efs,
+        this.ref('fileSystemId', 'fileSystemTag') as FileSystemRef,
+        zone,
+        'general purpose',
+      );
       const maxIoRef = this.ref('maxIoFileSystemId', 'maxIoFileSystemTag');
       const maxIo = maxIoRef ? await locateFileSystem(efs, maxIoRef, zone, 'max I/O') : undefined;
       if (maxIo && maxIo.performanceMode !== 'maxIO') {
-        this.deps.logger.warn({ fileSystemId: maxIo.id, performanceMode: maxIo.performanceMode }, 'the max I/O file system is not in maxIO performance mode');
+        this.deps.logger.warn(
+          { fileSystemId: maxIo.id, performanceMode: maxIo.performanceMode },
+          'the max I/O file system is not in maxIO performance mode',
+        );
       }
       const mounter = this.deps.mounter?.(region) ?? this.defaultMounter(region);
       this.started = {
@@ -139,7 +161,13 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
         },
       };
       this.deps.logger.info(
-        { zone, region, fileSystemId: generalPurpose.id, maxIoFileSystemId: maxIo?.id, accessPoints: this.settings.accessPoints },
+        {
+          zone,
+          region,
+          fileSystemId: generalPurpose.id,
+          maxIoFileSystemId: maxIo?.id,
+          accessPoints: this.settings.accessPoints,
+        },
         'EFS file systems found, with mount targets in this zone',
       );
       this.reconciled = false;
@@ -168,7 +196,8 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     const stands = await this.onFileSystem(fileSystem.id, (root) =>
       this.directories(root, fileSystem.id).create(record, { uid, gid, mode: Number.parseInt(mode, 8) }, adopt),
     );
-    if (stands.adopted) this.deps.logger.info({ volume: name, fileSystemId: fileSystem.id }, 'adopted an existing directory as a volume');
+    if (stands.adopted)
+      this.deps.logger.info({ volume: name, fileSystemId: fileSystem.id }, 'adopted an existing directory as a volume');
     return directoryVolume(stands, fileSystem.id);
   }
 
@@ -185,8 +214,14 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     }
     const found = await this.findDirectoryVolume(name);
     if (!found) throw StowageError.notFound(`volume "${name}" not found`);
-    const { kept } = await this.onFileSystem(found.fileSystemId, (root) => this.directories(root, found.fileSystemId).remove(name));
-    if (kept) this.deps.logger.info({ volume: name, fileSystemId: found.fileSystemId }, `removed an adopted volume; its directory /${name} is kept`);
+    const { kept } = await this.onFileSystem(found.fileSystemId, (root) =>
+      this.directories(root, found.fileSystemId).remove(name),
+    );
+    if (kept)
+      this.deps.logger.info(
+        { volume: name, fileSystemId: found.fileSystemId },
+        `removed an adopted volume; its directory /${name} is kept`,
+      );
   }
 
   async inspect(name: string): Promise<ProviderVolume | undefined> {
@@ -263,9 +298,14 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     const ids = this.fileSystemIds();
     this.started = undefined;
     for (const id of ids) {
-      await s.mounts.letGo(id, this.reconciled).catch((error: unknown) =>
-        this.deps.logger.warn({ fileSystemId: id, err: (error as Error).message }, 'could not unmount the file system at close'),
-      );
+      await s.mounts
+        .letGo(id, this.reconciled)
+        .catch((error: unknown) =>
+          this.deps.logger.warn(
+            { fileSystemId: id, err: (error as Error).message },
+            'could not unmount the file system at close',
+          ),
+        );
     }
     s.efs.destroy();
   }
@@ -338,7 +378,9 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
           );
         }
         if (adopt && !present?.isDirectory()) {
-          throw StowageError.invalidArgument(`adopt=yes: /${name} on file system ${fileSystemId} is not a directory; only a directory can be adopted as a volume`);
+          throw StowageError.invalidArgument(
+            `adopt=yes: /${name} on file system ${fileSystemId} is not a directory; only a directory can be adopted as a volume`,
+          );
         }
         return s.accessPoints.create({ ...request, adopted: adopt });
       }),
@@ -355,7 +397,10 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
     const { accessPointId, fileSystemId, rootDirectory } = volume;
     if (!volume.createdByStowage) {
-      this.deps.logger.warn({ volume: name, accessPointId, fileSystemId, rootDirectory }, 'refused to remove an access point Stowage did not create');
+      this.deps.logger.warn(
+        { volume: name, accessPointId, fileSystemId, rootDirectory },
+        'refused to remove an access point Stowage did not create',
+      );
       throw StowageError.backendFailure(
         `access point ${accessPointId} (root ${JSON.stringify(rootDirectory)} on file system ${fileSystemId}) is tagged ` +
           `${VOLUME_TAG}=${name} but was not created by Stowage, so Stowage deletes neither it nor any data. Delete the ` +
@@ -366,7 +411,9 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     await this.onFileSystem(fileSystemId, (root) => {
       const area = new WorkArea(root, s.work);
       return area.run(name, 'remove', this.accessPointPublished, async (held) => {
-        const found = deletesData ? await lstat(area.dataDir(name), { bigint: true }).catch(() => undefined) : undefined;
+        const found = deletesData
+          ? await lstat(area.dataDir(name), { bigint: true }).catch(() => undefined)
+          : undefined;
         // Noted before the access point goes, so that after a crash whoever finishes the lock deletes `/<name>`.
         if (found?.isDirectory()) await area.note(held, found);
         await s.accessPoints.delete(volume);
@@ -375,9 +422,15 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
       });
     });
     if (volume.adopted) {
-      this.deps.logger.info({ volume: name, accessPointId, rootDirectory }, 'removed an adopted volume; its directory is kept');
+      this.deps.logger.info(
+        { volume: name, accessPointId, rootDirectory },
+        'removed an adopted volume; its directory is kept',
+      );
     } else if (!deletesData) {
-      this.deps.logger.warn({ volume: name, accessPointId, rootDirectory }, 'deleted the access point, but kept its root directory: it is not /<name>');
+      this.deps.logger.warn(
+        { volume: name, accessPointId, rootDirectory },
+        'deleted the access point, but kept its root directory: it is not /<name>',
+      );
       throw StowageError.backendFailure(
         `access point ${accessPointId} of volume "${name}" is deleted, but its root directory ${JSON.stringify(rootDirectory)} ` +
           `on file system ${fileSystemId} is not /${name}, so Stowage deleted no data there`,
@@ -402,7 +455,10 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
         await s.mounts.keep(id);
       } catch (error) {
         // Not fatal: a node whose NFS is down still serves its other backings; each use of this one tries again.
-        this.deps.logger.warn({ fileSystemId: id, err: (error as Error).message }, 'could not mount the file system; its next use tries again');
+        this.deps.logger.warn(
+          { fileSystemId: id, err: (error as Error).message },
+          'could not mount the file system; its next use tries again',
+        );
       }
     }
   }
@@ -421,10 +477,17 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
             ? new WorkArea(root, s.work).recoverOwnCrashes(this.accessPointPublished)
             : this.directories(root, id).recoverCrashes(),
         );
-        if (recovered > 0) this.deps.logger.info({ fileSystemId: id, recovered }, 'finished or undid creates and removes a crash interrupted');
+        if (recovered > 0)
+          this.deps.logger.info(
+            { fileSystemId: id, recovered },
+            'finished or undid creates and removes a crash interrupted',
+          );
       } catch (error) {
         // Not fatal: the next create or remove of each name tries again.
-        this.deps.logger.warn({ fileSystemId: id, err: (error as Error).message }, 'could not finish what a crash left');
+        this.deps.logger.warn(
+          { fileSystemId: id, err: (error as Error).message },
+          'could not finish what a crash left',
+        );
       }
     }
   }
@@ -454,7 +517,9 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     return join(this.settings.mountRoot, 'access-points', name);
   }
 
-  private async findDirectoryVolume(name: string): Promise<{ record: DirectoryVolumeRecord; fileSystemId: string } | undefined> {
+  private async findDirectoryVolume(
+    name: string,
+  ): Promise<{ record: DirectoryVolumeRecord; fileSystemId: string } | undefined> {
     this.ready();
     for (const id of this.fileSystemIds()) {
       const record = await this.onFileSystem(id, (root) => this.directories(root, id).read(name));
@@ -475,7 +540,10 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     return s.maxIo ? [s.generalPurpose.id, s.maxIo.id] : [s.generalPurpose.id];
   }
 
-  private ref(idKey: 'fileSystemId' | 'maxIoFileSystemId', tagKey: 'fileSystemTag' | 'maxIoFileSystemTag'): FileSystemRef | undefined {
+  private ref(
+    idKey: 'fileSystemId' | 'maxIoFileSystemId',
+    tagKey: 'fileSystemTag' | 'maxIoFileSystemTag',
+  ): FileSystemRef | undefined {
     const id = this.settings[idKey];
     const tag = this.settings[tagKey];
     return id !== undefined ? { id } : tag !== undefined ? { tag } : undefined;
@@ -484,7 +552,10 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
   private defaultMounter(region: string): FileSystemMounter {
     const { nfsStandInDir, dnsSuffix, tls } = this.settings;
     if (nfsStandInDir !== undefined) {
-      this.deps.logger.warn({ nfsStandInDir }, 'nfsStandInDir is set: file systems are bind mounts of local directories (tests only)');
+      this.deps.logger.warn(
+        { nfsStandInDir },
+        'nfsStandInDir is set: file systems are bind mounts of local directories (tests only)',
+      );
       return new BindStandInMounter(this.deps.host, nfsStandInDir);
     }
     return new NfsMounter(this.deps.host, { region, dnsSuffix, tls });

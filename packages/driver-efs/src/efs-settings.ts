@@ -1,6 +1,9 @@
 import { StowageError, defineOptions, type InferOptions } from '@stowage/core';
 
-const FILE_SYSTEM_ID = { pattern: /fs-[0-9a-f]{8,40}/, patternHint: 'an EFS file system ID such as fs-0123456789abcdef0' };
+const FILE_SYSTEM_ID = {
+  pattern: /fs-[0-9a-f]{8,40}/,
+  patternHint: 'an EFS file system ID such as fs-0123456789abcdef0',
+};
 const ABSOLUTE = { pattern: /\/.*/, patternHint: 'an absolute path' };
 
 /**
@@ -11,7 +14,11 @@ export const EFS_SETTINGS = defineOptions({
   fileSystemId: { type: 'string', description: 'the general purpose file system, by ID', ...FILE_SYSTEM_ID },
   // The value of the `Name` tag, as the EFS console and seed 003 set it.
   fileSystemTag: { type: 'string', description: 'the general purpose file system, by the value of its Name tag' },
-  maxIoFileSystemId: { type: 'string', description: 'the max I/O file system (perfmode=maxio), by ID', ...FILE_SYSTEM_ID },
+  maxIoFileSystemId: {
+    type: 'string',
+    description: 'the max I/O file system (perfmode=maxio), by ID',
+    ...FILE_SYSTEM_ID,
+  },
   maxIoFileSystemTag: { type: 'string', description: 'the max I/O file system (perfmode=maxio), by its Name tag' },
   region: {
     type: 'string',
@@ -37,7 +44,11 @@ export const EFS_SETTINGS = defineOptions({
     pattern: /[a-z0-9]+([.-][a-z0-9]+)*/,
     patternHint: 'a DNS suffix such as amazonaws.com',
   },
-  tls: { type: 'boolean', description: 'mount with efs-utils (mount -t efs -o tls), encrypting NFS in transit', default: false },
+  tls: {
+    type: 'boolean',
+    description: 'mount with efs-utils (mount -t efs -o tls), encrypting NFS in transit',
+    default: false,
+  },
   mountRoot: { type: 'string', description: 'where this node mounts file systems and access points', ...ABSOLUTE },
   nfsStandInDir: {
     type: 'string',

@@ -59,9 +59,12 @@ async function describeById(efs: EFSClient, id: string, role: string): Promise<F
     const found = answer.FileSystems?.[0];
     if (found) return found;
   } catch (error) {
-    if (!(error instanceof FileSystemNotFound)) throw StowageError.wrap(error, `cannot describe the ${role} file system ${id}`);
+    if (!(error instanceof FileSystemNotFound))
+      throw StowageError.wrap(error, `cannot describe the ${role} file system ${id}`);
   }
-  throw StowageError.backendFailure(`the ${role} file system ${id} does not exist in this region; check the ID and the region`);
+  throw StowageError.backendFailure(
+    `the ${role} file system ${id} does not exist in this region; check the ID and the region`,
+  );
 }
 
 async function findByTag(efs: EFSClient, tag: string, role: string): Promise<FileSystemDescription> {
@@ -69,14 +72,20 @@ async function findByTag(efs: EFSClient, tag: string, role: string): Promise<Fil
   try {
     for await (const page of paginateDescribeFileSystems({ client: efs }, {})) {
       // DescribeFileSystems reports the Name tag's value as `Name`; the tags themselves are checked as well.
-      matches.push(...(page.FileSystems ?? []).filter((fs) => fs.Name === tag || fs.Tags?.some((t) => t.Key === 'Name' && t.Value === tag)));
+      matches.push(
+        ...(page.FileSystems ?? []).filter(
+          (fs) => fs.Name === tag || fs.Tags?.some((t) => t.Key === 'Name' && t.Value === tag),
+        ),
+      );
     }
   } catch (error) {
     throw StowageError.wrap(error, `cannot list file systems to find the ${role} one tagged Name=${tag}`);
   }
   if (matches.length === 1) return matches[0] as FileSystemDescription;
   if (matches.length === 0) {
-    throw StowageError.backendFailure(`no file system in this region has the tag Name=${tag} (the ${role} file system); tag one, or configure it by ID`);
+    throw StowageError.backendFailure(
+      `no file system in this region has the tag Name=${tag} (the ${role} file system); tag one, or configure it by ID`,
+    );
   }
   throw StowageError.backendFailure(
     `${matches.length} file systems have the tag Name=${tag} (${matches.map((fs) => fs.FileSystemId).join(', ')}); ` +

@@ -5,7 +5,13 @@
 export { driver } from './efs-driver.js';
 export { EfsProvider, type EfsProviderSettings, type EfsProviderDeps } from './efs-provider.js';
 export { EFS_SETTINGS, type EfsSettings } from './efs-settings.js';
-export { EFS_OPTIONS, PERFORMANCE_MODES, DEFAULT_EFS_MODE, type EfsOptions, type PerformanceMode } from './efs-options.js';
+export {
+  EFS_OPTIONS,
+  PERFORMANCE_MODES,
+  DEFAULT_EFS_MODE,
+  type EfsOptions,
+  type PerformanceMode,
+} from './efs-options.js';
 export {
   EFS_NFS_OPTIONS,
   NfsMounter,

@@ -89,7 +89,11 @@ interface Holding extends HeldName {
 }
 
 const TOKEN = /^[0-9a-f]{16}$/;
-const BEING: Readonly<Record<ClaimOp, string>> = { create: 'created', remove: 'removed', recover: 'recovered from a crash' };
+const BEING: Readonly<Record<ClaimOp, string>> = {
+  create: 'created',
+  remove: 'removed',
+  recover: 'recovered from a crash',
+};
 const KINDS = ['claim', 'steal', 'draft', 'record', 'doomed', 'withdrawn', 'note'] as const;
 type Kind = (typeof KINDS)[number];
 
@@ -143,7 +147,14 @@ export class WorkArea {
    */
   async acquire(name: string, op: ClaimOp, isPublished: IsPublished): Promise<HeldName> {
     const { ops } = this.ctx;
-    const claim: NameClaim = { name, op, token: randomBytes(8).toString('hex'), node: this.ctx.node, run: this.ctx.run, since: this.ctx.now() };
+    const claim: NameClaim = {
+      name,
+      op,
+      token: randomBytes(8).toString('hex'),
+      node: this.ctx.node,
+      run: this.ctx.run,
+      since: this.ctx.now(),
+    };
     const claimFile = this.path('claim', claim.token, name);
     try {
       return await this.take(claim, claimFile, isPublished);
@@ -183,7 +194,10 @@ export class WorkArea {
           );
         }
         if (!waiting) {
-          logger.info({ volume: name, op: holder.op, holder: holder.node, since: new Date(holder.since).toISOString() }, 'waiting for another node to finish with this volume name');
+          logger.info(
+            { volume: name, op: holder.op, holder: holder.node, since: new Date(holder.since).toISOString() },
+            'waiting for another node to finish with this volume name',
+          );
           waiting = true;
         }
         await sleep(timing.pollMs);
@@ -208,7 +222,11 @@ export class WorkArea {
         { volume: name, op: holder.op, holder: holder.node, since: new Date(holder.since).toISOString() },
         'took over the lock of a create or remove that crashed; finishing or undoing it',
       );
-      const links = [lockFile, ...chain.slice(1).map((c, i) => this.path('steal', (chain[i] as NameClaim).token, c.name)), steal];
+      const links = [
+        lockFile,
+        ...chain.slice(1).map((c, i) => this.path('steal', (chain[i] as NameClaim).token, c.name)),
+        steal,
+      ];
       return await this.hold({ claim, inherited: chain, links }, isPublished);
     }
   }
@@ -227,7 +245,10 @@ export class WorkArea {
       try {
         await this.finish(held, isPublished);
       } catch (undoError) {
-        this.ctx.logger.error({ volume: name, op, err: (undoError as Error).message }, 'could not undo a failed operation; the next create or remove of the name does');
+        this.ctx.logger.error(
+          { volume: name, op, err: (undoError as Error).message },
+          'could not undo a failed operation; the next create or remove of the name does',
+        );
         throw StowageError.wrap(
           error,
           `${op} of volume "${name}" failed, and undoing it failed too (${(undoError as Error).message}); the next create or remove of "${name}" finishes undoing it`,
@@ -236,7 +257,10 @@ export class WorkArea {
       throw error;
     }
     await this.finish(held, isPublished).catch((error: unknown) =>
-      this.ctx.logger.warn({ volume: name, op, err: (error as Error).message }, 'done, but could not clear the work area; the next create or remove of the name does'),
+      this.ctx.logger.warn(
+        { volume: name, op, err: (error as Error).message },
+        'done, but could not clear the work area; the next create or remove of the name does',
+      ),
     );
     return result;
   }
@@ -308,7 +332,8 @@ export class WorkArea {
     if (claim.ino !== undefined && !(await isPublished(name))) await this.doom(claim);
     await ops.removeTree(this.path('draft', token, name));
     await ops.removeTree(this.path('doomed', token, name));
-    for (const kind of ['record', 'withdrawn', 'note', 'claim'] as const) await unlinkIfThere(ops, this.path(kind, token, name));
+    for (const kind of ['record', 'withdrawn', 'note', 'claim'] as const)
+      await unlinkIfThere(ops, this.path(kind, token, name));
   }
 
   /**
@@ -334,11 +359,17 @@ export class WorkArea {
     } catch (error) {
       // The lock stays taken with the dead claims in its chain, so the next operation on the name tries again.
       this.ctx.held.delete(key);
-      throw StowageError.wrap(error, `cannot finish or undo an interrupted operation on volume "${holding.claim.name}"`);
+      throw StowageError.wrap(
+        error,
+        `cannot finish or undo an interrupted operation on volume "${holding.claim.name}"`,
+      );
     }
     const live = new Set([...holding.inherited, holding.claim].map((claim) => claim.token));
     await this.sweep(holding.claim.name, live).catch((error: unknown) =>
-      this.ctx.logger.warn({ volume: holding.claim.name, err: (error as Error).message }, 'could not sweep stale lock files'),
+      this.ctx.logger.warn(
+        { volume: holding.claim.name, err: (error as Error).message },
+        'could not sweep stale lock files',
+      ),
     );
     return holding;
   }
@@ -410,7 +441,9 @@ export class WorkArea {
     }
     const claim = parseClaim(text);
     if (!claim) {
-      throw StowageError.backendFailure(`lock file ${file} is not a Stowage claim; delete it if no create or remove of that volume is running`);
+      throw StowageError.backendFailure(
+        `lock file ${file} is not a Stowage claim; delete it if no create or remove of that volume is running`,
+      );
     }
     return claim;
   }
@@ -432,7 +465,8 @@ export class WorkArea {
         return;
       } catch (error) {
         if (errnoCode(error) === 'EEXIST') return;
-        if (errnoCode(error) !== 'ENOENT' || round === 5) throw StowageError.wrap(error, `cannot write lock file ${file}`);
+        if (errnoCode(error) !== 'ENOENT' || round === 5)
+          throw StowageError.wrap(error, `cannot write lock file ${file}`);
       }
       for (const dir of [this.meta, this.work]) {
         await ops.mkdir(dir, dir === this.work ? 0o700 : 0o755).catch((error: unknown) => {
@@ -468,7 +502,6 @@ async function unlinkIfThere(ops: FileOperations, file: string): Promise<void> {
   });
 }
 
-
 function sameTokens(a: readonly NameClaim[], b: readonly NameClaim[]): boolean {
   return a.length === b.length && a.every((claim, i) => claim.token === b[i]?.token);
 }
@@ -492,7 +525,18 @@ function parseClaim(text: string): NameClaim | undefined {
   const { name, op, token, node, run, since, ino, born } = data as Record<string, unknown>;
   if (typeof name !== 'string' || typeof token !== 'string' || !TOKEN.test(token)) return undefined;
   if (op !== 'create' && op !== 'remove' && op !== 'recover') return undefined;
-  if (typeof node !== 'string' || typeof run !== 'string' || typeof since !== 'number' || !Number.isFinite(since)) return undefined;
-  for (const number of [ino, born]) if (number !== undefined && (typeof number !== 'string' || !/^\d+$/.test(number))) return undefined;
-  return { name, op, token, node, run, since, ...(typeof ino === 'string' ? { ino } : {}), ...(typeof born === 'string' ? { born } : {}) };
+  if (typeof node !== 'string' || typeof run !== 'string' || typeof since !== 'number' || !Number.isFinite(since))
+    return undefined;
+  for (const number of [ino, born])
+    if (number !== undefined && (typeof number !== 'string' || !/^\d+$/.test(number))) return undefined;
+  return {
+    name,
+    op,
+    token,
+    node,
+    run,
+    since,
+    ...(typeof ino === 'string' ? { ino } : {}),
+    ...(typeof born === 'string' ? { born } : {}),
+  };
 }

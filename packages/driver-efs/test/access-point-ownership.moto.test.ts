@@ -2,14 +2,17 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CreateAccessPointCommand, DescribeAccessPointsCommand, type AccessPointDescription } from '@aws-sdk/client-efs';
+import {
+  CreateAccessPointCommand,
+  DescribeAccessPointsCommand,
+  type AccessPointDescription,
+} from '@aws-sdk/client-efs';
 import { ErrorKind, StowageError } from '@stowage/core';
 import { fileSystemEntries, fileSystemRoot } from './support/efs-nodes.js';
 import { expectStowageError as failure } from '@stowage/core/testing';
 import { useEfsTestWorld } from './support/efs-test-world.js';
 
 const t = useEfsTestWorld();
-
 
 /** A file system holding data that is no volume's at its root, in `/other`, and in `/x`. */
 async function fileSystemWithData(): Promise<{ id: string; root: string }> {
@@ -31,7 +34,12 @@ async function dataLeft(root: string): Promise<string[]> {
 }
 
 /** An access point made by hand (not by Stowage) and tagged as the volume `name`. */
-async function misTagged(fileSystemId: string, name: string, path: string, clientToken = `by-hand-${name}-${path}`): Promise<string> {
+async function misTagged(
+  fileSystemId: string,
+  name: string,
+  path: string,
+  clientToken = `by-hand-${name}-${path}`,
+): Promise<string> {
   const point = await t.world.efs.send(
     new CreateAccessPointCommand({
       ClientToken: clientToken,
@@ -55,13 +63,24 @@ describe('removing an access point volume', () => {
       const pointId = await misTagged(id, 'x', path);
       const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints: true });
 
-      const error = await engine.remove('x').then(() => undefined, (e: unknown) => e as Error);
+      const error = await engine.remove('x').then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
       expect(await dataLeft(root)).toEqual(['data in /other\n', 'data in /x\n', 'data in /\n']);
       expect((await accessPoints(id)).map((point) => point.AccessPointId)).toEqual([pointId]);
       expect(StowageError.is(error, ErrorKind.BackendFailure), String(error)).toBe(true);
-      expect(error?.message).toMatch(new RegExp(`access point ${pointId} \\(root "${path}" on file system ${id}\\) is tagged stowage:volume=x but was not created by Stowage, so Stowage deletes neither it nor any data`));
+      expect(error?.message).toMatch(
+        new RegExp(
+          `access point ${pointId} \\(root "${path}" on file system ${id}\\) is tagged stowage:volume=x but was not created by Stowage, so Stowage deletes neither it nor any data`,
+        ),
+      );
       // Inspect says why.
-      expect((await engine.get('x'))?.status).toMatchObject({ accessPointId: pointId, createdByStowage: false, rootDirectory: path });
+      expect((await engine.get('x'))?.status).toMatchObject({
+        accessPointId: pointId,
+        createdByStowage: false,
+        rootDirectory: path,
+      });
     },
   );
 
@@ -72,9 +91,14 @@ describe('removing an access point volume', () => {
     await misTagged(id, 'x', '/', createHash('sha256').update(`${id}/x`).digest('hex'));
     const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints: true });
 
-    const error = await engine.remove('x').then(() => undefined, (e: unknown) => e as Error);
+    const error = await engine.remove('x').then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(await dataLeft(root)).toEqual(['data in /other\n', 'data in /x\n', 'data in /\n']);
-    expect(error?.message).toMatch(/access point fsap-\w+ of volume "x" is deleted, but its root directory "\/" on file system fs-\w+ is not \/x, so Stowage deleted no data there/);
+    expect(error?.message).toMatch(
+      /access point fsap-\w+ of volume "x" is deleted, but its root directory "\/" on file system fs-\w+ is not \/x, so Stowage deleted no data there/,
+    );
     expect(await accessPoints(id)).toEqual([]);
     expect(await engine.get('x')).toBeUndefined();
   });
@@ -105,7 +129,9 @@ describe('creating an access point volume where /<name> exists', () => {
     const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints: true });
     const error = await failure(engine.create('x', { backing: 'shared' }));
     expect(error.kind).toBe(ErrorKind.AlreadyExists);
-    expect(error.message).toMatch(/\/x already exists on file system fs-\w+ and no Stowage access point is rooted there; .* create it with --opt adopt=yes/);
+    expect(error.message).toMatch(
+      /\/x already exists on file system fs-\w+ and no Stowage access point is rooted there; .* create it with --opt adopt=yes/,
+    );
     expect(await accessPoints(id)).toEqual([]);
     expect(await dataLeft(root)).toEqual(['data in /other\n', 'data in /x\n', 'data in /\n']);
     expect((await fileSystemEntries(root)).root).toEqual(['other', 'precious', 'x']);
@@ -116,7 +142,9 @@ describe('creating an access point volume where /<name> exists', () => {
     const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints: true });
     const volume = await engine.create('x', { backing: 'shared', adopt: 'true', uid: '1000', gid: '1000' });
     expect(volume.status).toMatchObject({ adopted: true });
-    expect((await accessPoints(id))[0]?.Tags).toEqual(expect.arrayContaining([{ Key: 'stowage:adopted', Value: 'true' }]));
+    expect((await accessPoints(id))[0]?.Tags).toEqual(
+      expect.arrayContaining([{ Key: 'stowage:adopted', Value: 'true' }]),
+    );
     const path = await engine.mount('x', 'c1');
     expect(await readFile(join(path, 'precious'), 'utf8')).toBe('data in /x\n');
     await engine.unmount('x', 'c1');

@@ -36,7 +36,11 @@ async function noneOrWhole(node: EfsNode, root: string, data?: string): Promise<
   if (volume.status?.accessPointId === undefined) {
     expect(entries).toEqual({ root: ['.stowage', FOREIGN, 'vol'], meta: ['vol.json'], work: [] });
   } else {
-    expect(entries).toEqual({ root: data === undefined ? expect.arrayContaining([FOREIGN]) : [FOREIGN, 'vol'], meta: [], work: [] });
+    expect(entries).toEqual({
+      root: data === undefined ? expect.arrayContaining([FOREIGN]) : [FOREIGN, 'vol'],
+      meta: [],
+      work: [],
+    });
   }
   const path = await node.engine.mount('vol', 'check');
   const made = await stat(path);
@@ -112,12 +116,18 @@ describe.each([
         expect(await noneOrWhole(node, root)).toBe('whole');
       },
     });
-    console.log(`create killed before each of its ${seen.length} file system steps, then restarted:\n  ${seen.join('\n  ')}`);
+    console.log(
+      `create killed before each of its ${seen.length} file system steps, then restarted:\n  ${seen.join('\n  ')}`,
+    );
     // Published in one step: the link of its record, or the creation of its access point (right after the lock is
     // taken, whose last step drops the claim file's own name). No volume before it, a whole one after.
-    const published = seen.findIndex((line) => line.includes(accessPoints ? 'before unlink claim.' : 'before link record.'));
+    const published = seen.findIndex((line) =>
+      line.includes(accessPoints ? 'before unlink claim.' : 'before link record.'),
+    );
     expect(published).toBeGreaterThan(0);
-    expect(seen.map((line) => line.split(': ')[1])).toEqual(seen.map((_, index) => (index <= published ? 'none' : 'whole')));
+    expect(seen.map((line) => line.split(': ')[1])).toEqual(
+      seen.map((_, index) => (index <= published ? 'none' : 'whole')),
+    );
   });
 
   it('of its remove leaves the whole volume with its data or none of it after the restart, and the retried remove completes', async () => {
@@ -138,7 +148,9 @@ describe.each([
     });
     expect(seen.at(0)).toMatch(/: whole$/);
     expect(seen.at(-1)).toMatch(/: none$/);
-    console.log(`remove killed before each of its ${seen.length} file system steps, then restarted:\n  ${seen.join('\n  ')}`);
+    console.log(
+      `remove killed before each of its ${seen.length} file system steps, then restarted:\n  ${seen.join('\n  ')}`,
+    );
   });
 });
 
@@ -158,7 +170,9 @@ async function createFrozenOnA(at: (step: Step) => boolean) {
 describe('a create that crashed on another node', () => {
   it('is undone by the next create of the name once its lock is older than the lease, which then makes the volume whole', async () => {
     // Stopped with `/vol` in place but its record not published: not a volume for anyone yet.
-    const { id, root, a, created } = await createFrozenOnA((step) => step.op === 'writeNewFile' && basename(step.path).startsWith('record.'));
+    const { id, root, a, created } = await createFrozenOnA(
+      (step) => step.op === 'writeNewFile' && basename(step.path).startsWith('record.'),
+    );
     void created.catch(() => undefined);
     await t.nodes.crash(a);
     // Marks A's half-made directory, to tell it from B's.
@@ -174,7 +188,9 @@ describe('a create that crashed on another node', () => {
   });
 
   it('is waited for while under way, and the waiting create answers with the volume it made', async () => {
-    const { id, root, frozen, created } = await createFrozenOnA((step) => step.op === 'link' && basename(step.path).startsWith('record.'));
+    const { id, root, frozen, created } = await createFrozenOnA(
+      (step) => step.op === 'link' && basename(step.path).startsWith('record.'),
+    );
     const opsB = new SteppedFileOperations();
     const b = await t.nodes.start('b', { fileSystemId: id }, { fileOperations: opsB, clock: () => A_CLOCK + 5_000 });
     const waiting = b.engine.create('vol', OPTIONS);
@@ -188,9 +204,17 @@ describe('a create that crashed on another node', () => {
   });
 
   it('makes a create of the name answer that it is busy, if it lasts, and leaves the name to it', async () => {
-    const { id, root, frozen, created } = await createFrozenOnA((step) => step.op === 'rename' && basename(step.path).startsWith('draft.'));
-    const b = await t.nodes.start('b', { fileSystemId: id }, { clock: () => A_CLOCK, lockTiming: { waitMs: 300, pollMs: 20 } });
-    await expect(b.engine.create('vol', OPTIONS)).rejects.toThrow(/volume "vol" is being created by another node .*; try again shortly/);
+    const { id, root, frozen, created } = await createFrozenOnA(
+      (step) => step.op === 'rename' && basename(step.path).startsWith('draft.'),
+    );
+    const b = await t.nodes.start(
+      'b',
+      { fileSystemId: id },
+      { clock: () => A_CLOCK, lockTiming: { waitMs: 300, pollMs: 20 } },
+    );
+    await expect(b.engine.create('vol', OPTIONS)).rejects.toThrow(
+      /volume "vol" is being created by another node .*; try again shortly/,
+    );
     frozen.thaw();
     await created;
     expect(await b.engine.get('vol')).toMatchObject({ name: 'vol', options: { mode: '0750', uid: '1000' } });

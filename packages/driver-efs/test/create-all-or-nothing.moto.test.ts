@@ -10,7 +10,6 @@ import { SteppedFileOperations } from './support/stepped-file-operations.js';
 
 const t = useEfsTestWorld();
 
-
 describe('a shared volume create is all or nothing', () => {
   it('leaves no volume, record or directory when the file system refuses the owner, and a retry does not "succeed" with none', async () => {
     const id = await t.world.fileSystem();
@@ -36,7 +35,11 @@ describe('a shared volume create is all or nothing', () => {
     const made = await stat(path);
     expect([made.isDirectory(), made.uid, made.mode & 0o777]).toEqual([true, 999, 0o750]);
     await engine.unmount('squashed', 'c1');
-    expect(await fileSystemEntries(root)).toEqual({ root: ['.stowage', 'squashed'], meta: ['squashed.json'], work: [] });
+    expect(await fileSystemEntries(root)).toEqual({
+      root: ['.stowage', 'squashed'],
+      meta: ['squashed.json'],
+      work: [],
+    });
   });
 
   it.each(['mkdir', 'chown', 'chmod', 'rename', 'link', 'writeNewFile'] as const)(
@@ -67,7 +70,11 @@ describe('a shared volume create is all or nothing', () => {
       const path = await retry.engine.mount('vol', 'c1');
       expect([(await stat(path)).uid, (await stat(path)).mode & 0o777]).toEqual([1000, 0o700]);
       await retry.engine.unmount('vol', 'c1');
-      expect(await fileSystemEntries(root)).toEqual({ root: ['.stowage', 'cloudstor-vol', 'vol'], meta: ['vol.json'], work: [] });
+      expect(await fileSystemEntries(root)).toEqual({
+        root: ['.stowage', 'cloudstor-vol', 'vol'],
+        meta: ['vol.json'],
+        work: [],
+      });
     },
   );
 });
@@ -82,7 +89,9 @@ describe('mounting a shared volume', () => {
 
     const error = await failure(engine.mount('lost', 'c1'));
     expect(error.kind).toBe(ErrorKind.BackendFailure);
-    expect(error.message).toMatch(/volume "lost" has no directory \/lost on file system fs-\w+, so its data is not there/);
+    expect(error.message).toMatch(
+      /volume "lost" has no directory \/lost on file system fs-\w+, so its data is not there/,
+    );
     expect(await fileSystemEntries(root)).toEqual({ root: ['.stowage'], meta: ['lost.json'], work: [] });
     // Nothing is left mounted or counted for the failed Mount, and the volume can still be removed.
     expect(await engine.get('lost')).toMatchObject({ status: { mounts: 0 } });

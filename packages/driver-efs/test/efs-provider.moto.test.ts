@@ -27,10 +27,15 @@ afterEach(async () => {
 });
 
 /** A started engine of one node: its own state directory and mount root, the shared stand-in exports. */
-async function node(label: string, settings: Parameters<typeof provider>[0] extends infer S ? Omit<S, 'mountRoot'> : never) {
+async function node(
+  label: string,
+  settings: Parameters<typeof provider>[0] extends infer S ? Omit<S, 'mountRoot'> : never,
+) {
   const host = new SystemHostOperations();
   const efs = provider({ nfsStandInDir: dir.exports, ...settings, mountRoot: join(dir.dir, label, 'mounts') }, host);
-  const engine = new VolumeEngine([efs], host, createLogger({ level: 'silent' }), { stateDir: join(dir.dir, label, 'state') });
+  const engine = new VolumeEngine([efs], host, createLogger({ level: 'silent' }), {
+    stateDir: join(dir.dir, label, 'state'),
+  });
   await engine.start();
   engines.push(engine);
   return { engine, efs, mountRoot: join(dir.dir, label, 'mounts') };
@@ -46,7 +51,7 @@ describe("this node's zone", () => {
     vi.unstubAllEnvs();
   });
 
-  it('comes from instance metadata (IMDSv2, here moto\'s) when availabilityZone is unset', async () => {
+  it("comes from instance metadata (IMDSv2, here moto's) when availabilityZone is unset", async () => {
     vi.stubEnv('AWS_EC2_METADATA_SERVICE_ENDPOINT', world.server.endpoint);
     const id = await world.fileSystem();
     const { engine } = await node('a', { fileSystemId: id, availabilityZone: undefined });
@@ -57,10 +62,11 @@ describe("this node's zone", () => {
     vi.stubEnv('AWS_EC2_METADATA_SERVICE_ENDPOINT', `http://127.0.0.1:${await freePort()}`);
     const error = await initError({ fileSystemId: await world.fileSystem(), availabilityZone: undefined });
     expect(error.kind).toBe(ErrorKind.BackendFailure);
-    expect(error.message).toMatch(/availability zone .*ECONNREFUSED.*set the efs driver's availabilityZone setting \(STOWAGE_EFS_AVAILABILITY_ZONE\)/);
+    expect(error.message).toMatch(
+      /availability zone .*ECONNREFUSED.*set the efs driver's availabilityZone setting \(STOWAGE_EFS_AVAILABILITY_ZONE\)/,
+    );
   });
 });
-
 
 describe('finding the file system at start-up', () => {
   it('finds it by ID', async () => {
@@ -80,19 +86,27 @@ describe('finding the file system at start-up', () => {
   it('says which zone lacks a mount target', async () => {
     const id = await world.fileSystem({ zones: [OTHER_ZONE] });
     const error = await initError({ fileSystemId: id });
-    expect(error.message).toMatch(new RegExp(`file system ${id} has no available mount target in this node's zone us-east-1a`));
+    expect(error.message).toMatch(
+      new RegExp(`file system ${id} has no available mount target in this node's zone us-east-1a`),
+    );
     expect(error.message).toContain('us-east-1b');
   });
 
   it('says when no file system has the tag, or the ID does not exist', async () => {
-    expect((await initError({ fileSystemTag: 'nowhere' })).message).toMatch(/no file system in this region has the tag Name=nowhere/);
-    expect((await initError({ fileSystemId: 'fs-0000000000000000' })).message).toMatch(/fs-0000000000000000 does not exist/);
+    expect((await initError({ fileSystemTag: 'nowhere' })).message).toMatch(
+      /no file system in this region has the tag Name=nowhere/,
+    );
+    expect((await initError({ fileSystemId: 'fs-0000000000000000' })).message).toMatch(
+      /fs-0000000000000000 does not exist/,
+    );
   });
 
   it('checks the max I/O file system as well', async () => {
     const id = await world.fileSystem();
     const maxIo = await world.fileSystem({ zones: [OTHER_ZONE], performanceMode: 'maxIO' });
-    expect((await initError({ fileSystemId: id, maxIoFileSystemId: maxIo })).message).toMatch(/max I\/O file system .* no available mount target/);
+    expect((await initError({ fileSystemId: id, maxIoFileSystemId: maxIo })).message).toMatch(
+      /max I\/O file system .* no available mount target/,
+    );
   });
 });
 
@@ -101,7 +115,9 @@ describe('perfmode', () => {
     const gp = await world.fileSystem({ name: 'gp' });
     const maxIo = await world.fileSystem({ name: 'fast', performanceMode: 'maxIO' });
     const { engine } = await node('a', { fileSystemTag: 'gp', maxIoFileSystemTag: 'fast' });
-    expect((await engine.create('fast1', { backing: 'shared', perfmode: 'maxio' })).status).toMatchObject({ fileSystemId: maxIo });
+    expect((await engine.create('fast1', { backing: 'shared', perfmode: 'maxio' })).status).toMatchObject({
+      fileSystemId: maxIo,
+    });
     expect((await engine.create('plain1', { backing: 'shared' })).status).toMatchObject({ fileSystemId: gp });
     expect((await engine.get('fast1'))?.options).toMatchObject({ perfmode: 'maxio' });
     expect((await engine.list()).map((v) => v.name).sort()).toEqual(['fast1', 'plain1']);
@@ -113,7 +129,10 @@ describe('perfmode', () => {
   it('refuses maxio when no max I/O file system is configured, and any other mode, before any call', async () => {
     const { engine } = await node('a', { fileSystemId: await world.fileSystem() });
     const refused = async (options: Record<string, string>) => {
-      const error = await engine.create('x', { backing: 'shared', ...options }).then(() => undefined, (e: unknown) => e);
+      const error = await engine.create('x', { backing: 'shared', ...options }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(StowageError.is(error, ErrorKind.InvalidArgument), String(error)).toBe(true);
       return (error as Error).message;
     };
@@ -181,7 +200,8 @@ describe('two nodes', () => {
 
     const fsMountOf = (n: { mountRoot: string }) => join(n.mountRoot, 'fs', id);
     const mountinfoCount = async (target: string) =>
-      (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((line) => line.split(' ')[4] === target).length;
+      (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((line) => line.split(' ')[4] === target)
+        .length;
 
     const pathA = await a.engine.mount('sharedvol1', 'task-1');
     const pathA2 = await a.engine.mount('other', 'task-2');
@@ -201,7 +221,11 @@ describe('two nodes', () => {
     await a.engine.list();
     expect(await mountinfoCount(fsMountOf(a))).toBe(1);
     expect(await mountinfoCount(fsMountOf(b))).toBe(1);
-    expect([...(a.efs.fileSystemMounts?.holdersOf(id) ?? [])].sort()).toEqual(['driver:enabled', 'volume:other', 'volume:sharedvol1']);
+    expect([...(a.efs.fileSystemMounts?.holdersOf(id) ?? [])].sort()).toEqual([
+      'driver:enabled',
+      'volume:other',
+      'volume:sharedvol1',
+    ]);
 
     await a.engine.unmount('sharedvol1', 'task-1');
     expect(await mountinfoCount(fsMountOf(a))).toBe(1);

@@ -8,7 +8,6 @@ import { useEfsTestWorld } from './support/efs-test-world.js';
 
 const t = useEfsTestWorld();
 
-
 /** A file system as Cloudstor left it: each volume a plain directory `/<name>`, no record anywhere. */
 async function cloudstorFileSystem(): Promise<{ id: string; root: string }> {
   const id = await t.world.fileSystem();
@@ -85,7 +84,9 @@ describe('a directory at /<name> that Stowage did not create', () => {
     const { engine } = await t.nodes.start('a', { fileSystemId: id });
     for (const name of ['escape', 'plain']) {
       await expect(engine.create(name, { backing: 'shared' })).rejects.toThrow(/is not a Stowage volume/);
-      await expect(engine.create(name, { backing: 'shared', adopt: 'yes' })).rejects.toThrow(/is not a directory; only a directory can be adopted/);
+      await expect(engine.create(name, { backing: 'shared', adopt: 'yes' })).rejects.toThrow(
+        /is not a directory; only a directory can be adopted/,
+      );
     }
     expect(await readFile(join(root, 'plain'), 'utf8')).toBe('a file\n');
     expect(await fileSystemEntries(root)).toEqual({ root: ['escape', 'plain', 'sharedvol1'], meta: [], work: [] });

@@ -21,13 +21,18 @@ describe('outside input keyed like Object.prototype', () => {
         Tags: PROTOTYPE_KEYS.map((key) => ({ Key: `stowage:option:${key}`, Value: `value of ${key}` })),
       }),
     );
-    const expected = [...Object.entries(created.options), ...PROTOTYPE_KEYS.map((key) => [key, `value of ${key}`])].sort();
+    const expected = [
+      ...Object.entries(created.options),
+      ...PROTOTYPE_KEYS.map((key) => [key, `value of ${key}`]),
+    ].sort();
     const volume = await engine.get('tagged');
     expect(Object.entries(volume?.options ?? {}).sort()).toEqual(expected);
     const listed = (await engine.list()).find((v) => v.name === 'tagged');
     expect(Object.entries(listed?.options ?? {}).sort()).toEqual(expected);
     // What the Docker adapter sends: the JSON of the options, every key as given.
-    expect(Object.keys(JSON.parse(JSON.stringify(volume?.options)) as object).sort()).toEqual(expected.map(([key]) => key));
+    expect(Object.keys(JSON.parse(JSON.stringify(volume?.options)) as object).sort()).toEqual(
+      expected.map(([key]) => key),
+    );
     await engine.remove('tagged');
     expect(await engine.list()).toEqual([]);
   });
@@ -36,7 +41,12 @@ describe('outside input keyed like Object.prototype', () => {
     const id = await t.world.fileSystem();
     for (const name of ['__proto__', '../etc', 'a/b', '']) {
       await t.world.efs.send(
-        new CreateAccessPointCommand({ ClientToken: `t-${name}`, FileSystemId: id, Tags: [{ Key: 'stowage:volume', Value: name }], RootDirectory: { Path: '/' } }),
+        new CreateAccessPointCommand({
+          ClientToken: `t-${name}`,
+          FileSystemId: id,
+          Tags: [{ Key: 'stowage:volume', Value: name }],
+          RootDirectory: { Path: '/' },
+        }),
       );
     }
     const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints: true });
@@ -50,7 +60,10 @@ describe('outside input keyed like Object.prototype', () => {
     await mkdir(join(root, '.stowage'), { recursive: true });
     await mkdir(join(root, 'handmade'));
     const options = Object.fromEntries(PROTOTYPE_KEYS.map((key) => [key, `value of ${key}`]));
-    await writeFile(join(root, '.stowage', 'handmade.json'), JSON.stringify({ name: 'handmade', createdAt: new Date().toISOString(), options }));
+    await writeFile(
+      join(root, '.stowage', 'handmade.json'),
+      JSON.stringify({ name: 'handmade', createdAt: new Date().toISOString(), options }),
+    );
     const { engine } = await t.nodes.start('a', { fileSystemId: id });
     const expected = Object.entries(options).sort();
     expect(Object.entries((await engine.get('handmade'))?.options ?? {}).sort()).toEqual(expected);
@@ -59,19 +72,22 @@ describe('outside input keyed like Object.prototype', () => {
     expect(await engine.list()).toEqual([]);
   });
 
-  it.each([false, true])('volumes named constructor, toString, hasOwnProperty, valueOf live and go like any other (access points: %s)', async (accessPoints) => {
-    const id = await t.world.fileSystem();
-    const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints });
-    const names = PROTOTYPE_KEYS.filter((key) => !key.startsWith('_'));
-    for (const name of names) await engine.create(name, { backing: 'shared' });
-    expect((await engine.list()).map((v) => v.name).sort()).toEqual([...names].sort());
-    for (const name of names) {
-      const path = await engine.mount(name, name);
-      await writeFile(join(path, 'f'), name);
-      await engine.unmount(name, name);
-      await engine.remove(name);
-      expect(await engine.get(name)).toBeUndefined();
-    }
-    expect(await engine.list()).toEqual([]);
-  });
+  it.each([false, true])(
+    'volumes named constructor, toString, hasOwnProperty, valueOf live and go like any other (access points: %s)',
+    async (accessPoints) => {
+      const id = await t.world.fileSystem();
+      const { engine } = await t.nodes.start('a', { fileSystemId: id, accessPoints });
+      const names = PROTOTYPE_KEYS.filter((key) => !key.startsWith('_'));
+      for (const name of names) await engine.create(name, { backing: 'shared' });
+      expect((await engine.list()).map((v) => v.name).sort()).toEqual([...names].sort());
+      for (const name of names) {
+        const path = await engine.mount(name, name);
+        await writeFile(join(path, 'f'), name);
+        await engine.unmount(name, name);
+        await engine.remove(name);
+        expect(await engine.get(name)).toBeUndefined();
+      }
+      expect(await engine.list()).toEqual([]);
+    },
+  );
 });

@@ -17,7 +17,10 @@ describe('the local backing beside EFS', () => {
   async function node(label: string, fileSystemId: string) {
     const host = new RecordingHost();
     const logger = createLogger({ level: 'silent' });
-    const efs = provider({ nfsStandInDir: t.dir.exports, fileSystemId, mountRoot: join(t.dir.dir, label, 'efs') }, host);
+    const efs = provider(
+      { nfsStandInDir: t.dir.exports, fileSystemId, mountRoot: join(t.dir.dir, label, 'efs') },
+      host,
+    );
     const local = new LocalProvider({ root: join(t.dir.dir, label, 'volumes') }, logger);
     const engine = new VolumeEngine([local, efs], host, logger, { stateDir: join(t.dir.dir, label, 'state') });
     return { host, engine };
@@ -27,7 +30,9 @@ describe('the local backing beside EFS', () => {
     const { host, engine } = await node('a', await t.world.fileSystem());
     await engine.start();
     const standing = host.take();
-    expect(standing).toEqual([expect.objectContaining({ op: 'bindMount', target: expect.stringContaining(join('a', 'efs', 'fs')) })]);
+    expect(standing).toEqual([
+      expect.objectContaining({ op: 'bindMount', target: expect.stringContaining(join('a', 'efs', 'fs')) }),
+    ]);
 
     // What `docker volume create --opt backing=local x` and `docker run -v x:/data` make the plugin do.
     await engine.create('x', { backing: 'local' });

@@ -5,6 +5,10 @@ import { failpointsOf } from '@stowage/core';
  * directory made but its metadata not yet written, built but not yet published under its name, and withdrawn from
  * its name but its data not yet deleted.
  */
-export const LOCAL_FAILPOINTS = ['local:create:before-metadata', 'local:create:before-publish', 'local:remove:after-withdraw'] as const;
+export const LOCAL_FAILPOINTS = [
+  'local:create:before-metadata',
+  'local:create:before-publish',
+  'local:remove:after-withdraw',
+] as const;
 
 export const localFailpoint = failpointsOf(LOCAL_FAILPOINTS);

@@ -128,7 +128,10 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
       await deleteVolumeDir(doomed);
     } catch (error) {
       // The name is already free and the volume gone for every caller; init deletes the rest at the next start.
-      this.logger.warn({ volume: name, path: doomed, err: (error as Error).message }, 'volume removed, but its data could not all be deleted');
+      this.logger.warn(
+        { volume: name, path: doomed, err: (error as Error).message },
+        'volume removed, but its data could not all be deleted',
+      );
     }
   }
 
@@ -142,7 +145,8 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
       throw StowageError.wrap(error, `cannot inspect volume "${name}"`);
     }
     // From here the name is taken, so the answer is never "not found" (Docker would forget the volume).
-    if (!isDirectory) throw StowageError.backendFailure(`${dir} is not a volume directory; move it out of the volume root`);
+    if (!isDirectory)
+      throw StowageError.backendFailure(`${dir} is not a volume directory; move it out of the volume root`);
     try {
       return await this.volumeOf(name);
     } catch (error) {
@@ -189,7 +193,10 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
       validateVolumeName(entry);
       await this.volumeOf(entry);
     } catch (error) {
-      this.logger.warn({ path: join(this.layout.root, entry), err: (error as Error).message }, 'skipping an entry of the volume root that is not a volume');
+      this.logger.warn(
+        { path: join(this.layout.root, entry), err: (error as Error).message },
+        'skipping an entry of the volume root that is not a volume',
+      );
     }
   }
 
@@ -206,14 +213,19 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
     } catch (error) {
       throw StowageError.wrap(error, `volume "${name}" has no usable data directory; repair or remove it`);
     }
-    if (!isDirectory) throw StowageError.backendFailure(`${path} is not a directory; repair or remove volume "${name}"`);
+    if (!isDirectory)
+      throw StowageError.backendFailure(`${path} is not a directory; repair or remove volume "${name}"`);
     return { path };
   }
 
   /** Nothing to release: the data directory is handed out as it is. */
   async unmount(_name: string): Promise<void> {}
 
-  private async buildVolume(temp: string, request: CreateRequest<LocalOptions>, metadata: VolumeMetadata): Promise<void> {
+  private async buildVolume(
+    temp: string,
+    request: CreateRequest<LocalOptions>,
+    metadata: VolumeMetadata,
+  ): Promise<void> {
     const data = join(temp, '_data');
     const mode = Number.parseInt(request.options.mode, 8);
     await mkdir(data);

@@ -48,6 +48,10 @@ describe('the local driver definition', () => {
 
   it('infers its settings and options types from their declarations', () => {
     expectTypeOf<LocalSettings>().toEqualTypeOf<{ readonly root: string }>();
-    expectTypeOf<LocalOptions>().toEqualTypeOf<{ readonly mode: string; readonly uid?: number; readonly gid?: number }>();
+    expectTypeOf<LocalOptions>().toEqualTypeOf<{
+      readonly mode: string;
+      readonly uid?: number;
+      readonly gid?: number;
+    }>();
   });
 });

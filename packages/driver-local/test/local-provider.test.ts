@@ -107,7 +107,11 @@ describe('create', () => {
 
     const file = join(root, 'meta', 'volume.json');
     const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-    expect(raw).toEqual({ name: 'meta', createdAt: created.createdAt?.toISOString(), options: { uid: String(uid), mode: '0700' } });
+    expect(raw).toEqual({
+      name: 'meta',
+      createdAt: created.createdAt?.toISOString(),
+      options: { uid: String(uid), mode: '0700' },
+    });
     expect(new Date(raw.createdAt as string).getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(await permissions(file)).toBe(0o600);
 
@@ -182,14 +186,23 @@ describe('list', () => {
     await mkdir(join(root, 'bad-json'));
     await writeFile(join(root, 'bad-json', 'volume.json'), '[]');
     await mkdir(join(root, 'renamed'));
-    await writeFile(join(root, 'renamed', 'volume.json'), JSON.stringify({ name: 'other', createdAt: new Date().toISOString(), options: {} }));
+    await writeFile(
+      join(root, 'renamed', 'volume.json'),
+      JSON.stringify({ name: 'other', createdAt: new Date().toISOString(), options: {} }),
+    );
     await mkdir(join(root, 'bad name'));
-    await writeFile(join(root, 'bad name', 'volume.json'), JSON.stringify({ name: 'bad name', createdAt: new Date().toISOString(), options: {} }));
+    await writeFile(
+      join(root, 'bad name', 'volume.json'),
+      JSON.stringify({ name: 'bad name', createdAt: new Date().toISOString(), options: {} }),
+    );
     await mkdir(join(root, '.creating-good3-xyz'));
 
     const names = (await provider.list()).map((v) => v.name).sort();
     expect(names).toEqual(['good1', 'good2']);
-    const warned = logger.at('warn').map((e) => (e.fields as { path: string }).path).sort();
+    const warned = logger
+      .at('warn')
+      .map((e) => (e.fields as { path: string }).path)
+      .sort();
     expect(warned).toEqual(['a-file', 'bad name', 'bad-json', 'no-meta', 'renamed'].map((n) => join(root, n)).sort());
   });
 

@@ -26,7 +26,8 @@ describe('startClientTokenProxy: EC2 idempotency in front of moto, through the r
     clients.push(client);
     return client;
   };
-  const liveVolumes = async (region = 'us-east-1') => (await ec2(region).send(new DescribeVolumesCommand({}))).Volumes ?? [];
+  const liveVolumes = async (region = 'us-east-1') =>
+    (await ec2(region).send(new DescribeVolumesCommand({}))).Volumes ?? [];
 
   beforeAll(async () => {
     // Tokens ignored: this suite puts its own proxy in front of bare moto.
@@ -49,7 +50,13 @@ describe('startClientTokenProxy: EC2 idempotency in front of moto, through the r
     const first = await ec2().send(new CreateVolumeCommand({ ...VOLUME, ClientToken: 'token-1' }));
     const again = await ec2().send(new CreateVolumeCommand({ ...VOLUME, ClientToken: 'token-1' }));
     expect(first.VolumeId).toMatch(/^vol-/);
-    expect(again).toMatchObject({ VolumeId: first.VolumeId, CreateTime: first.CreateTime, State: first.State, Size: 1, VolumeType: 'gp3' });
+    expect(again).toMatchObject({
+      VolumeId: first.VolumeId,
+      CreateTime: first.CreateTime,
+      State: first.State,
+      Size: 1,
+      VolumeType: 'gp3',
+    });
     expect(again.$metadata.requestId).not.toBe(first.$metadata.requestId);
     expect((await liveVolumes()).map((v) => v.VolumeId)).toEqual([first.VolumeId]);
 
@@ -65,10 +72,17 @@ describe('startClientTokenProxy: EC2 idempotency in front of moto, through the r
     const refused = await ec2()
       .send(new CreateVolumeCommand({ ...VOLUME, Size: 2, ClientToken: 'token-2' }))
       .catch((error: unknown) => error as Error & { $fault?: string; $metadata?: { httpStatusCode?: number } });
-    expect(refused).toMatchObject({ name: 'IdempotentParameterMismatch', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    expect(refused).toMatchObject({
+      name: 'IdempotentParameterMismatch',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
     expect((refused as Error).message).toMatch(/inconsistent with parameters used in previous request/);
     // Other tags are other parameters too.
-    const otherTags = { ...VOLUME, TagSpecifications: [{ ResourceType: 'volume' as const, Tags: [{ Key: 'stowage:volume', Value: 'web' }] }] };
+    const otherTags = {
+      ...VOLUME,
+      TagSpecifications: [{ ResourceType: 'volume' as const, Tags: [{ Key: 'stowage:volume', Value: 'web' }] }],
+    };
     await expect(ec2().send(new CreateVolumeCommand({ ...otherTags, ClientToken: 'token-2' }))).rejects.toMatchObject({
       name: 'IdempotentParameterMismatch',
     });
@@ -77,7 +91,9 @@ describe('startClientTokenProxy: EC2 idempotency in front of moto, through the r
 
   it('does not compare the availability zone, as EC2 documents: the first volume is answered', async () => {
     const first = await ec2().send(new CreateVolumeCommand({ ...VOLUME, ClientToken: 'token-3' }));
-    const elsewhere = await ec2().send(new CreateVolumeCommand({ ...VOLUME, AvailabilityZone: 'us-east-1b', ClientToken: 'token-3' }));
+    const elsewhere = await ec2().send(
+      new CreateVolumeCommand({ ...VOLUME, AvailabilityZone: 'us-east-1b', ClientToken: 'token-3' }),
+    );
     expect(elsewhere).toMatchObject({ VolumeId: first.VolumeId, AvailabilityZone: 'us-east-1a' });
     expect(await liveVolumes()).toHaveLength(1);
   });
@@ -102,7 +118,9 @@ describe('startClientTokenProxy: EC2 idempotency in front of moto, through the r
 
   it('binds a token per region and leaves calls without a token to moto', async () => {
     const east = await ec2('us-east-1').send(new CreateVolumeCommand({ ...VOLUME, ClientToken: 'token-6' }));
-    const west = await ec2('us-west-2').send(new CreateVolumeCommand({ ...VOLUME, AvailabilityZone: 'us-west-2a', ClientToken: 'token-6' }));
+    const west = await ec2('us-west-2').send(
+      new CreateVolumeCommand({ ...VOLUME, AvailabilityZone: 'us-west-2a', ClientToken: 'token-6' }),
+    );
     expect(west.VolumeId).not.toBe(east.VolumeId);
     expect(await liveVolumes('us-west-2')).toHaveLength(1);
 

@@ -1,10 +1,18 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { actionOf, freePort, startCountingProxy, startMotoServer, type CountingProxy, type MotoServer } from '../src/moto/index.js';
+import {
+  actionOf,
+  freePort,
+  startCountingProxy,
+  startMotoServer,
+  type CountingProxy,
+  type MotoServer,
+} from '../src/moto/index.js';
 
 const SIGNED = {
   'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
   // moto routes by the service named in the credential scope; the proxy counts by it too.
-  authorization: 'AWS4-HMAC-SHA256 Credential=AKIAMOTOTESTING00000/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
+  authorization:
+    'AWS4-HMAC-SHA256 Credential=AKIAMOTOTESTING00000/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
 };
 
 async function ec2(endpoint: string, body: string): Promise<{ status: number; text: string }> {
@@ -70,19 +78,26 @@ describe('startCountingProxy', () => {
 
 describe('actionOf', () => {
   const efs = {
-    authorization: 'AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/elasticfilesystem/aws4_request, SignedHeaders=host, Signature=0',
+    authorization:
+      'AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/elasticfilesystem/aws4_request, SignedHeaders=host, Signature=0',
   };
   it('names REST calls by method and path, with resource ids folded', () => {
     expect(actionOf('GET', '/2015-02-01/file-systems/fs-0123abcd?MaxItems=10', efs, Buffer.alloc(0))).toBe(
       'elasticfilesystem:GET /2015-02-01/file-systems/{id}',
     );
-    expect(actionOf('POST', '/2015-02-01/access-points', efs, Buffer.from('{}'))).toBe('elasticfilesystem:POST /2015-02-01/access-points');
+    expect(actionOf('POST', '/2015-02-01/access-points', efs, Buffer.from('{}'))).toBe(
+      'elasticfilesystem:POST /2015-02-01/access-points',
+    );
     expect(actionOf('DELETE', '/2015-02-01/access-points/fsap-0123456789abcdef0', efs, Buffer.alloc(0))).toBe(
       'elasticfilesystem:DELETE /2015-02-01/access-points/{id}',
     );
   });
   it('names query calls by Action and JSON calls by their target', () => {
-    expect(actionOf('GET', '/?Action=DescribeInstances&Version=2016-11-15', SIGNED, Buffer.alloc(0))).toBe('ec2:DescribeInstances');
-    expect(actionOf('POST', '/', { 'x-amz-target': 'AmazonSSM.GetParameter' }, Buffer.from('{}'))).toBe('unsigned:GetParameter');
+    expect(actionOf('GET', '/?Action=DescribeInstances&Version=2016-11-15', SIGNED, Buffer.alloc(0))).toBe(
+      'ec2:DescribeInstances',
+    );
+    expect(actionOf('POST', '/', { 'x-amz-target': 'AmazonSSM.GetParameter' }, Buffer.from('{}'))).toBe(
+      'unsigned:GetParameter',
+    );
   });
 });

@@ -17,7 +17,8 @@ describe('startMotoServer', () => {
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
           // moto routes by the service named in the credential scope.
-          authorization: 'AWS4-HMAC-SHA256 Credential=AKIAMOTOTESTING00000/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
+          authorization:
+            'AWS4-HMAC-SHA256 Credential=AKIAMOTOTESTING00000/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
         },
         body: `Action=${action}&Version=2016-11-15&Size=1&AvailabilityZone=us-east-1a`,
       }).then((r) => r.text());

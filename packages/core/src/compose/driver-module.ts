@@ -25,7 +25,11 @@ export interface DriverServices {
  * each provider its `create` returns to `STORAGE_PROVIDER`. `create` runs here, before the module is loaded, because
  * the number of bindings is the number of providers it returns.
  */
-export async function driverModule(driver: StowageDriver, settings: OptionValues, services: DriverServices): Promise<ContainerModule> {
+export async function driverModule(
+  driver: StowageDriver,
+  settings: OptionValues,
+  services: DriverServices,
+): Promise<ContainerModule> {
   if (driver.create === undefined) return driver.module(settings);
   const created = await driver.create({
     settings,
@@ -76,6 +80,8 @@ export async function driverProviders(driver: StowageDriver, input: DriverProvid
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(HOST_OPERATIONS).toConstantValue(host);
   container.bind(NODE_CONTEXT).toConstantValue(node);
-  await container.load(await driverModule(driver, parseDriverSettings(driver, input.settings ?? {}), { host, logger, node }));
+  await container.load(
+    await driverModule(driver, parseDriverSettings(driver, input.settings ?? {}), { host, logger, node }),
+  );
   return container.getAll(STORAGE_PROVIDER);
 }

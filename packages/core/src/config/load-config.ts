@@ -25,7 +25,15 @@ export interface LoadConfigInput {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const satisfies readonly StowageConfig['logLevel'][];
+const LOG_LEVELS = [
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'fatal',
+  'silent',
+] as const satisfies readonly StowageConfig['logLevel'][];
 const DRIVER_NAME = /^[a-z][a-z0-9]*$/;
 /** `sun_path` is 108 bytes on Linux, one of which is the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -162,8 +170,12 @@ export async function loadConfig(input: LoadConfigInput = {}): Promise<StowageCo
   for (const name of names) {
     const base = Object.hasOwn(fileDrivers, name) ? fileDrivers[name] : undefined;
     const fromDriverEnv = driverEnv(name, env);
-    const fileModule = base?.module === undefined || file === undefined ? base?.module : await resolveModule(base.module, path.dirname(file));
-    const envModule = fromDriverEnv.module === undefined ? undefined : await resolveModule(fromDriverEnv.module, process.cwd());
+    const fileModule =
+      base?.module === undefined || file === undefined
+        ? base?.module
+        : await resolveModule(base.module, path.dirname(file));
+    const envModule =
+      fromDriverEnv.module === undefined ? undefined : await resolveModule(fromDriverEnv.module, process.cwd());
     const module = envModule ?? fileModule;
     drivers[name] = {
       ...(module === undefined ? {} : { module }),
@@ -174,8 +186,12 @@ export async function loadConfig(input: LoadConfigInput = {}): Promise<StowageCo
   const api = envValue(dockerApi, ENV.dockerApi) ?? fromFile.dockerApi ?? DEFAULT_DOCKER_API;
   const holds: HoldsConfig = {
     ...(api === 'off' ? {} : { dockerApi: api }),
-    intervalSeconds: envValue(seconds(86_400), ENV.holdIntervalSeconds) ?? fromFile.holdIntervalSeconds ?? DEFAULT_HOLD_INTERVAL_SECONDS,
-    graceSeconds: envValue(seconds(7 * 86_400), ENV.holdGraceSeconds) ?? fromFile.holdGraceSeconds ?? DEFAULT_HOLD_GRACE_SECONDS,
+    intervalSeconds:
+      envValue(seconds(86_400), ENV.holdIntervalSeconds) ??
+      fromFile.holdIntervalSeconds ??
+      DEFAULT_HOLD_INTERVAL_SECONDS,
+    graceSeconds:
+      envValue(seconds(7 * 86_400), ENV.holdGraceSeconds) ?? fromFile.holdGraceSeconds ?? DEFAULT_HOLD_GRACE_SECONDS,
   };
 
   return {
@@ -206,7 +222,9 @@ async function readConfigFile(file: string): Promise<ConfigFile> {
   const forbidden = prototypeKeyPath(json);
   if (forbidden !== undefined) {
     // zod's records drop such a key without a word; a setting that silently does nothing is worse than an error.
-    throw StowageError.invalidArgument(`config: ${file}: key "__proto__" at ${forbidden || 'the top level'} is not a valid name`);
+    throw StowageError.invalidArgument(
+      `config: ${file}: key "__proto__" at ${forbidden || 'the top level'} is not a valid name`,
+    );
   }
   return parseOrThrow(configFileSchema, json, file);
 }
@@ -225,7 +243,14 @@ function prototypeKeyPath(value: unknown, at = ''): string | undefined {
 /** The names in `STOWAGE_DRIVERS`, or undefined when it is unset, so that the file's set applies. */
 function enabledDriverNames(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  const names = [...new Set(value.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+  const names = [
+    ...new Set(
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    ),
+  ];
   if (names.length === 0) {
     throw StowageError.invalidArgument(`config: ${ENV.drivers}: names no driver, got "${value}"`);
   }

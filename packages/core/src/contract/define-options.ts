@@ -67,9 +67,7 @@ export interface BooleanOptionDeclaration<Name extends string = string> extends 
 
 /** One option as {@link defineOptions} takes it: an {@link OptionSpec} without its name, which is its key. */
 export type OptionDeclaration<Name extends string = string> =
-  | StringOptionDeclaration<Name>
-  | IntegerOptionDeclaration<Name>
-  | BooleanOptionDeclaration<Name>;
+  StringOptionDeclaration<Name> | IntegerOptionDeclaration<Name> | BooleanOptionDeclaration<Name>;
 
 /** The declarations of {@link defineOptions}, keyed by option name, each condition naming one of them. */
 export type OptionDeclarations<T> = { readonly [K in keyof T]: OptionDeclaration<Extract<keyof T, string>> };
@@ -82,7 +80,9 @@ type ValueOf<D> = D extends { readonly type: 'integer' }
       ? V
       : string;
 
-type AlwaysPresent<D> = D extends { readonly default: string | number | boolean } | { readonly required: true } ? true : false;
+type AlwaysPresent<D> = D extends { readonly default: string | number | boolean } | { readonly required: true }
+  ? true
+  : false;
 
 // One object type rather than an intersection, so editors show `{ readonly size: number }`.
 type Flatten<T> = { [K in keyof T]: T[K] } & {};

@@ -44,8 +44,10 @@ interface DriverBase<S extends readonly OptionSpec[], O extends readonly OptionS
 }
 
 /** A driver that builds its providers from settings and services: what {@link defineDriver} takes. */
-export interface CreatingDriver<S extends readonly OptionSpec[] = readonly OptionSpec[], O extends readonly OptionSpec[] = readonly OptionSpec[]>
-  extends DriverBase<S, O> {
+export interface CreatingDriver<
+  S extends readonly OptionSpec[] = readonly OptionSpec[],
+  O extends readonly OptionSpec[] = readonly OptionSpec[],
+> extends DriverBase<S, O> {
   /**
    * Builds the driver's provider(s), once, at start-up. The composition root binds each to `STORAGE_PROVIDER` in an
    * inversify module of its own making, so the engine receives them by multi-injection; a throw stops the plugin
@@ -60,8 +62,10 @@ export interface CreatingDriver<S extends readonly OptionSpec[] = readonly Optio
  * provider(s) to `STORAGE_PROVIDER` (singleton scope), which may `get` `HOST_OPERATIONS`, `LOGGER` and
  * `NODE_CONTEXT` inside `toDynamicValue`.
  */
-export interface ModuleDriver<S extends readonly OptionSpec[] = readonly OptionSpec[], O extends readonly OptionSpec[] = readonly OptionSpec[]>
-  extends DriverBase<S, O> {
+export interface ModuleDriver<
+  S extends readonly OptionSpec[] = readonly OptionSpec[],
+  O extends readonly OptionSpec[] = readonly OptionSpec[],
+> extends DriverBase<S, O> {
   module(settings: InferOptions<S>): ContainerModule;
   readonly create?: undefined;
 }
@@ -70,9 +74,10 @@ export interface ModuleDriver<S extends readonly OptionSpec[] = readonly OptionS
  * A driver package's entry point: what the plugin loads (by package name or path, from config) to get its
  * provider(s). Export it as `driver` (or `default`) from the package; make it with {@link defineDriver}.
  */
-export type StowageDriver<S extends readonly OptionSpec[] = readonly OptionSpec[], O extends readonly OptionSpec[] = readonly OptionSpec[]> =
-  | CreatingDriver<S, O>
-  | ModuleDriver<S, O>;
+export type StowageDriver<
+  S extends readonly OptionSpec[] = readonly OptionSpec[],
+  O extends readonly OptionSpec[] = readonly OptionSpec[],
+> = CreatingDriver<S, O> | ModuleDriver<S, O>;
 
 /**
  * Defines a driver: its name, its settings and create options (each one `defineOptions` declaration, whose types
@@ -91,9 +96,10 @@ export type StowageDriver<S extends readonly OptionSpec[] = readonly OptionSpec[
  * });
  * ```
  */
-export function defineDriver<const S extends readonly OptionSpec[] = readonly [], const O extends readonly OptionSpec[] = readonly OptionSpec[]>(
-  driver: StowageDriver<S, O>,
-): StowageDriver<S, O> & { readonly settings: S } {
+export function defineDriver<
+  const S extends readonly OptionSpec[] = readonly [],
+  const O extends readonly OptionSpec[] = readonly OptionSpec[],
+>(driver: StowageDriver<S, O>): StowageDriver<S, O> & { readonly settings: S } {
   // Settings are always there once defined, so tools (the managed plugin's env list) read them without a check.
   if (driver.settings !== undefined) return driver as StowageDriver<S, O> & { readonly settings: S };
   return { ...driver, settings: [] as readonly OptionSpec[] as S };

@@ -123,7 +123,9 @@ export class BackingRouter {
       // Removed by another node, or a create a crash cut short: the name may now be another backing's.
       if (owner.scope === 'global' || options.exclusive === true) void this.forget(name);
     }
-    const candidates = this.providers.filter((p) => p !== owner && (p.scope === 'global' || !this.catalogue.isFilled(p.name)));
+    const candidates = this.providers.filter(
+      (p) => p !== owner && (p.scope === 'global' || !this.catalogue.isFilled(p.name)),
+    );
     return this.askEach(name, candidates);
   }
 
@@ -135,7 +137,8 @@ export class BackingRouter {
 
   /** Notes that `provider` holds `name` (seen by a lookup or a list); nobody waits for the write. */
   remember(name: string, provider: StorageProvider): void {
-    if (this.catalogue.owner(name) !== provider.name) this.catalogue.set(name, provider.name).catch(this.onCatalogueError);
+    if (this.catalogue.owner(name) !== provider.name)
+      this.catalogue.set(name, provider.name).catch(this.onCatalogueError);
   }
 
   /**
@@ -200,7 +203,10 @@ export class BackingRouter {
     const answer = Promise.resolve()
       .then(() => provider.inspect(name))
       .catch((error: unknown) => {
-        throw StowageError.backendFailure(`backing ${provider.name}: ${StowageError.wrap(error, 'lookup failed').message}`, error);
+        throw StowageError.backendFailure(
+          `backing ${provider.name}: ${StowageError.wrap(error, 'lookup failed').message}`,
+          error,
+        );
       });
     return Promise.race([answer, budget]).finally(() => clearTimeout(timer));
   }

@@ -11,7 +11,11 @@ import type { CallerHold, MountRecord } from './mount-record.js';
  * A Mount by `callerId` counted once more at `now`. `pending`: its answer is not yet known to have reached the
  * caller, until {@link withAnswered} (or {@link withUndelivered} takes it back).
  */
-export function withMount(record: MountRecord, callerId: string, options: { pending: boolean; now: number }): MountRecord {
+export function withMount(
+  record: MountRecord,
+  callerId: string,
+  options: { pending: boolean; now: number },
+): MountRecord {
   const hold = record.callers.get(callerId);
   return withCaller(record, callerId, {
     count: (hold?.count ?? 0) + 1,
@@ -25,7 +29,11 @@ export function withUnmount(record: MountRecord, callerId: string): MountRecord 
   const hold = record.callers.get(callerId);
   if (!hold) return undefined;
   const count = hold.count - 1;
-  return withCaller(record, callerId, count === 0 ? undefined : { ...hold, count, pending: Math.min(hold.pending, count) });
+  return withCaller(
+    record,
+    callerId,
+    count === 0 ? undefined : { ...hold, count, pending: Math.min(hold.pending, count) },
+  );
 }
 
 /** One pending Mount of `callerId` is known to have been answered. */

@@ -61,7 +61,10 @@ export class JournaledFile<C> {
       this.journal = await MountJournal.open(this.options.journalFile);
     } catch (error) {
       const { journalWhat, journalFile } = this.options;
-      throw StowageError.backendFailure(`cannot open ${journalWhat} ${journalFile}: ${(error as Error).message}`, error);
+      throw StowageError.backendFailure(
+        `cannot open ${journalWhat} ${journalFile}: ${(error as Error).message}`,
+        error,
+      );
     }
   }
 
@@ -154,7 +157,10 @@ export class JournaledFile<C> {
       await run();
     } catch (error) {
       this.mustCompact = true;
-      throw StowageError.backendFailure(`cannot write ${this.options.what} in ${this.options.dir}: ${(error as Error).message}`, error);
+      throw StowageError.backendFailure(
+        `cannot write ${this.options.what} in ${this.options.dir}: ${(error as Error).message}`,
+        error,
+      );
     }
   }
 

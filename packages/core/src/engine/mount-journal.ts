@@ -55,7 +55,10 @@ export function parseJournal(text: string): JournalContents {
  * {@link parseJournal} for any journal of JSON lines: `parseLine` answers an entry, or what is wrong with the line.
  * Other files of the state directory (the volume catalogue) keep their changes the same way.
  */
-export function parseJournalLines<E>(text: string, parseLine: (line: string) => E | string): { entries: E[]; tornBytes: number } {
+export function parseJournalLines<E>(
+  text: string,
+  parseLine: (line: string) => E | string,
+): { entries: E[]; tornBytes: number } {
   const lines = text.split('\n');
   // What follows the last newline: empty after a whole append.
   const tail = lines.pop() as string;
@@ -65,7 +68,9 @@ export function parseJournalLines<E>(text: string, parseLine: (line: string) => 
   if (parsed.slice(firstBad + 1).some((entry) => typeof entry !== 'string')) {
     throw new Error(`line ${firstBad + 1}: ${parsed[firstBad] as string}, and whole entries follow it`);
   }
-  const tornBytes = lines.slice(firstBad).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, Buffer.byteLength(tail));
+  const tornBytes = lines
+    .slice(firstBad)
+    .reduce((sum, line) => sum + Buffer.byteLength(line) + 1, Buffer.byteLength(tail));
   return { entries: parsed.slice(0, firstBad) as E[], tornBytes };
 }
 
@@ -104,7 +109,7 @@ export class MountJournal {
     const data = Buffer.from(text, 'utf8');
     try {
       // A regular file takes a whole write unless the disk fills up; a short one is finished or fails below.
-      for (let written = 0; written < data.length; ) {
+      for (let written = 0; written < data.length;) {
         const { bytesWritten } = await this.handle.write(data, written, data.length - written);
         written += bytesWritten;
       }

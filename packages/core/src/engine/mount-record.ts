@@ -52,12 +52,19 @@ export interface MountRecordJson {
   readonly backing: string;
   readonly state: MountState;
   readonly mountpoint?: string;
-  readonly callers: ReadonlyArray<{ readonly id: string; readonly count: number; readonly pending?: number; readonly at?: number }>;
+  readonly callers: ReadonlyArray<{
+    readonly id: string;
+    readonly count: number;
+    readonly pending?: number;
+    readonly at?: number;
+  }>;
 }
 
 export function mountRecordToJson(record: MountRecord): MountRecordJson {
   const callers = [...record.callers].map(([id, hold]) =>
-    hold.pending > 0 ? { id, count: hold.count, pending: hold.pending, at: hold.lastMountAt } : { id, count: hold.count, at: hold.lastMountAt },
+    hold.pending > 0
+      ? { id, count: hold.count, pending: hold.pending, at: hold.lastMountAt }
+      : { id, count: hold.count, at: hold.lastMountAt },
   );
   return record.mountpoint === undefined
     ? { backing: record.backing, state: record.state, callers }
@@ -75,7 +82,8 @@ export function parseMountRecord(data: unknown): MountRecord | string {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not a JSON object';
   const record = data as Record<string, unknown>;
   if (typeof record.backing !== 'string' || record.backing === '') return 'backing is not a name';
-  if (typeof record.state !== 'string' || !STATES.has(record.state)) return `unknown state ${JSON.stringify(record.state)}`;
+  if (typeof record.state !== 'string' || !STATES.has(record.state))
+    return `unknown state ${JSON.stringify(record.state)}`;
   if (record.mountpoint !== undefined && typeof record.mountpoint !== 'string') return 'mountpoint is not a path';
   const callers = Array.isArray(record.callers) ? parseCallerList(record.callers) : parseLegacyCallers(record);
   if (typeof callers === 'string') return callers;

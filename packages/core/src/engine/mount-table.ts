@@ -149,7 +149,9 @@ function parseSnapshot(data: unknown): Map<string, MountRecord> {
   const { version, volumes } = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   let pairs: Array<[unknown, unknown]>;
   if (version === 2 && Array.isArray(volumes)) {
-    pairs = volumes.map((item) => (typeof item === 'object' && item !== null ? [item.volume, item.record] : [undefined, undefined]));
+    pairs = volumes.map((item) =>
+      typeof item === 'object' && item !== null ? [item.volume, item.record] : [undefined, undefined],
+    );
   } else if (version === 1 && typeof volumes === 'object' && volumes !== null && !Array.isArray(volumes)) {
     pairs = Object.entries(volumes);
   } else {

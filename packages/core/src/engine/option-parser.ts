@@ -18,7 +18,11 @@ const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
  * options belong to in messages (`backing=relocatable`, `driver local`). Specs made by `defineOptions` give their
  * inferred type.
  */
-export function parseOptions<S extends readonly OptionSpec[]>(specs: S, raw: RawValues, subject: string): InferOptions<S> {
+export function parseOptions<S extends readonly OptionSpec[]>(
+  specs: S,
+  raw: RawValues,
+  subject: string,
+): InferOptions<S> {
   const problems: string[] = [];
   const bySpec = new Map(specs.map((spec) => [spec.name, spec]));
 
@@ -78,7 +82,8 @@ function parseValue(spec: OptionSpec, value: unknown): string | number | boolean
     return { problem: `must be ${spec.type === 'integer' ? 'an' : 'a'} ${spec.type}, got ${describeType(value)}` };
   }
   const text = String(value);
-  if (text.length > MAX_VALUE_LENGTH) return { problem: `value is too long (${text.length} characters, at most ${MAX_VALUE_LENGTH})` };
+  if (text.length > MAX_VALUE_LENGTH)
+    return { problem: `value is too long (${text.length} characters, at most ${MAX_VALUE_LENGTH})` };
   if (CONTROL_CHARACTERS.test(text)) return { problem: 'must not contain control characters' };
   // A secret setting (a credential) is never echoed: these messages reach stderr and the logs.
   const shown = spec.secret === true ? 'a secret value (not shown)' : JSON.stringify(text);

@@ -159,8 +159,13 @@ export class VolumeCatalogue implements OwnerCatalogue {
 }
 
 /** What the catalogue in `stateDir` holds, as a restart would read it, without changing anything: for tests. */
-export async function readVolumeCatalogue(stateDir: string): Promise<{ owners: Map<string, string>; filled: Set<string> }> {
-  const { owners, filled } = await readCatalogue(join(stateDir, CATALOGUE_FILE), join(stateDir, CATALOGUE_JOURNAL_FILE));
+export async function readVolumeCatalogue(
+  stateDir: string,
+): Promise<{ owners: Map<string, string>; filled: Set<string> }> {
+  const { owners, filled } = await readCatalogue(
+    join(stateDir, CATALOGUE_FILE),
+    join(stateDir, CATALOGUE_JOURNAL_FILE),
+  );
   return { owners, filled };
 }
 
@@ -179,10 +184,12 @@ async function readCatalogue(
   const text = await readOptional(file);
   if (text !== undefined) {
     const data = JSON.parse(text) as Partial<CatalogueFile> | null;
-    if (data?.version !== 1 || !Array.isArray(data.filled) || !Array.isArray(data.volumes)) throw new Error('unknown format');
+    if (data?.version !== 1 || !Array.isArray(data.filled) || !Array.isArray(data.volumes))
+      throw new Error('unknown format');
     for (const backing of data.filled) filled.add(String(backing));
     for (const item of data.volumes) {
-      if (typeof item?.volume !== 'string' || typeof item.backing !== 'string') throw new Error('an entry names no volume or backing');
+      if (typeof item?.volume !== 'string' || typeof item.backing !== 'string')
+        throw new Error('an entry names no volume or backing');
       owners.set(item.volume, item.backing);
     }
   }

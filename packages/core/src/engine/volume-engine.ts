@@ -119,7 +119,11 @@ export class VolumeEngine {
     this.router = new BackingRouter(providers, settings.defaultBacking, {
       catalogue: this.catalogue,
       ...(settings.lookupTimeoutMs !== undefined ? { lookupTimeoutMs: settings.lookupTimeoutMs } : {}),
-      onCatalogueError: (error) => this.logger.warn({ err: (error as Error).message }, 'could not write the volume catalogue; lookups ask the backings meanwhile'),
+      onCatalogueError: (error) =>
+        this.logger.warn(
+          { err: (error as Error).message },
+          'could not write the volume catalogue; lookups ask the backings meanwhile',
+        ),
     });
     this.table = new MountTable(settings.stateDir);
     this.stateLock = new StateDirLock(settings.stateDir);
@@ -156,7 +160,11 @@ export class VolumeEngine {
       this.servesMounts = restore;
       this.started = true;
       this.logger.info(
-        { stateDir: this.settings.stateDir, backings: this.router.summaries().map((b) => b.name), servesMounts: restore },
+        {
+          stateDir: this.settings.stateDir,
+          backings: this.router.summaries().map((b) => b.name),
+          servesMounts: restore,
+        },
         'volume engine started',
       );
     } catch (error) {
@@ -174,12 +182,22 @@ export class VolumeEngine {
     clearTimeout(this.resentWindow);
     this.unansweredAtStart.clear();
     await Promise.allSettled(this.router.all().map((p) => p.close?.()));
-    await this.table.close().catch((error: unknown) =>
-      this.logger.error({ err: (error as Error).message }, 'could not fold the mount journal into its snapshot; the next start replays it'),
-    );
-    await this.catalogue.close().catch((error: unknown) =>
-      this.logger.error({ err: (error as Error).message }, 'could not fold the catalogue journal into its snapshot; the next start replays it'),
-    );
+    await this.table
+      .close()
+      .catch((error: unknown) =>
+        this.logger.error(
+          { err: (error as Error).message },
+          'could not fold the mount journal into its snapshot; the next start replays it',
+        ),
+      );
+    await this.catalogue
+      .close()
+      .catch((error: unknown) =>
+        this.logger.error(
+          { err: (error as Error).message },
+          'could not fold the catalogue journal into its snapshot; the next start replays it',
+        ),
+      );
     await this.stateLock.releaseLock();
     this.logger.info({}, 'volume engine stopped');
   }
@@ -249,7 +267,9 @@ export class VolumeEngine {
       const found = await this.router.locate(name, { exclusive: true });
       if (!found) throw StowageError.notFound(`volume "${name}" not found`);
       if (record && !this.servesMounts) {
-        throw StowageError.inUse(`volume "${name}" has a release under way on this node; start the plugin to finish it, then remove it`);
+        throw StowageError.inUse(
+          `volume "${name}" has a release under way on this node; start the plugin to finish it, then remove it`,
+        );
       }
       if (record) await this.finishRelease(name, found.provider);
       engineFailpoint('remove:before-provider');
@@ -316,7 +336,10 @@ export class VolumeEngine {
       const resent = await this.takeResentMount(name, callerId, record, options.confirmResend);
       if (record?.state === 'mounted' && record.mountpoint) {
         if (resent) {
-          this.logger.info({ volume: name, caller: callerId }, 'Mount sent again after a restart: answered, not counted twice');
+          this.logger.info(
+            { volume: name, caller: callerId },
+            'Mount sent again after a restart: answered, not counted twice',
+          );
           return record.mountpoint;
         }
         const counted = withMount(record, callerId, { pending, now: Date.now() });
@@ -328,16 +351,22 @@ export class VolumeEngine {
       // Not mounted here, or not known to be (a remount at start-up failed): only the provider can tell. A Mount sent
       // again after a restart is the one the previous process counted: it is counted afresh if it succeeds, and not at
       // all if it fails, as the caller then takes it as failed and never unmounts it.
-      const callers = resent && record ? (withUndelivered(record, callerId) as MountRecord).callers : (record?.callers ?? NO_CALLERS);
+      const callers =
+        resent && record ? (withUndelivered(record, callerId) as MountRecord).callers : (record?.callers ?? NO_CALLERS);
       let found: Located | undefined;
       try {
         found = await this.router.locate(name, { exclusive: true });
         if (!found) throw StowageError.notFound(`volume "${name}" not found`);
       } catch (error) {
         if (resent && record) {
-          await this.table.set(name, { ...record, callers }).catch((writeError: unknown) =>
-            this.logger.warn({ volume: name, caller: callerId, err: (writeError as Error).message }, 'could not take back a failed Mount sent again'),
-          );
+          await this.table
+            .set(name, { ...record, callers })
+            .catch((writeError: unknown) =>
+              this.logger.warn(
+                { volume: name, caller: callerId, err: (writeError as Error).message },
+                'could not take back a failed Mount sent again',
+              ),
+            );
         }
         throw error;
       }
@@ -413,7 +442,10 @@ export class VolumeEngine {
       const record = this.table.get(name);
       const remaining = record && withUndelivered(record, callerId);
       if (!record || !remaining) return;
-      this.logger.warn({ volume: name, caller: callerId }, 'a Mount whose answer could not be delivered was taken back');
+      this.logger.warn(
+        { volume: name, caller: callerId },
+        'a Mount whose answer could not be delivered was taken back',
+      );
       await this.commitHolds(name, remaining);
     });
   }
@@ -447,8 +479,17 @@ export class VolumeEngine {
       if (gone.length === 0) return 0;
       const dropped = gone.reduce((sum, [, hold]) => sum + hold.count, 0);
       for (const [id] of gone) this.unansweredAtStart.delete(holdKey(name, id));
-      await this.commitHolds(name, withoutCallers(record, gone.map(([id]) => id)));
-      this.logger.warn({ volume: name, callers: gone.map(([id]) => id), mounts: dropped }, 'released holds of callers that are gone');
+      await this.commitHolds(
+        name,
+        withoutCallers(
+          record,
+          gone.map(([id]) => id),
+        ),
+      );
+      this.logger.warn(
+        { volume: name, callers: gone.map(([id]) => id), mounts: dropped },
+        'released holds of callers that are gone',
+      );
       return dropped;
     });
   }
@@ -467,7 +508,11 @@ export class VolumeEngine {
     return volume.mountpoint;
   }
 
-  private acceptExisting(existing: { provider: StorageProvider; volume: ProviderVolume }, wanted: StorageProvider, options: Record<string, string>): Volume {
+  private acceptExisting(
+    existing: { provider: StorageProvider; volume: ProviderVolume },
+    wanted: StorageProvider,
+    options: Record<string, string>,
+  ): Volume {
     const { provider, volume } = existing;
     if (provider !== wanted) {
       throw StowageError.alreadyExists(`volume "${volume.name}" already exists with backing=${provider.name}`);
@@ -513,22 +558,33 @@ export class VolumeEngine {
    * goes back to what the callers held before (none: no record; some: `unavailable`, as nothing vouches for a mount).
    * A failure here leaves the `mounting` record, which the next Mount or start-up finishes.
    */
-  private async abandonMount(name: string, provider: StorageProvider, callers: ReadonlyMap<string, CallerHold>): Promise<void> {
+  private async abandonMount(
+    name: string,
+    provider: StorageProvider,
+    callers: ReadonlyMap<string, CallerHold>,
+  ): Promise<void> {
     try {
       await provider.unmount(name);
       if (callers.size > 0) await this.table.set(name, { backing: provider.name, state: 'unavailable', callers });
       else await this.table.delete(name);
     } catch (error) {
-      this.logger.warn({ volume: name, err: (error as Error).message }, 'cleanup after a failed mount failed; will retry at the next mount or start');
+      this.logger.warn(
+        { volume: name, err: (error as Error).message },
+        'cleanup after a failed mount failed; will retry at the next mount or start',
+      );
     }
   }
 
   /** The Mounts the previous process counted but may not have answered, resendable for a short while. */
   private rememberUnanswered(): void {
     this.unansweredAtStart = new Map(
-      this.table.entries().flatMap(([name, record]) =>
-        [...record.callers].filter(([, hold]) => hold.pending > 0).map(([id, hold]) => [holdKey(name, id), hold.pending] as const),
-      ),
+      this.table
+        .entries()
+        .flatMap(([name, record]) =>
+          [...record.callers]
+            .filter(([, hold]) => hold.pending > 0)
+            .map(([id, hold]) => [holdKey(name, id), hold.pending] as const),
+        ),
     );
     if (this.unansweredAtStart.size === 0) return;
     this.resentWindow = setTimeout(() => this.unansweredAtStart.clear(), RESENT_MOUNT_WINDOW_MS);
@@ -552,7 +608,10 @@ export class VolumeEngine {
     try {
       confirmed = (await confirm()) === true;
     } catch (error) {
-      this.logger.warn({ volume: name, caller: callerId, err: (error as Error).message }, 'could not tell whether a Mount was sent again; counting it');
+      this.logger.warn(
+        { volume: name, caller: callerId, err: (error as Error).message },
+        'could not tell whether a Mount was sent again; counting it',
+      );
     }
     if (!confirmed) return false;
     if (left <= 1) this.unansweredAtStart.delete(key);
@@ -571,8 +630,14 @@ export class VolumeEngine {
       unfilled.map(async (provider) => {
         try {
           const volumes = await provider.list();
-          await this.catalogue.fill(provider.name, volumes.map((v) => v.name));
-          this.logger.info({ backing: provider.name, volumes: volumes.length }, 'volume catalogue filled from the backing');
+          await this.catalogue.fill(
+            provider.name,
+            volumes.map((v) => v.name),
+          );
+          this.logger.info(
+            { backing: provider.name, volumes: volumes.length },
+            'volume catalogue filled from the backing',
+          );
         } catch (error) {
           this.logger.warn(
             { backing: provider.name, err: (error as Error).message },
@@ -595,7 +660,10 @@ export class VolumeEngine {
     for (const [name, record] of this.table.entries()) {
       const provider = this.router.byBacking(record.backing);
       if (!provider) {
-        this.logger.error({ volume: name, backing: record.backing }, 'mount record names a backing that is not enabled; keeping it');
+        this.logger.error(
+          { volume: name, backing: record.backing },
+          'mount record names a backing that is not enabled; keeping it',
+        );
         continue;
       }
       if (holdCount(record) === 0) {
@@ -620,7 +688,8 @@ export class VolumeEngine {
         );
         restored = { backing: record.backing, state: 'unavailable', callers: record.callers };
       }
-      if (restored.state !== record.state || restored.mountpoint !== record.mountpoint) await this.table.set(name, restored);
+      if (restored.state !== record.state || restored.mountpoint !== record.mountpoint)
+        await this.table.set(name, restored);
     }
     for (const provider of this.router.all()) {
       try {
@@ -634,7 +703,9 @@ export class VolumeEngine {
   private providerFor(record: MountRecord): StorageProvider {
     const provider = this.router.byBacking(record.backing);
     if (!provider) {
-      throw StowageError.backendFailure(`backing ${record.backing} is not enabled on this node; enable it to release its volumes`);
+      throw StowageError.backendFailure(
+        `backing ${record.backing} is not enabled on this node; enable it to release its volumes`,
+      );
     }
     return provider;
   }
@@ -657,11 +728,15 @@ export class VolumeEngine {
     const mountpoint = record?.state === 'mounted' && record.mountpoint ? record.mountpoint : volume.path;
     const mounts = holdCount(record);
     // Built without spreads, keys in their usual order: a conditional spread costs a temporary object.
-    const result = { name: volume.name, backing: provider.name, scope: provider.scope } as { -readonly [K in keyof Volume]: Volume[K] };
+    const result = { name: volume.name, backing: provider.name, scope: provider.scope } as {
+      -readonly [K in keyof Volume]: Volume[K];
+    };
     if (volume.createdAt) result.createdAt = volume.createdAt;
     result.options = volume.options;
     if (mountpoint) result.mountpoint = mountpoint;
-    result.status = volume.status ? { ...volume.status, backing: provider.name, mounts } : { backing: provider.name, mounts };
+    result.status = volume.status
+      ? { ...volume.status, backing: provider.name, mounts }
+      : { backing: provider.name, mounts };
     this.reported.set(volume, { record, volume: result });
     return result;
   }
@@ -673,7 +748,9 @@ export class VolumeEngine {
   private assertServesMounts(): void {
     this.assertStarted();
     if (!this.servesMounts) {
-      throw StowageError.invalidArgument('this engine was started as a catalogue only (restore: false): it mounts and unmounts nothing');
+      throw StowageError.invalidArgument(
+        'this engine was started as a catalogue only (restore: false): it mounts and unmounts nothing',
+      );
     }
   }
 }
@@ -692,7 +769,8 @@ function holdKey(name: string, callerId: string): string {
 function sameOptions(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   // Own values only: an option named `constructor` in one record must not meet the other's inherited function.
-  const own = (options: Readonly<Record<string, string>>, key: string) => (Object.hasOwn(options, key) ? options[key] : undefined);
+  const own = (options: Readonly<Record<string, string>>, key: string) =>
+    Object.hasOwn(options, key) ? options[key] : undefined;
   for (const key of keys) if (own(a, key) !== own(b, key)) return false;
   return true;
 }

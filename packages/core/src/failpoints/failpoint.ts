@@ -14,7 +14,12 @@ const armed: ReadonlySet<string> = parseFailpoints(process.env[FAILPOINTS_ENV]);
 
 /** The names in a `STOWAGE_FAILPOINTS` value: comma-separated, blanks ignored. */
 export function parseFailpoints(value: string | undefined): ReadonlySet<string> {
-  return new Set((value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== ''));
+  return new Set(
+    (value ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+  );
 }
 
 /** The points this process armed at start-up (empty unless a test set `STOWAGE_FAILPOINTS`). */

@@ -121,7 +121,11 @@ export function runConformanceSuite(name: string, setup: () => Promise<Conforman
         ctx.skip(cases.length === 0, 'the setup gives no invalidOptions');
         for (const [index, { options, error: pattern }] of cases.entries()) {
           const n = h.name(`invalid-${index}`);
-          const error = await refusal(h.engine.create(n, h.options(options)), ErrorKind.InvalidArgument, JSON.stringify(options));
+          const error = await refusal(
+            h.engine.create(n, h.options(options)),
+            ErrorKind.InvalidArgument,
+            JSON.stringify(options),
+          );
           expect(error.message, `options ${JSON.stringify(options)}`).toMatch(pattern);
           expect(await h.engine.get(n)).toBeUndefined();
         }
@@ -142,9 +146,10 @@ export function runConformanceSuite(name: string, setup: () => Promise<Conforman
       it('refuses a create of an existing name with other options with AlreadyExists, keeping the original', async (ctx) => {
         const other = h.setup.otherCreateOptions;
         ctx.skip(other === undefined, 'the setup gives no otherCreateOptions');
-        expect(h.parsedOptions(other), 'otherCreateOptions must differ from createOptions once defaults are applied').not.toEqual(
-          h.parsedOptions(h.setup.createOptions),
-        );
+        expect(
+          h.parsedOptions(other),
+          'otherCreateOptions must differ from createOptions once defaults are applied',
+        ).not.toEqual(h.parsedOptions(h.setup.createOptions));
         const n = h.name('conflict');
         const original = await h.engine.create(n, h.options());
         await refusal(h.engine.create(n, h.options(other)), ErrorKind.AlreadyExists);
@@ -260,7 +265,9 @@ export function runConformanceSuite(name: string, setup: () => Promise<Conforman
     describe('concurrency on one name', () => {
       it(`ends with exactly one volume after ${PARALLELISM} parallel creates`, async () => {
         const n = h.name('parallel-create');
-        const results = await Promise.allSettled(Array.from({ length: PARALLELISM }, () => h.engine.create(n, h.options())));
+        const results = await Promise.allSettled(
+          Array.from({ length: PARALLELISM }, () => h.engine.create(n, h.options())),
+        );
         expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
         expect((await h.engine.list()).filter((v) => v.name === n)).toHaveLength(1);
         expect(h.provider.calls('create', n)).toBe(1);

@@ -1,4 +1,11 @@
-import type { CreateRequest, MountResult, OptionSpec, ProviderVolume, StorageProvider, VolumeScope } from '../../src/index.js';
+import type {
+  CreateRequest,
+  MountResult,
+  OptionSpec,
+  ProviderVolume,
+  StorageProvider,
+  VolumeScope,
+} from '../../src/index.js';
 import { StowageError } from '../../src/errors/stowage-error.js';
 import { formatOptionValues } from '../../src/engine/option-parser.js';
 
@@ -7,7 +14,9 @@ export class MemoryProvider implements StorageProvider {
   readonly volumes = new Map<string, ProviderVolume>();
   readonly mounted = new Set<string>();
   readonly calls: string[] = [];
-  failNext: Partial<Record<'init' | 'create' | 'inspect' | 'list' | 'mount' | 'unmount' | 'remove' | 'reconcile', Error>> = {};
+  failNext: Partial<
+    Record<'init' | 'create' | 'inspect' | 'list' | 'mount' | 'unmount' | 'remove' | 'reconcile', Error>
+  > = {};
   /** Calls of the lifecycle hooks, kept apart from {@link calls}: every start makes them. */
   inits = 0;
   closes = 0;
@@ -48,7 +57,11 @@ export class MemoryProvider implements StorageProvider {
 
   async create(request: CreateRequest): Promise<ProviderVolume> {
     this.take('create');
-    const volume = { name: request.name, options: formatOptionValues(request.options), createdAt: new Date('2026-01-02T03:04:05Z') };
+    const volume = {
+      name: request.name,
+      options: formatOptionValues(request.options),
+      createdAt: new Date('2026-01-02T03:04:05Z'),
+    };
     this.volumes.set(request.name, volume);
     return volume;
   }

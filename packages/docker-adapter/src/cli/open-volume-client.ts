@@ -29,12 +29,19 @@ export async function openVolumeClient(context: CliContext, config: StowageConfi
  */
 export function commandLogger(context: CliContext, config: StowageConfig): Logger {
   const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
-  const level = verbose || config.logLevel === 'silent' || config.logLevel === 'error' || config.logLevel === 'fatal' ? config.logLevel : 'warn';
+  const level =
+    verbose || config.logLevel === 'silent' || config.logLevel === 'error' || config.logLevel === 'fatal'
+      ? config.logLevel
+      : 'warn';
   return createLogger({ level, destination: context.stderr });
 }
 
 /** Runs `action` with a client and always closes it (stopping the embedded engine). */
-export async function withVolumeClient<T>(context: CliContext, config: StowageConfig, action: (client: VolumeClient) => Promise<T>): Promise<T> {
+export async function withVolumeClient<T>(
+  context: CliContext,
+  config: StowageConfig,
+  action: (client: VolumeClient) => Promise<T>,
+): Promise<T> {
   const client = await openVolumeClient(context, config);
   try {
     return await action(client);

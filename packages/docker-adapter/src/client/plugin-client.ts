@@ -92,12 +92,20 @@ export class PluginClient implements VolumeClient {
     try {
       decoded = JSON.parse(text);
     } catch {
-      throw new PluginCallError(endpoint, status, `the plugin at ${this.socket} answered ${endpoint} with no JSON (HTTP ${status})`);
+      throw new PluginCallError(
+        endpoint,
+        status,
+        `the plugin at ${this.socket} answered ${endpoint} with no JSON (HTTP ${status})`,
+      );
     }
     const err = typeof decoded === 'object' && decoded !== null ? (decoded as { Err?: unknown }).Err : undefined;
     if (typeof err === 'string' && err !== '') throw new PluginCallError(endpoint, status, err);
     if (status !== 200 || typeof decoded !== 'object' || decoded === null) {
-      throw new PluginCallError(endpoint, status, `the plugin at ${this.socket} answered ${endpoint} with HTTP ${status}`);
+      throw new PluginCallError(
+        endpoint,
+        status,
+        `the plugin at ${this.socket} answered ${endpoint} with HTTP ${status}`,
+      );
     }
     return decoded as T;
   }
@@ -120,9 +128,15 @@ export class PluginClient implements VolumeClient {
         },
       );
       const fail = (error: Error): void => {
-        reject(new PluginCallError(endpoint, undefined, `cannot reach the plugin at ${this.socket}: ${error.message}`, { cause: error }));
+        reject(
+          new PluginCallError(endpoint, undefined, `cannot reach the plugin at ${this.socket}: ${error.message}`, {
+            cause: error,
+          }),
+        );
       };
-      req.on('timeout', () => req.destroy(new Error(`no answer to ${endpoint} within ${Math.round(this.timeoutMs / 1000)} s`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`no answer to ${endpoint} within ${Math.round(this.timeoutMs / 1000)} s`)),
+      );
       req.on('error', fail);
       req.end(body);
     });

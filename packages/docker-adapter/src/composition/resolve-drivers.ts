@@ -19,7 +19,10 @@ export interface ResolveDriversOptions {
  * whose `name` is the name it is enabled under. Every failure is an InvalidArgument StowageError naming the driver
  * and the module.
  */
-export async function resolveDrivers(config: Pick<StowageConfig, 'drivers'>, options: ResolveDriversOptions): Promise<StowageDriver[]> {
+export async function resolveDrivers(
+  config: Pick<StowageConfig, 'drivers'>,
+  options: ResolveDriversOptions,
+): Promise<StowageDriver[]> {
   const drivers: StowageDriver[] = [];
   for (const [name, driverConfig] of Object.entries(config.drivers)) {
     const specifier = driverConfig.module ?? FIRST_PARTY_DRIVERS[name];
@@ -83,7 +86,10 @@ function resolvePackage(name: string, specifier: string, cwd: string): string {
       code === 'MODULE_NOT_FOUND'
         ? `it is neither a file there nor an installed package`
         : ((error as Error).message.split('\n')[0] ?? String(error));
-    throw StowageError.invalidArgument(`driver "${name}": cannot find module "${specifier}" from ${cwd}: ${reason}`, error);
+    throw StowageError.invalidArgument(
+      `driver "${name}": cannot find module "${specifier}" from ${cwd}: ${reason}`,
+      error,
+    );
   }
 }
 
@@ -92,7 +98,9 @@ function checkDriver(name: string, specifier: string, loaded: unknown): StowageD
   const candidate = exports.driver ?? exports.default;
   const shapeHint = 'a StowageDriver (name, settings, create or module) exported as `driver` or as the default export';
   if (candidate === undefined) {
-    throw StowageError.invalidArgument(`driver "${name}": module "${specifier}" exports no driver; expected ${shapeHint}`);
+    throw StowageError.invalidArgument(
+      `driver "${name}": module "${specifier}" exports no driver; expected ${shapeHint}`,
+    );
   }
   const problems = driverShapeProblems(candidate);
   if (problems.length > 0) {
@@ -110,12 +118,14 @@ function checkDriver(name: string, specifier: string, loaded: unknown): StowageD
 }
 
 function driverShapeProblems(candidate: unknown): string[] {
-  if (typeof candidate !== 'object' || candidate === null) return [`got ${candidate === null ? 'null' : typeof candidate}`];
+  if (typeof candidate !== 'object' || candidate === null)
+    return [`got ${candidate === null ? 'null' : typeof candidate}`];
   const { name, settings, create, module } = candidate as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof name !== 'string' || name === '') problems.push('name is not a non-empty string');
   // defineDriver always fills settings in; a hand-made definition may leave them out when it has none.
   if (settings !== undefined && !Array.isArray(settings)) problems.push('settings is not an array');
-  if (typeof create !== 'function' && typeof module !== 'function') problems.push('neither create nor module is a function');
+  if (typeof create !== 'function' && typeof module !== 'function')
+    problems.push('neither create nor module is a function');
   return problems;
 }

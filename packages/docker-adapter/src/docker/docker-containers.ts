@@ -52,35 +52,46 @@ export class DockerEngineApi implements DockerContainers {
 
   async list(): Promise<DockerContainer[]> {
     const body = await this.get('/containers/json?all=1');
-    if (!Array.isArray(body)) throw StowageError.backendFailure(`the Docker engine at ${this.socket} answered the container list with no list`);
+    if (!Array.isArray(body))
+      throw StowageError.backendFailure(`the Docker engine at ${this.socket} answered the container list with no list`);
     return body.map(toContainer);
   }
 
   private get(path: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const fail = (error: unknown) => reject(StowageError.wrap(error, `cannot ask the Docker engine at ${this.socket} (GET ${path})`));
-      const call = request({ socketPath: this.socket, path, method: 'GET', timeout: REQUEST_TIMEOUT_MS, headers: { Accept: 'application/json' } }, (answer) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        answer.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_ANSWER_BYTES) answer.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
-          else chunks.push(chunk);
-        });
-        answer.on('error', fail);
-        answer.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (answer.statusCode !== 200) {
-            fail(new Error(`HTTP ${answer.statusCode ?? '?'}: ${text.slice(0, 200)}`));
-            return;
-          }
-          try {
-            resolve(JSON.parse(text));
-          } catch (error) {
-            fail(error);
-          }
-        });
-      });
+      const fail = (error: unknown) =>
+        reject(StowageError.wrap(error, `cannot ask the Docker engine at ${this.socket} (GET ${path})`));
+      const call = request(
+        {
+          socketPath: this.socket,
+          path,
+          method: 'GET',
+          timeout: REQUEST_TIMEOUT_MS,
+          headers: { Accept: 'application/json' },
+        },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          answer.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_ANSWER_BYTES) answer.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
+            else chunks.push(chunk);
+          });
+          answer.on('error', fail);
+          answer.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (answer.statusCode !== 200) {
+              fail(new Error(`HTTP ${answer.statusCode ?? '?'}: ${text.slice(0, 200)}`));
+              return;
+            }
+            try {
+              resolve(JSON.parse(text));
+            } catch (error) {
+              fail(error);
+            }
+          });
+        },
+      );
       call.on('timeout', () => call.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
       call.on('error', fail);
       call.end();

@@ -92,7 +92,10 @@ export class HoldsReconciler {
       containers = await this.docker.list();
     } catch (error) {
       if (!this.unreachableLogged) {
-        this.logger.warn({ err: (error as Error).message }, 'cannot ask the Docker engine which containers exist; holds of gone containers stay until it answers');
+        this.logger.warn(
+          { err: (error as Error).message },
+          'cannot ask the Docker engine which containers exist; holds of gone containers stay until it answers',
+        );
         this.unreachableLogged = true;
       }
       return { asked: false, released: {} };
@@ -103,9 +106,16 @@ export class HoldsReconciler {
     for (const volume of held) {
       if (live.has(volume.name)) continue;
       const count = await this.engine
-        .releaseHolds(volume.name, volume.callers.map((caller) => caller.id), askedAt - this.timing.graceMs)
+        .releaseHolds(
+          volume.name,
+          volume.callers.map((caller) => caller.id),
+          askedAt - this.timing.graceMs,
+        )
         .catch((error: unknown) => {
-          this.logger.error({ volume: volume.name, err: (error as Error).message }, 'could not release the holds of gone containers');
+          this.logger.error(
+            { volume: volume.name, err: (error as Error).message },
+            'could not release the holds of gone containers',
+          );
           return 0;
         });
       if (count > 0) released[volume.name] = count;

@@ -30,7 +30,9 @@ export function toDockerVolume(volume: Volume, withStatus: boolean): DockerVolum
   const kept = withStatus ? undefined : listed.get(volume);
   if (kept) return kept;
   // Built without spreads: a conditional spread costs a temporary object.
-  const wire = { Name: volume.name, Mountpoint: volume.mountpoint ?? '' } as { -readonly [K in keyof DockerVolume]: DockerVolume[K] };
+  const wire = { Name: volume.name, Mountpoint: volume.mountpoint ?? '' } as {
+    -readonly [K in keyof DockerVolume]: DockerVolume[K];
+  };
   if (volume.createdAt) wire.CreatedAt = volume.createdAt.toISOString();
   if (withStatus) wire.Status = { ...volume.status, scope: volume.scope, options: volume.options };
   else listed.set(volume, wire);

@@ -52,8 +52,16 @@ interface Endpoint {
   readonly delivery?: Delivery<never>;
 }
 
-function endpoint<S extends z.ZodType>(schema: S, handle: (request: z.infer<S>) => Promise<object>, delivery?: Delivery<z.infer<S>>): Endpoint {
-  return { schema, handle: handle as Endpoint['handle'], ...(delivery ? { delivery: delivery as Delivery<never> } : {}) };
+function endpoint<S extends z.ZodType>(
+  schema: S,
+  handle: (request: z.infer<S>) => Promise<object>,
+  delivery?: Delivery<z.infer<S>>,
+): Endpoint {
+  return {
+    schema,
+    handle: handle as Endpoint['handle'],
+    ...(delivery ? { delivery: delivery as Delivery<never> } : {}),
+  };
 }
 
 const ok: ErrBody = { Err: '' };
@@ -87,7 +95,9 @@ function endpoints(engine: PluginEngine, options: PluginAppOptions): ReadonlyMap
         mountRequestSchema,
         async ({ Name, ID }) => {
           const { confirmResend } = options;
-          const mountOptions = confirmResend ? { awaitsAnswer: true, confirmResend: () => confirmResend(Name) } : { awaitsAnswer: true };
+          const mountOptions = confirmResend
+            ? { awaitsAnswer: true, confirmResend: () => confirmResend(Name) }
+            : { awaitsAnswer: true };
           return { Mountpoint: await engine.mount(Name, ID, mountOptions), Err: '' };
         },
         // Docker sends no Unmount after a Mount that failed on its side, so a Mount whose answer never reached it
@@ -197,13 +207,22 @@ export function createPluginApp(engine: PluginEngine, logger: Logger, options: P
       res.writeHead(status, { ...headers, 'Content-Type': PLUGIN_CONTENT_TYPE, 'Content-Length': data.length });
       res.end(data);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.debug({ method: methodOf(path), volume: volumeOf(req.body), status, ms: Math.round(ms * 10) / 10 }, 'plugin request');
+      logger.debug(
+        { method: methodOf(path), volume: volumeOf(req.body), status, ms: Math.round(ms * 10) / 10 },
+        'plugin request',
+      );
     };
 
     const fail = (error: unknown): void => {
       const response = toErrorResponse(error);
-      const fields = { method: methodOf(path), volume: volumeOf(req.body), status: response.status, err: response.body.Err };
-      if (response.level === 'error') logger.error({ ...fields, stack: (error as Error)?.stack }, 'plugin request failed');
+      const fields = {
+        method: methodOf(path),
+        volume: volumeOf(req.body),
+        status: response.status,
+        err: response.body.Err,
+      };
+      if (response.level === 'error')
+        logger.error({ ...fields, stack: (error as Error)?.stack }, 'plugin request failed');
       else logger.warn(fields, 'plugin request refused');
       if (res.headersSent) {
         // Half an answer is out: only closing the connection tells the caller it is not whole.
@@ -217,12 +236,18 @@ export function createPluginApp(engine: PluginEngine, logger: Logger, options: P
     const followDelivery = (delivery: Delivery<never>, request: never): void => {
       const report = (outcome: 'answered' | 'undelivered') => {
         delivery[outcome](request).catch((error: unknown) =>
-          logger.warn({ method: methodOf(path), volume: volumeOf(req.body), err: (error as Error).message }, `could not record an ${outcome} request`),
+          logger.warn(
+            { method: methodOf(path), volume: volumeOf(req.body), err: (error as Error).message },
+            `could not record an ${outcome} request`,
+          ),
         );
       };
       // The caller may have gone while the work was under way: its connection is closed already.
       if (res.destroyed || req.socket.destroyed) {
-        logger.warn({ method: methodOf(path), volume: volumeOf(req.body) }, 'the caller went away before its answer was ready');
+        logger.warn(
+          { method: methodOf(path), volume: volumeOf(req.body) },
+          'the caller went away before its answer was ready',
+        );
         report('undelivered');
         return;
       }
@@ -256,9 +281,12 @@ export function createPluginApp(engine: PluginEngine, logger: Logger, options: P
 
     try {
       // Resolved before the body is read, so an unknown endpoint or a GET costs no parsing.
-      if (!routes.has(path)) throw new ProtocolError(404, `unknown endpoint ${path}; this plugin implements VolumeDriver`);
+      if (!routes.has(path))
+        throw new ProtocolError(404, `unknown endpoint ${path}; this plugin implements VolumeDriver`);
       if (req.method !== 'POST') {
-        throw new ProtocolError(405, `${req.method} is not allowed on ${path}; the plugin protocol uses POST`, { Allow: 'POST' });
+        throw new ProtocolError(405, `${req.method} is not allowed on ${path}; the plugin protocol uses POST`, {
+          Allow: 'POST',
+        });
       }
       readJson(req, res, (error?: unknown) => {
         try {

@@ -82,7 +82,9 @@ export async function claimSocketPath(socket: string, logger: Logger): Promise<v
     case 'live':
       throw anotherProcessServes(socket);
     case 'not-a-socket':
-      throw StowageError.invalidArgument(`${socket} exists and is not a socket; remove it, or give this plugin another socket`);
+      throw StowageError.invalidArgument(
+        `${socket} exists and is not a socket; remove it, or give this plugin another socket`,
+      );
     case 'stale':
       logger.info({ socket }, 'removing a socket left by a plugin that is gone');
       await unlink(socket).catch(ignoreMissing);
@@ -139,7 +141,9 @@ function answerUnparsableRequest(error: NodeJS.ErrnoException, connection: Duple
     return;
   }
   const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const body = JSON.stringify({ Err: tooLarge ? 'request headers too large' : `malformed HTTP request: ${error.message}` });
+  const body = JSON.stringify({
+    Err: tooLarge ? 'request headers too large' : `malformed HTTP request: ${error.message}`,
+  });
   connection.end(
     `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -59,20 +59,27 @@ describe.concurrent('the plugin killed at every step of create, mount, unmount a
     }
   });
 
-  function crashRow({ backing, step, scenario, index }: (typeof ROWS)[number], options: { sequential?: boolean } = {}): void {
+  function crashRow(
+    { backing, step, scenario, index }: (typeof ROWS)[number],
+    options: { sequential?: boolean } = {},
+  ): void {
     // The chained form: in a concurrent suite, `{ sequential: true }` as a test option does not win over the suite's.
-    (options.sequential ? it.sequential : it)(`${backing.name}: killed at ${step} during ${scenario.name}`, async ({ expect }) => {
-      const result = await runCrashRow(backing, step, scenario, cloud);
-      // In table order, whatever order the rows finish in.
-      results[index] = result;
-      expect(result.restarts).toBe(1);
-      expect(result.incomplete).toEqual([]);
-      expect(result.holdsBroken).toEqual([]);
-      expect(result.leaks).toEqual([]);
-      expect(result.bytesLost).toBe(0);
-      // Bounds only a row that hangs: rows run three at a time, and on one loaded core a row's starts, kill and
-      // restart take minutes (the harness's own waits are Docker's deadlines).
-    }, 600_000);
+    (options.sequential ? it.sequential : it)(
+      `${backing.name}: killed at ${step} during ${scenario.name}`,
+      async ({ expect }) => {
+        const result = await runCrashRow(backing, step, scenario, cloud);
+        // In table order, whatever order the rows finish in.
+        results[index] = result;
+        expect(result.restarts).toBe(1);
+        expect(result.incomplete).toEqual([]);
+        expect(result.holdsBroken).toEqual([]);
+        expect(result.leaks).toEqual([]);
+        expect(result.bytesLost).toBe(0);
+        // Bounds only a row that hangs: rows run three at a time, and on one loaded core a row's starts, kill and
+        // restart take minutes (the harness's own waits are Docker's deadlines).
+      },
+      600_000,
+    );
   }
 
   // A concurrent suite takes one of the maxConcurrency places for as long as its rows, which are sequential within

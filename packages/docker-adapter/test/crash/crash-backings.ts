@@ -83,7 +83,10 @@ export function sharedBacking(options: { accessPoints: boolean }): CrashBacking 
         },
         strays: async (_plugin, volumes) =>
           options.accessPoints
-            ? [...(await accessPointStrays(cloud, fileSystemId, volumes)), ...(await unexpectedEntries(fileSystemRoot, volumes, 'file system'))]
+            ? [
+                ...(await accessPointStrays(cloud, fileSystemId, volumes)),
+                ...(await unexpectedEntries(fileSystemRoot, volumes, 'file system')),
+              ]
             : directoryStrays(fileSystemRoot, volumes),
         async dispose() {
           const left = await unmountAllUnder(exportsDir);
@@ -96,11 +99,16 @@ export function sharedBacking(options: { accessPoints: boolean }): CrashBacking 
 }
 
 /** Access points per volume, counted through the EFS API: exactly one for each volume, none for anything else. */
-async function accessPointStrays(cloud: MotoCloud, fileSystemId: string, volumes: ReadonlySet<string>): Promise<string[]> {
+async function accessPointStrays(
+  cloud: MotoCloud,
+  fileSystemId: string,
+  volumes: ReadonlySet<string>,
+): Promise<string[]> {
   const perVolume = new Map<string, number>();
   for await (const page of paginateDescribeAccessPoints({ client: cloud.efs }, { FileSystemId: fileSystemId })) {
     for (const point of page.AccessPoints ?? []) {
-      const name = point.Tags?.find((tag) => tag.Key === 'stowage:volume')?.Value ?? `(untagged ${point.AccessPointId})`;
+      const name =
+        point.Tags?.find((tag) => tag.Key === 'stowage:volume')?.Value ?? `(untagged ${point.AccessPointId})`;
       perVolume.set(name, (perVolume.get(name) ?? 0) + 1);
     }
   }

@@ -71,7 +71,11 @@ export function relocatableBacking(): CrashBacking {
           for (const loop of left) await runCommand('losetup', ['-d', loop.name]);
           await rm(dataDir, { recursive: true, force: true });
           if (left.length > 0) {
-            failures.push(new Error(`loop devices left over ${dataDir}: ${left.map((l) => `${l.name} (${l.backingFile})`).join(', ')}`));
+            failures.push(
+              new Error(
+                `loop devices left over ${dataDir}: ${left.map((l) => `${l.name} (${l.backingFile})`).join(', ')}`,
+              ),
+            );
           }
           if (failures.length > 0) throw new AggregateError(failures, 'the EBS crash backing did not stop cleanly');
         },
@@ -85,9 +89,17 @@ export function relocatableBacking(): CrashBacking {
  * provider in this process, on an instance of its own, its FakeUdev sharing the row's data directory so the bytes
  * it writes are the ones the plugin's node finds, as EBS's data plane would have them.
  */
-async function createInOtherZone(cloud: MotoCloud, clusterId: string, dataDir: string, name: string): Promise<WrittenFile[]> {
+async function createInOtherZone(
+  cloud: MotoCloud,
+  clusterId: string,
+  dataDir: string,
+  name: string,
+): Promise<WrittenFile[]> {
   const instanceId = await runInstance(cloud.ec2, OTHER_ZONE);
-  const cloudOfNode = { client: (endpoint?: string) => motoEc2Client(cloud.server, endpoint), deviceEndpoint: cloud.server.motoEndpoint };
+  const cloudOfNode = {
+    client: (endpoint?: string) => motoEc2Client(cloud.server, endpoint),
+    deviceEndpoint: cloud.server.motoEndpoint,
+  };
   const node = await startEbsTestNode({ cloud: cloudOfNode, instanceId, zone: OTHER_ZONE, clusterId, dataDir });
   try {
     const { provider } = node;

@@ -8,7 +8,16 @@ const RESULTS_DIR = fileURLToPath(new URL('../../../../bench/results', import.me
 
 /** The table the issue asks for: one line per kill, and the totals that must be 0. */
 export function formatCrashTable(results: readonly CrashResult[]): string {
-  const header = ['backing', 'step killed at', 'during', 'restarts', 'leaks found', 'holds broken', 'incomplete', 'bytes lost'];
+  const header = [
+    'backing',
+    'step killed at',
+    'during',
+    'restarts',
+    'leaks found',
+    'holds broken',
+    'incomplete',
+    'bytes lost',
+  ];
   const rows = results.map((r) => [
     r.backing,
     r.step,
@@ -20,10 +29,16 @@ export function formatCrashTable(results: readonly CrashResult[]): string {
     String(r.bytesLost),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   const sum = (pick: (r: CrashResult) => number) => results.reduce((total, r) => total + pick(r), 0);
   const details = results.flatMap((r) =>
-    [...r.leaks, ...r.holdsBroken, ...r.incomplete].map((what) => `  ${r.backing} / ${r.step} / ${r.scenario}: ${what}`),
+    [...r.leaks, ...r.holdsBroken, ...r.incomplete].map(
+      (what) => `  ${r.backing} / ${r.step} / ${r.scenario}: ${what}`,
+    ),
   );
   return [
     line(header),

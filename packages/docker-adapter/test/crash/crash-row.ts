@@ -56,7 +56,8 @@ export class CrashRow {
   async hold(name: string, id: string): Promise<string> {
     const answer = await this.expectOk('Mount', { Name: name, ID: id });
     const path = (answer.json as { Mountpoint?: unknown }).Mountpoint;
-    if (typeof path !== 'string' || path === '') throw new Error(`Mount of ${name} answered no Mountpoint: ${answer.text}`);
+    if (typeof path !== 'string' || path === '')
+      throw new Error(`Mount of ${name} answered no Mountpoint: ${answer.text}`);
     this.holds.set(id, { volume: name, path });
     return path;
   }
@@ -91,7 +92,8 @@ export class CrashRow {
 
   /** Makes `name` with files on another node of the backend, in another zone (see BackingWorld.createElsewhere). */
   async createElsewhere(name: string): Promise<void> {
-    if (!this.world.createElsewhere) throw new Error(`the ${this.backing.name} backing has no other zone to make ${name} in`);
+    if (!this.world.createElsewhere)
+      throw new Error(`the ${this.backing.name} backing has no other zone to make ${name} in`);
     this.remember(name, await this.world.createElsewhere(name));
   }
 
@@ -123,7 +125,8 @@ export class CrashRow {
   /** The volume as Get answers it, or undefined when the plugin says it does not exist. */
   async get(name: string): Promise<{ Mountpoint: string; Status?: Record<string, unknown> } | undefined> {
     const answer = await this.request('Get', { Name: name });
-    const body = answer.json as { Volume?: { Mountpoint: string; Status?: Record<string, unknown> } | null; Err?: string } | undefined;
+    const body = answer.json as
+      { Volume?: { Mountpoint: string; Status?: Record<string, unknown> } | null; Err?: string } | undefined;
     if (answer.status === 200 && body?.Volume && !body.Err) return body.Volume;
     if (body?.Err && /not found/.test(body.Err)) return undefined;
     throw new Error(`Get ${name} answered ${answer.status} ${answer.text}`);

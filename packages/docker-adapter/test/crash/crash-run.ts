@@ -27,7 +27,12 @@ export interface CrashResult {
  * checks the plugin died of SIGKILL there, restarts it unarmed on the same state, then retries the operation to
  * completion and counts what is left: mounts and holds nobody has, backend strays, lost bytes.
  */
-export async function runCrashRow(backing: CrashBacking, step: string, scenario: CrashScenario, cloud: MotoCloud | undefined): Promise<CrashResult> {
+export async function runCrashRow(
+  backing: CrashBacking,
+  step: string,
+  scenario: CrashScenario,
+  cloud: MotoCloud | undefined,
+): Promise<CrashResult> {
   const world = await backing.prepare(cloud);
   // A socket of its own (not Docker's plugin directory), so the harness needs no Docker and no e2e lock.
   const socketDir = await mkdtemp('/tmp/stowage-crash-');
@@ -54,7 +59,9 @@ export async function runCrashRow(backing: CrashBacking, step: string, scenario:
     const answer = await driveIntoFailpoint(plugin, { ...env, [FAILPOINTS_ENV]: step }, scenario, row);
     const exit = await plugin.exited(120_000);
     if (exit?.signal !== 'SIGKILL') {
-      throw new Error(`the plugin did not die at failpoint ${step} during ${scenario.name}: ${answer}; exit ${JSON.stringify(exit ?? 'none')}`);
+      throw new Error(
+        `the plugin did not die at failpoint ${step} during ${scenario.name}: ${answer}; exit ${JSON.stringify(exit ?? 'none')}`,
+      );
     }
 
     await plugin.relaunch(env);
@@ -90,7 +97,12 @@ export async function runCrashRow(backing: CrashBacking, step: string, scenario:
 }
 
 /** Starts the plugin with a failpoint armed and sends the scenario's request; says how that went, for errors. */
-async function driveIntoFailpoint(plugin: PluginProcess, env: Record<string, string>, scenario: CrashScenario, row: CrashRow): Promise<string> {
+async function driveIntoFailpoint(
+  plugin: PluginProcess,
+  env: Record<string, string>,
+  scenario: CrashScenario,
+  row: CrashRow,
+): Promise<string> {
   try {
     await plugin.relaunch(env);
   } catch (error) {
@@ -113,10 +125,15 @@ async function countLeftovers(row: CrashRow, scenario: CrashScenario, world: Bac
   }
   const target = await row.get(row.target);
   if (scenario.targetExists !== (target !== undefined)) {
-    findings.incomplete.push(`volume ${row.target} ${scenario.targetExists ? 'is gone' : 'still exists'} after the retry`);
+    findings.incomplete.push(
+      `volume ${row.target} ${scenario.targetExists ? 'is gone' : 'still exists'} after the retry`,
+    );
   }
   // Every caller of the row let go: any mount the plugin still counts is held by nobody.
-  for (const [name, volume] of [[row.target, target], [row.bystander, await row.get(row.bystander)]] as const) {
+  for (const [name, volume] of [
+    [row.target, target],
+    [row.bystander, await row.get(row.bystander)],
+  ] as const) {
     const mounts = Number(volume?.Status?.mounts ?? 0);
     if (mounts > 0) findings.leaks.push(`${name}: the plugin counts ${mounts} mount(s) no caller holds`);
   }

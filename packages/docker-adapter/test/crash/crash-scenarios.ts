@@ -43,7 +43,8 @@ async function createWithData(row: CrashRow): Promise<void> {
 /** A second caller's Mount retried: it must get the holder's mount point, and leave it mounted. */
 async function retrySecondMount(row: CrashRow): Promise<void> {
   const path = await row.hold(row.target, KILLED);
-  if (path !== row.pathOf(HOLDER)) row.findings.incomplete.push(`retried Mount answered ${path}, the holder has ${row.pathOf(HOLDER)}`);
+  if (path !== row.pathOf(HOLDER))
+    row.findings.incomplete.push(`retried Mount answered ${path}, the holder has ${row.pathOf(HOLDER)}`);
   await row.verifyThrough(KILLED, 'through the retried mount');
   await row.release(KILLED);
   await row.verifyThrough(HOLDER, 'after the retried mount was released');

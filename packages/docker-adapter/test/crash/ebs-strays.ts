@@ -21,7 +21,8 @@ export async function ebsStrays(ec2: EC2Client, clusterId: string, volumes: Read
     const name = tags[VOLUME_NAME_TAG] ?? `(untagged ${id})`;
     perName.set(name, [...(perName.get(name) ?? []), id]);
     for (const attached of volume.Attachments ?? []) {
-      if (attached.State !== 'detached') strays.push(`EBS volume ${id} of "${name}" still ${attached.State} to ${attached.InstanceId}`);
+      if (attached.State !== 'detached')
+        strays.push(`EBS volume ${id} of "${name}" still ${attached.State} to ${attached.InstanceId}`);
     }
     for (const key of MOVE_STATE_TAGS) {
       if (tags[key] !== undefined) strays.push(`EBS volume ${id} of "${name}" still tagged ${key}=${tags[key]}`);

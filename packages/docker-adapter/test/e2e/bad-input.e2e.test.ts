@@ -18,7 +18,10 @@ describe('bad input through the docker CLI', () => {
   async function pluginCreateError(name: string, opts: Record<string, string>): Promise<string> {
     const answer = await env.plugin.request('VolumeDriver.Create', { Name: name, Opts: opts });
     const err = (answer.json as { Err?: unknown } | undefined)?.Err;
-    expect(typeof err === 'string' && err.length > 0, `Create ${name} ${JSON.stringify(opts)} answered ${answer.status} ${answer.text}`).toBe(true);
+    expect(
+      typeof err === 'string' && err.length > 0,
+      `Create ${name} ${JSON.stringify(opts)} answered ${answer.status} ${answer.text}`,
+    ).toBe(true);
     return err as string;
   }
 
@@ -53,8 +56,14 @@ describe('bad input through the docker CLI', () => {
       const create = await env.docker(['volume', 'create', '-d', DRIVER, '--opt', 'backing=local', name]);
       expect(create.code, `docker volume create ${name} succeeded`).not.toBe(0);
       const run = await env.docker([
-        'run', '--rm', '--mount', `type=volume,volume-driver=${DRIVER},source=${name},destination=/data`,
-        env.image, 'sh', '-c', 'echo escaped > /data/escaped',
+        'run',
+        '--rm',
+        '--mount',
+        `type=volume,volume-driver=${DRIVER},source=${name},destination=/data`,
+        env.image,
+        'sh',
+        '-c',
+        'echo escaped > /data/escaped',
       ]);
       expect(run.code, `docker run with a volume named ${name} succeeded`).not.toBe(0);
       const rm = await env.docker(['volume', 'rm', name]);

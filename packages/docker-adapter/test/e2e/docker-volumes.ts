@@ -21,5 +21,8 @@ export async function inspectVolume(env: E2eEnvironment, name: string): Promise<
 /** `docker volume ls` as `driver name` lines. */
 export async function listVolumes(env: E2eEnvironment): Promise<string[]> {
   const out = await env.dockerOk(['volume', 'ls', '--format', '{{.Driver}} {{.Name}}']);
-  return out.split('\n').map((line) => line.trim()).filter(Boolean);
+  return out
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
 }

@@ -1,4 +1,10 @@
-import { type CommandResult, DockerEngine, importBusyboxImage, PluginProcess, waitUntil } from '@stowage/testkit/docker';
+import {
+  type CommandResult,
+  DockerEngine,
+  importBusyboxImage,
+  PluginProcess,
+  waitUntil,
+} from '@stowage/testkit/docker';
 import { CLI } from '../support/stowage-cli.js';
 import { TeardownSteps } from './teardown-steps.js';
 
@@ -66,7 +72,11 @@ export async function startE2eEnvironment(
 async function stopEnvironment(engine: DockerEngine, plugin: PluginProcess): Promise<void> {
   const teardown = new TeardownSteps();
   const step = (what: string, action: () => Promise<unknown>): Promise<void> => teardown.run(what, action);
-  const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (text: string): string[] =>
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
 
   if (engine.running) {
     await step('removing services', async () => {

@@ -16,7 +16,9 @@ describe('restarting the Docker engine while containers hold Stowage volumes', (
   beforeAll(async () => {
     // Holds of containers the engine lost are released by asking it which containers exist, once they are older
     // than the grace period: short here, so the test sees it happen (a container start takes well under 20 s).
-    env = await startE2eEnvironment('engine-restart', { env: { STOWAGE_HOLD_GRACE_SECONDS: '20', STOWAGE_HOLD_INTERVAL_SECONDS: '2' } });
+    env = await startE2eEnvironment('engine-restart', {
+      env: { STOWAGE_HOLD_GRACE_SECONDS: '20', STOWAGE_HOLD_INTERVAL_SECONDS: '2' },
+    });
   });
   afterAll(async () => {
     await env?.stop();
@@ -40,13 +42,30 @@ describe('restarting the Docker engine while containers hold Stowage volumes', (
         await env.dockerOk(['volume', 'create', '-d', DRIVER, '--opt', 'backing=local', name(volume)]);
         for (const container of containers) {
           await env.dockerOk([
-            'run', '-d', '--name', name(container), '--restart', 'always', '--stop-timeout', '1',
-            '-v', `${name(volume)}:/data`, env.image, 'sleep', '3600',
+            'run',
+            '-d',
+            '--name',
+            name(container),
+            '--restart',
+            'always',
+            '--stop-timeout',
+            '1',
+            '-v',
+            `${name(volume)}:/data`,
+            env.image,
+            'sleep',
+            '3600',
           ]);
           started.set(container, await startedAt(name(container)));
         }
         const writer = name(containers[0]);
-        await env.dockerOk(['exec', writer, 'sh', '-c', 'busybox dd if=/dev/urandom of=/data/blob bs=1024 count=512 2>/dev/null']);
+        await env.dockerOk([
+          'exec',
+          writer,
+          'sh',
+          '-c',
+          'busybox dd if=/dev/urandom of=/data/blob bs=1024 count=512 2>/dev/null',
+        ]);
         written.set(volume, await sha256(writer, '/data/blob'));
         expect(await mounts(name(volume))).toBe(containers.length);
       }
@@ -58,7 +77,12 @@ describe('restarting the Docker engine while containers hold Stowage volumes', (
         await waitUntil(
           `container ${name(container)} to run again after ${how} of the engine`,
           async () => {
-            const state = await env.docker(['inspect', '-f', '{{.State.Running}} {{.State.StartedAt}}', name(container)]);
+            const state = await env.docker([
+              'inspect',
+              '-f',
+              '{{.State.Running}} {{.State.StartedAt}}',
+              name(container),
+            ]);
             const [running, at] = state.stdout.trim().split(' ');
             return running === 'true' && at !== started.get(container) ? true : undefined;
           },
@@ -67,7 +91,8 @@ describe('restarting the Docker engine while containers hold Stowage volumes', (
       }
       const counted: Record<string, unknown> = {};
       for (const [volume, containers] of Object.entries(HOLDERS)) {
-        for (const container of containers) expect(await sha256(name(container), '/data/blob'), name(container)).toBe(written.get(volume));
+        for (const container of containers)
+          expect(await sha256(name(container), '/data/blob'), name(container)).toBe(written.get(volume));
         counted[volume] = await mounts(name(volume));
       }
       // One count per running holder after a restart. After a crash the engine sends no Unmount for the mounts it
@@ -83,11 +108,31 @@ describe('restarting the Docker engine while containers hold Stowage volumes', (
       }
 
       // New mounts work: a new container on a held volume, and a new volume.
-      const read = await env.docker(['run', '--rm', '-v', `${name('a')}:/data`, env.image, 'busybox', 'sha256sum', '/data/blob']);
+      const read = await env.docker([
+        'run',
+        '--rm',
+        '-v',
+        `${name('a')}:/data`,
+        env.image,
+        'busybox',
+        'sha256sum',
+        '/data/blob',
+      ]);
       expect(read.code, read.stderr).toBe(0);
       expect(read.stdout.split(' ')[0]).toBe(written.get('a'));
       const fresh = name('fresh');
-      const write = await env.docker(['run', '--rm', '--volume-driver', DRIVER, '-v', `${fresh}:/data`, env.image, 'sh', '-c', 'echo new > /data/f']);
+      const write = await env.docker([
+        'run',
+        '--rm',
+        '--volume-driver',
+        DRIVER,
+        '-v',
+        `${fresh}:/data`,
+        env.image,
+        'sh',
+        '-c',
+        'echo new > /data/f',
+      ]);
       expect(write.code, write.stderr).toBe(0);
       const readFresh = await env.docker(['run', '--rm', '-v', `${fresh}:/data`, env.image, 'cat', '/data/f']);
       expect(readFresh.stdout).toBe('new\n');
@@ -100,10 +145,14 @@ describe('restarting the Docker engine while containers hold Stowage volumes', (
       for (const volume of [name('a'), name('b'), fresh]) {
         // The engine unmounts as each container's exit is handled, which may trail `docker stop` a little; what it
         // lost in a crash goes once the plugin has checked with the engine that no container runs with the volume.
-        const left = await waitUntil(`${volume} to be released`, async () => ((await mounts(volume)) === 0 ? 0 : undefined), {
-          timeoutMs: 120_000,
-          describe: async () => `mounts: ${String(await mounts(volume))}`,
-        });
+        const left = await waitUntil(
+          `${volume} to be released`,
+          async () => ((await mounts(volume)) === 0 ? 0 : undefined),
+          {
+            timeoutMs: 120_000,
+            describe: async () => `mounts: ${String(await mounts(volume))}`,
+          },
+        );
         expect(left, volume).toBe(0);
       }
       expect(await mountsUnder(env.plugin.baseDir)).toEqual([]);

@@ -36,7 +36,9 @@ describe('holds and the Docker engine', () => {
 
     // The engine restarts; with live-restore the container keeps running, never unmounted, never mounted again.
     await env.engine.restart({ signal: 'SIGTERM' });
-    expect((await env.dockerOk(['inspect', '-f', '{{.State.Running}} {{.State.StartedAt}}', 'holder'])).trim()).toBe(`true ${startedAt}`);
+    expect((await env.dockerOk(['inspect', '-f', '{{.State.Running}} {{.State.StartedAt}}', 'holder'])).trim()).toBe(
+      `true ${startedAt}`,
+    );
 
     // docker cp into the running container: a Mount and an Unmount with the container's own mount ID.
     const file = join(env.plugin.baseDir, 'copied.txt');
@@ -55,11 +57,15 @@ describe('holds and the Docker engine', () => {
     // Once the container is gone, the hold goes: by its Unmount, or (an engine that lost count across the restart
     // sends none) by the reconciler, once the hold is older than the grace period.
     await env.dockerOk(['rm', '-f', 'holder']);
-    await waitUntil('the volume of a removed container to be released', async () => ((await mounts('live')) === 0 ? true : undefined), {
-      timeoutMs: 120_000,
-      intervalMs: 1_000,
-      describe: async () => `mounts: ${String(await mounts('live'))}`,
-    });
+    await waitUntil(
+      'the volume of a removed container to be released',
+      async () => ((await mounts('live')) === 0 ? true : undefined),
+      {
+        timeoutMs: 120_000,
+        intervalMs: 1_000,
+        describe: async () => `mounts: ${String(await mounts('live'))}`,
+      },
+    );
     await env.dockerOk(['volume', 'rm', 'live']);
   });
 
@@ -76,11 +82,15 @@ describe('holds and the Docker engine', () => {
 
     // The plugin comes back: its table still holds the Mount, but the engine has no container left that could.
     await env.plugin.relaunch({ STOWAGE_DOCKER_API: env.engine.socket, ...pacing });
-    await waitUntil('the hold of the removed container to be released', async () => ((await mounts('orphaned')) === 0 ? true : undefined), {
-      timeoutMs: 120_000,
-      intervalMs: 1_000,
-      describe: async () => `mounts: ${String(await mounts('orphaned'))}`,
-    });
+    await waitUntil(
+      'the hold of the removed container to be released',
+      async () => ((await mounts('orphaned')) === 0 ? true : undefined),
+      {
+        timeoutMs: 120_000,
+        intervalMs: 1_000,
+        describe: async () => `mounts: ${String(await mounts('orphaned'))}`,
+      },
+    );
     const read = await env.docker(['run', '--rm', '-v', 'orphaned:/data', env.image, 'cat', '/data/f']);
     expect(read.stdout).toBe('kept\n');
     await env.dockerOk(['volume', 'rm', 'orphaned']);

@@ -42,12 +42,24 @@ describe('a local volume, as a user drives it with the docker CLI', () => {
   it('is shared by two containers running at once, and nothing stays mounted once both have exited', async () => {
     for (const name of ['one', 'two']) {
       const run = await env.docker([
-        'run', '-d', '--name', name, '-v', 'v1:/data', env.image, 'sh', '-c', `echo from-${name} > /data/${name}; sleep 600`,
+        'run',
+        '-d',
+        '--name',
+        name,
+        '-v',
+        'v1:/data',
+        env.image,
+        'sh',
+        '-c',
+        `echo from-${name} > /data/${name}; sleep 600`,
       ]);
       expect(run.code, run.stderr).toBe(0);
     }
     // Each container reads what the other wrote while both run.
-    for (const [reader, file] of [['one', 'two'], ['two', 'one']] as const) {
+    for (const [reader, file] of [
+      ['one', 'two'],
+      ['two', 'one'],
+    ] as const) {
       const seen = await waitUntil(
         `container ${reader} to see /data/${file}`,
         async () => {

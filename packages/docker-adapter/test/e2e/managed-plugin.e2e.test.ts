@@ -50,7 +50,9 @@ describe('Stowage as a Docker managed plugin', () => {
       if (cgroup.includes(id)) return candidate.pid;
       seen.push(`${candidate.pid}: ${cgroup.trim()}`);
     }
-    throw new Error(`no process runs /opt/stowage/dist/cli/main.js in the cgroup of plugin ${id}; seen ${seen.join(', ')}`);
+    throw new Error(
+      `no process runs /opt/stowage/dist/cli/main.js in the cgroup of plugin ${id}; seen ${seen.join(', ')}`,
+    );
   };
 
   beforeAll(async () => {

@@ -41,7 +41,9 @@ export class MotoEbsVolumes {
   }
 
   private async describe(filters: Filter[]): Promise<Volume[]> {
-    const { Volumes = [] } = await this.client.send(new DescribeVolumesCommand(filters.length > 0 ? { Filters: filters } : {}));
+    const { Volumes = [] } = await this.client.send(
+      new DescribeVolumesCommand(filters.length > 0 ? { Filters: filters } : {}),
+    );
     return Volumes.filter((v) => v.State !== 'deleting' && v.State !== 'deleted');
   }
 }

@@ -42,7 +42,6 @@ describe('restarting the plugin under a running Docker engine', () => {
     await env.dockerOk(['rm', 'holder']);
     expect((await inspectVolume(env, 'kept')).Status).toMatchObject({ mounts: 0 });
     expect(await mountsUnder(env.plugin.localRoot)).toEqual([]);
-
   });
 
   it('recovers what a running container holds after the plugin is killed (SIGKILL) and started again', async () => {

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttachVolumeCommand, DescribeSnapshotsCommand, DetachVolumeCommand, waitUntilVolumeAvailable, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  AttachVolumeCommand,
+  DescribeSnapshotsCommand,
+  DetachVolumeCommand,
+  waitUntilVolumeAvailable,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import { MOTO_REGION, motoEc2Client, runInstance, startMotoServer, type MotoServer } from '@stowage/testkit/moto';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
@@ -46,7 +52,14 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
    * configured as its instance, and the previous node's device plane goes, as when a task lands on another host.
    */
   async function becomeNode(name: NodeName): Promise<void> {
-    const next = await RelocatableNode.start({ moto, client: ec2, region: MOTO_REGION, clusterId: CLUSTER, dataDir, ...placements[name] });
+    const next = await RelocatableNode.start({
+      moto,
+      client: ec2,
+      region: MOTO_REGION,
+      clusterId: CLUSTER,
+      dataDir,
+      ...placements[name],
+    });
     nodes.push(next);
     const previous = env === undefined ? undefined : node;
     if (env === undefined) {
@@ -83,7 +96,9 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
         for (const volume of await ebs.ofCluster()) {
           for (const held of volume.Attachments ?? []) {
             if (held.InstanceId === node.instanceId || held.State === 'detached') continue;
-            await ec2.send(new DetachVolumeCommand({ VolumeId: volume.VolumeId, InstanceId: held.InstanceId, Force: true }));
+            await ec2.send(
+              new DetachVolumeCommand({ VolumeId: volume.VolumeId, InstanceId: held.InstanceId, Force: true }),
+            );
           }
         }
       });
@@ -128,7 +143,17 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
 
   it('creates relo1 with --opt backing=relocatable --opt size=1 --opt ebstype=gp3: one tagged gp3 EBS volume, listed with its status', async () => {
     const create = await e2e().docker([
-      'volume', 'create', '-d', DRIVER, '--opt', 'backing=relocatable', '--opt', 'size=1', '--opt', 'ebstype=gp3', 'relo1',
+      'volume',
+      'create',
+      '-d',
+      DRIVER,
+      '--opt',
+      'backing=relocatable',
+      '--opt',
+      'size=1',
+      '--opt',
+      'ebstype=gp3',
+      'relo1',
     ]);
     expect(create.code, create.stderr).toBe(0);
 
@@ -161,13 +186,28 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
 
   it("creates the seed's io1 volume (--opt ebstype=io1 --opt size=25 --opt iops=1000) and removes it with docker volume rm", async () => {
     const create = await e2e().docker([
-      'volume', 'create', '-d', DRIVER, '--opt', 'ebstype=io1', '--opt', 'size=25', '--opt', 'iops=1000', '--opt', 'backing=relocatable',
+      'volume',
+      'create',
+      '-d',
+      DRIVER,
+      '--opt',
+      'ebstype=io1',
+      '--opt',
+      'size=25',
+      '--opt',
+      'iops=1000',
+      '--opt',
+      'backing=relocatable',
       'mylocalvol1',
     ]);
     expect(create.code, create.stderr).toBe(0);
     const [volume] = await ebs.ofCluster('mylocalvol1');
     expect(volume).toMatchObject({ Size: 25, VolumeType: 'io1', Iops: 1000, AvailabilityZone: ZONES.a });
-    expect(tagsOf(volume!)).toMatchObject({ 'stowage:option:ebstype': 'io1', 'stowage:option:iops': '1000', StackID: STACK_ID });
+    expect(tagsOf(volume!)).toMatchObject({
+      'stowage:option:ebstype': 'io1',
+      'stowage:option:iops': '1000',
+      StackID: STACK_ID,
+    });
 
     const removed = await e2e().docker(['volume', 'rm', 'mylocalvol1']);
     expect(removed.code, removed.stderr).toBe(0);
@@ -182,7 +222,16 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
       { opts: ['--opt', 'ebstype=gp3'], says: /size.*required|required.*size/i },
     ];
     for (const { opts, says } of cases) {
-      const create = await e2e().docker(['volume', 'create', '-d', DRIVER, '--opt', 'backing=relocatable', ...opts, 'bad1']);
+      const create = await e2e().docker([
+        'volume',
+        'create',
+        '-d',
+        DRIVER,
+        '--opt',
+        'backing=relocatable',
+        ...opts,
+        'bad1',
+      ]);
       expect(create.code, `docker volume create ${opts.join(' ')} succeeded`).not.toBe(0);
       expect(create.stderr).toMatch(says);
     }
@@ -191,7 +240,16 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
   });
 
   it('writes with one docker run and reads back with the next, attached only while a container runs', async () => {
-    const write = await e2e().docker(['run', '--rm', '-v', 'relo1:/data', e2e().image, 'sh', '-c', 'echo written on node a > /data/f']);
+    const write = await e2e().docker([
+      'run',
+      '--rm',
+      '-v',
+      'relo1:/data',
+      e2e().image,
+      'sh',
+      '-c',
+      'echo written on node a > /data/f',
+    ]);
     expect(write.code, write.stderr).toBe(0);
     expect(await ebs.attachments(relo1)).toEqual([]);
     expect(await mountsUnder(e2e().plugin.stateDir)).toEqual([]);
@@ -199,7 +257,17 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
     relo1Filesystem = await filesystemUuid(relo1);
     expect(relo1Filesystem, 'the blank volume was formatted').toMatch(/^[0-9a-f-]{36}$/);
 
-    const holder = await e2e().docker(['run', '-d', '--name', 'holder', '-v', 'relo1:/data', e2e().image, 'sleep', '600']);
+    const holder = await e2e().docker([
+      'run',
+      '-d',
+      '--name',
+      'holder',
+      '-v',
+      'relo1:/data',
+      e2e().image,
+      'sleep',
+      '600',
+    ]);
     expect(holder.code, holder.stderr).toBe(0);
     expect(await ebs.attachments(relo1)).toEqual([`${node.instanceId}: attached`]);
     expect((await inspectVolume(e2e(), 'relo1')).Status).toMatchObject({ mounts: 1, attachedTo: node.instanceId });
@@ -220,7 +288,16 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
 
     expect(await listVolumes(e2e())).toContain(`${DRIVER} relo1`);
     // Only b's device plane runs now: the file can only be read through a volume attached to b.
-    const read = await e2e().docker(['run', '--rm', '-v', 'relo1:/data', e2e().image, 'sh', '-c', 'cat /data/f && echo read on node b >> /data/f']);
+    const read = await e2e().docker([
+      'run',
+      '--rm',
+      '-v',
+      'relo1:/data',
+      e2e().image,
+      'sh',
+      '-c',
+      'cat /data/f && echo read on node b >> /data/f',
+    ]);
     expect(read.code, read.stderr).toBe(0);
     expect(read.stdout).toBe('written on node a\n');
     expect(await ebs.attachments(relo1)).toEqual([]);
@@ -246,7 +323,10 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
       expect(await ebs.byId(relo1)).toBeDefined();
     } finally {
       await ec2.send(new DetachVolumeCommand({ VolumeId: relo1, InstanceId: holder }));
-      await waitUntilVolumeAvailable({ client: ec2, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { VolumeIds: [relo1] });
+      await waitUntilVolumeAvailable(
+        { client: ec2, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
+        { VolumeIds: [relo1] },
+      );
     }
     expect(await filesystemUuid(relo1), 'the volume was formatted again').toBe(relo1Filesystem);
 
@@ -259,7 +339,16 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
   it('moves relo1 across zones: the plugin restarted as instance c in us-east-1b reads it back from a new volume there', async () => {
     const before = relo1;
     await becomeNode('c');
-    const run = await e2e().docker(['run', '--rm', '-v', 'relo1:/data', e2e().image, 'sh', '-c', 'cat /data/f && echo read in us-east-1b >> /data/f']);
+    const run = await e2e().docker([
+      'run',
+      '--rm',
+      '-v',
+      'relo1:/data',
+      e2e().image,
+      'sh',
+      '-c',
+      'cat /data/f && echo read in us-east-1b >> /data/f',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe('written on node a\nread on node b\n');
 
@@ -269,10 +358,16 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
     expect(moved).not.toBe(before);
     expect(await ebs.byId(before)).toBeUndefined();
     const { Snapshots = [] } = await ec2.send(
-      new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'tag:stowage:source-volume', Values: [before] }] }),
+      new DescribeSnapshotsCommand({
+        OwnerIds: ['self'],
+        Filters: [{ Name: 'tag:stowage:source-volume', Values: [before] }],
+      }),
     );
     expect(Snapshots, 'the transfer snapshot was deleted').toEqual([]);
-    expect((await inspectVolume(e2e(), 'relo1')).Status).toMatchObject({ volumeId: moved, availabilityZone: 'us-east-1b' });
+    expect((await inspectVolume(e2e(), 'relo1')).Status).toMatchObject({
+      volumeId: moved,
+      availabilityZone: 'us-east-1b',
+    });
     relo1 = moved;
     await waitForNoDevice(relo1);
   });
@@ -290,11 +385,22 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
     await e2e().dockerOk(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
     const create = await e2e().docker([
       // `sh` as PID 1 ignores SIGTERM: a short grace period keeps `service rm` from waiting the default 10 s.
-      'service', 'create', '--detach', '--replicas', '2', '--name', SERVICE, '--stop-grace-period', '1s',
+      'service',
+      'create',
+      '--detach',
+      '--replicas',
+      '2',
+      '--name',
+      SERVICE,
+      '--stop-grace-period',
+      '1s',
       '--mount',
       `type=volume,volume-driver=${DRIVER},source={{.Service.Name}}-{{.Task.Slot}}-vol,destination=/mydata,` +
         'volume-opt=backing=relocatable,volume-opt=size=1',
-      e2e().image, 'sh', '-c', 'hostname > /mydata/who; sleep 3600',
+      e2e().image,
+      'sh',
+      '-c',
+      'hostname > /mydata/who; sleep 3600',
     ]);
     expect(create.code, create.stderr).toBe(0);
     const containers = await waitForServiceTasks(e2e(), SERVICE, 2);

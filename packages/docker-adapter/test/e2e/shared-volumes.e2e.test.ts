@@ -54,11 +54,17 @@ describe('shared (EFS) volumes through the docker CLI and a swarm service', () =
   const fileSystemMounts = async (): Promise<number> =>
     (await readFile('/proc/self/mountinfo', 'utf8'))
       .split('\n')
-      .filter((line) => line.split(' ')[4] === join(env.plugin.stateDir, 'drivers', 'efs', 'mounts', 'fs', fileSystemId)).length;
-  const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
+      .filter(
+        (line) => line.split(' ')[4] === join(env.plugin.stateDir, 'drivers', 'efs', 'mounts', 'fs', fileSystemId),
+      ).length;
+  const lines = (text: string): string[] =>
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   const taskContainers = () => serviceTaskContainers(env, SERVICE);
 
-  it('creates a volume with the seed\'s `docker volume create -d stowage --opt backing=shared mysharedvol1`', async () => {
+  it("creates a volume with the seed's `docker volume create -d stowage --opt backing=shared mysharedvol1`", async () => {
     const create = await env.docker(['volume', 'create', '-d', DRIVER, '--opt', 'backing=shared', 'mysharedvol1']);
     expect(create.code, create.stderr).toBe(0);
     expect(await listVolumes(env)).toContain(`${DRIVER} mysharedvol1`);
@@ -70,13 +76,25 @@ describe('shared (EFS) volumes through the docker CLI and a swarm service', () =
     expect(await fileSystemMounts()).toBe(0);
   });
 
-  it('gives every task of a --replicas 3 service one sharedvol1, each seeing the others\' files', async () => {
+  it("gives every task of a --replicas 3 service one sharedvol1, each seeing the others' files", async () => {
     // Activated before the node joins, the plugin is in the node's first description (see the templated test).
     await env.dockerOk(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
     const create = await env.docker([
-      'service', 'create', '--detach', '--replicas', '3', '--name', SERVICE, '--stop-grace-period', '1s',
-      '--mount', `type=volume,volume-driver=${DRIVER},source=sharedvol1,destination=/shareddata`,
-      env.image, 'sh', '-c', 'hostname > /shareddata/$(hostname); sleep 3600',
+      'service',
+      'create',
+      '--detach',
+      '--replicas',
+      '3',
+      '--name',
+      SERVICE,
+      '--stop-grace-period',
+      '1s',
+      '--mount',
+      `type=volume,volume-driver=${DRIVER},source=sharedvol1,destination=/shareddata`,
+      env.image,
+      'sh',
+      '-c',
+      'hostname > /shareddata/$(hostname); sleep 3600',
     ]);
     expect(create.code, create.stderr).toBe(0);
 
@@ -110,7 +128,11 @@ describe('shared (EFS) volumes through the docker CLI and a swarm service', () =
       await waitUntil(
         `docker volume rm ${volume} to succeed`,
         async () => ((await env.docker(['volume', 'rm', volume])).code === 0 ? true : undefined),
-        { timeoutMs: 30_000, intervalMs: 500, describe: async () => (await env.docker(['volume', 'rm', volume])).stderr },
+        {
+          timeoutMs: 30_000,
+          intervalMs: 500,
+          describe: async () => (await env.docker(['volume', 'rm', volume])).stderr,
+        },
       );
       expect(existsSync(join(exportsDir, fileSystemId, volume))).toBe(false);
     }

@@ -4,7 +4,10 @@ import { waitUntil } from '@stowage/testkit/docker';
 /** The ids of the running containers of a swarm service's tasks on this (single) node. */
 export async function serviceTaskContainers(env: E2eEnvironment, service: string): Promise<string[]> {
   const out = await env.dockerOk(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`]);
-  return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** Waits (bounded) until `count` tasks of `service` run, and returns their containers; says `service ps` if not. */

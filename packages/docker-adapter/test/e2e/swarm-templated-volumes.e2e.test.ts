@@ -27,9 +27,21 @@ describe('a swarm service with a templated stowage volume per task', () => {
   it('creates three distinct volumes from {{.Service.Name}}-{{.Task.Slot}}-vol, each task writing its own file', async () => {
     const create = await env.docker([
       // `sh` as PID 1 ignores SIGTERM: a short grace period keeps `service rm` from waiting the default 10 s.
-      'service', 'create', '--detach', '--name', SERVICE, '--replicas', '3', '--stop-grace-period', '1s',
-      '--mount', `type=volume,volume-driver=${DRIVER},source={{.Service.Name}}-{{.Task.Slot}}-vol,destination=/mydata`,
-      env.image, 'sh', '-c', 'hostname > /mydata/who; sleep 3600',
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      SERVICE,
+      '--replicas',
+      '3',
+      '--stop-grace-period',
+      '1s',
+      '--mount',
+      `type=volume,volume-driver=${DRIVER},source={{.Service.Name}}-{{.Task.Slot}}-vol,destination=/mydata`,
+      env.image,
+      'sh',
+      '-c',
+      'hostname > /mydata/who; sleep 3600',
     ]);
     expect(create.code, create.stderr).toBe(0);
 
@@ -74,7 +86,11 @@ describe('a swarm service with a templated stowage volume per task', () => {
           const rm = await env.docker(['volume', 'rm', volume]);
           return rm.code === 0 ? rm : undefined;
         },
-        { timeoutMs: 30_000, intervalMs: 500, describe: async () => (await env.docker(['volume', 'rm', volume])).stderr },
+        {
+          timeoutMs: 30_000,
+          intervalMs: 500,
+          describe: async () => (await env.docker(['volume', 'rm', volume])).stderr,
+        },
       );
       expect(removed.code).toBe(0);
     }

@@ -16,7 +16,8 @@ describe('a third-party driver loaded by path: loopfs volumes through the docker
   let loopfsRoot: string;
 
   beforeAll(async () => {
-    if (!existsSync(LOOPFS_MODULE)) throw new Error(`${LOOPFS_MODULE} does not exist: run pnpm build at the repository root`);
+    if (!existsSync(LOOPFS_MODULE))
+      throw new Error(`${LOOPFS_MODULE} does not exist: run pnpm build at the repository root`);
     loopfsRoot = await mkdtemp('/tmp/stowage-e2e-loopfs-');
     env = await startE2eEnvironment('third-party-driver', {
       env: { STOWAGE_DRIVERS: 'local,loopfs', STOWAGE_LOOPFS_MODULE: LOOPFS_MODULE, STOWAGE_LOOPFS_ROOT: loopfsRoot },
@@ -32,11 +33,22 @@ describe('a third-party driver loaded by path: loopfs volumes through the docker
       await rm(loopfsRoot, { recursive: true, force: true });
       if (left.length > 0) failures.push(new Error(`mounts left under ${loopfsRoot}: ${left.join('; ')}`));
     }
-    if (failures.length > 0) throw new AggregateError(failures, 'the third-party driver environment did not stop cleanly');
+    if (failures.length > 0)
+      throw new AggregateError(failures, 'the third-party driver environment did not stop cleanly');
   });
 
   it('creates a 32 MiB volume with --opt backing=loopfs --opt size=32, next to the local backing', async () => {
-    const create = await env.docker(['volume', 'create', '-d', DRIVER, '--opt', 'backing=loopfs', '--opt', 'size=32', 'lv1']);
+    const create = await env.docker([
+      'volume',
+      'create',
+      '-d',
+      DRIVER,
+      '--opt',
+      'backing=loopfs',
+      '--opt',
+      'size=32',
+      'lv1',
+    ]);
     expect(create.code, create.stderr).toBe(0);
     await env.dockerOk(['volume', 'create', '-d', DRIVER, '--opt', 'backing=local', 'plain']);
 
@@ -48,8 +60,18 @@ describe('a third-party driver loaded by path: loopfs volumes through the docker
     expect(statSync(join(loopfsRoot, 'lv1.img')).size).toBe(32 * MIB);
   });
 
-  it('refuses a size below the minimum with the driver\'s own message', async () => {
-    const create = await env.docker(['volume', 'create', '-d', DRIVER, '--opt', 'backing=loopfs', '--opt', 'size=1', 'tiny']);
+  it("refuses a size below the minimum with the driver's own message", async () => {
+    const create = await env.docker([
+      'volume',
+      'create',
+      '-d',
+      DRIVER,
+      '--opt',
+      'backing=loopfs',
+      '--opt',
+      'size=1',
+      'tiny',
+    ]);
     expect(create.code).not.toBe(0);
     expect(create.stderr).toContain('size: must be between 16 and 16777216, got 1');
     expect(await listVolumes(env)).not.toContain(`${DRIVER} tiny`);
@@ -68,12 +90,31 @@ describe('a third-party driver loaded by path: loopfs volumes through the docker
 
   it('fails a write past the size inside the container with "No space left on device", keeping the data', async () => {
     const dd = await env.docker([
-      'run', '--rm', '-v', 'lv1:/data', env.image, '/bin/busybox', 'dd', 'if=/dev/zero', 'of=/data/big', 'bs=1048576', 'count=48',
+      'run',
+      '--rm',
+      '-v',
+      'lv1:/data',
+      env.image,
+      '/bin/busybox',
+      'dd',
+      'if=/dev/zero',
+      'of=/data/big',
+      'bs=1048576',
+      'count=48',
     ]);
     expect(dd.code).not.toBe(0);
     expect(dd.stderr).toMatch(/No space left on device/);
 
-    const read = await env.docker(['run', '--rm', '-v', 'lv1:/data', env.image, 'sh', '-c', 'cat /data/f; rm /data/big']);
+    const read = await env.docker([
+      'run',
+      '--rm',
+      '-v',
+      'lv1:/data',
+      env.image,
+      'sh',
+      '-c',
+      'cat /data/f; rm /data/big',
+    ]);
     expect(read.code, read.stderr).toBe(0);
     expect(read.stdout).toBe('hello\n');
   });

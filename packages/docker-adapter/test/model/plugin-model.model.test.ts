@@ -9,7 +9,7 @@ import type { ModelBackend } from './plugin-world.js';
 
 async function fakeBackend(): Promise<{ backend: ModelBackend; foreign: Foreign }> {
   const store = new FakeBackend();
-  store.placeForeign('not-ours', 'ledger', 'someone else\'s data');
+  store.placeForeign('not-ours', 'ledger', "someone else's data");
   const backend: ModelBackend = {
     label: 'fake backend',
     options: [{ size: '1' }, { size: '2' }],
@@ -22,14 +22,17 @@ async function fakeBackend(): Promise<{ backend: ModelBackend; foreign: Foreign 
     reboot: async () => store.mounted.clear(),
     close: async () => undefined,
   };
-  return { backend, foreign: { intact: async () => store.volumes.get('not-ours')?.files.get('ledger') === 'someone else\'s data' } };
+  return {
+    backend,
+    foreign: { intact: async () => store.volumes.get('not-ours')?.files.get('ledger') === "someone else's data" },
+  };
 }
 
 async function localBackend(dir: string): Promise<{ backend: ModelBackend; foreign: Foreign }> {
   const root = join(dir, 'volumes');
   const foreignFile = join(root, 'not-a-volume', 'ledger');
   await mkdir(join(root, 'not-a-volume'), { recursive: true });
-  await writeFile(foreignFile, 'someone else\'s data');
+  await writeFile(foreignFile, "someone else's data");
   const dataDir = (name: string) => join(root, name, '_data');
   const backend: ModelBackend = {
     label: 'local driver',
@@ -44,15 +47,28 @@ async function localBackend(dir: string): Promise<{ backend: ModelBackend; forei
     reboot: async () => undefined,
     close: async () => undefined,
   };
-  return { backend, foreign: { intact: async () => (await readFile(foreignFile, 'utf8').catch(() => '')) === 'someone else\'s data' } };
+  return {
+    backend,
+    foreign: { intact: async () => (await readFile(foreignFile, 'utf8').catch(() => '')) === "someone else's data" },
+  };
 }
 
 describe('the plugin against a model of what Docker and its containers may rely on', () => {
   it('holds on a backend whose state is seen whole, through restarts, kills at every step, faults and callers that give up', async () => {
-    await runModel({ label: 'fake backend', runs: Number(process.env.STOWAGE_MODEL_RUNS ?? 150), maxCommands: 40, backend: fakeBackend });
+    await runModel({
+      label: 'fake backend',
+      runs: Number(process.env.STOWAGE_MODEL_RUNS ?? 150),
+      maxCommands: 40,
+      backend: fakeBackend,
+    });
   }, 600_000);
 
   it('holds on the local driver, on real directories', async () => {
-    await runModel({ label: 'local driver', runs: Number(process.env.STOWAGE_MODEL_LOCAL_RUNS ?? 40), maxCommands: 30, backend: localBackend });
+    await runModel({
+      label: 'local driver',
+      runs: Number(process.env.STOWAGE_MODEL_LOCAL_RUNS ?? 40),
+      maxCommands: 30,
+      backend: localBackend,
+    });
   }, 600_000);
 });

@@ -31,9 +31,15 @@ describe('the plugin against the model, on the cloud backings', () => {
   });
 
   /** Builds this node's providers from the plugin's environment, as a plugin start would. */
-  async function providersFrom(env: Readonly<Record<string, string>>, dir: string, logger: Parameters<ModelBackend['providers']>[0]): Promise<StorageProvider[]> {
+  async function providersFrom(
+    env: Readonly<Record<string, string>>,
+    dir: string,
+    logger: Parameters<ModelBackend['providers']>[0],
+  ): Promise<StorageProvider[]> {
     // The drivers' own state (mount points) stays in one place across plugin starts; the mount table is the engine's.
-    const config = await loadConfig({ env: { ...env, STOWAGE_STATE_DIR: join(dir, 'driver-state'), STOWAGE_DOCKER_API: 'off' } });
+    const config = await loadConfig({
+      env: { ...env, STOWAGE_STATE_DIR: join(dir, 'driver-state'), STOWAGE_DOCKER_API: 'off' },
+    });
     const stowage = await composeFromConfig(config, { logger, cwd: dir });
     return stowage.container.getAll(STORAGE_PROVIDER);
   }
@@ -52,17 +58,29 @@ describe('the plugin against the model, on the cloud backings', () => {
         await mkdir(join(fsRoot, 'not-a-volume'), { recursive: true });
         await writeFile(join(fsRoot, 'not-a-volume', 'ledger'), "someone else's data");
         const foreign: Foreign = {
-          intact: async () => (await readFile(join(fsRoot, 'not-a-volume', 'ledger'), 'utf8').catch(() => '')) === "someone else's data",
+          intact: async () =>
+            (await readFile(join(fsRoot, 'not-a-volume', 'ledger'), 'utf8').catch(() => '')) === "someone else's data",
         };
         const backend: ModelBackend = {
           label: 'shared (EFS directories)',
-          options: [{ backing: 'shared', mode: '0755' }, { backing: 'shared', mode: '0700' }],
+          options: [
+            { backing: 'shared', mode: '0755' },
+            { backing: 'shared', mode: '0700' },
+          ],
           providers: (logger) => providersFrom(world.env, dir, logger),
           exists: async (name) => existsSync(join(fsRoot, '.stowage', `${name}.json`)),
           // Mounted: the path handed out is the volume's directory on the export, seen through this node's mount.
           mounted: async (name, mountpoint) => {
-            const [through, direct] = await Promise.all([stat(mountpoint).catch(() => undefined), stat(join(fsRoot, name)).catch(() => undefined)]);
-            return through !== undefined && direct !== undefined && through.ino === direct.ino && mountpoint.startsWith(mountRoot);
+            const [through, direct] = await Promise.all([
+              stat(mountpoint).catch(() => undefined),
+              stat(join(fsRoot, name)).catch(() => undefined),
+            ]);
+            return (
+              through !== undefined &&
+              direct !== undefined &&
+              through.ino === direct.ino &&
+              mountpoint.startsWith(mountRoot)
+            );
           },
           write: (_name, mountpoint, file, content) => writeFile(join(mountpoint, file), content),
           read: (name, _mountpoint, file) => readFile(join(fsRoot, name, file), 'utf8').catch(() => undefined),
@@ -91,16 +109,21 @@ describe('the plugin against the model, on the cloud backings', () => {
         const clusterId = env[driverSettingEnvName('ebs', 'clusterId')] as string;
         const volumes = new MotoEbsVolumes(cloud.ec2, stackIdFor(clusterId));
         const mountRoot = join(dir, 'driver-state', 'drivers', 'ebs', 'mounts');
-        const mounted = async (mountpoint: string) => mountpoint.startsWith(mountRoot) && (await mountsUnder(mountRoot)).includes(mountpoint);
+        const mounted = async (mountpoint: string) =>
+          mountpoint.startsWith(mountRoot) && (await mountsUnder(mountRoot)).includes(mountpoint);
         const backend: ModelBackend = {
           label: 'relocatable (EBS)',
-          options: [{ backing: 'relocatable', size: '1' }, { backing: 'relocatable', size: '2' }],
+          options: [
+            { backing: 'relocatable', size: '1' },
+            { backing: 'relocatable', size: '2' },
+          ],
           providers: (logger) => providersFrom(env, dir, logger),
           exists: async (name) => (await volumes.ofCluster()).some((v) => tagsOf(v)[VOLUME_NAME_TAG] === name),
           // Mounted: the path handed out is a mount of this node (a file system on the volume's loop device).
           mounted: (_name, mountpoint) => mounted(mountpoint),
           write: (_name, mountpoint, file, content) => writeFile(join(mountpoint, file), content),
-          read: async (_name, mountpoint, file) => ((await mounted(mountpoint)) ? readFile(join(mountpoint, file), 'utf8').catch(() => undefined) : undefined),
+          read: async (_name, mountpoint, file) =>
+            (await mounted(mountpoint)) ? readFile(join(mountpoint, file), 'utf8').catch(() => undefined) : undefined,
           readsUnmounted: false,
           // The volumes stay attached across a reboot; their file systems are no longer mounted.
           reboot: async () => {

@@ -113,8 +113,10 @@ interface Operation {
 function disturb(real: ModelReal, disturbance: Disturbance): void {
   const { world } = real;
   if (disturbance.kind === 'crash') world.armCrash(disturbance.failpoint);
-  if (disturbance.kind === 'write') world.armFailure(disturbance.failpoint, Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
-  if (disturbance.kind === 'provider') world.chaos.failNext(disturbance.call, StowageError.backendFailure(`the backend failed a ${disturbance.call}`));
+  if (disturbance.kind === 'write')
+    world.armFailure(disturbance.failpoint, Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+  if (disturbance.kind === 'provider')
+    world.chaos.failNext(disturbance.call, StowageError.backendFailure(`the backend failed a ${disturbance.call}`));
 }
 
 function settle(real: ModelReal, disturbance: Disturbance): { used: boolean } {
@@ -210,7 +212,12 @@ function runningContainer(model: Readonly<PluginModel>, index: number): string |
   return running.length === 0 ? undefined : running[index % running.length];
 }
 
-const runOp = (pickContainer: number, pick: VolumePick, restarts: boolean, fixed?: { id: string; name: string }): Operation => {
+const runOp = (
+  pickContainer: number,
+  pick: VolumePick,
+  restarts: boolean,
+  fixed?: { id: string; name: string },
+): Operation => {
   let shown = fixed ? `${fixed.id.slice(0, 16)} on ${fixed.name}` : `container #${pickContainer}`;
   return {
     get label() {
@@ -379,14 +386,20 @@ class OperationCommand implements Cmd {
   }
 
   async run(model: PluginModel, real: ModelReal): Promise<void> {
-    count(real, this.disturbance.kind === 'none' ? this.operation.label.replace(/\(.*/, '') : `${this.disturbance.kind} during an operation`);
+    count(
+      real,
+      this.disturbance.kind === 'none'
+        ? this.operation.label.replace(/\(.*/, '')
+        : `${this.disturbance.kind} during an operation`,
+    );
     await this.operation.perform(model, real, this.disturbance);
     await checkInvariants(model, real);
   }
 
   toString(): string {
     const d = this.disturbance;
-    const how = d.kind === 'none' ? '' : d.kind === 'provider' ? ` [backend fails ${d.call}]` : ` [${d.kind} at ${d.failpoint}]`;
+    const how =
+      d.kind === 'none' ? '' : d.kind === 'provider' ? ` [backend fails ${d.call}]` : ` [${d.kind} at ${d.failpoint}]`;
     return `${this.operation.label}${how}`;
   }
 }
@@ -415,83 +428,117 @@ class Step implements Cmd {
 }
 
 const badCreate = (name: string) =>
-  new Step(`Create(${JSON.stringify(name).slice(0, 24)})`, () => true, async (_model, real) => {
-    const answer = await real.world.call('VolumeDriver.Create', { Name: name, Opts: {} });
-    expect(errOf(answer), `create of the bad name ${JSON.stringify(name)}`).not.toBe('');
-  });
+  new Step(
+    `Create(${JSON.stringify(name).slice(0, 24)})`,
+    () => true,
+    async (_model, real) => {
+      const answer = await real.world.call('VolumeDriver.Create', { Name: name, Opts: {} });
+      expect(errOf(answer), `create of the bad name ${JSON.stringify(name)}`).not.toBe('');
+    },
+  );
 
-const activate = new Step('Plugin.Activate', () => true, async (_model, real) => {
-  expect((await real.world.call('Plugin.Activate', null)).body).toEqual({ Implements: ['VolumeDriver'] });
-});
+const activate = new Step(
+  'Plugin.Activate',
+  () => true,
+  async (_model, real) => {
+    expect((await real.world.call('Plugin.Activate', null)).body).toEqual({ Implements: ['VolumeDriver'] });
+  },
+);
 
-const restartPlugin = new Step('RestartPlugin', () => true, async (_model, real) => {
-  await real.world.stop();
-  await real.world.start();
-});
+const restartPlugin = new Step(
+  'RestartPlugin',
+  () => true,
+  async (_model, real) => {
+    await real.world.stop();
+    await real.world.start();
+  },
+);
 
-const killPlugin = new Step('KillPlugin', () => true, async (_model, real) => {
-  if (!real.world.running) await real.world.start();
-  real.world.kill();
-});
+const killPlugin = new Step(
+  'KillPlugin',
+  () => true,
+  async (_model, real) => {
+    if (!real.world.running) await real.world.start();
+    real.world.kill();
+  },
+);
 
-const reconcile = new Step('ReconcileHolds', () => true, async (model, real) => {
-  if (!real.world.running) await real.world.start();
-  syncDocker(model, real);
-  // Every hold is from an earlier millisecond than the pass: with no grace period, all of them are old enough.
-  const now = Date.now();
-  while (Date.now() <= now) await new Promise((resolve) => setImmediate(resolve));
-  await real.world.reconciler.reconcile();
-  for (const name of [...model.stale.keys()]) {
-    if ([...model.running.values()].every((c) => c.volume !== name)) model.stale.delete(name);
-  }
-});
+const reconcile = new Step(
+  'ReconcileHolds',
+  () => true,
+  async (model, real) => {
+    if (!real.world.running) await real.world.start();
+    syncDocker(model, real);
+    // Every hold is from an earlier millisecond than the pass: with no grace period, all of them are old enough.
+    const now = Date.now();
+    while (Date.now() <= now) await new Promise((resolve) => setImmediate(resolve));
+    await real.world.reconciler.reconcile();
+    for (const name of [...model.stale.keys()]) {
+      if ([...model.running.values()].every((c) => c.volume !== name)) model.stale.delete(name);
+    }
+  },
+);
 
 /** The Docker engine crashes. With live-restore its containers run on; without, they die and restart by policy. */
 const engineCrash = (liveRestore: boolean) =>
-  new Step(`DockerEngineCrash(${liveRestore ? 'live-restore' : 'containers die'})`, () => true, async (model, real) => {
-    const died = liveRestore ? [] : [...model.running];
-    for (const [id, container] of died) {
-      model.running.delete(id);
-      model.addStale(container.volume);
-    }
-    syncDocker(model, real);
-    await activate.run(model, real);
-    for (const [id, container] of died.filter(([, c]) => c.restarts)) {
-      // Started again under its old mount ID, on a fresh Mount.
-      await runOp(0, { existing: true, index: 0 }, true, { id, name: container.volume }).perform(model, real, { kind: 'none' });
-    }
-  });
+  new Step(
+    `DockerEngineCrash(${liveRestore ? 'live-restore' : 'containers die'})`,
+    () => true,
+    async (model, real) => {
+      const died = liveRestore ? [] : [...model.running];
+      for (const [id, container] of died) {
+        model.running.delete(id);
+        model.addStale(container.volume);
+      }
+      syncDocker(model, real);
+      await activate.run(model, real);
+      for (const [id, container] of died.filter(([, c]) => c.restarts)) {
+        // Started again under its old mount ID, on a fresh Mount.
+        await runOp(0, { existing: true, index: 0 }, true, { id, name: container.volume }).perform(model, real, {
+          kind: 'none',
+        });
+      }
+    },
+  );
 
 /**
  * The host reboots: containers die with it (their holds are left, never unmounted), every mount is gone, and when
  * the plugin starts again the backend cannot mount the first volume it tries (a disk not back yet, a volume another
  * node took meanwhile). Nothing may then be answered as mounted without the backend mounting it again.
  */
-const hostReboot = new Step('HostReboot', () => true, async (model, real) => {
-  const { world } = real;
-  if (world.running) world.kill();
-  for (const [id, container] of [...model.running]) {
-    model.running.delete(id);
-    model.addStale(container.volume);
-  }
-  syncDocker(model, real);
-  await world.backend.reboot();
-  world.chaos.failNext('mount', StowageError.backendFailure('the device is not there yet'));
-  await world.start();
-  world.chaos.clear();
-});
+const hostReboot = new Step(
+  'HostReboot',
+  () => true,
+  async (model, real) => {
+    const { world } = real;
+    if (world.running) world.kill();
+    for (const [id, container] of [...model.running]) {
+      model.running.delete(id);
+      model.addStale(container.volume);
+    }
+    syncDocker(model, real);
+    await world.backend.reboot();
+    world.chaos.failNext('mount', StowageError.backendFailure('the device is not there yet'));
+    await world.start();
+    world.chaos.clear();
+  },
+);
 
 /** A container stops while the plugin is down: its Unmount never arrives. */
 const stopWhileDown = (pickContainer: number) =>
-  new Step(`StopWhilePluginDown(container #${pickContainer})`, (model) => model.running.size > 0, async (model, real) => {
-    if (!real.world.running) await real.world.start();
-    real.world.kill();
-    const id = runningContainer(model, pickContainer) as string;
-    const container = model.running.get(id) as ContainerState;
-    model.running.delete(id);
-    model.addStale(container.volume);
-    syncDocker(model, real);
-  });
+  new Step(
+    `StopWhilePluginDown(container #${pickContainer})`,
+    (model) => model.running.size > 0,
+    async (model, real) => {
+      if (!real.world.running) await real.world.start();
+      real.world.kill();
+      const id = runningContainer(model, pickContainer) as string;
+      const container = model.running.get(id) as ContainerState;
+      model.running.delete(id);
+      model.addStale(container.volume);
+      syncDocker(model, real);
+    },
+  );
 
 /**
  * A first Mount whose backend is slow, and whose caller gives up (Docker's deadline) before the answer: the Mount
@@ -500,7 +547,8 @@ const stopWhileDown = (pickContainer: number) =>
 const giveUp = (pickContainer: number, pick: VolumePick) =>
   new Step(
     `MountCallerGivesUp(container #${pickContainer})`,
-    (model) => freeContainer(model, pickContainer) !== undefined && [...model.volumes.keys()].some((v) => model.holds(v) === 0),
+    (model) =>
+      freeContainer(model, pickContainer) !== undefined && [...model.volumes.keys()].some((v) => model.holds(v) === 0),
     async (model, real) => {
       const { world } = real;
       const id = freeContainer(model, pickContainer) as string;
@@ -513,16 +561,24 @@ const giveUp = (pickContainer: number, pick: VolumePick) =>
       const unmountsBefore = world.chaos.calls.filter((c) => c.endsWith(':unmount')).length;
       held.open();
       await held.finished;
-      await vi.waitFor(() => expect(world.chaos.calls.filter((c) => c.endsWith(':unmount')).length).toBeGreaterThan(unmountsBefore), {
+      await vi.waitFor(
+        () => expect(world.chaos.calls.filter((c) => c.endsWith(':unmount')).length).toBeGreaterThan(unmountsBefore),
+        {
+          timeout: 10_000,
+          interval: 2,
+        },
+      );
+      await vi.waitFor(() => expect(world.engine.holds().find((v) => v.name === name)).toBeUndefined(), {
         timeout: 10_000,
         interval: 2,
       });
-      await vi.waitFor(() => expect(world.engine.holds().find((v) => v.name === name)).toBeUndefined(), { timeout: 10_000, interval: 2 });
     },
   );
 
 function connections(world: PluginWorld): Promise<number> {
-  return new Promise((resolve, reject) => world.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+  return new Promise((resolve, reject) =>
+    world.server.getConnections((error, n) => (error ? reject(error) : resolve(n))),
+  );
 }
 
 /** After every step: what Docker and the backend see agrees with the model. */
@@ -543,13 +599,19 @@ export async function checkInvariants(model: PluginModel, real: ModelReal): Prom
     // Never fewer than the running containers hold (a hold lost unmounts under a container), never more than they
     // and the callers nothing could report gone (an invented hold pins the volume).
     expect(mounts, `holds of ${name}: at least its ${live} running container(s)`).toBeGreaterThanOrEqual(live);
-    expect(mounts, `holds of ${name}: at most ${live} running and ${model.stale.get(name) ?? 0} gone`).toBeLessThanOrEqual(model.holds(name));
+    expect(
+      mounts,
+      `holds of ${name}: at most ${live} running and ${model.stale.get(name) ?? 0} gone`,
+    ).toBeLessThanOrEqual(model.holds(name));
     // The plugin may learn earlier than the model of a caller that is gone (a resend taken for the Mount of a
     // container that died with its engine): from here on, the model expects what the plugin has.
     if (mounts - live > 0) model.stale.set(name, mounts - live);
     else model.stale.delete(name);
     if (reported.Mountpoint) {
-      expect(await world.backend.mounted(name, reported.Mountpoint), `${name} reported mounted at ${reported.Mountpoint}`).toBe(true);
+      expect(
+        await world.backend.mounted(name, reported.Mountpoint),
+        `${name} reported mounted at ${reported.Mountpoint}`,
+      ).toBe(true);
     }
     if (reported.Mountpoint || world.backend.readsUnmounted) {
       for (const [file, content] of volume.files) {
@@ -558,7 +620,9 @@ export async function checkInvariants(model: PluginModel, real: ModelReal): Prom
     }
   }
   const listed = await world.call('VolumeDriver.List', {});
-  expect((listed.body.Volumes as Array<{ Name: string }>).map((v) => v.Name).sort()).toEqual([...model.volumes.keys()].sort());
+  expect((listed.body.Volumes as Array<{ Name: string }>).map((v) => v.Name).sort()).toEqual(
+    [...model.volumes.keys()].sort(),
+  );
 }
 
 /** At the end of a sequence: every volume the model has is mounted once more, and all its files read through it. */
@@ -568,7 +632,8 @@ export async function checkEveryByte(model: PluginModel, real: ModelReal): Promi
     const mounted = await world.call('VolumeDriver.Mount', { Name: name, ID: 'model-final-check' });
     expect(errOf(mounted), `final Mount of ${name}`).toBe('');
     const mountpoint = mounted.body.Mountpoint as string;
-    for (const [file, content] of volume.files) expect(await world.backend.read(name, mountpoint, file), `${file} of ${name}`).toBe(content);
+    for (const [file, content] of volume.files)
+      expect(await world.backend.read(name, mountpoint, file), `${file} of ${name}`).toBe(content);
     expect(errOf(await world.call('VolumeDriver.Unmount', { Name: name, ID: 'model-final-check' }))).toBe('');
   }
 }
@@ -578,13 +643,26 @@ export function commandArbitraries(options: { faults: boolean }): Array<fc.Arbit
   const name = fc.constantFrom(...NAMES);
   const container = fc.nat({ max: 1_000 });
   // Mostly a volume that exists; one time in eight any name, which may not.
-  const volume: fc.Arbitrary<VolumePick> = fc.record({ existing: fc.integer({ min: 0, max: 7 }).map((n) => n > 0), index: fc.nat({ max: 1_000 }) });
+  const volume: fc.Arbitrary<VolumePick> = fc.record({
+    existing: fc.integer({ min: 0, max: 7 }).map((n) => n > 0),
+    index: fc.nat({ max: 1_000 }),
+  });
   const variant = fc.constantFrom<0 | 1>(0, 1);
   const create = fc.tuple(name, variant).map(([n, v]) => createOp(n, v));
   const run = fc.tuple(container, volume, fc.boolean()).map(([k, v, r]) => runOp(k, v, r));
   const stop = container.map(stopOp);
   const copy = container.map(copyOp);
-  const operation: fc.Arbitrary<Operation> = fc.oneof(create, name.map(removeOp), run, run, stop, stop, copy, name.map(getOp), fc.constant(listOp));
+  const operation: fc.Arbitrary<Operation> = fc.oneof(
+    create,
+    name.map(removeOp),
+    run,
+    run,
+    stop,
+    stop,
+    copy,
+    name.map(getOp),
+    fc.constant(listOp),
+  );
   const plain = (op: fc.Arbitrary<Operation>) => op.map((o) => new OperationCommand(o));
   const commands: Array<fc.Arbitrary<Cmd>> = [
     plain(create),
@@ -604,11 +682,17 @@ export function commandArbitraries(options: { faults: boolean }): Array<fc.Arbit
   if (!options.faults) return commands;
   const crash = operation
     .filter((op) => op.failpoints.length > 0)
-    .chain((op) => fc.constantFrom(...op.failpoints).map((failpoint) => new OperationCommand(op, { kind: 'crash', failpoint })));
-  const failing = operation.chain((op) => fc.constantFrom(...op.calls).map((call) => new OperationCommand(op, { kind: 'provider', call })));
+    .chain((op) =>
+      fc.constantFrom(...op.failpoints).map((failpoint) => new OperationCommand(op, { kind: 'crash', failpoint })),
+    );
+  const failing = operation.chain((op) =>
+    fc.constantFrom(...op.calls).map((call) => new OperationCommand(op, { kind: 'provider', call })),
+  );
   const fullDisk = operation
     .filter((op) => op.writes)
-    .chain((op) => fc.constantFrom(...WRITE_POINTS).map((failpoint) => new OperationCommand(op, { kind: 'write', failpoint })));
+    .chain((op) =>
+      fc.constantFrom(...WRITE_POINTS).map((failpoint) => new OperationCommand(op, { kind: 'write', failpoint })),
+    );
   return [
     ...commands,
     fc.constant(restartPlugin),

@@ -175,7 +175,8 @@ export class PluginWorld {
         return await this.send(method, body);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        const dropped = (code !== undefined && CONNECTION_ERRORS.has(code)) || (error as Error).message === 'socket hang up';
+        const dropped =
+          (code !== undefined && CONNECTION_ERRORS.has(code)) || (error as Error).message === 'socket hang up';
         if (!dropped || attempt >= 4) throw error;
       }
     }
@@ -221,12 +222,18 @@ export class PluginWorld {
   private async startOnce(): Promise<void> {
     const generation = (this.generation += 1);
     this.starts += 1;
-    const providers = (await this.backend.providers(this.logger)).map((p) => new ChaosProvider(p, this.chaos, generation));
+    const providers = (await this.backend.providers(this.logger)).map(
+      (p) => new ChaosProvider(p, this.chaos, generation),
+    );
     const engine = new VolumeEngine(providers, {} as never, this.logger, { stateDir: this.stateDir });
     const docker = new DockerEngineApi(this.docker.socket);
     const reconciler = new HoldsReconciler(engine, docker, this.logger, { intervalMs: 3_600_000, graceMs: 0 });
     // As `stowage serve` wires it, but with no pass in the background: the model runs each pass as a step of its own.
-    const server = createServer(createPluginApp(this.tracked(engine), this.logger, { confirmResend: (name) => dockerConfirmsResend(docker, name) }));
+    const server = createServer(
+      createPluginApp(this.tracked(engine), this.logger, {
+        confirmResend: (name) => dockerConfirmsResend(docker, name),
+      }),
+    );
     const socket = join(this.dir, `plugin-${generation}.sock`);
     // Known before the engine starts, so a kill during start-up finds what to cut.
     this.current = { generation, engine, reconciler, server, socket, stateDir: this.stateDir, alive: true };
@@ -274,7 +281,10 @@ export class PluginWorld {
         res.on('error', reject);
         res.on('end', () => {
           try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
+            resolve({
+              status: res.statusCode ?? 0,
+              body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+            });
           } catch (error) {
             reject(error);
           }

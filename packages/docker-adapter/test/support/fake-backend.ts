@@ -31,7 +31,10 @@ export class FakeBackend {
   readonly mounted = new Set<string>();
   readonly calls: BackendCall[] = [];
   private readonly failures = new Map<BackendCall, Error>();
-  private readonly gates = new Map<BackendCall, { opened: Promise<void>; open: () => void; reached: () => void; wasReached: Promise<void> }>();
+  private readonly gates = new Map<
+    BackendCall,
+    { opened: Promise<void>; open: () => void; reached: () => void; wasReached: Promise<void> }
+  >();
 
   /** The next `call` throws `error` (once). */
   failNext(call: BackendCall, error: Error = StowageError.backendFailure(`the backend failed a ${call}`)): void {
@@ -83,14 +86,22 @@ export class FakeBackend {
 export class FakeBackendProvider implements StorageProvider {
   readonly name = 'fake';
   readonly scope: VolumeScope = 'global';
-  readonly options: readonly OptionSpec[] = [{ name: 'size', type: 'integer', description: 'size in GiB', min: 1, max: 100 }];
+  readonly options: readonly OptionSpec[] = [
+    { name: 'size', type: 'integer', description: 'size in GiB', min: 1, max: 100 },
+  ];
 
   constructor(private readonly backend: FakeBackend) {}
 
   async create(request: CreateRequest): Promise<ProviderVolume> {
     await this.backend.enter('create');
-    if (this.backend.volumes.has(request.name)) throw StowageError.alreadyExists(`${request.name} exists in the backend`);
-    const volume: StoredVolume = { options: formatOptionValues(request.options), createdAt: new Date(), files: new Map(), foreign: false };
+    if (this.backend.volumes.has(request.name))
+      throw StowageError.alreadyExists(`${request.name} exists in the backend`);
+    const volume: StoredVolume = {
+      options: formatOptionValues(request.options),
+      createdAt: new Date(),
+      files: new Map(),
+      foreign: false,
+    };
     this.backend.volumes.set(request.name, volume);
     return { name: request.name, options: volume.options, createdAt: volume.createdAt };
   }

@@ -28,7 +28,18 @@ export class FakeDockerApi {
       const body = api.containers.map((c) => ({
         Id: c.id,
         State: c.state,
-        Mounts: [{ Type: 'volume', Name: c.volume, Source: '', Destination: '/data', Driver: 'stowage', Mode: 'z', RW: true, Propagation: '' }],
+        Mounts: [
+          {
+            Type: 'volume',
+            Name: c.volume,
+            Source: '',
+            Destination: '/data',
+            Driver: 'stowage',
+            Mode: 'z',
+            RW: true,
+            Propagation: '',
+          },
+        ],
       }));
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));

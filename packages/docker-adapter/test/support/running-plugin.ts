@@ -62,7 +62,10 @@ export async function startRunningPlugin(dir?: string): Promise<RunningPlugin> {
  * Registers an `afterEach` that runs the test's cleanups (last first), stops the plugins it started and deletes
  * their directories; `plugin` starts one (again on `dir`, when given).
  */
-export function useRunningPlugins(): { plugin(dir?: string): Promise<RunningPlugin>; readonly cleanups: Array<() => Promise<void>> } {
+export function useRunningPlugins(): {
+  plugin(dir?: string): Promise<RunningPlugin>;
+  readonly cleanups: Array<() => Promise<void>>;
+} {
   const plugins: RunningPlugin[] = [];
   const cleanups: Array<() => Promise<void>> = [];
 

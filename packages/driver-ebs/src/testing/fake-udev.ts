@@ -104,7 +104,8 @@ export class FakeUdev {
   private async add(volume: Volume): Promise<void> {
     const volumeId = volume.VolumeId as string;
     const image = this.imageOf(volumeId);
-    if (volume.SnapshotId && !(await this.snapshots.hasImage(volumeId))) await this.snapshots.restore(volumeId, volume.SnapshotId);
+    if (volume.SnapshotId && !(await this.snapshots.hasImage(volumeId)))
+      await this.snapshots.restore(volumeId, volume.SnapshotId);
     const handle = await open(image, 'a');
     try {
       // A volume may be made larger than its snapshot.

@@ -8,7 +8,11 @@ export type LogLine = Record<string, unknown> & { msg?: string };
  * A real logger (debug and up) whose lines are kept for the test to read, and `next(match)` resolves with the first
  * line, past or future, for which `match` holds: a test waits for what the code logs rather than for a while.
  */
-export function capturingLogger(): { logger: Logger; lines: LogLine[]; next(match: (line: LogLine) => boolean): Promise<LogLine> } {
+export function capturingLogger(): {
+  logger: Logger;
+  lines: LogLine[];
+  next(match: (line: LogLine) => boolean): Promise<LogLine>;
+} {
   const lines: LogLine[] = [];
   const waiting: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   const destination = new Writable({

@@ -2,7 +2,12 @@ import { EC2Client, type Snapshot, type Tag, type Volume } from '@aws-sdk/client
 import { StowageError, createLogger, type Logger } from '@stowage/core';
 import { VOLUME_NAME_TAG, tagValue } from '../../src/cluster-tags.js';
 import { CrossZoneMove } from '../../src/cross-zone-move.js';
-import { SNAPSHOT_PURPOSE_TAG, SOURCE_VOLUME_TAG, type EbsSnapshots, type SnapshotPurpose } from '../../src/ebs-snapshots.js';
+import {
+  SNAPSHOT_PURPOSE_TAG,
+  SOURCE_VOLUME_TAG,
+  type EbsSnapshots,
+  type SnapshotPurpose,
+} from '../../src/ebs-snapshots.js';
 import { oldestFirst, type EbsVolumes } from '../../src/ebs-volumes.js';
 import { answeringVolumes } from '../../src/move-tags.js';
 import { awsError } from './fake-ec2.js';
@@ -73,7 +78,9 @@ export class FakeEbsWorld {
 
   /** The volumes that answer for `name` now, as every node would choose them. */
   answering(name: string): Array<Volume & { data: string }> {
-    const named = [...this.volumes.values()].filter((v) => tagValue(v.Tags, VOLUME_NAME_TAG) === name).sort(oldestFirst);
+    const named = [...this.volumes.values()]
+      .filter((v) => tagValue(v.Tags, VOLUME_NAME_TAG) === name)
+      .sort(oldestFirst);
     return answeringVolumes(named) as WorldVolume[];
   }
 
@@ -100,7 +107,8 @@ export class FakeEbsWorld {
       waitAvailable: (id: string) =>
         this.step(actor, 'DescribeVolume', id, () => {
           const volume = this.volumes.get(id);
-          if (volume === undefined) throw StowageError.backendFailure(`EBS volume ${id} was deleted while it was waited for`);
+          if (volume === undefined)
+            throw StowageError.backendFailure(`EBS volume ${id} was deleted while it was waited for`);
           return this.read(actor, volume);
         }),
       delete: (id: string) => this.step(actor, 'DeleteVolume', id, () => this.deleteVolume(actor, id)),
@@ -161,7 +169,8 @@ export class FakeEbsWorld {
     return this.step(actor, 'AttachVolume', id, () => {
       const volume = this.volumes.get(id);
       if (volume === undefined) throw StowageError.notFound(`EBS volume ${id} does not exist`);
-      if (volume.Attachments?.length) throw StowageError.inUse(`EBS volume ${id} is attached to ${volume.Attachments[0]?.InstanceId}`);
+      if (volume.Attachments?.length)
+        throw StowageError.inUse(`EBS volume ${id} is attached to ${volume.Attachments[0]?.InstanceId}`);
       volume.Attachments = [{ InstanceId: actor, VolumeId: id, State: 'attached' }];
       volume.State = 'in-use';
     });
@@ -171,7 +180,8 @@ export class FakeEbsWorld {
   write(actor: string, id: string, data: string): Promise<void> {
     return this.step(actor, 'Write', id, () => {
       const volume = this.volumes.get(id);
-      if (volume?.Attachments?.[0]?.InstanceId !== actor) throw new Error(`${actor} writes to ${id}, which is not attached to it`);
+      if (volume?.Attachments?.[0]?.InstanceId !== actor)
+        throw new Error(`${actor} writes to ${id}, which is not attached to it`);
       volume.data = data;
       this.writes.set(id, [...(this.writes.get(id) ?? []), this.steps.length]);
       this.lastAcknowledged = data;

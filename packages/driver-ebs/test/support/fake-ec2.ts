@@ -38,7 +38,8 @@ export function describeFrom(volumes: readonly Volume[]): (input: Record<string,
   const matches = (volume: Volume, filter: Filter): boolean => {
     const values = filter.Values ?? [];
     if (filter.Name === 'volume-id') return values.includes(volume.VolumeId ?? '');
-    if (filter.Name === 'attachment.instance-id') return (volume.Attachments ?? []).some((a) => values.includes(a.InstanceId ?? ''));
+    if (filter.Name === 'attachment.instance-id')
+      return (volume.Attachments ?? []).some((a) => values.includes(a.InstanceId ?? ''));
     if (filter.Name?.startsWith('tag:')) {
       const key = filter.Name.slice('tag:'.length);
       return (volume.Tags ?? []).some((t) => t.Key === key && values.includes(t.Value ?? ''));

@@ -57,7 +57,9 @@ export class FakeSnapshotStore {
 
   /** Ids of the stored snapshots whose tag `key` is `value`. */
   idsTagged(key: string, value: string): string[] {
-    return [...this.snapshots.values()].filter((s) => s.Tags?.some((t) => t.Key === key && t.Value === value)).map((s) => s.SnapshotId as string);
+    return [...this.snapshots.values()]
+      .filter((s) => s.Tags?.some((t) => t.Key === key && t.Value === value))
+      .map((s) => s.SnapshotId as string);
   }
 
   handlers(): Record<string, Handler> {
@@ -77,9 +79,19 @@ export class FakeSnapshotStore {
       },
       DescribeSnapshotsCommand: ({ input }) => {
         const ids = input.SnapshotIds as string[] | undefined;
-        if (ids) return { Snapshots: ids.map((id) => this.snapshots.get(id)).filter((s) => s !== undefined).map((s) => ({ ...s })) };
+        if (ids)
+          return {
+            Snapshots: ids
+              .map((id) => this.snapshots.get(id))
+              .filter((s) => s !== undefined)
+              .map((s) => ({ ...s })),
+          };
         const filters = (input.Filters as Filter[] | undefined) ?? [];
-        return { Snapshots: [...this.snapshots.values()].filter((s) => filters.every((f) => matches(s, f))).map((s) => ({ ...s })) };
+        return {
+          Snapshots: [...this.snapshots.values()]
+            .filter((s) => filters.every((f) => matches(s, f)))
+            .map((s) => ({ ...s })),
+        };
       },
       DeleteSnapshotCommand: ({ input }) => {
         const id = input.SnapshotId as string;
@@ -92,7 +104,8 @@ export class FakeSnapshotStore {
 }
 
 function matches(snapshot: Snapshot, { Name = '', Values = [] }: Filter): boolean {
-  if (Name.startsWith('tag:')) return snapshot.Tags?.some((t) => t.Key === Name.slice(4) && Values.includes(t.Value ?? '')) ?? false;
+  if (Name.startsWith('tag:'))
+    return snapshot.Tags?.some((t) => t.Key === Name.slice(4) && Values.includes(t.Value ?? '')) ?? false;
   if (Name === 'tag-key') return snapshot.Tags?.some((t) => Values.includes(t.Key ?? '')) ?? false;
   if (Name === 'volume-id') return Values.includes(snapshot.VolumeId ?? '');
   throw new Error(`the fake snapshot store does not know filter ${Name}`);

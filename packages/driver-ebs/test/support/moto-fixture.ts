@@ -18,7 +18,10 @@ export interface MotoFixture {
 }
 
 /** Per-node settings and hooks (see startEbsTestNode). */
-export type NodeExtras = Pick<Parameters<typeof startEbsTestNode>[0], 'settings' | 'onClient' | 'ec2Endpoint' | 'timing' | 'logger'>;
+export type NodeExtras = Pick<
+  Parameters<typeof startEbsTestNode>[0],
+  'settings' | 'onClient' | 'ec2Endpoint' | 'timing' | 'logger'
+>;
 
 export function useMotoFixture(defaults: { zone: string; clusterId: string }): MotoFixture {
   let moto: MotoServer;
@@ -60,7 +63,14 @@ export function useMotoFixture(defaults: { zone: string; clusterId: string }): M
     },
     async node(zone = defaults.zone, clusterId = defaults.clusterId, extra: NodeExtras = {}) {
       const instanceId = await runInstance(client, zone);
-      const started = await startEbsTestNode({ cloud: motoTestCloud(moto), instanceId, zone, clusterId, dataDir, ...extra });
+      const started = await startEbsTestNode({
+        cloud: motoTestCloud(moto),
+        instanceId,
+        zone,
+        clusterId,
+        dataDir,
+        ...extra,
+      });
       nodes.push(started);
       return started;
     },

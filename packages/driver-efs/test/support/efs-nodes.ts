@@ -23,11 +23,17 @@ export class EfsNodes {
 
   constructor(private readonly scratch: { readonly dir: string; readonly exports: string }) {}
 
-  async start(label: string, settings: NodeSettings, deps: Omit<Partial<EfsProviderDeps>, 'host'> = {}): Promise<EfsNode> {
+  async start(
+    label: string,
+    settings: NodeSettings,
+    deps: Omit<Partial<EfsProviderDeps>, 'host'> = {},
+  ): Promise<EfsNode> {
     const host = new SystemHostOperations();
     const mountRoot = join(this.scratch.dir, label, 'mounts');
     const efs = provider({ nfsStandInDir: this.scratch.exports, ...settings, mountRoot }, host, deps);
-    const engine = new VolumeEngine([efs], host, createLogger({ level: 'silent' }), { stateDir: join(this.scratch.dir, label, 'state') });
+    const engine = new VolumeEngine([efs], host, createLogger({ level: 'silent' }), {
+      stateDir: join(this.scratch.dir, label, 'state'),
+    });
     await engine.start();
     this.engines.push(engine);
     return { engine, efs, mountRoot };
@@ -57,5 +63,9 @@ export async function fileSystemRoot(exportsDir: string, fileSystemId: string): 
 /** What is at the file system's root, in `/.stowage` and in its work area, sorted. */
 export async function fileSystemEntries(root: string): Promise<{ root: string[]; meta: string[]; work: string[] }> {
   const entries = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).sort();
-  return { root: await entries(root), meta: await entries(join(root, '.stowage')), work: await entries(join(root, '.stowage', 'work')) };
+  return {
+    root: await entries(root),
+    meta: await entries(join(root, '.stowage')),
+    work: await entries(join(root, '.stowage', 'work')),
+  };
 }

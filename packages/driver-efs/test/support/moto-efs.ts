@@ -20,7 +20,11 @@ export async function startMotoEfs(): Promise<MotoCloud> {
 }
 
 /** A temp directory for one test: the NFS stand-in's exports and each node's mount root live under it. */
-export async function scratch(): Promise<{ dir: string; exports: string; cleanup(host?: HostOperations): Promise<void> }> {
+export async function scratch(): Promise<{
+  dir: string;
+  exports: string;
+  cleanup(host?: HostOperations): Promise<void>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'stowage-efs-'));
   return {
     dir,

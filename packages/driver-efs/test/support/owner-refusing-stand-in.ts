@@ -13,7 +13,11 @@ const SCRIPT = fileURLToPath(new URL('./idmapped-mount.py', import.meta.url));
  * ids 0 to count-1 only. Everything else (mkdir, link, rename, chmod as root) works as before. Unmounted with the
  * rest of the scratch directory.
  */
-export async function refuseOwnersFrom(scratch: { dir: string; exports: string }, fileSystemId: string, count: number): Promise<string> {
+export async function refuseOwnersFrom(
+  scratch: { dir: string; exports: string },
+  fileSystemId: string,
+  count: number,
+): Promise<string> {
   const backing = join(scratch.dir, 'backing', fileSystemId);
   const exported = join(scratch.exports, fileSystemId);
   await mkdir(backing, { recursive: true });

@@ -21,7 +21,8 @@ export interface Freeze {
 export class SteppedFileOperations implements FileOperations {
   readonly steps: Step[] = [];
   private readonly refusals: Array<{ when: (step: Step, args: readonly unknown[]) => boolean; code: string }> = [];
-  private freeze: { when: (step: Step, index: number) => boolean; reached: (step: Step) => void; thawed: Promise<void> } | undefined;
+  private freeze:
+    { when: (step: Step, index: number) => boolean; reached: (step: Step) => void; thawed: Promise<void> } | undefined;
 
   /** From now on, calls for which `when` holds fail with `code`, as the system call would. */
   refuse(when: (step: Step, args: readonly unknown[]) => boolean, code: string): void {
@@ -44,17 +45,27 @@ export class SteppedFileOperations implements FileOperations {
     return { reached: reachedPromise, thaw };
   }
 
-  mkdir = (path: string, mode: number) => this.step('mkdir', path, [mode], () => SYSTEM_FILE_OPERATIONS.mkdir(path, mode));
-  chown = (path: string, uid: number, gid: number) => this.step('chown', path, [uid, gid], () => SYSTEM_FILE_OPERATIONS.chown(path, uid, gid));
-  chmod = (path: string, mode: number) => this.step('chmod', path, [mode], () => SYSTEM_FILE_OPERATIONS.chmod(path, mode));
+  mkdir = (path: string, mode: number) =>
+    this.step('mkdir', path, [mode], () => SYSTEM_FILE_OPERATIONS.mkdir(path, mode));
+  chown = (path: string, uid: number, gid: number) =>
+    this.step('chown', path, [uid, gid], () => SYSTEM_FILE_OPERATIONS.chown(path, uid, gid));
+  chmod = (path: string, mode: number) =>
+    this.step('chmod', path, [mode], () => SYSTEM_FILE_OPERATIONS.chmod(path, mode));
   rename = (from: string, to: string) => this.step('rename', from, [to], () => SYSTEM_FILE_OPERATIONS.rename(from, to));
-  link = (existing: string, to: string) => this.step('link', existing, [to], () => SYSTEM_FILE_OPERATIONS.link(existing, to));
+  link = (existing: string, to: string) =>
+    this.step('link', existing, [to], () => SYSTEM_FILE_OPERATIONS.link(existing, to));
   unlink = (path: string) => this.step('unlink', path, [], () => SYSTEM_FILE_OPERATIONS.unlink(path));
   rmdir = (path: string) => this.step('rmdir', path, [], () => SYSTEM_FILE_OPERATIONS.rmdir(path));
-  writeNewFile = (path: string, text: string) => this.step('writeNewFile', path, [text], () => SYSTEM_FILE_OPERATIONS.writeNewFile(path, text));
+  writeNewFile = (path: string, text: string) =>
+    this.step('writeNewFile', path, [text], () => SYSTEM_FILE_OPERATIONS.writeNewFile(path, text));
   removeTree = (path: string) => this.step('removeTree', path, [], () => SYSTEM_FILE_OPERATIONS.removeTree(path));
 
-  private async step(op: keyof FileOperations, path: string, args: readonly unknown[], real: () => Promise<void>): Promise<void> {
+  private async step(
+    op: keyof FileOperations,
+    path: string,
+    args: readonly unknown[],
+    real: () => Promise<void>,
+  ): Promise<void> {
     const step = { op, path };
     const index = this.steps.push(step) - 1;
     const freeze = this.freeze;
@@ -64,7 +75,8 @@ export class SteppedFileOperations implements FileOperations {
       await freeze.thawed;
     }
     const refusal = this.refusals.find((r) => r.when(step, args));
-    if (refusal) throw Object.assign(new Error(`${refusal.code}: refused by the test, ${op} '${path}'`), { code: refusal.code });
+    if (refusal)
+      throw Object.assign(new Error(`${refusal.code}: refused by the test, ${op} '${path}'`), { code: refusal.code });
     await real();
   }
 }

@@ -50,7 +50,9 @@ export class DockerEngine {
 
   static async start(options: DockerEngineOptions): Promise<DockerEngine> {
     if (process.getuid?.() !== 0) {
-      throw new Error('the end-to-end tier starts dockerd and mounts volumes: run it as root (sudo bash scripts/dev.sh test)');
+      throw new Error(
+        'the end-to-end tier starts dockerd and mounts volumes: run it as root (sudo bash scripts/dev.sh test)',
+      );
     }
     const dockerd = await findTool('dockerd', ['/usr/sbin/dockerd', '/usr/bin/dockerd']);
     // Debian's client matches Debian's engine; another client on PATH (a newer static one) is the fallback.
@@ -73,17 +75,24 @@ export class DockerEngine {
     const log = logFile(`dockerd-${options.label}.log`);
 
     const args = [
-      '--data-root', join(dir, 'data'),
-      '--exec-root', join(dir, 'exec'),
-      '--pidfile', join(dir, 'dockerd.pid'),
-      '-H', `unix://${socket}`,
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'dockerd.pid'),
+      '-H',
+      `unix://${socket}`,
       // An /etc/docker/daemon.json on the host (hosts, storage driver...) must not leak into the private engine.
-      '--config-file', configFile,
+      '--config-file',
+      configFile,
       '--iptables=false',
       '--bridge=none',
       // Where a system containerd is running, dockerd 20.10+ uses it: keep our containers in our own namespace.
-      '--containerd-namespace', 'stowage-e2e',
-      '--containerd-plugins-namespace', 'stowage-e2e-plugins',
+      '--containerd-namespace',
+      'stowage-e2e',
+      '--containerd-plugins-namespace',
+      'stowage-e2e-plugins',
     ];
     if (help.stdout.includes('--ip6tables')) args.push('--ip6tables=false');
 
@@ -109,17 +118,25 @@ export class DockerEngine {
     this.child.kill(signal);
     // A SIGTERM waits for every container's stop timeout (10 s by default) before dockerd exits.
     if (!(await this.waitForExit(options.timeoutMs ?? 90_000))) {
-      throw new Error(`dockerd did not exit within ${options.timeoutMs ?? 90_000} ms of ${signal}\n${await logTail(this.logFile)}`);
+      throw new Error(
+        `dockerd did not exit within ${options.timeoutMs ?? 90_000} ms of ${signal}\n${await logTail(this.logFile)}`,
+      );
     }
     // dockerd's own containerd dies with it, but is reaped a moment later: a dockerd started before that finds it
     // alive by its pid file, adopts it and fails with "timeout waiting for containerd to start". (The containers'
     // shims stay, as on a real host.)
-    const containerdPid = Number((await readFile(join(this.dir, 'exec', 'containerd', 'containerd.pid'), 'utf8').catch(() => '')).trim());
+    const containerdPid = Number(
+      (await readFile(join(this.dir, 'exec', 'containerd', 'containerd.pid'), 'utf8').catch(() => '')).trim(),
+    );
     if (containerdPid > 0) {
-      await waitUntil("the old dockerd's containerd to be gone", async () => (isAlive(containerdPid) ? undefined : true), {
-        timeoutMs: 30_000,
-        intervalMs: 100,
-      });
+      await waitUntil(
+        "the old dockerd's containerd to be gone",
+        async () => (isAlive(containerdPid) ? undefined : true),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+        },
+      );
     }
     this.child = spawnDaemon(this.daemon.path, this.daemon.args, this.logFile, 'a');
     this.watch(this.child);
@@ -141,7 +158,9 @@ export class DockerEngine {
   async dockerOk(args: readonly string[], options: RunOptions = {}): Promise<string> {
     const result = await this.docker(args, options);
     if (result.code !== 0) {
-      throw new Error(`docker ${args.join(' ')} exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`);
+      throw new Error(
+        `docker ${args.join(' ')} exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`,
+      );
     }
     return result.stdout;
   }

@@ -105,7 +105,9 @@ export class PluginProcess {
     if (exit) return exit;
     child.kill('SIGKILL');
     await this.waitForExit(10_000);
-    throw new Error(`the plugin did not exit within ${timeoutMs} ms of SIGTERM and was killed\n${await logTail(this.logFile)}`);
+    throw new Error(
+      `the plugin did not exit within ${timeoutMs} ms of SIGTERM and was killed\n${await logTail(this.logFile)}`,
+    );
   }
 
   /** SIGKILL: the plugin gets no chance to clean up, as after a crash. */
@@ -203,7 +205,11 @@ export class PluginProcess {
           lastAnswer = await this.request('VolumeDriver.Capabilities');
           return lastAnswer;
         },
-        { timeoutMs: this.options.startTimeoutMs ?? START_TIMEOUT_MS, intervalMs: 200, describe: () => logTail(this.logFile) },
+        {
+          timeoutMs: this.options.startTimeoutMs ?? START_TIMEOUT_MS,
+          intervalMs: 200,
+          describe: () => logTail(this.logFile),
+        },
       );
     } catch (error) {
       await this.kill().catch(() => undefined);

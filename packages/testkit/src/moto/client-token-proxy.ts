@@ -53,7 +53,8 @@ export async function startClientTokenProxy(target: string): Promise<ClientToken
       return forward();
     }
     const scope = signedScope(request.headers);
-    const parameters = scope?.service === 'ec2' ? queryParameters(request.url, request.headers, request.body) : undefined;
+    const parameters =
+      scope?.service === 'ec2' ? queryParameters(request.url, request.headers, request.body) : undefined;
     const token = parameters?.get('ClientToken');
     if (!scope || !parameters || !token) return forward();
     const action = parameters.get('Action') as string;
@@ -105,7 +106,10 @@ function isAnswerTo(action: string, body: Buffer): boolean {
 /** The first answer again, under a request id of its own as each EC2 answer has. */
 function replay(answer: RelayedAnswer): RelayedAnswer {
   const requestId = randomUUID();
-  const body = Buffer.from(answer.body.toString('utf8').replace(/<requestId>[^<]*<\/requestId>/, `<requestId>${requestId}</requestId>`), 'utf8');
+  const body = Buffer.from(
+    answer.body.toString('utf8').replace(/<requestId>[^<]*<\/requestId>/, `<requestId>${requestId}</requestId>`),
+    'utf8',
+  );
   return { status: 200, headers: ['content-type', 'text/xml;charset=UTF-8', 'x-amzn-requestid', requestId], body };
 }
 

@@ -43,12 +43,21 @@ export async function startHttpRelay(target: string, handle: RelayHandler): Prom
   const send = (request: RelayedRequest): Promise<RelayedAnswer> =>
     new Promise((resolve, reject) => {
       const call = forward(
-        { agent, host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
+        {
+          agent,
+          host: upstream.hostname,
+          port: upstream.port,
+          method: request.method,
+          path: request.url,
+          headers: request.headers,
+        },
         (answer) => {
           const chunks: Buffer[] = [];
           answer.on('data', (chunk: Buffer) => chunks.push(chunk));
           answer.on('error', reject);
-          answer.on('end', () => resolve({ status: answer.statusCode ?? 502, headers: answer.rawHeaders, body: Buffer.concat(chunks) }));
+          answer.on('end', () =>
+            resolve({ status: answer.statusCode ?? 502, headers: answer.rawHeaders, body: Buffer.concat(chunks) }),
+          );
         },
       );
       call.on('error', reject);

@@ -10,7 +10,10 @@ export function motoClientConfig(moto: MotoServer, endpoint = moto.endpoint) {
   return {
     region: MOTO_REGION,
     endpoint,
-    credentials: { accessKeyId: moto.env.AWS_ACCESS_KEY_ID ?? 'x', secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY ?? 'x' },
+    credentials: {
+      accessKeyId: moto.env.AWS_ACCESS_KEY_ID ?? 'x',
+      secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY ?? 'x',
+    },
   };
 }
 

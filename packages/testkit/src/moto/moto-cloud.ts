@@ -1,5 +1,10 @@
 import { CreateSubnetCommand, CreateVpcCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { CreateFileSystemCommand, CreateMountTargetCommand, type EFSClient, type PerformanceMode } from '@aws-sdk/client-efs';
+import {
+  CreateFileSystemCommand,
+  CreateMountTargetCommand,
+  type EFSClient,
+  type PerformanceMode,
+} from '@aws-sdk/client-efs';
 import { MOTO_REGION, motoEc2Client, motoEfsClient } from './moto-clients.js';
 import { startMotoServer, type MotoServer, type StartMotoOptions } from './moto-server.js';
 
@@ -35,7 +40,13 @@ export class MotoCloud {
 
   static async start(options: StartMotoCloudOptions = {}): Promise<MotoCloud> {
     const server = await startMotoServer({ ...options.server, region: MOTO_REGION });
-    const cloud = new MotoCloud(server, motoEc2Client(server), motoEfsClient(server), options.zones ?? ['us-east-1a'], new Map());
+    const cloud = new MotoCloud(
+      server,
+      motoEc2Client(server),
+      motoEfsClient(server),
+      options.zones ?? ['us-east-1a'],
+      new Map(),
+    );
     try {
       await cloud.makeNetwork();
     } catch (error) {

@@ -52,7 +52,9 @@ export async function startMotoServer(options: StartMotoOptions = {}): Promise<M
   while (!(await answers(motoEndpoint))) {
     const code = await Promise.race([exited, delay(100).then(() => 'running' as const)]);
     if (code !== 'running') {
-      throw new Error(`moto server exited (${String(code)}) before answering; is moto[server] installed? ${stderr.trim()}`);
+      throw new Error(
+        `moto server exited (${String(code)}) before answering; is moto[server] installed? ${stderr.trim()}`,
+      );
     }
     if (Date.now() > deadline) {
       await terminate(child, exited);
@@ -123,7 +125,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -17,7 +17,12 @@ export function backingsCommand(context: CliContext): CommandModule<ConnectionAr
     command: 'backings',
     describe: 'List the configured backings, their scope and the default',
     builder: (yargs) =>
-      yargs.option('format', { type: 'string', choices: ['table', 'json'] as const, default: 'table' as const, describe: 'Output format' }),
+      yargs.option('format', {
+        type: 'string',
+        choices: ['table', 'json'] as const,
+        default: 'table' as const,
+        describe: 'Output format',
+      }),
     handler: async (args) => {
       const config = await loadCliConfig(context, args);
       const stowage = await composeFromConfig(config, { logger: commandLogger(context, config), cwd: context.cwd });

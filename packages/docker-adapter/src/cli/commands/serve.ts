@@ -40,7 +40,10 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
     command: 'serve',
     describe: 'Run the Docker volume plugin in the foreground',
     builder: (yargs) =>
-      withConnectionOptions(yargs).example('$0 serve --socket /run/docker/plugins/stowage.sock', 'serve Docker on its plugin socket'),
+      withConnectionOptions(yargs).example(
+        '$0 serve --socket /run/docker/plugins/stowage.sock',
+        'serve Docker on its plugin socket',
+      ),
     handler: async (args) => {
       // A daemon with little live data (about 20 MiB of heap at 10,000 volumes): under load V8's default sizing grew
       // the young generation to 32 MiB and the old one to several times the live data, about 190 MiB resident at
@@ -59,7 +62,10 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
       const docker = holds?.dockerApi === undefined ? undefined : new DockerEngineApi(holds.dockerApi);
       const reconciler =
         docker && holds
-          ? new HoldsReconciler(stowage.engine, docker, logger, { intervalMs: holds.intervalSeconds * 1000, graceMs: holds.graceSeconds * 1000 })
+          ? new HoldsReconciler(stowage.engine, docker, logger, {
+              intervalMs: holds.intervalSeconds * 1000,
+              graceMs: holds.graceSeconds * 1000,
+            })
           : undefined;
       let server;
       try {

@@ -29,7 +29,8 @@ export function volumeInspectCommand(context: CliContext): CommandModule<Connect
   return {
     command: 'inspect <names..>',
     describe: 'Show volumes in detail, as JSON',
-    builder: (yargs) => yargs.positional('names', { type: 'string', array: true, demandOption: true, describe: 'Volume names' }),
+    builder: (yargs) =>
+      yargs.positional('names', { type: 'string', array: true, demandOption: true, describe: 'Volume names' }),
     handler: async (args) => {
       const config = await loadCliConfig(context, args);
       const failures: string[] = [];

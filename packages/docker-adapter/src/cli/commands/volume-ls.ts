@@ -17,7 +17,12 @@ export function volumeLsCommand(context: CliContext): CommandModule<ConnectionAr
     builder: (yargs) =>
       yargs
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print volume names' })
-        .option('format', { type: 'string', choices: ['table', 'json'] as const, default: 'table' as const, describe: 'Output format' }),
+        .option('format', {
+          type: 'string',
+          choices: ['table', 'json'] as const,
+          default: 'table' as const,
+          describe: 'Output format',
+        }),
     handler: async (args) => {
       const config = await loadCliConfig(context, args);
       const volumes = await withVolumeClient(context, config, (client) => client.list());

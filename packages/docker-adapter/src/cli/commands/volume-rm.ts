@@ -15,7 +15,8 @@ export function volumeRmCommand(context: CliContext): CommandModule<ConnectionAr
     command: 'rm <names..>',
     aliases: ['remove'],
     describe: 'Remove volumes and their data',
-    builder: (yargs) => yargs.positional('names', { type: 'string', array: true, demandOption: true, describe: 'Volume names' }),
+    builder: (yargs) =>
+      yargs.positional('names', { type: 'string', array: true, demandOption: true, describe: 'Volume names' }),
     handler: async (args) => {
       const config = await loadCliConfig(context, args);
       const failures: string[] = [];
