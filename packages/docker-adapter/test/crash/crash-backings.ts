@@ -40,6 +40,11 @@ export interface BackingWorld {
    * plugin's, writes files into it there and lets go of it, as a task that ran there would; answers the files.
    */
   createElsewhere?(name: string): Promise<WrittenFile[]>;
+  /**
+   * Whether `mountPoint` is one the driver keeps while it is enabled, for no volume in particular (EFS keeps each file
+   * system mounted): allowed while the plugin runs, a leak once it has stopped.
+   */
+  standing?(mountPoint: string): boolean;
   dispose(): Promise<void>;
 }
 
@@ -88,6 +93,7 @@ export function sharedBacking(options: { accessPoints: boolean }): CrashBacking 
                 ...(await unexpectedEntries(fileSystemRoot, volumes, 'file system')),
               ]
             : directoryStrays(fileSystemRoot, volumes),
+        standing: (mountPoint) => mountPoint.endsWith(`/drivers/efs/mounts/fs/${fileSystemId}`),
         async dispose() {
           const left = await unmountAllUnder(exportsDir);
           await rm(exportsDir, { recursive: true, force: true });

@@ -75,6 +75,10 @@ export async function runCrashRow(
     }
     const stopped = await plugin.stop();
     if (stopped.code !== 0) row.findings.incomplete.push(`the plugin exited ${JSON.stringify(stopped)} on SIGTERM`);
+    // Every caller let go before the stop, so a stopped plugin leaves nothing mounted, standing mounts included.
+    for (const point of await mountsUnder(plugin.baseDir)) {
+      row.findings.leaks.push(`still mounted after the plugin stopped: ${point}`);
+    }
     return {
       backing: backing.name,
       step,
@@ -138,6 +142,8 @@ async function countLeftovers(row: CrashRow, scenario: CrashScenario, world: Bac
     if (mounts > 0) findings.leaks.push(`${name}: the plugin counts ${mounts} mount(s) no caller holds`);
   }
   await row.verifyVolume(row.bystander, 'the volume no operation touched');
-  for (const point of await mountsUnder(row.plugin.baseDir)) findings.leaks.push(`mounted with no caller: ${point}`);
+  for (const point of await mountsUnder(row.plugin.baseDir)) {
+    if (!world.standing?.(point)) findings.leaks.push(`mounted with no caller: ${point}`);
+  }
   findings.leaks.push(...(await world.strays(row.plugin, row.volumes(scenario.targetExists))));
 }
