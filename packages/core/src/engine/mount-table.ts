@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readOptional } from '../fs/read-optional.js';
 import { join } from 'node:path';
 import { StowageError } from '../errors/stowage-error.js';
 import { JournaledFile } from './journaled-file.js';
@@ -123,7 +123,7 @@ function applyEntry(records: Map<string, MountRecord>, { volume, record }: Journ
 
 async function readTable(file: string, journalFile: string): Promise<Map<string, MountRecord>> {
   const records = await readSnapshot(file);
-  const text = await readOptional(journalFile, 'the mount journal');
+  const text = await readState(journalFile, 'the mount journal');
   let entries: JournalEntry[];
   try {
     // Stryker disable next-line StringLiteral: any text without a newline is a torn tail, which holds no entries either.
@@ -136,7 +136,7 @@ async function readTable(file: string, journalFile: string): Promise<Map<string,
 }
 
 async function readSnapshot(file: string): Promise<Map<string, MountRecord>> {
-  const text = await readOptional(file, 'the mount table');
+  const text = await readState(file, 'the mount table');
   if (text === undefined) return new Map();
   try {
     return parseSnapshot(JSON.parse(text));
@@ -167,11 +167,10 @@ function parseSnapshot(data: unknown): Map<string, MountRecord> {
   return records;
 }
 
-async function readOptional(file: string, what: string): Promise<string | undefined> {
+async function readState(file: string, what: string): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    return await readOptional(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw StowageError.backendFailure(`cannot read ${what} ${file}: ${(error as Error).message}`, error);
   }
 }

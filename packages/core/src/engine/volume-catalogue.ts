@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
 import { JournaledFile } from './journaled-file.js';
+import { readOptional } from '../fs/read-optional.js';
 import { parseJournalLines, parseJsonLine } from './mount-journal.js';
 
 /** The catalogue's snapshot in the state directory: which backing holds each volume name, as of the last compaction. */
@@ -207,13 +207,4 @@ function parseChange(line: string): CatalogueChange | string {
   if (typeof volume !== 'string' || volume === '') return 'volume is not a name';
   if (backing !== null && typeof backing !== 'string') return 'backing is not a name';
   return { volume, backing };
-}
-
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
 }
