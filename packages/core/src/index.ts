@@ -42,15 +42,8 @@ export { ErrorKind } from './errors/error-kind.js';
 export { StowageError } from './errors/stowage-error.js';
 
 // The volume engine.
-export {
-  VolumeEngine,
-  ENGINE_SETTINGS,
-  type EngineSettings,
-  type EngineStartOptions,
-  type EngineMountOptions,
-  type HeldVolume,
-  type CallerHoldSummary,
-} from './engine/volume-engine.js';
+export { VolumeEngine, ENGINE_SETTINGS, type EngineSettings, type EngineStartOptions } from './engine/volume-engine.js';
+export type { EngineMountOptions, HeldVolume, CallerHoldSummary } from './engine/mount-counter.js';
 export type { Volume, BackingSummary } from './engine/volume.js';
 export { validateVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
 export { parseOptions, formatOptionValues } from './engine/option-parser.js';

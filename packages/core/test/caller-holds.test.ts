@@ -1,29 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { withAnswered, withMount, withoutCallers, withUndelivered, withUnmount } from '../src/engine/caller-holds.js';
+import { withConfirmed, withMount, withoutCallers, withWithdrawn, withUnmount } from '../src/engine/caller-holds.js';
 import { NO_CALLERS, type MountRecord } from '../src/engine/mount-record.js';
 
 const base: MountRecord = { backing: 'mem', state: 'mounted', mountpoint: '/m', callers: NO_CALLERS };
-const docker = { pending: true, now: 1_000 };
-const inProcess = { pending: false, now: 2_000 };
+const provisional = { provisional: true, now: 1_000 };
+const inProcess = { provisional: false, now: 2_000 };
 
 describe('caller holds', () => {
   it('counts every Mount, keeps it pending until answered, and remembers when the caller last mounted', () => {
-    const once = withMount(base, 'a', docker);
+    const once = withMount(base, 'a', provisional);
     expect(once.callers.get('a')).toEqual({ count: 1, pending: 1, lastMountAt: 1_000 });
-    const twice = withMount(withAnswered(once, 'a'), 'a', { pending: true, now: 3_000 });
+    const twice = withMount(withConfirmed(once, 'a'), 'a', { provisional: true, now: 3_000 });
     expect(twice.callers.get('a')).toEqual({ count: 2, pending: 1, lastMountAt: 3_000 });
-    expect(withAnswered(twice, 'a').callers.get('a')).toEqual({ count: 2, pending: 0, lastMountAt: 3_000 });
+    expect(withConfirmed(twice, 'a').callers.get('a')).toEqual({ count: 2, pending: 0, lastMountAt: 3_000 });
     expect(base.callers.size).toBe(0);
   });
 
   it("leaves an in-process caller's Mounts final: nothing to answer, nothing to take back", () => {
     const held = withMount(withMount(base, 'a', inProcess), 'a', inProcess);
     expect(held.callers.get('a')).toEqual({ count: 2, pending: 0, lastMountAt: 2_000 });
-    expect(withUndelivered(held, 'a')).toBeUndefined();
+    expect(withWithdrawn(held, 'a')).toBeUndefined();
   });
 
   it('matches Unmounts one by one and forgets a caller when its count reaches zero', () => {
-    const held = withMount(withMount(base, 'a', docker), 'a', docker);
+    const held = withMount(withMount(base, 'a', provisional), 'a', provisional);
     const once = withUnmount(held, 'a') as MountRecord;
     expect(once.callers.get('a')).toEqual({ count: 1, pending: 1, lastMountAt: 1_000 });
     expect((withUnmount(once, 'a') as MountRecord).callers.size).toBe(0);
@@ -31,22 +31,22 @@ describe('caller holds', () => {
   });
 
   it('answers only a pending Mount: an answered hold or an unknown caller is left as it is', () => {
-    const answered = withAnswered(withMount(base, 'a', docker), 'a');
-    expect(withAnswered(answered, 'a')).toBe(answered);
+    const answered = withConfirmed(withMount(base, 'a', provisional), 'a');
+    expect(withConfirmed(answered, 'a')).toBe(answered);
     expect(answered.callers.get('a')).toEqual({ count: 1, pending: 0, lastMountAt: 1_000 });
-    expect(withAnswered(answered, 'nobody')).toBe(answered);
+    expect(withConfirmed(answered, 'nobody')).toBe(answered);
   });
 
   it('takes back an undelivered Mount, and only a pending one', () => {
-    const held = withMount(withAnswered(withMount(base, 'a', docker), 'a'), 'a', docker);
-    const back = withUndelivered(held, 'a') as MountRecord;
+    const held = withMount(withConfirmed(withMount(base, 'a', provisional), 'a'), 'a', provisional);
+    const back = withWithdrawn(held, 'a') as MountRecord;
     expect(back.callers.get('a')).toMatchObject({ count: 1, pending: 0 });
-    expect(withUndelivered(back, 'a')).toBeUndefined();
-    expect((withUndelivered(withMount(base, 'b', docker), 'b') as MountRecord).callers.has('b')).toBe(false);
+    expect(withWithdrawn(back, 'a')).toBeUndefined();
+    expect((withWithdrawn(withMount(base, 'b', provisional), 'b') as MountRecord).callers.has('b')).toBe(false);
   });
 
   it('drops whole callers and leaves the others', () => {
-    const held = withMount(withMount(withMount(base, 'a', docker), 'a', docker), 'b', docker);
+    const held = withMount(withMount(withMount(base, 'a', provisional), 'a', provisional), 'b', provisional);
     const left = withoutCallers(held, ['a', 'ghost']);
     expect([...left.callers.keys()]).toEqual(['b']);
     expect(held.callers.size).toBe(2);
@@ -55,7 +55,7 @@ describe('caller holds', () => {
   it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'prototype'])(
     'counts a caller named %s like any other ID',
     (id) => {
-      const held = withMount(withMount(base, 'real', docker), id, docker);
+      const held = withMount(withMount(base, 'real', provisional), id, provisional);
       expect(held.callers.get(id)).toEqual({ count: 1, pending: 1, lastMountAt: 1_000 });
       expect(withUnmount(base, id)).toBeUndefined();
       const released = withUnmount(held, id) as MountRecord;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ENGINE_FAILPOINTS, type EngineFailpoint } from '../src/engine/engine-failpoints.js';
 import type { VolumeEngine } from '../src/engine/volume-engine.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
-import { docker, resent, rejection, useEngineHarness, type EngineHarness } from './support/engine-harness.js';
+import { provisional, resent, rejection, useEngineHarness, type EngineHarness } from './support/engine-harness.js';
 import { Killed, loadWithFailpoints } from './support/failpoints.js';
 import { countsOf } from './support/holds.js';
 
@@ -34,8 +34,8 @@ const heldBy =
   async (engine: VolumeEngine): Promise<void> => {
     await created(engine);
     for (const id of callers) {
-      await engine.mount('v', id, docker);
-      await engine.mountAnswered('v', id);
+      await engine.mount('v', id, provisional);
+      await engine.confirmMount('v', id);
     }
   };
 
@@ -65,13 +65,13 @@ const CASES: CrashCase[] = [
     name: 'a first Mount, before anything is written',
     point: 'mount:before-table-write',
     before: created,
-    during: (engine) => engine.mount('v', 'c1', docker),
+    during: (engine) => engine.mount('v', 'c1', provisional),
     killed: async (h) => {
       expect(await h.recordOf('v')).toBeUndefined();
       expect(h.provider.count('mount')).toBe(0);
     },
     restarted: async (engine, h) => {
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
       expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
     },
   },
@@ -79,7 +79,7 @@ const CASES: CrashCase[] = [
     name: 'a first Mount, after its intent is written',
     point: 'mount:after-intent',
     before: created,
-    during: (engine) => engine.mount('v', 'c1', docker),
+    during: (engine) => engine.mount('v', 'c1', provisional),
     killed: async (h) => {
       expect(await h.recordOf('v')).toMatchObject({ state: 'mounting', callers: new Map() });
       expect(h.provider.count('mount')).toBe(0);
@@ -87,7 +87,7 @@ const CASES: CrashCase[] = [
     restarted: async (engine, h) => {
       expect(await h.recordOf('v')).toBeUndefined();
       expect(h.provider.reconciledWith).toEqual(new Set());
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
       expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
       expect(h.provider.mounted.has('v')).toBe(true);
     },
@@ -96,7 +96,7 @@ const CASES: CrashCase[] = [
     name: 'a first Mount, after the backend mounted',
     point: 'mount:after-provider',
     before: created,
-    during: (engine) => engine.mount('v', 'c1', docker),
+    during: (engine) => engine.mount('v', 'c1', provisional),
     killed: async (h) => {
       expect(await h.recordOf('v')).toMatchObject({ state: 'mounting', callers: new Map() });
       expect(h.provider.mounted.has('v')).toBe(true);
@@ -105,7 +105,7 @@ const CASES: CrashCase[] = [
       // Nobody was told: the mount is undone, and the resent Mount mounts again.
       expect(h.provider.mounted.has('v')).toBe(false);
       expect(await h.recordOf('v')).toBeUndefined();
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
       expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
     },
   },
@@ -113,7 +113,7 @@ const CASES: CrashCase[] = [
     name: 'a first Mount, after it is counted but before the answer',
     point: 'mount:after-commit',
     before: created,
-    during: (engine) => engine.mount('v', 'c1', docker),
+    during: (engine) => engine.mount('v', 'c1', provisional),
     killed: async (h) => {
       expect(await h.recordOf('v')).toMatchObject({
         state: 'mounted',
@@ -131,16 +131,16 @@ const CASES: CrashCase[] = [
     point: 'mount:before-answered-record',
     before: created,
     during: async (engine) => {
-      await engine.mount('v', 'c1', docker);
-      await engine.mountAnswered('v', 'c1');
+      await engine.mount('v', 'c1', provisional);
+      await engine.confirmMount('v', 'c1');
     },
     killed: async (h) => {
       expect((await h.recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 1, pending: 1 });
     },
     restarted: async (engine, h) => {
-      // The container got its answer and runs: a docker cp into it is a new Mount, which nothing confirms as sent
+      // The container got its answer and runs: a provisional cp into it is a new Mount, which nothing confirms as sent
       // again, so it counts (the one too many is released once no container runs with the volume).
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
       expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 2 });
       await engine.unmount('v', 'c1');
       expect(h.provider.mounted.has('v')).toBe(true);
@@ -150,7 +150,7 @@ const CASES: CrashCase[] = [
     name: "a second caller's Mount, after it is counted but before the answer",
     point: 'mount:after-commit',
     before: heldBy('c1'),
-    during: (engine) => engine.mount('v', 'c2', docker),
+    during: (engine) => engine.mount('v', 'c2', provisional),
     killed: async (h) => {
       expect((await h.recordOf('v'))?.callers.get('c2')).toMatchObject({ count: 1, pending: 1 });
     },

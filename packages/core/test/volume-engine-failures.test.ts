@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { MountJournal } from '../src/engine/mount-journal.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
-import { docker, rejection, useEngineHarness } from './support/engine-harness.js';
+import { provisional, rejection, useEngineHarness } from './support/engine-harness.js';
 import { countsOf } from './support/holds.js';
 import { MemoryProvider } from './support/memory-provider.js';
 
@@ -136,8 +136,8 @@ describe('VolumeEngine errors a user sees', () => {
     it('writes nothing for a Mount that cannot find its volume, held or not', async () => {
       const engine = await h.start();
       await engine.create('v', { size: '1' });
-      await engine.mount('v', 'c1', docker);
-      await engine.mountAnswered('v', 'c1');
+      await engine.mount('v', 'c1', provisional);
+      await engine.confirmMount('v', 'c1');
       await engine.stop();
       h.provider.mounted.clear();
       h.provider.failNext.mount = new Error('attached elsewhere');
@@ -145,9 +145,9 @@ describe('VolumeEngine errors a user sees', () => {
       expect((await h.recordOf('v'))?.state).toBe('unavailable');
 
       const appends = vi.spyOn(MountJournal.prototype, 'append');
-      expect((await rejection(restarted.mount('ghost', 'c1', docker))).kind).toBe(ErrorKind.NotFound);
+      expect((await rejection(restarted.mount('ghost', 'c1', provisional))).kind).toBe(ErrorKind.NotFound);
       h.provider.failNext.inspect = StowageError.backendFailure('cloud API down');
-      expect((await rejection(restarted.mount('v', 'c2', docker))).message).toBe(
+      expect((await rejection(restarted.mount('v', 'c2', provisional))).message).toBe(
         'cannot tell whether volume "v" exists: backing mem: cloud API down',
       );
       expect(appends).not.toHaveBeenCalled();
@@ -189,13 +189,13 @@ describe('VolumeEngine errors a user sees', () => {
     it('keeps the holds of callers of a volume it could not mount again, and answers none of them as mounted', async () => {
       const engine = await h.start();
       await engine.create('v', { size: '1' });
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
       await engine.stop();
       h.provider.mounted.clear();
       h.provider.failNext.mount = new Error('attached elsewhere');
       const restarted = await h.start();
       h.provider.failNext.mount = new Error('still attached elsewhere');
-      await rejection(restarted.mount('v', 'c2', docker));
+      await rejection(restarted.mount('v', 'c2', provisional));
       const record = await h.recordOf('v');
       expect(record?.state).toBe('unavailable');
       expect(countsOf(record)).toEqual({ c1: 1 });

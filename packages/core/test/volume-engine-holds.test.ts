@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MountJournal } from '../src/engine/mount-journal.js';
-import { docker, rejection, useEngineHarness } from './support/engine-harness.js';
+import { provisional, rejection, useEngineHarness } from './support/engine-harness.js';
 import { countsOf } from './support/holds.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 
@@ -17,17 +17,17 @@ describe('VolumeEngine holds the adapter settles', () => {
 
   it('writes nothing to answer a Mount that is not pending: answered already, never made, or of an unknown volume', async () => {
     const engine = await withVolume();
-    await engine.mount('v', 'c1', docker);
-    await engine.mountAnswered('v', 'c1');
+    await engine.mount('v', 'c1', provisional);
+    await engine.confirmMount('v', 'c1');
     await engine.mount('v', 'local'); // in process: final at once
     const appends = vi.spyOn(MountJournal.prototype, 'append');
-    await engine.mountAnswered('v', 'c1');
-    await engine.mountAnswered('v', 'local');
-    await engine.mountAnswered('v', 'ghost');
-    await engine.mountAnswered('nothing', 'c1');
-    await engine.mountUndelivered('v', 'c1');
-    await engine.mountUndelivered('v', 'ghost');
-    await engine.mountUndelivered('nothing', 'c1');
+    await engine.confirmMount('v', 'c1');
+    await engine.confirmMount('v', 'local');
+    await engine.confirmMount('v', 'ghost');
+    await engine.confirmMount('nothing', 'c1');
+    await engine.withdrawMount('v', 'c1');
+    await engine.withdrawMount('v', 'ghost');
+    await engine.withdrawMount('nothing', 'c1');
     expect(appends).not.toHaveBeenCalled();
     expect((await h.recordOf('v'))?.callers).toEqual(
       new Map([
@@ -41,15 +41,15 @@ describe('VolumeEngine holds the adapter settles', () => {
   it("says which caller's Mount it took back", async () => {
     const engine = await withVolume();
     await engine.mount('v', 'holder');
-    await engine.mount('v', 'late', docker);
-    await engine.mountUndelivered('v', 'late');
+    await engine.mount('v', 'late', provisional);
+    await engine.withdrawMount('v', 'late');
     expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1 });
     expect(h.provider.mounted.has('v')).toBe(true);
     expect(h.logger.problems()).toEqual([
       {
         level: 'warn',
         fields: { volume: 'v', caller: 'late' },
-        message: 'a Mount whose answer could not be delivered was taken back',
+        message: 'a provisional Mount was withdrawn',
       },
     ]);
   });
@@ -59,7 +59,7 @@ describe('VolumeEngine holds the adapter settles', () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(1_000);
       const engine = await withVolume();
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
       expect(await engine.releaseHolds('v', ['c1'], 1_000)).toBe(0);
       expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
       expect(await engine.releaseHolds('v', ['c1'], 1_001)).toBe(1);
@@ -69,7 +69,7 @@ describe('VolumeEngine holds the adapter settles', () => {
 
     it('changes nothing, and writes nothing, for callers that hold nothing or a volume not held', async () => {
       const engine = await withVolume();
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
       const appends = vi.spyOn(MountJournal.prototype, 'append');
       expect(await engine.releaseHolds('v', ['c2', 'ghost'], Date.now() + 1_000)).toBe(0);
       expect(await engine.releaseHolds('v', [], Date.now() + 1_000)).toBe(0);
@@ -91,9 +91,9 @@ describe('VolumeEngine holds the adapter settles', () => {
 
     it('says which callers it released, and how many Mounts', async () => {
       const engine = await withVolume();
-      await engine.mount('v', 'gone', docker);
-      await engine.mount('v', 'gone', docker);
-      await engine.mount('v', 'alive', docker);
+      await engine.mount('v', 'gone', provisional);
+      await engine.mount('v', 'gone', provisional);
+      await engine.mount('v', 'alive', provisional);
       expect(await engine.releaseHolds('v', ['gone'], Date.now() + 1_000)).toBe(2);
       expect(h.logger.problems()).toEqual([
         {

@@ -5,7 +5,7 @@ import { ENGINE_SETTINGS } from '../src/engine/volume-engine.js';
 import { MountTable } from '../src/engine/mount-table.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
-import { docker, rejection, useEngineHarness } from './support/engine-harness.js';
+import { provisional, rejection, useEngineHarness } from './support/engine-harness.js';
 import { countsOf } from './support/holds.js';
 import { MemoryProvider } from './support/memory-provider.js';
 
@@ -96,10 +96,10 @@ describe('VolumeEngine start and stop', () => {
   it('takes no answer, undelivered Mount or release once stopped: the table stays as it was', async () => {
     const engine = await h.start();
     await engine.create('v', { size: '1' });
-    await engine.mount('v', 'c1', docker);
+    await engine.mount('v', 'c1', provisional);
     await engine.stop();
-    await engine.mountAnswered('v', 'c1');
-    await engine.mountUndelivered('v', 'c1');
+    await engine.confirmMount('v', 'c1');
+    await engine.withdrawMount('v', 'c1');
     expect(await engine.releaseHolds('v', ['c1'], Date.now() + 1_000)).toBe(0);
     expect((await h.recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 1, pending: 1 });
     expect(h.provider.mounted.has('v')).toBe(true);
@@ -127,11 +127,11 @@ describe('a catalogue-only engine (restore: false) beside a plugin', () => {
   it('takes no answer, undelivered Mount or release: it writes nothing', async () => {
     const plugin = await h.start();
     await plugin.create('v', { size: '1' });
-    await plugin.mount('v', 'c1', docker);
+    await plugin.mount('v', 'c1', provisional);
     await plugin.stop();
     const catalogue = await h.start({ restore: false });
-    await catalogue.mountAnswered('v', 'c1');
-    await catalogue.mountUndelivered('v', 'c1');
+    await catalogue.confirmMount('v', 'c1');
+    await catalogue.withdrawMount('v', 'c1');
     expect(await catalogue.releaseHolds('v', ['c1'], Date.now() + 1_000)).toBe(0);
     expect((await h.recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 1, pending: 1 });
     expect(h.provider.count('unmount')).toBe(0);

@@ -5,7 +5,7 @@ import { MountJournal } from '../src/engine/mount-journal.js';
 import { MOUNT_JOURNAL_FILE, MOUNT_TABLE_FILE } from '../src/engine/mount-table.js';
 import { StowageError } from '../src/errors/stowage-error.js';
 import type { StorageProvider } from '../src/index.js';
-import { docker, resent, useEngineHarness } from './support/engine-harness.js';
+import { provisional, resent, useEngineHarness } from './support/engine-harness.js';
 import { countsOf } from './support/holds.js';
 import { MemoryProvider } from './support/memory-provider.js';
 
@@ -17,8 +17,8 @@ describe('VolumeEngine across a restart', () => {
     const engine = await h.start();
     await engine.create('v', { size: '1' });
     for (const id of callers) {
-      await engine.mount('v', id, docker);
-      await engine.mountAnswered('v', id);
+      await engine.mount('v', id, provisional);
+      await engine.confirmMount('v', id);
     }
     await engine.stop();
   }
@@ -125,26 +125,31 @@ describe('VolumeEngine across a restart', () => {
     async function unansweredThenStopped(caller: string, times: number): Promise<void> {
       const engine = await h.start();
       await engine.create('v', { size: '1' });
-      await engine.mount('v', 'holder', docker);
-      await engine.mountAnswered('v', 'holder');
-      for (let i = 0; i < times; i += 1) await engine.mount('v', caller, docker);
+      await engine.mount('v', 'holder', provisional);
+      await engine.confirmMount('v', 'holder');
+      for (let i = 0; i < times; i += 1) await engine.mount('v', caller, provisional);
       await engine.stop();
     }
 
-    it('counts each sent again once, and the next one anew', async () => {
-      await unansweredThenStopped('c1', 2);
+    it('answers a Mount the caller says is one sent again without counting it twice, and asks only then', async () => {
+      await unansweredThenStopped('c1', 1);
       const engine = await h.start();
-      // Docker resends both Mounts (two docker cp into one container), then a third comes: none answered yet.
-      for (let i = 0; i < 3; i += 1) expect(await engine.mount('v', 'c1', resent)).toBe('/mnt/mem/v');
-      expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1, c1: 3 });
+      const asked: number[] = [];
+      const isRetry = async (hold: { pending: number }) => (asked.push(hold.pending), true);
+      expect(await engine.mount('v', 'c1', { provisional: true, isRetry })).toBe('/mnt/mem/v');
+      expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1, c1: 1 });
+      // holder's Mount was confirmed: nothing of it is provisional, so it is a new Mount and the hook is not asked.
+      await engine.mount('v', 'holder', { provisional: true, isRetry });
+      expect(asked).toEqual([1]);
+      expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 2, c1: 1 });
     });
 
     it('tells apart the unanswered Mounts of different volumes', async () => {
       const engine = await h.start();
       await engine.create('v', { size: '1' });
       await engine.create('w', { size: '1' });
-      await engine.mount('v', 'c1', docker);
-      await engine.mount('w', 'c2', docker);
+      await engine.mount('v', 'c1', provisional);
+      await engine.mount('w', 'c2', provisional);
       await engine.stop();
       const restarted = await h.start();
       await restarted.mount('v', 'c1', resent);
@@ -156,12 +161,12 @@ describe('VolumeEngine across a restart', () => {
     it('counts a Mount that comes after its unanswered predecessor was taken back (the volume released with it)', async () => {
       const engine = await h.start();
       await engine.create('v', { size: '1' });
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
       await engine.stop();
       const restarted = await h.start();
-      await restarted.mountUndelivered('v', 'c1');
+      await restarted.withdrawMount('v', 'c1');
       expect(h.provider.mounted.has('v')).toBe(false);
-      expect(await restarted.mount('v', 'c1', docker)).toBe('/mnt/mem/v');
+      expect(await restarted.mount('v', 'c1', provisional)).toBe('/mnt/mem/v');
       expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
       expect(h.provider.mounted.has('v')).toBe(true);
     });
@@ -169,7 +174,7 @@ describe('VolumeEngine across a restart', () => {
     it('counts a Mount that comes after its unanswered predecessor was taken back (another caller holding on)', async () => {
       await unansweredThenStopped('c1', 1);
       const restarted = await h.start();
-      await restarted.mountUndelivered('v', 'c1');
+      await restarted.withdrawMount('v', 'c1');
       expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1 });
       // Nothing of c1 is pending any more: even a Mount the Docker engine would confirm as sent again is a new one.
       await restarted.mount('v', 'c1', resent);
@@ -180,8 +185,8 @@ describe('VolumeEngine across a restart', () => {
       await unansweredThenStopped('c1', 1);
       const restarted = await h.start();
       await restarted.mount('v', 'c1', {
-        awaitsAnswer: true,
-        confirmResend: async () => Promise.reject(new Error('connect ENOENT /var/run/docker.sock')),
+        provisional: true,
+        isRetry: async () => Promise.reject(new Error('connect ENOENT /var/run/docker.sock')),
       });
       expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1, c1: 2 });
       expect(h.logger.problems()).toEqual([
@@ -196,8 +201,8 @@ describe('VolumeEngine across a restart', () => {
     it('counts both of two Mounts an answered caller sends after the restart, before either is answered', async () => {
       await heldThenStopped('c1');
       const engine = await h.start();
-      await engine.mount('v', 'c1', docker);
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
+      await engine.mount('v', 'c1', provisional);
       expect((await h.recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 3, pending: 2 });
     });
 
@@ -212,10 +217,10 @@ describe('VolumeEngine across a restart', () => {
         const engine = await h.start();
         await engine.create('v', { size: '1' });
         for (const id of others) {
-          await engine.mount('v', id, docker);
-          await engine.mountAnswered('v', id);
+          await engine.mount('v', id, provisional);
+          await engine.confirmMount('v', id);
         }
-        await engine.mount('v', 'c1', docker); // counted; the process dies before the answer leaves
+        await engine.mount('v', 'c1', provisional); // counted; the process dies before the answer leaves
         await engine.stop();
         h.provider.mounted.clear();
         h.provider.failNext.mount = new Error('attached elsewhere');
@@ -229,7 +234,7 @@ describe('VolumeEngine across a restart', () => {
         expect(counts).toEqual(left ?? {});
         expect(restarted.holds().flatMap((held) => held.callers.map((caller) => caller.id))).toEqual(others);
         if (others.length === 0) await restarted.remove('v');
-        else expect(await restarted.mount('v', 'c1', docker)).toBe('/mnt/mem/v');
+        else expect(await restarted.mount('v', 'c1', provisional)).toBe('/mnt/mem/v');
       },
     );
 
@@ -248,31 +253,13 @@ describe('VolumeEngine across a restart', () => {
       });
     });
 
-    it('counts one the caller does not confirm as sent again: a new Mount (docker cp) into a container that got its answer', async () => {
+    it('counts one the caller does not confirm as sent again: a new Mount (provisional cp) into a container that got its answer', async () => {
       await unansweredThenStopped('c1', 1);
       const engine = await h.start();
       let asked = 0;
-      await engine.mount('v', 'c1', { awaitsAnswer: true, confirmResend: async () => (asked += 1) < 0 });
+      await engine.mount('v', 'c1', { provisional: true, isRetry: async () => (asked += 1) < 0 });
       expect(asked).toBe(1);
       expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1, c1: 2 });
-    });
-
-    it('counts them as sent again only for a minute after the start, as the Docker engine resends for 30 s', async () => {
-      await unansweredThenStopped('c1', 1);
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-      const engine = await h.start();
-      vi.advanceTimersByTime(60_000);
-      await engine.mount('v', 'c1', resent);
-      expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1, c1: 2 });
-    });
-
-    it('still counts one sent again just before that minute ends', async () => {
-      await unansweredThenStopped('c1', 1);
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-      const engine = await h.start();
-      vi.advanceTimersByTime(59_999);
-      await engine.mount('v', 'c1', resent);
-      expect(countsOf(await h.recordOf('v'))).toEqual({ holder: 1, c1: 1 });
     });
   });
 });

@@ -7,7 +7,7 @@ import type { MountRecord } from '../src/engine/mount-record.js';
 import { readMountTable } from '../src/engine/mount-table.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
-import { docker, rejection, useEngineHarness } from './support/engine-harness.js';
+import { provisional, rejection, useEngineHarness } from './support/engine-harness.js';
 import { MemoryProvider } from './support/memory-provider.js';
 import { countsOf } from './support/holds.js';
 
@@ -110,7 +110,7 @@ describe('VolumeEngine', () => {
       expect(provider.count('unmount')).toBe(1);
     });
 
-    it('counts a repeated caller ID (docker cp) as two mounts', async () => {
+    it('counts a repeated caller ID (provisional cp) as two mounts', async () => {
       await engine.mount('v', 'c1');
       await engine.mount('v', 'c1');
       await engine.unmount('v', 'c1');
@@ -178,26 +178,38 @@ describe('VolumeEngine', () => {
     }
 
     it('writes the table with callers and counts; a Docker Mount stays pending until answered', async () => {
-      await engine.mount('v', 'c1', docker);
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
+      await engine.mount('v', 'c1', provisional);
       // As a restart reads it: the snapshot with the journal of changes since replayed onto it.
       const record = await recordOf('v');
       expect(record).toMatchObject({ backing: 'mem', state: 'mounted', mountpoint: '/mnt/mem/v' });
       expect(record?.callers.get('c1')).toMatchObject({ count: 2, pending: 2 });
-      await engine.mountAnswered('v', 'c1');
+      await engine.confirmMount('v', 'c1');
       expect((await recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 2, pending: 1 });
     });
 
+    it('syncs the journal once per durable step of a first Mount (intent, mounted), and writes its confirmation unsynced', async () => {
+      const appends = vi.spyOn(MountJournal.prototype, 'append');
+      await engine.mount('v', 'c1', provisional);
+      expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([true, true]);
+      await engine.confirmMount('v', 'c1');
+      expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([true, true, false]);
+      // Written all the same: a restart (which reads the file, not the page cache's fate) sees the Mount confirmed.
+      expect((await recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 1, pending: 0 });
+      await engine.mount('v', 'c2');
+      expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([true, true, false, true]);
+    });
+
     it('counts once a Mount the previous process counted and died before answering, when Docker sends it again', async () => {
-      await engine.mount('v', 'holder', docker);
-      await engine.mountAnswered('v', 'holder');
-      await engine.mount('v', 'c1', docker); // counted; the process dies before the answer leaves
+      await engine.mount('v', 'holder', provisional);
+      await engine.confirmMount('v', 'holder');
+      await engine.mount('v', 'c1', provisional); // counted; the process dies before the answer leaves
       await engine.stop();
       const restarted = await startEngine();
       let asked = 0;
-      const confirmed = { awaitsAnswer: true, confirmResend: async () => (asked += 1) > 0 };
+      const confirmed = { provisional: true, isRetry: async () => (asked += 1) > 0 };
       expect(await restarted.mount('v', 'c1', confirmed)).toBe('/mnt/mem/v');
-      await restarted.mountAnswered('v', 'c1');
+      await restarted.confirmMount('v', 'c1');
       expect(asked).toBe(1);
       expect(countsOf(await recordOf('v'))).toEqual({ holder: 1, c1: 1 });
       await restarted.unmount('v', 'c1');
@@ -207,28 +219,28 @@ describe('VolumeEngine', () => {
     });
 
     it('counts a Mount that may be a resend unless the caller confirms it is: a lost answer record never loses a hold', async () => {
-      // The answer reached the container, which runs; the plugin died before recording that. A docker cp follows.
-      await engine.mount('v', 'running', docker);
+      // The answer reached the container, which runs; the plugin died before recording that. A provisional cp follows.
+      await engine.mount('v', 'running', provisional);
       await engine.stop();
       const restarted = await startEngine();
-      await restarted.mount('v', 'running', { awaitsAnswer: true, confirmResend: async () => false });
+      await restarted.mount('v', 'running', { provisional: true, isRetry: async () => false });
       await restarted.mount('v', 'running', {
-        awaitsAnswer: true,
-        confirmResend: async () => Promise.reject(new Error('no Docker engine')),
+        provisional: true,
+        isRetry: async () => Promise.reject(new Error('no Docker engine')),
       });
-      await restarted.mount('v', 'running', docker);
+      await restarted.mount('v', 'running', provisional);
       expect(countsOf(await recordOf('v'))).toEqual({ running: 4 });
       for (let i = 0; i < 3; i += 1) await restarted.unmount('v', 'running');
       expect(provider.mounted.has('v')).toBe(true);
       expect((await rejection(restarted.remove('v'))).kind).toBe(ErrorKind.InUse);
     });
 
-    it('still counts twice an answered ID mounted again after a restart (docker cp into a running container)', async () => {
-      await engine.mount('v', 'c1', docker);
-      await engine.mountAnswered('v', 'c1');
+    it('still counts twice an answered ID mounted again after a restart (provisional cp into a running container)', async () => {
+      await engine.mount('v', 'c1', provisional);
+      await engine.confirmMount('v', 'c1');
       await engine.stop();
       const restarted = await startEngine();
-      await restarted.mount('v', 'c1', docker);
+      await restarted.mount('v', 'c1', provisional);
       expect(countsOf(await recordOf('v'))).toEqual({ c1: 2 });
       await restarted.unmount('v', 'c1');
       expect(provider.mounted.has('v')).toBe(true);
@@ -236,14 +248,14 @@ describe('VolumeEngine', () => {
       expect(provider.mounted.has('v')).toBe(false);
     });
 
-    it("never drops a live container's hold when its ID is mounted and unmounted again after a restart (live-restore, docker cp)", async () => {
-      await engine.mount('v', 'running', docker);
-      await engine.mountAnswered('v', 'running');
+    it("never drops a live container's hold when its ID is mounted and unmounted again after a restart (live-restore, provisional cp)", async () => {
+      await engine.mount('v', 'running', provisional);
+      await engine.confirmMount('v', 'running');
       await engine.stop();
-      // The Docker engine restarted with live-restore: the container still runs, and a docker cp into it follows.
+      // The Docker engine restarted with live-restore: the container still runs, and a provisional cp into it follows.
       const restarted = await startEngine();
-      await restarted.mount('v', 'running', docker);
-      await restarted.mountAnswered('v', 'running');
+      await restarted.mount('v', 'running', provisional);
+      await restarted.confirmMount('v', 'running');
       await restarted.unmount('v', 'running');
       expect(provider.mounted.has('v')).toBe(true);
       const error = await rejection(restarted.remove('v'));
@@ -273,8 +285,8 @@ describe('VolumeEngine', () => {
     });
 
     it('never answers as mounted a volume whose remount failed at start-up; the next Mount asks the provider and reports its failure', async () => {
-      await engine.mount('v', 'c1', docker);
-      await engine.mountAnswered('v', 'c1');
+      await engine.mount('v', 'c1', provisional);
+      await engine.confirmMount('v', 'c1');
       await engine.stop();
       provider.mounted.clear(); // the host rebooted, and another node took the volume meanwhile
       provider.failNext.mount = StowageError.inUse('attached to i-other (running)');
@@ -288,12 +300,12 @@ describe('VolumeEngine', () => {
 
       provider.failNext.mount = StowageError.inUse('attached to i-other (running)');
       const mountsBefore = provider.count('mount');
-      const error = await rejection(restarted.mount('v', 'c2', docker));
+      const error = await rejection(restarted.mount('v', 'c2', provisional));
       expect(error.message).toContain('attached to i-other');
       expect(provider.count('mount')).toBe(mountsBefore + 1);
       expect(countsOf(await recordOf('v'))).toEqual({ c1: 1 });
 
-      expect(await restarted.mount('v', 'c2', docker)).toBe('/mnt/mem/v');
+      expect(await restarted.mount('v', 'c2', provisional)).toBe('/mnt/mem/v');
       expect(provider.mounted.has('v')).toBe(true);
       expect(countsOf(await recordOf('v'))).toEqual({ c1: 1, c2: 1 });
       expect((await recordOf('v'))?.state).toBe('mounted');
@@ -362,7 +374,7 @@ describe('VolumeEngine', () => {
     });
 
     it.each(hostile)('an Unmount by %s, which never mounted, releases nothing and Remove stays refused', async (id) => {
-      await engine.mount('v', 'container', docker);
+      await engine.mount('v', 'container', provisional);
       const error = await rejection(engine.unmount('v', id));
       expect(error.kind).toBe(ErrorKind.NotFound);
       expect(provider.mounted.has('v')).toBe(true);
@@ -371,9 +383,9 @@ describe('VolumeEngine', () => {
     });
 
     it.each(hostile)('%s counts as a caller like any other, across a restart', async (id) => {
-      await engine.mount('v', id, docker);
-      await engine.mount('v', id, docker);
-      await engine.mountAnswered('v', id);
+      await engine.mount('v', id, provisional);
+      await engine.mount('v', id, provisional);
+      await engine.confirmMount('v', id);
       expect((await engine.get('v'))?.status['mounts']).toBe(2);
       await engine.stop();
       const restarted = await startEngine();
@@ -398,12 +410,12 @@ describe('VolumeEngine', () => {
     }
 
     it('fails the Mount and counts nothing, now or at the next successful write', async () => {
-      await engine.mount('v', 'c1', docker);
+      await engine.mount('v', 'c1', provisional);
       failNextWrite();
-      const error = await rejection(engine.mount('v', 'c2', docker));
+      const error = await rejection(engine.mount('v', 'c2', provisional));
       expect(error.message).toContain('no space left on device');
       expect((await engine.get('v'))?.status['mounts']).toBe(1);
-      await engine.mount('v', 'c3', docker);
+      await engine.mount('v', 'c3', provisional);
       expect(countsOf((await readMountTable(stateDir)).get('v'))).toEqual({ c1: 1, c3: 1 });
       await engine.unmount('v', 'c1');
       await engine.unmount('v', 'c3');
@@ -420,7 +432,7 @@ describe('VolumeEngine', () => {
         if (writes === 2) throw Object.assign(new Error('I/O error'), { code: 'EIO' });
         return append.call(this, text);
       });
-      const error = await rejection(engine.mount('v', 'c1', docker));
+      const error = await rejection(engine.mount('v', 'c1', provisional));
       expect(error.message).toContain('I/O error');
       expect(provider.mounted.has('v')).toBe(false);
       expect((await engine.get('v'))?.status['mounts']).toBe(0);
@@ -429,8 +441,8 @@ describe('VolumeEngine', () => {
     });
 
     it('fails the Unmount and keeps the hold, which a later Unmount matches', async () => {
-      await engine.mount('v', 'c1', docker);
-      await engine.mount('v', 'c2', docker);
+      await engine.mount('v', 'c1', provisional);
+      await engine.mount('v', 'c2', provisional);
       failNextWrite();
       expect((await rejection(engine.unmount('v', 'c1'))).message).toContain('no space left on device');
       expect(countsOf((await readMountTable(stateDir)).get('v'))).toEqual({ c1: 1, c2: 1 });
@@ -446,19 +458,19 @@ describe('VolumeEngine', () => {
     });
 
     it('takes back a Mount whose answer could not be delivered, releasing the backend if it was the last', async () => {
-      await engine.mount('v', 'late', docker);
-      await engine.mountUndelivered('v', 'late');
+      await engine.mount('v', 'late', provisional);
+      await engine.withdrawMount('v', 'late');
       expect(provider.mounted.has('v')).toBe(false);
       expect((await readMountTable(stateDir)).get('v')).toBeUndefined();
       await engine.remove('v');
     });
 
     it('takes back only the undelivered Mount: an answered one of the same ID stays', async () => {
-      await engine.mount('v', 'c1', docker);
-      await engine.mountAnswered('v', 'c1');
-      await engine.mount('v', 'c1', docker); // docker cp; its caller gave up
-      await engine.mountUndelivered('v', 'c1');
-      await engine.mountUndelivered('v', 'c1'); // nothing pending: nothing taken
+      await engine.mount('v', 'c1', provisional);
+      await engine.confirmMount('v', 'c1');
+      await engine.mount('v', 'c1', provisional); // provisional cp; its caller gave up
+      await engine.withdrawMount('v', 'c1');
+      await engine.withdrawMount('v', 'c1'); // nothing pending: nothing taken
       expect(countsOf((await readMountTable(stateDir)).get('v'))).toEqual({ c1: 1 });
       expect(provider.mounted.has('v')).toBe(true);
     });
@@ -467,10 +479,10 @@ describe('VolumeEngine', () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       try {
         vi.setSystemTime(1_000);
-        await engine.mount('v', 'dead', docker);
-        await engine.mount('v', 'dead', docker);
+        await engine.mount('v', 'dead', provisional);
+        await engine.mount('v', 'dead', provisional);
         vi.setSystemTime(5_000);
-        await engine.mount('v', 'fresh', docker);
+        await engine.mount('v', 'fresh', provisional);
         expect(engine.holds()).toEqual([
           {
             name: 'v',

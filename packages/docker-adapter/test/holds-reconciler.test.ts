@@ -55,8 +55,8 @@ describe('HoldsReconciler: holds of containers the Docker engine no longer has',
       if (!StowageError.is(error, ErrorKind.AlreadyExists)) throw error;
     });
     for (const id of ids) {
-      await engine.mount(name, id, { awaitsAnswer: true });
-      await engine.mountAnswered(name, id);
+      await engine.mount(name, id, { provisional: true });
+      await engine.confirmMount(name, id);
     }
     // A reconcile releases only Mounts counted strictly before it asked the Docker engine; on a fast disk the next
     // reconcile can fall in the same millisecond as these Mounts, so let the clock move on: these holds are older.

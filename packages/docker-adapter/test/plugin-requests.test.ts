@@ -103,8 +103,8 @@ function failingEngine(failure: () => never): PluginEngine {
     unmount: async () => failure(),
     path: async () => failure(),
     scope: () => 'local',
-    mountAnswered: async () => failure(),
-    mountUndelivered: async () => failure(),
+    confirmMount: async () => failure(),
+    withdrawMount: async () => failure(),
   };
 }
 

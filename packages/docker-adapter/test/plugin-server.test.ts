@@ -26,8 +26,8 @@ function slowEngine(listMs = 0): PluginEngine {
     mount: unused,
     unmount: unused,
     path: unused,
-    mountAnswered: unused,
-    mountUndelivered: unused,
+    confirmMount: unused,
+    withdrawMount: unused,
     list: async () => {
       await new Promise((resolve) => setTimeout(resolve, listMs));
       return [];

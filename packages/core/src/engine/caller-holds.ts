@@ -1,25 +1,25 @@
 import type { CallerHold, MountRecord } from './mount-record.js';
 
 /**
- * How one record's caller counts change, kept apart from the engine's locking and I/O. Docker counts on exact
+ * How one record's caller counts change, kept apart from the engine's locking and I/O. Callers count on exact
  * bookkeeping: a volume is released when every Mount was matched by an Unmount, so a count too high leaks a mount
- * (and blocks `docker volume rm`, or a relocatable volume's move), and a count too low unmounts under a container.
+ * (and blocks a remove, or a relocatable volume's move), and a count too low unmounts under a running task.
  * Every function returns a new record (records are replaced, never edited) with a new callers map.
  */
 
 /**
- * A Mount by `callerId` counted once more at `now`. `pending`: its answer is not yet known to have reached the
- * caller, until {@link withAnswered} (or {@link withUndelivered} takes it back).
+ * A Mount by `callerId` counted once more at `now`. `provisional`: it stays pending until {@link withConfirmed} (or
+ * {@link withWithdrawn} takes it back).
  */
 export function withMount(
   record: MountRecord,
   callerId: string,
-  options: { pending: boolean; now: number },
+  options: { provisional: boolean; now: number },
 ): MountRecord {
   const hold = record.callers.get(callerId);
   return withCaller(record, callerId, {
     count: (hold?.count ?? 0) + 1,
-    pending: (hold?.pending ?? 0) + (options.pending ? 1 : 0),
+    pending: (hold?.pending ?? 0) + (options.provisional ? 1 : 0),
     lastMountAt: options.now,
   });
 }
@@ -36,18 +36,18 @@ export function withUnmount(record: MountRecord, callerId: string): MountRecord 
   );
 }
 
-/** One pending Mount of `callerId` is known to have been answered. */
-export function withAnswered(record: MountRecord, callerId: string): MountRecord {
+/** One pending Mount of `callerId` is final. */
+export function withConfirmed(record: MountRecord, callerId: string): MountRecord {
   const hold = record.callers.get(callerId);
   if (!hold || hold.pending === 0) return record;
   return withCaller(record, callerId, { ...hold, pending: hold.pending - 1 });
 }
 
 /**
- * One pending Mount of `callerId` whose answer could not be delivered, taken back as if it never happened: the
- * caller takes the Mount as failed and will never match it. Undefined when the caller has no pending Mount.
+ * One pending Mount of `callerId` taken back as if it never happened: the caller takes it as failed and will never
+ * match it. Undefined when the caller has no pending Mount.
  */
-export function withUndelivered(record: MountRecord, callerId: string): MountRecord | undefined {
+export function withWithdrawn(record: MountRecord, callerId: string): MountRecord | undefined {
   const hold = record.callers.get(callerId);
   if (!hold || hold.pending === 0) return undefined;
   const count = hold.count - 1;

@@ -29,6 +29,7 @@ export interface JournaledFileOptions<C> {
 interface PendingChange<C> {
   readonly change: C;
   readonly line: string;
+  readonly sync: boolean;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -68,12 +69,17 @@ export class JournaledFile<C> {
     }
   }
 
-  /** Makes `changes` durable, in one write with whatever else is queued. A write that fails rejects every change it carried. */
-  commit(changes: readonly C[]): Promise<void> {
+  /**
+   * Makes `changes` durable, in one write with whatever else is queued. A write that fails rejects every change it
+   * carried. `sync: false` is for a change whose loss to a power cut is harmless: it resolves once written, and is
+   * made durable by the next synced write or snapshot.
+   */
+  commit(changes: readonly C[], options: { sync?: boolean } = {}): Promise<void> {
+    const sync = options.sync !== false;
     const done = changes.map(
       (change) =>
         new Promise<void>((resolve, reject) => {
-          this.queue.push({ change, line: this.options.line(change), resolve, reject });
+          this.queue.push({ change, line: this.options.line(change), sync, resolve, reject });
         }),
     );
     this.flushing ??= this.flush();
@@ -131,7 +137,10 @@ export class JournaledFile<C> {
     const text = batch.length === 1 ? (batch[0] as PendingChange<C>).line : batch.map((change) => change.line).join('');
     const journal = this.requireJournal();
     this.options.step?.('before-append');
-    await journal.append(text);
+    await journal.append(
+      text,
+      batch.some((change) => change.sync),
+    );
     this.options.step?.('after-append');
     this.journalEntries += batch.length;
   }

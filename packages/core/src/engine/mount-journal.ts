@@ -101,10 +101,11 @@ export class MountJournal {
   }
 
   /**
-   * Appends whole lines and resolves once they are on disk. On failure the file is cut back to what it held before,
-   * so that the next append does not land after a torn line; when even that fails, {@link damaged} is set.
+   * Appends whole lines and resolves once they are on disk (`sync: false`: once written, so only a power cut can lose
+   * them). On failure the file is cut back to what it held before, so that the next append does not land after a torn
+   * line; when even that fails, {@link damaged} is set.
    */
-  async append(text: string): Promise<void> {
+  async append(text: string, sync = true): Promise<void> {
     // Stryker disable next-line StringLiteral: Buffer.from takes an empty encoding as its default, utf8.
     const data = Buffer.from(text, 'utf8');
     try {
@@ -113,7 +114,7 @@ export class MountJournal {
         const { bytesWritten } = await this.handle.write(data, written, data.length - written);
         written += bytesWritten;
       }
-      await this.handle.datasync();
+      if (sync) await this.handle.datasync();
       this.length += data.length;
     } catch (error) {
       try {

@@ -1,14 +1,13 @@
 /**
- * What this node knows of one caller's Mounts of a volume. Docker reuses a Mount ID (`docker cp` into a running
- * container sends the container's own), so a caller may hold several Mounts at once.
+ * What this node knows of one caller's Mounts of a volume. A caller may hold several Mounts at once (Docker's
+ * `docker cp` into a running container sends the container's own ID again).
  */
 export interface CallerHold {
   /** Mount calls not yet matched by an Unmount. At least 1: a caller that holds nothing has no entry. */
   readonly count: number;
   /**
-   * How many of those Mounts were counted but not yet known to have been answered. If the answer never reaches
-   * the caller, the caller never matches it with an Unmount (the Docker engine sends none after a failed Mount), so
-   * an undeliverable answer is undone, and a Mount the caller sends again after a crash is not counted twice.
+   * How many of those Mounts are provisional: counted, but not yet confirmed or withdrawn by the adapter (see
+   * `EngineMountOptions.provisional`), for a caller that never matches a Mount whose answer it did not get.
    */
   readonly pending: number;
   /** When this caller's latest Mount was counted, in ms since the epoch (0 when unknown, for older tables). */
@@ -76,7 +75,7 @@ const STATES: ReadonlySet<string> = new Set<MountState>(['mounting', 'mounted', 
 /**
  * `data` read back from disk as a {@link MountRecord}, or what is wrong with it. Reads both forms: callers as a list
  * (this version) and as an object with `unanswered`/`earlierEngine` lists (0.1). 0.1's `earlierEngine` guess is
- * dropped: those holds stay counted until their callers unmount or the Docker engine's view releases them.
+ * dropped: those holds stay counted until their callers unmount or the adapter releases them as gone.
  */
 export function parseMountRecord(data: unknown): MountRecord | string {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not a JSON object';

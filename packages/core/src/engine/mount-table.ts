@@ -76,9 +76,12 @@ export class MountTable {
     return [...this.records.entries()];
   }
 
-  /** Records `record` for `name`; it is visible once the change is durable, when this resolves. */
-  set(name: string, record: MountRecord): Promise<void> {
-    return this.store.commit([{ volume: name, record }]);
+  /**
+   * Records `record` for `name`; it is visible once the change is durable, when this resolves. `sync: false` for a
+   * change a power cut may lose harmlessly: visible once written, durable with the next synced write.
+   */
+  set(name: string, record: MountRecord, options: { sync?: boolean } = {}): Promise<void> {
+    return this.store.commit([{ volume: name, record }], options);
   }
 
   /** Forgets `name` once that is durable, when this resolves. */

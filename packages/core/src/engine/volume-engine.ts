@@ -5,13 +5,14 @@ import { StowageError } from '../errors/stowage-error.js';
 import type { HostOperations } from '../host/host-operations.js';
 import type { Logger } from '../logging/logger.js';
 import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER } from '../tokens.js';
-import { BackingRouter, type Located } from './backing-router.js';
+import { BackingRouter } from './backing-router.js';
 import { VolumeCatalogue } from './volume-catalogue.js';
 import { engineFailpoint } from './engine-failpoints.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { withAnswered, withMount, withoutCallers, withUndelivered, withUnmount } from './caller-holds.js';
-import { holdCount, NO_CALLERS, type CallerHold, type MountRecord, type MountState } from './mount-record.js';
+import { MountCounter, type EngineMountOptions, type HeldVolume } from './mount-counter.js';
+import { holdCount, type MountRecord } from './mount-record.js';
 import { MountTable } from './mount-table.js';
+import { fillCatalogue, restoreMounts } from './start-up-reconciliation.js';
 import { formatOptionValues, parseOptions } from './option-parser.js';
 import { StateDirLock } from './state-dir-lock.js';
 import type { BackingSummary, Volume } from './volume.js';
@@ -43,63 +44,21 @@ export interface EngineStartOptions {
   readonly restore?: boolean;
 }
 
-/** How {@link VolumeEngine.mount} counts a Mount. */
-export interface EngineMountOptions {
-  /**
-   * The caller learns of the Mount only from the answer, and resends a Mount it got no answer to (the Docker engine
-   * does): the Mount stays pending until {@link VolumeEngine.mountAnswered} or {@link VolumeEngine.mountUndelivered},
-   * and one the previous process counted but never answered is not counted twice when it comes again. Without it
-   * (an embedder calling in process) every Mount counts and is final.
-   */
-  readonly awaitsAnswer?: boolean;
-  /**
-   * Asked only about a Mount that may be one the previous process counted and died before answering, sent again
-   * (same volume, same caller, still pending, within a minute of the start): whether it is. `true` answers it
-   * without counting it again. Anything else counts it as a new Mount, as without this option: a Mount counted
-   * twice only keeps a volume held longer (until the caller's holds are released), while one not counted would
-   * let the caller's next Unmount release the volume under it. The Docker adapter confirms a resend only when the
-   * Docker engine runs no container with the volume (a container waiting for its Mount does not run yet).
-   */
-  readonly confirmResend?: () => Promise<boolean>;
-}
-
-/** One caller's holds on a volume, as {@link VolumeEngine.holds} reports them. */
-export interface CallerHoldSummary extends CallerHold {
-  readonly id: string;
-}
-
-/** A volume this node holds for callers. */
-export interface HeldVolume {
-  readonly name: string;
-  readonly backing: string;
-  readonly state: MountState;
-  readonly callers: readonly CallerHoldSummary[];
-}
-
 /** The create option the engine consumes itself to route a volume to a backing. */
 const BACKING_OPTION = 'backing';
-/**
- * How long after a start a Mount left unanswered by the previous process counts as that Mount sent again: the Docker
- * engine's plugin client resends a request whose connection failed, with backoff, for 30 s.
- */
-const RESENT_MOUNT_WINDOW_MS = 60_000;
-const MAX_CALLER_ID_LENGTH = 256;
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /**
  * The volume engine: what every adapter calls, serving any number of providers at once. It validates names and
- * options, routes each volume to its backing, serialises operations per volume name, counts Mount calls per
- * caller, and keeps this node's mount table on disk so that a restart knows what is mounted for whom.
+ * options, routes each volume to its backing (through the {@link BackingRouter} and its catalogue) and serialises
+ * operations per volume name; mount counting is the {@link MountCounter}'s, over this node's mount table, and a
+ * start reconciles both with the backings (`start-up-reconciliation`).
  */
 @injectable()
 export class VolumeEngine {
   private readonly router: BackingRouter;
   private readonly locks = new KeyedMutex();
-  /** Per `<volume>\0<caller>`: Mounts the previous process counted and died before answering, not yet sent again. */
-  private unansweredAtStart = new Map<string, number>();
-  private resentWindow: NodeJS.Timeout | undefined;
   private readonly table: MountTable;
+  private readonly mounts: MountCounter;
   private readonly catalogue: VolumeCatalogue;
   private readonly stateLock: StateDirLock;
   private started = false;
@@ -126,6 +85,7 @@ export class VolumeEngine {
         ),
     });
     this.table = new MountTable(settings.stateDir);
+    this.mounts = new MountCounter(this.table, this.router, this.locks, logger);
     this.stateLock = new StateDirLock(settings.stateDir);
   }
 
@@ -149,11 +109,10 @@ export class VolumeEngine {
         }),
       );
       await this.catalogue.load();
-      await this.fillCatalogue();
+      await fillCatalogue(this.router, this.catalogue, this.logger);
       if (restore) {
         await this.table.load();
-        await this.restoreMounts();
-        this.rememberUnanswered();
+        await restoreMounts(this.table, this.router, this.mounts, this.logger);
       } else {
         await this.table.loadReadOnly();
       }
@@ -179,8 +138,6 @@ export class VolumeEngine {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    clearTimeout(this.resentWindow);
-    this.unansweredAtStart.clear();
     await Promise.allSettled(this.router.all().map((p) => p.close?.()));
     await this.table
       .close()
@@ -271,7 +228,7 @@ export class VolumeEngine {
           `volume "${name}" has a release under way on this node; start the plugin to finish it, then remove it`,
         );
       }
-      if (record) await this.finishRelease(name, found.provider);
+      if (record) await this.mounts.finishRelease(name, found.provider);
       engineFailpoint('remove:before-provider');
       try {
         await found.provider.remove(name);
@@ -323,175 +280,56 @@ export class VolumeEngine {
   /**
    * Makes the volume usable for `callerId` and returns its path. The backend mounts only for the first caller;
    * every call is counted, a repeated ID too, and must be matched by an {@link unmount}. See
-   * {@link EngineMountOptions.awaitsAnswer} for callers that learn of the Mount only from the answer.
+   * {@link EngineMountOptions} for callers that learn of the Mount only from the answer, and that send it again.
    */
   async mount(name: string, callerId: string, options: EngineMountOptions = {}): Promise<string> {
-    const pending = options.awaitsAnswer === true;
     this.assertServesMounts();
     validateVolumeName(name);
-    validateCallerId(callerId);
-    return this.locks.run(name, async () => {
-      engineFailpoint('mount:before-table-write');
-      const record = this.table.get(name);
-      const resent = await this.takeResentMount(name, callerId, record, options.confirmResend);
-      if (record?.state === 'mounted' && record.mountpoint) {
-        if (resent) {
-          this.logger.info(
-            { volume: name, caller: callerId },
-            'Mount sent again after a restart: answered, not counted twice',
-          );
-          return record.mountpoint;
-        }
-        const counted = withMount(record, callerId, { pending, now: Date.now() });
-        await this.table.set(name, counted);
-        engineFailpoint('mount:after-commit');
-        this.logger.debug({ volume: name, caller: callerId, holds: holdCount(counted) }, 'mount counted');
-        return record.mountpoint;
-      }
-      // Not mounted here, or not known to be (a remount at start-up failed): only the provider can tell. A Mount sent
-      // again after a restart is the one the previous process counted: it is counted afresh if it succeeds, and not at
-      // all if it fails, as the caller then takes it as failed and never unmounts it.
-      const callers =
-        resent && record ? (withUndelivered(record, callerId) as MountRecord).callers : (record?.callers ?? NO_CALLERS);
-      let found: Located | undefined;
-      try {
-        found = await this.router.locate(name, { exclusive: true });
-        if (!found) throw StowageError.notFound(`volume "${name}" not found`);
-      } catch (error) {
-        if (resent && record) {
-          await this.table
-            .set(name, { ...record, callers })
-            .catch((writeError: unknown) =>
-              this.logger.warn(
-                { volume: name, caller: callerId, err: (writeError as Error).message },
-                'could not take back a failed Mount sent again',
-              ),
-            );
-        }
-        throw error;
-      }
-      const { provider } = found;
-      // Written before the backend is touched: a crash from here on is undone at the next start.
-      await this.table.set(name, { backing: provider.name, state: 'mounting', callers });
-      engineFailpoint('mount:after-intent');
-      let path: string;
-      try {
-        ({ path } = await provider.mount(name));
-      } catch (error) {
-        await this.abandonMount(name, provider, callers);
-        throw StowageError.wrap(error, `mounting volume "${name}" (backing ${provider.name}) failed`);
-      }
-      engineFailpoint('mount:after-provider');
-      const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers };
-      try {
-        await this.table.set(name, withMount(mounted, callerId, { pending, now: Date.now() }));
-      } catch (error) {
-        // Not durable, so not made: the caller gets an error, and must not be left with a mount nobody counts.
-        await this.abandonMount(name, provider, callers);
-        throw error;
-      }
-      engineFailpoint('mount:after-commit');
-      this.logger.info({ volume: name, backing: provider.name, caller: callerId, mountpoint: path }, 'volume mounted');
-      return path;
-    });
+    return this.mounts.mount(name, callerId, options);
   }
 
   /** Matches one earlier {@link mount} by `callerId`; the backend releases the volume when none is left. */
   async unmount(name: string, callerId: string): Promise<void> {
     this.assertServesMounts();
     validateVolumeName(name);
-    validateCallerId(callerId);
-    await this.locks.run(name, async () => {
-      const record = this.table.get(name);
-      const remaining = record && withUnmount(record, callerId);
-      if (!record || !remaining) {
-        throw StowageError.notFound(`volume "${name}" has no mount with ID "${callerId}" on this node`);
-      }
-      engineFailpoint('unmount:before-table-write');
-      this.unansweredAtStart.delete(holdKey(name, callerId));
-      await this.commitHolds(name, remaining);
-      this.logger.debug({ volume: name, caller: callerId, holds: holdCount(remaining) }, 'unmount counted');
-    });
+    await this.mounts.unmount(name, callerId);
   }
 
   /**
-   * The answer to a pending Mount of `name` by `callerId` has been handed to the caller's connection: the Mount is
-   * final. Written off the answer's path; if this is lost (a crash just after the answer left), the Mount stays
-   * pending, which only matters if the caller gives it up, and holds of callers that are gone are released by an
-   * adapter that can ask the orchestrator (the Docker adapter asks the Docker engine which containers exist).
+   * A provisional Mount of `name` by `callerId` is final (its answer reached the caller). Off the answer's path; lost
+   * (a crash just after the answer left), the Mount stays provisional, which only matters if the caller gives it up:
+   * an adapter that can ask its orchestrator which callers still exist releases the holds of gone ones
+   * ({@link releaseHolds}). Does nothing when the caller has no provisional Mount.
    */
-  async mountAnswered(name: string, callerId: string): Promise<void> {
+  async confirmMount(name: string, callerId: string): Promise<void> {
     if (!this.started || !this.servesMounts) return;
-    await this.locks.run(name, async () => {
-      const record = this.table.get(name);
-      const hold = record?.callers.get(callerId);
-      if (!record || !hold || hold.pending === 0) return;
-      engineFailpoint('mount:before-answered-record');
-      await this.table.set(name, withAnswered(record, callerId));
-    });
+    await this.mounts.confirm(name, callerId);
   }
 
   /**
-   * The answer to a pending Mount of `name` by `callerId` could not be delivered (the caller's deadline passed, its
-   * connection dropped): the caller takes that Mount as failed and will never unmount it, so it is taken back, and
-   * the backend released if it was the last. Does nothing when the caller has no pending Mount.
+   * A provisional Mount of `name` by `callerId` is taken back (its answer could not be delivered, so the caller takes
+   * it as failed and will never unmount it); the backend is released if it was the last. Does nothing when the
+   * caller has no provisional Mount.
    */
-  async mountUndelivered(name: string, callerId: string): Promise<void> {
+  async withdrawMount(name: string, callerId: string): Promise<void> {
     if (!this.started || !this.servesMounts) return;
-    await this.locks.run(name, async () => {
-      const record = this.table.get(name);
-      const remaining = record && withUndelivered(record, callerId);
-      if (!record || !remaining) return;
-      this.logger.warn(
-        { volume: name, caller: callerId },
-        'a Mount whose answer could not be delivered was taken back',
-      );
-      await this.commitHolds(name, remaining);
-    });
+    await this.mounts.withdraw(name, callerId);
   }
 
   /** Every volume this node holds for callers, with each caller's holds. */
   holds(): HeldVolume[] {
-    return this.table
-      .entries()
-      .filter(([, record]) => record.callers.size > 0)
-      .map(([name, record]) => ({
-        name,
-        backing: record.backing,
-        state: record.state,
-        callers: [...record.callers].map(([id, hold]) => ({ id, ...hold })),
-      }));
+    return this.mounts.holds();
   }
 
   /**
    * Drops every hold on `name` of the callers in `callerIds` whose latest Mount was counted before `countedBefore`
-   * (ms since the epoch): callers an adapter has proven gone (the Docker engine has no container left that could
-   * hold the volume). A caller that mounted since keeps its holds. Releases the backend when no hold is left.
-   * Returns how many Mounts were dropped.
+   * (ms since the epoch): callers an adapter has proven gone (its orchestrator has no task left that could hold the
+   * volume). A caller that mounted since keeps its holds. Releases the backend when no hold is left. Returns how
+   * many Mounts were dropped.
    */
   async releaseHolds(name: string, callerIds: Iterable<string>, countedBefore: number): Promise<number> {
     if (!this.started || !this.servesMounts) return 0;
-    const wanted = new Set(callerIds);
-    return this.locks.run(name, async () => {
-      const record = this.table.get(name);
-      if (!record) return 0;
-      const gone = [...record.callers].filter(([id, hold]) => wanted.has(id) && hold.lastMountAt < countedBefore);
-      if (gone.length === 0) return 0;
-      const dropped = gone.reduce((sum, [, hold]) => sum + hold.count, 0);
-      for (const [id] of gone) this.unansweredAtStart.delete(holdKey(name, id));
-      await this.commitHolds(
-        name,
-        withoutCallers(
-          record,
-          gone.map(([id]) => id),
-        ),
-      );
-      this.logger.warn(
-        { volume: name, callers: gone.map(([id]) => id), mounts: dropped },
-        'released holds of callers that are gone',
-      );
-      return dropped;
-    });
+    return this.mounts.releaseHolds(name, callerIds, countedBefore);
   }
 
   /**
@@ -524,190 +362,6 @@ export class VolumeEngine {
       );
     }
     return this.toVolume(provider, volume);
-  }
-
-  /** Records `record`'s holds; with none left, releases the backend and forgets the volume. Runs under the name's lock. */
-  private async commitHolds(name: string, record: MountRecord): Promise<void> {
-    if (holdCount(record) > 0) {
-      await this.table.set(name, record);
-      engineFailpoint('unmount:after-commit');
-      return;
-    }
-    const provider = this.providerFor(record);
-    await this.table.set(name, { ...record, state: 'unmounting' });
-    engineFailpoint('unmount:after-intent');
-    await this.finishRelease(name, provider);
-    engineFailpoint('unmount:after-commit');
-    this.logger.info({ volume: name, backing: record.backing }, 'volume unmounted');
-  }
-
-  /** Releases a volume whose last caller left (or that a crash left half mounted) and forgets its record. */
-  private async finishRelease(name: string, provider: StorageProvider): Promise<void> {
-    try {
-      await provider.unmount(name);
-    } catch (error) {
-      // The record stays, marked unmounting with no callers: the next mount or the next start finishes the job.
-      throw StowageError.wrap(error, `releasing volume "${name}" (backing ${provider.name}) failed`);
-    }
-    engineFailpoint('unmount:after-provider');
-    await this.table.delete(name);
-  }
-
-  /**
-   * Undoes a Mount that failed after the intent was recorded: the provider releases what it made, and the record
-   * goes back to what the callers held before (none: no record; some: `unavailable`, as nothing vouches for a mount).
-   * A failure here leaves the `mounting` record, which the next Mount or start-up finishes.
-   */
-  private async abandonMount(
-    name: string,
-    provider: StorageProvider,
-    callers: ReadonlyMap<string, CallerHold>,
-  ): Promise<void> {
-    try {
-      await provider.unmount(name);
-      if (callers.size > 0) await this.table.set(name, { backing: provider.name, state: 'unavailable', callers });
-      else await this.table.delete(name);
-    } catch (error) {
-      this.logger.warn(
-        { volume: name, err: (error as Error).message },
-        'cleanup after a failed mount failed; will retry at the next mount or start',
-      );
-    }
-  }
-
-  /** The Mounts the previous process counted but may not have answered, resendable for a short while. */
-  private rememberUnanswered(): void {
-    this.unansweredAtStart = new Map(
-      this.table
-        .entries()
-        .flatMap(([name, record]) =>
-          [...record.callers]
-            .filter(([, hold]) => hold.pending > 0)
-            .map(([id, hold]) => [holdKey(name, id), hold.pending] as const),
-        ),
-    );
-    if (this.unansweredAtStart.size === 0) return;
-    this.resentWindow = setTimeout(() => this.unansweredAtStart.clear(), RESENT_MOUNT_WINDOW_MS);
-    this.resentWindow.unref();
-  }
-
-  /**
-   * Whether this Mount is one the previous process counted and died before answering, sent again, as `confirm`
-   * says; if so it is taken off the list, so a later Mount by the same caller (`docker cp`) counts.
-   */
-  private async takeResentMount(
-    name: string,
-    callerId: string,
-    record: MountRecord | undefined,
-    confirm: (() => Promise<boolean>) | undefined,
-  ): Promise<boolean> {
-    const key = holdKey(name, callerId);
-    const left = this.unansweredAtStart.get(key);
-    if (left === undefined || (record?.callers.get(callerId)?.pending ?? 0) === 0 || !confirm) return false;
-    let confirmed = false;
-    try {
-      confirmed = (await confirm()) === true;
-    } catch (error) {
-      this.logger.warn(
-        { volume: name, caller: callerId, err: (error as Error).message },
-        'could not tell whether a Mount was sent again; counting it',
-      );
-    }
-    if (!confirmed) return false;
-    if (left <= 1) this.unansweredAtStart.delete(key);
-    else this.unansweredAtStart.set(key, left - 1);
-    return true;
-  }
-
-  /**
-   * Puts every volume of each `local`-scope backing the catalogue has not taken in yet into it (a state directory of
-   * 0.1, a backing newly enabled): names missing from the catalogue are not asked of such a backing once it is
-   * filled. One that cannot list stays unfilled, so lookups keep asking it, and the next start tries again.
-   */
-  private async fillCatalogue(): Promise<void> {
-    const unfilled = this.router.all().filter((p) => p.scope === 'local' && !this.catalogue.isFilled(p.name));
-    await Promise.all(
-      unfilled.map(async (provider) => {
-        try {
-          const volumes = await provider.list();
-          await this.catalogue.fill(
-            provider.name,
-            volumes.map((v) => v.name),
-          );
-          this.logger.info(
-            { backing: provider.name, volumes: volumes.length },
-            'volume catalogue filled from the backing',
-          );
-        } catch (error) {
-          this.logger.warn(
-            { backing: provider.name, err: (error as Error).message },
-            'could not fill the volume catalogue from the backing; lookups of unknown names ask it until a start can',
-          );
-        }
-      }),
-    );
-  }
-
-  /**
-   * Start-up: finishes what a crash interrupted and restores what callers hold. A volume whose remount fails is
-   * recorded `unavailable`, never answered as mounted: the next Mount asks the provider again and its failure
-   * reaches the caller. Nothing is unmounted on such a failure, as a backend that could not answer now (a cloud API
-   * down) may still have the volume mounted under running containers. Then each provider releases what it holds
-   * for nobody.
-   */
-  private async restoreMounts(): Promise<void> {
-    const held = new Map<StorageProvider, Set<string>>();
-    for (const [name, record] of this.table.entries()) {
-      const provider = this.router.byBacking(record.backing);
-      if (!provider) {
-        this.logger.error(
-          { volume: name, backing: record.backing },
-          'mount record names a backing that is not enabled; keeping it',
-        );
-        continue;
-      }
-      if (holdCount(record) === 0) {
-        try {
-          await this.finishRelease(name, provider);
-          this.logger.info({ volume: name, state: record.state }, 'finished an operation interrupted by a restart');
-        } catch (error) {
-          this.logger.error({ volume: name, err: (error as Error).message }, 'could not release an interrupted mount');
-        }
-        continue;
-      }
-      held.set(provider, (held.get(provider) ?? new Set()).add(name));
-      this.router.remember(name, provider);
-      let restored: MountRecord;
-      try {
-        const { path } = await provider.mount(name);
-        restored = { backing: record.backing, state: 'mounted', mountpoint: path, callers: record.callers };
-      } catch (error) {
-        this.logger.error(
-          { volume: name, holds: holdCount(record), err: (error as Error).message },
-          'a volume callers hold could not be mounted again; it is not answered as mounted until a Mount succeeds',
-        );
-        restored = { backing: record.backing, state: 'unavailable', callers: record.callers };
-      }
-      if (restored.state !== record.state || restored.mountpoint !== record.mountpoint)
-        await this.table.set(name, restored);
-    }
-    for (const provider of this.router.all()) {
-      try {
-        await provider.reconcile?.(held.get(provider) ?? new Set());
-      } catch (error) {
-        this.logger.error({ backing: provider.name, err: (error as Error).message }, 'backing reconciliation failed');
-      }
-    }
-  }
-
-  private providerFor(record: MountRecord): StorageProvider {
-    const provider = this.router.byBacking(record.backing);
-    if (!provider) {
-      throw StowageError.backendFailure(
-        `backing ${record.backing} is not enabled on this node; enable it to release its volumes`,
-      );
-    }
-    return provider;
   }
 
   private knownVolume(name: string, error: unknown): Volume | undefined {
@@ -753,17 +407,6 @@ export class VolumeEngine {
       );
     }
   }
-}
-
-function validateCallerId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0) throw StowageError.invalidArgument('mount ID is required');
-  if (id.length > MAX_CALLER_ID_LENGTH || CONTROL_CHARACTERS.test(id)) {
-    throw StowageError.invalidArgument(`invalid mount ID: at most ${MAX_CALLER_ID_LENGTH} printable characters`);
-  }
-}
-
-function holdKey(name: string, callerId: string): string {
-  return `${name}\0${callerId}`;
 }
 
 function sameOptions(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {

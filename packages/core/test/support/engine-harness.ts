@@ -11,12 +11,12 @@ import { MemoryProvider } from './memory-provider.js';
 import { RecordingLogger } from './recording-logger.js';
 
 /** As the Docker adapter mounts: the Docker engine resends a Mount it got no answer to. */
-export const docker = { awaitsAnswer: true };
+export const provisional = { provisional: true };
 /**
  * As the Docker adapter mounts when the Docker engine's API confirms a Mount is one sent again (no container runs
  * with the volume yet): a Mount the previous process counted and never answered is not counted twice.
  */
-export const resent = { awaitsAnswer: true, confirmResend: async () => true };
+export const resent = { provisional: true, isRetry: async () => true };
 
 const noHost = {} as HostOperations;
 

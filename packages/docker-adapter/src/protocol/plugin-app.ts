@@ -3,6 +3,7 @@ import type { Logger, VolumeEngine } from '@stowage/core';
 import bodyParser from 'body-parser';
 import type { z } from 'zod';
 import { type DockerCapabilities, type DockerVolume, toDockerVolume, volumeNotFoundMessage } from './docker-volume.js';
+import type { ResentMounts } from '../docker/resent-mounts.js';
 import { type ErrBody, ProtocolError, toErrorResponse } from './error-response.js';
 import {
   createRequestSchema,
@@ -15,7 +16,7 @@ import {
 /** What the plugin app needs of the engine; a {@link VolumeEngine} is one. */
 export type PluginEngine = Pick<
   VolumeEngine,
-  'create' | 'remove' | 'get' | 'list' | 'mount' | 'unmount' | 'path' | 'scope' | 'mountAnswered' | 'mountUndelivered'
+  'create' | 'remove' | 'get' | 'list' | 'mount' | 'unmount' | 'path' | 'scope' | 'confirmMount' | 'withdrawMount'
 >;
 
 /** Options of {@link createPluginApp}. */
@@ -26,10 +27,10 @@ export interface PluginAppOptions {
    */
   readonly onActivate?: () => void;
   /**
-   * Whether a Mount of the volume that may be one the plugin counted before a restart and never answered is the
-   * Docker engine sending it again (see `dockerConfirmsResend`). Without it, such a Mount counts as a new one.
+   * The Mounts the plugin counted before a restart and never answered, which the Docker engine may send again (see
+   * {@link ResentMounts}). Without it, every Mount counts as a new one.
    */
-  readonly confirmResend?: (name: string) => Promise<boolean>;
+  readonly resentMounts?: ResentMounts;
 }
 
 /** Request bodies above this are refused with 413; the largest real one (Create with options) is a few hundred bytes. */
@@ -94,23 +95,24 @@ function endpoints(engine: PluginEngine, options: PluginAppOptions): ReadonlyMap
       endpoint(
         mountRequestSchema,
         async ({ Name, ID }) => {
-          const { confirmResend } = options;
-          const mountOptions = confirmResend
-            ? { awaitsAnswer: true, confirmResend: () => confirmResend(Name) }
-            : { awaitsAnswer: true };
+          const { resentMounts } = options;
+          const mountOptions = resentMounts
+            ? { provisional: true, isRetry: resentMounts.isRetry(Name, ID) }
+            : { provisional: true };
           return { Mountpoint: await engine.mount(Name, ID, mountOptions), Err: '' };
         },
         // Docker sends no Unmount after a Mount that failed on its side, so a Mount whose answer never reached it
-        // (its deadline passed, the connection dropped) is taken back; until the answer leaves, the Mount is pending.
+        // (its deadline passed, the connection dropped) is taken back; until the answer leaves, it is provisional.
         {
-          answered: ({ Name, ID }) => engine.mountAnswered(Name, ID),
-          undelivered: ({ Name, ID }) => engine.mountUndelivered(Name, ID),
+          answered: ({ Name, ID }) => engine.confirmMount(Name, ID),
+          undelivered: ({ Name, ID }) => engine.withdrawMount(Name, ID),
         },
       ),
     ],
     [
       '/VolumeDriver.Unmount',
       endpoint(mountRequestSchema, async ({ Name, ID }) => {
+        options.resentMounts?.forget(Name, [ID]);
         await engine.unmount(Name, ID);
         return ok;
       }),

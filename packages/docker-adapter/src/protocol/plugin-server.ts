@@ -38,7 +38,7 @@ export async function startPluginServer(options: PluginServerOptions): Promise<P
   const { socket, logger } = options;
   const app =
     options.app ??
-    createPluginApp(options.engine, logger, { onActivate: options.onActivate, confirmResend: options.confirmResend });
+    createPluginApp(options.engine, logger, { onActivate: options.onActivate, resentMounts: options.resentMounts });
 
   await claimSocketPath(socket, logger);
 

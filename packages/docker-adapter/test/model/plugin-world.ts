@@ -5,6 +5,7 @@ import { VolumeEngine, type Logger, type StorageProvider } from '@stowage/core';
 import { setFailpointHook } from '@stowage/core/testing';
 import { DockerEngineApi, dockerConfirmsResend } from '../../src/docker/docker-containers.js';
 import { HoldsReconciler } from '../../src/docker/holds-reconciler.js';
+import { forgettingReleased, ResentMounts } from '../../src/docker/resent-mounts.js';
 import { createPluginApp, type PluginEngine } from '../../src/protocol/plugin-app.js';
 import { Chaos, ChaosProvider } from './chaos-provider.js';
 import type { FakeDockerApi } from '../support/fake-docker-api.js';
@@ -227,17 +228,18 @@ export class PluginWorld {
     );
     const engine = new VolumeEngine(providers, {} as never, this.logger, { stateDir: this.stateDir });
     const docker = new DockerEngineApi(this.docker.socket);
-    const reconciler = new HoldsReconciler(engine, docker, this.logger, { intervalMs: 3_600_000, graceMs: 0 });
+    const resentMounts = new ResentMounts((name) => dockerConfirmsResend(docker, name));
+    const reconciler = new HoldsReconciler(forgettingReleased(engine, resentMounts), docker, this.logger, {
+      intervalMs: 3_600_000,
+      graceMs: 0,
+    });
     // As `stowage serve` wires it, but with no pass in the background: the model runs each pass as a step of its own.
-    const server = createServer(
-      createPluginApp(this.tracked(engine), this.logger, {
-        confirmResend: (name) => dockerConfirmsResend(docker, name),
-      }),
-    );
+    const server = createServer(createPluginApp(this.tracked(engine), this.logger, { resentMounts }));
     const socket = join(this.dir, `plugin-${generation}.sock`);
     // Known before the engine starts, so a kill during start-up finds what to cut.
     this.current = { generation, engine, reconciler, server, socket, stateDir: this.stateDir, alive: true };
     await engine.start();
+    resentMounts.remember(engine.holds());
     await new Promise<void>((resolve) => server.listen(socket, resolve));
   }
 
@@ -267,8 +269,8 @@ export class PluginWorld {
       unmount: (name, id) => engine.unmount(name, id),
       path: (name) => engine.path(name),
       scope: () => engine.scope(),
-      mountAnswered: (name, id) => follow(engine.mountAnswered(name, id)),
-      mountUndelivered: (name, id) => follow(engine.mountUndelivered(name, id)),
+      confirmMount: (name, id) => follow(engine.confirmMount(name, id)),
+      withdrawMount: (name, id) => follow(engine.withdrawMount(name, id)),
     };
   }
 

@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '@stowage/core';
 import type { CommandModule } from 'yargs';
 import { composeFromConfig } from '../../composition/compose-from-config.js';
 import { DockerEngineApi, dockerConfirmsResend } from '../../docker/docker-containers.js';
+import { forgettingReleased, ResentMounts } from '../../docker/resent-mounts.js';
 import { HoldsReconciler } from '../../docker/holds-reconciler.js';
 import { claimSocketPath, startPluginServer } from '../../protocol/plugin-server.js';
 import { type CliContext, type ConnectionArgs, loadCliConfig } from '../cli-context.js';
@@ -60,9 +61,10 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
       const stowage = await composeFromConfig(config, { logger, cwd: context.cwd });
       const { holds } = config;
       const docker = holds?.dockerApi === undefined ? undefined : new DockerEngineApi(holds.dockerApi);
+      const resentMounts = docker ? new ResentMounts((name) => dockerConfirmsResend(docker, name)) : undefined;
       const reconciler =
         docker && holds
-          ? new HoldsReconciler(stowage.engine, docker, logger, {
+          ? new HoldsReconciler(forgettingReleased(stowage.engine, resentMounts), docker, logger, {
               intervalMs: holds.intervalSeconds * 1000,
               graceMs: holds.graceSeconds * 1000,
             })
@@ -70,14 +72,16 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
       let server;
       try {
         await stowage.engine.start();
+        resentMounts?.remember(stowage.engine.holds());
         server = await startPluginServer({
           engine: stowage.engine,
           socket: config.socket,
           logger,
           onActivate: reconciler ? () => reconciler.nudge() : undefined,
-          confirmResend: docker ? (name: string) => dockerConfirmsResend(docker, name) : undefined,
+          resentMounts,
         });
       } catch (error) {
+        resentMounts?.close();
         await stowage.close();
         throw error;
       }
@@ -96,6 +100,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
       logger.info({ signal }, 'stopping: closing the socket, then the engine; mounts stay recorded');
       await reconciler?.stop();
       await server.close();
+      resentMounts?.close();
       await stowage.close();
       logger.info({}, 'stopped');
     },

@@ -1,0 +1,88 @@
+import type { StorageProvider } from '../contract/storage-provider.js';
+import type { Logger } from '../logging/logger.js';
+import type { BackingRouter } from './backing-router.js';
+import type { MountCounter } from './mount-counter.js';
+import { holdCount, type MountRecord } from './mount-record.js';
+import type { MountTable } from './mount-table.js';
+import type { VolumeCatalogue } from './volume-catalogue.js';
+
+/**
+ * Puts every volume of each `local`-scope backing the catalogue has not taken in yet into it (a state directory of
+ * 0.1, a backing newly enabled): names missing from the catalogue are not asked of such a backing once it is
+ * filled. One that cannot list stays unfilled, so lookups keep asking it, and the next start tries again.
+ */
+export async function fillCatalogue(router: BackingRouter, catalogue: VolumeCatalogue, logger: Logger): Promise<void> {
+  const unfilled = router.all().filter((p) => p.scope === 'local' && !catalogue.isFilled(p.name));
+  await Promise.all(
+    unfilled.map(async (provider) => {
+      try {
+        const volumes = await provider.list();
+        await catalogue.fill(
+          provider.name,
+          volumes.map((v) => v.name),
+        );
+        logger.info({ backing: provider.name, volumes: volumes.length }, 'volume catalogue filled from the backing');
+      } catch (error) {
+        logger.warn(
+          { backing: provider.name, err: (error as Error).message },
+          'could not fill the volume catalogue from the backing; lookups of unknown names ask it until a start can',
+        );
+      }
+    }),
+  );
+}
+
+/**
+ * Finishes what a crash interrupted and restores what callers hold. A volume whose remount fails is recorded
+ * `unavailable`, never answered as mounted: the next Mount asks the provider again and its failure reaches the
+ * caller. Nothing is unmounted on such a failure, as a backend that could not answer now (a cloud API down) may
+ * still have the volume mounted under running tasks. Then each provider releases what it holds for nobody.
+ */
+export async function restoreMounts(
+  table: MountTable,
+  router: BackingRouter,
+  counter: MountCounter,
+  logger: Logger,
+): Promise<void> {
+  const held = new Map<StorageProvider, Set<string>>();
+  for (const [name, record] of table.entries()) {
+    const provider = router.byBacking(record.backing);
+    if (!provider) {
+      logger.error(
+        { volume: name, backing: record.backing },
+        'mount record names a backing that is not enabled; keeping it',
+      );
+      continue;
+    }
+    if (holdCount(record) === 0) {
+      try {
+        await counter.finishRelease(name, provider);
+        logger.info({ volume: name, state: record.state }, 'finished an operation interrupted by a restart');
+      } catch (error) {
+        logger.error({ volume: name, err: (error as Error).message }, 'could not release an interrupted mount');
+      }
+      continue;
+    }
+    held.set(provider, (held.get(provider) ?? new Set()).add(name));
+    router.remember(name, provider);
+    let restored: MountRecord;
+    try {
+      const { path } = await provider.mount(name);
+      restored = { backing: record.backing, state: 'mounted', mountpoint: path, callers: record.callers };
+    } catch (error) {
+      logger.error(
+        { volume: name, holds: holdCount(record), err: (error as Error).message },
+        'a volume callers hold could not be mounted again; it is not answered as mounted until a Mount succeeds',
+      );
+      restored = { backing: record.backing, state: 'unavailable', callers: record.callers };
+    }
+    if (restored.state !== record.state || restored.mountpoint !== record.mountpoint) await table.set(name, restored);
+  }
+  for (const provider of router.all()) {
+    try {
+      await provider.reconcile?.(held.get(provider) ?? new Set());
+    } catch (error) {
+      logger.error({ backing: provider.name, err: (error as Error).message }, 'backing reconciliation failed');
+    }
+  }
+}
