@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ProviderVolume } from '../src/contract/storage-provider.js';
@@ -109,7 +109,28 @@ describe('VolumeEngine routing: a lookup asks the backing that holds the name, a
     );
     await engine.stop();
     engine = await start(b);
+    // On disk only as a clean stop leaves it: while running, or after a kill, no backing counts as filled.
+    expect((await readVolumeCatalogue(h.stateDir)).filled).toEqual(new Set());
+    await engine.stop();
     expect((await readVolumeCatalogue(h.stateDir)).filled).toEqual(new Set(['local', 'other']));
+  });
+
+  it('lists the local backings again after a stop that was not clean, and finds a volume whose entry a power cut lost', async () => {
+    const b = backings();
+    let engine = await start(b);
+    await engine.stop();
+    engine = await start(b);
+    expect(b.counted.map((p) => p.calls('list'))).toEqual([1, 1, 0, 0]);
+    await engine.create('v', { backing: 'local' });
+    // A power cut: the entry was never synced, so the journal holds nothing of it; the snapshot is the start's.
+    const atStart = await readFile(join(h.stateDir, CATALOGUE_FILE), 'utf8');
+    await engine.stop();
+    await writeFile(join(h.stateDir, CATALOGUE_FILE), atStart);
+    await writeFile(join(h.stateDir, CATALOGUE_JOURNAL_FILE), '');
+    const restarted = h.create({ providers: b.counted });
+    await restarted.start();
+    expect(b.counted.map((p) => p.calls('list'))).toEqual([2, 2, 0, 0]);
+    expect((await restarted.get('v'))?.backing).toBe('local');
   });
 
   it('starts the catalogue afresh from the backings when its file is unreadable', async () => {

@@ -91,14 +91,17 @@ export class JournaledFile<C> {
     return this.write(() => this.writeSnapshot());
   }
 
-  /** Waits for changes under way, folds the journal into the snapshot and closes it. */
-  async close(): Promise<void> {
+  /**
+   * Waits for changes under way, folds the journal into the snapshot and closes it. `compact`: writes the snapshot
+   * even when the journal is empty (the state's snapshot text differs at a close).
+   */
+  async close(options: { compact?: boolean } = {}): Promise<void> {
     await this.flushing;
     const journal = this.journal;
     if (!journal) return;
     try {
       // Nothing since the last snapshot: it is the state already, and a one-shot command pays no fsync for it.
-      if (this.journalEntries > 0 || this.mustCompact || journal.damaged) await this.compact();
+      if (options.compact || this.journalEntries > 0 || this.mustCompact || journal.damaged) await this.compact();
     } finally {
       this.journal = undefined;
       await journal.close();

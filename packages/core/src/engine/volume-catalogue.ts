@@ -24,9 +24,9 @@ export interface OwnerCatalogue {
   owner(name: string): string | undefined;
   /** Whether every volume of `backing` is in the catalogue, so that a name missing from it is not that backing's. */
   isFilled(backing: string): boolean;
-  /** Records that `backing` holds `name`; resolves once durable. */
+  /** Records that `backing` holds `name`; resolves once written. */
   set(name: string, backing: string): Promise<void>;
-  /** Forgets `name`; resolves once durable. */
+  /** Forgets `name`; resolves once written. */
   delete(name: string): Promise<void>;
   /** Every name with its backing. */
   entries(): Iterable<[string, string]>;
@@ -38,13 +38,15 @@ export interface OwnerCatalogue {
  * is wrong (a volume another node removed, a create a crash cut short) costs one question to that backing, never a
  * volume that is not there. What it must not do is miss a volume of a `local`-scope backing, which nobody else could
  * know of: the engine records a name before the backing creates it, forgets it only after the backing removed it,
- * and fills the catalogue from each `local`-scope backing's list once ({@link fill}, for state directories of 0.1).
+ * and fills the catalogue from each `local`-scope backing's list ({@link fill}) whenever it is not known to be whole.
  *
  * On disk as the mount table is: a snapshot (`volumes.json`, rewritten atomically) and a journal of the changes since
- * (`volumes.journal`, appended and fdatasync'd, one write for all changes queued meanwhile). A change is visible at
- * once, before it is durable: lookups route by it meanwhile, and one whose write failed is at worst an entry that is
- * wrong, which a lookup corrects; a create waits for its entry to be durable before its backing makes the volume.
- * A catalogue that cannot be read is started afresh, since everything in it can be learned again.
+ * (`volumes.journal`), but no change waits for an fdatasync: everything here can be learned again from the backings,
+ * so a create pays no sync for its entry. That is safe because a backing counts as filled only after a clean stop:
+ * the snapshot a start (or a compaction) writes names none, the one {@link close} writes names them, and one followed
+ * by a journal (a kill, a power cut that kept or lost any of it) is not trusted; the engine then lists the `local`
+ * backings again. A change is visible at once; one whose write failed is at worst an entry that is wrong, which a
+ * lookup corrects. A catalogue that cannot be read is started afresh.
  */
 export class VolumeCatalogue implements OwnerCatalogue {
   private owners = new Map<string, string>();
@@ -54,6 +56,8 @@ export class VolumeCatalogue implements OwnerCatalogue {
   private readonly store: JournaledFile<CatalogueChange>;
   /** The write of the latest change of each name still on its way to disk. */
   private readonly unwritten = new Map<string, Promise<void>>();
+  /** Set by {@link close}: only the snapshot of a clean stop says which backings are filled. */
+  private closing = false;
 
   constructor(
     stateDir: string,
@@ -74,14 +78,18 @@ export class VolumeCatalogue implements OwnerCatalogue {
     });
   }
 
-  /** Reads the snapshot and replays the journal; then, if the journal held anything, folds it into a new snapshot. */
+  /**
+   * Reads the snapshot and replays the journal; then, unless the snapshot is already the whole state and names no
+   * filled backing, writes a new one naming none: until this process stops cleanly, none is known filled on disk.
+   */
   async load(): Promise<void> {
     let fold = true;
+    this.closing = false;
     try {
       let journalBytes: number;
       ({ owners: this.owners, filled: this.filled, journalBytes } = await readCatalogue(this.file, this.journalFile));
       // Also drops a torn last line, which a later append must never follow.
-      fold = journalBytes > 0;
+      fold = journalBytes > 0 || this.filled.size > 0;
     } catch (error) {
       this.logger.error(
         { file: this.file, err: (error as Error).message },
@@ -118,19 +126,21 @@ export class VolumeCatalogue implements OwnerCatalogue {
   }
 
   /**
-   * Adds every name `backing` lists that the catalogue does not know yet, and marks the backing filled, in one
-   * write: a crash half way leaves it unfilled, and the next start fills it again.
+   * Adds every name `backing` lists that the catalogue does not know yet, and marks the backing filled: on disk only
+   * once this process stops cleanly, so a crash at any point leaves it unfilled, and the next start fills it again.
    */
-  fill(backing: string, names: Iterable<string>): Promise<void> {
+  async fill(backing: string, names: Iterable<string>): Promise<void> {
     const changes: CatalogueChange[] = [];
     for (const volume of names) if (!this.owners.has(volume)) changes.push({ volume, backing });
-    changes.push({ filled: backing });
-    return this.commit(changes);
+    if (changes.length > 0) await this.commit(changes);
+    this.filled.add(backing);
   }
 
-  /** Waits for changes under way, folds the journal into the snapshot and closes it. */
-  close(): Promise<void> {
-    return this.store.close();
+  /** Waits for changes under way, then writes the whole state, filled backings included, and empties the journal. */
+  async close(): Promise<void> {
+    this.closing = true;
+    // A snapshot naming no filled backing is what a start wrote; with none filled, it is right as it is.
+    await this.store.close({ compact: this.filled.size > 0 });
   }
 
   private commitNamed(name: string, change: CatalogueChange): Promise<void> {
@@ -145,13 +155,13 @@ export class VolumeCatalogue implements OwnerCatalogue {
 
   private commit(changes: readonly CatalogueChange[]): Promise<void> {
     for (const change of changes) applyChange(this.owners, this.filled, change);
-    return this.store.commit(changes);
+    return this.store.commit(changes, { sync: false });
   }
 
   private snapshot(): string {
     const snapshot: CatalogueFile = {
       version: 1,
-      filled: [...this.filled],
+      filled: this.closing ? [...this.filled] : [],
       volumes: [...this.owners].map(([volume, backing]) => ({ volume, backing })),
     };
     return JSON.stringify(snapshot);
@@ -196,6 +206,8 @@ async function readCatalogue(
   const journal = (await readOptional(journalFile)) ?? '';
   const { entries } = parseJournalLines(journal, parseChange);
   for (const change of entries) applyChange(owners, filled, change);
+  // Changes written after the last clean stop: some may have been lost (none is synced), so no backing is whole.
+  if (journal.length > 0) filled.clear();
   return { owners, filled, journalBytes: journal.length };
 }
 
