@@ -78,9 +78,9 @@ describe('EC2 API economy, counted at moto', () => {
     const names = Array.from({ length: CONCURRENT_MOUNTS }, (_, i) => `together-${i}`);
     for (const name of ['alone', ...names]) await create(a, name);
 
-    const alone = await counted(() => a.provider.mount('alone'));
-    const aloneRelease = await counted(() => a.provider.unmount('alone'));
-    const together = await counted(() => Promise.all(names.map((name) => a.provider.mount(name))));
+    const alone = await counted(() => a.provider.mount({ name: 'alone' }));
+    const aloneRelease = await counted(() => a.provider.unmount({ name: 'alone' }));
+    const together = await counted(() => Promise.all(names.map((name) => a.provider.mount({ name }))));
     const host = new SystemHostOperations();
     const sources = new Set<string>();
     for (const name of names) {
@@ -92,7 +92,7 @@ describe('EC2 API economy, counted at moto', () => {
       sources.add(target?.source as string);
     }
     expect(sources.size).toBe(CONCURRENT_MOUNTS);
-    const togetherRelease = await counted(() => Promise.all(names.map((name) => a.provider.unmount(name))));
+    const togetherRelease = await counted(() => Promise.all(names.map((name) => a.provider.unmount({ name }))));
 
     expect(alone[DESCRIBE]).toBeGreaterThan(0);
     expect(together[DESCRIBE]).toBeLessThan(CONCURRENT_MOUNTS * (alone[DESCRIBE] ?? 0));

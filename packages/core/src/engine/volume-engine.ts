@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { inject, injectable, multiInject, type ServiceIdentifier } from 'inversify';
-import type { ProviderVolume, StorageProvider, VolumeScope } from '../contract/storage-provider.js';
+import type { ProviderVolume, StorageProvider, VolumeHandle, VolumeScope } from '../contract/storage-provider.js';
 import { StowageError } from '../errors/stowage-error.js';
 import type { HostOperations } from '../host/host-operations.js';
 import type { Logger } from '../logging/logger.js';
@@ -10,7 +10,15 @@ import { VolumeCatalogue } from './volume-catalogue.js';
 import { engineFailpoint } from './engine-failpoints.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { withAnswered, withMount, withoutCallers, withUndelivered, withUnmount } from './caller-holds.js';
-import { holdCount, NO_CALLERS, type CallerHold, type MountRecord, type MountState } from './mount-record.js';
+import {
+  holdCount,
+  NO_CALLERS,
+  recordedHandle,
+  volumeRefProblem,
+  type CallerHold,
+  type MountRecord,
+  type MountState,
+} from './mount-record.js';
 import { MountTable } from './mount-table.js';
 import { formatOptionValues, parseOptions } from './option-parser.js';
 import { StateDirLock } from './state-dir-lock.js';
@@ -271,10 +279,11 @@ export class VolumeEngine {
           `volume "${name}" has a release under way on this node; start the plugin to finish it, then remove it`,
         );
       }
-      if (record) await this.finishRelease(name, found.provider);
+      if (record) await this.finishRelease(name, found.provider, record);
       engineFailpoint('remove:before-provider');
       try {
-        await found.provider.remove(name);
+        // After a release the lookup's answer is out of date (an attachment it shows is gone): the name and ref only.
+        await found.provider.remove(record ? recordedHandle(name, record) : this.lookedUp(name, found));
       } catch (error) {
         throw StowageError.wrap(error, `removing volume "${name}" from backing ${found.provider.name} failed`);
       }
@@ -371,23 +380,27 @@ export class VolumeEngine {
         throw error;
       }
       const { provider } = found;
+      const handle = this.lookedUp(name, found);
       // Written before the backend is touched: a crash from here on is undone at the next start.
-      await this.table.set(name, { backing: provider.name, state: 'mounting', callers });
+      await this.table.set(name, { backing: provider.name, state: 'mounting', callers, ref: handle.ref });
       engineFailpoint('mount:after-intent');
       let path: string;
+      let ref = handle.ref;
       try {
-        ({ path } = await provider.mount(name));
+        const result = await provider.mount(handle);
+        path = result.path;
+        ref = this.recordableRef(provider, name, result.ref) ?? ref;
       } catch (error) {
-        await this.abandonMount(name, provider, callers);
+        await this.abandonMount(handle, provider, callers);
         throw StowageError.wrap(error, `mounting volume "${name}" (backing ${provider.name}) failed`);
       }
       engineFailpoint('mount:after-provider');
-      const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers };
+      const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers, ref };
       try {
         await this.table.set(name, withMount(mounted, callerId, { pending, now: Date.now() }));
       } catch (error) {
         // Not durable, so not made: the caller gets an error, and must not be left with a mount nobody counts.
-        await this.abandonMount(name, provider, callers);
+        await this.abandonMount({ name, ref }, provider, callers);
         throw error;
       }
       engineFailpoint('mount:after-commit');
@@ -536,15 +549,15 @@ export class VolumeEngine {
     const provider = this.providerFor(record);
     await this.table.set(name, { ...record, state: 'unmounting' });
     engineFailpoint('unmount:after-intent');
-    await this.finishRelease(name, provider);
+    await this.finishRelease(name, provider, record);
     engineFailpoint('unmount:after-commit');
     this.logger.info({ volume: name, backing: record.backing }, 'volume unmounted');
   }
 
   /** Releases a volume whose last caller left (or that a crash left half mounted) and forgets its record. */
-  private async finishRelease(name: string, provider: StorageProvider): Promise<void> {
+  private async finishRelease(name: string, provider: StorageProvider, record: MountRecord): Promise<void> {
     try {
-      await provider.unmount(name);
+      await provider.unmount(recordedHandle(name, record));
     } catch (error) {
       // The record stays, marked unmounting with no callers: the next mount or the next start finishes the job.
       throw StowageError.wrap(error, `releasing volume "${name}" (backing ${provider.name}) failed`);
@@ -559,13 +572,13 @@ export class VolumeEngine {
    * A failure here leaves the `mounting` record, which the next Mount or start-up finishes.
    */
   private async abandonMount(
-    name: string,
+    { name, ref }: VolumeHandle,
     provider: StorageProvider,
     callers: ReadonlyMap<string, CallerHold>,
   ): Promise<void> {
     try {
-      await provider.unmount(name);
-      if (callers.size > 0) await this.table.set(name, { backing: provider.name, state: 'unavailable', callers });
+      await provider.unmount(ref === undefined ? { name } : { name, ref });
+      if (callers.size > 0) await this.table.set(name, { backing: provider.name, state: 'unavailable', callers, ref });
       else await this.table.delete(name);
     } catch (error) {
       this.logger.warn(
@@ -668,7 +681,7 @@ export class VolumeEngine {
       }
       if (holdCount(record) === 0) {
         try {
-          await this.finishRelease(name, provider);
+          await this.finishRelease(name, provider, record);
           this.logger.info({ volume: name, state: record.state }, 'finished an operation interrupted by a restart');
         } catch (error) {
           this.logger.error({ volume: name, err: (error as Error).message }, 'could not release an interrupted mount');
@@ -679,16 +692,17 @@ export class VolumeEngine {
       this.router.remember(name, provider);
       let restored: MountRecord;
       try {
-        const { path } = await provider.mount(name);
-        restored = { backing: record.backing, state: 'mounted', mountpoint: path, callers: record.callers };
+        const result = await provider.mount(recordedHandle(name, record));
+        const ref = this.recordableRef(provider, name, result.ref) ?? record.ref;
+        restored = { ...record, state: 'mounted', mountpoint: result.path, ref };
       } catch (error) {
         this.logger.error(
           { volume: name, holds: holdCount(record), err: (error as Error).message },
           'a volume callers hold could not be mounted again; it is not answered as mounted until a Mount succeeds',
         );
-        restored = { backing: record.backing, state: 'unavailable', callers: record.callers };
+        restored = { backing: record.backing, state: 'unavailable', callers: record.callers, ref: record.ref };
       }
-      if (restored.state !== record.state || restored.mountpoint !== record.mountpoint)
+      if (restored.state !== record.state || restored.mountpoint !== record.mountpoint || restored.ref !== record.ref)
         await this.table.set(name, restored);
     }
     for (const provider of this.router.all()) {
@@ -698,6 +712,24 @@ export class VolumeEngine {
         this.logger.error({ backing: provider.name, err: (error as Error).message }, 'backing reconciliation failed');
       }
     }
+  }
+
+  /** What a provider gets for a volume the engine has just looked up: the answer, and its ref if it may be recorded. */
+  private lookedUp(name: string, { provider, volume }: Located): VolumeHandle {
+    const ref = this.recordableRef(provider, name, volume.ref);
+    return ref === undefined ? { name, volume } : { name, ref, volume };
+  }
+
+  /** `ref` when it may be recorded; a bad one is logged and dropped, and the provider then finds the volume by name. */
+  private recordableRef(provider: StorageProvider, name: string, ref: string | undefined): string | undefined {
+    if (ref === undefined) return undefined;
+    const problem = volumeRefProblem(ref);
+    if (problem === undefined) return ref;
+    this.logger.warn(
+      { volume: name, backing: provider.name, problem },
+      'the backing answered a ref that is not recorded',
+    );
+    return undefined;
   }
 
   private providerFor(record: MountRecord): StorageProvider {
