@@ -328,7 +328,7 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
   private async mountAccessPoint(handle: VolumeHandle): Promise<MountResult> {
     const { name } = handle;
     const s = this.ready();
-    const volume = this.answers.of(handle) ?? (await s.accessPoints.find(this.fileSystemIds(), name));
+    const volume = await this.accessPointOf(handle);
     if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
     const target = this.accessPointMountPoint(name);
     if (!(await this.deps.host.isMountpoint(target))) {
@@ -401,7 +401,7 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
   private async removeAccessPoint(handle: VolumeHandle): Promise<void> {
     const { name } = handle;
     const s = this.ready();
-    const volume = this.answers.of(handle) ?? (await s.accessPoints.find(this.fileSystemIds(), name));
+    const volume = await this.accessPointOf(handle);
     if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
     const { accessPointId, fileSystemId, rootDirectory } = volume;
     if (!volume.createdByStowage) {
@@ -526,6 +526,21 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
   }
 
   /**
+   * The access point volume of a handle: the inspect answer it brings, else the access point its ref names, else the
+   * one a listing finds by name (every access point of each file system: what the others spare).
+   */
+  private async accessPointOf(handle: VolumeHandle): Promise<AccessPointVolume | undefined> {
+    const { accessPoints } = this.ready();
+    const ids = this.fileSystemIds();
+    return (
+      this.answers.of(handle) ??
+      // A ref of a directory volume (a file system id, from a run with accessPoints off) names no access point.
+      (handle.ref?.startsWith('fsap-') ? await accessPoints.byRef(ids, handle.name, handle.ref) : undefined) ??
+      (await accessPoints.find(ids, handle.name))
+    );
+  }
+
+  /**
    * The file system a directory volume's ref names (its record is there), if it is still one of this node's: a ref
    * recorded before the settings changed names none, and the volume is then looked for on each.
    */
@@ -602,6 +617,7 @@ function directoryVolume(record: DirectoryVolumeRecord, fileSystemId: string): P
 function accessPointVolume(volume: AccessPointVolume): ProviderVolume {
   return {
     name: volume.name,
+    ref: volume.accessPointId,
     ...(volume.createdAt ? { createdAt: volume.createdAt } : {}),
     options: volume.options,
     status: {
