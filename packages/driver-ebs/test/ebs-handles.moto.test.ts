@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import { startCountingProxy, type CountingProxy } from '@stowage/testkit/moto';
 import { VolumeEngine, createLogger, parseOptions, SystemHostOperations } from '@stowage/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLUSTER_TAG, VOLUME_NAME_TAG } from '../src/index.js';
 import type { EbsTestNode } from '../src/testing/index.js';
-import { useMotoFixture } from './support/moto-fixture.js';
+import { useCountingProxy, useMotoFixture } from './support/moto-fixture.js';
 
 const ZONE = 'us-east-1a';
 const CLUSTER = 'handle-tests';
@@ -13,17 +12,11 @@ const DESCRIBE = 'ec2:DescribeVolumes';
 const BY_NAME = [`tag:${CLUSTER_TAG}`, `tag:${VOLUME_NAME_TAG}`].sort().join('+');
 
 const fixture = useMotoFixture({ zone: ZONE, clusterId: CLUSTER });
-let proxy: CountingProxy;
-beforeAll(async () => {
-  proxy = await startCountingProxy(fixture.moto.endpoint);
-});
-afterAll(async () => {
-  await proxy?.stop();
-});
+const counting = useCountingProxy(fixture);
 
 /** A node whose provider sends its EC2 calls through the counting proxy, under a volume engine as the plugin runs it. */
 async function engineNode(): Promise<{ node: EbsTestNode; engine: VolumeEngine }> {
-  const node = await fixture.node(ZONE, CLUSTER, { ec2Endpoint: proxy.endpoint });
+  const node = await fixture.node(ZONE, CLUSTER, { ec2Endpoint: counting.proxy.endpoint });
   const logger = createLogger({ level: 'silent' });
   const engine = new VolumeEngine([node.provider], new SystemHostOperations({ logger }), logger, {
     stateDir: join(node.dir, 'engine'),
@@ -41,9 +34,9 @@ async function stopped(engine: VolumeEngine, node: EbsTestNode): Promise<void> {
 
 /** What `action` cost in DescribeVolumes, by kind of lookup, counted from a fresh start. */
 async function describesOf(action: () => Promise<unknown>): Promise<Record<string, number>> {
-  proxy.reset();
+  counting.proxy.reset();
   await action();
-  return proxy.lookups(DESCRIBE);
+  return counting.proxy.lookups(DESCRIBE);
 }
 
 // Issue 11: the engine's lookup (inspect) is the only lookup of the volume by name a Mount or a Remove makes; the

@@ -90,9 +90,10 @@ export interface MountResult {
   /** The host path to hand to the container. Must exist and stay valid until {@link StorageProvider.unmount}. */
   readonly path: string;
   /**
-   * The ref of what was mounted, when it is not the one the Mount was handed: the volume became another one of the
-   * backend's on the way (EBS moved it to this zone as a new volume). The engine records this one instead, so the
-   * Unmount gets the ref of what is mounted. Same limits as {@link ProviderVolume.ref}.
+   * The ref of what was mounted, if the provider knows it; needed only when it may not be the one the Mount was
+   * handed: the volume became another one of the backend's on the way (EBS moved it to this zone as a new volume).
+   * The engine records it in place of the handle's, so the Unmount gets the ref of what is mounted. Same limits as
+   * {@link ProviderVolume.ref}; left out, the handle's ref stays recorded.
    */
   readonly ref?: string;
 }
