@@ -56,10 +56,20 @@ export interface MountFigure {
   readonly unmount: CallCounts;
 }
 
+/**
+ * The DescribeVolumes of one Mount and of one Remove of an existing volume, by what each looked up (see
+ * `lookupOf` in the test kit): issue 11 wants one lookup by name each, the engine's; the provider acts on its answer.
+ */
+export interface LookupFigure {
+  readonly mount: CallCounts;
+  readonly remove: CallCounts;
+}
+
 export interface CloudEconomyResult {
   readonly moto: string;
   readonly lists: ListFigure[];
   readonly mounts: MountFigure[];
+  readonly lookups: LookupFigure;
   /** The calls of the Mount that relocates one volume: from another node of its zone, and from another zone. */
   readonly relocation: { readonly sameZone: CallCounts; readonly crossZone: CallCounts };
   readonly verdicts: Array<{
@@ -75,6 +85,8 @@ const SHARED_VOLUMES = 20;
 const CLUSTER = 'bench-economy';
 const ZONE = `${REGION}a`;
 const DESCRIBE = 'ec2:DescribeVolumes';
+/** A DescribeVolumes looking a volume up by name: this cluster's tag and the name tag, as the driver filters it. */
+const BY_NAME = [`tag:${CLUSTER_TAG}`, `tag:${VOLUME_NAME_TAG}`].sort().join('+');
 
 /**
  * Counts the EC2 calls the relocatable backing makes for `List` and for concurrent mounts on one node, against
@@ -111,9 +123,19 @@ export async function benchCloudEconomy(options: CloudEconomyOptions): Promise<C
       options.log(`cloud economy: ${plan.mounts} mounts of ${plan.volumes} volumes counted`);
     }
     await moto.reset();
+    const lookups = await countLookups(moto, proxy, setup, join(dir, 'lookups'));
+    options.log('cloud economy: lookups of a Mount and a Remove counted');
+    await moto.reset();
     const relocation = await countRelocation(moto, proxy, setup, join(dir, 'relocation'));
     options.log('cloud economy: relocations counted');
-    return { moto: await motoVersion(), lists, mounts, relocation, verdicts: verdictsOf(lists, mounts) };
+    return {
+      moto: await motoVersion(),
+      lists,
+      mounts,
+      lookups,
+      relocation,
+      verdicts: verdictsOf(lists, mounts, lookups),
+    };
   } finally {
     setup.destroy();
     await proxy.stop();
@@ -251,6 +273,29 @@ async function countRelocation(
   }
 }
 
+/** One existing volume mounted (then released, not counted) and removed through the engine; see {@link LookupFigure}. */
+async function countLookups(
+  moto: MotoServer,
+  proxy: CountingProxy,
+  setup: EC2Client,
+  dir: string,
+): Promise<LookupFigure> {
+  const [volumeId] = await makeVolumes(setup, 0, 1);
+  const name = volumeName(0);
+  const node = await startBenchNode(moto, proxy, dir, [volumeId as string]);
+  try {
+    proxy.reset();
+    await node.engine.mount(name, 'task');
+    const mount = proxy.lookups(DESCRIBE);
+    await node.engine.unmount(name, 'task');
+    proxy.reset();
+    await node.engine.remove(name);
+    return { mount, remove: proxy.lookups(DESCRIBE) };
+  } finally {
+    await node.stop();
+  }
+}
+
 async function countList(moto: MotoServer, proxy: CountingProxy, dir: string, volumes: number): Promise<ListFigure> {
   const node = await startBenchNode(moto, proxy, dir);
   try {
@@ -291,7 +336,11 @@ async function countMounts(
   }
 }
 
-function verdictsOf(lists: readonly ListFigure[], mounts: readonly MountFigure[]): CloudEconomyResult['verdicts'] {
+function verdictsOf(
+  lists: readonly ListFigure[],
+  mounts: readonly MountFigure[],
+  lookups: LookupFigure,
+): CloudEconomyResult['verdicts'] {
   const verdicts: CloudEconomyResult['verdicts'] = lists.map((l) => {
     const pages = l.calls[DESCRIBE] ?? 0;
     const others = Object.entries(l.calls).filter(([action]) => action !== DESCRIBE);
@@ -314,7 +363,25 @@ function verdictsOf(lists: readonly ListFigure[], mounts: readonly MountFigure[]
       met: together < alone,
     });
   }
+  for (const [what, calls] of [
+    ['Mount', lookups.mount],
+    ['Remove', lookups.remove],
+  ] as const) {
+    const byName = calls[BY_NAME] ?? 0;
+    verdicts.push({
+      name: `${what} of an existing volume`,
+      target: '1 DescribeVolumes for the lookup',
+      value: `${byName} for the lookup${otherLookups(calls)}`,
+      met: byName === 1,
+    });
+  }
   return verdicts;
+}
+
+/** The DescribeVolumes of `calls` that are not lookups by name, by kind: `, + 1 volume-id`. */
+function otherLookups(calls: CallCounts): string {
+  const others = Object.entries(calls).filter(([kind]) => kind !== BY_NAME);
+  return others.map(([kind, n]) => `, + ${n} ${kind}`).join('');
 }
 
 async function motoVersion(): Promise<string> {
@@ -368,6 +435,19 @@ export function printCloudEconomy(result: CloudEconomyResult, print: (text: stri
   );
   print(
     '(host operations recorded, not run: no real mkfs or mount; mounts beyond 20 share 20 volumes, as containers on one node do.)',
+  );
+  print('');
+  print(
+    table(
+      ['one existing volume', 'DescribeVolumes by name (lookup)', 'other DescribeVolumes, by filter'],
+      [
+        ['Mount', String(result.lookups.mount[BY_NAME] ?? 0), otherLookups(result.lookups.mount).slice(2) || 'none'],
+        ['Remove', String(result.lookups.remove[BY_NAME] ?? 0), otherLookups(result.lookups.remove).slice(2) || 'none'],
+      ],
+    ),
+  );
+  print(
+    "(volume-id: the polls of the attach wait; attachment.instance-id: the device names in use, cached 5 s. Before issue 11's handles, 2 lookups by name each.)",
   );
   print('');
   print(

@@ -10,6 +10,7 @@ import {
   type MountResult,
   type ProviderVolume,
   type StorageProvider,
+  type VolumeHandle,
   type VolumeScope,
 } from '@stowage/core';
 import { ImageLayout } from './image-layout.js';
@@ -104,7 +105,7 @@ export class LoopfsProvider implements StorageProvider<LoopfsOptions> {
     return this.toProviderVolume(metadata);
   }
 
-  async remove(name: string): Promise<void> {
+  async remove({ name }: VolumeHandle): Promise<void> {
     const mountpoint = this.layout.mountpoint(name);
     // The engine never removes a volume it has mounted; this catches a mount it does not know of (made by hand).
     if (await this.host.isMountpoint(mountpoint)) {
@@ -173,8 +174,9 @@ export class LoopfsProvider implements StorageProvider<LoopfsOptions> {
     return volumes.filter((v): v is ProviderVolume => v !== undefined);
   }
 
-  async mount(name: string): Promise<MountResult> {
-    if ((await this.inspect(name)) === undefined) throw StowageError.notFound(`volume "${name}" not found`);
+  async mount({ name, volume }: VolumeHandle): Promise<MountResult> {
+    // `volume`: the engine's lookup just now, so no second read; a remount at start-up comes without it.
+    if ((volume ?? (await this.inspect(name))) === undefined) throw StowageError.notFound(`volume "${name}" not found`);
     const path = this.layout.mountpoint(name);
     // Idempotent: after a plugin restart the engine mounts what callers still hold, and the mount is usually there.
     if (await this.host.isMountpoint(path)) return { path };
@@ -183,7 +185,7 @@ export class LoopfsProvider implements StorageProvider<LoopfsOptions> {
     return { path };
   }
 
-  async unmount(name: string): Promise<void> {
+  async unmount({ name }: VolumeHandle): Promise<void> {
     const path = this.layout.mountpoint(name);
     await this.host.unmount(path);
     await rmdir(path).catch(() => undefined);

@@ -64,32 +64,32 @@ describe('loopfs volumes on real loop mounts', () => {
 
   it('mounts the image on <root>/mounts/<name> through a loop device, idempotently, and frees the device on unmount', async () => {
     await provider.create({ name: 'm', options: { size: 16 } });
-    const { path } = await provider.mount('m');
+    const { path } = await provider.mount({ name: 'm' });
     expect(path).toBe(join(root, 'mounts', 'm'));
     const [mount] = await host.listMounts(path);
     expect(mount).toMatchObject({ target: path, fstype: 'ext4' });
     expect(mount?.source).toMatch(/^\/dev\/loop\d+$/);
     expect(await loopDevicesOf(join(root, 'm.img'))).not.toBe('');
 
-    expect(await provider.mount('m')).toEqual({ path });
+    expect(await provider.mount({ name: 'm' })).toEqual({ path });
     expect(await host.listMounts(path)).toHaveLength(1);
 
-    await provider.unmount('m');
-    await provider.unmount('m');
+    await provider.unmount({ name: 'm' });
+    await provider.unmount({ name: 'm' });
     expect(await host.isMountpoint(path)).toBe(false);
     expect(await loopDevicesOf(join(root, 'm.img'))).toBe('');
   });
 
   it('keeps the data in the image across an unmount and a new mount', async () => {
     await provider.create({ name: 'keep', options: { size: 16 } });
-    await writeFile(join((await provider.mount('keep')).path, 'f'), 'kept');
-    await provider.unmount('keep');
-    expect(await readFile(join((await provider.mount('keep')).path, 'f'), 'utf8')).toBe('kept');
+    await writeFile(join((await provider.mount({ name: 'keep' })).path, 'f'), 'kept');
+    await provider.unmount({ name: 'keep' });
+    expect(await readFile(join((await provider.mount({ name: 'keep' })).path, 'f'), 'utf8')).toBe('kept');
   });
 
   it('fails a write past the size with ENOSPC, and the volume stays usable', async () => {
     await provider.create({ name: 'small', options: { size: 16 } });
-    const { path } = await provider.mount('small');
+    const { path } = await provider.mount({ name: 'small' });
     await expect(writeFile(join(path, 'big'), Buffer.alloc(24 * MIB, 1))).rejects.toMatchObject({ code: 'ENOSPC' });
     await rm(join(path, 'big'));
     await writeFile(join(path, 'fits'), Buffer.alloc(8 * MIB, 1));
@@ -99,7 +99,7 @@ describe('loopfs volumes on real loop mounts', () => {
   it('reconciles by unmounting its mounts that no caller holds, keeping the held ones', async () => {
     for (const name of ['held', 'stray']) {
       await provider.create({ name, options: { size: 16 } });
-      await provider.mount(name);
+      await provider.mount({ name });
     }
     await started().then((restarted) => restarted.reconcile(new Set(['held'])));
     expect(await host.isMountpoint(join(root, 'mounts', 'held'))).toBe(true);
@@ -109,20 +109,20 @@ describe('loopfs volumes on real loop mounts', () => {
 
   it('removes the image, the metadata and the mount point, and answers NotFound after', async () => {
     await provider.create({ name: 'gone', options: { size: 16 } });
-    await provider.mount('gone');
-    await provider.unmount('gone');
-    await provider.remove('gone');
+    await provider.mount({ name: 'gone' });
+    await provider.unmount({ name: 'gone' });
+    await provider.remove({ name: 'gone' });
     expect(await readdir(root)).toEqual(['mounts']);
     expect(await readdir(join(root, 'mounts'))).toEqual([]);
     expect(await provider.inspect('gone')).toBeUndefined();
-    await expectStowageError(provider.remove('gone'), ErrorKind.NotFound);
-    await expectStowageError(provider.mount('gone'), ErrorKind.NotFound);
+    await expectStowageError(provider.remove({ name: 'gone' }), ErrorKind.NotFound);
+    await expectStowageError(provider.mount({ name: 'gone' }), ErrorKind.NotFound);
   });
 
   it("refuses to remove a volume mounted behind the engine's back", async () => {
     await provider.create({ name: 'busy', options: { size: 16 } });
     await host.mount(join(root, 'busy.img'), join(root, 'mounts', 'busy'), { fstype: 'ext4', options: ['loop'] });
-    const error = await expectStowageError(provider.remove('busy'), ErrorKind.InUse);
+    const error = await expectStowageError(provider.remove({ name: 'busy' }), ErrorKind.InUse);
     expect(error.message).toContain(join(root, 'mounts', 'busy'));
     expect(await provider.inspect('busy')).toBeDefined();
   });
@@ -159,7 +159,7 @@ describe('loopfs bookkeeping', () => {
 
     await rm(root, { recursive: true });
     await expectStowageError(provider.inspect('nothing'), ErrorKind.BackendFailure);
-    await expectStowageError(provider.remove('nothing'), ErrorKind.BackendFailure);
+    await expectStowageError(provider.remove({ name: 'nothing' }), ErrorKind.BackendFailure);
   });
 
   it('refuses names that would leave the root, whatever the engine let through', async () => {
@@ -167,7 +167,7 @@ describe('loopfs bookkeeping', () => {
     for (const name of ['../outside', '..', '.hidden', 'a/b', '']) {
       await expectStowageError(provider.inspect(name), ErrorKind.InvalidArgument);
       await expectStowageError(provider.create({ name, options: { size: 16 } }), ErrorKind.InvalidArgument);
-      await expectStowageError(provider.mount(name), ErrorKind.InvalidArgument);
+      await expectStowageError(provider.mount({ name }), ErrorKind.InvalidArgument);
     }
     expect(await readdir(root)).toEqual(['mounts']);
   });

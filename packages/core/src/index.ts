@@ -10,8 +10,11 @@ export type {
   ProviderCapabilities,
   CreateRequest,
   MountResult,
+  VolumeHandle,
   VolumeScope,
 } from './contract/storage-provider.js';
+export { MAX_VOLUME_REF_LENGTH } from './contract/storage-provider.js';
+export { VolumeAnswers } from './contract/volume-answers.js';
 export type { OptionSpec, OptionType, OptionCondition, OptionValues } from './contract/option-spec.js';
 export {
   defineOptions,

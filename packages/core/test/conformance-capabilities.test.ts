@@ -2,7 +2,13 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineOptions, type InferOptions } from '../src/contract/define-options.js';
-import type { CreateRequest, MountResult, ProviderVolume, StorageProvider } from '../src/contract/storage-provider.js';
+import type {
+  CreateRequest,
+  MountResult,
+  ProviderVolume,
+  StorageProvider,
+  VolumeHandle,
+} from '../src/contract/storage-provider.js';
 import { formatOptionValues } from '../src/engine/option-parser.js';
 import { StowageError } from '../src/errors/stowage-error.js';
 import { runConformanceSuite } from '../src/testing/conformance-suite.js';
@@ -38,7 +44,7 @@ class ScratchProvider implements StorageProvider<InferOptions<typeof SCRATCH_OPT
     this.volumes.set(name, volume);
     return volume;
   }
-  async remove(name: string): Promise<void> {
+  async remove({ name }: VolumeHandle): Promise<void> {
     if (!this.volumes.delete(name)) throw StowageError.notFound(`volume "${name}" not found`);
   }
   async inspect(name: string): Promise<ProviderVolume | undefined> {
@@ -47,13 +53,13 @@ class ScratchProvider implements StorageProvider<InferOptions<typeof SCRATCH_OPT
   async list(): Promise<ProviderVolume[]> {
     return [...this.volumes.values()];
   }
-  async mount(name: string): Promise<MountResult> {
+  async mount({ name }: VolumeHandle): Promise<MountResult> {
     if (!this.volumes.has(name)) throw StowageError.notFound(`volume "${name}" not found`);
     const path = join(this.root, name);
     await mkdir(path, { recursive: true });
     return { path };
   }
-  async unmount(name: string): Promise<void> {
+  async unmount({ name }: VolumeHandle): Promise<void> {
     await rm(join(this.root, name), { recursive: true, force: true });
   }
 }

@@ -4,8 +4,11 @@ import {
   mountRecordToJson,
   NO_CALLERS,
   parseMountRecord,
+  recordedHandle,
+  volumeRefProblem,
   type MountRecord,
 } from '../src/engine/mount-record.js';
+import { MAX_VOLUME_REF_LENGTH } from '../src/contract/storage-provider.js';
 
 // What a restart reads back decides what callers hold: a record it cannot vouch for must be refused (the table is
 // then reported unreadable and the operator looks at it), never read as something else.
@@ -129,5 +132,60 @@ describe('mountRecordToJson', () => {
     };
     const read = parseMountRecord(JSON.parse(JSON.stringify(mountRecordToJson(record)))) as MountRecord;
     expect([...read.callers.keys()]).toEqual(['__proto__']);
+  });
+});
+
+describe('the ref of a mount record', () => {
+  const record = {
+    backing: 'ebs',
+    state: 'mounted',
+    mountpoint: '/mnt/v',
+    callers: [{ id: 'c1', count: 1, at: 7 }],
+  } as const;
+
+  it('round-trips through the form on disk', () => {
+    const parsed = parseMountRecord({ ...record, ref: 'vol-0123456789abcdef0' }) as MountRecord;
+    expect(parsed.ref).toBe('vol-0123456789abcdef0');
+    expect(mountRecordToJson(parsed)).toEqual({ ...record, ref: 'vol-0123456789abcdef0' });
+    expect(parseMountRecord(JSON.parse(JSON.stringify(mountRecordToJson(parsed))))).toEqual(parsed);
+  });
+
+  it('reads a record of an older version, written without one, and writes none back', () => {
+    const parsed = parseMountRecord(record) as MountRecord;
+    expect(parsed).not.toHaveProperty('ref');
+    expect(mountRecordToJson(parsed)).not.toHaveProperty('ref');
+    expect(recordedHandle('v', parsed)).toEqual({ name: 'v' });
+  });
+
+  // Kept, not refused: the ref only spares the provider a lookup, while a refused record would cost what callers hold.
+  it.each([
+    ['a number', 42],
+    ['empty', ''],
+    ['too long', 'x'.repeat(MAX_VOLUME_REF_LENGTH + 1)],
+    ['with a newline', 'vol-1\nstate: mounted'],
+  ])('keeps the record and drops a ref that is %s', (_what, ref) => {
+    const parsed = parseMountRecord({ ...record, ref });
+    expect(typeof parsed).toBe('object');
+    expect(parsed).not.toHaveProperty('ref');
+    expect((parsed as MountRecord).callers.get('c1')?.count).toBe(1);
+  });
+
+  it('says what is wrong with a ref, and nothing for one at the limit', () => {
+    expect(volumeRefProblem('x'.repeat(MAX_VOLUME_REF_LENGTH))).toBeUndefined();
+    expect(volumeRefProblem('fsap-0abc/dir with spaces')).toBeUndefined();
+    expect(volumeRefProblem('x'.repeat(MAX_VOLUME_REF_LENGTH + 1))).toBe(
+      `longer than ${MAX_VOLUME_REF_LENGTH} characters`,
+    );
+    expect(volumeRefProblem('a\u0000b')).toBe('holds control characters');
+    expect(volumeRefProblem('')).toBe('not a non-empty string');
+    expect(volumeRefProblem(undefined)).toBe('not a non-empty string');
+  });
+
+  it('is handed back with the name', () => {
+    expect(recordedHandle('v', parseMountRecord({ ...record, ref: 'r1' }) as MountRecord)).toEqual({
+      name: 'v',
+      ref: 'r1',
+    });
+    expect(recordedHandle('v', undefined)).toEqual({ name: 'v' });
   });
 });

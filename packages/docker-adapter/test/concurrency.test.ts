@@ -64,22 +64,24 @@ function watchedLocal(inner: LocalProvider, violations: string[]): StorageProvid
     // The engine parsed the request against inner.options, which is what makes it LocalOptions.
     create: (request: CreateRequest) =>
       exclusive('create', request.name, () => inner.create(request as CreateRequest<LocalOptions>)),
-    remove: (name) =>
-      exclusive('remove', name, async () => {
-        if (mounted.has(name)) violations.push(`provider removed ${name} while the backend had it mounted`);
-        await inner.remove(name);
+    remove: (volume) =>
+      exclusive('remove', volume.name, async () => {
+        if (mounted.has(volume.name))
+          violations.push(`provider removed ${volume.name} while the backend had it mounted`);
+        await inner.remove(volume);
       }),
-    mount: (name) =>
-      exclusive('mount', name, async () => {
-        if (mounted.has(name)) violations.push(`provider mounted ${name} twice without an unmount between`);
-        const result = await inner.mount(name);
-        mounted.add(name);
+    mount: (volume) =>
+      exclusive('mount', volume.name, async () => {
+        if (mounted.has(volume.name))
+          violations.push(`provider mounted ${volume.name} twice without an unmount between`);
+        const result = await inner.mount(volume);
+        mounted.add(volume.name);
         return result;
       }),
-    unmount: (name) =>
-      exclusive('unmount', name, async () => {
-        await inner.unmount(name);
-        mounted.delete(name);
+    unmount: (volume) =>
+      exclusive('unmount', volume.name, async () => {
+        await inner.unmount(volume);
+        mounted.delete(volume.name);
       }),
   };
 }

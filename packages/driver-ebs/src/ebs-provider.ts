@@ -4,6 +4,7 @@ import { EC2Client, type Volume, type VolumeType } from '@aws-sdk/client-ec2';
 import { resolveNodeIdentity, type MetadataReader, type NodeIdentity } from '@stowage/aws-node';
 import {
   StowageError,
+  VolumeAnswers,
   formatOptionValues,
   type CreateRequest,
   type HostOperations,
@@ -11,6 +12,7 @@ import {
   type MountResult,
   type ProviderVolume,
   type StorageProvider,
+  type VolumeHandle,
   type VolumeScope,
 } from '@stowage/core';
 import { BlockDeviceFinder } from './block-device-finder.js';
@@ -86,6 +88,8 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
   private readonly timing: WaitTiming;
   private readonly budgets: CallBudgets;
   private readonly moves: MoveTracker<Volume>;
+  /** Every volume of the name, as the DescribeVolumes behind each inspect answer found them (see {@link named}). */
+  private readonly answers = new VolumeAnswers<Volume[]>();
   private state: Started | undefined;
 
   constructor(
@@ -199,12 +203,15 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     return this.toProviderVolume(volume);
   }
 
-  async remove(name: string): Promise<void> {
-    const { volumes, snapshots } = this.ready();
+  async remove(handle: VolumeHandle): Promise<void> {
+    const { name } = handle;
+    const { snapshots, volumes } = this.ready();
     const deadline = new Deadline(this.budgets.remove);
+    // A move running here may make its copy after the engine's lookup: then only a lookup after the cancel sees it.
+    const movingHere = this.moves.progress(name) !== undefined;
     // A move running here would otherwise make its copy again after the delete.
     await this.moves.cancel(name, deadline.remainingMs());
-    const all = await volumes.findAll(name);
+    const all = movingHere ? await volumes.findAll(name) : await this.named(handle);
     if (all.length === 0) throw StowageError.notFound(`volume "${name}" not found`);
     for (const volume of all) {
       const holder = attachment(volume)?.InstanceId;
@@ -223,8 +230,10 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
   }
 
   async inspect(name: string): Promise<ProviderVolume | undefined> {
-    const volume = await this.locate(name);
-    return volume ? this.toProviderVolume(volume) : undefined;
+    const named = await this.ready().volumes.findAll(name);
+    // As in list: a move's copy does not answer while its source exists, and a lost create race shows the oldest.
+    const [answering] = answeringVolumes(named);
+    return answering ? this.answers.answer(this.toProviderVolume(answering), named) : undefined;
   }
 
   async list(): Promise<ProviderVolume[]> {
@@ -241,10 +250,11 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     });
   }
 
-  async mount(name: string): Promise<MountResult> {
+  async mount(handle: VolumeHandle): Promise<MountResult> {
+    const { name } = handle;
     const { volumes, node } = this.ready();
     const deadline = new Deadline(this.budgets.mount);
-    const named = await volumes.findAll(name);
+    const named = await this.named(handle);
     const [found] = answeringVolumes(named);
     if (found === undefined) throw StowageError.notFound(`volume "${name}" not found`);
     // A move of this volume was started and did not finish (a claim, or a copy that does not answer yet).
@@ -289,7 +299,8 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
             ),
           );
       }
-      return { path };
+      // The volume attached may be another than the one looked up (a move made it here): the Unmount gets its id.
+      return { path, ref: volume.VolumeId as string };
     } catch (error) {
       // Leave nothing attached that this call attached and could not use: the volume stays free for any node. The
       // detach goes on in EC2 past the budget; the engine's clean-up, or the next mount here, waits for its end.
@@ -299,7 +310,11 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     }
   }
 
-  async unmount(name: string): Promise<void> {
+  /**
+   * By name, not by {@link VolumeHandle.ref}: it costs one DescribeVolumes either way, and only the name finds every
+   * volume of it attached here, a move's copy included when a crash cut the Mount that made it short.
+   */
+  async unmount({ name }: VolumeHandle): Promise<void> {
     const { volumes, node } = this.ready();
     const deadline = new Deadline(this.budgets.unmount);
     const target = this.mountpoint(name);
@@ -313,10 +328,13 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     }
   }
 
-  /** The volume answering for `name`: the oldest, not counting a move's copy while the move's source exists. */
-  private async locate(name: string): Promise<Volume | undefined> {
-    const all = await this.ready().volumes.findAll(name);
-    return answeringVolumes(all)[0];
+  /**
+   * Every live volume of the handle's name: as the inspect the engine made for this call found them (one DescribeVolumes
+   * per Mount or Remove, not two), else looked up now. Never from the ref alone: which volume answers for a name
+   * (a move's copy, a lost create race's twin) is decided among all of them.
+   */
+  private async named(handle: VolumeHandle): Promise<Volume[]> {
+    return this.answers.of(handle) ?? (await this.ready().volumes.findAll(handle.name));
   }
 
   /**
@@ -399,7 +417,7 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
       const name = tagValue(volume.Tags, VOLUME_NAME_TAG);
       if (name === undefined || held.has(name)) continue;
       try {
-        await this.unmount(name);
+        await this.unmount({ name });
         this.logger.warn(
           { volume: name, volumeId: volume.VolumeId },
           'released an EBS volume attached to this node that nobody holds',
@@ -496,6 +514,7 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     const attached = attachment(volume);
     return {
       name: tagValue(volume.Tags, VOLUME_NAME_TAG) as string,
+      ref: volume.VolumeId as string,
       ...(volume.CreateTime ? { createdAt: volume.CreateTime } : {}),
       options: optionsFromTags(volume.Tags),
       status: {

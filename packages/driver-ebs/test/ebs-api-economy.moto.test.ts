@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import { CreateVolumeCommand } from '@aws-sdk/client-ec2';
-import { startCountingProxy, type CountingProxy } from '@stowage/testkit/moto';
 import { SystemHostOperations, parseOptions } from '@stowage/core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { CLUSTER_TAG, PAGE_SIZE, VOLUME_NAME_TAG, stackIdFor } from '../src/index.js';
 import type { EbsTestNode } from '../src/testing/index.js';
-import { useMotoFixture } from './support/moto-fixture.js';
+import { useCountingProxy, useMotoFixture } from './support/moto-fixture.js';
 
 const ZONE = 'us-east-1a';
 const CLUSTER = 'economy-tests';
@@ -14,20 +13,14 @@ const DESCRIBE = 'ec2:DescribeVolumes';
 const CONCURRENT_MOUNTS = 5;
 
 const fixture = useMotoFixture({ zone: ZONE, clusterId: CLUSTER });
-let proxy: CountingProxy;
-beforeAll(async () => {
-  proxy = await startCountingProxy(fixture.moto.endpoint);
-});
-afterAll(async () => {
-  await proxy?.stop();
-});
+const counting = useCountingProxy(fixture);
 beforeEach(() => {
-  proxy.reset();
+  counting.proxy.reset();
 });
 
 /** A node whose provider's EC2 calls go through the counting proxy (its fake udev still talks to moto directly). */
 function countedNode(): Promise<EbsTestNode> {
-  return fixture.node(ZONE, CLUSTER, { ec2Endpoint: proxy.endpoint });
+  return fixture.node(ZONE, CLUSTER, { ec2Endpoint: counting.proxy.endpoint });
 }
 
 async function create(n: EbsTestNode, name: string): Promise<void> {
@@ -36,9 +29,9 @@ async function create(n: EbsTestNode, name: string): Promise<void> {
 
 /** The counts of the calls `action` makes, taken from a fresh start. */
 async function counted(action: () => Promise<unknown>): Promise<Record<string, number>> {
-  proxy.reset();
+  counting.proxy.reset();
   await action();
-  return proxy.counts();
+  return counting.proxy.counts();
 }
 
 describe('EC2 API economy, counted at moto', () => {
@@ -78,9 +71,9 @@ describe('EC2 API economy, counted at moto', () => {
     const names = Array.from({ length: CONCURRENT_MOUNTS }, (_, i) => `together-${i}`);
     for (const name of ['alone', ...names]) await create(a, name);
 
-    const alone = await counted(() => a.provider.mount('alone'));
-    const aloneRelease = await counted(() => a.provider.unmount('alone'));
-    const together = await counted(() => Promise.all(names.map((name) => a.provider.mount(name))));
+    const alone = await counted(() => a.provider.mount({ name: 'alone' }));
+    const aloneRelease = await counted(() => a.provider.unmount({ name: 'alone' }));
+    const together = await counted(() => Promise.all(names.map((name) => a.provider.mount({ name }))));
     const host = new SystemHostOperations();
     const sources = new Set<string>();
     for (const name of names) {
@@ -92,7 +85,7 @@ describe('EC2 API economy, counted at moto', () => {
       sources.add(target?.source as string);
     }
     expect(sources.size).toBe(CONCURRENT_MOUNTS);
-    const togetherRelease = await counted(() => Promise.all(names.map((name) => a.provider.unmount(name))));
+    const togetherRelease = await counted(() => Promise.all(names.map((name) => a.provider.unmount({ name }))));
 
     expect(alone[DESCRIBE]).toBeGreaterThan(0);
     expect(together[DESCRIBE]).toBeLessThan(CONCURRENT_MOUNTS * (alone[DESCRIBE] ?? 0));

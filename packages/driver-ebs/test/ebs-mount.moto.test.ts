@@ -32,19 +32,19 @@ describe('mount on real block devices', () => {
   it('attaches, formats a blank volume ext4, mounts it, and detaches on unmount', async () => {
     const a = await node();
     const volumeId = await create(a, 'data');
-    const { path } = await a.provider.mount('data');
+    const { path } = await a.provider.mount({ name: 'data' });
     expect(path).toBe(join(a.dir, 'mounts', 'data'));
     const mount = (await host.listMounts(path)).find((m) => m.target === path);
     expect(mount).toMatchObject({ fstype: 'ext4', source: a.udev.device(volumeId) });
     expect(await attachmentOf(volumeId)).toMatchObject({ InstanceId: a.instanceId, Device: '/dev/xvdf' });
     expect((await a.provider.inspect('data'))?.status).toMatchObject({ attachedTo: a.instanceId, device: '/dev/xvdf' });
 
-    expect((await a.provider.mount('data')).path).toBe(path);
+    expect((await a.provider.mount({ name: 'data' })).path).toBe(path);
 
-    await a.provider.unmount('data');
+    await a.provider.unmount({ name: 'data' });
     expect(await host.isMountpoint(path)).toBe(false);
     expect(await attachmentOf(volumeId)).toBeUndefined();
-    await a.provider.unmount('data');
+    await a.provider.unmount({ name: 'data' });
   });
 
   it('formats xfs when the volume was created with fstype=xfs, and mounts it as xfs', async () => {
@@ -54,31 +54,31 @@ describe('mount on real block devices', () => {
       options: parseOptions(a.provider.options, { size: '1', fstype: 'xfs' }, 'backing=ebs'),
     });
     const volumeId = volume.status?.volumeId as string;
-    const { path } = await a.provider.mount('x1');
+    const { path } = await a.provider.mount({ name: 'x1' });
     expect((await host.listMounts(path)).find((m) => m.target === path)).toMatchObject({
       fstype: 'xfs',
       source: a.udev.device(volumeId),
     });
     await writeFile(join(path, 'f'), 'on xfs');
-    await a.provider.unmount('x1');
+    await a.provider.unmount({ name: 'x1' });
     expect(await host.probeFilesystem(volumeImage(a, volumeId))).toBe('xfs');
-    expect(await readFile(join((await a.provider.mount('x1')).path, 'f'), 'utf8')).toBe('on xfs');
+    expect(await readFile(join((await a.provider.mount({ name: 'x1' })).path, 'f'), 'utf8')).toBe('on xfs');
   });
 
   it('keeps data across unmount and mount, and never formats twice', async () => {
     const a = await node();
     await create(a, 'keep');
-    const first = await a.provider.mount('keep');
+    const first = await a.provider.mount({ name: 'keep' });
     await writeFile(join(first.path, 'hello.txt'), 'still here');
-    await a.provider.unmount('keep');
-    const second = await a.provider.mount('keep');
+    await a.provider.unmount({ name: 'keep' });
+    const second = await a.provider.mount({ name: 'keep' });
     expect(await readFile(join(second.path, 'hello.txt'), 'utf8')).toBe('still here');
   });
 
   it('gives concurrent mounts of different volumes different device names', async () => {
     const a = await node();
     const ids = await Promise.all(['one', 'two', 'three'].map((name) => create(a, name)));
-    await Promise.all(['one', 'two', 'three'].map((name) => a.provider.mount(name)));
+    await Promise.all(['one', 'two', 'three'].map((name) => a.provider.mount({ name })));
     const devices = await Promise.all(ids.map(async (id) => (await attachmentOf(id))?.Device));
     expect(new Set(devices).size).toBe(3);
   });
@@ -87,7 +87,7 @@ describe('mount on real block devices', () => {
     const a = await node();
     const volumeId = await create(a, 'impostor');
     a.udev.serialOverride.set(volumeId, 'vol0123456789abcdef0');
-    const error = await failure(a.provider.mount('impostor'), ErrorKind.BackendFailure);
+    const error = await failure(a.provider.mount({ name: 'impostor' }), ErrorKind.BackendFailure);
     expect(error.message).toMatch(/serial number is "vol0123456789abcdef0".*another disk; nothing was formatted/);
     // The loop device outlives the detach only until fake udev sees it: probe the backing file instead.
     expect(await host.probeFilesystem(volumeImage(a, volumeId))).toBeUndefined();
@@ -124,8 +124,8 @@ describe('mount on real block devices', () => {
     const a = await node();
     const heldId = await create(a, 'held');
     const strayId = await create(a, 'stray');
-    await a.provider.mount('held');
-    await a.provider.mount('stray');
+    await a.provider.mount({ name: 'held' });
+    await a.provider.mount({ name: 'stray' });
     await a.provider.reconcile(new Set(['held']));
     expect(await attachmentOf(strayId)).toBeUndefined();
     expect(await attachmentOf(heldId)).toMatchObject({ InstanceId: a.instanceId });
@@ -155,7 +155,7 @@ describe('mount on real block devices', () => {
           { step: 'initialize', name: 'showDetaching' },
         ),
     });
-    const mounted = b.provider.mount('handover');
+    const mounted = b.provider.mount({ name: 'handover' });
     // The wait goes on, logged, until the holder's detach ends; a line once EC2 has described the volume:
     const line = await log.next(
       (l) =>

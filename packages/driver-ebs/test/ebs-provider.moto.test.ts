@@ -72,10 +72,10 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
 
     expect(await b.provider.inspect('db1')).toMatchObject({ name: 'db1', options: created.options });
     expect((await b.provider.list()).map((v) => v.name)).toEqual(['db1']);
-    await b.provider.remove('db1');
+    await b.provider.remove({ name: 'db1' });
     expect(await a.provider.inspect('db1')).toBeUndefined();
     expect(await describeCluster()).toEqual([]);
-    await expect(a.provider.remove('db1')).rejects.toMatchObject({ kind: ErrorKind.NotFound });
+    await expect(a.provider.remove({ name: 'db1' })).rejects.toMatchObject({ kind: ErrorKind.NotFound });
   });
 
   it('creates io1 with its IOPS and the default standard type when none is given', async () => {
@@ -111,7 +111,7 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
   it('gives a fresh volume id to a name removed and created again', async () => {
     const a = await node();
     const first = await a.provider.create(request(a, 'again', { size: '1' }));
-    await a.provider.remove('again');
+    await a.provider.remove({ name: 'again' });
     const second = await a.provider.create(request(a, 'again', { size: '1' }));
     expect(second.status?.volumeId).not.toBe(first.status?.volumeId);
     expect(await describeCluster()).toHaveLength(1);
@@ -146,7 +146,7 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
     const kept = (await a.provider.list())[0]?.status?.volumeId;
     expect(kept).toBe((await a.provider.inspect('dup'))?.status?.volumeId);
     expect(created.status?.volumeId).toMatch(/^vol-/);
-    await a.provider.remove('dup');
+    await a.provider.remove({ name: 'dup' });
     expect(await describeCluster()).toEqual([]);
   });
 
@@ -186,12 +186,12 @@ describe('create, inspect, list, remove against EC2 (moto)', () => {
     const a = await node();
     const b = await node();
     await a.provider.create(request(a, 'held', { size: '1' }));
-    await a.provider.mount('held');
-    const error = await b.provider.remove('held').catch((e: unknown) => e);
+    await a.provider.mount({ name: 'held' });
+    const error = await b.provider.remove({ name: 'held' }).catch((e: unknown) => e);
     expect(StowageError.is(error, ErrorKind.InUse)).toBe(true);
     expect((error as Error).message).toContain(a.instanceId);
-    await a.provider.unmount('held');
-    await b.provider.remove('held');
+    await a.provider.unmount({ name: 'held' });
+    await b.provider.remove({ name: 'held' });
   });
 });
 
@@ -201,7 +201,7 @@ describe('create after remove, with EC2 remembering create tokens (the ClientTok
     fixture.defer(() => proxy.stop());
     const a = await fixture.node(ZONE, CLUSTER, { ec2Endpoint: proxy.endpoint });
     const first = await a.provider.create(request(a, 'again', { size: '1' }));
-    await a.provider.remove('again');
+    await a.provider.remove({ name: 'again' });
 
     proxy.reset();
     const second = await a.provider.create(request(a, 'again', { size: '1' }));
@@ -219,7 +219,7 @@ describe('create after remove, with EC2 remembering create tokens (the ClientTok
     const a = await node();
     const b = await node();
     const first = await a.provider.create(request(a, 'shared-name', { size: '1' }));
-    await b.provider.remove('shared-name');
+    await b.provider.remove({ name: 'shared-name' });
     const second = await a.provider.create(request(a, 'shared-name', { size: '1' }));
     expect(second.status?.volumeId).not.toBe(first.status?.volumeId);
     expect((await describeCluster()).map((v) => v.VolumeId)).toEqual([second.status?.volumeId]);
@@ -273,12 +273,12 @@ describe('names and tag keys that are Object.prototype members', () => {
         status: { volumeId: ids.get(name), sizeGiB: i + 1 },
       });
     }
-    const { path } = await b.provider.mount('constructor');
+    const { path } = await b.provider.mount({ name: 'constructor' });
     await writeFile(join(path, 'f'), 'kept');
-    await b.provider.unmount('constructor');
-    expect(await readFile(join((await a.provider.mount('constructor')).path, 'f'), 'utf8')).toBe('kept');
-    await a.provider.unmount('constructor');
-    for (const name of NAMES) await b.provider.remove(name);
+    await b.provider.unmount({ name: 'constructor' });
+    expect(await readFile(join((await a.provider.mount({ name: 'constructor' })).path, 'f'), 'utf8')).toBe('kept');
+    await a.provider.unmount({ name: 'constructor' });
+    for (const name of NAMES) await b.provider.remove({ name });
     expect(await describeCluster()).toEqual([]);
   });
 

@@ -70,14 +70,14 @@ function tagsOf(volume: Volume | undefined): Record<string, string | undefined> 
 
 /** Writes `text` on `n`'s mount of `name` and releases the volume there, as a task ending on that node does. */
 async function writeAndRelease(n: EbsTestNode, name: string, text: string): Promise<void> {
-  const { path } = await n.provider.mount(name);
+  const { path } = await n.provider.mount({ name });
   await writeFile(join(path, 'data.txt'), text);
-  await n.provider.unmount(name);
+  await n.provider.unmount({ name });
 }
 
 /** The holder's node dies with the volume mounted: its file system is gone from the host, its attachment stays. */
 async function holderStops(n: EbsTestNode, name: string, text: string): Promise<void> {
-  const { path } = await n.provider.mount(name);
+  const { path } = await n.provider.mount({ name });
   await writeFile(join(path, 'data.txt'), text);
   await host.unmount(path);
   await send(new StopInstancesCommand({ InstanceIds: [n.instanceId] }));
@@ -88,14 +88,14 @@ describe('relocation within a zone', () => {
     const a = await node(ZONE_A);
     const b = await node(ZONE_A);
     const volumeId = await create(a, 'follow');
-    await a.provider.mount('follow');
-    const refused = await failure(b.provider.mount('follow'), ErrorKind.InUse);
+    await a.provider.mount({ name: 'follow' });
+    const refused = await failure(b.provider.mount({ name: 'follow' }), ErrorKind.InUse);
     expect(refused.message).toContain(`attached to instance ${a.instanceId} (running)`);
     expect(refused.message).toContain('takeover policy "stopped"');
-    await a.provider.unmount('follow');
+    await a.provider.unmount({ name: 'follow' });
 
     await holderStops(a, 'follow', 'written before the holder stopped');
-    const { path } = await b.provider.mount('follow');
+    const { path } = await b.provider.mount({ name: 'follow' });
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('written before the holder stopped');
     const [volume] = await volumesNamed('follow');
     expect(volume?.VolumeId).toBe(volumeId);
@@ -107,7 +107,7 @@ describe('relocation within a zone', () => {
     const b = await node(ZONE_A, { settings: { takeover: 'never' } });
     await create(a, 'pinned');
     await holderStops(a, 'pinned', 'x');
-    const refused = await failure(b.provider.mount('pinned'), ErrorKind.InUse);
+    const refused = await failure(b.provider.mount({ name: 'pinned' }), ErrorKind.InUse);
     expect(refused.message).toContain(a.instanceId);
     expect((await volumesNamed('pinned'))[0]?.Attachments?.[0]?.InstanceId).toBe(a.instanceId);
   });
@@ -116,10 +116,10 @@ describe('relocation within a zone', () => {
     const a = await node(ZONE_A);
     const b = await node(ZONE_A, { settings: { takeover: 'force' } });
     await create(a, 'forced');
-    const { path: pathA } = await a.provider.mount('forced');
+    const { path: pathA } = await a.provider.mount({ name: 'forced' });
     await writeFile(join(pathA, 'data.txt'), 'flushed by a');
     await host.unmount(pathA);
-    const { path } = await b.provider.mount('forced');
+    const { path } = await b.provider.mount({ name: 'forced' });
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('flushed by a');
     expect((await volumesNamed('forced'))[0]?.Attachments?.[0]?.InstanceId).toBe(b.instanceId);
   });
@@ -160,7 +160,7 @@ describe('relocation across zones', () => {
     );
 
     // And back: the copy moves like any volume, and a second format never happens.
-    await b.provider.unmount('travels');
+    await b.provider.unmount({ name: 'travels' });
     const back = await mountAsSwarmWould(a.provider, 'travels');
     expect(await readFile(join(back.path, 'data.txt'), 'utf8')).toBe('written in us-east-1a');
     expect((await volumesNamed('travels')).map((v) => v.AvailabilityZone)).toEqual([ZONE_A]);
@@ -205,13 +205,13 @@ describe('relocation across zones', () => {
     await writeAndRelease(a, 'slow', 'worth the wait');
 
     // The first Mount starts the move and answers within its second, at whatever step the move is by then.
-    const first = await failure(b.provider.mount('slow'), ErrorKind.BackendFailure);
+    const first = await failure(b.provider.mount({ name: 'slow' }), ErrorKind.BackendFailure);
     expect(first.message).toMatch(
       /^volume "slow" is moving from us-east-1a to us-east-1b: .*; retry shortly: the move goes on meanwhile$/,
     );
     // Once the move waits for its snapshot, which EC2 takes long to make here, a Mount says so, and joins the same move.
     await statusAsked.promise;
-    const pending = await failure(b.provider.mount('slow'), ErrorKind.BackendFailure);
+    const pending = await failure(b.provider.mount({ name: 'slow' }), ErrorKind.BackendFailure);
     expect(pending.message).toMatch(
       /^volume "slow" is moving from us-east-1a to us-east-1b: transfer snapshot snap-[0-9a-f]+ \d+% done; retry shortly/,
     );
@@ -304,7 +304,7 @@ describe('relocation across zones', () => {
     await send(new DeleteVolumeCommand({ VolumeId: oldId }));
     expect((await a.provider.inspect('finished'))?.status?.volumeId).toBe(copy.VolumeId);
 
-    const { path } = await b.provider.mount('finished');
+    const { path } = await b.provider.mount({ name: 'finished' });
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('made it');
     const [moved] = await volumesNamed('finished');
     expect(moved?.VolumeId).toBe(copy.VolumeId);
@@ -352,7 +352,7 @@ describe('relocation across zones', () => {
     );
     expect(await volumesNamed('stays')).toHaveLength(2);
 
-    const { path } = await a.provider.mount('stays');
+    const { path } = await a.provider.mount({ name: 'stays' });
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('never moved');
     const left = await volumesNamed('stays');
     expect(left.map((v) => v.VolumeId)).toEqual([volumeId]);
@@ -384,8 +384,8 @@ describe('relocation across zones', () => {
       true,
     );
 
-    await b.provider.unmount('gone');
-    await a.provider.remove('gone');
+    await b.provider.unmount({ name: 'gone' });
+    await a.provider.remove({ name: 'gone' });
     expect(await volumesNamed('gone')).toEqual([]);
     expect(await snapshotsOf(movedId)).toEqual([]);
     expect(await snapshotsOf(oldId)).toEqual([]);
@@ -473,11 +473,11 @@ describe('two moves of one volume, and a node taking it back, racing', () => {
 
     const bMount = mountAsSwarmWould(b.provider, 'raced');
     await bAtDelete.promise;
-    const cOutcome = moveOutcome(c.provider.mount('raced'), log.next);
+    const cOutcome = moveOutcome(c.provider.mount({ name: 'raced' }), log.next);
     const { path } = await bMount;
     expect(await readFile(join(path, 'data.txt'), 'utf8')).toBe('written in a');
     await writeFile(join(path, 'data.txt'), 'written in b');
-    await b.provider.unmount('raced');
+    await b.provider.unmount({ name: 'raced' });
     bDone.open();
 
     expect(await cOutcome).toMatch(
@@ -487,7 +487,7 @@ describe('two moves of one volume, and a node taking it back, racing', () => {
     expect(left.map((v) => v.AvailabilityZone)).toEqual([ZONE_B]);
     expect(tagsOf(left[0])[MOVED_FROM_TAG]).toBeUndefined();
     expect(await snapshotsOf(sourceId)).toEqual([]);
-    const again = await b.provider.mount('raced');
+    const again = await b.provider.mount({ name: 'raced' });
     expect(await readFile(join(again.path, 'data.txt'), 'utf8')).toBe('written in b');
   });
 
@@ -519,19 +519,19 @@ describe('two moves of one volume, and a node taking it back, racing', () => {
       }),
     });
 
-    const aMount = a2.provider.mount('contested');
+    const aMount = a2.provider.mount({ name: 'contested' });
     await aAtAttach.promise;
-    const bOutcome = moveOutcome(b.provider.mount('contested'), log.next);
+    const bOutcome = moveOutcome(b.provider.mount({ name: 'contested' }), log.next);
     const { path } = await aMount;
     await writeFile(join(path, 'data.txt'), 'written while b moved it');
-    await a2.provider.unmount('contested');
+    await a2.provider.unmount({ name: 'contested' });
     aDone.open();
 
     expect(await bOutcome).toMatch(/volume "contested" was taken back from its move to us-east-1b/);
     const left = await volumesNamed('contested');
     expect(left.map((v) => v.VolumeId)).toEqual([sourceId]);
     expect(tagsOf(left[0])[MOVE_TO_TAG]).toBeUndefined();
-    const again = await a.provider.mount('contested');
+    const again = await a.provider.mount({ name: 'contested' });
     expect(await readFile(join(again.path, 'data.txt'), 'utf8')).toBe('written while b moved it');
   });
 });

@@ -44,7 +44,7 @@ describe('EBS snapshots against moto, with bytes on loop devices', () => {
       options: parseOptions(a.provider.options, { size: '1' }, 'backing=ebs'),
     });
     const volumeId = created.status?.volumeId as string;
-    const { path } = await a.provider.mount('journal');
+    const { path } = await a.provider.mount({ name: 'journal' });
     await writeFile(join(path, 'entry.txt'), 'written before the snapshot');
     // A snapshot holds what reached the disk, on EBS as here: flush the file system's cache first.
     await run('sync', ['-f', path]);
@@ -99,7 +99,7 @@ describe('EBS snapshots against moto, with bytes on loop devices', () => {
         TagSpecifications: [{ ResourceType: 'volume', Tags: volumeTags('journal-copy', STACK, { size: '1' }) }],
       }),
     );
-    const copy = await b.provider.mount('journal-copy');
+    const copy = await b.provider.mount({ name: 'journal-copy' });
     expect(await readFile(join(copy.path, 'entry.txt'), 'utf8')).toBe('written before the snapshot');
 
     expect(await snapshots.deleteAllFor('journal')).toBe(3);

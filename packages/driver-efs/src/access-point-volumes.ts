@@ -3,6 +3,7 @@ import {
   AccessPointNotFound,
   CreateAccessPointCommand,
   DeleteAccessPointCommand,
+  DescribeAccessPointsCommand,
   paginateDescribeAccessPoints,
   type AccessPointDescription,
   type EFSClient,
@@ -64,6 +65,30 @@ export class AccessPointVolumes {
 
   async find(fileSystemIds: readonly string[], name: string): Promise<AccessPointVolume | undefined> {
     return (await this.list(fileSystemIds)).find((volume) => volume.name === name);
+  }
+
+  /**
+   * The volume `name` by its access point's id (`ProviderVolume.ref`), in one call instead of a listing of every access
+   * point: undefined unless that access point is still the volume, Stowage's own for that name on one of
+   * `fileSystemIds` (the one {@link list} prefers), so the caller looks by name then.
+   */
+  async byRef(
+    fileSystemIds: readonly string[],
+    name: string,
+    accessPointId: string,
+  ): Promise<AccessPointVolume | undefined> {
+    let points: AccessPointDescription[];
+    try {
+      ({ AccessPoints: points = [] } = await this.efs.send(
+        new DescribeAccessPointsCommand({ AccessPointId: accessPointId }),
+      ));
+    } catch (error) {
+      if (error instanceof AccessPointNotFound) return undefined;
+      throw StowageError.wrap(error, `cannot describe access point ${accessPointId} of volume "${name}"`);
+    }
+    const volume = points.length === 1 ? toVolume(points[0] as AccessPointDescription) : undefined;
+    const isIt = volume?.name === name && volume.createdByStowage && fileSystemIds.includes(volume.fileSystemId);
+    return isIt ? volume : undefined;
   }
 
   /**

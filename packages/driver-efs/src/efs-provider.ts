@@ -5,6 +5,7 @@ import { EFSClient, type EFSClientConfig } from '@aws-sdk/client-efs';
 import { resolveNodeIdentity } from '@stowage/aws-node';
 import {
   StowageError,
+  VolumeAnswers,
   formatOptionValues,
   type CreateRequest,
   type HostOperations,
@@ -12,6 +13,7 @@ import {
   type MountResult,
   type ProviderVolume,
   type StorageProvider,
+  type VolumeHandle,
   type VolumeScope,
 } from '@stowage/core';
 import { AccessPointVolumes, VOLUME_TAG, type AccessPointVolume, type NewAccessPoint } from './access-point-volumes.js';
@@ -82,6 +84,8 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
   private started: Started | undefined;
   /** The engine told this run which volumes it holds (it serves mounts), so a mount no volume holds is nobody's. */
   private reconciled = false;
+  /** The access point behind each inspect answer: a Mount or Remove then lists no access points again. */
+  private readonly answers = new VolumeAnswers<AccessPointVolume>();
 
   constructor(
     private readonly settings: EfsProviderSettings,
@@ -206,20 +210,20 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
    * while this node has the volume mounted; no node can see another node's mounts of an EFS directory, so those
    * lose their data (README).
    */
-  async remove(name: string): Promise<void> {
+  async remove(handle: VolumeHandle): Promise<void> {
+    const { name } = handle;
     this.ready();
     if (this.settings.accessPoints) {
-      await this.removeAccessPoint(name);
+      await this.removeAccessPoint(handle);
       return;
     }
-    const found = await this.findDirectoryVolume(name);
-    if (!found) throw StowageError.notFound(`volume "${name}" not found`);
-    const { kept } = await this.onFileSystem(found.fileSystemId, (root) =>
-      this.directories(root, found.fileSystemId).remove(name),
-    );
+    // The ref names the file system: the record is read there only, under the remove's lock, which says NotFound.
+    const fileSystemId = this.recordedFileSystem(handle) ?? (await this.findDirectoryVolume(name))?.fileSystemId;
+    if (fileSystemId === undefined) throw StowageError.notFound(`volume "${name}" not found`);
+    const { kept } = await this.onFileSystem(fileSystemId, (root) => this.directories(root, fileSystemId).remove(name));
     if (kept)
       this.deps.logger.info(
-        { volume: name, fileSystemId: found.fileSystemId },
+        { volume: name, fileSystemId },
         `removed an adopted volume; its directory /${name} is kept`,
       );
   }
@@ -228,7 +232,7 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     const s = this.ready();
     if (this.settings.accessPoints) {
       const volume = await s.accessPoints.find(this.fileSystemIds(), name);
-      return volume && accessPointVolume(volume);
+      return volume && this.answers.answer(accessPointVolume(volume), volume);
     }
     const found = await this.findDirectoryVolume(name);
     return found && directoryVolume(found.record, found.fileSystemId);
@@ -245,10 +249,12 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     return volumes;
   }
 
-  async mount(name: string): Promise<MountResult> {
+  async mount(handle: VolumeHandle): Promise<MountResult> {
+    const { name } = handle;
     const s = this.ready();
-    if (this.settings.accessPoints) return this.mountAccessPoint(name);
-    for (const id of this.fileSystemIds()) {
+    if (this.settings.accessPoints) return this.mountAccessPoint(handle);
+    const recorded = this.recordedFileSystem(handle);
+    for (const id of recorded === undefined ? this.fileSystemIds() : [recorded]) {
       const holder = volumeHolder(name);
       const root = await s.mounts.hold(id, holder);
       try {
@@ -263,7 +269,7 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     throw StowageError.notFound(`volume "${name}" not found`);
   }
 
-  async unmount(name: string): Promise<void> {
+  async unmount({ name }: VolumeHandle): Promise<void> {
     const s = this.ready();
     if (this.settings.accessPoints) {
       await this.deps.host.unmount(this.accessPointMountPoint(name));
@@ -319,9 +325,10 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     return this.settings.maxIoFileSystemId !== undefined || this.settings.maxIoFileSystemTag !== undefined;
   }
 
-  private async mountAccessPoint(name: string): Promise<MountResult> {
+  private async mountAccessPoint(handle: VolumeHandle): Promise<MountResult> {
+    const { name } = handle;
     const s = this.ready();
-    const volume = await s.accessPoints.find(this.fileSystemIds(), name);
+    const volume = await this.accessPointOf(handle);
     if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
     const target = this.accessPointMountPoint(name);
     if (!(await this.deps.host.isMountpoint(target))) {
@@ -391,9 +398,10 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
    * Deletes the access point if Stowage made it, and its directory if that is provably the volume's: `/<name>`
    * exactly, not adopted. An access point merely tagged with the name is neither deleted nor emptied.
    */
-  private async removeAccessPoint(name: string): Promise<void> {
+  private async removeAccessPoint(handle: VolumeHandle): Promise<void> {
+    const { name } = handle;
     const s = this.ready();
-    const volume = await s.accessPoints.find(this.fileSystemIds(), name);
+    const volume = await this.accessPointOf(handle);
     if (!volume) throw StowageError.notFound(`volume "${name}" not found`);
     const { accessPointId, fileSystemId, rootDirectory } = volume;
     if (!volume.createdByStowage) {
@@ -517,6 +525,29 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
     return join(this.settings.mountRoot, 'access-points', name);
   }
 
+  /**
+   * The access point volume of a handle: the inspect answer it brings, else the access point its ref names, else the
+   * one a listing finds by name (every access point of each file system: what the others spare).
+   */
+  private async accessPointOf(handle: VolumeHandle): Promise<AccessPointVolume | undefined> {
+    const { accessPoints } = this.ready();
+    const ids = this.fileSystemIds();
+    return (
+      this.answers.of(handle) ??
+      // A ref of a directory volume (a file system id, from a run with accessPoints off) names no access point.
+      (handle.ref?.startsWith('fsap-') ? await accessPoints.byRef(ids, handle.name, handle.ref) : undefined) ??
+      (await accessPoints.find(ids, handle.name))
+    );
+  }
+
+  /**
+   * The file system a directory volume's ref names (its record is there), if it is still one of this node's: a ref
+   * recorded before the settings changed names none, and the volume is then looked for on each.
+   */
+  private recordedFileSystem({ ref }: VolumeHandle): string | undefined {
+    return ref !== undefined && this.fileSystemIds().includes(ref) ? ref : undefined;
+  }
+
   private async findDirectoryVolume(
     name: string,
   ): Promise<{ record: DirectoryVolumeRecord; fileSystemId: string } | undefined> {
@@ -573,12 +604,20 @@ function volumeHolder(name: string): string {
 
 function directoryVolume(record: DirectoryVolumeRecord, fileSystemId: string): ProviderVolume {
   const status = record.adopted ? { fileSystemId, adopted: true } : { fileSystemId };
-  return { name: record.name, createdAt: new Date(record.createdAt), options: record.options, status };
+  // The ref is where the record is: a Mount or Remove with it reads no other file system's.
+  return {
+    name: record.name,
+    createdAt: new Date(record.createdAt),
+    options: record.options,
+    status,
+    ref: fileSystemId,
+  };
 }
 
 function accessPointVolume(volume: AccessPointVolume): ProviderVolume {
   return {
     name: volume.name,
+    ref: volume.accessPointId,
     ...(volume.createdAt ? { createdAt: volume.createdAt } : {}),
     options: volume.options,
     status: {

@@ -15,18 +15,29 @@ afterAll(async () => {
   await world?.stop();
 });
 
-runConformanceSuite('efs', async (): Promise<ConformanceSetup> => {
-  const dir = await scratch();
-  return {
-    provider: provider({ fileSystemId, nfsStandInDir: dir.exports, mountRoot: join(dir.dir, 'mounts') }),
-    createOptions: { perfmode: 'generalpurpose', mode: '0750' },
-    otherCreateOptions: { perfmode: 'generalpurpose', mode: '0700' },
-    invalidOptions: [
-      { options: { perfmode: 'fast' }, error: /perfmode: must be one of generalpurpose, maxio/ },
-      { options: { perfmode: 'maxio' }, error: /perfmode: maxio needs a max I\/O file system/ },
-      { options: { mode: '8888' }, error: /mode: must be an octal mode such as 755 or 0750/ },
-      { options: { uid: 'root' }, error: /uid: must be a whole number/ },
-    ],
-    teardown: () => dir.cleanup(),
+function setup(accessPoints: boolean): () => Promise<ConformanceSetup> {
+  return async () => {
+    const dir = await scratch();
+    return {
+      provider: provider({
+        fileSystemId,
+        accessPoints,
+        nfsStandInDir: dir.exports,
+        mountRoot: join(dir.dir, 'mounts'),
+      }),
+      createOptions: { perfmode: 'generalpurpose', mode: '0750' },
+      otherCreateOptions: { perfmode: 'generalpurpose', mode: '0700' },
+      invalidOptions: [
+        { options: { perfmode: 'fast' }, error: /perfmode: must be one of generalpurpose, maxio/ },
+        { options: { perfmode: 'maxio' }, error: /perfmode: maxio needs a max I\/O file system/ },
+        { options: { mode: '8888' }, error: /mode: must be an octal mode such as 755 or 0750/ },
+        { options: { uid: 'root' }, error: /uid: must be a whole number/ },
+      ],
+      teardown: () => dir.cleanup(),
+    };
   };
-});
+}
+
+runConformanceSuite('efs', setup(false));
+// Access point volumes: their ref is the access point's id, which the remount after a restart finds them by.
+runConformanceSuite('efs (access points)', setup(true));

@@ -5,6 +5,7 @@ import { DescribeAccessPointsCommand } from '@aws-sdk/client-efs';
 import { ErrorKind, StowageError, SystemHostOperations, VolumeEngine, createLogger } from '@stowage/core';
 import { expectStowageError } from '@stowage/core/testing';
 import { freePort, type MotoCloud } from '@stowage/testkit/moto';
+import { AccessPointVolumes } from '../src/access-point-volumes.js';
 import { OTHER_ZONE, provider, scratch, startMotoEfs } from './support/moto-efs.js';
 
 let world: MotoCloud;
@@ -171,6 +172,39 @@ describe('access point volumes', () => {
     await engine.remove('apvol');
     expect((await world.efs.send(new DescribeAccessPointsCommand({ FileSystemId: id }))).AccessPoints).toEqual([]);
     expect(await engine.get('apvol')).toBeUndefined();
+  });
+  it('finds a volume by the ref it answered, its access point id, without listing every access point', async () => {
+    const id = await world.fileSystem();
+    const { engine, efs } = await node('a', { fileSystemId: id, accessPoints: true });
+    await engine.create('byref', { backing: 'shared' });
+    await engine.create('other', { backing: 'shared' });
+    const ref = (await efs.inspect('byref'))?.ref as string;
+    const otherRef = (await efs.inspect('other'))?.ref as string;
+    expect(ref).toMatch(/^fsap-/);
+    expect(otherRef).not.toBe(ref);
+    const listings = vi.spyOn(AccessPointVolumes.prototype, 'list');
+
+    // As the remount after a restart and the release of an older record call it: name and ref, no inspect answer.
+    const { path } = await efs.mount({ name: 'byref', ref });
+    expect(listings).not.toHaveBeenCalled();
+    expect(path).toMatch(/access-points\/byref$/);
+    await efs.unmount({ name: 'byref', ref });
+
+    // The ref of another volume, or of none, is not taken for this one: the listing by name decides.
+    await efs.mount({ name: 'byref', ref: otherRef });
+    expect(listings).toHaveBeenCalledTimes(1);
+    await efs.unmount({ name: 'byref' });
+
+    // Through the engine, a Mount lists once: the engine's lookup, whose answer the provider uses. A Remove lists once
+    // more, not to find the volume but when its name's lock ends (is it published? that decides a crash's leftovers).
+    listings.mockClear();
+    await engine.mount('other', 'c1');
+    expect(listings).toHaveBeenCalledTimes(1);
+    await engine.unmount('other', 'c1');
+    listings.mockClear();
+    await engine.remove('other');
+    expect(listings).toHaveBeenCalledTimes(2);
+    listings.mockRestore();
   });
 });
 

@@ -10,6 +10,7 @@ import {
   type MountResult,
   type ProviderVolume,
   type StorageProvider,
+  type VolumeHandle,
   type VolumeScope,
 } from '@stowage/core';
 import { LOCAL_OPTIONS, type LocalOptions } from './local-options.js';
@@ -113,7 +114,9 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
     return this.remember(metadata);
   }
 
-  async remove(name: string): Promise<void> {
+  // A local volume is found by its name alone (its directory): handles carry nothing this provider needs, so it
+  // answers no ref.
+  async remove({ name }: VolumeHandle): Promise<void> {
     const target = this.layout.volumeDir(name);
     const doomed = this.layout.removingDir(name);
     this.volumes.delete(name);
@@ -204,8 +207,9 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
     return this.volumes.get(name) ?? this.remember(await readVolumeMetadata(this.layout.metadataFile(name), name));
   }
 
-  async mount(name: string): Promise<MountResult> {
-    if ((await this.inspect(name)) === undefined) throw StowageError.notFound(`volume "${name}" not found`);
+  async mount({ name, volume }: VolumeHandle): Promise<MountResult> {
+    // The engine's lookup just now stands for this provider's own; a remount at start-up asks again.
+    if ((volume ?? (await this.inspect(name))) === undefined) throw StowageError.notFound(`volume "${name}" not found`);
     const path = this.layout.dataDir(name);
     let isDirectory: boolean;
     try {
@@ -219,7 +223,7 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
   }
 
   /** Nothing to release: the data directory is handed out as it is. */
-  async unmount(_name: string): Promise<void> {}
+  async unmount(_volume: VolumeHandle): Promise<void> {}
 
   private async buildVolume(
     temp: string,

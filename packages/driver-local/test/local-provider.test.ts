@@ -140,8 +140,8 @@ describe('create', () => {
     for (const name of ['../evil', '..', '.', 'a/b', '.hidden', '']) {
       await expectStowageError(create(provider, name), ErrorKind.InvalidArgument);
       await expectStowageError(provider.inspect(name), ErrorKind.InvalidArgument);
-      await expectStowageError(provider.remove(name), ErrorKind.InvalidArgument);
-      await expectStowageError(provider.mount(name), ErrorKind.InvalidArgument);
+      await expectStowageError(provider.remove({ name }), ErrorKind.InvalidArgument);
+      await expectStowageError(provider.mount({ name }), ErrorKind.InvalidArgument);
     }
     expect(await readdir(root)).toEqual([]);
     expect(await readdir(base)).toEqual(['volumes']);
@@ -215,7 +215,7 @@ describe('list', () => {
     const listed = await second.list();
     expect(listed.map((v) => v.name).sort()).toEqual(['old1', 'old2']);
     expect(listed.find((v) => v.name === 'old1')?.options).toEqual({ mode: '0700' });
-    expect((await second.mount('old1')).path).toBe(join(root, 'old1', '_data'));
+    expect((await second.mount({ name: 'old1' })).path).toBe(join(root, 'old1', '_data'));
   });
 
   it('follows the directory: volumes deleted or added behind its back leave and join the list', async () => {
@@ -250,7 +250,7 @@ describe('remove', () => {
     await mkdir(join(root, 'doomed', '_data', 'deep', 'tree'), { recursive: true });
     await writeFile(join(root, 'doomed', '_data', 'deep', 'tree', 'f'), 'x');
 
-    await provider.remove('doomed');
+    await provider.remove({ name: 'doomed' });
     expect(await readdir(root)).toEqual([]);
     expect(await provider.inspect('doomed')).toBeUndefined();
   });
@@ -261,15 +261,15 @@ describe('remove', () => {
     await create(provider, 'cluttered');
     await writeFile(join(root, 'cluttered', 'notes.txt'), 'x');
 
-    await provider.remove('empty');
-    await provider.remove('cluttered');
+    await provider.remove({ name: 'empty' });
+    await provider.remove({ name: 'cluttered' });
     expect(await readdir(root)).toEqual([]);
     expect(logger.at('warn')).toEqual([]);
   });
 
   it('answers NotFound for a missing volume', async () => {
     const provider = await started();
-    await expectStowageError(provider.remove('ghost'), ErrorKind.NotFound);
+    await expectStowageError(provider.remove({ name: 'ghost' }), ErrorKind.NotFound);
   });
 });
 
@@ -277,24 +277,24 @@ describe('mount and unmount', () => {
   it('hands out the _data directory, again and again', async () => {
     const provider = await started();
     await create(provider, 'm');
-    const first = await provider.mount('m');
+    const first = await provider.mount({ name: 'm' });
     expect(first).toEqual({ path: join(root, 'm', '_data') });
-    expect(await provider.mount('m')).toEqual(first);
-    await provider.unmount('m');
-    await provider.unmount('m');
+    expect(await provider.mount({ name: 'm' })).toEqual(first);
+    await provider.unmount({ name: 'm' });
+    await provider.unmount({ name: 'm' });
     expect((await stat(first.path)).isDirectory()).toBe(true);
   });
 
   it('answers NotFound for a missing volume', async () => {
     const provider = await started();
-    await expectStowageError(provider.mount('ghost'), ErrorKind.NotFound);
+    await expectStowageError(provider.mount({ name: 'ghost' }), ErrorKind.NotFound);
   });
 
   it('reports a volume whose data directory is gone as a backend failure', async () => {
     const provider = await started();
     await create(provider, 'broken');
     await rm(join(root, 'broken', '_data'), { recursive: true });
-    const error = await expectStowageError(provider.mount('broken'), ErrorKind.BackendFailure);
+    const error = await expectStowageError(provider.mount({ name: 'broken' }), ErrorKind.BackendFailure);
     expect(error.message).toContain('broken');
   });
 });

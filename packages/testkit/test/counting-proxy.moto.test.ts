@@ -53,6 +53,28 @@ describe('startCountingProxy', () => {
     expect(proxy.total()).toBe(3);
   });
 
+  it('counts the calls of one action by what each looked up: filter names, id lists, or everything', async () => {
+    await ec2(
+      proxy.endpoint,
+      'Action=DescribeVolumes&Filter.1.Name=tag%3AStackID&Filter.1.Value.1=s&Filter.2.Name=tag%3Astowage%3Avolume&Filter.2.Value.1=v',
+    );
+    await ec2(proxy.endpoint, 'Action=DescribeVolumes&Filter.1.Name=volume-id&Filter.1.Value.1=vol-1');
+    await ec2(proxy.endpoint, 'Action=DescribeVolumes&Filter.1.Name=volume-id&Filter.1.Value.1=vol-2');
+    await ec2(proxy.endpoint, 'Action=DescribeVolumes&VolumeId.1=vol-0123456789abcdef0');
+    await ec2(proxy.endpoint, 'Action=DescribeVolumes');
+    await ec2(proxy.endpoint, 'Action=DescribeInstances');
+    expect(proxy.lookups('ec2:DescribeVolumes')).toEqual({
+      '(all)': 1,
+      'tag:StackID+tag:stowage:volume': 1,
+      VolumeId: 1,
+      'volume-id': 2,
+    });
+    expect(proxy.lookups('ec2:DescribeInstances')).toEqual({ '(all)': 1 });
+    expect(proxy.lookups('ec2:CreateVolume')).toEqual({});
+    proxy.reset();
+    expect(proxy.lookups('ec2:DescribeVolumes')).toEqual({});
+  });
+
   it('passes moto errors through with their status, and forgets its counts on reset', async () => {
     const missing = await ec2(proxy.endpoint, 'Action=DescribeVolumes&VolumeId.1=vol-0123456789abcdef0');
     expect(missing.status).toBe(400);

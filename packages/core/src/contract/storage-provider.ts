@@ -27,6 +27,36 @@ export interface ProviderVolume {
   readonly path?: string;
   /** Backend facts shown by `docker volume inspect` under Status (size, type, backend id, attached node...). */
   readonly status?: Readonly<Record<string, unknown>>;
+  /**
+   * The provider's own reference to this volume (an EBS volume id, an EFS access point id), opaque to the engine:
+   * the engine records it with the volume's mount and hands it back in {@link VolumeHandle.ref}, so a later call
+   * (an Unmount after a restart) can act without finding the volume by name again. At most
+   * {@link MAX_VOLUME_REF_LENGTH} printable characters: the engine keeps no ref beyond that, and logs it.
+   */
+  readonly ref?: string;
+}
+
+/** The longest {@link ProviderVolume.ref} the engine records: refs live in every mount record, so they stay small. */
+export const MAX_VOLUME_REF_LENGTH = 1024;
+
+/**
+ * What the engine hands back to a provider for one of its volumes, so the provider need not look up by name what
+ * the engine has just looked up (on EBS that lookup is a DescribeVolumes call, rate-limited per account).
+ *
+ * Only {@link name} is certain. A handle may carry no ref and no volume at all: a mount record written before refs
+ * existed, or a ref the engine refused. A provider then finds the volume by name, as it would without handles.
+ */
+export interface VolumeHandle {
+  readonly name: string;
+  /** {@link ProviderVolume.ref} as the provider answered it, when the engine has it (absent for records of older versions). */
+  readonly ref?: string;
+  /**
+   * The volume as {@link StorageProvider.inspect} answered it just now, under this volume's lock, when the engine looked
+   * it up for this call (a Mount, a Remove); absent for start-up remounts and releases. Nothing of this node changed
+   * the volume since, but another node may have (a `global` backend): act on it as on the answer of a lookup of
+   * your own made at the start of the call.
+   */
+  readonly volume?: ProviderVolume;
 }
 
 /**
@@ -59,6 +89,13 @@ export interface ProviderCapabilities {
 export interface MountResult {
   /** The host path to hand to the container. Must exist and stay valid until {@link StorageProvider.unmount}. */
   readonly path: string;
+  /**
+   * The ref of what was mounted, if the provider knows it; needed only when it may not be the one the Mount was
+   * handed: the volume became another one of the backend's on the way (EBS moved it to this zone as a new volume).
+   * The engine records it in place of the handle's, so the Unmount gets the ref of what is mounted. Same limits as
+   * {@link ProviderVolume.ref}; left out, the handle's ref stays recorded.
+   */
+  readonly ref?: string;
 }
 
 /**
@@ -112,9 +149,11 @@ export interface StorageProvider<O extends object = OptionValues> {
 
   /**
    * Deletes the volume and its data. Throws NotFound if there is no such volume. Never called while this node
-   * holds the volume mounted; a `global` backend that can tell another node holds it throws InUse.
+   * holds the volume mounted; a `global` backend that can tell another node holds it throws InUse. The engine has
+   * just inspected the volume and hands that answer over in {@link VolumeHandle.volume}, unless it released a
+   * half-made mount of it in between (the answer would be out of date): then only the name and ref.
    */
-  remove(name: string): Promise<void>;
+  remove(volume: VolumeHandle): Promise<void>;
 
   /**
    * The volume, or `undefined` if it truly does not exist. Throws BackendFailure when it cannot tell.
@@ -136,15 +175,18 @@ export interface StorageProvider<O extends object = OptionValues> {
   /**
    * Makes the volume usable on this node (attach, format if empty, mount) and returns the path for containers.
    * Must be idempotent: called again for a volume already mounted here (after a restart), it checks the mount
-   * and returns the same path, re-establishing it if the host lost it.
+   * and returns the same path, re-establishing it if the host lost it. A Mount comes with the volume as inspect just
+   * answered it ({@link VolumeHandle.volume}); a remount at start-up with the name and the ref recorded at the Mount.
    */
-  mount(name: string): Promise<MountResult>;
+  mount(volume: VolumeHandle): Promise<MountResult>;
 
   /**
    * Releases the volume on this node (unmount, detach). Idempotent: succeeds if it is not mounted. Also called
    * after a failed {@link mount} and at start-up for a mount a crash interrupted, so it must undo a half-made one.
+   * Gets the name and the ref recorded at the Mount (that of {@link MountResult.ref} when the Mount answered one),
+   * never a volume: it may run long after any lookup, in another process.
    */
-  unmount(name: string): Promise<void>;
+  unmount(volume: VolumeHandle): Promise<void>;
 
   /**
    * Called once at start-up after the engine restored its mount table, with the names this node still holds

@@ -1,12 +1,21 @@
-import type { StorageProvider } from '../contract/storage-provider.js';
+import type { StorageProvider, VolumeHandle } from '../contract/storage-provider.js';
 import { StowageError } from '../errors/stowage-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { BackingRouter, Located } from './backing-router.js';
 import { withConfirmed, withMount, withoutCallers, withWithdrawn, withUnmount } from './caller-holds.js';
 import { engineFailpoint } from './engine-failpoints.js';
 import type { KeyedMutex } from './keyed-mutex.js';
-import { holdCount, NO_CALLERS, type CallerHold, type MountRecord, type MountState } from './mount-record.js';
+import {
+  holdCount,
+  NO_CALLERS,
+  recordedHandle,
+  volumeRefProblem,
+  type CallerHold,
+  type MountRecord,
+  type MountState,
+} from './mount-record.js';
 import type { MountTable } from './mount-table.js';
+import { CONTROL_CHARACTERS } from './option-parser.js';
 
 /** How {@link MountCounter.mount} counts a Mount. */
 export interface EngineMountOptions {
@@ -41,8 +50,6 @@ export interface HeldVolume {
 }
 
 const MAX_CALLER_ID_LENGTH = 256;
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /**
  * Mount counting: the backend mounts a volume for its first caller and releases it after the last one left; every
@@ -99,23 +106,27 @@ export class MountCounter {
         throw error;
       }
       const { provider } = found;
+      const handle = this.lookedUp(name, found);
       // Written before the backend is touched: a crash from here on is undone at the next start.
-      await this.table.set(name, { backing: provider.name, state: 'mounting', callers });
+      await this.table.set(name, { backing: provider.name, state: 'mounting', callers, ref: handle.ref });
       engineFailpoint('mount:after-intent');
       let path: string;
+      let ref = handle.ref;
       try {
-        ({ path } = await provider.mount(name));
+        const result = await provider.mount(handle);
+        path = result.path;
+        ref = this.recordableRef(provider, name, result.ref) ?? ref;
       } catch (error) {
-        await this.abandonMount(name, provider, callers);
+        await this.abandonMount(handle, provider, callers);
         throw StowageError.wrap(error, `mounting volume "${name}" (backing ${provider.name}) failed`);
       }
       engineFailpoint('mount:after-provider');
-      const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers };
+      const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers, ref };
       try {
         await this.table.set(name, withMount(mounted, callerId, { provisional, now: Date.now() }));
       } catch (error) {
         // Not durable, so not made: the caller gets an error, and must not be left with a mount nobody counts.
-        await this.abandonMount(name, provider, callers);
+        await this.abandonMount({ name, ref }, provider, callers);
         throw error;
       }
       engineFailpoint('mount:after-commit');
@@ -204,9 +215,9 @@ export class MountCounter {
    * Releases a volume whose last caller left (or that a crash left half mounted) and forgets its record. The caller
    * holds the name's lock.
    */
-  async finishRelease(name: string, provider: StorageProvider): Promise<void> {
+  async finishRelease(name: string, provider: StorageProvider, record: MountRecord): Promise<void> {
     try {
-      await provider.unmount(name);
+      await provider.unmount(recordedHandle(name, record));
     } catch (error) {
       // The record stays, marked unmounting with no callers: the next mount or the next start finishes the job.
       throw StowageError.wrap(error, `releasing volume "${name}" (backing ${provider.name}) failed`);
@@ -225,7 +236,7 @@ export class MountCounter {
     const provider = this.providerFor(record);
     await this.table.set(name, { ...record, state: 'unmounting' });
     engineFailpoint('unmount:after-intent');
-    await this.finishRelease(name, provider);
+    await this.finishRelease(name, provider, record);
     engineFailpoint('unmount:after-commit');
     this.logger.info({ volume: name, backing: record.backing }, 'volume unmounted');
   }
@@ -236,13 +247,13 @@ export class MountCounter {
    * A failure here leaves the `mounting` record, which the next Mount or start-up finishes.
    */
   private async abandonMount(
-    name: string,
+    { name, ref }: VolumeHandle,
     provider: StorageProvider,
     callers: ReadonlyMap<string, CallerHold>,
   ): Promise<void> {
     try {
-      await provider.unmount(name);
-      if (callers.size > 0) await this.table.set(name, { backing: provider.name, state: 'unavailable', callers });
+      await provider.unmount(ref === undefined ? { name } : { name, ref });
+      if (callers.size > 0) await this.table.set(name, { backing: provider.name, state: 'unavailable', callers, ref });
       else await this.table.delete(name);
     } catch (error) {
       this.logger.warn(
@@ -270,6 +281,24 @@ export class MountCounter {
       );
       return false;
     }
+  }
+
+  /** What a provider gets for a volume the engine has just looked up: the answer, and its ref if it may be recorded. */
+  lookedUp(name: string, { provider, volume }: Located): VolumeHandle {
+    const ref = this.recordableRef(provider, name, volume.ref);
+    return ref === undefined ? { name, volume } : { name, ref, volume };
+  }
+
+  /** `ref` when it may be recorded; a bad one is logged and dropped, and the provider then finds the volume by name. */
+  recordableRef(provider: StorageProvider, name: string, ref: string | undefined): string | undefined {
+    if (ref === undefined) return undefined;
+    const problem = volumeRefProblem(ref);
+    if (problem === undefined) return ref;
+    this.logger.warn(
+      { volume: name, backing: provider.name, problem },
+      'the backing answered a ref that is not recorded',
+    );
+    return undefined;
   }
 
   private providerFor(record: MountRecord): StorageProvider {

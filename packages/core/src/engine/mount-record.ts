@@ -1,3 +1,6 @@
+import { MAX_VOLUME_REF_LENGTH, type VolumeHandle } from '../contract/storage-provider.js';
+import { CONTROL_CHARACTERS } from './option-parser.js';
+
 /**
  * What this node knows of one caller's Mounts of a volume. A caller may hold several Mounts at once (Docker's
  * `docker cp` into a running container sends the container's own ID again).
@@ -28,6 +31,8 @@ export interface MountRecord {
   readonly state: MountState;
   /** The path the provider returned; meaningful only while `mounted`. */
   readonly mountpoint?: string;
+  /** The provider's ref of the volume (`ProviderVolume.ref`), handed back on Unmount and remount. */
+  readonly ref?: string;
   /**
    * Per caller ID. A Map, never a plain object: caller IDs come from outside, and `constructor`, `toString` or
    * `__proto__` must be IDs like any other.
@@ -51,6 +56,7 @@ export interface MountRecordJson {
   readonly backing: string;
   readonly state: MountState;
   readonly mountpoint?: string;
+  readonly ref?: string;
   readonly callers: ReadonlyArray<{
     readonly id: string;
     readonly count: number;
@@ -65,17 +71,39 @@ export function mountRecordToJson(record: MountRecord): MountRecordJson {
       ? { id, count: hold.count, pending: hold.pending, at: hold.lastMountAt }
       : { id, count: hold.count, at: hold.lastMountAt },
   );
-  return record.mountpoint === undefined
-    ? { backing: record.backing, state: record.state, callers }
-    : { backing: record.backing, state: record.state, mountpoint: record.mountpoint, callers };
+  const json: { -readonly [K in keyof MountRecordJson]: MountRecordJson[K] } = {
+    backing: record.backing,
+    state: record.state,
+    callers,
+  };
+  if (record.mountpoint !== undefined) json.mountpoint = record.mountpoint;
+  if (record.ref !== undefined) json.ref = record.ref;
+  return json;
+}
+
+/**
+ * What is wrong with `ref` as a `ProviderVolume.ref` to record, or undefined when it may be recorded: a string
+ * of 1 to {@link MAX_VOLUME_REF_LENGTH} characters, none a control character (records are JSON lines, read by people).
+ */
+export function volumeRefProblem(ref: unknown): string | undefined {
+  if (typeof ref !== 'string' || ref === '') return 'not a non-empty string';
+  if (ref.length > MAX_VOLUME_REF_LENGTH) return `longer than ${MAX_VOLUME_REF_LENGTH} characters`;
+  if (CONTROL_CHARACTERS.test(ref)) return 'holds control characters';
+  return undefined;
+}
+
+/** What the engine hands a provider for a volume it holds a record of: its name and the ref recorded, if any. */
+export function recordedHandle(name: string, record: MountRecord | undefined): VolumeHandle {
+  return record?.ref === undefined ? { name } : { name, ref: record.ref };
 }
 
 const STATES: ReadonlySet<string> = new Set<MountState>(['mounting', 'mounted', 'unmounting', 'unavailable']);
 
 /**
  * `data` read back from disk as a {@link MountRecord}, or what is wrong with it. Reads both forms: callers as a list
- * (this version) and as an object with `unanswered`/`earlierEngine` lists (0.1). 0.1's `earlierEngine` guess is
- * dropped: those holds stay counted until their callers unmount or the adapter releases them as gone.
+ * (this version) and as an object with `unanswered`/`earlierEngine` lists (0.1); records without `ref` (before 0.2).
+ * 0.1's `earlierEngine` guess is dropped: those holds stay counted until their callers unmount or the adapter
+ * releases them as gone.
  */
 export function parseMountRecord(data: unknown): MountRecord | string {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not a JSON object';
@@ -86,8 +114,16 @@ export function parseMountRecord(data: unknown): MountRecord | string {
   if (record.mountpoint !== undefined && typeof record.mountpoint !== 'string') return 'mountpoint is not a path';
   const callers = Array.isArray(record.callers) ? parseCallerList(record.callers) : parseLegacyCallers(record);
   if (typeof callers === 'string') return callers;
-  const parsed = { backing: record.backing, state: record.state as MountState, callers };
-  return typeof record.mountpoint === 'string' ? { ...parsed, mountpoint: record.mountpoint } : parsed;
+  const parsed: { -readonly [K in keyof MountRecord]: MountRecord[K] } = {
+    backing: record.backing,
+    state: record.state as MountState,
+    callers,
+  };
+  if (typeof record.mountpoint === 'string') parsed.mountpoint = record.mountpoint;
+  // A bad ref is left out, not refused: it only spares the provider a lookup by name, while refusing the record
+  // would stop the plugin (or, in the journal's last line, drop the record as torn) and lose what callers hold.
+  if (volumeRefProblem(record.ref) === undefined) parsed.ref = record.ref as string;
+  return parsed;
 }
 
 function parseCallerList(list: readonly unknown[]): Map<string, CallerHold> | string {

@@ -8,7 +8,7 @@ export type RawValues = Readonly<Record<string, unknown>>;
 const MAX_VALUE_LENGTH = 1024;
 // Control characters in a value would end up in tags, file names or command arguments; no option needs them.
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 

@@ -2,7 +2,7 @@ import type { StorageProvider } from '../contract/storage-provider.js';
 import type { Logger } from '../logging/logger.js';
 import type { BackingRouter } from './backing-router.js';
 import type { MountCounter } from './mount-counter.js';
-import { holdCount, type MountRecord } from './mount-record.js';
+import { holdCount, recordedHandle, type MountRecord } from './mount-record.js';
 import type { MountTable } from './mount-table.js';
 import type { VolumeCatalogue } from './volume-catalogue.js';
 
@@ -56,7 +56,7 @@ export async function restoreMounts(
     }
     if (holdCount(record) === 0) {
       try {
-        await counter.finishRelease(name, provider);
+        await counter.finishRelease(name, provider, record);
         logger.info({ volume: name, state: record.state }, 'finished an operation interrupted by a restart');
       } catch (error) {
         logger.error({ volume: name, err: (error as Error).message }, 'could not release an interrupted mount');
@@ -67,16 +67,18 @@ export async function restoreMounts(
     router.remember(name, provider);
     let restored: MountRecord;
     try {
-      const { path } = await provider.mount(name);
-      restored = { backing: record.backing, state: 'mounted', mountpoint: path, callers: record.callers };
+      const result = await provider.mount(recordedHandle(name, record));
+      const ref = counter.recordableRef(provider, name, result.ref) ?? record.ref;
+      restored = { ...record, state: 'mounted', mountpoint: result.path, ref };
     } catch (error) {
       logger.error(
         { volume: name, holds: holdCount(record), err: (error as Error).message },
         'a volume callers hold could not be mounted again; it is not answered as mounted until a Mount succeeds',
       );
-      restored = { backing: record.backing, state: 'unavailable', callers: record.callers };
+      restored = { backing: record.backing, state: 'unavailable', callers: record.callers, ref: record.ref };
     }
-    if (restored.state !== record.state || restored.mountpoint !== record.mountpoint) await table.set(name, restored);
+    if (restored.state !== record.state || restored.mountpoint !== record.mountpoint || restored.ref !== record.ref)
+      await table.set(name, restored);
   }
   for (const provider of router.all()) {
     try {

@@ -10,7 +10,7 @@ import { VolumeCatalogue } from './volume-catalogue.js';
 import { engineFailpoint } from './engine-failpoints.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { MountCounter, type EngineMountOptions, type HeldVolume } from './mount-counter.js';
-import { holdCount, type MountRecord } from './mount-record.js';
+import { holdCount, recordedHandle, type MountRecord } from './mount-record.js';
 import { MountTable } from './mount-table.js';
 import { fillCatalogue, restoreMounts } from './start-up-reconciliation.js';
 import { formatOptionValues, parseOptions } from './option-parser.js';
@@ -228,10 +228,11 @@ export class VolumeEngine {
           `volume "${name}" has a release under way on this node; start the plugin to finish it, then remove it`,
         );
       }
-      if (record) await this.mounts.finishRelease(name, found.provider);
+      if (record) await this.mounts.finishRelease(name, found.provider, record);
       engineFailpoint('remove:before-provider');
       try {
-        await found.provider.remove(name);
+        // After a release the lookup's answer is out of date (an attachment it shows is gone): the name and ref only.
+        await found.provider.remove(record ? recordedHandle(name, record) : this.mounts.lookedUp(name, found));
       } catch (error) {
         throw StowageError.wrap(error, `removing volume "${name}" from backing ${found.provider.name} failed`);
       }

@@ -82,8 +82,8 @@ export class ConformanceHarness {
   async close(): Promise<void> {
     try {
       for (const name of this.used) {
-        await this.provider.inner.unmount(name).catch(() => undefined);
-        await this.provider.inner.remove(name).catch(() => undefined);
+        await this.provider.inner.unmount({ name }).catch(() => undefined);
+        await this.provider.inner.remove({ name }).catch(() => undefined);
       }
       await this.engine.stop();
     } finally {

@@ -1,6 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { VolumeHandle } from '../contract/storage-provider.js';
 import { MAX_VOLUME_NAME_LENGTH } from '../engine/volume-name.js';
 import { ErrorKind } from '../errors/error-kind.js';
 import { StowageError } from '../errors/stowage-error.js';
@@ -339,12 +340,39 @@ export function runConformanceSuite(name: string, setup: () => Promise<Conforman
 
         await h.engine.unmount(n, 'survivor');
         expect(h.provider.calls('unmount', n)).toBe(1);
+        // The release after the restart gets the ref recorded at the Mount: the provider need not look the volume up.
+        expect(h.provider.lastHandle('unmount', n)).toEqual(refHandle(n, h.provider.mountedRef(n)));
         expect(await h.holds(n)).toBe(0);
         await h.engine.remove(n);
         expect(await h.engine.get(n)).toBeUndefined();
       });
+
+      it('hands mount and remove the volume inspect just answered, and a restart remount its recorded ref', async () => {
+        const n = h.name('handles');
+        await h.engine.create(n, h.options());
+        await h.engine.mount(n, 'c1');
+        const mounted = h.provider.lastHandle('mount', n);
+        const inspected = await h.provider.inner.inspect(n);
+        expect(mounted?.volume).toMatchObject({ name: n, options: inspected?.options });
+        expect(mounted?.ref).toBe(inspected?.ref);
+
+        await h.restart();
+        // The remount at start-up has no lookup of its own: name and ref only.
+        expect(h.provider.lastHandle('mount', n)).toEqual(refHandle(n, h.provider.mountedRef(n)));
+        await h.engine.unmount(n, 'c1');
+
+        await h.engine.remove(n);
+        const removed = h.provider.lastHandle('remove', n);
+        expect(removed?.volume).toMatchObject({ name: n, options: inspected?.options });
+        expect(removed?.ref).toBe(inspected?.ref);
+      });
     });
   });
+}
+
+/** The handle of a volume the engine knows from its mount record only. */
+function refHandle(name: string, ref: string | undefined): VolumeHandle {
+  return ref === undefined ? { name } : { name, ref };
 }
 
 /** Awaits `operation`, which must fail with a StowageError of `kind`, and returns that error. */

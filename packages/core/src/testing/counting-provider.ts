@@ -1,15 +1,26 @@
-import type { CreateRequest, MountResult, ProviderVolume, StorageProvider } from '../contract/storage-provider.js';
+import type {
+  CreateRequest,
+  MountResult,
+  ProviderVolume,
+  StorageProvider,
+  VolumeHandle,
+} from '../contract/storage-provider.js';
 
 /** The provider operations the conformance suite counts. */
 export type CountedOperation = 'create' | 'remove' | 'inspect' | 'list' | 'mount' | 'unmount';
 
+/** The operations that get a {@link VolumeHandle}. */
+export type HandledOperation = 'remove' | 'mount' | 'unmount';
+
 /**
  * Wraps a provider and counts its calls per operation and volume name, so the suite can prove what the engine
- * promises the provider (one backend mount for many callers, no create for a refused request) and not only what
- * callers see.
+ * promises the provider (one backend mount for many callers, no create for a refused request, its refs handed back)
+ * and not only what callers see.
  */
 export class CountingProvider implements StorageProvider {
   private readonly counts = new Map<string, number>();
+  private readonly handles = new Map<string, VolumeHandle>();
+  private readonly mountedRefs = new Map<string, string | undefined>();
 
   constructor(readonly inner: StorageProvider) {}
 
@@ -37,6 +48,16 @@ export class CountingProvider implements StorageProvider {
     return total;
   }
 
+  /** The handle of the latest `operation` call for volume `name`. */
+  lastHandle(operation: HandledOperation, name: string): VolumeHandle | undefined {
+    return this.handles.get(`${operation}:${name}`);
+  }
+
+  /** The ref the latest successful mount of `name` left the engine to record: its answer's, else the handle's. */
+  mountedRef(name: string): string | undefined {
+    return this.mountedRefs.get(name);
+  }
+
   validate(request: CreateRequest): void {
     this.inner.validate?.(request);
   }
@@ -47,9 +68,9 @@ export class CountingProvider implements StorageProvider {
     this.count('create', request.name);
     return this.inner.create(request);
   }
-  remove(name: string): Promise<void> {
-    this.count('remove', name);
-    return this.inner.remove(name);
+  remove(volume: VolumeHandle): Promise<void> {
+    this.handled('remove', volume);
+    return this.inner.remove(volume);
   }
   inspect(name: string): Promise<ProviderVolume | undefined> {
     this.count('inspect', name);
@@ -59,19 +80,26 @@ export class CountingProvider implements StorageProvider {
     this.count('list', '');
     return this.inner.list();
   }
-  mount(name: string): Promise<MountResult> {
-    this.count('mount', name);
-    return this.inner.mount(name);
+  async mount(volume: VolumeHandle): Promise<MountResult> {
+    this.handled('mount', volume);
+    const result = await this.inner.mount(volume);
+    this.mountedRefs.set(volume.name, result.ref ?? volume.ref);
+    return result;
   }
-  unmount(name: string): Promise<void> {
-    this.count('unmount', name);
-    return this.inner.unmount(name);
+  unmount(volume: VolumeHandle): Promise<void> {
+    this.handled('unmount', volume);
+    return this.inner.unmount(volume);
   }
   async reconcile(held: ReadonlySet<string>): Promise<void> {
     await this.inner.reconcile?.(held);
   }
   async close(): Promise<void> {
     await this.inner.close?.();
+  }
+
+  private handled(operation: HandledOperation, volume: VolumeHandle): void {
+    this.count(operation, volume.name);
+    this.handles.set(`${operation}:${volume.name}`, volume);
   }
 
   private count(operation: CountedOperation, name: string): void {

@@ -4,6 +4,7 @@ import type {
   OptionSpec,
   ProviderVolume,
   StorageProvider,
+  VolumeHandle,
   VolumeScope,
 } from '../../src/index.js';
 import { StowageError } from '../../src/errors/stowage-error.js';
@@ -25,6 +26,12 @@ export class MemoryProvider implements StorageProvider {
   reconciledWith: ReadonlySet<string> | undefined;
   /** Where mounts land, `/mnt/<name>` unless set (a node whose mount paths changed across a reboot answers another). */
   mountRoot: string | undefined;
+  /** The ref a new volume gets (`ProviderVolume.ref`); none when it answers undefined. */
+  refOf: (name: string) => string | undefined = (name) => `mem-${name}`;
+  /** A ref for mount to answer in `MountResult.ref` (the volume became another on the way); none when undefined. */
+  mountedRef: string | undefined;
+  /** Every handle mount, unmount and remove were given, in order. */
+  readonly handles: Array<{ readonly op: 'mount' | 'unmount' | 'remove'; readonly handle: VolumeHandle }> = [];
 
   constructor(
     readonly name = 'mem',
@@ -57,15 +64,19 @@ export class MemoryProvider implements StorageProvider {
 
   async create(request: CreateRequest): Promise<ProviderVolume> {
     this.take('create');
+    const ref = this.refOf(request.name);
     const volume = {
       name: request.name,
       options: formatOptionValues(request.options),
       createdAt: new Date('2026-01-02T03:04:05Z'),
+      ...(ref === undefined ? {} : { ref }),
     };
     this.volumes.set(request.name, volume);
     return volume;
   }
-  async remove(name: string): Promise<void> {
+  async remove(handle: VolumeHandle): Promise<void> {
+    const { name } = handle;
+    this.handles.push({ op: 'remove', handle });
     this.take('remove');
     if (!this.volumes.delete(name)) throw StowageError.notFound(`no ${name}`);
   }
@@ -77,14 +88,19 @@ export class MemoryProvider implements StorageProvider {
     this.take('list');
     return [...this.volumes.values()];
   }
-  async mount(name: string): Promise<MountResult> {
+  async mount(handle: VolumeHandle): Promise<MountResult> {
+    const { name } = handle;
+    this.handles.push({ op: 'mount', handle });
     this.take('mount');
     if (this.mountDelayMs) await new Promise((r) => setTimeout(r, this.mountDelayMs));
     if (!this.volumes.has(name)) throw StowageError.notFound(`no ${name}`);
     this.mounted.add(name);
-    return { path: `${this.mountRoot ?? `/mnt/${this.name}`}/${name}` };
+    const path = `${this.mountRoot ?? `/mnt/${this.name}`}/${name}`;
+    return this.mountedRef === undefined ? { path } : { path, ref: this.mountedRef };
   }
-  async unmount(name: string): Promise<void> {
+  async unmount(handle: VolumeHandle): Promise<void> {
+    const { name } = handle;
+    this.handles.push({ op: 'unmount', handle });
     this.take('unmount');
     this.mounted.delete(name);
   }

@@ -104,9 +104,9 @@ async function createInOtherZone(
   try {
     const { provider } = node;
     await provider.create({ name, options: parseOptions(provider.options, { size: SIZE }, `volume ${name}`) });
-    const { path } = await provider.mount(name);
+    const { path } = await provider.mount({ name });
     const files = await writeVolumeFiles(path);
-    await provider.unmount(name);
+    await provider.unmount({ name });
     return files;
   } finally {
     // Whatever a failure left mounted and attached there goes before the node does.

@@ -1,4 +1,4 @@
-import type { CreateRequest, MountResult, ProviderVolume, StorageProvider } from '@stowage/core';
+import type { CreateRequest, MountResult, ProviderVolume, StorageProvider, VolumeHandle } from '@stowage/core';
 
 /** The provider calls a {@link Chaos} plan can fail or hold. */
 export type ProviderCall = 'create' | 'remove' | 'inspect' | 'list' | 'mount' | 'unmount';
@@ -116,8 +116,8 @@ export class ChaosProvider implements StorageProvider {
     return this.chaos.run(this.generation, 'create', () => this.inner.create(request));
   }
 
-  remove(name: string): Promise<void> {
-    return this.chaos.run(this.generation, 'remove', () => this.inner.remove(name));
+  remove(volume: VolumeHandle): Promise<void> {
+    return this.chaos.run(this.generation, 'remove', () => this.inner.remove(volume));
   }
 
   inspect(name: string): Promise<ProviderVolume | undefined> {
@@ -128,12 +128,12 @@ export class ChaosProvider implements StorageProvider {
     return this.chaos.run(this.generation, 'list', () => this.inner.list());
   }
 
-  mount(name: string): Promise<MountResult> {
-    return this.chaos.run(this.generation, 'mount', () => this.inner.mount(name));
+  mount(volume: VolumeHandle): Promise<MountResult> {
+    return this.chaos.run(this.generation, 'mount', () => this.inner.mount(volume));
   }
 
-  unmount(name: string): Promise<void> {
-    return this.chaos.run(this.generation, 'unmount', () => this.inner.unmount(name));
+  unmount(volume: VolumeHandle): Promise<void> {
+    return this.chaos.run(this.generation, 'unmount', () => this.inner.unmount(volume));
   }
 
   async reconcile(held: ReadonlySet<string>): Promise<void> {

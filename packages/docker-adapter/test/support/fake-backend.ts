@@ -6,6 +6,7 @@ import {
   type OptionSpec,
   type ProviderVolume,
   type StorageProvider,
+  type VolumeHandle,
   type VolumeScope,
 } from '@stowage/core';
 
@@ -13,6 +14,8 @@ import {
 export type BackendCall = 'create' | 'remove' | 'inspect' | 'list' | 'mount' | 'unmount';
 
 interface StoredVolume {
+  /** The backend's own id, answered as the volume's ref: a volume made again under its name gets another. */
+  readonly id: string;
   readonly options: Record<string, string>;
   readonly createdAt: Date;
   /** What containers wrote, by file name. */
@@ -30,6 +33,7 @@ export class FakeBackend {
   readonly volumes = new Map<string, StoredVolume>();
   readonly mounted = new Set<string>();
   readonly calls: BackendCall[] = [];
+  private made = 0;
   private readonly failures = new Map<BackendCall, Error>();
   private readonly gates = new Map<
     BackendCall,
@@ -63,7 +67,18 @@ export class FakeBackend {
 
   /** Data placed in the backend by someone other than Stowage, under `name`. */
   placeForeign(name: string, file: string, content: string): void {
-    this.volumes.set(name, { options: {}, createdAt: new Date(0), files: new Map([[file, content]]), foreign: true });
+    this.volumes.set(name, {
+      id: this.newId(),
+      options: {},
+      createdAt: new Date(0),
+      files: new Map([[file, content]]),
+      foreign: true,
+    });
+  }
+
+  newId(): string {
+    this.made += 1;
+    return `fake-${this.made}`;
   }
 
   async enter(call: BackendCall): Promise<void> {
@@ -97,18 +112,20 @@ export class FakeBackendProvider implements StorageProvider {
     if (this.backend.volumes.has(request.name))
       throw StowageError.alreadyExists(`${request.name} exists in the backend`);
     const volume: StoredVolume = {
+      id: this.backend.newId(),
       options: formatOptionValues(request.options),
       createdAt: new Date(),
       files: new Map(),
       foreign: false,
     };
     this.backend.volumes.set(request.name, volume);
-    return { name: request.name, options: volume.options, createdAt: volume.createdAt };
+    return providerVolume(request.name, volume);
   }
 
-  async remove(name: string): Promise<void> {
+  async remove(handle: VolumeHandle): Promise<void> {
+    const { name } = handle;
     await this.backend.enter('remove');
-    const volume = this.backend.volumes.get(name);
+    const volume = this.stored(handle);
     if (!volume || volume.foreign) throw StowageError.notFound(`volume "${name}" not found`);
     if (this.backend.mounted.has(name)) throw StowageError.inUse(`volume "${name}" is mounted`);
     this.backend.volumes.delete(name);
@@ -117,26 +134,40 @@ export class FakeBackendProvider implements StorageProvider {
   async inspect(name: string): Promise<ProviderVolume | undefined> {
     await this.backend.enter('inspect');
     const volume = this.backend.volumes.get(name);
-    return volume && !volume.foreign ? { name, options: volume.options, createdAt: volume.createdAt } : undefined;
+    return volume && !volume.foreign ? providerVolume(name, volume) : undefined;
   }
 
   async list(): Promise<ProviderVolume[]> {
     await this.backend.enter('list');
     return [...this.backend.volumes]
       .filter(([, volume]) => !volume.foreign)
-      .map(([name, volume]) => ({ name, options: volume.options, createdAt: volume.createdAt }));
+      .map(([name, volume]) => providerVolume(name, volume));
   }
 
-  async mount(name: string): Promise<MountResult> {
+  async mount(handle: VolumeHandle): Promise<MountResult> {
+    const { name } = handle;
     await this.backend.enter('mount');
-    const volume = this.backend.volumes.get(name);
+    const volume = this.stored(handle);
     if (!volume || volume.foreign) throw StowageError.notFound(`volume "${name}" not found`);
     this.backend.mounted.add(name);
     return { path: `/fake/${name}` };
   }
 
-  async unmount(name: string): Promise<void> {
+  async unmount({ name }: VolumeHandle): Promise<void> {
     await this.backend.enter('unmount');
     this.backend.mounted.delete(name);
   }
+
+  /**
+   * The stored volume a handle stands for: by its ref when it has one, as a cloud acts on a volume id, so a ref of a
+   * volume removed and made again under its name finds nothing; by name otherwise (records of older versions).
+   */
+  private stored({ name, ref }: VolumeHandle): StoredVolume | undefined {
+    const volume = this.backend.volumes.get(name);
+    return ref === undefined || volume?.id === ref ? volume : undefined;
+  }
+}
+
+function providerVolume(name: string, volume: StoredVolume): ProviderVolume {
+  return { name, options: volume.options, createdAt: volume.createdAt, ref: volume.id };
 }

@@ -2,7 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { motoEc2Client, runInstance, startMotoServer, type MotoServer } from '@stowage/testkit/moto';
+import {
+  motoEc2Client,
+  runInstance,
+  startCountingProxy,
+  startMotoServer,
+  type CountingProxy,
+  type MotoServer,
+} from '@stowage/testkit/moto';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { startEbsTestNode, type EbsTestCloud, type EbsTestNode } from '../../src/testing/index.js';
 
@@ -88,4 +95,21 @@ export function volumeImage(node: EbsTestNode, volumeId: string): string {
 /** The moto server as a test node's EC2 stand-in: its device plane polls moto itself, around the ClientToken proxy. */
 export function motoTestCloud(moto: MotoServer): EbsTestCloud {
   return { client: (endpoint) => motoEc2Client(moto, endpoint), deviceEndpoint: moto.motoEndpoint };
+}
+
+/** A counting proxy in front of the fixture's moto server, for the file's tests: give its endpoint to the nodes counted. */
+export function useCountingProxy(fixture: MotoFixture): { readonly proxy: CountingProxy } {
+  let proxy: CountingProxy | undefined;
+  beforeAll(async () => {
+    proxy = await startCountingProxy(fixture.moto.endpoint);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+  });
+  return {
+    get proxy() {
+      if (!proxy) throw new Error('the counting proxy starts before the tests');
+      return proxy;
+    },
+  };
 }

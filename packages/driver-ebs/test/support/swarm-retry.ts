@@ -9,7 +9,7 @@ import type { EbsProvider } from '../../src/index.js';
 export async function mountAsSwarmWould(provider: EbsProvider, name: string): Promise<MountResult> {
   for (;;) {
     try {
-      return await provider.mount(name);
+      return await provider.mount({ name });
     } catch (error) {
       if (!(StowageError.is(error, ErrorKind.BackendFailure) && /retry shortly/.test(error.message))) throw error;
     }

@@ -21,6 +21,12 @@ export interface CountingProxy {
   counts(): Record<string, number>;
   /** All calls seen since the start or the last {@link reset}. */
   total(): number;
+  /**
+   * The calls of one query-protocol `action` (`ec2:DescribeVolumes`) since the start or the last {@link reset}, by
+   * what each looked up (see {@link lookupOf}): one action serves lookups of different kinds (by name tag, by volume
+   * id, by attached instance), and a figure such as "one DescribeVolumes per Mount for its lookup" counts one kind.
+   */
+  lookups(action: string): Record<string, number>;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -28,17 +34,29 @@ export interface CountingProxy {
 /** Starts a counting proxy to `target` (a moto server's endpoint) on a free loopback port. */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   let counts = new Map<string, number>();
+  let lookups = new Map<string, Map<string, number>>();
   const relay = await startHttpRelay(target, (request, forward) => {
     const action = actionOf(request.method, request.url, request.headers, request.body);
     counts.set(action, (counts.get(action) ?? 0) + 1);
+    const params = queryParameters(request.url, request.headers, request.body);
+    if (params) {
+      const kinds = lookups.get(action) ?? new Map<string, number>();
+      const kind = lookupOf(params);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      lookups.set(action, kinds);
+    }
     return forward();
   });
+  const sorted = (map: ReadonlyMap<string, number>) =>
+    Object.fromEntries([...map].sort(([a], [b]) => a.localeCompare(b)));
   return {
     endpoint: relay.endpoint,
-    counts: () => Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b))),
+    counts: () => sorted(counts),
     total: () => [...counts.values()].reduce((sum, n) => sum + n, 0),
+    lookups: (action) => sorted(lookups.get(action) ?? new Map()),
     reset: () => {
       counts = new Map();
+      lookups = new Map();
     },
     stop: () => relay.stop(),
   };
@@ -58,6 +76,20 @@ export function actionOf(method: string, url: string, headers: IncomingHttpHeade
   if (typeof target === 'string' && target !== '') return `${service}:${target.split('.').at(-1)}`;
   const { pathname } = new URL(url, 'http://proxy');
   return `${service}:${method} ${pathname.split('/').map(idToPlaceholder).join('/')}`;
+}
+
+/**
+ * What a query-protocol call looks up: the names of its filters (`Filter.N.Name`) and of its id lists (`VolumeId.N`
+ * as `VolumeId`), sorted and joined by `+`, such as `tag:stowage:name+tag:swarm-stack-id` or `volume-id`; `(all)`
+ * when it has neither.
+ */
+export function lookupOf(params: URLSearchParams): string {
+  const parts = new Set<string>();
+  for (const [key, value] of params) {
+    if (/^Filter\.\d+\.Name$/.test(key)) parts.add(value);
+    else if (/^[A-Za-z]+Id\.\d+$/.test(key)) parts.add(key.replace(/\.\d+$/, ''));
+  }
+  return parts.size === 0 ? '(all)' : [...parts].sort().join('+');
 }
 
 /** `fs-0123abcd`, `fsap-…`, `fsmt-…`, `vol-…`, `snap-…`, `i-…`: AWS resource ids are `<prefix>-<hex>`. */
