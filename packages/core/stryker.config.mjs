@@ -17,5 +17,8 @@ export default {
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: true },
   thresholds: { high: 90, low: 85, break: null },
   tempDirName: '.stryker-tmp',
+  // Mutants are written into src/ itself and put back after the run (`git checkout src` if a run is killed): the
+  // vitest config imports the repository's tier list (../../vitest.tiers.ts), which a sandbox copy cannot reach.
+  inPlace: true,
   cleanTempDir: 'always',
 };
