@@ -3,6 +3,6 @@ import { tierProjects } from '../../vitest.tiers.js';
 
 export default defineConfig({
   test: {
-    projects: tierProjects({ e2e: { testTimeout: 60_000 } }),
+    projects: tierProjects({ unit: {}, e2e: { testTimeout: 60_000 } }),
   },
 });

@@ -1,5 +1,5 @@
 /**
- * A toy scheduler embedding Stowage: no Docker, no HTTP, just the engine. Run it as root (loop mounts):
+ * A toy scheduler embedding Stowage: no adapter, no protocol, just the engine. Run it as root (loop mounts):
  * `node dist/main.js`. It prints each step and exits 1 if any expectation failed, 2 if it could not run.
  */
 import { Checklist } from './checklist.js';

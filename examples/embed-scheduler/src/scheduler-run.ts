@@ -24,9 +24,8 @@ export async function runScheduler(check: Checklist): Promise<void> {
   const base = await mkdtemp(join(tmpdir(), 'stowage-embed-'));
   const logger = createLogger({ level: 'warn' });
   const host = new SystemHostOperations({ logger });
-  // Built in code: no file, no environment. `socket` is part of the config type but nothing listens on it here.
+  // Built in code: no file, no environment, only what the engine and its two drivers need.
   const config: StowageConfig = {
-    socket: join(base, 'unused.sock'),
     stateDir: join(base, 'state'),
     logLevel: 'warn',
     drivers: {

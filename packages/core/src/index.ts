@@ -67,14 +67,23 @@ export type { HostOperations, MountEntry, MountOptions } from './host/host-opera
 export { SystemHostOperations } from './host/system-host-operations.js';
 
 // Config and logging.
-export type { StowageConfig, DriverConfig, HoldsConfig } from './config/stowage-config.js';
+export type { StowageConfig, DriverConfig } from './config/stowage-config.js';
 export {
   loadConfig,
   driverSettingEnvName,
-  DEFAULT_SOCKET,
   DEFAULT_STATE_DIR,
-  DEFAULT_DOCKER_API,
   type LoadConfigInput,
+  type LoadedConfig,
 } from './config/load-config.js';
+export {
+  defineConfigSection,
+  type ConfigSection,
+  type ConfigSections,
+  type SectionEnvironment,
+  type SectionFileKeys,
+  type SectionFileValues,
+  type SectionValue,
+} from './config/config-section.js';
+export { configValues } from './config/config-values.js';
 export type { Logger } from './logging/logger.js';
 export { createLogger, type CreateLoggerOptions } from './logging/create-logger.js';

@@ -43,7 +43,6 @@ describe('composeStowage', () => {
   });
 
   const config = (drivers: StowageConfig['drivers']): StowageConfig => ({
-    socket: '/run/docker/plugins/test.sock',
     stateDir,
     logLevel: 'silent',
     drivers,

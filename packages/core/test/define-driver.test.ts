@@ -74,7 +74,6 @@ describe('defineDriver with create', () => {
   });
 
   const config = (drivers: StowageConfig['drivers']): StowageConfig => ({
-    socket: '/run/test.sock',
     stateDir,
     logLevel: 'silent',
     drivers,

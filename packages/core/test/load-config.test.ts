@@ -2,15 +2,18 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { defineConfigSection } from '../src/config/config-section.js';
+import { configValues } from '../src/config/config-values.js';
 import {
-  DEFAULT_SOCKET,
   DEFAULT_STATE_DIR,
   driverSettingEnvName,
   loadConfig,
   type LoadConfigInput,
 } from '../src/config/load-config.js';
+import type { ConfigSections } from '../src/config/config-section.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
-import { StowageError } from '../src/errors/stowage-error.js';
+import { expectStowageError } from '../src/testing/expect-stowage-error.js';
 
 let dir: string;
 let counter = 0;
@@ -32,28 +35,20 @@ async function configFile(content: unknown, sub = '.'): Promise<string> {
 }
 
 /** The message of the InvalidArgument `loadConfig(input)` rejects with; fails on any other outcome. */
-async function configError(input: LoadConfigInput): Promise<string> {
-  const error = await loadConfig(input).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!StowageError.is(error, ErrorKind.InvalidArgument)) {
-    throw new Error(`expected an InvalidArgument StowageError, got ${String(error)}`);
-  }
-  expect(error.message.startsWith('config: ')).toBe(true);
-  return error.message;
+async function configError<S extends ConfigSections>(input: LoadConfigInput<S>): Promise<string> {
+  const { message } = await expectStowageError(loadConfig(input), ErrorKind.InvalidArgument);
+  expect(message).toMatch(/^config: /);
+  return message;
 }
 
 describe('loadConfig defaults', () => {
-  it('runs the local driver on the default socket and state directory with no file and no environment', async () => {
+  it('runs the local driver on the default state directory with no file and no environment', async () => {
     expect(await loadConfig({ env: {} })).toEqual({
-      socket: '/run/docker/plugins/stowage.sock',
       stateDir: '/var/lib/stowage',
       logLevel: 'info',
       drivers: { local: { settings: {} } },
-      holds: { dockerApi: '/var/run/docker.sock', intervalSeconds: 60, graceSeconds: 600 },
+      sections: {},
     });
-    expect(DEFAULT_SOCKET).toBe('/run/docker/plugins/stowage.sock');
     expect(DEFAULT_STATE_DIR).toBe('/var/lib/stowage');
   });
 
@@ -64,9 +59,9 @@ describe('loadConfig defaults', () => {
 
   it('takes empty environment variables for unset ones, as a managed plugin declares them', async () => {
     const config = await loadConfig({
-      env: { STOWAGE_SOCKET: '', STOWAGE_DRIVERS: '', STOWAGE_LOG_LEVEL: '', STOWAGE_LOCAL_ROOT: '' },
+      env: { STOWAGE_STATE_DIR: '', STOWAGE_DRIVERS: '', STOWAGE_LOG_LEVEL: '', STOWAGE_LOCAL_ROOT: '' },
     });
-    expect(config.socket).toBe(DEFAULT_SOCKET);
+    expect(config.stateDir).toBe(DEFAULT_STATE_DIR);
     expect(config.logLevel).toBe('info');
     expect(config.drivers).toEqual({ local: { settings: {} } });
   });
@@ -76,7 +71,6 @@ describe('loadConfig from a file', () => {
   it('reads every key, keeping setting types', async () => {
     // Every key is in its final form (absolute paths, a package name as module), so it comes back unchanged.
     const content = {
-      socket: '/run/stowage/test.sock',
       stateDir: '/srv/stowage',
       defaultBacking: 'relocatable',
       logLevel: 'debug',
@@ -84,16 +78,9 @@ describe('loadConfig from a file', () => {
         local: { settings: { root: '/srv/volumes' } },
         ebs: { module: '@stowage/driver-ebs', settings: { clusterId: 'c1', snapshotMinutes: 5, encrypted: true } },
       },
-      dockerApi: '/run/docker.sock',
-      holdIntervalSeconds: 30,
-      holdGraceSeconds: 300,
     };
     const file = await configFile(content);
-    const { dockerApi, holdIntervalSeconds, holdGraceSeconds, ...rest } = content;
-    expect(await loadConfig({ file, env: {} })).toEqual({
-      ...rest,
-      holds: { dockerApi, intervalSeconds: holdIntervalSeconds, graceSeconds: holdGraceSeconds },
-    });
+    expect(await loadConfig({ file, env: {} })).toEqual({ ...content, sections: {} });
   });
 
   it('resolves relative module paths against the file’s directory and keeps package names and absolute paths', async () => {
@@ -124,7 +111,6 @@ describe('loadConfig from a file', () => {
 describe('loadConfig from the environment', () => {
   it('overrides the file’s global keys', async () => {
     const file = await configFile({
-      socket: '/run/a.sock',
       stateDir: '/srv/a',
       defaultBacking: 'local',
       logLevel: 'warn',
@@ -132,14 +118,12 @@ describe('loadConfig from the environment', () => {
     const config = await loadConfig({
       file,
       env: {
-        STOWAGE_SOCKET: '/run/b.sock',
         STOWAGE_STATE_DIR: '/srv/b',
         STOWAGE_DEFAULT_BACKING: 'shared',
         STOWAGE_LOG_LEVEL: 'trace',
       },
     });
     expect(config).toMatchObject({
-      socket: '/run/b.sock',
       stateDir: '/srv/b',
       defaultBacking: 'shared',
       logLevel: 'trace',
@@ -223,38 +207,6 @@ describe('loadConfig from the environment', () => {
   });
 });
 
-describe('loadConfig: hold reconciliation against the Docker engine', () => {
-  it('reads the API socket and the pacing from the file, the environment over it, and turns it off with "off"', async () => {
-    const file = await configFile({
-      dockerApi: '/run/other-docker.sock',
-      holdIntervalSeconds: 30,
-      holdGraceSeconds: 120,
-    });
-    expect((await loadConfig({ file, env: {} })).holds).toEqual({
-      dockerApi: '/run/other-docker.sock',
-      intervalSeconds: 30,
-      graceSeconds: 120,
-    });
-    const env = { STOWAGE_DOCKER_API: 'off', STOWAGE_HOLD_INTERVAL_SECONDS: '5', STOWAGE_HOLD_GRACE_SECONDS: '7' };
-    expect((await loadConfig({ file, env })).holds).toEqual({ intervalSeconds: 5, graceSeconds: 7 });
-  });
-
-  it('refuses a relative socket, and pacing that is not a whole number of seconds in range', async () => {
-    expect(await configError({ env: { STOWAGE_DOCKER_API: 'docker.sock' } })).toContain('STOWAGE_DOCKER_API');
-    expect(await configError({ env: { STOWAGE_HOLD_INTERVAL_SECONDS: '0' } })).toContain('must be at least 1');
-    expect(await configError({ env: { STOWAGE_HOLD_GRACE_SECONDS: '1.5' } })).toContain(
-      'must be a whole number of seconds, got "1.5"',
-    );
-    expect(await configError({ env: { STOWAGE_HOLD_GRACE_SECONDS: 'soon' } })).toContain(
-      'must be a whole number of seconds, got "soon"',
-    );
-    const file = await configFile({ holdIntervalSeconds: 2.5 });
-    expect(await configError({ file, env: {} })).toContain(
-      'holdIntervalSeconds: must be a whole number of seconds, got 2.5',
-    );
-  });
-});
-
 describe('loadConfig validation', () => {
   it('names a missing config file', async () => {
     const file = path.join(dir, 'absent.json');
@@ -268,12 +220,12 @@ describe('loadConfig validation', () => {
   });
 
   it('names malformed JSON with the parser’s message', async () => {
-    const file = await configFile('{ "socket": "/run/x.sock", }');
+    const file = await configFile('{ "stateDir": "/srv/x", }');
     const message = await configError({ file, env: {} });
     expect(message).toMatch(new RegExp(`^config: ${file} is not valid JSON: .+`));
     let parserMessage = '';
     try {
-      JSON.parse('{ "socket": "/run/x.sock", }');
+      JSON.parse('{ "stateDir": "/srv/x", }');
     } catch (error) {
       parserMessage = (error as Error).message;
     }
@@ -297,37 +249,22 @@ describe('loadConfig validation', () => {
   });
 
   it('refuses unknown keys at the top and in a driver', async () => {
-    const top = await configFile({ sockett: '/run/x.sock' });
-    expect(await configError({ file: top, env: {} })).toBe(`config: ${top}: unknown key "sockett"`);
+    const top = await configFile({ stateDirr: '/srv/x' });
+    expect(await configError({ file: top, env: {} })).toBe(`config: ${top}: unknown key "stateDirr"`);
     const inDriver = await configFile({ drivers: { local: { setings: {} } } });
     expect(await configError({ file: inDriver, env: {} })).toBe(
       `config: ${inDriver}: drivers.local: unknown key "setings"`,
     );
   });
 
-  it('requires absolute socket and state directory paths, in the file and in the environment', async () => {
-    const file = await configFile({ socket: 'run/x.sock', stateDir: 'var/lib/stowage' });
-    const message = await configError({ file, env: {} });
-    expect(message).toContain(`config: ${file}: `);
-    expect(message).toContain('socket: must be an absolute path, got "run/x.sock"');
-    expect(message).toContain('stateDir: must be an absolute path, got "var/lib/stowage"');
-    expect(await configError({ env: { STOWAGE_SOCKET: 'x.sock' } })).toBe(
-      'config: STOWAGE_SOCKET: must be an absolute path, got "x.sock"',
+  it('requires an absolute state directory, in the file and in the environment', async () => {
+    const file = await configFile({ stateDir: 'var/lib/stowage' });
+    expect(await configError({ file, env: {} })).toBe(
+      `config: ${file}: stateDir: must be an absolute path, got "var/lib/stowage"`,
     );
     expect(await configError({ env: { STOWAGE_STATE_DIR: '.' } })).toBe(
       'config: STOWAGE_STATE_DIR: must be an absolute path, got "."',
     );
-  });
-
-  it('requires the socket path to fit a unix socket address', async () => {
-    const fits = `/run/${'a'.repeat(107 - '/run/'.length)}`;
-    expect((await loadConfig({ env: { STOWAGE_SOCKET: fits } })).socket).toBe(fits);
-    const tooLong = `${fits}b`;
-    const message = await configError({ env: { STOWAGE_SOCKET: tooLong } });
-    expect(message).toContain('config: STOWAGE_SOCKET: must be at most 107 bytes to fit a unix socket address');
-    expect(message).toContain('is 108');
-    const file = await configFile({ socket: tooLong });
-    expect(await configError({ file, env: {} })).toContain(`config: ${file}: socket: must be at most 107 bytes`);
   });
 
   it('requires a known log level', async () => {
@@ -360,6 +297,110 @@ describe('loadConfig validation', () => {
   it('refuses a driver variable that is not upper snake case', async () => {
     expect(await configError({ env: { STOWAGE_LOCAL_root: '/x' } })).toContain(
       'config: STOWAGE_LOCAL_root: "root" is not a setting name',
+    );
+  });
+});
+
+/** A section as issue 13's HTTP adapter might declare it: one file key holding an object, two variables. */
+const httpSection = defineConfigSection({
+  fileKeys: {
+    http: z.strictObject({ listen: z.string().min(1).optional(), tokenFile: configValues.absolutePath.optional() }),
+  },
+  envNames: ['STOWAGE_HTTP_LISTEN', 'STOWAGE_HTTP_TOKEN_FILE'],
+  resolve(file, env) {
+    return {
+      listen: env.read('STOWAGE_HTTP_LISTEN', z.string()) ?? file.http?.listen ?? '127.0.0.1:7070',
+      tokenFile: env.read('STOWAGE_HTTP_TOKEN_FILE', configValues.absolutePath) ?? file.http?.tokenFile,
+    };
+  },
+});
+
+describe('loadConfig with config sections', () => {
+  it('accepts a section’s keys in the file and returns its value, the environment over the file', async () => {
+    const file = await configFile({ stateDir: '/srv/s', http: { listen: '0.0.0.0:80', tokenFile: '/etc/token' } });
+    const config = await loadConfig({ file, env: {}, sections: { http: httpSection } });
+    expect(config).toEqual({
+      stateDir: '/srv/s',
+      logLevel: 'info',
+      drivers: { local: { settings: {} } },
+      sections: { http: { listen: '0.0.0.0:80', tokenFile: '/etc/token' } },
+    });
+    const env = { STOWAGE_HTTP_LISTEN: '[::1]:9000', STOWAGE_HTTP_TOKEN_FILE: '' };
+    expect((await loadConfig({ file, env, sections: { http: httpSection } })).sections.http).toEqual({
+      listen: '[::1]:9000',
+      tokenFile: '/etc/token',
+    });
+  });
+
+  it('resolves a section with its defaults when neither the file nor the environment sets it', async () => {
+    const { sections } = await loadConfig({ env: {}, sections: { http: httpSection } });
+    expect(sections.http).toEqual({ listen: '127.0.0.1:7070', tokenFile: undefined });
+  });
+
+  it('never reads a section’s variables as settings of a driver of the same prefix', async () => {
+    const env = {
+      STOWAGE_DRIVERS: 'local,http',
+      STOWAGE_HTTP_LISTEN: '0.0.0.0:80',
+      STOWAGE_HTTP_TOKEN_FILE: '/etc/token',
+      STOWAGE_HTTP_PATH: '/srv/h',
+    };
+    const withSection = await loadConfig({ env, sections: { http: httpSection } });
+    expect(withSection.drivers['http']).toEqual({ settings: { path: '/srv/h' } });
+    // Without the section, nothing says the variables are not the driver's.
+    const alone = await loadConfig({ env });
+    expect(alone.drivers['http']).toEqual({
+      settings: { listen: '0.0.0.0:80', tokenFile: '/etc/token', path: '/srv/h' },
+    });
+  });
+
+  it('refuses bad section values with the file or the variable named, like core’s own', async () => {
+    const file = await configFile({ http: { tokenFile: 'token', port: 80 } });
+    const message = await configError({ file, env: {}, sections: { http: httpSection } });
+    expect(message).toContain(`config: ${file}: `);
+    expect(message).toContain('http.tokenFile: must be an absolute path, got "token"');
+    expect(message).toContain('http: unknown key "port"');
+    expect(await configError({ env: { STOWAGE_HTTP_TOKEN_FILE: 'token' }, sections: { http: httpSection } })).toBe(
+      'config: STOWAGE_HTTP_TOKEN_FILE: must be an absolute path, got "token"',
+    );
+  });
+
+  it('has core alone refuse a section’s key as unknown, unless told to ignore keys it does not know', async () => {
+    const file = await configFile({ stateDir: '/srv/shared', http: { listen: ':80' }, drivers: { local: {} } });
+    expect(await configError({ file, env: {} })).toBe(`config: ${file}: unknown key "http"`);
+    const config = await loadConfig({ file, env: {}, unknownKeys: 'ignore' });
+    expect(config).toEqual({
+      stateDir: '/srv/shared',
+      logLevel: 'info',
+      drivers: { local: { settings: {} } },
+      sections: {},
+    });
+    // Ignoring is for foreign top-level keys only: core's own keys are still checked.
+    const typo = await configFile({ http: {}, drivers: { local: { setings: {} } }, logLevel: 'loud' });
+    const message = await configError({ file: typo, env: {}, unknownKeys: 'ignore' });
+    expect(message).toContain('drivers.local: unknown key "setings"');
+    expect(message).toContain('logLevel: must be one of');
+  });
+
+  it('refuses a section that claims a key or a variable someone else owns, or reads one it did not declare', async () => {
+    const stealsKey = defineConfigSection({ fileKeys: { stateDir: z.string() }, envNames: [], resolve: () => 1 });
+    await expect(loadConfig({ env: {}, sections: { thief: stealsKey } })).rejects.toThrow(
+      'config section "thief" claims file key "stateDir", which is core\'s',
+    );
+    const stealsVariable = defineConfigSection({ fileKeys: {}, envNames: ['STOWAGE_HTTP_LISTEN'], resolve: () => 1 });
+    await expect(loadConfig({ env: {}, sections: { http: httpSection, other: stealsVariable } })).rejects.toThrow(
+      'config section "other" claims STOWAGE_HTTP_LISTEN, which is section "http"\'s',
+    );
+    const coreVariable = defineConfigSection({ fileKeys: {}, envNames: ['STOWAGE_LOG_LEVEL'], resolve: () => 1 });
+    await expect(loadConfig({ env: {}, sections: { other: coreVariable } })).rejects.toThrow(
+      "claims STOWAGE_LOG_LEVEL, which is core's",
+    );
+    const undeclared = defineConfigSection({
+      fileKeys: {},
+      envNames: [],
+      resolve: (_file, env) => env.read('STOWAGE_HTTP_PORT', z.string()),
+    });
+    await expect(loadConfig({ env: {}, sections: { sneaky: undeclared } })).rejects.toThrow(
+      'config section "sneaky" reads STOWAGE_HTTP_PORT, which is not among its envNames',
     );
   });
 });

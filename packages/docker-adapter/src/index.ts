@@ -20,6 +20,16 @@ export type { VolumeClient } from './client/volume-client.js';
 export { PluginClient, PluginCallError, type PluginClientOptions } from './client/plugin-client.js';
 export { EngineVolumeClient } from './client/engine-volume-client.js';
 
+// The adapter's own configuration: its keys of the config file and its variables, read beside core's.
+export {
+  dockerConfigSection,
+  DOCKER_SECTIONS,
+  DEFAULT_SOCKET,
+  DEFAULT_DOCKER_API,
+  type DockerAdapterConfig,
+  type HoldsConfig,
+} from './config/docker-config-section.js';
+
 // Composition from configuration.
 export { resolveDrivers, type ResolveDriversOptions } from './composition/resolve-drivers.js';
 export { composeFromConfig, type ComposeFromConfigOptions } from './composition/compose-from-config.js';

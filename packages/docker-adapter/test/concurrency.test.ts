@@ -118,7 +118,7 @@ describe('many clients at once on overlapping volumes', () => {
         }),
     });
     stowage = await composeStowage({
-      config: { socket, stateDir, logLevel: 'silent', drivers: { local: { settings: {} } } },
+      config: { stateDir, logLevel: 'silent', drivers: { local: { settings: {} } } },
       drivers: [local],
       logger,
     });

@@ -134,7 +134,6 @@ describe('credentials never reach the logs', () => {
     const out = capture();
     const logger = createLogger({ level: 'trace', destination: out.stream });
     const config = (value: string) => ({
-      socket: '/nonexistent/s.sock',
       stateDir: '/nonexistent',
       logLevel: 'trace' as const,
       drivers: { vault: { settings: { password: value } } },

@@ -2,28 +2,40 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { StowageError } from '../errors/stowage-error.js';
-import type { DriverConfig, HoldsConfig, StowageConfig } from './stowage-config.js';
-
-/** Where the Docker adapter listens when neither the config file nor `STOWAGE_SOCKET` says otherwise. */
-export const DEFAULT_SOCKET = '/run/docker/plugins/stowage.sock';
+import type { ConfigSections, SectionEnvironment, SectionValue } from './config-section.js';
+import { configValues } from './config-values.js';
+import type { DriverConfig, StowageConfig } from './stowage-config.js';
 
 /** Where Stowage keeps its state when neither the config file nor `STOWAGE_STATE_DIR` says otherwise. */
 export const DEFAULT_STATE_DIR = '/var/lib/stowage';
 
-/** The Docker engine's API socket the plugin asks which containers exist, unless told otherwise or `off`. */
-export const DEFAULT_DOCKER_API = '/var/run/docker.sock';
-const DEFAULT_HOLD_INTERVAL_SECONDS = 60;
-// Docker mounts a container's volumes one after the other, each within 2 minutes, before the container runs; and a
-// `docker cp` holds a stopped container's volumes for as long as it copies. Ten minutes covers both in practice.
-const DEFAULT_HOLD_GRACE_SECONDS = 600;
+type Environment = Readonly<Record<string, string | undefined>>;
 
 /** What {@link loadConfig} reads. */
-export interface LoadConfigInput {
+export interface LoadConfigInput<S extends ConfigSections = ConfigSections> {
   /** A JSON config file (`--config`); relative paths are taken from the working directory. */
   file?: string;
   /** The environment, which overrides the file; `process.env` when omitted. */
-  env?: Readonly<Record<string, string | undefined>>;
+  env?: Environment;
+  /**
+   * The config sections of the adapters this program runs, by name: their keys are accepted in the file, their
+   * variables are never read as driver settings, and their values come back under `sections`.
+   */
+  sections?: S;
+  /**
+   * What to do with a top-level file key that neither core nor a given section knows. `reject` (the default)
+   * fails, so a misspelt key never silently does nothing. `ignore` is for a program that reads a file shared with
+   * adapters it does not run (an embedder reading the operator's `/etc/stowage.json`, which also configures the
+   * Docker plugin): their keys are skipped unchecked here, and are checked by the adapter that runs them. Keys
+   * inside `drivers` are always checked.
+   */
+  unknownKeys?: 'reject' | 'ignore';
 }
+
+/** What {@link loadConfig} returns: core's configuration, and each given section's value under its name. */
+export type LoadedConfig<S extends ConfigSections = ConfigSections> = StowageConfig & {
+  readonly sections: { readonly [K in keyof S]: SectionValue<S[K]> };
+};
 
 const LOG_LEVELS = [
   'trace',
@@ -35,40 +47,17 @@ const LOG_LEVELS = [
   'silent',
 ] as const satisfies readonly StowageConfig['logLevel'][];
 const DRIVER_NAME = /^[a-z][a-z0-9]*$/;
-/** `sun_path` is 108 bytes on Linux, one of which is the terminating NUL. */
-const MAX_SOCKET_PATH_BYTES = 107;
 /** The part of `STOWAGE_<DRIVER>_<SETTING>` after the driver: upper snake case. */
 const ENV_SETTING = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 
 const ENV = {
-  socket: 'STOWAGE_SOCKET',
   stateDir: 'STOWAGE_STATE_DIR',
   defaultBacking: 'STOWAGE_DEFAULT_BACKING',
   logLevel: 'STOWAGE_LOG_LEVEL',
   drivers: 'STOWAGE_DRIVERS',
-  dockerApi: 'STOWAGE_DOCKER_API',
-  holdIntervalSeconds: 'STOWAGE_HOLD_INTERVAL_SECONDS',
-  holdGraceSeconds: 'STOWAGE_HOLD_GRACE_SECONDS',
 } as const;
-/**
- * The global variables are never read as driver settings, or a driver named `state`, `default` or `log` would
- * take `STOWAGE_STATE_DIR` for its setting `dir`.
- */
-const GLOBAL_ENV_NAMES: ReadonlySet<string> = new Set(Object.values(ENV));
 
-const absolutePath = z.string().superRefine((value, ctx) => {
-  if (!path.isAbsolute(value)) ctx.addIssue({ code: 'custom', message: `must be an absolute path, got "${value}"` });
-});
-
-const socketPath = absolutePath.superRefine((value, ctx) => {
-  const bytes = Buffer.byteLength(value);
-  if (bytes > MAX_SOCKET_PATH_BYTES) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be at most ${MAX_SOCKET_PATH_BYTES} bytes to fit a unix socket address, "${value}" is ${bytes}`,
-    });
-  }
-});
+const { absolutePath } = configValues;
 
 const logLevel = z.enum(LOG_LEVELS, {
   error: (issue) => `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(issue.input)}`,
@@ -87,25 +76,8 @@ const settingValue = z.union([z.string(), z.number(), z.boolean()], {
   error: (issue) => `must be a string, a number or a boolean, got ${JSON.stringify(issue.input)}`,
 });
 
-/** An absolute socket path, or `off`. */
-const dockerApi = z.union([z.literal('off'), socketPath]);
-
-/** Whole seconds in [1, max], as a number (file) or its decimal digits (environment). */
-const seconds = (max: number) =>
-  z.preprocess(
-    (value) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value),
-    z
-      .number({ error: (issue) => `must be a whole number of seconds, got ${JSON.stringify(issue.input)}` })
-      .int({ error: (issue) => `must be a whole number of seconds, got ${JSON.stringify(issue.input)}` })
-      .min(1, { error: 'must be at least 1' })
-      .max(max, { error: `must be at most ${max}` }),
-  );
-
-const configFileSchema = z.strictObject({
-  socket: socketPath.optional(),
-  dockerApi: dockerApi.optional(),
-  holdIntervalSeconds: seconds(86_400).optional(),
-  holdGraceSeconds: seconds(7 * 86_400).optional(),
+/** Core's own keys of the config file. */
+const coreFileKeys = {
   stateDir: absolutePath.optional(),
   defaultBacking: backingName.optional(),
   logLevel: logLevel.optional(),
@@ -118,35 +90,43 @@ const configFileSchema = z.strictObject({
       }),
     )
     .optional(),
-});
+};
 
-type ConfigFile = z.infer<typeof configFileSchema>;
+type CoreFile = z.infer<z.ZodObject<typeof coreFileKeys>>;
 
 /**
  * Reads Stowage's configuration once, at start-up: the optional JSON file, then the environment over it, then
- * the defaults, and validates the result.
+ * the defaults, and validates the result. Core reads only what the engine and the drivers need; an adapter's own
+ * settings (the Docker adapter's socket) are read through its {@link ConfigSection}, given in `input.sections`.
  *
- * The environment is the only way to configure a managed Docker plugin. `STOWAGE_SOCKET`, `STOWAGE_STATE_DIR`,
- * `STOWAGE_DEFAULT_BACKING` and `STOWAGE_LOG_LEVEL` override the file's keys; `STOWAGE_DRIVERS` (comma-separated
- * names) replaces the file's set of enabled drivers, keeping the file's settings of the drivers it names;
- * `STOWAGE_<DRIVER>_MODULE` and `STOWAGE_<DRIVER>_<SETTING>` (the camelCase setting in upper snake case:
- * `STOWAGE_EBS_CLUSTER_ID` is `clusterId`) set an enabled driver's module and settings, as strings. Variables of
- * drivers that are not enabled are ignored. An empty variable counts as unset, because a managed plugin declares
- * every variable it accepts with a default value, usually empty.
+ * `STOWAGE_STATE_DIR`, `STOWAGE_DEFAULT_BACKING` and `STOWAGE_LOG_LEVEL` override the file's keys;
+ * `STOWAGE_DRIVERS` (comma-separated names) replaces the file's set of enabled drivers, keeping the file's settings
+ * of the drivers it names; `STOWAGE_<DRIVER>_MODULE` and `STOWAGE_<DRIVER>_<SETTING>` (the camelCase setting in
+ * upper snake case: `STOWAGE_EBS_CLUSTER_ID` is `clusterId`) set an enabled driver's module and settings, as
+ * strings. Variables of drivers that are not enabled are ignored, and so are core's and the sections' own
+ * variables. An empty variable counts as unset, because a managed plugin declares every variable it accepts with a
+ * default value, usually empty.
  *
- * With no file and no environment, the socket is {@link DEFAULT_SOCKET}, the state directory
- * {@link DEFAULT_STATE_DIR}, the log level `info`, and only the `local` driver is enabled.
+ * With no file and no environment, the state directory is {@link DEFAULT_STATE_DIR}, the log level `info`, and
+ * only the `local` driver is enabled.
  *
  * A relative `module` in the file (`./x.js`, `../x.js`, or `dist/x.js` when that file exists) is resolved against the
  * file's directory, and in the environment against the working directory; package names and absolute paths are
  * kept as they are.
  *
  * @throws StowageError InvalidArgument, with a message starting `config:` that names the file or the variable and
- *   the key, when the file cannot be read or parsed, has unknown keys, or any value is invalid.
+ *   the key, when the file cannot be read or parsed, has unknown keys (unless `unknownKeys` is `ignore`), or any
+ *   value is invalid.
+ * @throws Error when two sections, or a section and core, claim the same file key or variable.
  */
-export async function loadConfig(input: LoadConfigInput = {}): Promise<StowageConfig> {
+export async function loadConfig<const S extends ConfigSections = Record<never, never>>(
+  input: LoadConfigInput<S> = {},
+): Promise<LoadedConfig<S>> {
+  const sections: ConfigSections = input.sections ?? {};
+  const { fileSchema, reserved } = composeSections(sections, input.unknownKeys ?? 'reject');
   const file = input.file === undefined ? undefined : path.resolve(input.file);
-  const fromFile: ConfigFile = file === undefined ? {} : await readConfigFile(file);
+  const fromFile: Record<string, unknown> = file === undefined ? {} : await readConfigFile(file, fileSchema);
+  const coreFile = fromFile as CoreFile;
   const env = input.env ?? process.env;
   const fromEnv = (name: string): string | undefined => {
     const value = env[name];
@@ -157,19 +137,18 @@ export async function loadConfig(input: LoadConfigInput = {}): Promise<StowageCo
     return value === undefined ? undefined : parseOrThrow(schema, value, name);
   };
 
-  const socket = envValue(socketPath, ENV.socket) ?? fromFile.socket ?? DEFAULT_SOCKET;
-  const stateDir = envValue(absolutePath, ENV.stateDir) ?? fromFile.stateDir ?? DEFAULT_STATE_DIR;
-  const defaultBacking = envValue(backingName, ENV.defaultBacking) ?? fromFile.defaultBacking;
-  const level = envValue(logLevel, ENV.logLevel) ?? fromFile.logLevel ?? 'info';
+  const stateDir = envValue(absolutePath, ENV.stateDir) ?? coreFile.stateDir ?? DEFAULT_STATE_DIR;
+  const defaultBacking = envValue(backingName, ENV.defaultBacking) ?? coreFile.defaultBacking;
+  const level = envValue(logLevel, ENV.logLevel) ?? coreFile.logLevel ?? 'info';
 
-  const fileDrivers = fromFile.drivers ?? {};
+  const fileDrivers = coreFile.drivers ?? {};
   const names = enabledDriverNames(fromEnv(ENV.drivers)) ?? Object.keys(fileDrivers);
   if (names.length === 0) names.push('local');
 
   const drivers: Record<string, DriverConfig> = {};
   for (const name of names) {
     const base = Object.hasOwn(fileDrivers, name) ? fileDrivers[name] : undefined;
-    const fromDriverEnv = driverEnv(name, env);
+    const fromDriverEnv = driverEnv(name, env, reserved);
     const fileModule =
       base?.module === undefined || file === undefined
         ? base?.module
@@ -183,28 +162,68 @@ export async function loadConfig(input: LoadConfigInput = {}): Promise<StowageCo
     };
   }
 
-  const api = envValue(dockerApi, ENV.dockerApi) ?? fromFile.dockerApi ?? DEFAULT_DOCKER_API;
-  const holds: HoldsConfig = {
-    ...(api === 'off' ? {} : { dockerApi: api }),
-    intervalSeconds:
-      envValue(seconds(86_400), ENV.holdIntervalSeconds) ??
-      fromFile.holdIntervalSeconds ??
-      DEFAULT_HOLD_INTERVAL_SECONDS,
-    graceSeconds:
-      envValue(seconds(7 * 86_400), ENV.holdGraceSeconds) ?? fromFile.holdGraceSeconds ?? DEFAULT_HOLD_GRACE_SECONDS,
-  };
+  const values: Record<string, unknown> = {};
+  for (const [name, section] of Object.entries(sections)) {
+    const declared = new Set(section.envNames);
+    const sectionEnv: SectionEnvironment = {
+      read: (variable, schema) => {
+        if (!declared.has(variable)) {
+          throw new Error(`config section "${name}" reads ${variable}, which is not among its envNames`);
+        }
+        return envValue(schema, variable);
+      },
+    };
+    const sectionFile = Object.fromEntries(
+      Object.keys(section.fileKeys)
+        .filter((key) => Object.hasOwn(fromFile, key) && fromFile[key] !== undefined)
+        .map((key) => [key, fromFile[key]]),
+    );
+    values[name] = section.resolve(sectionFile, sectionEnv);
+  }
 
   return {
-    socket,
     stateDir,
     ...(defaultBacking === undefined ? {} : { defaultBacking }),
     logLevel: level,
     drivers,
-    holds,
+    sections: values as LoadedConfig<S>['sections'],
   };
 }
 
-async function readConfigFile(file: string): Promise<ConfigFile> {
+/**
+ * The file's schema (core's keys and every section's, each optional) and the variables never read as driver
+ * settings: core's own, or a driver named `state`, `default` or `log` would take `STOWAGE_STATE_DIR` for its setting
+ * `dir`, and every section's.
+ */
+function composeSections(
+  sections: ConfigSections,
+  unknownKeys: 'reject' | 'ignore',
+): { fileSchema: z.ZodType<Record<string, unknown>>; reserved: ReadonlySet<string> } {
+  const keys: Record<string, z.ZodType> = { ...coreFileKeys };
+  const owners = new Map<string, string>(Object.keys(coreFileKeys).map((key) => [key, 'core']));
+  const reserved = new Map<string, string>(Object.values(ENV).map((variable) => [variable, 'core']));
+  for (const [name, section] of Object.entries(sections)) {
+    for (const [key, schema] of Object.entries(section.fileKeys)) {
+      const owner = owners.get(key);
+      if (owner !== undefined)
+        throw new Error(`config section "${name}" claims file key "${key}", which is ${owner}'s`);
+      owners.set(key, `section "${name}"`);
+      keys[key] = schema.optional();
+    }
+    for (const variable of section.envNames) {
+      const owner = reserved.get(variable);
+      if (owner !== undefined) throw new Error(`config section "${name}" claims ${variable}, which is ${owner}'s`);
+      reserved.set(variable, `section "${name}"`);
+    }
+  }
+  const fileSchema = unknownKeys === 'reject' ? z.strictObject(keys) : z.object(keys);
+  return { fileSchema, reserved: new Set(reserved.keys()) };
+}
+
+async function readConfigFile(
+  file: string,
+  schema: z.ZodType<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -226,7 +245,7 @@ async function readConfigFile(file: string): Promise<ConfigFile> {
       `config: ${file}: key "__proto__" at ${forbidden || 'the top level'} is not a valid name`,
     );
   }
-  return parseOrThrow(configFileSchema, json, file);
+  return parseOrThrow(schema, json, file);
 }
 
 /** Where, in parsed JSON, an own `__proto__` key is (a dotted path, '' for the top), or undefined if nowhere. */
@@ -261,13 +280,14 @@ function enabledDriverNames(value: string | undefined): string[] | undefined {
 /** `STOWAGE_<DRIVER>_MODULE` and `STOWAGE_<DRIVER>_<SETTING>` of one enabled driver. */
 function driverEnv(
   name: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Environment,
+  reserved: ReadonlySet<string>,
 ): { module?: string; settings: Record<string, string> } {
   const prefix = `STOWAGE_${name.toUpperCase()}_`;
   const settings: Record<string, string> = {};
   let module: string | undefined;
   for (const [variable, value] of Object.entries(env)) {
-    if (!variable.startsWith(prefix) || GLOBAL_ENV_NAMES.has(variable) || value === undefined || value === '') continue;
+    if (!variable.startsWith(prefix) || reserved.has(variable) || value === undefined || value === '') continue;
     const setting = variable.slice(prefix.length);
     if (setting === 'MODULE') {
       module = value;

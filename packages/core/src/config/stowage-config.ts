@@ -9,10 +9,12 @@ export interface DriverConfig {
   readonly settings: Readonly<Record<string, string | number | boolean>>;
 }
 
-/** The plugin's whole configuration, validated at start-up. */
+/**
+ * What the engine and the drivers need, validated at start-up: by {@link loadConfig} from the file and the
+ * environment, or built in code by an embedder. An adapter's own settings (where it listens, what it asks its
+ * orchestrator) are not here: each adapter reads them through its own config section.
+ */
 export interface StowageConfig {
-  /** The unix socket the Docker adapter listens on. */
-  readonly socket: string;
   /** Where the node's mount table, catalogue and drivers' own state live. */
   readonly stateDir: string;
   /** The backing used when a create names none; undefined lets the engine choose (shared, relocatable, local). */
@@ -20,19 +22,4 @@ export interface StowageConfig {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Enabled drivers by name; with no config at all, `{ local: {} }`. */
   readonly drivers: Readonly<Record<string, DriverConfig>>;
-  /**
-   * How the Docker plugin learns from the Docker engine which containers still exist, to release the holds of gone
-   * ones; {@link loadConfig} always fills it in, and an embedder without Docker leaves it out (reconciliation off).
-   */
-  readonly holds?: HoldsConfig;
-}
-
-/** Hold reconciliation against the Docker engine (see the Docker adapter's `HoldsReconciler`). */
-export interface HoldsConfig {
-  /** The Docker engine's API socket; undefined when reconciliation is off. */
-  readonly dockerApi?: string;
-  /** Seconds between two passes. */
-  readonly intervalSeconds: number;
-  /** A hold younger than this many seconds is never released. */
-  readonly graceSeconds: number;
 }

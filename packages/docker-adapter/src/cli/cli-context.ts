@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { loadConfig, type StowageConfig } from '@stowage/core';
+import { loadConfig, type LoadedConfig } from '@stowage/core';
+import { DOCKER_SECTIONS } from '../config/docker-config-section.js';
 
 /** What a command may touch of the outside world; `main` passes the process's own. */
 export interface CliContext {
@@ -30,16 +31,23 @@ export class ReportedFailure extends Error {
   override readonly name = 'ReportedFailure';
 }
 
+/** What every command works from: core's configuration and the Docker adapter's own (`sections.docker`). */
+export type CliConfig = LoadedConfig<typeof DOCKER_SECTIONS>;
+
 /** The configuration (file from `--config`, then the environment) with `--socket` and `--state-dir` applied last. */
-export async function loadCliConfig(context: CliContext, args: ConnectionArgs): Promise<StowageConfig> {
+export async function loadCliConfig(context: CliContext, args: ConnectionArgs): Promise<CliConfig> {
   const config = await loadConfig({
     file: args.config === undefined ? undefined : resolve(context.cwd, args.config),
     env: context.env,
+    sections: DOCKER_SECTIONS,
   });
+  const { docker } = config.sections;
   return {
     ...config,
-    socket: args.socket === undefined ? config.socket : resolve(context.cwd, args.socket),
     stateDir: args.stateDir === undefined ? config.stateDir : resolve(context.cwd, args.stateDir),
+    sections: {
+      docker: { ...docker, socket: args.socket === undefined ? docker.socket : resolve(context.cwd, args.socket) },
+    },
   };
 }
 

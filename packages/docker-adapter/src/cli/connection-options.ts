@@ -1,4 +1,6 @@
+import { DEFAULT_STATE_DIR } from '@stowage/core';
 import type { Argv } from 'yargs';
+import { DEFAULT_SOCKET } from '../config/docker-config-section.js';
 
 /** Adds `--socket` and `--state-dir`, which override the configuration file and the environment. */
 export function withConnectionOptions<T>(yargs: Argv<T>) {
@@ -6,11 +8,11 @@ export function withConnectionOptions<T>(yargs: Argv<T>) {
     .option('socket', {
       type: 'string',
       describe: 'Unix socket of the plugin (env STOWAGE_SOCKET)',
-      defaultDescription: '/run/docker/plugins/stowage.sock',
+      defaultDescription: DEFAULT_SOCKET,
     })
     .option('state-dir', {
       type: 'string',
       describe: 'State directory: mount table and drivers state (env STOWAGE_STATE_DIR)',
-      defaultDescription: '/var/lib/stowage',
+      defaultDescription: DEFAULT_STATE_DIR,
     });
 }

@@ -4,21 +4,22 @@ import { PluginClient } from '../client/plugin-client.js';
 import type { VolumeClient } from '../client/volume-client.js';
 import { composeFromConfig } from '../composition/compose-from-config.js';
 import { probeSocket } from '../protocol/socket-probe.js';
-import type { CliContext } from './cli-context.js';
+import type { CliConfig, CliContext } from './cli-context.js';
 
 /**
- * The plugin serving `config.socket` when one answers there; else the engine opened in this process. A running
- * plugin holds the state directory, so the two never compete for it.
+ * The plugin serving the configured socket when one answers there; else the engine opened in this process. A
+ * running plugin holds the state directory, so the two never compete for it.
  */
-export async function openVolumeClient(context: CliContext, config: StowageConfig): Promise<VolumeClient> {
+export async function openVolumeClient(context: CliContext, config: CliConfig): Promise<VolumeClient> {
+  const { socket } = config.sections.docker;
   let state;
   try {
-    state = await probeSocket(config.socket);
+    state = await probeSocket(socket);
   } catch (error) {
     // Typically EACCES: a plugin is there, but this user may not talk to it (the socket is 0660).
-    throw StowageError.wrap(error, `cannot reach the plugin at ${config.socket}`);
+    throw StowageError.wrap(error, `cannot reach the plugin at ${socket}`);
   }
-  if (state === 'live') return new PluginClient({ socket: config.socket });
+  if (state === 'live') return new PluginClient({ socket });
   const stowage = await composeFromConfig(config, { logger: commandLogger(context, config), cwd: context.cwd });
   return EngineVolumeClient.open(stowage);
 }
@@ -39,7 +40,7 @@ export function commandLogger(context: CliContext, config: StowageConfig): Logge
 /** Runs `action` with a client and always closes it (stopping the embedded engine). */
 export async function withVolumeClient<T>(
   context: CliContext,
-  config: StowageConfig,
+  config: CliConfig,
   action: (client: VolumeClient) => Promise<T>,
 ): Promise<T> {
   const client = await openVolumeClient(context, config);

@@ -38,7 +38,7 @@ describe('the plugin against the model, on the cloud backings', () => {
   ): Promise<StorageProvider[]> {
     // The drivers' own state (mount points) stays in one place across plugin starts; the mount table is the engine's.
     const config = await loadConfig({
-      env: { ...env, STOWAGE_STATE_DIR: join(dir, 'driver-state'), STOWAGE_DOCKER_API: 'off' },
+      env: { ...env, STOWAGE_STATE_DIR: join(dir, 'driver-state') },
     });
     const stowage = await composeFromConfig(config, { logger, cwd: dir });
     return stowage.container.getAll(STORAGE_PROVIDER);

@@ -26,8 +26,8 @@ export interface RunningPlugin {
 export async function startRunningPlugin(dir?: string): Promise<RunningPlugin> {
   dir ??= await mkdtemp(join(tmpdir(), 'stowage-plugin-'));
   const root = join(dir, 'volumes');
+  const socket = join(dir, 'run', 'stowage.sock');
   const config: StowageConfig = {
-    socket: join(dir, 'run', 'stowage.sock'),
     stateDir: join(dir, 'state'),
     logLevel: 'silent',
     drivers: { local: { settings: { root } } },
@@ -35,7 +35,7 @@ export async function startRunningPlugin(dir?: string): Promise<RunningPlugin> {
   const logger = createLogger({ level: 'silent' });
   const stowage = await composeFromConfig(config, { logger, cwd: dir });
   await stowage.engine.start();
-  const server = await startPluginServer({ engine: stowage.engine, socket: config.socket, logger });
+  const server = await startPluginServer({ engine: stowage.engine, socket, logger });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -46,7 +46,7 @@ export async function startRunningPlugin(dir?: string): Promise<RunningPlugin> {
   };
   return {
     dir,
-    socket: config.socket,
+    socket,
     root,
     stateDir: config.stateDir,
     engine: stowage.engine,

@@ -56,26 +56,25 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
       const logger = createLogger({ level: config.logLevel });
       // Listened for from the start, so a stop during start-up still shuts down cleanly instead of killing us.
       const stopped = stopSignal(logger);
+      const { socket, holds } = config.sections.docker;
       // Checked again when listening; this only spares a second plugin the wait for the state directory's lock.
-      await claimSocketPath(config.socket, logger);
+      await claimSocketPath(socket, logger);
       const stowage = await composeFromConfig(config, { logger, cwd: context.cwd });
-      const { holds } = config;
-      const docker = holds?.dockerApi === undefined ? undefined : new DockerEngineApi(holds.dockerApi);
+      const docker = holds.dockerApi === undefined ? undefined : new DockerEngineApi(holds.dockerApi);
       const resentMounts = docker ? new ResentMounts((name) => dockerConfirmsResend(docker, name)) : undefined;
-      const reconciler =
-        docker && holds
-          ? new HoldsReconciler(forgettingReleased(stowage.engine, resentMounts), docker, logger, {
-              intervalMs: holds.intervalSeconds * 1000,
-              graceMs: holds.graceSeconds * 1000,
-            })
-          : undefined;
+      const reconciler = docker
+        ? new HoldsReconciler(forgettingReleased(stowage.engine, resentMounts), docker, logger, {
+            intervalMs: holds.intervalSeconds * 1000,
+            graceMs: holds.graceSeconds * 1000,
+          })
+        : undefined;
       let server;
       try {
         await stowage.engine.start();
         resentMounts?.remember(stowage.engine.holds());
         server = await startPluginServer({
           engine: stowage.engine,
-          socket: config.socket,
+          socket,
           logger,
           onActivate: reconciler ? () => reconciler.nudge() : undefined,
           resentMounts,
@@ -88,13 +87,13 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
       reconciler?.start();
       logger.info(
         {
-          socket: config.socket,
+          socket,
           stateDir: config.stateDir,
           scope: stowage.engine.scope(),
           backings: stowage.engine.backings(),
-          dockerApi: holds?.dockerApi ?? 'off',
+          dockerApi: holds.dockerApi ?? 'off',
         },
-        `stowage plugin listening on unix://${config.socket}`,
+        `stowage plugin listening on unix://${socket}`,
       );
       const signal = await stopped;
       logger.info({ signal }, 'stopping: closing the socket, then the engine; mounts stay recorded');
