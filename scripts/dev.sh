@@ -125,8 +125,10 @@ cmd_test() {
   setup yes
   rm -rf "$E2E_LOG_DIR"
   local start=$SECONDS status=0
-  # Lint and format first: seconds, and a failure there fails the run even if every test passes.
+  # Lint, format and types (tests included: vitest runs them untyped) first: a failure there fails the run even if
+  # every test passes.
   pnpm lint || status=$?
+  pnpm typecheck || status=$?
   pnpm test || status=$?
   if [ "$status" -ne 0 ]; then
     log 'tests failed; the end-to-end logs (engine and plugin) end with:'

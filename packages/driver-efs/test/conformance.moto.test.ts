@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 function setup(accessPoints: boolean): () => Promise<ConformanceSetup> {
-  return async () => {
+  return async (): Promise<ConformanceSetup> => {
     const dir = await scratch();
     return {
       provider: provider({
