@@ -65,9 +65,11 @@ describe('BackingRouter', () => {
   });
 
   describe('the default backing, with none configured', () => {
-    const defaultOf = (...providers: MemoryProvider[]): string => new BackingRouter(providers).select(undefined).name;
+    const preference = ['shared', 'relocatable', 'local'];
+    const defaultOf = (...providers: MemoryProvider[]): string =>
+      new BackingRouter(providers, undefined, { preference }).select(undefined).name;
 
-    it('prefers shared, then relocatable, then local, as Cloudstor did', () => {
+    it("is the first of the adapter's preferences enabled (the Docker adapter: shared, relocatable, local)", () => {
       const shared = new MemoryProvider('efs', 'global', [], ['shared']);
       const relocatable = new MemoryProvider('ebs', 'global', [], ['relocatable']);
       const local = new MemoryProvider('local');
@@ -77,12 +79,16 @@ describe('BackingRouter', () => {
       expect(defaultOf(other, local)).toBe('local');
     });
 
-    it('is the first provider when none of those is enabled', () => {
+    it('is the first provider when none of those is enabled, or with no preference at all', () => {
       expect(defaultOf(new MemoryProvider('first'), new MemoryProvider('second'))).toBe('first');
+      const efs = new MemoryProvider('efs', 'global', [], ['shared']);
+      expect(new BackingRouter([new MemoryProvider('local'), efs]).select(undefined).name).toBe('local');
     });
 
     it('is what an empty backing option selects', () => {
-      const router = new BackingRouter([new MemoryProvider('first'), new MemoryProvider('local')]);
+      const router = new BackingRouter([new MemoryProvider('first'), new MemoryProvider('local')], undefined, {
+        preference,
+      });
       expect(router.select('').name).toBe('local');
       expect(router.select('first').name).toBe('first');
     });

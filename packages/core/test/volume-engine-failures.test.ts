@@ -21,7 +21,10 @@ describe('VolumeEngine errors a user sees', () => {
     });
 
     it('treats an empty backing option as none', async () => {
-      const engine = await h.start({ providers: [h.provider, new MemoryProvider('local')] });
+      const engine = await h.start({
+        providers: [h.provider, new MemoryProvider('local')],
+        backingPreference: ['local'],
+      });
       expect((await engine.create('v', { backing: '' })).backing).toBe('local');
     });
 

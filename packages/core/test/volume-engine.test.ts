@@ -57,13 +57,20 @@ describe('VolumeEngine', () => {
       expect(error.message).toBe('backing: unknown backing "nope"; must be one of mem, blk, relocatable');
     });
 
-    it('uses the preferred default backing (relocatable before others) unless one is configured', async () => {
+    it('uses the first preferred backing enabled, else the first, unless a default is configured', async () => {
       await engine.stop();
       const blk = new MemoryProvider('blk', 'global', [], ['relocatable']);
-      const e = await startEngine([provider, blk]);
-      expect((await e.create('x')).backing).toBe('blk');
-      await e.stop();
-      const configured = await startEngine([provider, blk], 'mem');
+      const preferred = await h.start({ providers: [provider, blk], backingPreference: ['shared', 'relocatable'] });
+      expect((await preferred.create('x')).backing).toBe('blk');
+      await preferred.stop();
+      const first = await startEngine([provider, blk]);
+      expect((await first.create('z')).backing).toBe('mem');
+      await first.stop();
+      const configured = await h.start({
+        providers: [provider, blk],
+        defaultBacking: 'mem',
+        backingPreference: ['relocatable'],
+      });
       expect((await configured.create('y')).backing).toBe('mem');
     });
 

@@ -33,7 +33,7 @@ export {
 // Composition from configuration.
 export { resolveDrivers, type ResolveDriversOptions } from './composition/resolve-drivers.js';
 export { composeFromConfig, type ComposeFromConfigOptions } from './composition/compose-from-config.js';
-export { FIRST_PARTY_DRIVERS } from './composition/first-party-drivers.js';
+export { FIRST_PARTY_DRIVERS, FIRST_PARTY_PREFERENCE } from './composition/first-party-drivers.js';
 
 // The CLI, for embedding it or testing it in process.
 export { runCli, EXIT_FAILURE, EXIT_USAGE } from './cli/program.js';

@@ -17,6 +17,8 @@ export interface ComposeOptions {
   readonly logger: Logger;
   /** Host operations to share with drivers; the real system tools by default. */
   readonly host?: HostOperations;
+  /** The default backing's order of preference when the config sets none (see `EngineSettings.backingPreference`). */
+  readonly backingPreference?: readonly string[];
 }
 
 /** A composed Stowage: the engine (not yet started) and the container that built it. */
@@ -43,6 +45,7 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
   container.bind(ENGINE_SETTINGS).toConstantValue({
     stateDir: config.stateDir,
     ...(config.defaultBacking !== undefined ? { defaultBacking: config.defaultBacking } : {}),
+    ...(options.backingPreference !== undefined ? { backingPreference: options.backingPreference } : {}),
   });
 
   const enabled = Object.entries(config.drivers);

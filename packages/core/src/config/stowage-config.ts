@@ -17,7 +17,10 @@ export interface DriverConfig {
 export interface StowageConfig {
   /** Where the node's mount table, catalogue and drivers' own state live. */
   readonly stateDir: string;
-  /** The backing used when a create names none; undefined lets the engine choose (shared, relocatable, local). */
+  /**
+   * The backing used when a create names none; undefined lets the program choose (the Docker adapter: shared, then
+   * relocatable, then local; the engine alone: the first driver enabled).
+   */
   readonly defaultBacking?: string;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Enabled drivers by name; with no config at all, `{ local: {} }`. */

@@ -3,9 +3,6 @@ import { StowageError } from '../errors/stowage-error.js';
 import type { OwnerCatalogue } from './volume-catalogue.js';
 import type { BackingSummary } from './volume.js';
 
-// With no default configured, prefer what Cloudstor did: shared where EFS is set up, else relocatable, else local.
-const DEFAULT_PREFERENCE = ['shared', 'relocatable', 'local'];
-
 /** A volume found through the router: the provider that owns it and what that provider reported. */
 export interface Located {
   readonly provider: StorageProvider;
@@ -20,6 +17,11 @@ export interface RouterOptions {
   readonly lookupTimeoutMs?: number;
   /** Told of a catalogue write that failed where nobody waits for it (a name learned by a lookup or a list). */
   readonly onCatalogueError?: (error: unknown) => void;
+  /**
+   * With no default backing configured: backing names (or aliases) in order of preference, the first one enabled
+   * being the default; the first provider when none is (or none is given). The adapter's policy, not the engine's.
+   */
+  readonly preference?: readonly string[];
 }
 
 /** How a lookup may treat the catalogue. */
@@ -83,7 +85,7 @@ export class BackingRouter {
       }
       this.defaultProvider = chosen;
     } else {
-      const preferred = DEFAULT_PREFERENCE.map((n) => this.byName.get(n)).find((p) => p !== undefined);
+      const preferred = (options.preference ?? []).map((n) => this.byName.get(n)).find((p) => p !== undefined);
       this.defaultProvider = preferred ?? (providers[0] as StorageProvider);
     }
   }

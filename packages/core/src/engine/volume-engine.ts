@@ -22,8 +22,13 @@ import { validateVolumeName } from './volume-name.js';
 export interface EngineSettings {
   /** Holds this node's mount table and the engine lock; created 0700 if missing. */
   readonly stateDir: string;
-  /** The backing for creates that name none; by default shared, then relocatable, then local. */
+  /** The backing for creates that name none; without it, the first of {@link backingPreference} enabled. */
   readonly defaultBacking?: string;
+  /**
+   * Backing names or aliases in order of preference for creates that name none, when no {@link defaultBacking} is
+   * set; the first provider when none of them is enabled (the Docker adapter prefers shared, relocatable, local).
+   */
+  readonly backingPreference?: readonly string[];
   /**
    * How long one backing may take to answer a lookup before the lookup fails with BackendFailure naming it (10 s by
    * default). Only lookups of names that backing may hold wait for it.
@@ -78,6 +83,7 @@ export class VolumeEngine {
     this.router = new BackingRouter(providers, settings.defaultBacking, {
       catalogue: this.catalogue,
       ...(settings.lookupTimeoutMs !== undefined ? { lookupTimeoutMs: settings.lookupTimeoutMs } : {}),
+      ...(settings.backingPreference !== undefined ? { preference: settings.backingPreference } : {}),
       onCatalogueError: (error) =>
         this.logger.warn(
           { err: (error as Error).message },

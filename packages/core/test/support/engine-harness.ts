@@ -24,6 +24,7 @@ export interface EngineOptions {
   /** The backings; the harness's {@link MemoryProvider} alone by default. */
   readonly providers?: StorageProvider[];
   readonly defaultBacking?: string;
+  readonly backingPreference?: readonly string[];
   readonly lookupTimeoutMs?: number;
   /** A fresh copy of the engine's module (see loadWithFailpoints); the one this file imports by default. */
   readonly engineModule?: { VolumeEngine: typeof VolumeEngine };
@@ -72,17 +73,24 @@ export function useEngineHarness(): EngineHarness {
     get logger() {
       return logger;
     },
-    create({ providers = [provider], defaultBacking, lookupTimeoutMs, engineModule = { VolumeEngine } } = {}) {
+    create({
+      providers = [provider],
+      defaultBacking,
+      backingPreference,
+      lookupTimeoutMs,
+      engineModule = { VolumeEngine },
+    } = {}) {
       const engine = new engineModule.VolumeEngine(providers, noHost, logger, {
         stateDir,
         ...(defaultBacking ? { defaultBacking } : {}),
+        ...(backingPreference ? { backingPreference } : {}),
         ...(lookupTimeoutMs !== undefined ? { lookupTimeoutMs } : {}),
       });
       engines.push(engine);
       return engine;
     },
-    async start({ providers, defaultBacking, engineModule, ...options } = {}) {
-      const engine = harness.create({ providers, defaultBacking, engineModule });
+    async start({ providers, defaultBacking, backingPreference, engineModule, ...options } = {}) {
+      const engine = harness.create({ providers, defaultBacking, backingPreference, engineModule });
       await engine.start(options);
       return engine;
     },

@@ -1,4 +1,5 @@
 import { composeStowage, type Logger, type Stowage, type StowageConfig } from '@stowage/core';
+import { FIRST_PARTY_PREFERENCE } from './first-party-drivers.js';
 import { resolveDrivers } from './resolve-drivers.js';
 
 /** Options of {@link composeFromConfig}. */
@@ -11,5 +12,5 @@ export interface ComposeFromConfigOptions {
 /** Loads the configured drivers and composes Stowage over them; the engine is returned not yet started. */
 export async function composeFromConfig(config: StowageConfig, options: ComposeFromConfigOptions): Promise<Stowage> {
   const drivers = await resolveDrivers(config, { cwd: options.cwd });
-  return composeStowage({ config, drivers, logger: options.logger });
+  return composeStowage({ config, drivers, logger: options.logger, backingPreference: FIRST_PARTY_PREFERENCE });
 }

@@ -7,3 +7,9 @@ export const FIRST_PARTY_DRIVERS: Readonly<Record<string, string>> = {
   efs: '@stowage/driver-efs',
   ebs: '@stowage/driver-ebs',
 };
+
+/**
+ * The default backing when the config names none, as Cloudstor chose: shared where EFS is set up, else relocatable,
+ * else local (else the first driver enabled).
+ */
+export const FIRST_PARTY_PREFERENCE: readonly string[] = ['shared', 'relocatable', 'local'];
