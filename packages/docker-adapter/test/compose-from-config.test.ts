@@ -35,7 +35,7 @@ describe('composeFromConfig: the Docker adapter picks the default backing as Clo
       {
         stateDir: join(dir, 'state'),
         logLevel: 'silent',
-        drivers: { local: { settings: {} }, memo: { module: './memo.mjs', settings: {} } },
+        drivers: { local: { settings: { root: join(dir, 'volumes') } }, memo: { module: './memo.mjs', settings: {} } },
         ...config,
       },
       { logger: createLogger({ level: 'silent' }), cwd: dir },
