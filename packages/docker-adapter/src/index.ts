@@ -3,7 +3,14 @@
  */
 
 // The protocol.
-export { createPluginApp, MAX_REQUEST_BODY_BYTES, type PluginEngine } from './protocol/plugin-app.js';
+export {
+  createPluginApp,
+  MAX_REQUEST_BODY_BYTES,
+  type PluginEngine,
+  type PluginAppOptions,
+  type PluginRequestObserver,
+  type PluginRequestOutcome,
+} from './protocol/plugin-app.js';
 export {
   startPluginServer,
   claimSocketPath,
@@ -30,6 +37,21 @@ export {
   type HoldsConfig,
 } from './config/docker-config-section.js';
 
+// The HTTP ops server beside the plugin socket: health, readiness and Prometheus metrics (express).
+export {
+  httpConfigSection,
+  listenAddress,
+  isLoopback,
+  formatListenAddress,
+  requireTokenOffLoopback,
+  type HttpConfig,
+  type ListenAddress,
+} from './http/http-config-section.js';
+export { createOpsApp, type OpsAppOptions, type OpsEngine } from './http/ops-app.js';
+export { OpsMetrics, type MetricsEngine } from './http/ops-metrics.js';
+export { OpsToken } from './http/ops-token.js';
+export { startOpsServer, type OpsServer, type OpsServerOptions } from './http/ops-server.js';
+
 // Composition from configuration.
 export { resolveDrivers, type ResolveDriversOptions } from './composition/resolve-drivers.js';
 export { composeFromConfig, type ComposeFromConfigOptions } from './composition/compose-from-config.js';
@@ -37,4 +59,4 @@ export { FIRST_PARTY_DRIVERS, FIRST_PARTY_PREFERENCE } from './composition/first
 
 // The CLI, for embedding it or testing it in process.
 export { runCli, EXIT_FAILURE, EXIT_USAGE } from './cli/program.js';
-export type { CliContext } from './cli/cli-context.js';
+export { CLI_SECTIONS, type CliContext } from './cli/cli-context.js';
