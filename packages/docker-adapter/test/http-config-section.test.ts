@@ -1,38 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { ErrorKind, loadConfig, type LoadConfigInput } from '@stowage/core';
-import { expectStowageError } from '@stowage/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_SECTIONS, loadCliConfig, type CliContext } from '../src/cli/cli-context.js';
+import { describe, expect, it } from 'vitest';
+import { CLI_SECTIONS, loadCliConfig } from '../src/cli/cli-context.js';
 import { runCli } from '../src/cli/program.js';
 import { isLoopback, listenAddress } from '../src/http/http-config-section.js';
+import { capturingCliContext, configLoader, useConfigFixtures } from './support/config-fixtures.js';
 
-let dir: string;
-let counter = 0;
+const fixtures = useConfigFixtures('stowage-http-config-');
+const { configFile } = fixtures;
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'stowage-http-config-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function configFile(content: unknown): Promise<string> {
-  const file = path.join(dir, `config-${++counter}.json`);
-  await writeFile(file, JSON.stringify(content));
-  return file;
-}
-
-const load = (input: Omit<LoadConfigInput, 'sections'>) => loadConfig({ ...input, sections: CLI_SECTIONS });
-const http = async (input: Omit<LoadConfigInput, 'sections'>) => (await load(input)).sections.http;
-
-async function configError(input: Omit<LoadConfigInput, 'sections'>): Promise<string> {
-  const { message } = await expectStowageError(load(input), ErrorKind.InvalidArgument);
-  expect(message).toMatch(/^config: /);
-  return message;
-}
+const { load, configError } = configLoader(CLI_SECTIONS);
+const http = async (input: Parameters<typeof load>[0]) => (await load(input)).sections.http;
 
 describe('the http config section', () => {
   it('is off with no file key and no variable', async () => {
@@ -117,12 +94,7 @@ describe('the http config section', () => {
 });
 
 describe('stowage serve --http', () => {
-  const context = (env: NodeJS.ProcessEnv): CliContext & { err: () => string } => {
-    const stderr = new PassThrough();
-    let err = '';
-    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    return { stdout: new PassThrough(), stderr, env, cwd: dir, err: () => err };
-  };
+  const context = (env: NodeJS.ProcessEnv) => capturingCliContext(env, fixtures.dir());
 
   it('applies --http over the file and the environment', async () => {
     const config = await loadCliConfig(context({ STOWAGE_HTTP_LISTEN: '127.0.0.1:1' }), { http: '[::1]:2' });
@@ -130,14 +102,14 @@ describe('stowage serve --http', () => {
   });
 
   it('exits 1 before starting anything on a non-loopback --http without a token, and on a bad address', async () => {
-    const socket = path.join(dir, 'never.sock');
-    const exposed = context({ STOWAGE_STATE_DIR: path.join(dir, 'state') });
+    const socket = path.join(fixtures.dir(), 'never.sock');
+    const exposed = context({ STOWAGE_STATE_DIR: path.join(fixtures.dir(), 'state') });
     expect(await runCli(exposed, ['serve', '--socket', socket, '--http', '0.0.0.0:9803'])).toBe(1);
     expect(exposed.err()).toBe(
       'stowage: config: http: refusing to listen on 0.0.0.0:9803 without a token: set http.tokenFile ' +
         '(STOWAGE_HTTP_TOKEN_FILE) or listen on a loopback address such as 127.0.0.1\n',
     );
-    const bad = context({ STOWAGE_STATE_DIR: path.join(dir, 'state') });
+    const bad = context({ STOWAGE_STATE_DIR: path.join(fixtures.dir(), 'state') });
     expect(await runCli(bad, ['serve', '--socket', socket, '--http', 'localhost:80'])).toBe(1);
     expect(bad.err()).toMatch(/^stowage: --http: must be host:port with an IP address/);
   });
@@ -145,8 +117,8 @@ describe('stowage serve --http', () => {
   it('lets the other commands read a config file made for serve', async () => {
     const file = await configFile({
       http: { listen: '127.0.0.1:9803' },
-      stateDir: path.join(dir, 'state-ls'),
-      drivers: { local: { settings: { root: path.join(dir, 'volumes') } } },
+      stateDir: path.join(fixtures.dir(), 'state-ls'),
+      drivers: { local: { settings: { root: path.join(fixtures.dir(), 'volumes') } } },
     });
     const ok = context({});
     expect(await runCli(ok, ['backings', '--config', file])).toBe(0);
