@@ -278,6 +278,14 @@ describe('hostile input', () => {
     expect(head.status).toBe(200);
   });
 
+  it('answers a wrong method on /healthz and /readyz 405 even with a token configured, on /metrics 401 first', async () => {
+    const server = await ops({ tokenFile: await tokenFile() });
+    expect((await get(server, '/healthz', { method: 'DELETE' })).status).toBe(405);
+    expect((await get(server, '/readyz', { method: 'PUT' })).status).toBe(405);
+    expect((await get(server, '/metrics', { method: 'POST' })).status).toBe(401);
+    expect((await get(server, '/metrics', { method: 'POST', ...bearer(TOKEN) })).status).toBe(405);
+  });
+
   it('answers a malformed path and a failing readiness read without a stack trace', async () => {
     const server = await ops();
     const malformed = await get(server, '/%E0%A4%A');

@@ -17,8 +17,8 @@ export interface OpsAppOptions {
   readonly readinessBudgetMs?: number;
 }
 
-/** The endpoints, by path, with the methods each answers (HEAD comes with GET). */
-const ROUTES = { '/healthz': 'GET, HEAD', '/readyz': 'GET, HEAD', '/metrics': 'GET, HEAD' } as const;
+/** What every endpoint answers: express answers HEAD with GET's route. */
+const ALLOW = 'GET, HEAD';
 
 function sendError(res: Response, status: number, error: string, headers: Record<string, string> = {}): void {
   res.status(status).set(headers).json({ error });
@@ -53,6 +53,10 @@ export function createOpsApp(options: OpsAppOptions): Express {
     res.status(503).json({ status: 'not ready', failing: failing.map((backing) => backing.name) });
   });
 
+  // Before the token check: these two answer anyone, so a wrong method on them is a 405, not a 401.
+  refuseOtherMethods(app, '/healthz');
+  refuseOtherMethods(app, '/readyz');
+
   if (token) app.use(requireToken(token));
 
   app.get('/metrics', async (_req, res) => {
@@ -60,16 +64,19 @@ export function createOpsApp(options: OpsAppOptions): Express {
     res.set('Content-Type', contentType).send(text);
   });
 
-  for (const [path, allow] of Object.entries(ROUTES)) {
-    app.all(path, (req, res) => {
-      sendError(res, 405, `${req.method} is not allowed on ${path}`, { Allow: allow });
-    });
-  }
+  refuseOtherMethods(app, '/metrics');
   app.use((_req, res) => {
     sendError(res, 404, 'no such endpoint; this server answers /healthz, /readyz and /metrics');
   });
   app.use(answerFailure(logger));
   return app;
+}
+
+/** Any method but GET and HEAD on `path` answers 405; register it after the path's GET route. */
+function refuseOtherMethods(app: Express, path: string): void {
+  app.all(path, (req, res) => {
+    sendError(res, 405, `${req.method} is not allowed on ${path}`, { Allow: ALLOW });
+  });
 }
 
 function requireToken(token: OpsToken): RequestHandler {
