@@ -37,20 +37,8 @@ export {
   type HoldsConfig,
 } from './config/docker-config-section.js';
 
-// The HTTP ops server beside the plugin socket: health, readiness and Prometheus metrics (express).
-export {
-  httpConfigSection,
-  listenAddress,
-  isLoopback,
-  formatListenAddress,
-  requireTokenOffLoopback,
-  type HttpConfig,
-  type ListenAddress,
-} from './http/http-config-section.js';
-export { createOpsApp, type OpsAppOptions, type OpsEngine } from './http/ops-app.js';
-export { OpsMetrics, type MetricsEngine } from './http/ops-metrics.js';
-export { OpsToken } from './http/ops-token.js';
-export { startOpsServer, type OpsServer, type OpsServerOptions } from './http/ops-server.js';
+// The plugin requests' Prometheus metrics, for the HTTP ops server (@stowage/http-api) beside the socket.
+export { PluginRequestMetrics } from './protocol/plugin-request-metrics.js';
 
 // Composition from configuration.
 export { resolveDrivers, type ResolveDriversOptions } from './composition/resolve-drivers.js';

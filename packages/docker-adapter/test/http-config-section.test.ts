@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI_SECTIONS, loadCliConfig } from '../src/cli/cli-context.js';
 import { runCli } from '../src/cli/program.js';
-import { isLoopback, listenAddress } from '../src/http/http-config-section.js';
+import { isLoopback, listenAddress } from '@stowage/http-api';
 import { capturingCliContext, configLoader, useConfigFixtures } from './support/config-fixtures.js';
 
 const fixtures = useConfigFixtures('stowage-http-config-');

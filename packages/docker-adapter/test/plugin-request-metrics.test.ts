@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { PluginRequestMetrics } from '../src/http/plugin-request-metrics.js';
+import { PluginRequestMetrics } from '../src/protocol/plugin-request-metrics.js';
 
 async function exposition(metrics: PluginRequestMetrics): Promise<string[]> {
   const registry = new Registry();

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { loadConfig, type LoadedConfig, StowageError } from '@stowage/core';
 import { dockerConfigSection } from '../config/docker-config-section.js';
-import { httpConfigSection, listenAddress, requireTokenOffLoopback } from '../http/http-config-section.js';
+import { httpConfigSection, listenAddress, requireTokenOffLoopback } from '@stowage/http-api';
 
 /**
  * The config sections every command reads beside core's: the Docker adapter's (`docker`) and the HTTP ops server's

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { type Logger, StowageError } from '@stowage/core';
 import { createPluginApp, type PluginAppOptions, type PluginEngine } from './plugin-app.js';
 import { probeSocket } from './socket-probe.js';
-import { closeServer } from '../net/close-server.js';
+import { closeServer } from '@stowage/http-api';
 
 /** Owner and group (the docker group where one is used) may talk to the plugin; nobody else. */
 export const SOCKET_MODE = 0o660;

@@ -6,9 +6,8 @@ import { DockerEngineApi, dockerConfirmsResend } from '../../docker/docker-conta
 import { forgettingReleased, ResentMounts } from '../../docker/resent-mounts.js';
 import { HoldsReconciler } from '../../docker/holds-reconciler.js';
 import { claimSocketPath, type PluginServer, startPluginServer } from '../../protocol/plugin-server.js';
-import { formatListenAddress } from '../../http/http-config-section.js';
-import { OpsMetrics } from '../../http/ops-metrics.js';
-import { startOpsServer, type OpsServer } from '../../http/ops-server.js';
+import { formatListenAddress, OpsMetrics, type OpsServer, startOpsServer } from '@stowage/http-api';
+import { PluginRequestMetrics } from '../../protocol/plugin-request-metrics.js';
 import { type CliContext, type ConnectionArgs, loadCliConfig } from '../cli-context.js';
 import { withConnectionOptions } from '../connection-options.js';
 
@@ -79,6 +78,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
         : undefined;
       // Only with the ops server: without it, the socket's path does not even pay for the metrics' increments.
       const metrics = http.listen ? new OpsMetrics(stowage.engine) : undefined;
+      const pluginRequests = metrics ? PluginRequestMetrics.registeredIn(metrics.registry) : undefined;
       let server: PluginServer | undefined;
       let ops: OpsServer | undefined;
       try {
@@ -90,7 +90,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
           logger,
           onActivate: reconciler ? () => reconciler.nudge() : undefined,
           resentMounts,
-          observe: metrics?.observePluginRequest,
+          observe: pluginRequests?.observe,
         });
         if (http.listen && metrics) {
           ops = await startOpsServer({

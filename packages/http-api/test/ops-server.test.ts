@@ -5,11 +5,10 @@ import { PassThrough } from 'node:stream';
 import { createLogger, ErrorKind, type Logger, VolumeEngine } from '@stowage/core';
 import { expectStowageError } from '@stowage/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OpsMetrics } from '../src/http/ops-metrics.js';
-import { startOpsServer, type OpsServer } from '../src/http/ops-server.js';
-import { startPluginServer, type PluginServer } from '../src/protocol/plugin-server.js';
-import { FakeBackend, FakeBackendProvider } from './support/fake-backend.js';
-import { postJson, rawPost } from './support/raw-post.js';
+import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
+import { Counter } from 'prom-client';
+import { OpsMetrics } from '../src/ops-metrics.js';
+import { startOpsServer, type OpsServer } from '../src/ops-server.js';
 
 const TOKEN = 'ops-token-4f1c9a7e-never-logged';
 
@@ -57,7 +56,6 @@ let backend: FakeBackend;
 let fake: CheckedProvider;
 let other: CheckedProvider;
 let engine: VolumeEngine;
-let plugin: PluginServer;
 let metrics: OpsMetrics;
 let log: ReturnType<typeof capturingLogger>;
 const servers: OpsServer[] = [];
@@ -71,17 +69,10 @@ beforeEach(async () => {
   engine = new VolumeEngine([fake, other], {} as never, log.logger, { stateDir: join(dir, 'state') });
   await engine.start();
   metrics = new OpsMetrics(engine);
-  plugin = await startPluginServer({
-    engine,
-    socket: join(dir, 'plugin.sock'),
-    logger: log.logger,
-    observe: metrics.observePluginRequest,
-  });
 });
 
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
-  await plugin.close();
   await engine.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -171,55 +162,42 @@ describe('GET /readyz', () => {
 });
 
 describe('GET /metrics', () => {
-  it('counts real plugin requests by endpoint and outcome, times them, and shows mounts and holds per backing', async () => {
+  it('shows mounts and holds per backing, every backing present, and the process metrics', async () => {
     const server = await ops();
-    const call = (path: string, body: unknown) => postJson(plugin.socket, path, body);
-    expect((await call('/VolumeDriver.Create', { Name: 'v1', Opts: null })).json()).toEqual({ Err: '' });
-    expect((await call('/VolumeDriver.Mount', { Name: 'v1', ID: 'c1' })).json().Err).toBe('');
-    expect((await call('/VolumeDriver.Mount', { Name: 'v1', ID: 'c2' })).json().Err).toBe('');
-    expect((await call('/VolumeDriver.Get', { Name: 'missing' })).json().Err).not.toBe('');
-    expect((await call('/VolumeDriver.Nope', null)).status).toBe(404);
-    expect((await call('/Plugin.Activate/../../etc', null)).status).toBe(404);
+    await engine.create('v1');
+    await engine.mount('v1', 'c1');
+    await engine.mount('v1', 'c2');
 
     const answer = await get(server, '/metrics');
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const samples = parseMetrics(await answer.text());
-    const sample = (series: string) => samples.get(series);
+    expect(samples.get('stowage_mounted_volumes{backing="fake"}')).toBe(1);
+    expect(samples.get('stowage_mounted_volumes{backing="other"}')).toBe(0);
+    expect(samples.get('stowage_volume_holds{backing="fake"}')).toBe(2);
+    expect(samples.get('stowage_volume_holds{backing="other"}')).toBe(0);
+    expect(samples.get('process_cpu_user_seconds_total{}')).toBeGreaterThan(0);
+    expect(samples.get('nodejs_heap_size_used_bytes{}')).toBeGreaterThan(0);
 
-    expect(sample('stowage_plugin_requests_total{endpoint="VolumeDriver.Create",outcome="ok"}')).toBe(1);
-    expect(sample('stowage_plugin_requests_total{endpoint="VolumeDriver.Mount",outcome="ok"}')).toBe(2);
-    expect(sample('stowage_plugin_requests_total{endpoint="VolumeDriver.Get",outcome="error"}')).toBe(1);
-    // Hostile paths share one series: a caller cannot make the registry grow.
-    expect(sample('stowage_plugin_requests_total{endpoint="unknown",outcome="refused"}')).toBe(2);
-    expect([...samples.keys()].filter((key) => key.includes('Nope') || key.includes('etc'))).toEqual([]);
-    expect(sample('stowage_plugin_request_duration_seconds_count{endpoint="VolumeDriver.Mount",outcome="ok"}')).toBe(2);
-    expect(
-      sample('stowage_plugin_request_duration_seconds_bucket{endpoint="VolumeDriver.Mount",le="+Inf",outcome="ok"}'),
-    ).toBe(2);
-    expect(sample('stowage_mounted_volumes{backing="fake"}')).toBe(1);
-    expect(sample('stowage_mounted_volumes{backing="other"}')).toBe(0);
-    expect(sample('stowage_volume_holds{backing="fake"}')).toBe(2);
-    expect(sample('process_cpu_user_seconds_total{}')).toBeGreaterThan(0);
-    expect(sample('nodejs_heap_size_used_bytes{}')).toBeGreaterThan(0);
-
-    // Scraped again after an Unmount: the gauges follow the engine, the counters only grow.
-    expect((await call('/VolumeDriver.Unmount', { Name: 'v1', ID: 'c1' })).json().Err).toBe('');
+    // Scraped again: the gauges follow the engine.
+    await engine.unmount('v1', 'c1');
     const after = parseMetrics(await (await get(server, '/metrics')).text());
     expect(after.get('stowage_volume_holds{backing="fake"}')).toBe(1);
     expect(after.get('stowage_mounted_volumes{backing="fake"}')).toBe(1);
-    expect(after.get('stowage_plugin_requests_total{endpoint="VolumeDriver.Unmount",outcome="ok"}')).toBe(1);
-    expect(after.get('stowage_plugin_requests_total{endpoint="VolumeDriver.Mount",outcome="ok"}')).toBe(2);
+    await engine.unmount('v1', 'c2');
+    const released = parseMetrics(await (await get(server, '/metrics')).text());
+    expect(released.get('stowage_volume_holds{backing="fake"}')).toBe(0);
+    expect(released.get('stowage_mounted_volumes{backing="fake"}')).toBe(0);
   });
 
-  it('keeps each server’s series apart: a registry per instance, not prom-client’s global one', async () => {
-    const mine = new OpsMetrics(engine);
-    mine.observePluginRequest('/VolumeDriver.List', 'ok', 0.001);
-    const text = await mine.registry.metrics();
-    expect(parseMetrics(text).get('stowage_plugin_requests_total{endpoint="VolumeDriver.List",outcome="ok"}')).toBe(1);
+  it('serves what an adapter adds to its registry, and keeps each instance’s series apart', async () => {
+    const adapter = new Counter({ name: 'stowage_adapter_calls_total', help: 'test', registers: [metrics.registry] });
+    adapter.inc(3);
     const server = await ops();
-    const shared = parseMetrics(await (await get(server, '/metrics')).text());
-    expect(shared.get('stowage_plugin_requests_total{endpoint="VolumeDriver.List",outcome="ok"}')).toBeUndefined();
+    const samples = parseMetrics(await (await get(server, '/metrics')).text());
+    expect(samples.get('stowage_adapter_calls_total{}')).toBe(3);
+    const mine = new OpsMetrics(engine);
+    expect(parseMetrics(await mine.registry.metrics()).get('stowage_adapter_calls_total{}')).toBeUndefined();
   });
 });
 
@@ -243,7 +221,7 @@ describe('with a token', () => {
     await get(server, '/metrics', bearer(TOKEN));
     await get(server, '/metrics', bearer(`${TOKEN}-wrong`));
     await get(server, '/readyz', bearer(TOKEN));
-    await postJson(plugin.socket, '/VolumeDriver.Create', { Name: TOKEN.replace(/-/g, '') });
+    await engine.create(TOKEN.replace(/-/g, ''));
     expect(log.text()).not.toBe('');
     expect(log.text()).not.toContain(TOKEN);
   });
@@ -305,7 +283,7 @@ describe('hostile input', () => {
     const answer = await get(broken, '/readyz');
     expect(answer.status).toBe(500);
     const body = await answer.text();
-    expect(JSON.parse(body)).toEqual({ error: 'internal error; see the plugin log' });
+    expect(JSON.parse(body)).toEqual({ error: 'internal error; see the stowage log' });
     expect(body).not.toContain('engine exploded');
     expect(log.text()).toContain('engine exploded');
   });
@@ -316,16 +294,5 @@ describe('hostile input', () => {
       startOpsServer({ listen: server.address, engine, metrics, logger: log.logger }),
       ErrorKind.InUse,
     );
-  });
-});
-
-describe('the plugin socket without metrics', () => {
-  it('still answers when no observer is given', async () => {
-    const bare = await startPluginServer({ engine, socket: join(dir, 'bare.sock'), logger: log.logger });
-    try {
-      expect((await rawPost(bare.socket, '/Plugin.Activate', 'null')).status).toBe(200);
-    } finally {
-      await bare.close();
-    }
   });
 });

@@ -112,6 +112,6 @@ function answerFailure(logger: Logger): ErrorRequestHandler {
       },
       'ops request failed',
     );
-    sendError(res, 500, 'internal error; see the plugin log');
+    sendError(res, 500, 'internal error; see the stowage log');
   };
 }

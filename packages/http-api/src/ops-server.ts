@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Logger, StowageError } from '@stowage/core';
-import { closeServer } from '../net/close-server.js';
+import { closeServer } from './close-server.js';
 import { formatListenAddress, type ListenAddress, requireTokenOffLoopback } from './http-config-section.js';
 import { createOpsApp, type OpsEngine } from './ops-app.js';
 import type { OpsMetrics } from './ops-metrics.js';

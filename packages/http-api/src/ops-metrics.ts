@@ -1,35 +1,24 @@
 import type { VolumeEngine } from '@stowage/core';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { PluginRequestObserver } from '../protocol/plugin-app.js';
-import { PluginRequestMetrics } from './plugin-request-metrics.js';
 
 /** What the metrics read of the engine, at scrape time only. */
 export type MetricsEngine = Pick<VolumeEngine, 'backings' | 'holds'>;
 
 /**
  * Stowage's Prometheus metrics, in a registry of their own (never prom-client's global one, so two servers in one
- * process, or a test and the code under test, do not share series):
+ * process, or a test and the code under test, do not share series). An adapter adds its own protocol's metrics to
+ * {@link registry} (the Docker adapter its plugin requests); this holds what every adapter shares:
  *
- * - `stowage_plugin_requests_total{endpoint,outcome}` and `stowage_plugin_request_duration_seconds{endpoint,outcome}`,
- *   fed by {@link observePluginRequest} from the plugin protocol app;
  * - `stowage_mounted_volumes{backing}` and `stowage_volume_holds{backing}`, read from the engine's holds at scrape
  *   time, with every enabled backing present (0 when it holds nothing);
  * - the process's own metrics (`process_*`, `nodejs_*`).
  */
 export class OpsMetrics {
   readonly registry = new Registry();
-  /**
-   * Hands the plugin app's answers to the request metrics: a few increments, no allocation (see
-   * {@link PluginRequestMetrics}); a hostile path is counted as `unknown`, never as a series of its own.
-   */
-  readonly observePluginRequest: PluginRequestObserver;
 
   constructor(engine: MetricsEngine) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    const requests = new PluginRequestMetrics();
-    requests.register(this.registry);
-    this.observePluginRequest = requests.observe;
 
     const backingNames = () => engine.backings().map((backing) => backing.name);
     new Gauge({

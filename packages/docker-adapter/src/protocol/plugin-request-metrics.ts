@@ -1,5 +1,5 @@
 import type { Metric, Registry } from 'prom-client';
-import type { PluginRequestObserver, PluginRequestOutcome } from '../protocol/plugin-app.js';
+import type { PluginRequestObserver, PluginRequestOutcome } from './plugin-app.js';
 
 /** The endpoints of the plugin protocol, as metric labels; any other path a caller tries counts as `unknown`. */
 const ENDPOINTS = [
@@ -55,6 +55,13 @@ export class PluginRequestMetrics {
     const at = cell * (BUCKETS.length + 1) + bucket;
     this.buckets[at] = (this.buckets[at] as number) + 1;
   };
+
+  /** New metrics, already added to `registry` (the ops server's). */
+  static registeredIn(registry: Registry): PluginRequestMetrics {
+    const metrics = new PluginRequestMetrics();
+    metrics.register(registry);
+    return metrics;
+  }
 
   /** Adds both metrics to `registry`. */
   register(registry: Registry): void {
