@@ -45,9 +45,15 @@ export { ErrorKind } from './errors/error-kind.js';
 export { StowageError } from './errors/stowage-error.js';
 
 // The volume engine.
-export { VolumeEngine, ENGINE_SETTINGS, type EngineSettings, type EngineStartOptions } from './engine/volume-engine.js';
+export {
+  VolumeEngine,
+  ENGINE_SETTINGS,
+  DEFAULT_READINESS_BUDGET_MS,
+  type EngineSettings,
+  type EngineStartOptions,
+} from './engine/volume-engine.js';
 export type { EngineMountOptions, HeldVolume, CallerHoldSummary } from './engine/mount-counter.js';
-export type { Volume, BackingSummary } from './engine/volume.js';
+export type { Volume, BackingSummary, BackingReadiness } from './engine/volume.js';
 export { validateVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
 export { parseOptions, formatOptionValues } from './engine/option-parser.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';

@@ -157,3 +157,51 @@ describe('BackingRouter', () => {
     });
   });
 });
+
+describe('BackingRouter readiness', () => {
+  it('answers each backing: ready without a check, ready or not with one, naming why', async () => {
+    const plain = new MemoryProvider('plain');
+    const good = Object.assign(new MemoryProvider('good'), { checkReady: async () => undefined });
+    const bad = Object.assign(new MemoryProvider('bad'), {
+      checkReady: async () => {
+        throw new Error('root gone');
+      },
+    });
+    const typed = Object.assign(new MemoryProvider('typed'), {
+      checkReady: async () => {
+        throw StowageError.backendFailure('EC2 unreachable');
+      },
+    });
+    expect(await new BackingRouter([plain, good, bad, typed]).readiness(1_000)).toEqual([
+      { name: 'plain', ready: true },
+      { name: 'good', ready: true },
+      { name: 'bad', ready: false, problem: 'backing bad is not ready: root gone' },
+      { name: 'typed', ready: false, problem: 'EC2 unreachable' },
+    ]);
+  });
+
+  it('answers a hung check not ready within its budget, and waits for it rather than calling it again', async () => {
+    let calls = 0;
+    let finish = () => undefined as void;
+    const hung = Object.assign(new MemoryProvider('hung'), {
+      checkReady: () => {
+        calls += 1;
+        // The first check hangs until the test lets it finish; later ones answer at once.
+        return calls > 1 ? Promise.resolve() : new Promise<void>((resolve) => (finish = resolve));
+      },
+    });
+    const router = new BackingRouter([hung, new MemoryProvider('fine')]);
+    const late = {
+      name: 'hung',
+      ready: false,
+      problem: 'backing hung gave no answer to its readiness check within 50 ms',
+    };
+    expect(await router.readiness(50)).toEqual([late, { name: 'fine', ready: true }]);
+    expect(await router.readiness(50)).toEqual([late, { name: 'fine', ready: true }]);
+    expect(calls).toBe(1);
+    finish();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await router.readiness(50))[0]).toEqual({ name: 'hung', ready: true });
+    expect(calls).toBe(2);
+  });
+});

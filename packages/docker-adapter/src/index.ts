@@ -3,7 +3,14 @@
  */
 
 // The protocol.
-export { createPluginApp, MAX_REQUEST_BODY_BYTES, type PluginEngine } from './protocol/plugin-app.js';
+export {
+  createPluginApp,
+  MAX_REQUEST_BODY_BYTES,
+  type PluginEngine,
+  type PluginAppOptions,
+  type PluginRequestObserver,
+  type PluginRequestOutcome,
+} from './protocol/plugin-app.js';
 export {
   startPluginServer,
   claimSocketPath,
@@ -30,6 +37,9 @@ export {
   type HoldsConfig,
 } from './config/docker-config-section.js';
 
+// The plugin requests' Prometheus metrics, for the HTTP ops server (@stowage/http-api) beside the socket.
+export { PluginRequestMetrics } from './protocol/plugin-request-metrics.js';
+
 // Composition from configuration.
 export { resolveDrivers, type ResolveDriversOptions } from './composition/resolve-drivers.js';
 export { composeFromConfig, type ComposeFromConfigOptions } from './composition/compose-from-config.js';
@@ -37,4 +47,4 @@ export { FIRST_PARTY_DRIVERS, FIRST_PARTY_PREFERENCE } from './composition/first
 
 // The CLI, for embedding it or testing it in process.
 export { runCli, EXIT_FAILURE, EXIT_USAGE } from './cli/program.js';
-export type { CliContext } from './cli/cli-context.js';
+export { CLI_SECTIONS, type CliContext } from './cli/cli-context.js';

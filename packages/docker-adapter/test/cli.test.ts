@@ -184,6 +184,28 @@ describe('stowage serve', () => {
     await client.remove('v1');
   }, 30_000);
 
+  it('serves the HTTP ops endpoints beside the socket with --http, and stops both on SIGTERM', async () => {
+    serving = await startServe(env, ['--http', '127.0.0.1:0']);
+    const started = serving
+      .stdout()
+      .split('\n')
+      .find((line) => line.includes('stowage plugin listening on'));
+    const { http } = JSON.parse(started ?? '{}') as { http: string };
+    expect(http).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(await (await fetch(`http://${http}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`http://${http}/readyz`)).json()).toEqual({ status: 'ready', backings: ['local'] });
+    const client = new PluginClient({ socket });
+    await client.create('v1', {});
+    await client.mount('v1', 'container-1');
+    const metrics = await (await fetch(`http://${http}/metrics`)).text();
+    expect(metrics).toMatch(/^stowage_plugin_requests_total\{endpoint="VolumeDriver.Mount",outcome="ok"\} 1$/m);
+    expect(metrics).toMatch(/^stowage_volume_holds\{backing="local"\} 1$/m);
+    await client.unmount('v1', 'container-1');
+    expect(await serving.stop('SIGTERM')).toBe(0);
+    await expect(fetch(`http://${http}/healthz`)).rejects.toThrow();
+    expect(existsSync(socket)).toBe(false);
+  }, 30_000);
+
   it('refuses to start where another plugin serves, and exits 1', async () => {
     serving = await startServe(env);
     const second = await stowage('serve', '--state-dir', join(dir, 'other-state'));

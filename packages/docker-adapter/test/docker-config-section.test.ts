@@ -1,11 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { ErrorKind, loadConfig, type LoadConfigInput } from '@stowage/core';
-import { expectStowageError } from '@stowage/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCliConfig, type CliContext } from '../src/cli/cli-context.js';
+import { loadConfig } from '@stowage/core';
+import { describe, expect, it } from 'vitest';
+import { loadCliConfig } from '../src/cli/cli-context.js';
 import { runCli } from '../src/cli/program.js';
 import {
   DEFAULT_DOCKER_API,
@@ -13,35 +9,14 @@ import {
   DOCKER_SECTIONS,
   dockerConfigSection,
 } from '../src/config/docker-config-section.js';
+import { capturingCliContext, configLoader, useConfigFixtures } from './support/config-fixtures.js';
 
-let dir: string;
-let counter = 0;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'stowage-docker-config-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** Writes `content` as JSON to a fresh file and returns its path. */
-async function configFile(content: unknown): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `config-${++counter}.json`);
-  await writeFile(file, JSON.stringify(content));
-  return file;
-}
+const fixtures = useConfigFixtures('stowage-docker-config-');
+const { configFile } = fixtures;
 
 /** The configuration as every `stowage` command loads it: core's and the Docker adapter's section. */
-const load = (input: Omit<LoadConfigInput, 'sections'>) => loadConfig({ ...input, sections: DOCKER_SECTIONS });
-const docker = async (input: Omit<LoadConfigInput, 'sections'>) => (await load(input)).sections.docker;
-
-/** The message of the InvalidArgument loading rejects with; fails on any other outcome. */
-async function configError(input: Omit<LoadConfigInput, 'sections'>): Promise<string> {
-  const { message } = await expectStowageError(load(input), ErrorKind.InvalidArgument);
-  expect(message).toMatch(/^config: /);
-  return message;
-}
+const { load, configError } = configLoader(DOCKER_SECTIONS);
+const docker = async (input: Parameters<typeof load>[0]) => (await load(input)).sections.docker;
 
 describe('the Docker adapter’s config section: defaults', () => {
   it('listens on Docker’s plugin socket and asks the engine’s API socket with no file and no environment', async () => {
@@ -199,15 +174,7 @@ describe('the Docker adapter’s config section: validation', () => {
 });
 
 describe('the stowage command’s configuration', () => {
-  const context = (env: NodeJS.ProcessEnv): CliContext & { out: () => string; err: () => string } => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    return { stdout, stderr, env, cwd: dir, out: () => out, err: () => err };
-  };
+  const context = (env: NodeJS.ProcessEnv) => capturingCliContext(env, fixtures.dir());
 
   it('applies --socket and --state-dir last, relative to the working directory', async () => {
     const file = await configFile({ socket: '/run/file.sock', stateDir: '/srv/file' });
@@ -216,17 +183,17 @@ describe('the stowage command’s configuration', () => {
       socket: 'run/cli.sock',
       stateDir: 'state',
     });
-    expect(config.sections.docker.socket).toBe(path.join(dir, 'run', 'cli.sock'));
-    expect(config.stateDir).toBe(path.join(dir, 'state'));
+    expect(config.sections.docker.socket).toBe(path.join(fixtures.dir(), 'run', 'cli.sock'));
+    expect(config.stateDir).toBe(path.join(fixtures.dir(), 'state'));
     expect(config.sections.docker.holds.dockerApi).toBe(DEFAULT_DOCKER_API);
   });
 
   it('runs on an operator’s file with the adapter’s keys, and exits 1 naming a bad one', async () => {
     const good = await configFile({
-      socket: path.join(dir, 'p.sock'),
+      socket: path.join(fixtures.dir(), 'p.sock'),
       dockerApi: 'off',
-      stateDir: path.join(dir, 'state'),
-      drivers: { local: { settings: { root: path.join(dir, 'volumes') } } },
+      stateDir: path.join(fixtures.dir(), 'state'),
+      drivers: { local: { settings: { root: path.join(fixtures.dir(), 'volumes') } } },
     });
     const ok = context({});
     expect(await runCli(ok, ['backings', '--format', 'json', '--config', good])).toBe(0);

@@ -6,7 +6,7 @@ import { ErrorKind, StowageError, VolumeEngine, type Logger } from '@stowage/cor
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DockerEngineApi, type DockerContainer, type DockerContainers } from '../src/docker/docker-containers.js';
 import { HoldsReconciler } from '../src/docker/holds-reconciler.js';
-import { FakeBackend, FakeBackendProvider } from './support/fake-backend.js';
+import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
 
 /** A Docker engine's container list that the test sets, or an engine that cannot be reached. */
 class FakeDocker implements DockerContainers {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createLogger, VolumeEngine } from '@stowage/core';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPluginApp } from '../src/protocol/plugin-app.js';
-import { FakeBackend, FakeBackendProvider } from './support/fake-backend.js';
+import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
 import { call, mountpoint } from './support/plugin-calls.js';
 import { startRunningPlugin, useRunningPlugins } from './support/running-plugin.js';
 import { buildCli, CLI, cliEnv, runStowage } from './support/stowage-cli.js';

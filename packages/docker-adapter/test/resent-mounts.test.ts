@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { VolumeEngine, type Logger } from '@stowage/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { forgettingReleased, RESENT_MOUNT_WINDOW_MS, ResentMounts } from '../src/docker/resent-mounts.js';
-import { FakeBackend, FakeBackendProvider } from './support/fake-backend.js';
+import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
 
 const silent = {
   trace() {},

@@ -1,4 +1,18 @@
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  chown,
+  constants,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   StowageError,
@@ -52,6 +66,21 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
   /** The volume root, resolved. */
   get root(): string {
     return this.layout.root;
+  }
+
+  /**
+   * Ready while the volume root is a directory this process may write: one stat and one access(2), no write, so a
+   * probe every few seconds costs nothing. access(2) with W_OK also fails on a file system remounted read-only
+   * (EROFS), which a root process would otherwise never notice until a create failed.
+   */
+  async checkReady(): Promise<void> {
+    const { root } = this.layout;
+    try {
+      if (!(await stat(root)).isDirectory()) throw new Error('not a directory');
+      await access(root, constants.W_OK);
+    } catch (error) {
+      throw StowageError.wrap(error, `the volume root ${root} is not writable`);
+    }
   }
 
   /** Creates the root and deletes what crashed creates and removes left behind. */

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -34,6 +34,28 @@ function create(provider: LocalProvider, name: string, options: LocalOptions = {
 }
 
 const permissions = async (path: string) => (await stat(path)).mode & 0o7777;
+
+describe('ready', () => {
+  it('resolves while the root is a writable directory', async () => {
+    const provider = await started();
+    await expect(provider.checkReady()).resolves.toBeUndefined();
+  });
+
+  it('fails naming the root once it is gone or replaced by a file', async () => {
+    const provider = await started();
+    await rm(root, { recursive: true });
+    await expect(provider.checkReady()).rejects.toThrow(`the volume root ${root} is not writable`);
+    await writeFile(root, 'not a directory');
+    await expect(provider.checkReady()).rejects.toThrow(/not a directory/);
+  });
+
+  it.skipIf(isRoot)('fails when the root is not writable for this user', async () => {
+    const provider = await started();
+    await chmod(root, 0o500);
+    await expect(provider.checkReady()).rejects.toThrow(/not writable/);
+    await chmod(root, 0o700);
+  });
+});
 
 describe('init', () => {
   it('creates a missing root readable by its owner only', async () => {

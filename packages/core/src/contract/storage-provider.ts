@@ -142,6 +142,14 @@ export interface StorageProvider<O extends object = OptionValues> {
   init?(): Promise<void>;
 
   /**
+   * Optional: resolves when the backing can serve now, throws (with a message saying what is wrong) when it cannot.
+   * A readiness probe (the HTTP ops server's `/readyz`) calls it every few seconds, with a time budget (5 s by
+   * default) past which the backing counts as not ready: keep it cheap, with no call billed or rate-limited per
+   * account where avoidable, and never mount or change anything. Left out, an enabled backing counts as ready.
+   */
+  checkReady?(): Promise<void>;
+
+  /**
    * Creates the volume. Called only when no backing that may hold the name has it (see {@link inspect}); must still
    * be safe if another node creates the same name at once (end with one volume).
    */

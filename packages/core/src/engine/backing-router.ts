@@ -1,7 +1,8 @@
 import type { ProviderVolume, StorageProvider } from '../contract/storage-provider.js';
 import { StowageError } from '../errors/stowage-error.js';
 import type { OwnerCatalogue } from './volume-catalogue.js';
-import type { BackingSummary } from './volume.js';
+import type { BackingReadiness, BackingSummary } from './volume.js';
+import { withinBudget } from './within-budget.js';
 
 /** A volume found through the router: the provider that owns it and what that provider reported. */
 export interface Located {
@@ -53,6 +54,8 @@ export class BackingRouter {
   private readonly catalogue: OwnerCatalogue;
   private readonly lookupTimeoutMs: number;
   private readonly onCatalogueError: (error: unknown) => void;
+  /** Readiness checks under way, by provider: see {@link readiness}. */
+  private readonly readyChecks = new Map<StorageProvider, Promise<void>>();
 
   constructor(
     private readonly providers: readonly StorageProvider[],
@@ -197,11 +200,6 @@ export class BackingRouter {
 
   /** The provider's inspect, within the lookup budget; a failure rejects with an error naming the backing. */
   private ask(provider: StorageProvider, name: string): Promise<ProviderVolume | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const budget = new Promise<never>((_, reject) => {
-      const late = `backing ${provider.name} gave no answer within ${formatMs(this.lookupTimeoutMs)}`;
-      timer = setTimeout(() => reject(StowageError.backendFailure(late)), this.lookupTimeoutMs);
-    });
     const answer = Promise.resolve()
       .then(() => provider.inspect(name))
       .catch((error: unknown) => {
@@ -210,7 +208,37 @@ export class BackingRouter {
           error,
         );
       });
-    return Promise.race([answer, budget]).finally(() => clearTimeout(timer));
+    return withinBudget(answer, this.lookupTimeoutMs, `backing ${provider.name} gave no answer`);
+  }
+
+  /**
+   * Each backing's {@link StorageProvider.checkReady} check, all at once, each within `budgetMs`. A backing without the
+   * check is ready as long as it is enabled (it started). A check still running from an earlier call is waited for
+   * rather than started again, so a hung backend probed every few seconds does not pile up calls.
+   */
+  async readiness(budgetMs: number): Promise<BackingReadiness[]> {
+    return Promise.all(
+      this.providers.map(async (provider): Promise<BackingReadiness> => {
+        if (!provider.checkReady) return { name: provider.name, ready: true };
+        let check = this.readyChecks.get(provider);
+        if (!check) {
+          check = Promise.resolve()
+            .then(() => provider.checkReady?.())
+            .finally(() => this.readyChecks.delete(provider));
+          this.readyChecks.set(provider, check);
+        }
+        try {
+          await withinBudget(check, budgetMs, `backing ${provider.name} gave no answer to its readiness check`);
+          return { name: provider.name, ready: true };
+        } catch (error) {
+          return {
+            name: provider.name,
+            ready: false,
+            problem: StowageError.wrap(error, `backing ${provider.name} is not ready`).message,
+          };
+        }
+      }),
+    );
   }
 
   summaries(): BackingSummary[] {
@@ -225,10 +253,6 @@ export class BackingRouter {
   private knownNames(): string {
     return [...this.byName.keys()].join(', ');
   }
-}
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 function cannotTell(name: string, failures: readonly Error[]): StowageError {

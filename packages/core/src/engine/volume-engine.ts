@@ -15,7 +15,7 @@ import { MountTable } from './mount-table.js';
 import { fillCatalogue, restoreMounts } from './start-up-reconciliation.js';
 import { formatOptionValues, parseOptions } from './option-parser.js';
 import { StateDirLock } from './state-dir-lock.js';
-import type { BackingSummary, Volume } from './volume.js';
+import type { BackingReadiness, BackingSummary, Volume } from './volume.js';
 import { validateVolumeName } from './volume-name.js';
 
 /** The engine's own settings. */
@@ -48,6 +48,9 @@ export interface EngineStartOptions {
    */
   readonly restore?: boolean;
 }
+
+/** How long {@link VolumeEngine.readiness} waits for one backing's check. */
+export const DEFAULT_READINESS_BUDGET_MS = 5_000;
 
 /** The create option the engine consumes itself to route a volume to a backing. */
 const BACKING_OPTION = 'backing';
@@ -172,6 +175,16 @@ export class VolumeEngine {
 
   backings(): BackingSummary[] {
     return this.router.summaries();
+  }
+
+  /**
+   * Whether each backing can serve now: its provider's {@link StorageProvider.checkReady} check, each within `budgetMs`
+   * ({@link DEFAULT_READINESS_BUDGET_MS} by default), all at once. Never throws: a failing or hung check is a
+   * backing answered not ready, with the reason. Meant for a readiness probe, so called often: checks are cheap,
+   * and a hung one is not started again while it runs.
+   */
+  readiness(budgetMs: number = DEFAULT_READINESS_BUDGET_MS): Promise<BackingReadiness[]> {
+    return this.router.readiness(budgetMs);
   }
 
   /**

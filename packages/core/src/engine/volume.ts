@@ -24,3 +24,12 @@ export interface BackingSummary {
   readonly scope: VolumeScope;
   readonly isDefault: boolean;
 }
+
+/** Whether one backing can serve now, as the engine's `readiness` found it. */
+export interface BackingReadiness {
+  /** The backing's name. */
+  readonly name: string;
+  readonly ready: boolean;
+  /** Why it is not ready (its check's error, or that the check gave no answer in time); absent when ready. */
+  readonly problem?: string;
+}

@@ -1,6 +1,13 @@
 import { resolve } from 'node:path';
-import { loadConfig, type LoadedConfig } from '@stowage/core';
-import { DOCKER_SECTIONS } from '../config/docker-config-section.js';
+import { loadConfig, type LoadedConfig, StowageError } from '@stowage/core';
+import { dockerConfigSection } from '../config/docker-config-section.js';
+import { httpConfigSection, listenAddress, requireTokenOffLoopback } from '@stowage/http-api';
+
+/**
+ * The config sections every command reads beside core's: the Docker adapter's (`docker`) and the HTTP ops server's
+ * (`http`). Every command loads both, so a config file made for `stowage serve` is accepted by the others too.
+ */
+export const CLI_SECTIONS = { docker: dockerConfigSection, http: httpConfigSection } as const;
 
 /** What a command may touch of the outside world; `main` passes the process's own. */
 export interface CliContext {
@@ -19,6 +26,8 @@ export interface GlobalArgs {
 export interface ConnectionArgs extends GlobalArgs {
   readonly socket?: string;
   readonly stateDir?: string;
+  /** `stowage serve --http ADDR`: the HTTP ops server's address, over `http.listen`. */
+  readonly http?: string;
 }
 
 /** The command line itself is wrong; the CLI exits 2, as for yargs' own validation errors. */
@@ -31,22 +40,33 @@ export class ReportedFailure extends Error {
   override readonly name = 'ReportedFailure';
 }
 
-/** What every command works from: core's configuration and the Docker adapter's own (`sections.docker`). */
-export type CliConfig = LoadedConfig<typeof DOCKER_SECTIONS>;
+/** What every command works from: core's configuration, the Docker adapter's own and the ops server's. */
+export type CliConfig = LoadedConfig<typeof CLI_SECTIONS>;
 
-/** The configuration (file from `--config`, then the environment) with `--socket` and `--state-dir` applied last. */
+/**
+ * The configuration (file from `--config`, then the environment) with `--socket`, `--state-dir` and `--http`
+ * applied last.
+ */
 export async function loadCliConfig(context: CliContext, args: ConnectionArgs): Promise<CliConfig> {
   const config = await loadConfig({
     file: args.config === undefined ? undefined : resolve(context.cwd, args.config),
     env: context.env,
-    sections: DOCKER_SECTIONS,
+    sections: CLI_SECTIONS,
   });
   const { docker } = config.sections;
+  let { http } = config.sections;
+  if (args.http !== undefined) {
+    const parsed = listenAddress.safeParse(args.http);
+    if (!parsed.success) throw StowageError.invalidArgument(`--http: ${parsed.error.issues[0]?.message}`);
+    http = { ...http, listen: parsed.data };
+    requireTokenOffLoopback(http);
+  }
   return {
     ...config,
     stateDir: args.stateDir === undefined ? config.stateDir : resolve(context.cwd, args.stateDir),
     sections: {
       docker: { ...docker, socket: args.socket === undefined ? docker.socket : resolve(context.cwd, args.socket) },
+      http,
     },
   };
 }

@@ -31,7 +31,24 @@ export interface PluginAppOptions {
    * {@link ResentMounts}). Without it, every Mount counts as a new one.
    */
   readonly resentMounts?: ResentMounts;
+  /**
+   * Told of every answer once it is handed to the connection (the ops server's metrics). Called on the socket's
+   * path for every request: keep it to a few increments.
+   */
+  readonly observe?: PluginRequestObserver;
 }
+
+/**
+ * What became of one plugin request: `ok`, a domain error answered in `Err` with 200 (`error`: Docker shows it), a
+ * request refused by the protocol with 4xx (`refused`), or an unexpected failure answered 500 (`failed`).
+ */
+export type PluginRequestOutcome = 'ok' | 'error' | 'refused' | 'failed';
+
+/**
+ * Told of one answered plugin request: its path as sent (`/VolumeDriver.Mount`, or whatever unknown path a caller
+ * tried: bound it before using it as a label), what became of it and how long it took, in seconds.
+ */
+export type PluginRequestObserver = (path: string, outcome: PluginRequestOutcome, seconds: number) => void;
 
 /** Request bodies above this are refused with 413; the largest real one (Create with options) is a few hundred bytes. */
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
@@ -175,6 +192,13 @@ function pathOf(url: string | undefined): string {
   }
 }
 
+function outcomeOf(status: number, body: object): PluginRequestOutcome {
+  if (status >= 500) return 'failed';
+  if (status >= 400) return 'refused';
+  const err = (body as { Err?: unknown }).Err;
+  return err === undefined || err === '' ? 'ok' : 'error';
+}
+
 /** What body-parser leaves on the request. */
 type ParsedRequest = IncomingMessage & { body?: unknown };
 
@@ -209,6 +233,7 @@ export function createPluginApp(engine: PluginEngine, logger: Logger, options: P
       res.writeHead(status, { ...headers, 'Content-Type': PLUGIN_CONTENT_TYPE, 'Content-Length': data.length });
       res.end(data);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      options.observe?.(path, outcomeOf(status, body), ms / 1000);
       logger.debug(
         { method: methodOf(path), volume: volumeOf(req.body), status, ms: Math.round(ms * 10) / 10 },
         'plugin request',

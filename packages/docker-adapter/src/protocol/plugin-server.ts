@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { type Logger, StowageError } from '@stowage/core';
 import { createPluginApp, type PluginAppOptions, type PluginEngine } from './plugin-app.js';
 import { probeSocket } from './socket-probe.js';
+import { closeServer } from '@stowage/http-api';
 
 /** Owner and group (the docker group where one is used) may talk to the plugin; nobody else. */
 export const SOCKET_MODE = 0o660;
@@ -38,7 +39,11 @@ export async function startPluginServer(options: PluginServerOptions): Promise<P
   const { socket, logger } = options;
   const app =
     options.app ??
-    createPluginApp(options.engine, logger, { onActivate: options.onActivate, resentMounts: options.resentMounts });
+    createPluginApp(options.engine, logger, {
+      onActivate: options.onActivate,
+      resentMounts: options.resentMounts,
+      observe: options.observe,
+    });
 
   await claimSocketPath(socket, logger);
 
@@ -115,19 +120,6 @@ function listen(server: Server, socket: string): Promise<void> {
     server.once('error', onError);
     server.once('listening', onListening);
     server.listen(socket);
-  });
-}
-
-function closeServer(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    // Docker keeps idle connections open; they would hold close() forever.
-    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-    timer.unref();
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    server.closeIdleConnections();
   });
 }
 

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalProvider } from '@stowage/driver-local';
 import { describe, it } from 'vitest';
-import { FakeBackend, FakeBackendProvider } from '../support/fake-backend.js';
+import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
 import { runModel, type Foreign } from './model-runner.js';
 import type { ModelBackend } from './plugin-world.js';
 

@@ -5,7 +5,9 @@ import { composeFromConfig } from '../../composition/compose-from-config.js';
 import { DockerEngineApi, dockerConfirmsResend } from '../../docker/docker-containers.js';
 import { forgettingReleased, ResentMounts } from '../../docker/resent-mounts.js';
 import { HoldsReconciler } from '../../docker/holds-reconciler.js';
-import { claimSocketPath, startPluginServer } from '../../protocol/plugin-server.js';
+import { claimSocketPath, type PluginServer, startPluginServer } from '../../protocol/plugin-server.js';
+import { formatListenAddress, OpsMetrics, type OpsServer, startOpsServer } from '@stowage/http-api';
+import { PluginRequestMetrics } from '../../protocol/plugin-request-metrics.js';
 import { type CliContext, type ConnectionArgs, loadCliConfig } from '../cli-context.js';
 import { withConnectionOptions } from '../connection-options.js';
 
@@ -41,10 +43,15 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
     command: 'serve',
     describe: 'Run the Docker volume plugin in the foreground',
     builder: (yargs) =>
-      withConnectionOptions(yargs).example(
-        '$0 serve --socket /run/docker/plugins/stowage.sock',
-        'serve Docker on its plugin socket',
-      ),
+      withConnectionOptions(yargs)
+        .option('http', {
+          type: 'string',
+          describe:
+            'Also serve /healthz, /readyz and /metrics over HTTP on host:port (env STOWAGE_HTTP_LISTEN); ' +
+            'off unless set, a token file (STOWAGE_HTTP_TOKEN_FILE) required off loopback',
+        })
+        .example('$0 serve --socket /run/docker/plugins/stowage.sock', 'serve Docker on its plugin socket')
+        .example('$0 serve --http 127.0.0.1:9803', 'and the HTTP ops endpoints on loopback'),
     handler: async (args) => {
       // A daemon with little live data (about 20 MiB of heap at 10,000 volumes): under load V8's default sizing grew
       // the young generation to 32 MiB and the old one to several times the live data, about 190 MiB resident at
@@ -57,6 +64,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
       // Listened for from the start, so a stop during start-up still shuts down cleanly instead of killing us.
       const stopped = stopSignal(logger);
       const { socket, holds } = config.sections.docker;
+      const { http } = config.sections;
       // Checked again when listening; this only spares a second plugin the wait for the state directory's lock.
       await claimSocketPath(socket, logger);
       const stowage = await composeFromConfig(config, { logger, cwd: context.cwd });
@@ -68,7 +76,11 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
             graceMs: holds.graceSeconds * 1000,
           })
         : undefined;
-      let server;
+      // Only with the ops server: without it, the socket's path does not even pay for the metrics' increments.
+      const metrics = http.listen ? new OpsMetrics(stowage.engine) : undefined;
+      const pluginRequests = metrics ? PluginRequestMetrics.registeredIn(metrics.registry) : undefined;
+      let server: PluginServer | undefined;
+      let ops: OpsServer | undefined;
       try {
         await stowage.engine.start();
         resentMounts?.remember(stowage.engine.holds());
@@ -78,8 +90,19 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
           logger,
           onActivate: reconciler ? () => reconciler.nudge() : undefined,
           resentMounts,
+          observe: pluginRequests?.observe,
         });
+        if (http.listen && metrics) {
+          ops = await startOpsServer({
+            listen: http.listen,
+            tokenFile: http.tokenFile,
+            engine: stowage.engine,
+            metrics,
+            logger,
+          });
+        }
       } catch (error) {
+        await server?.close();
         resentMounts?.close();
         await stowage.close();
         throw error;
@@ -92,12 +115,14 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
           scope: stowage.engine.scope(),
           backings: stowage.engine.backings(),
           dockerApi: holds.dockerApi ?? 'off',
+          http: ops ? formatListenAddress(ops.address) : 'off',
         },
         `stowage plugin listening on unix://${socket}`,
       );
       const signal = await stopped;
       logger.info({ signal }, 'stopping: closing the socket, then the engine; mounts stay recorded');
       await reconciler?.stop();
+      await ops?.close();
       await server.close();
       resentMounts?.close();
       await stowage.close();

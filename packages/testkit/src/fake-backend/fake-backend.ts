@@ -99,7 +99,7 @@ export class FakeBackend {
 
 /** A {@link StorageProvider} over a {@link FakeBackend}; a new one per plugin start, like a real driver. */
 export class FakeBackendProvider implements StorageProvider {
-  readonly name = 'fake';
+  readonly name: string = 'fake';
   readonly scope: VolumeScope = 'global';
   readonly options: readonly OptionSpec[] = [
     { name: 'size', type: 'integer', description: 'size in GiB', min: 1, max: 100 },

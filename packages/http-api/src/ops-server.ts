@@ -1,0 +1,71 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Logger, StowageError } from '@stowage/core';
+import { closeServer } from './close-server.js';
+import { formatListenAddress, type ListenAddress, requireTokenOffLoopback } from './http-config-section.js';
+import { createOpsApp, type OpsEngine } from './ops-app.js';
+import type { OpsMetrics } from './ops-metrics.js';
+import { OpsToken } from './ops-token.js';
+
+/** A scrape or a probe takes milliseconds; a slow one is not worth holding a plugin's stop for. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** Options of {@link startOpsServer}. */
+export interface OpsServerOptions {
+  readonly listen: ListenAddress;
+  /** The bearer token's file, read once here; required off loopback. */
+  readonly tokenFile?: string;
+  readonly engine: OpsEngine;
+  readonly metrics: OpsMetrics;
+  readonly logger: Logger;
+  readonly readinessBudgetMs?: number;
+}
+
+/** The ops server, listening. */
+export interface OpsServer {
+  /** Where it listens, with the port the system chose when asked for 0. */
+  readonly address: ListenAddress;
+  /** `http://127.0.0.1:9803` */
+  readonly url: string;
+  /** Stops accepting, lets answers under way finish (briefly), and closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the HTTP ops server ({@link createOpsApp}) on `listen`. Refuses (InvalidArgument) a non-loopback address
+ * without a token file, and an empty or unreadable token file; fails (InUse) when the address is taken.
+ */
+export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
+  const { listen, tokenFile, logger } = options;
+  requireTokenOffLoopback({ listen, tokenFile });
+  const token = tokenFile === undefined ? undefined : await OpsToken.fromFile(tokenFile);
+  const app = createOpsApp({ ...options, token });
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      const where = formatListenAddress(listen);
+      reject(
+        error.code === 'EADDRINUSE'
+          ? StowageError.inUse(`another process listens on ${where}; give the HTTP ops server another address`, error)
+          : StowageError.wrap(error, `cannot listen on ${where}`),
+      );
+    };
+    server.once('error', onError);
+    server.listen({ host: listen.host, port: listen.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const address = { host: listen.host, port };
+  logger.debug({ listen: formatListenAddress(address), auth: token ? 'bearer' : 'none' }, 'HTTP ops server ready');
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    url: `http://${formatListenAddress(address)}`,
+    close() {
+      closing ??= closeServer(server, CLOSE_GRACE_MS);
+      return closing;
+    },
+  };
+}
