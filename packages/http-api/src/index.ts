@@ -10,6 +10,7 @@ export {
   isLoopback,
   formatListenAddress,
   requireTokenOffLoopback,
+  requireTlsPair,
   type HttpConfig,
   type ListenAddress,
 } from './http-config-section.js';
@@ -17,4 +18,5 @@ export { createOpsApp, type OpsAppOptions, type OpsEngine } from './ops-app.js';
 export { OpsMetrics, type MetricsEngine } from './ops-metrics.js';
 export { OpsToken } from './ops-token.js';
 export { startOpsServer, type OpsServer, type OpsServerOptions } from './ops-server.js';
+export { readTlsCredentials, type TlsCredentials } from './tls-credentials.js';
 export { closeServer } from './close-server.js';

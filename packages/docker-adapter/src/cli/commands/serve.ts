@@ -6,7 +6,7 @@ import { DockerEngineApi, dockerConfirmsResend } from '../../docker/docker-conta
 import { forgettingReleased, ResentMounts } from '../../docker/resent-mounts.js';
 import { HoldsReconciler } from '../../docker/holds-reconciler.js';
 import { claimSocketPath, type PluginServer, startPluginServer } from '../../protocol/plugin-server.js';
-import { formatListenAddress, OpsMetrics, type OpsServer, startOpsServer } from '@stowage/http-api';
+import { OpsMetrics, type OpsServer, startOpsServer } from '@stowage/http-api';
 import { PluginRequestMetrics } from '../../protocol/plugin-request-metrics.js';
 import { type CliContext, type ConnectionArgs, loadCliConfig } from '../cli-context.js';
 import { withConnectionOptions } from '../connection-options.js';
@@ -96,6 +96,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
           ops = await startOpsServer({
             listen: http.listen,
             tokenFile: http.tokenFile,
+            tls: http.certFile && http.keyFile ? { certFile: http.certFile, keyFile: http.keyFile } : undefined,
             engine: stowage.engine,
             metrics,
             logger,
@@ -115,7 +116,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
           scope: stowage.engine.scope(),
           backings: stowage.engine.backings(),
           dockerApi: holds.dockerApi ?? 'off',
-          http: ops ? formatListenAddress(ops.address) : 'off',
+          http: ops ? ops.url : 'off',
         },
         `stowage plugin listening on unix://${socket}`,
       );
