@@ -99,7 +99,7 @@ export interface SnapshotPrunedEvent extends EventSubject {
   readonly snapshotId: string;
 }
 
-/** A snapshot of the volume, or the pruning after it, failed. */
+/** A snapshot of the volume could not be taken (a failed deletion of old ones is only logged: the next try prunes). */
 export interface SnapshotFailedEvent extends EventSubject {
   readonly type: 'snapshot.failed';
   /** Why it was being taken (`periodic`). */
