@@ -1,5 +1,10 @@
+import 'reflect-metadata';
+import { Container } from 'inversify';
 import { describe, expect, it, vi } from 'vitest';
 import { MountJournal } from '../src/engine/mount-journal.js';
+import { ENGINE_SETTINGS, VolumeEngine } from '../src/engine/volume-engine.js';
+import type { HostOperations } from '../src/host/host-operations.js';
+import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER } from '../src/tokens.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import type { VolumeEvent } from '../src/index.js';
 import { provisional, rejection, useEngineHarness } from './support/engine-harness.js';
@@ -132,5 +137,26 @@ describe('VolumeEngine events', () => {
     expect(await engine.mount('v', 'c1')).toBe('/mnt/mem/v');
     expect(typesOf(h.events)).toEqual(['volume.created v', 'volume.mounted v']);
     expect(h.logger.problems().map((l) => l.fields.err)).toEqual(['listener bug', 'listener bug']);
+  });
+
+  it('is built by a container that binds no event hub, and works as well, reporting nowhere', async () => {
+    const container = new Container({ defaultScope: 'Singleton' });
+    container.bind(STORAGE_PROVIDER).toConstantValue(h.provider);
+    container.bind(HOST_OPERATIONS).toConstantValue({} as HostOperations);
+    container.bind(LOGGER).toConstantValue(h.logger);
+    container.bind(ENGINE_SETTINGS).toConstantValue({ stateDir: h.stateDir });
+    container.bind(VolumeEngine).toSelf();
+    const engine = container.get(VolumeEngine);
+    await engine.start();
+    try {
+      // Each of these reports an event: an engine given no sink must still make them.
+      await engine.create('v', { size: '1' });
+      expect(await engine.mount('v', 'c1')).toBe('/mnt/mem/v');
+      await engine.unmount('v', 'c1');
+      await engine.remove('v');
+      expect(h.provider.volumes.size).toBe(0);
+    } finally {
+      await engine.stop();
+    }
   });
 });
