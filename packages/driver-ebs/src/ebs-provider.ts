@@ -12,6 +12,7 @@ import {
   type MountResult,
   type ProviderVolume,
   type StorageProvider,
+  type VolumeEventSink,
   type VolumeHandle,
   type VolumeScope,
 } from '@stowage/core';
@@ -19,6 +20,7 @@ import { BlockDeviceFinder } from './block-device-finder.js';
 import { CALL_BUDGETS_MS, DETACH_WAIT_MS, Deadline, type CallBudgets } from './call-budget.js';
 import { VOLUME_NAME_TAG, optionsFromTags, stackIdFor, tagValue, volumeTags } from './cluster-tags.js';
 import { CrossZoneMove } from './cross-zone-move.js';
+import { EBS_BACKING } from './ebs-backing.js';
 import { DeviceNameAllocator } from './device-name-allocator.js';
 import { ebsCreateOptions, validateEbsRequest, type EbsOptions } from './ebs-options.js';
 import type { EbsSettings } from './ebs-settings.js';
@@ -44,6 +46,8 @@ export interface EbsProviderDependencies {
    * (`AWS_ENDPOINT_URL`, credentials chain, `AWS_MAX_ATTEMPTS`).
    */
   readonly ec2?: (region: string) => EC2Client;
+  /** Where moves and periodic snapshots are reported (`DriverContext.events`); nowhere by default. */
+  readonly events?: VolumeEventSink;
   /** Instance metadata, asked only for identity settings left unset. */
   readonly metadata?: () => MetadataReader;
   readonly timing?: Partial<WaitTiming> & {
@@ -75,7 +79,7 @@ interface Started {
  * ({@link CrossZoneMove}), in the background when it takes longer than a Mount may wait.
  */
 export class EbsProvider implements StorageProvider<EbsOptions> {
-  readonly name = 'ebs';
+  readonly name = EBS_BACKING;
   readonly aliases = ['relocatable'] as const;
   readonly scope: VolumeScope = 'global';
   readonly options: ReturnType<typeof ebsCreateOptions>;
@@ -103,7 +107,7 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     this.timing = { ...DEFAULT_WAIT_TIMING, ...deps.timing };
     this.budgets = { ...CALL_BUDGETS_MS, ...deps.timing?.budgets };
     this.devices = new DeviceNameAllocator(settings.attachLimit);
-    this.moves = new MoveTracker(this.logger, this.timing.progressLogMs);
+    this.moves = new MoveTracker(this.logger, this.timing.progressLogMs, deps.events);
     this.finder = new BlockDeviceFinder(
       {
         deviceDir: settings.deviceDir,
@@ -165,6 +169,7 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
         attachedHere: () => volumes.listAll([{ Name: 'attachment.instance-id', Values: [node.instanceId] }]),
       },
       this.logger,
+      this.deps.events,
     );
     this.state = { client, volumes, snapshots, mover, schedule, node };
     schedule.start();

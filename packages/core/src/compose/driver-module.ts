@@ -6,18 +6,20 @@ import type { OptionValues } from '../contract/option-spec.js';
 import type { StorageProvider } from '../contract/storage-provider.js';
 import { parseOptions, type RawValues } from '../engine/option-parser.js';
 import { ErrorKind } from '../errors/error-kind.js';
+import { NO_VOLUME_EVENTS, type VolumeEventSink } from '../events/volume-event-sink.js';
 import { StowageError } from '../errors/stowage-error.js';
 import type { HostOperations } from '../host/host-operations.js';
 import { SystemHostOperations } from '../host/system-host-operations.js';
 import { createLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger.js';
-import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT, STORAGE_PROVIDER, type NodeContext } from '../tokens.js';
+import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT, STORAGE_PROVIDER, VOLUME_EVENTS, type NodeContext } from '../tokens.js';
 
 /** The shared services a driver is built with. */
 export interface DriverServices {
   readonly host: HostOperations;
   readonly logger: Logger;
   readonly node: NodeContext;
+  readonly events: VolumeEventSink;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function driverModule(
     logger: services.logger.child({ backing: driver.name }),
     node: services.node,
     driverDir: join(services.node.stateDir, 'drivers', driver.name),
+    events: services.events,
   });
   const providers: readonly StorageProvider[] = Array.isArray(created) ? created : [created as StorageProvider];
   if (providers.length === 0) throw StowageError.invalidArgument(`driver ${driver.name}: create returned no provider`);
@@ -66,6 +69,8 @@ export interface DriverProvidersInput {
   readonly stateDir: string;
   readonly host?: HostOperations;
   readonly logger?: Logger;
+  /** Where the providers report volume events; nowhere by default. */
+  readonly events?: VolumeEventSink;
 }
 
 /**
@@ -80,8 +85,10 @@ export async function driverProviders(driver: StowageDriver, input: DriverProvid
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(HOST_OPERATIONS).toConstantValue(host);
   container.bind(NODE_CONTEXT).toConstantValue(node);
+  if (input.events) container.bind(VOLUME_EVENTS).toConstantValue(input.events);
+  const events = input.events ?? NO_VOLUME_EVENTS;
   await container.load(
-    await driverModule(driver, parseDriverSettings(driver, input.settings ?? {}), { host, logger, node }),
+    await driverModule(driver, parseDriverSettings(driver, input.settings ?? {}), { host, logger, node, events }),
   );
   return container.getAll(STORAGE_PROVIDER);
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { SystemHostOperations, createLogger, parseOptions, type Logger } from '@stowage/core';
+import { SystemHostOperations, createLogger, parseOptions, type Logger, type VolumeEventSink } from '@stowage/core';
 import { EbsProvider, type EbsProviderDependencies } from '../ebs-provider.js';
 import { EBS_SETTINGS, type EbsSettings } from '../ebs-settings.js';
 import { FakeUdev } from './fake-udev.js';
@@ -47,6 +47,8 @@ export async function startEbsTestNode(options: {
   timing?: EbsProviderDependencies['timing'];
   /** The provider's logger; silent by default. */
   logger?: Logger;
+  /** Where the provider reports moves and snapshots; nowhere by default. */
+  events?: VolumeEventSink;
 }): Promise<EbsTestNode> {
   const dir = await mkdtemp(join(tmpdir(), 'stowage-ebs-node-'));
   const settings = parseOptions(
@@ -78,6 +80,7 @@ export async function startEbsTestNode(options: {
     host: new SystemHostOperations({ logger }),
     logger,
     stateDir: join(dir, 'state'),
+    ...(options.events ? { events: options.events } : {}),
     // A client per init: the provider destroys its client on close, as a plugin restart does.
     ec2: () => {
       const client = options.cloud.client(options.ec2Endpoint);
