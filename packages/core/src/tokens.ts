@@ -2,6 +2,7 @@ import type { ServiceIdentifier } from 'inversify';
 import type { StorageProvider } from './contract/storage-provider.js';
 import type { HostOperations } from './host/host-operations.js';
 import type { Logger } from './logging/logger.js';
+import type { StowageTelemetry } from './telemetry/stowage-telemetry.js';
 
 /** Facts about this node that drivers need. */
 export interface NodeContext {
@@ -14,3 +15,5 @@ export const STORAGE_PROVIDER: ServiceIdentifier<StorageProvider> = Symbol.for('
 export const HOST_OPERATIONS: ServiceIdentifier<HostOperations> = Symbol.for('stowage.HostOperations');
 export const LOGGER: ServiceIdentifier<Logger> = Symbol.for('stowage.Logger');
 export const NODE_CONTEXT: ServiceIdentifier<NodeContext> = Symbol.for('stowage.NodeContext');
+/** Where metrics observations go (the embedder's, or `NO_TELEMETRY`); bound by the composition root, guarded. */
+export const TELEMETRY: ServiceIdentifier<StowageTelemetry> = Symbol.for('stowage.Telemetry');

@@ -8,7 +8,9 @@ import { driverModule, parseDriverSettings } from './driver-module.js';
 import type { HostOperations } from '../host/host-operations.js';
 import { SystemHostOperations } from '../host/system-host-operations.js';
 import type { Logger } from '../logging/logger.js';
-import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT } from '../tokens.js';
+import { guardedTelemetry } from '../telemetry/guarded-telemetry.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
+import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT, TELEMETRY } from '../tokens.js';
 
 export interface ComposeOptions {
   readonly config: StowageConfig;
@@ -19,6 +21,11 @@ export interface ComposeOptions {
   readonly host?: HostOperations;
   /** The default backing's order of preference when the config sets none (see `EngineSettings.backingPreference`). */
   readonly backingPreference?: readonly string[];
+  /**
+   * Where this Stowage reports cloud API calls and journal writes (the embedder's metrics exporter), shared by the
+   * engine and every driver; nowhere when left out. A throwing observer is logged once and otherwise ignored.
+   */
+  readonly telemetry?: StowageTelemetry;
 }
 
 /** A composed Stowage: the engine (not yet started) and the container that built it. */
@@ -39,9 +46,11 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
   const container = new Container({ defaultScope: 'Singleton' });
   const host = options.host ?? new SystemHostOperations({ logger });
   const node = { stateDir: config.stateDir };
+  const telemetry = options.telemetry ? guardedTelemetry(options.telemetry, logger) : NO_TELEMETRY;
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(HOST_OPERATIONS).toConstantValue(host);
   container.bind(NODE_CONTEXT).toConstantValue(node);
+  container.bind(TELEMETRY).toConstantValue(telemetry);
   container.bind(ENGINE_SETTINGS).toConstantValue({
     stateDir: config.stateDir,
     ...(config.defaultBacking !== undefined ? { defaultBacking: config.defaultBacking } : {}),
@@ -56,7 +65,7 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
       throw StowageError.invalidArgument(`config: driver "${name}" is enabled but was not loaded`);
     }
     const settings = parseDriverSettings(driver, driverConfig.settings);
-    await container.load(await driverModule(driver, settings, { host, logger, node }));
+    await container.load(await driverModule(driver, settings, { host, logger, node, telemetry }));
   }
   container.bind(VolumeEngine).toSelf();
   const engine = container.get(VolumeEngine);

@@ -11,13 +11,16 @@ import type { HostOperations } from '../host/host-operations.js';
 import { SystemHostOperations } from '../host/system-host-operations.js';
 import { createLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger.js';
-import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT, STORAGE_PROVIDER, type NodeContext } from '../tokens.js';
+import { guardedTelemetry } from '../telemetry/guarded-telemetry.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
+import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT, STORAGE_PROVIDER, TELEMETRY, type NodeContext } from '../tokens.js';
 
 /** The shared services a driver is built with. */
 export interface DriverServices {
   readonly host: HostOperations;
   readonly logger: Logger;
   readonly node: NodeContext;
+  readonly telemetry: StowageTelemetry;
 }
 
 /**
@@ -36,6 +39,7 @@ export async function driverModule(
     host: services.host,
     logger: services.logger.child({ backing: driver.name }),
     node: services.node,
+    telemetry: services.telemetry,
     driverDir: join(services.node.stateDir, 'drivers', driver.name),
   });
   const providers: readonly StorageProvider[] = Array.isArray(created) ? created : [created as StorageProvider];
@@ -66,6 +70,8 @@ export interface DriverProvidersInput {
   readonly stateDir: string;
   readonly host?: HostOperations;
   readonly logger?: Logger;
+  /** Where the providers report calls and writes; nowhere when left out. */
+  readonly telemetry?: StowageTelemetry;
 }
 
 /**
@@ -76,12 +82,14 @@ export async function driverProviders(driver: StowageDriver, input: DriverProvid
   const logger = input.logger ?? createLogger({ level: 'silent' });
   const host = input.host ?? new SystemHostOperations({ logger });
   const node = { stateDir: input.stateDir };
+  const telemetry = input.telemetry ? guardedTelemetry(input.telemetry, logger) : NO_TELEMETRY;
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(HOST_OPERATIONS).toConstantValue(host);
   container.bind(NODE_CONTEXT).toConstantValue(node);
+  container.bind(TELEMETRY).toConstantValue(telemetry);
   await container.load(
-    await driverModule(driver, parseDriverSettings(driver, input.settings ?? {}), { host, logger, node }),
+    await driverModule(driver, parseDriverSettings(driver, input.settings ?? {}), { host, logger, node, telemetry }),
   );
   return container.getAll(STORAGE_PROVIDER);
 }

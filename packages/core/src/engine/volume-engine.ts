@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { inject, injectable, multiInject, type ServiceIdentifier } from 'inversify';
+import { inject, injectable, multiInject, optional, type ServiceIdentifier } from 'inversify';
 import type { ProviderVolume, StorageProvider, VolumeScope } from '../contract/storage-provider.js';
 import { StowageError } from '../errors/stowage-error.js';
 import type { HostOperations } from '../host/host-operations.js';
 import type { Logger } from '../logging/logger.js';
-import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER } from '../tokens.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
+import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER, TELEMETRY } from '../tokens.js';
 import { BackingRouter } from './backing-router.js';
 import { VolumeCatalogue } from './volume-catalogue.js';
 import { engineFailpoint } from './engine-failpoints.js';
@@ -81,8 +82,10 @@ export class VolumeEngine {
     @inject(HOST_OPERATIONS) readonly host: HostOperations,
     @inject(LOGGER) private readonly logger: Logger,
     @inject(ENGINE_SETTINGS) private readonly settings: EngineSettings,
+    // Optional for engines built without the composition root (tests, tools): they report nowhere.
+    @inject(TELEMETRY) @optional() telemetry: StowageTelemetry = NO_TELEMETRY,
   ) {
-    this.catalogue = new VolumeCatalogue(settings.stateDir, logger);
+    this.catalogue = new VolumeCatalogue(settings.stateDir, logger, telemetry);
     this.router = new BackingRouter(providers, settings.defaultBacking, {
       catalogue: this.catalogue,
       ...(settings.lookupTimeoutMs !== undefined ? { lookupTimeoutMs: settings.lookupTimeoutMs } : {}),
@@ -93,7 +96,7 @@ export class VolumeEngine {
           'could not write the volume catalogue; lookups ask the backings meanwhile',
         ),
     });
-    this.table = new MountTable(settings.stateDir);
+    this.table = new MountTable(settings.stateDir, telemetry);
     this.mounts = new MountCounter(this.table, this.router, this.locks, logger);
     this.stateLock = new StateDirLock(settings.stateDir);
   }
