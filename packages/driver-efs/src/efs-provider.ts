@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { EFSClient, type EFSClientConfig } from '@aws-sdk/client-efs';
-import { resolveNodeIdentity } from '@stowage/aws-node';
+import { observeCloudCalls, resolveNodeIdentity } from '@stowage/aws-node';
 import {
+  NO_TELEMETRY,
   StowageError,
   VolumeAnswers,
   formatOptionValues,
@@ -13,6 +14,7 @@ import {
   type MountResult,
   type ProviderVolume,
   type StorageProvider,
+  type StowageTelemetry,
   type VolumeHandle,
   type VolumeScope,
 } from '@stowage/core';
@@ -35,6 +37,8 @@ export interface EfsProviderDeps {
   readonly logger: Logger;
   /** Extra EFS client settings for embedders; endpoint and credentials otherwise come from the SDK's chains. */
   readonly clientConfig?: EFSClientConfig;
+  /** Told of every call the EFS client makes (see `observeCloudCalls`); nowhere by default. */
+  readonly telemetry?: StowageTelemetry;
   /** Replaces the mounter chosen from the settings (tests record the commands). */
   readonly mounter?: (region: string) => FileSystemMounter;
   /**
@@ -126,6 +130,7 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
       ...this.deps.clientConfig,
       ...(this.settings.region ? { region: this.settings.region } : {}),
     });
+    observeCloudCalls(efs, this.deps.telemetry ?? NO_TELEMETRY);
     try {
       const region = await efs.config.region().catch((error: unknown) => {
         throw StowageError.backendFailure(
