@@ -11,5 +11,6 @@ export const driver = defineDriver({
   name: 'ebs',
   description: 'Relocatable volumes on Amazon EBS (scope global)',
   settings: EBS_SETTINGS,
-  create: ({ settings, host, logger, node }) => new EbsProvider(settings, { host, logger, stateDir: node.stateDir }),
+  create: ({ settings, host, logger, node, telemetry }) =>
+    new EbsProvider(settings, { host, logger, stateDir: node.stateDir, telemetry }),
 });

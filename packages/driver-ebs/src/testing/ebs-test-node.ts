@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { SystemHostOperations, createLogger, parseOptions, type Logger } from '@stowage/core';
+import { SystemHostOperations, createLogger, parseOptions, type Logger, type StowageTelemetry } from '@stowage/core';
 import { EbsProvider, type EbsProviderDependencies } from '../ebs-provider.js';
 import { EBS_SETTINGS, type EbsSettings } from '../ebs-settings.js';
 import { FakeUdev } from './fake-udev.js';
@@ -47,6 +47,8 @@ export async function startEbsTestNode(options: {
   timing?: EbsProviderDependencies['timing'];
   /** The provider's logger; silent by default. */
   logger?: Logger;
+  /** Where the provider reports its EC2 calls; nowhere by default. */
+  telemetry?: StowageTelemetry;
 }): Promise<EbsTestNode> {
   const dir = await mkdtemp(join(tmpdir(), 'stowage-ebs-node-'));
   const settings = parseOptions(
@@ -98,6 +100,7 @@ export async function startEbsTestNode(options: {
       return client;
     },
     timing: { snapshotPollMs: 100, ...options.timing },
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
   await udev.start();
   if (options.init !== false) await provider.init();
