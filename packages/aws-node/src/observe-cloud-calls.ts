@@ -42,17 +42,22 @@ export function observeCloudCalls(client: ObservableClient, telemetry: StowageTe
       const counts: AttemptCounts = { sent: 0, throttled: 0 };
       context[ATTEMPTS] = counts;
       const started = performance.now();
-      const report = (outcome: CloudCallOutcome, metadata: MetadataBearer['$metadata'] | undefined, code?: string) =>
-        telemetry.cloudCall({
-          service,
-          action: actionOf(context),
-          outcome,
-          // The SDK's count when it got as far as its retry loop; ours otherwise (a failure before any request: 0).
-          attempts: metadata?.attempts ?? counts.sent,
-          throttles: counts.throttled,
-          seconds: (performance.now() - started) / 1000,
-          ...(code !== undefined ? { errorCode: code } : {}),
-        });
+      const report = (outcome: CloudCallOutcome, metadata: MetadataBearer['$metadata'] | undefined, code?: string) => {
+        try {
+          telemetry.cloudCall({
+            service,
+            action: actionOf(context),
+            outcome,
+            // The SDK's count when it got as far as its retry loop; ours otherwise (a failure before any request: 0).
+            attempts: metadata?.attempts ?? counts.sent,
+            throttles: counts.throttled,
+            seconds: (performance.now() - started) / 1000,
+            ...(code !== undefined ? { errorCode: code } : {}),
+          });
+        } catch {
+          // A metrics observer's failure must not fail the call it observed (composeStowage logs such failures).
+        }
+      };
       let result: Awaited<ReturnType<typeof next>>;
       try {
         result = await next(args);

@@ -143,6 +143,20 @@ describe('observeCloudCalls, with real SDK clients against a scripted endpoint',
     for (const secret of [VOLUME, 'AKIAOBSERVED', SECRET, 'does not exist']) expect(reported).not.toContain(secret);
   });
 
+  it('answers the call as the service did when the observer throws', async () => {
+    const { client } = ec2();
+    observeCloudCalls(client, {
+      cloudCall: () => {
+        throw new Error('exporter broke');
+      },
+      journalWrite: () => undefined,
+    });
+    server.script(describedVolume(VOLUME, 'available'));
+    expect((await client.send(describe1())).Volumes?.[0]?.VolumeId).toBe(VOLUME);
+    server.script(ec2Error(400, 'InvalidVolume.NotFound', `The volume '${VOLUME}' does not exist.`));
+    await expect(client.send(describe1())).rejects.toMatchObject({ name: 'InvalidVolume.NotFound' });
+  });
+
   it('counts each call once when added twice to the same client', async () => {
     const { client, telemetry } = ec2();
     observeCloudCalls(client, telemetry);

@@ -159,3 +159,26 @@ describe('telemetry', () => {
     expect(telemetry.calls).toEqual([CALL]);
   });
 });
+
+describe('a journal write observer that throws', () => {
+  it('still has the change it reports acknowledged and kept', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'stowage-telemetry-'));
+    try {
+      const throwing: StowageTelemetry = {
+        cloudCall: () => undefined,
+        journalWrite: () => {
+          throw new Error('exporter broke');
+        },
+      };
+      const table = new MountTable(stateDir, throwing);
+      await table.load();
+      const mounting: MountRecord = { backing: 'mem', state: 'mounting', callers: NO_CALLERS };
+      await table.set('a', mounting);
+      await table.set('b', mounting);
+      expect(table.entries().map(([name]) => name)).toEqual(['a', 'b']);
+      await table.close();
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -130,7 +130,11 @@ export class JournaledFile<C> {
           for (const pending of batch) pending.reject(error);
           continue;
         }
-        this.options.observeWrite?.({ seconds: (performance.now() - started) / 1000, synced });
+        try {
+          this.options.observeWrite?.({ seconds: (performance.now() - started) / 1000, synced });
+        } catch {
+          // A metrics observer's failure must not strand the batch, now durable (composeStowage logs such failures).
+        }
         this.options.written?.(batch.map(({ change }) => change));
         for (const pending of batch) pending.resolve();
       }
