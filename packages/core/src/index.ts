@@ -38,7 +38,25 @@ export {
 } from './contract/driver-definition.js';
 export { ownershipOptions } from './contract/ownership-options.js';
 export { volumeEntry, volumeRecordProblem, type VolumeRecord } from './contract/volume-record.js';
-export { STORAGE_PROVIDER, HOST_OPERATIONS, LOGGER, NODE_CONTEXT, VOLUME_EVENTS, type NodeContext } from './tokens.js';
+export {
+  STORAGE_PROVIDER,
+  HOST_OPERATIONS,
+  LOGGER,
+  NODE_CONTEXT,
+  VOLUME_EVENTS,
+  TELEMETRY,
+  type NodeContext,
+} from './tokens.js';
+
+// Telemetry: what metrics exporters are told (cloud API calls, journal writes).
+export {
+  NO_TELEMETRY,
+  type StowageTelemetry,
+  type CloudCallObservation,
+  type CloudCallOutcome,
+  type JournalWriteObservation,
+} from './telemetry/stowage-telemetry.js';
+export { guardedTelemetry } from './telemetry/guarded-telemetry.js';
 
 // Errors.
 export { ErrorKind } from './errors/error-kind.js';

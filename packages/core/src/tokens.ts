@@ -3,6 +3,7 @@ import type { StorageProvider } from './contract/storage-provider.js';
 import type { VolumeEventSink } from './events/volume-event-sink.js';
 import type { HostOperations } from './host/host-operations.js';
 import type { Logger } from './logging/logger.js';
+import type { StowageTelemetry } from './telemetry/stowage-telemetry.js';
 
 /** Facts about this node that drivers need. */
 export interface NodeContext {
@@ -20,3 +21,5 @@ export const NODE_CONTEXT: ServiceIdentifier<NodeContext> = Symbol.for('stowage.
  * engine or a module driver built without it reports nowhere.
  */
 export const VOLUME_EVENTS: ServiceIdentifier<VolumeEventSink> = Symbol.for('stowage.VolumeEvents');
+/** Where metrics observations go (the embedder's, or `NO_TELEMETRY`); bound by the composition root, guarded. */
+export const TELEMETRY: ServiceIdentifier<StowageTelemetry> = Symbol.for('stowage.Telemetry');

@@ -12,6 +12,6 @@ export const driver = defineDriver({
   name: EBS_BACKING,
   description: 'Relocatable volumes on Amazon EBS (scope global)',
   settings: EBS_SETTINGS,
-  create: ({ settings, host, logger, node, events }) =>
-    new EbsProvider(settings, { host, logger, events, stateDir: node.stateDir }),
+  create: ({ settings, host, logger, node, events, telemetry }) =>
+    new EbsProvider(settings, { host, logger, events, stateDir: node.stateDir, telemetry }),
 });

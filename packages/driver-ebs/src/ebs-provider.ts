@@ -1,8 +1,9 @@
 import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EC2Client, type Volume, type VolumeType } from '@aws-sdk/client-ec2';
-import { resolveNodeIdentity, type MetadataReader, type NodeIdentity } from '@stowage/aws-node';
+import { observeCloudCalls, resolveNodeIdentity, type MetadataReader, type NodeIdentity } from '@stowage/aws-node';
 import {
+  NO_TELEMETRY,
   StowageError,
   VolumeAnswers,
   formatOptionValues,
@@ -13,6 +14,7 @@ import {
   type ProviderVolume,
   type StorageProvider,
   type VolumeEventSink,
+  type StowageTelemetry,
   type VolumeHandle,
   type VolumeScope,
 } from '@stowage/core';
@@ -29,6 +31,7 @@ import { EbsSnapshots } from './ebs-snapshots.js';
 import { DEFAULT_WAIT_TIMING, EbsVolumes, oldestFirst, type WaitTiming } from './ebs-volumes.js';
 import { answeringVolumes, moveClaimOf, movedFromOf } from './move-tags.js';
 import { MoveTracker, describeMove } from './move-tracker.js';
+import { DEFAULT_NODE_READINESS_TIMING, NodeReadiness, type NodeReadinessTiming } from './node-readiness.js';
 import { SnapshotSchedule, type SnapshotRunSummary } from './snapshot-schedule.js';
 import { instanceState, mayTakeOver } from './takeover-policy.js';
 
@@ -48,6 +51,8 @@ export interface EbsProviderDependencies {
   readonly ec2?: (region: string) => EC2Client;
   /** Where moves and periodic snapshots are reported (`DriverContext.events`); nowhere by default. */
   readonly events?: VolumeEventSink;
+  /** Told of every call the EC2 client makes (see `observeCloudCalls`); nowhere by default. */
+  readonly telemetry?: StowageTelemetry;
   /** Instance metadata, asked only for identity settings left unset. */
   readonly metadata?: () => MetadataReader;
   readonly timing?: Partial<WaitTiming> & {
@@ -55,6 +60,8 @@ export interface EbsProviderDependencies {
     readonly snapshotPollMs?: number;
     /** Each call's budget, in milliseconds; the defaults fit the Docker engine's deadlines (see {@link CallBudgets}). */
     readonly budgets?: Partial<CallBudgets>;
+    /** How often {@link EbsProvider.checkReady} asks EC2, and for how long (see {@link NodeReadinessTiming}). */
+    readonly readiness?: Partial<NodeReadinessTiming>;
   };
 }
 
@@ -66,6 +73,7 @@ interface Started {
   readonly mover: CrossZoneMove;
   readonly schedule: SnapshotSchedule;
   readonly node: NodeIdentity;
+  readonly readiness: NodeReadiness;
 }
 
 /**
@@ -145,6 +153,7 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
       },
     );
     const client = this.deps.ec2 ? this.deps.ec2(node.region) : new EC2Client({ region: node.region });
+    observeCloudCalls(client, this.deps.telemetry ?? NO_TELEMETRY);
     const volumes = new EbsVolumes(client, this.settings.clusterId, this.stackId, this.logger, this.timing);
     try {
       await volumes.attachedTo(node.instanceId);
@@ -171,9 +180,21 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
       this.logger,
       this.deps.events,
     );
-    this.state = { client, volumes, snapshots, mover, schedule, node };
+    const readiness = new NodeReadiness(client, node, {
+      ...DEFAULT_NODE_READINESS_TIMING,
+      ...this.deps.timing?.readiness,
+    });
+    this.state = { client, volumes, snapshots, mover, schedule, node, readiness };
     schedule.start();
     this.logger.info({ ...node, stackId: this.stackId }, 'ebs backing ready');
+  }
+
+  /**
+   * Ready while EC2 answers DescribeInstances of this node's instance with this node's credentials and the instance
+   * runs: asked at most every 30 s, each call abandoned after 4 s (see {@link NodeReadiness}).
+   */
+  async checkReady(): Promise<void> {
+    await this.ready().readiness.check();
   }
 
   async close(): Promise<void> {

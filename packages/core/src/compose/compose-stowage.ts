@@ -9,7 +9,9 @@ import { VolumeEvents } from '../events/volume-events.js';
 import type { HostOperations } from '../host/host-operations.js';
 import { SystemHostOperations } from '../host/system-host-operations.js';
 import type { Logger } from '../logging/logger.js';
-import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT, VOLUME_EVENTS } from '../tokens.js';
+import { guardedTelemetry } from '../telemetry/guarded-telemetry.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
+import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT, TELEMETRY, VOLUME_EVENTS } from '../tokens.js';
 
 export interface ComposeOptions {
   readonly config: StowageConfig;
@@ -22,6 +24,11 @@ export interface ComposeOptions {
   readonly backingPreference?: readonly string[];
   /** How many of the latest events `events.since` can replay; 1,000 by default. */
   readonly eventBuffer?: number;
+  /**
+   * Where this Stowage reports cloud API calls and journal writes (the embedder's metrics exporter), shared by the
+   * engine and every driver; nowhere when left out. A throwing observer is logged once and otherwise ignored.
+   */
+  readonly telemetry?: StowageTelemetry;
 }
 
 /** A composed Stowage: the engine (not yet started), its event hub and the container that built it. */
@@ -44,6 +51,7 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
   const container = new Container({ defaultScope: 'Singleton' });
   const host = options.host ?? new SystemHostOperations({ logger });
   const node = { stateDir: config.stateDir };
+  const telemetry = options.telemetry ? guardedTelemetry(options.telemetry, logger) : NO_TELEMETRY;
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(HOST_OPERATIONS).toConstantValue(host);
   container.bind(NODE_CONTEXT).toConstantValue(node);
@@ -52,6 +60,7 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
     ...(options.eventBuffer !== undefined ? { capacity: options.eventBuffer } : {}),
   });
   container.bind(VOLUME_EVENTS).toConstantValue(events);
+  container.bind(TELEMETRY).toConstantValue(telemetry);
   container.bind(ENGINE_SETTINGS).toConstantValue({
     stateDir: config.stateDir,
     ...(config.defaultBacking !== undefined ? { defaultBacking: config.defaultBacking } : {}),
@@ -66,7 +75,7 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
       throw StowageError.invalidArgument(`config: driver "${name}" is enabled but was not loaded`);
     }
     const settings = parseDriverSettings(driver, driverConfig.settings);
-    await container.load(await driverModule(driver, settings, { host, logger, node, events }));
+    await container.load(await driverModule(driver, settings, { host, logger, node, events, telemetry }));
   }
   container.bind(VolumeEngine).toSelf();
   const engine = container.get(VolumeEngine);

@@ -12,7 +12,17 @@ import type { HostOperations } from '../host/host-operations.js';
 import { SystemHostOperations } from '../host/system-host-operations.js';
 import { createLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger.js';
-import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT, STORAGE_PROVIDER, VOLUME_EVENTS, type NodeContext } from '../tokens.js';
+import { guardedTelemetry } from '../telemetry/guarded-telemetry.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
+import {
+  HOST_OPERATIONS,
+  LOGGER,
+  NODE_CONTEXT,
+  STORAGE_PROVIDER,
+  TELEMETRY,
+  VOLUME_EVENTS,
+  type NodeContext,
+} from '../tokens.js';
 
 /** The shared services a driver is built with. */
 export interface DriverServices {
@@ -20,6 +30,7 @@ export interface DriverServices {
   readonly logger: Logger;
   readonly node: NodeContext;
   readonly events: VolumeEventSink;
+  readonly telemetry: StowageTelemetry;
 }
 
 /**
@@ -38,6 +49,7 @@ export async function driverModule(
     host: services.host,
     logger: services.logger.child({ backing: driver.name }),
     node: services.node,
+    telemetry: services.telemetry,
     driverDir: join(services.node.stateDir, 'drivers', driver.name),
     events: services.events,
   });
@@ -71,6 +83,8 @@ export interface DriverProvidersInput {
   readonly logger?: Logger;
   /** Where the providers report volume events; nowhere by default. */
   readonly events?: VolumeEventSink;
+  /** Where the providers report calls and writes; nowhere when left out. */
+  readonly telemetry?: StowageTelemetry;
 }
 
 /**
@@ -81,14 +95,22 @@ export async function driverProviders(driver: StowageDriver, input: DriverProvid
   const logger = input.logger ?? createLogger({ level: 'silent' });
   const host = input.host ?? new SystemHostOperations({ logger });
   const node = { stateDir: input.stateDir };
+  const telemetry = input.telemetry ? guardedTelemetry(input.telemetry, logger) : NO_TELEMETRY;
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(HOST_OPERATIONS).toConstantValue(host);
   container.bind(NODE_CONTEXT).toConstantValue(node);
   if (input.events) container.bind(VOLUME_EVENTS).toConstantValue(input.events);
   const events = input.events ?? NO_VOLUME_EVENTS;
+  container.bind(TELEMETRY).toConstantValue(telemetry);
   await container.load(
-    await driverModule(driver, parseDriverSettings(driver, input.settings ?? {}), { host, logger, node, events }),
+    await driverModule(driver, parseDriverSettings(driver, input.settings ?? {}), {
+      host,
+      logger,
+      node,
+      events,
+      telemetry,
+    }),
   );
   return container.getAll(STORAGE_PROVIDER);
 }

@@ -5,7 +5,8 @@ import { StowageError } from '../errors/stowage-error.js';
 import { NO_VOLUME_EVENTS, type VolumeEventSink } from '../events/volume-event-sink.js';
 import type { HostOperations } from '../host/host-operations.js';
 import type { Logger } from '../logging/logger.js';
-import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER, VOLUME_EVENTS } from '../tokens.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
+import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER, TELEMETRY, VOLUME_EVENTS } from '../tokens.js';
 import { BackingRouter } from './backing-router.js';
 import { VolumeCatalogue } from './volume-catalogue.js';
 import { engineFailpoint } from './engine-failpoints.js';
@@ -89,8 +90,10 @@ export class VolumeEngine {
     @inject(ENGINE_SETTINGS) private readonly settings: EngineSettings,
     // Left out (tests, tools), events go nowhere.
     @inject(VOLUME_EVENTS) @optional() private readonly events: VolumeEventSink = NO_VOLUME_EVENTS,
+    // Optional for engines built without the composition root (tests, tools): they report nowhere.
+    @inject(TELEMETRY) @optional() telemetry: StowageTelemetry = NO_TELEMETRY,
   ) {
-    this.catalogue = new VolumeCatalogue(settings.stateDir, logger);
+    this.catalogue = new VolumeCatalogue(settings.stateDir, logger, telemetry);
     this.router = new BackingRouter(providers, settings.defaultBacking, {
       catalogue: this.catalogue,
       ...(settings.lookupTimeoutMs !== undefined ? { lookupTimeoutMs: settings.lookupTimeoutMs } : {}),
@@ -101,7 +104,7 @@ export class VolumeEngine {
           'could not write the volume catalogue; lookups ask the backings meanwhile',
         ),
     });
-    this.table = new MountTable(settings.stateDir);
+    this.table = new MountTable(settings.stateDir, telemetry);
     this.mounts = new MountCounter(this.table, this.router, this.locks, logger, this.events);
     this.stateLock = new StateDirLock(settings.stateDir);
   }
