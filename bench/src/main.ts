@@ -19,6 +19,8 @@
  *            --shared-mounts=100       concurrent mounts of 20 shared volumes on one node (0: none)
  *            --ops-volumes=1000        volumes of each plugin in the ops section
  *            --ops-rounds=4            pairs of runs in the ops section (off on, on off, ...)
+ *            --ops-on=scraped          the ops section's "on" plugin: scraped, listening (never scraped) or off
+ *                                      (a control: both plugins alike)
  *
  * The Docker half uses the machine-wide plugin socket /run/docker/plugins/stowage.sock, so the whole run holds
  * /tmp/stowage-e2e.lock, the lock the e2e runs take: it waits for them, and they for it.
@@ -32,7 +34,13 @@ import { benchAgainstLocal, printAgainstLocal, type AgainstLocalResult } from '.
 import { benchCloudEconomy, printCloudEconomy, type CloudEconomyResult } from './cloud-economy.js';
 import { CLI_MAIN } from './e2e.js';
 import { benchEngineCalls, printEngineCalls, type EngineCallsResult } from './engine-calls.js';
-import { benchOpsOverhead, printOpsOverhead, type OpsOverheadResult } from './ops-overhead.js';
+import {
+  benchOpsOverhead,
+  OPS_ON_MODES,
+  printOpsOverhead,
+  type OpsOnMode,
+  type OpsOverheadResult,
+} from './ops-overhead.js';
 import {
   benchPluginAlone,
   PLUGIN_LOADS,
@@ -65,6 +73,7 @@ interface Settings {
   readonly sharedMounts: number;
   readonly opsVolumes: number;
   readonly opsRounds: number;
+  readonly opsOn: OpsOnMode;
 }
 
 function parseArgs(argv: readonly string[]): Settings {
@@ -90,6 +99,7 @@ function parseArgs(argv: readonly string[]): Settings {
     'shared-mounts',
     'ops-volumes',
     'ops-rounds',
+    'ops-on',
   ];
   for (const key of flags.keys())
     if (!known.includes(key)) throw new Error(`unknown option --${key}; known: ${known.join(', ')}`);
@@ -103,6 +113,8 @@ function parseArgs(argv: readonly string[]): Settings {
   };
   const only = flags.get('only') as Section | undefined;
   if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`--only: one of ${SECTIONS.join(', ')}`);
+  const opsOn = (flags.get('ops-on') ?? 'scraped') as OpsOnMode;
+  if (!OPS_ON_MODES.includes(opsOn)) throw new Error(`--ops-on: one of ${OPS_ON_MODES.join(', ')}`);
   const loads = flags.get('loads')?.split(',');
   const unknownLoad = loads?.find((l) => !(PLUGIN_LOADS as readonly string[]).includes(l));
   if (unknownLoad !== undefined)
@@ -122,6 +134,7 @@ function parseArgs(argv: readonly string[]): Settings {
     sharedMounts: numbers('shared-mounts', [quick ? 50 : 100])[0] as number,
     opsVolumes: numbers('ops-volumes', [quick ? 100 : 1000])[0] as number,
     opsRounds: numbers('ops-rounds', [quick ? 1 : 4])[0] as number,
+    opsOn,
   };
 }
 
@@ -252,8 +265,10 @@ async function main(): Promise<void> {
       volumes: settings.opsVolumes,
       seconds: settings.seconds,
       connections: settings.connections,
-      listRequests: settings.quick ? 10 : 30,
+      // Enough Lists for their p99 to be a percentile, not the slowest of a few (a scrape may hold up one or two).
+      listRequests: settings.quick ? 10 : 300,
       rounds: settings.opsRounds,
+      on: settings.opsOn,
       log,
     });
     log(`ops server overhead: done in ${Math.round((performance.now() - t0) / 1000)} s`);

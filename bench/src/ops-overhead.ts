@@ -22,10 +22,20 @@ export interface OpsOverheadOptions {
   readonly listRequests: number;
   /** Pairs of runs; the order alternates off-on, on-off. */
   readonly rounds: number;
+  /** What the "on" plugin does: see {@link OpsOnMode}. */
+  readonly on: OpsOnMode;
   readonly log: (line: string) => void;
 }
 
 type Mode = 'off' | 'on';
+
+/**
+ * The "on" plugin of a run: `scraped` (the question asked: server on, /metrics fetched every second), `listening`
+ * (server on, never scraped during the loads: what the server and the request metrics cost without the scrapes) or
+ * `off` (a control: both plugins alike, so the ratios show what the bench and the machine alone make of two plugins).
+ */
+export const OPS_ON_MODES = ['scraped', 'listening', 'off'] as const;
+export type OpsOnMode = (typeof OPS_ON_MODES)[number];
 
 export interface OpsLoadFigure {
   readonly op: string;
@@ -72,15 +82,19 @@ export interface ModeFigures {
 
 export interface OpsOverheadResult {
   readonly volumes: number;
+  readonly on: OpsOnMode;
   readonly order: Mode[];
   readonly runs: OpsRun[];
   readonly ratios: OpsRatio[];
   /** Every scrape of every "on" run. */
   readonly scrape: ScrapeFigures & { readonly count: number };
-  /** Requests counted by the "on" plugin's own metrics at the end (Get, ok): proof the scraped series moved. */
-  readonly scrapedGetRequests: number;
-  /** The "on" plugin's CPU time per scrape (ms), over scrapes in a row with no other load. */
-  readonly cpuMsPerScrape: number;
+  /**
+   * Requests counted by the "on" plugin's own metrics at the end (Get, ok): proof the scraped series moved.
+   * Undefined when the "on" plugin is `off`.
+   */
+  readonly scrapedGetRequests?: number;
+  /** The "on" plugin's CPU time per scrape (ms), over scrapes in a row with no other load; undefined when `off`. */
+  readonly cpuMsPerScrape?: number;
 }
 
 /** Fetches `url` every second until stopped; each fetch timed to the last byte of the answer. */
@@ -118,6 +132,28 @@ function startScraper(
   };
 }
 
+/**
+ * Checks that the "on" plugin counted the Gets it served, then times what one scrape costs it: a few in a row on the
+ * otherwise idle plugin.
+ */
+async function scrapeCosts(
+  metricsUrl: string,
+  token: string,
+  pid: number,
+): Promise<{ scrapedGetRequests: number; cpuMsPerScrape: number }> {
+  const scrape = async (): Promise<string> =>
+    (await fetch(metricsUrl, { headers: { authorization: `Bearer ${token}` } })).text();
+  const final = await scrape();
+  const scrapedGetRequests = Number(
+    /^stowage_plugin_requests_total\{endpoint="VolumeDriver.Get",outcome="ok"\} (\d+)$/m.exec(final)?.[1] ?? 0,
+  );
+  if (!(scrapedGetRequests > 0)) throw new Error(`the "on" plugin's /metrics counted no Get:\n${final.slice(0, 2000)}`);
+  const scrapesInARow = 20;
+  const cpuBefore = cpuMs(pid);
+  for (let i = 0; i < scrapesInARow; i += 1) await scrape();
+  return { scrapedGetRequests, cpuMsPerScrape: (cpuMs(pid) - cpuBefore) / scrapesInARow };
+}
+
 export async function benchOpsOverhead(options: OpsOverheadOptions): Promise<OpsOverheadResult> {
   const { log } = options;
   const dir = await mkdtemp('/tmp/stowage-bench-ops-');
@@ -140,14 +176,20 @@ export async function benchOpsOverhead(options: OpsOverheadOptions): Promise<Ops
       label: 'bench-ops-on',
       socket: sockets.on,
       logLevel: 'warn',
-      env: { STOWAGE_DRIVERS: 'local', STOWAGE_HTTP_LISTEN: listen, STOWAGE_HTTP_TOKEN_FILE: tokenFile },
+      env: {
+        STOWAGE_DRIVERS: 'local',
+        ...(options.on === 'off' ? {} : { STOWAGE_HTTP_LISTEN: listen, STOWAGE_HTTP_TOKEN_FILE: tokenFile }),
+      },
     });
     // The ops server starts right after the socket, which is what PluginProcess waited for.
-    await waitUntil(
-      `the "on" plugin's ${metricsUrl}`,
-      async () => ((await fetch(metricsUrl, { headers: { authorization: `Bearer ${token}` } })).ok ? true : undefined),
-      { timeoutMs: 30_000 },
-    );
+    if (options.on !== 'off') {
+      await waitUntil(
+        `the "on" plugin's ${metricsUrl}`,
+        async () =>
+          (await fetch(metricsUrl, { headers: { authorization: `Bearer ${token}` } })).ok ? true : undefined,
+        { timeoutMs: 30_000 },
+      );
+    }
     for (const mode of ['off', 'on'] as const) {
       await pool(names, 4, async (name) => {
         const answer = await pluginRequest(sockets[mode], 'VolumeDriver.Create', { Name: name, Opts: {} }, 60_000);
@@ -156,7 +198,7 @@ export async function benchOpsOverhead(options: OpsOverheadOptions): Promise<Ops
         }
       });
     }
-    log(`  two plugins (HTTP ops server off, on at ${listen}), ${fmt(options.volumes)} volumes each`);
+    log(`  two plugins (HTTP ops server off; ${options.on} at ${listen}), ${fmt(options.volumes)} volumes each`);
 
     const get: RequestSpec = { path: '/VolumeDriver.Get', body: () => ({ Name: pick(names) }) };
     const list: RequestSpec = { path: '/VolumeDriver.List', body: () => ({}) };
@@ -193,7 +235,7 @@ export async function benchOpsOverhead(options: OpsOverheadOptions): Promise<Ops
     for (const [index, mode] of order.entries()) {
       const socket = sockets[mode];
       const pid = plugins[mode]?.pid as number;
-      const scraper = mode === 'on' ? startScraper(metricsUrl, token) : undefined;
+      const scraper = mode === 'on' && options.on === 'scraped' ? startScraper(metricsUrl, token) : undefined;
       const loads: OpsLoadFigure[] = [];
       /** Runs `specs`, with the plugin's CPU time over the run. */
       const timed = async (specs: RequestSpec[], shape: Parameters<typeof load>[2]) => {
@@ -242,21 +284,7 @@ export async function benchOpsOverhead(options: OpsOverheadOptions): Promise<Ops
       log(`  run ${index + 1}/${order.length} (${mode}): Get x${n} ${fmt(getN?.rps ?? Number.NaN)} req/s`);
     }
 
-    const final = await (await fetch(metricsUrl, { headers: { authorization: `Bearer ${token}` } })).text();
-    const scrapedGetRequests = Number(
-      /^stowage_plugin_requests_total\{endpoint="VolumeDriver.Get",outcome="ok"\} (\d+)$/m.exec(final)?.[1] ?? 0,
-    );
-    if (!(scrapedGetRequests > 0))
-      throw new Error(`the "on" plugin's /metrics counted no Get:\n${final.slice(0, 2000)}`);
-
-    // What one scrape costs the plugin, alone: a few in a row on an otherwise idle plugin.
-    const onPid = plugins.on.pid as number;
-    const scrapesInARow = 20;
-    const cpuBeforeScrapes = cpuMs(onPid);
-    for (let i = 0; i < scrapesInARow; i += 1) {
-      await (await fetch(metricsUrl, { headers: { authorization: `Bearer ${token}` } })).text();
-    }
-    const cpuMsPerScrape = (cpuMs(onPid) - cpuBeforeScrapes) / scrapesInARow;
+    const served = options.on === 'off' ? undefined : await scrapeCosts(metricsUrl, token, plugins.on.pid as number);
 
     const ratios: OpsRatio[] = [];
     for (const { op, connections } of runs[0]?.loads ?? []) {
@@ -293,6 +321,7 @@ export async function benchOpsOverhead(options: OpsOverheadOptions): Promise<Ops
     }
     return {
       volumes: options.volumes,
+      on: options.on,
       order,
       runs,
       ratios,
@@ -302,8 +331,7 @@ export async function benchOpsOverhead(options: OpsOverheadOptions): Promise<Ops
         failures: scrapeFailures,
         bytes: scrapeBytes,
       },
-      scrapedGetRequests,
-      cpuMsPerScrape,
+      ...served,
     };
   } finally {
     for (const plugin of Object.values(plugins)) {
@@ -313,9 +341,15 @@ export async function benchOpsOverhead(options: OpsOverheadOptions): Promise<Ops
   }
 }
 
+const ON_LABEL: Record<OpsOnMode, string> = {
+  scraped: 'scraped every second',
+  listening: 'listening, not scraped during the loads',
+  off: 'control: "on" is off too',
+};
+
 export function printOpsOverhead(result: OpsOverheadResult, print: (text: string) => void): void {
   print(
-    `\nPlugin socket with the HTTP ops server off and on (scraped every second), ${fmt(result.volumes)} volumes; ` +
+    `\nPlugin socket with the HTTP ops server off and on (${ON_LABEL[result.on]}), ${fmt(result.volumes)} volumes; ` +
       `runs in the order ${result.order.join(' ')}; medians over the runs of each mode (latencies in ms)`,
   );
   print(
@@ -360,13 +394,18 @@ export function printOpsOverhead(result: OpsOverheadResult, print: (text: string
   const failures = result.runs.reduce((sum, run) => sum + run.loads.reduce((s, l) => s + l.failures, 0), 0);
   print(`socket answers that failed, all runs: ${failures}`);
   const { latency } = result.scrape;
-  print(
-    `scrapes of /metrics during the "on" runs: ${result.scrape.count} (${result.scrape.failures} failed), ` +
-      `${fmt(result.scrape.bytes / 1024)} KiB each; p50 ${fmt(latency.p50)} ms, p99 ${fmt(latency.p99)} ms, ` +
-      `max ${fmt(latency.max)} ms; Get requests the scraped counter shows at the end: ${fmt(result.scrapedGetRequests)}`,
-  );
-  print(
-    `one scrape costs the plugin ${fmt(result.cpuMsPerScrape)} ms of CPU (scrapes in a row, no other load): ` +
-      `${fmt(result.cpuMsPerScrape / 10)}% of a core at one a second`,
-  );
+  if (result.on === 'scraped') {
+    print(
+      `scrapes of /metrics during the "on" runs: ${result.scrape.count} (${result.scrape.failures} failed), ` +
+        `${fmt(result.scrape.bytes / 1024)} KiB each; p50 ${fmt(latency.p50)} ms, p99 ${fmt(latency.p99)} ms, ` +
+        `max ${fmt(latency.max)} ms`,
+    );
+  }
+  if (result.scrapedGetRequests !== undefined && result.cpuMsPerScrape !== undefined) {
+    print(
+      `Get requests the "on" plugin's counter shows at the end: ${fmt(result.scrapedGetRequests)}; one scrape costs ` +
+        `it ${fmt(result.cpuMsPerScrape)} ms of CPU (scrapes in a row, no other load): ` +
+        `${fmt(result.cpuMsPerScrape / 10)}% of a core at one a second`,
+    );
+  }
 }
