@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stowage on a fresh machine: installs what is missing, builds, then runs the plugin or the whole test suite.
 #
-#   bash scripts/dev.sh setup            install what is missing (Docker's engine and busybox too), install, build
+#   bash scripts/dev.sh setup            install what is missing (Docker's engine, busybox, Prometheus too), install, build
 #   bash scripts/dev.sh plugin [ARGS]    set up, then run `stowage serve ARGS` in the foreground (needs root)
 #   bash scripts/dev.sh test             set up, then run every package's tests, the end-to-end tier included
 set -euo pipefail
@@ -79,6 +79,8 @@ setup() {
     have_static_busybox || packages+=(busybox-static)
     # The relocatable backing's xfs option is tested on real loop devices.
     command -v mkfs.xfs >/dev/null || packages+=(xfsprogs)
+    # A real Prometheus scrapes the plugin's HTTP ops endpoint in an end-to-end test.
+    command -v prometheus >/dev/null || packages+=(prometheus)
     if [ "${#packages[@]}" -gt 0 ]; then
       log "installing ${packages[*]} (for the end-to-end tests)"
       install_debian_packages "${packages[@]}"
