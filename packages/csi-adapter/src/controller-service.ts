@@ -1,4 +1,3 @@
-import type { VolumeEngine } from '@stowage/core';
 import type { ControllerGetCapabilitiesResponse } from './generated/csi/v1/ControllerGetCapabilitiesResponse.js';
 import type { CreateVolumeRequest__Output } from './generated/csi/v1/CreateVolumeRequest.js';
 import type { CreateVolumeResponse } from './generated/csi/v1/CreateVolumeResponse.js';
@@ -10,13 +9,13 @@ import type { ValidateVolumeCapabilitiesRequest__Output } from './generated/csi/
 import type { ValidateVolumeCapabilitiesResponse } from './generated/csi/v1/ValidateVolumeCapabilitiesResponse.js';
 import type { Volume as CsiVolume } from './generated/csi/v1/Volume.js';
 import type { VolumeCapability__Output } from './generated/csi/v1/VolumeCapability.js';
-import { ErrorKind, StowageError, type Volume } from '@stowage/core';
+import { ErrorKind, isVolumeName, StowageError, type Volume, type VolumeEngine } from '@stowage/core';
 import { accessProfile, unsupportedReason } from './access-profile.js';
 import { CsiError } from './csi-error.js';
 import { page } from './list-token.js';
 import type { OperationsInFlight } from './operations-in-flight.js';
 import { requireCapabilities, requireString } from './request-fields.js';
-import { backingSummary, isVolumeName, requireVolume, volumeContext } from './volume-lookup.js';
+import { backingSummary, requireVolume, volumeContext } from './volume-lookup.js';
 
 /** The create parameter that picks the backing, as `--opt backing=` does for Docker. */
 const BACKING_PARAMETER = 'backing';

@@ -1,4 +1,4 @@
-import { type HostOperations, type Logger, StowageError, type VolumeEngine } from '@stowage/core';
+import { type HostOperations, isVolumeName, type Logger, StowageError, type VolumeEngine } from '@stowage/core';
 import type { NodeGetCapabilitiesResponse } from './generated/csi/v1/NodeGetCapabilitiesResponse.js';
 import type { NodeGetInfoResponse } from './generated/csi/v1/NodeGetInfoResponse.js';
 import type { NodePublishVolumeRequest__Output } from './generated/csi/v1/NodePublishVolumeRequest.js';
@@ -11,7 +11,7 @@ import type { OperationsInFlight } from './operations-in-flight.js';
 import { publishCaller } from './publish-caller.js';
 import { requireAbsolutePath, requireCapability, requireString } from './request-fields.js';
 import { isReadOnlyMount, mountAt, removeTarget } from './target-path.js';
-import { backingSummary, findVolume, isVolumeName, requireVolume } from './volume-lookup.js';
+import { backingSummary, findVolume, requireVolume } from './volume-lookup.js';
 
 /** What the Node service needs besides the engine. */
 export interface NodeSettings {

@@ -1,17 +1,10 @@
-import { type BackingSummary, type Volume, type VolumeEngine, validateVolumeName } from '@stowage/core';
+import { type BackingSummary, isVolumeName, type Volume, type VolumeEngine } from '@stowage/core';
 import { CsiError } from './csi-error.js';
 
-/** Whether `id` could name a volume at all: a CO's id the engine would refuse cannot be one of ours. */
-export function isVolumeName(id: string): boolean {
-  try {
-    validateVolumeName(id);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The volume `id` names, or undefined when no backing has it (an id that is not a volume name included). */
+/**
+ * The volume `id` names, or undefined when no backing has it: an id that is not a volume name included, since a CO's
+ * id the engine would refuse cannot be one of ours.
+ */
 export async function findVolume(engine: VolumeEngine, id: string): Promise<Volume | undefined> {
   return isVolumeName(id) ? engine.get(id) : undefined;
 }
