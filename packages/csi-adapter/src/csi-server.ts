@@ -75,6 +75,7 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
       NodeGetCapabilities: unaryHandler('NodeGetCapabilities', logger, () => node.getCapabilities()),
       NodePublishVolume: unaryHandler('NodePublishVolume', logger, (r) => node.publishVolume(r)),
       NodeUnpublishVolume: unaryHandler('NodeUnpublishVolume', logger, (r) => node.unpublishVolume(r)),
+      NodeGetVolumeStats: unaryHandler('NodeGetVolumeStats', logger, (r) => node.getVolumeStats(r)),
     });
   }
 

@@ -1,6 +1,9 @@
+import { isAbsolute } from 'node:path';
 import { type HostOperations, isVolumeName, type Logger, StowageError, type VolumeEngine } from '@stowage/core';
 import type { NodeGetCapabilitiesResponse } from './generated/csi/v1/NodeGetCapabilitiesResponse.js';
 import type { NodeGetInfoResponse } from './generated/csi/v1/NodeGetInfoResponse.js';
+import type { NodeGetVolumeStatsRequest__Output } from './generated/csi/v1/NodeGetVolumeStatsRequest.js';
+import type { NodeGetVolumeStatsResponse } from './generated/csi/v1/NodeGetVolumeStatsResponse.js';
 import type { NodePublishVolumeRequest__Output } from './generated/csi/v1/NodePublishVolumeRequest.js';
 import type { NodePublishVolumeResponse } from './generated/csi/v1/NodePublishVolumeResponse.js';
 import type { NodeUnpublishVolumeRequest__Output } from './generated/csi/v1/NodeUnpublishVolumeRequest.js';
@@ -12,6 +15,7 @@ import { publishCaller } from './publish-caller.js';
 import { requireAbsolutePath, requireCapability, requireString } from './request-fields.js';
 import { isReadOnlyMount, mountAt, removeTarget } from './target-path.js';
 import { backingSummary, findVolume, requireVolume } from './volume-lookup.js';
+import { volumeUsage } from './volume-usage.js';
 
 /** What the Node service needs besides the engine. */
 export interface NodeSettings {
@@ -43,7 +47,17 @@ export class NodeService {
   }
 
   async getCapabilities(): Promise<NodeGetCapabilitiesResponse> {
-    return { capabilities: [] };
+    return { capabilities: [{ rpc: { type: 'GET_VOLUME_STATS' } }] };
+  }
+
+  /** Usage of a volume where this plugin published it; NOT_FOUND for any other path (the spec's code for both). */
+  async getVolumeStats(request: NodeGetVolumeStatsRequest__Output): Promise<NodeGetVolumeStatsResponse> {
+    const id = requireString(request.volume_id, 'volume_id');
+    const path = requireString(request.volume_path, 'volume_path');
+    await requireVolume(this.engine, id);
+    const published = isAbsolute(path) && this.holds(id, publishCaller(path)) && (await mountAt(this.host, path));
+    if (!published) throw CsiError.notFound(`volume "${id}" is not published at ${path}`);
+    return { usage: await volumeUsage(path) };
   }
 
   async publishVolume(request: NodePublishVolumeRequest__Output): Promise<NodePublishVolumeResponse> {

@@ -50,7 +50,7 @@ describe('NodeService on the local backing (mount table in memory)', () => {
 
   it('reports the node id it was given and no limit of its own', async () => {
     expect(await node.getInfo()).toEqual({ node_id: 'node-1', max_volumes_per_node: 0 });
-    expect(await node.getCapabilities()).toEqual({ capabilities: [] });
+    expect(await node.getCapabilities()).toEqual({ capabilities: [{ rpc: { type: 'GET_VOLUME_STATS' } }] });
   });
 
   it("binds the volume's directory onto the target, held by a caller named after the target", async () => {
@@ -151,6 +151,36 @@ describe('NodeService on the local backing (mount table in memory)', () => {
   it('answers INVALID_ARGUMENT for an unpublish without volume id or target', async () => {
     await expectCode(node.unpublishVolume(unpublish('')), status.INVALID_ARGUMENT);
     await expectCode(node.unpublishVolume(unpublish('vol1', '')), status.INVALID_ARGUMENT);
+  });
+
+  describe('NodeGetVolumeStats', () => {
+    it('reports bytes and inodes where the volume is published, consistent with each other', async () => {
+      await node.publishVolume(publish());
+      const { usage } = await node.getVolumeStats({ volume_id: 'vol1', volume_path: target, staging_target_path: '' });
+      expect(usage?.map((u) => u.unit)).toEqual(['BYTES', 'INODES']);
+      for (const u of usage ?? []) {
+        const [total, available, used] = [u.total, u.available, u.used].map((n) => BigInt(String(n)));
+        expect(total).toBeGreaterThan(0n);
+        expect((available as bigint) + (used as bigint)).toBeLessThanOrEqual(total as bigint);
+      }
+    });
+
+    it.each([
+      ['no volume id', { volume_id: '', volume_path: '/x' }, status.INVALID_ARGUMENT],
+      ['no volume path', { volume_id: 'vol1', volume_path: '' }, status.INVALID_ARGUMENT],
+      ['a missing volume', { volume_id: 'nope', volume_path: 'some/path' }, status.NOT_FOUND],
+      ['a path the volume is not published at', { volume_id: 'vol1', volume_path: 'some/path' }, status.NOT_FOUND],
+    ])('answers %s with its code', async (_what, request, code) => {
+      await node.publishVolume(publish());
+      await expectCode(node.getVolumeStats({ ...request, staging_target_path: '' }), code);
+    });
+
+    it('answers NOT_FOUND for a target that was unpublished', async () => {
+      await node.publishVolume(publish());
+      await node.unpublishVolume(unpublish());
+      const request = { volume_id: 'vol1', volume_path: target, staging_target_path: '' };
+      await expectCode(node.getVolumeStats(request), status.NOT_FOUND);
+    });
   });
 
   describe('after a restart (state from the journal and the mount table, none from memory)', () => {
