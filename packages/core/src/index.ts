@@ -72,7 +72,7 @@ export {
 } from './engine/volume-engine.js';
 export type { EngineMountOptions, HeldVolume, CallerHoldSummary } from './engine/mount-counter.js';
 export type { Volume, BackingSummary, BackingReadiness } from './engine/volume.js';
-export { validateVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
+export { validateVolumeName, isVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
 export { parseOptions, formatOptionValues } from './engine/option-parser.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';
 export type { MountRecord, MountState, CallerHold } from './engine/mount-record.js';

@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import { createLogger, type Logger } from '@stowage/core';
+import { createLogger } from '@stowage/core';
 import type { CommandModule } from 'yargs';
 import { composeFromConfig } from '../../composition/compose-from-config.js';
 import { DockerEngineApi, dockerConfirmsResend } from '../../docker/docker-containers.js';
@@ -10,28 +10,7 @@ import { OpsMetrics, type OpsServer, startOpsServer } from '@stowage/http-api';
 import { PluginRequestMetrics } from '../../protocol/plugin-request-metrics.js';
 import { type CliContext, type ConnectionArgs, loadCliConfig } from '../cli-context.js';
 import { withConnectionOptions } from '../connection-options.js';
-
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-
-/**
- * Resolves with the first stop signal. A second one while shutting down exits at once: the operator insists, and
- * each change of the mount table is one fdatasync'd journal line (a torn last line is cut off at the next start), so
- * nothing is left half written.
- */
-function stopSignal(logger: Logger): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    let received = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (received) {
-        logger.warn({ signal }, 'second stop signal: exiting without finishing the shutdown');
-        process.exit(1);
-      }
-      received = true;
-      resolve(signal);
-    };
-    for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
-  });
-}
+import { stopSignal } from '../stop-signal.js';
 
 /**
  * `stowage serve`: runs the plugin in the foreground, logging JSON lines to stdout, until SIGTERM or SIGINT. The
