@@ -281,7 +281,8 @@ describe('many clients at once on overlapping volumes', () => {
     expect(outcomes.mount?.ok).toBeGreaterThan(0);
     expect(outcomes.remove?.ok).toBeGreaterThanOrEqual(NAMES.length);
     expect(outcomes.remove?.refused).toBeGreaterThan(0);
-  }, 60_000);
+    // A hang guard, not a speed check: on a quiet 2-core machine this takes seconds; at load 30 it passed 60.
+  }, 300_000);
 });
 
 function sorted(record: Record<string, number>): Array<[string, number]> {

@@ -16,6 +16,8 @@ export {
 } from './http-config-section.js';
 export { createOpsApp, type OpsAppOptions, type OpsEngine } from './ops-app.js';
 export { OpsMetrics, type MetricsEngine } from './ops-metrics.js';
+export { PrometheusTelemetry } from './prometheus-telemetry.js';
+export { VolumeEventMetrics, type EventSource } from './volume-event-metrics.js';
 export { OpsToken } from './ops-token.js';
 export { startOpsServer, type OpsServer, type OpsServerOptions } from './ops-server.js';
 export { readTlsCredentials, type TlsCredentials } from './tls-credentials.js';

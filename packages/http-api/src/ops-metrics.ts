@@ -1,5 +1,7 @@
-import type { VolumeEngine } from '@stowage/core';
+import type { StowageTelemetry, VolumeEngine } from '@stowage/core';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { PrometheusTelemetry } from './prometheus-telemetry.js';
+import { type EventSource, VolumeEventMetrics } from './volume-event-metrics.js';
 
 /** What the metrics read of the engine, at scrape time only. */
 export type MetricsEngine = Pick<VolumeEngine, 'backings' | 'holds'>;
@@ -10,24 +12,35 @@ export type MetricsEngine = Pick<VolumeEngine, 'backings' | 'holds'>;
  * {@link registry} (the Docker adapter its plugin requests); this holds what every adapter shares:
  *
  * - `stowage_mounted_volumes{backing}` and `stowage_volume_holds{backing}`, read from the engine's holds at scrape
- *   time, with every enabled backing present (0 when it holds nothing);
+ *   time, with every enabled backing present (0 when it holds nothing), once {@link follow} gave it the engine;
+ * - cloud API calls and journal writes, through {@link telemetry} (see {@link PrometheusTelemetry}), which the
+ *   composition root must be given: so the metrics exist before the engine they observe;
+ * - moves and snapshots, from the volume events {@link follow} is given (see {@link VolumeEventMetrics});
  * - the process's own metrics (`process_*`, `nodejs_*`).
  */
 export class OpsMetrics {
   readonly registry = new Registry();
+  /** Give it to `composeStowage` (`telemetry`): every cloud API call and journal write shows here. */
+  readonly telemetry: StowageTelemetry;
+  private engine: MetricsEngine | undefined;
+  private eventMetrics: VolumeEventMetrics | undefined;
 
-  constructor(engine: MetricsEngine) {
+  /** With `engine`, as if {@link follow} were called with it. */
+  constructor(engine?: MetricsEngine) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    this.telemetry = new PrometheusTelemetry(this.registry);
+    this.engine = engine;
 
-    const backingNames = () => engine.backings().map((backing) => backing.name);
+    const holds = () => this.engine?.holds() ?? [];
+    const backingNames = () => (this.engine?.backings() ?? []).map((backing) => backing.name);
     new Gauge({
       name: 'stowage_mounted_volumes',
       help: 'Volumes this node has mounted for containers, by backing',
       labelNames: ['backing'],
       registers,
       collect() {
-        const mounted = countByBacking(backingNames(), engine.holds(), (held) => (held.state === 'mounted' ? 1 : 0));
+        const mounted = countByBacking(backingNames(), holds(), (held) => (held.state === 'mounted' ? 1 : 0));
         this.reset();
         for (const [backing, count] of mounted) this.set({ backing }, count);
       },
@@ -38,13 +51,27 @@ export class OpsMetrics {
       labelNames: ['backing'],
       registers,
       collect() {
-        const holds = countByBacking(backingNames(), engine.holds(), (held) =>
+        const counts = countByBacking(backingNames(), holds(), (held) =>
           held.callers.reduce((sum, caller) => sum + caller.count, 0),
         );
         this.reset();
-        for (const [backing, count] of holds) this.set({ backing }, count);
+        for (const [backing, count] of counts) this.set({ backing }, count);
       },
     });
+  }
+
+  /**
+   * Reads the engine's mounts at each scrape and follows `events` (the composed Stowage's hub) for the move and
+   * snapshot metrics. Once: the engine a server reports on does not change.
+   */
+  follow(engine: MetricsEngine, events?: EventSource): void {
+    this.engine = engine;
+    if (events && !this.eventMetrics) this.eventMetrics = new VolumeEventMetrics(this.registry, events);
+  }
+
+  /** Stops following the events. */
+  close(): void {
+    this.eventMetrics?.close();
   }
 
   /** The Prometheus text exposition of every metric, and its content type. */

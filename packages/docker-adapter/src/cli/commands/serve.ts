@@ -46,7 +46,11 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
       const { http } = config.sections;
       // Checked again when listening; this only spares a second plugin the wait for the state directory's lock.
       await claimSocketPath(socket, logger);
-      const stowage = await composeFromConfig(config, { logger, cwd: context.cwd });
+      // Only with the ops server: without it, the socket's path does not even pay for the metrics' increments. Made
+      // before the engine, whose drivers report their cloud calls to it from their first.
+      const metrics = http.listen ? new OpsMetrics() : undefined;
+      const stowage = await composeFromConfig(config, { logger, cwd: context.cwd, telemetry: metrics?.telemetry });
+      metrics?.follow(stowage.engine, stowage.events);
       const docker = holds.dockerApi === undefined ? undefined : new DockerEngineApi(holds.dockerApi);
       const resentMounts = docker ? new ResentMounts((name) => dockerConfirmsResend(docker, name)) : undefined;
       const reconciler = docker
@@ -55,8 +59,6 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
             graceMs: holds.graceSeconds * 1000,
           })
         : undefined;
-      // Only with the ops server: without it, the socket's path does not even pay for the metrics' increments.
-      const metrics = http.listen ? new OpsMetrics(stowage.engine) : undefined;
       const pluginRequests = metrics ? PluginRequestMetrics.registeredIn(metrics.registry) : undefined;
       let server: PluginServer | undefined;
       let ops: OpsServer | undefined;
