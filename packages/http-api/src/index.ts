@@ -18,3 +18,23 @@ export { OpsMetrics, type MetricsEngine } from './ops-metrics.js';
 export { OpsToken } from './ops-token.js';
 export { startOpsServer, type OpsServer, type OpsServerOptions } from './ops-server.js';
 export { closeServer } from './close-server.js';
+export { createVolumeApiRouter, MAX_API_BODY_BYTES, type VolumeApiEngine } from './v1/volume-api-router.js';
+export { STATUS_BY_KIND, ApiRequestError, toApiErrorResponse, type ApiErrorResponse } from './v1/api-errors.js';
+export { buildOpenApiDocument, openApiDocument } from './v1/openapi-document.js';
+export { toApiVolume } from './v1/api-volume.js';
+export {
+  createVolumeRequestSchema,
+  mountRequestSchema,
+  volumeSchema,
+  volumeListSchema,
+  mountAnswerSchema,
+  backingListSchema,
+  errorBodySchema,
+  type ApiVolume,
+  type ApiVolumeList,
+  type ApiMountAnswer,
+  type ApiBackingList,
+  type ApiErrorBody,
+  type CreateVolumeRequest,
+  type MountRequest,
+} from './v1/api-schemas.js';

@@ -243,7 +243,7 @@ describe('with a token', () => {
 describe('hostile input', () => {
   it('answers unknown paths 404 and other methods 405, in JSON, with no stack', async () => {
     const server = await ops();
-    const unknown = await get(server, '/v1/volumes');
+    const unknown = await get(server, '/v2/volumes');
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: expect.stringMatching(/no such endpoint/) });
     for (const path of ['/healthz', '/readyz', '/metrics']) {
@@ -271,11 +271,11 @@ describe('hostile input', () => {
     expect(await malformed.text()).not.toMatch(/at .*\.js:\d+/);
     const broken = await startOpsServer({
       listen: { host: '127.0.0.1', port: 0 },
-      engine: {
+      engine: Object.assign(Object.create(engine) as VolumeEngine, {
         readiness: () => {
           throw new Error('engine exploded');
         },
-      },
+      }),
       metrics,
       logger: log.logger,
     });
