@@ -38,3 +38,6 @@ export {
   type CreateVolumeRequest,
   type MountRequest,
 } from './v1/api-schemas.js';
+export { fromApiVolume } from './v1/api-volume.js';
+export { VolumeApiClient, VolumeApiCallError, type VolumeApiClientOptions } from './v1/volume-api-client.js';
+export { readBearerTokenFile } from './bearer-token-file.js';

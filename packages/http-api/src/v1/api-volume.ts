@@ -13,3 +13,16 @@ export function toApiVolume(volume: Volume): ApiVolume {
     status: { ...volume.status },
   };
 }
+
+/** The engine volume an API answer stands for: the inverse of {@link toApiVolume}, for clients. */
+export function fromApiVolume(volume: ApiVolume): Volume {
+  return {
+    name: volume.name,
+    backing: volume.backing,
+    scope: volume.scope,
+    ...(volume.createdAt === undefined ? {} : { createdAt: new Date(volume.createdAt) }),
+    options: volume.options,
+    ...(volume.mountpoint === undefined ? {} : { mountpoint: volume.mountpoint }),
+    status: volume.status,
+  };
+}
