@@ -1,7 +1,8 @@
 /**
  * @stowage/http-api: the HTTP ops server (express 5) that runs beside an adapter's own socket and shares its engine:
- * `/healthz`, `/readyz` and `/metrics` (Prometheus text, prom-client). The adapters' protocol sockets stay on their
- * own stacks; this is for operators and tools.
+ * `/healthz`, `/readyz`, `/metrics` (Prometheus text, prom-client) and the `/v1` volume API with its OpenAPI document
+ * (and {@link VolumeApiClient}, its client). The adapters' protocol sockets stay on their own stacks; this is for
+ * operators, orchestrators and tools.
  */
 
 export {
@@ -41,3 +42,5 @@ export {
 export { fromApiVolume } from './v1/api-volume.js';
 export { VolumeApiClient, VolumeApiCallError, type VolumeApiClientOptions } from './v1/volume-api-client.js';
 export { readBearerTokenFile } from './bearer-token-file.js';
+export { isBodyParserError, bodyParserMessage, type BodyParserError } from './body-parser-errors.js';
+export { describeValueType, describeRequestIssues } from './request-issues.js';

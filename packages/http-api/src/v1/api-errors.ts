@@ -1,4 +1,5 @@
 import { ErrorKind, StowageError } from '@stowage/core';
+import { bodyParserMessage, isBodyParserError } from '../body-parser-errors.js';
 import type { ApiErrorBody } from './api-schemas.js';
 
 /**
@@ -39,38 +40,6 @@ export interface ApiErrorResponse {
   readonly body: ApiErrorBody;
   readonly headers: Readonly<Record<string, string>>;
   readonly internal: boolean;
-}
-
-/** The shape of the errors express's body parser raises (http-errors with a `type`). */
-interface BodyParserError {
-  readonly status: number;
-  readonly type: string;
-  readonly message: string;
-  readonly limit?: number;
-}
-
-function isBodyParserError(error: unknown): error is BodyParserError {
-  return (
-    error instanceof Error &&
-    typeof (error as Partial<BodyParserError>).type === 'string' &&
-    typeof (error as Partial<BodyParserError>).status === 'number'
-  );
-}
-
-function bodyParserMessage(error: BodyParserError): string {
-  switch (error.type) {
-    case 'entity.parse.failed':
-      return 'malformed JSON request body: send one JSON object';
-    case 'entity.too.large':
-      return `request body too large: at most ${error.limit ?? 'the limit of'} bytes are accepted`;
-    case 'request.aborted':
-      return 'request aborted by the client before its body was read';
-    case 'charset.unsupported':
-    case 'encoding.unsupported':
-      return `unsupported request body encoding: send JSON in UTF-8, uncompressed`;
-    default:
-      return 'unreadable request body';
-  }
 }
 
 /** Maps anything thrown while answering a /v1 request to its answer. Never puts a stack or an internal detail in it. */

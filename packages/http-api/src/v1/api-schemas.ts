@@ -1,22 +1,17 @@
 import { ErrorKind, MAX_VOLUME_NAME_LENGTH } from '@stowage/core';
 import * as z from 'zod';
 import 'zod-openapi';
+import { describeValueType } from '../request-issues.js';
 
 /**
  * The /v1 API's request and answer shapes. The request schemas validate what callers send; every schema here is
  * also what the OpenAPI document (`openapi-document.ts`) is generated from, so the two cannot drift.
  */
 
-/** Describes what was given, for messages such as `caller: must be a string, got number`. */
-function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
-}
-
 const stringField = (what = 'a string') =>
   z.string({
-    error: (issue) => (issue.input === undefined ? 'required' : `must be ${what}, got ${typeOf(issue.input)}`),
+    error: (issue) =>
+      issue.input === undefined ? 'required' : `must be ${what}, got ${describeValueType(issue.input)}`,
   });
 
 /**
@@ -46,7 +41,7 @@ const noProtoKey = z.unknown().check((ctx) => {
 export const volumeOptionsSchema = noProtoKey
   .pipe(
     z.record(z.string(), stringField(), {
-      error: (issue) => `must be an object of strings, got ${typeOf(issue.input)}`,
+      error: (issue) => `must be an object of strings, got ${describeValueType(issue.input)}`,
     }),
   )
   .meta({
@@ -60,7 +55,8 @@ export const volumeOptionsSchema = noProtoKey
 
 const requestBody = <S extends z.ZodRawShape>(shape: S) =>
   z.strictObject(shape, {
-    error: (issue) => (issue.code === 'invalid_type' ? `must be a JSON object, got ${typeOf(issue.input)}` : undefined),
+    error: (issue) =>
+      issue.code === 'invalid_type' ? `must be a JSON object, got ${describeValueType(issue.input)}` : undefined,
   });
 
 /** `POST /v1/volumes`: `{"name": "db1", "options": {"backing": "local"}}`. */
@@ -140,12 +136,3 @@ export type ApiVolumeList = z.infer<typeof volumeListSchema>;
 export type ApiMountAnswer = z.infer<typeof mountAnswerSchema>;
 export type ApiBackingList = z.infer<typeof backingListSchema>;
 export type ApiErrorBody = z.infer<typeof errorBodySchema>;
-
-/** One sentence naming each offending field: `invalid request: options.size: must be a string, got number`. */
-export function describeIssues(error: z.ZodError): string {
-  const issues = error.issues.map((issue) => {
-    const field = issue.path.length === 0 ? 'request body' : issue.path.map(String).join('.');
-    return `${field}: ${issue.message}`;
-  });
-  return `invalid request: ${issues.join('; ')}`;
-}

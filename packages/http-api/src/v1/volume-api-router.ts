@@ -7,10 +7,10 @@ import {
   type ApiMountAnswer,
   type ApiVolumeList,
   createVolumeRequestSchema,
-  describeIssues,
   mountRequestSchema,
 } from './api-schemas.js';
 import { toApiVolume } from './api-volume.js';
+import { describeRequestIssues } from '../request-issues.js';
 
 /** What the /v1 API calls of the engine; a {@link VolumeEngine} is one. */
 export type VolumeApiEngine = Pick<
@@ -114,7 +114,7 @@ function nameOf(req: Request): string {
 function parseBody<S extends z.ZodType>(schema: S, req: Request): z.infer<S> {
   const parsed = schema.safeParse(req.body);
   if (!parsed.success)
-    throw new ApiRequestError(400, describeIssues(parsed.error), { kind: ErrorKind.InvalidArgument });
+    throw new ApiRequestError(400, describeRequestIssues(parsed.error), { kind: ErrorKind.InvalidArgument });
   return parsed.data;
 }
 
