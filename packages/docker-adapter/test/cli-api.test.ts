@@ -172,6 +172,23 @@ describe('stowage volume --api', () => {
     expect(empty.stderr).toBe(`stowage: --token-file: ${join(dir, 'empty')} is empty; put the token in it\n`);
   });
 
+  it("lists the node's backings with backings --api, as the node itself lists them", async () => {
+    const url = await startNode();
+    const remote = {
+      table: await stowageCli('backings', '--api', url, '--token-file', tokenFile),
+      json: await stowageCli('backings', '--format', 'json', '--api', url, '--token-file', tokenFile),
+    };
+    expect(remote.table.code).toBe(0);
+    expect(JSON.parse(remote.json.stdout)).toEqual([{ name: 'local', aliases: [], scope: 'local', isDefault: true }]);
+    await stopNode();
+    expect(remote).toEqual({
+      table: await stowageCli('backings'),
+      json: await stowageCli('backings', '--format', 'json'),
+    });
+    const refused = await stowageCli('backings', '--api', url);
+    expect(refused.code).toBe(1);
+  });
+
   it('works without a token against a loopback node that has none', async () => {
     const url = await startNode({ token: false });
     expect(await stowageCli('volume', 'create', 'v1', '--api', `${url}/`)).toEqual({

@@ -44,11 +44,11 @@ export function commandLogger(context: CliContext, config: StowageConfig): Logge
  * The client of a remote node's /v1 API named by `--api`, with the token of `--token-file` (a path relative to the
  * working directory); this host's configuration plays no part.
  */
-export async function openApiClient(context: CliContext, api: string, tokenFile?: string): Promise<VolumeClient> {
+export async function openApiClient(context: CliContext, api: string, tokenFile?: string): Promise<VolumeApiClient> {
   const token =
     tokenFile === undefined ? undefined : await readBearerTokenFile(resolve(context.cwd, tokenFile), '--token-file');
   try {
-    return new ApiVolumeClient(new VolumeApiClient({ url: api, ...(token === undefined ? {} : { token }) }));
+    return new VolumeApiClient({ url: api, ...(token === undefined ? {} : { token }) });
   } catch (error) {
     // A URL it cannot use is a wrong command line, as yargs' own refusals are.
     throw StowageError.is(error) ? new UsageError(`--api: ${error.message}`) : error;
@@ -67,7 +67,7 @@ export async function withVolumeClient<T>(
   const client =
     args.api === undefined
       ? await openVolumeClient(context, await loadCliConfig(context, args))
-      : await openApiClient(context, args.api, args.tokenFile);
+      : new ApiVolumeClient(await openApiClient(context, args.api, args.tokenFile));
   try {
     return await action(client);
   } finally {
