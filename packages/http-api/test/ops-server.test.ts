@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { createLogger, ErrorKind, type Logger, VolumeEngine } from '@stowage/core';
+import { ErrorKind, VolumeEngine } from '@stowage/core';
 import { expectStowageError } from '@stowage/core/testing';
+import { capturingLogger } from './support/capturing-logger.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
 import { Counter } from 'prom-client';
@@ -26,14 +26,6 @@ class CheckedProvider extends FakeBackendProvider {
   checkReady(): Promise<void> {
     return this.check();
   }
-}
-
-/** Every line the logger wrote, as text: what a token must never appear in. */
-function capturingLogger(): { logger: Logger; text: () => string } {
-  const destination = new PassThrough();
-  let text = '';
-  destination.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { logger: createLogger({ level: 'trace', destination }), text: () => text };
 }
 
 /** The samples of a Prometheus text exposition, by series (`name{label="value",...}` with labels sorted). */

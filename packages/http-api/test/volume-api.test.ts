@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { createLogger, type Logger, validateVolumeName, VolumeEngine } from '@stowage/core';
+import { validateVolumeName, VolumeEngine } from '@stowage/core';
 import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
+import { capturingLogger } from './support/capturing-logger.js';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpsMetrics } from '../src/ops-metrics.js';
 import { startOpsServer, type OpsServer } from '../src/ops-server.js';
@@ -21,13 +21,6 @@ class NamedProvider extends FakeBackendProvider {
   ) {
     super(backend);
   }
-}
-
-function capturingLogger(): { logger: Logger; text: () => string } {
-  const destination = new PassThrough();
-  let text = '';
-  destination.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { logger: createLogger({ level: 'trace', destination }), text: () => text };
 }
 
 let dir: string;
