@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stowage on a fresh machine: installs what is missing, builds, then runs the plugin or the whole test suite.
 #
-#   bash scripts/dev.sh setup            install what is missing (Docker's engine and busybox too), install, build
+#   bash scripts/dev.sh setup            install what is missing (Docker's engine, busybox, Prometheus too), install, build
 #   bash scripts/dev.sh plugin [ARGS]    set up, then run `stowage serve ARGS` in the foreground (needs root)
 #   bash scripts/dev.sh test             set up, then run every package's tests, the end-to-end tier included
 set -euo pipefail
@@ -79,6 +79,8 @@ setup() {
     have_static_busybox || packages+=(busybox-static)
     # The relocatable backing's xfs option is tested on real loop devices.
     command -v mkfs.xfs >/dev/null || packages+=(xfsprogs)
+    # A real Prometheus scrapes the plugin's HTTP ops endpoint in an end-to-end test.
+    command -v prometheus >/dev/null || packages+=(prometheus)
     if [ "${#packages[@]}" -gt 0 ]; then
       log "installing ${packages[*]} (for the end-to-end tests)"
       install_debian_packages "${packages[@]}"
@@ -95,6 +97,13 @@ setup() {
   pnpm install --frozen-lockfile
   log 'pnpm build'
   pnpm build
+  if [ "$with_docker" = yes ]; then
+    # The CSI tier runs csi-sanity, built from the Go module proxy once and cached outside the sources. Go itself is
+    # not installed here: these machines have it, and Debian's golang-go is too old (see scripts/csi-sanity.sh), which
+    # then fails the CSI tier with that explanation rather than the setup.
+    log 'csi-sanity (the peer test suite of the CSI tier)'
+    bash scripts/csi-sanity.sh >/dev/null || log 'csi-sanity could not be built: the CSI tests will fail (see above)'
+  fi
 }
 
 print_e2e_logs() {

@@ -9,6 +9,8 @@ export {
   importBusyboxImage,
   DEFAULT_PLUGIN_SOCKET,
   pluginRequest,
+  freePort,
+  waitUntil,
   E2E_LOG_DIR,
   type PluginAnswer,
 } from '@stowage/testkit/docker';

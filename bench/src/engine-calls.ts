@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, readdirSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PluginProcess } from './e2e.js';
+import { cpuMs } from './process-cpu.js';
 import { ProfiledPlugin } from './plugin-alone.js';
 import { fmt, median, table } from './stats.js';
 
@@ -112,22 +112,6 @@ async function startNullProcess(socket: string): Promise<ChildProcess> {
     child.once('exit', (code) => reject(new Error(`the plugin that does nothing exited (${code}) before it listened`)));
   });
   return child;
-}
-
-/**
- * CPU time a process has run (ms), all its threads: the sum of /proc/PID/task/TID/schedstat's first field
- * (nanoseconds on the CPU), exact where /proc/PID/stat counts 10 ms ticks.
- */
-function cpuMs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return ns / 1e6;
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {

@@ -4,8 +4,10 @@
  *
  *   sudo pnpm bench                    the default run (about 4 minutes on 2 cores)
  *   sudo pnpm bench --quick            a short run with small sizes, to check the harness
- *   options: --only=plugin|docker|calls|cloud  one section only (cloud: EC2 calls on moto; calls: the plugin calls
- *                                      of engine-API create/inspect/rm replayed without Docker; neither needs root)
+ *   options: --only=plugin|docker|calls|cloud|ops  one section only (cloud: EC2 calls on moto; calls: the plugin
+ *                                      calls of engine-API create/inspect/rm replayed without Docker; neither needs
+ *                                      root; ops: the plugin-alone loads with the HTTP ops server off and on, scraped
+ *                                      every second, interleaved; only with --only=ops, no Docker, no lock)
  *            --sizes=100,1000,10000    plugin-alone volume counts
  *            --ls-sizes=1000,10000     volumes of each driver for `docker volume ls`
  *            --cycles=30               create/inspect/rm and container-start cycles per driver
@@ -15,6 +17,10 @@
  *            --cloud-sizes=100,1000,5000  relocatable volumes at which List's EC2 calls are counted
  *            --mount-sizes=1,10,20     concurrent mounts of as many volumes on one node (EC2 calls counted)
  *            --shared-mounts=100       concurrent mounts of 20 shared volumes on one node (0: none)
+ *            --ops-volumes=1000        volumes of each plugin in the ops section
+ *            --ops-rounds=4            pairs of runs in the ops section (off on, on off, ...)
+ *            --ops-on=scraped          the ops section's "on" plugin: scraped, listening (never scraped) or off
+ *                                      (a control: both plugins alike)
  *
  * The Docker half uses the machine-wide plugin socket /run/docker/plugins/stowage.sock, so the whole run holds
  * /tmp/stowage-e2e.lock, the lock the e2e runs take: it waits for them, and they for it.
@@ -29,6 +35,13 @@ import { benchCloudEconomy, printCloudEconomy, type CloudEconomyResult } from '.
 import { CLI_MAIN } from './e2e.js';
 import { benchEngineCalls, printEngineCalls, type EngineCallsResult } from './engine-calls.js';
 import {
+  benchOpsOverhead,
+  OPS_ON_MODES,
+  printOpsOverhead,
+  type OpsOnMode,
+  type OpsOverheadResult,
+} from './ops-overhead.js';
+import {
   benchPluginAlone,
   PLUGIN_LOADS,
   printPluginAlone,
@@ -40,7 +53,9 @@ const LOCK_FILE = '/tmp/stowage-e2e.lock';
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const SECTIONS = ['plugin', 'docker', 'calls', 'cloud'] as const;
+const SECTIONS = ['plugin', 'docker', 'calls', 'cloud', 'ops'] as const;
+/** Sections a plain `pnpm bench` leaves out: they answer one question, asked with --only. */
+const ONLY_WHEN_ASKED: readonly Section[] = ['ops'];
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -56,6 +71,9 @@ interface Settings {
   readonly cloudSizes: number[];
   readonly mountSizes: number[];
   readonly sharedMounts: number;
+  readonly opsVolumes: number;
+  readonly opsRounds: number;
+  readonly opsOn: OpsOnMode;
 }
 
 function parseArgs(argv: readonly string[]): Settings {
@@ -79,6 +97,9 @@ function parseArgs(argv: readonly string[]): Settings {
     'cloud-sizes',
     'mount-sizes',
     'shared-mounts',
+    'ops-volumes',
+    'ops-rounds',
+    'ops-on',
   ];
   for (const key of flags.keys())
     if (!known.includes(key)) throw new Error(`unknown option --${key}; known: ${known.join(', ')}`);
@@ -92,6 +113,8 @@ function parseArgs(argv: readonly string[]): Settings {
   };
   const only = flags.get('only') as Section | undefined;
   if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`--only: one of ${SECTIONS.join(', ')}`);
+  const opsOn = (flags.get('ops-on') ?? 'scraped') as OpsOnMode;
+  if (!OPS_ON_MODES.includes(opsOn)) throw new Error(`--ops-on: one of ${OPS_ON_MODES.join(', ')}`);
   const loads = flags.get('loads')?.split(',');
   const unknownLoad = loads?.find((l) => !(PLUGIN_LOADS as readonly string[]).includes(l));
   if (unknownLoad !== undefined)
@@ -109,6 +132,9 @@ function parseArgs(argv: readonly string[]): Settings {
     cloudSizes: numbers('cloud-sizes', quick ? [100, 1000] : [100, 1000, 5000]),
     mountSizes: numbers('mount-sizes', quick ? [1, 10] : [1, 10, 20]),
     sharedMounts: numbers('shared-mounts', [quick ? 50 : 100])[0] as number,
+    opsVolumes: numbers('ops-volumes', [quick ? 100 : 1000])[0] as number,
+    opsRounds: numbers('ops-rounds', [quick ? 1 : 4])[0] as number,
+    opsOn,
   };
 }
 
@@ -132,7 +158,8 @@ function holdTheLock(): void {
 
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
-  const runs = (section: Section): boolean => settings.only === undefined || settings.only === section;
+  const runs = (section: Section): boolean =>
+    settings.only === section || (settings.only === undefined && !ONLY_WHEN_ASKED.includes(section));
   if (process.getuid?.() !== 0 && runs('docker')) {
     throw new Error(
       'the Docker half starts dockerd and serves /run/docker/plugins/stowage.sock: run as root (sudo pnpm bench), or --only=plugin',
@@ -140,9 +167,9 @@ async function main(): Promise<void> {
   }
   if (settings.only !== 'cloud' && !existsSync(CLI_MAIN))
     throw new Error(`${CLI_MAIN} is missing: build first (pnpm build)`);
-  // The cloud section uses no plugin process, and the calls section serves temp sockets only: neither touches the
-  // machine-wide socket or Docker, so they need no lock.
-  if (settings.only !== 'cloud' && settings.only !== 'calls') holdTheLock();
+  // The cloud section uses no plugin process, and the calls and ops sections serve temp sockets only: none touches
+  // the machine-wide socket or Docker, so they need no lock.
+  if (settings.only !== 'cloud' && settings.only !== 'calls' && settings.only !== 'ops') holdTheLock();
 
   const startedAt = new Date();
   const log = (line: string): void => console.error(line);
@@ -228,12 +255,32 @@ async function main(): Promise<void> {
     printCloudEconomy(cloudEconomy, print);
   }
 
+  let opsOverhead: OpsOverheadResult | undefined;
+  if (runs('ops')) {
+    log(
+      `ops server overhead: ${settings.opsVolumes} volumes, ${settings.opsRounds} pairs of runs, ${settings.seconds} s per load, ${settings.connections} connections when loaded`,
+    );
+    const t0 = performance.now();
+    opsOverhead = await benchOpsOverhead({
+      volumes: settings.opsVolumes,
+      seconds: settings.seconds,
+      connections: settings.connections,
+      // Enough Lists for their p99 to be a percentile, not the slowest of a few (a scrape may hold up one or two).
+      listRequests: settings.quick ? 10 : 300,
+      rounds: settings.opsRounds,
+      on: settings.opsOn,
+      log,
+    });
+    log(`ops server overhead: done in ${Math.round((performance.now() - t0) / 1000)} s`);
+    printOpsOverhead(opsOverhead, print);
+  }
+
   const loadAverageAtEnd = loadAverage();
   print(`\nload average at the end: ${loadAverageAtEnd.join(' ')}`);
   const file = join(RESULTS_DIR, `bench-${stamp}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), settings, machine: { ...machine, loadAverageAtEnd }, pluginAlone, againstLocal, engineCalls, cloudEconomy }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), settings, machine: { ...machine, loadAverageAtEnd }, pluginAlone, againstLocal, engineCalls, cloudEconomy, opsOverhead }, null, 2)}\n`,
   );
   print(`\nresults: ${relative(process.cwd(), file) || file}`);
 }

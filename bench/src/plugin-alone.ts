@@ -77,7 +77,7 @@ export function volumeName(index: number): string {
   return `bench-${String(index).padStart(6, '0')}`;
 }
 
-interface RequestSpec {
+export interface RequestSpec {
   readonly path: string;
   /** The body of the next request; `context` is per connection and lasts one pass over the request list. */
   readonly body: (context: Record<string, unknown>) => unknown;
@@ -87,7 +87,7 @@ interface RequestSpec {
  * Runs autocannon over the plugin's unix socket. Its own histograms keep whole milliseconds only, so every answer's
  * latency (hrtime, in ms) is collected here instead, per endpoint.
  */
-async function load(
+export async function load(
   socket: string,
   specs: readonly RequestSpec[],
   options: { connections: number; seconds?: number; amount?: number },
@@ -183,7 +183,7 @@ export class ProfiledPlugin {
   }
 }
 
-function pick<T>(items: readonly T[]): T {
+export function pick<T>(items: readonly T[]): T {
   return items[Math.floor(Math.random() * items.length)] as T;
 }
 

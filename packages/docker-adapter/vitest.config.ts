@@ -4,7 +4,9 @@ import { tierProjects } from '../../vitest.tiers.js';
 export default defineConfig({
   test: {
     projects: tierProjects({
-      unit: {},
+      // Some unit files start the built CLI as processes; the timeout only catches a hang, so it is generous enough
+      // for a machine under load (a loaded 2-core VM took 20 s for four `--help` runs).
+      unit: { testTimeout: 60_000 },
       model: { testTimeout: 120_000 },
       // The model-based test over the cloud backings: moto, loop devices (EBS) and bind mounts (EFS).
       cloud: { maxConcurrency: 3, testTimeout: 180_000, hookTimeout: 120_000 },

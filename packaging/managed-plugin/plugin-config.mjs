@@ -1,6 +1,8 @@
 // Writes the managed plugin's config.json: the template here, plus one settable env entry for every setting of
 // every first-party driver, read from the drivers themselves in the deployed tree. Docker refuses
-// `docker plugin set` for a variable config.json does not declare, so a setting missing here is unusable.
+// `docker plugin set` for a variable config.json does not declare, so a setting missing here is unusable: the
+// adapter's own variables (its config sections': the socket, the holds, the HTTP ops endpoint) have no description
+// to generate one from, so the template must declare each of them, and the build fails naming any it lacks.
 //
 //   node plugin-config.mjs <template config.json> <deployed /opt/stowage> <output config.json>
 import { readFile, writeFile } from 'node:fs/promises';
@@ -16,9 +18,17 @@ if (!template || !deployed || !output) {
 const load = (relative) => import(pathToFileURL(join(deployed, relative)).href);
 const { driverSettingEnvName } = await load('node_modules/@stowage/core/dist/index.js');
 const { FIRST_PARTY_DRIVERS } = await load('dist/composition/first-party-drivers.js');
+const { CLI_SECTIONS } = await load('dist/cli/cli-context.js');
 
 const config = JSON.parse(await readFile(template, 'utf8'));
 const declared = new Set(config.env.map((entry) => entry.name));
+const undeclared = Object.values(CLI_SECTIONS)
+  .flatMap((section) => section.envNames)
+  .filter((variable) => !declared.has(variable));
+if (undeclared.length > 0) {
+  console.error(`${template} declares no env entry for ${undeclared.join(', ')}: add one (name, description, value)`);
+  process.exit(1);
+}
 for (const [name, pkg] of Object.entries(FIRST_PARTY_DRIVERS)) {
   const { driver } = await load(join('node_modules', pkg, 'dist/index.js'));
   for (const setting of driver.settings) {

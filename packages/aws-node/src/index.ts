@@ -9,3 +9,9 @@ export {
   type ResolveNodeIdentityOptions,
 } from './node-identity.js';
 export { imdsReader, type MetadataReader, type ImdsReaderOptions } from './metadata-reader.js';
+export {
+  observeCloudCalls,
+  CLOUD_CALL_MIDDLEWARE,
+  CLOUD_ATTEMPT_MIDDLEWARE,
+  type ObservableClient,
+} from './observe-cloud-calls.js';

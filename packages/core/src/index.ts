@@ -38,7 +38,25 @@ export {
 } from './contract/driver-definition.js';
 export { ownershipOptions } from './contract/ownership-options.js';
 export { volumeEntry, volumeRecordProblem, type VolumeRecord } from './contract/volume-record.js';
-export { STORAGE_PROVIDER, HOST_OPERATIONS, LOGGER, NODE_CONTEXT, type NodeContext } from './tokens.js';
+export {
+  STORAGE_PROVIDER,
+  HOST_OPERATIONS,
+  LOGGER,
+  NODE_CONTEXT,
+  VOLUME_EVENTS,
+  TELEMETRY,
+  type NodeContext,
+} from './tokens.js';
+
+// Telemetry: what metrics exporters are told (cloud API calls, journal writes).
+export {
+  NO_TELEMETRY,
+  type StowageTelemetry,
+  type CloudCallObservation,
+  type CloudCallOutcome,
+  type JournalWriteObservation,
+} from './telemetry/stowage-telemetry.js';
+export { guardedTelemetry } from './telemetry/guarded-telemetry.js';
 
 // Errors.
 export { ErrorKind } from './errors/error-kind.js';
@@ -54,11 +72,40 @@ export {
 } from './engine/volume-engine.js';
 export type { EngineMountOptions, HeldVolume, CallerHoldSummary } from './engine/mount-counter.js';
 export type { Volume, BackingSummary, BackingReadiness } from './engine/volume.js';
-export { validateVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
+export { validateVolumeName, isVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
 export { parseOptions, formatOptionValues } from './engine/option-parser.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';
 export type { MountRecord, MountState, CallerHold } from './engine/mount-record.js';
 export { syncDirectory } from './fs/sync-directory.js';
+
+// Volume events: what the engine and drivers report (created, mounted, moved, snapshotted...), for streams and metrics.
+export {
+  VOLUME_EVENT_TYPES,
+  type VolumeEvent,
+  type VolumeEventInput,
+  type VolumeEventType,
+  type EventStamp,
+  type VolumeCreatedEvent,
+  type VolumeRemovedEvent,
+  type VolumeMountedEvent,
+  type VolumeUnmountedEvent,
+  type MoveStartedEvent,
+  type MoveProgressEvent,
+  type MoveDoneEvent,
+  type MoveFailedEvent,
+  type SnapshotTakenEvent,
+  type SnapshotPrunedEvent,
+  type SnapshotFailedEvent,
+} from './events/volume-event.js';
+export { NO_VOLUME_EVENTS, type VolumeEventSink } from './events/volume-event-sink.js';
+export {
+  VolumeEvents,
+  DEFAULT_EVENT_BUFFER,
+  type VolumeEventListener,
+  type VolumeEventsOptions,
+  type EventsSince,
+} from './events/volume-events.js';
+export { eventErrorMessage } from './events/event-error.js';
 
 // Failpoints: a test kills the process at a named step (STOWAGE_FAILPOINTS, tests only) to prove crash recovery.
 // A driver declares and passes its own; the engine's, and the hooks a crash harness uses, are in @stowage/core/testing.

@@ -9,7 +9,8 @@ import { defineDriver } from '../src/contract/driver-definition.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
 import type { HostOperations } from '../src/host/host-operations.js';
-import { HOST_OPERATIONS, NODE_CONTEXT, STORAGE_PROVIDER } from '../src/tokens.js';
+import { HOST_OPERATIONS, NODE_CONTEXT, STORAGE_PROVIDER, VOLUME_EVENTS } from '../src/tokens.js';
+import { driverProviders } from '../src/compose/driver-module.js';
 import { MemoryProvider } from './support/memory-provider.js';
 import { silentLogger } from './support/silent-logger.js';
 
@@ -88,5 +89,63 @@ describe('composeStowage', () => {
     await expect(
       composeStowage({ config: config({ ghost: { settings: {} } }), drivers: [], logger: silentLogger, host }),
     ).rejects.toThrow('config: driver "ghost" is enabled but was not loaded');
+  });
+
+  it("gives every driver the Stowage's event hub, which the engine reports to as well", async () => {
+    const reported: string[] = [];
+    const byCreate = defineDriver({
+      name: 'made',
+      description: 'reports a snapshot from its create',
+      create: ({ events }) => {
+        events.emit({ type: 'snapshot.pruned', volume: 'old', backing: 'made', snapshotId: 'snap-1' });
+        return new MemoryProvider('made');
+      },
+    });
+    const byModule = defineDriver({
+      name: 'bound',
+      description: 'takes the hub from the container',
+      module: () =>
+        new ContainerModule(({ bind }) => {
+          bind(STORAGE_PROVIDER).toDynamicValue((ctx) => {
+            ctx.get(VOLUME_EVENTS, { optional: true })?.emit({ type: 'volume.removed', volume: 'x', backing: 'bound' });
+            return new MemoryProvider('bound');
+          });
+        }),
+    });
+    const stowage = await composeStowage({
+      config: config({ made: { settings: {} }, bound: { settings: {} } }),
+      drivers: [byCreate, byModule],
+      logger: silentLogger,
+      host,
+      eventBuffer: 2,
+    });
+    stowage.events.subscribe((event) => reported.push(`${event.seq} ${event.type} ${event.volume}`));
+    await stowage.engine.start();
+    try {
+      await stowage.engine.create('v', { backing: 'bound' });
+      expect(reported).toEqual(['3 volume.created v']);
+      // The two the drivers reported while they were built, before anyone subscribed, and the create: 2 kept.
+      expect(stowage.events.since(0).events.map((e) => e.type)).toEqual(['volume.removed', 'volume.created']);
+    } finally {
+      await stowage.close();
+    }
+  });
+
+  it('builds a driver without a hub for its own tests: what it reports goes nowhere', async () => {
+    let emitted = false;
+    const providers = await driverProviders(
+      defineDriver({
+        name: 'alone',
+        description: 'reports with no one listening',
+        create: ({ events }) => {
+          events.emit({ type: 'volume.removed', volume: 'x', backing: 'alone' });
+          emitted = true;
+          return new MemoryProvider('alone');
+        },
+      }),
+      { stateDir, logger: silentLogger, host },
+    );
+    expect(emitted).toBe(true);
+    expect(providers.map((p) => p.name)).toEqual(['alone']);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_VOLUME_NAME_LENGTH, validateVolumeName } from '../src/engine/volume-name.js';
+import { isVolumeName, MAX_VOLUME_NAME_LENGTH, validateVolumeName } from '../src/engine/volume-name.js';
 
 describe('validateVolumeName', () => {
   it.each(['v1', 'a', 'db.data-1_x', 'ping3-1-vol', '9lives', 'x'.repeat(MAX_VOLUME_NAME_LENGTH)])(
@@ -28,5 +28,15 @@ describe('validateVolumeName', () => {
   it('refuses non-strings', () => {
     expect(() => validateVolumeName(42)).toThrow('volume name is required');
     expect(() => validateVolumeName(undefined)).toThrow('volume name is required');
+  });
+});
+
+describe('isVolumeName', () => {
+  it('answers what validateVolumeName would accept, without throwing', () => {
+    expect(isVolumeName('data-1.v_2')).toBe(true);
+    expect(isVolumeName('x'.repeat(MAX_VOLUME_NAME_LENGTH))).toBe(true);
+    for (const bad of ['', '..', '.hidden', 'a/b', 'fake vol', 'x'.repeat(MAX_VOLUME_NAME_LENGTH + 1)]) {
+      expect(isVolumeName(bad), bad).toBe(false);
+    }
   });
 });

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
-import { lstat, mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TLS_FIXTURES } from '@stowage/testkit/tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PluginClient } from '../src/client/plugin-client.js';
 import { CLI, buildCli, cliEnv, runStowage, startServe, type ServeProcess } from './support/stowage-cli.js';
@@ -99,7 +101,7 @@ describe('stowage volume, with no plugin running (the engine in process)', () =>
     expect(await stowage('volume', 'rm', 'v1', 'v2')).toMatchObject({ code: 0, stdout: 'v1\nv2\n' });
     expect(existsSync(join(root, 'v1'))).toBe(false);
     expect((await stowage('volume', 'ls', '-q')).stdout).toBe('');
-  }, 30_000);
+  }, 90_000);
 
   it('reports what the engine refuses on stderr and exits 1', async () => {
     const backing = await stowage('volume', 'create', 'x', '--opt', 'backing=nope');
@@ -112,7 +114,7 @@ describe('stowage volume, with no plugin running (the engine in process)', () =>
     expect(inspect).toMatchObject({ code: 1, stdout: '[]\n', stderr: 'stowage: volume "ghost" not found\n' });
     const rm = await stowage('volume', 'rm', 'ghost');
     expect(rm).toMatchObject({ code: 1, stderr: 'stowage: volume "ghost" not found\n' });
-  }, 30_000);
+  }, 90_000);
 
   it('lists the backings with their scope and the default', async () => {
     const result = await stowage('backings');
@@ -182,7 +184,7 @@ describe('stowage serve', () => {
     await expect(client.remove('v1')).rejects.toThrow(/in use/);
     await client.unmount('v1', 'container-1');
     await client.remove('v1');
-  }, 30_000);
+  }, 90_000);
 
   it('serves the HTTP ops endpoints beside the socket with --http, and stops both on SIGTERM', async () => {
     serving = await startServe(env, ['--http', '127.0.0.1:0']);
@@ -191,20 +193,55 @@ describe('stowage serve', () => {
       .split('\n')
       .find((line) => line.includes('stowage plugin listening on'));
     const { http } = JSON.parse(started ?? '{}') as { http: string };
-    expect(http).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect(await (await fetch(`http://${http}/healthz`)).json()).toEqual({ status: 'ok' });
-    expect(await (await fetch(`http://${http}/readyz`)).json()).toEqual({ status: 'ready', backings: ['local'] });
+    expect(http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await (await fetch(`${http}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${http}/readyz`)).json()).toEqual({ status: 'ready', backings: ['local'] });
     const client = new PluginClient({ socket });
     await client.create('v1', {});
     await client.mount('v1', 'container-1');
-    const metrics = await (await fetch(`http://${http}/metrics`)).text();
+    const metrics = await (await fetch(`${http}/metrics`)).text();
     expect(metrics).toMatch(/^stowage_plugin_requests_total\{endpoint="VolumeDriver.Mount",outcome="ok"\} 1$/m);
     expect(metrics).toMatch(/^stowage_volume_holds\{backing="local"\} 1$/m);
     await client.unmount('v1', 'container-1');
     expect(await serving.stop('SIGTERM')).toBe(0);
-    await expect(fetch(`http://${http}/healthz`)).rejects.toThrow();
+    await expect(fetch(`${http}/healthz`)).rejects.toThrow();
     expect(existsSync(socket)).toBe(false);
-  }, 30_000);
+  }, 90_000);
+
+  it('serves the HTTP ops endpoints over TLS when given a certificate and its key', async () => {
+    serving = await startServe(
+      { ...env, STOWAGE_HTTP_CERT_FILE: TLS_FIXTURES.cert, STOWAGE_HTTP_KEY_FILE: TLS_FIXTURES.key },
+      ['--http', '127.0.0.1:0'],
+    );
+    const started = serving
+      .stdout()
+      .split('\n')
+      .find((line) => line.includes('stowage plugin listening on'));
+    const { http } = JSON.parse(started ?? '{}') as { http: string };
+    expect(http).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const ca = await readFile(TLS_FIXTURES.cert);
+    const status = await new Promise<number>((resolve, reject) => {
+      httpsGet(`${http}/healthz`, { ca }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+    expect(status).toBe(200);
+    expect(await serving.stop('SIGTERM')).toBe(0);
+  }, 90_000);
+
+  it('exits 1 naming the files when the key does not match the certificate', async () => {
+    const result = await runStowage(['serve', '--http', '127.0.0.1:0'], {
+      ...env,
+      STOWAGE_HTTP_CERT_FILE: TLS_FIXTURES.cert,
+      STOWAGE_HTTP_KEY_FILE: TLS_FIXTURES.otherKey,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `the certificate ${TLS_FIXTURES.cert} and the key ${TLS_FIXTURES.otherKey} cannot serve TLS`,
+    );
+    expect(existsSync(socket)).toBe(false);
+  }, 90_000);
 
   it('refuses to start where another plugin serves, and exits 1', async () => {
     serving = await startServe(env);
@@ -214,5 +251,5 @@ describe('stowage serve', () => {
       `stowage: another process serves ${socket}; stop it, or give this plugin another socket\n`,
     );
     expect((await lstat(socket)).isSocket()).toBe(true);
-  }, 30_000);
+  }, 90_000);
 });

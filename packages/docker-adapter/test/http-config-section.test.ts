@@ -57,6 +57,24 @@ describe('the http config section', () => {
     ).toEqual({ listen: { host: '::1', port: 1 }, tokenFile: '/run/secrets/t' });
   });
 
+  it('reads http.certFile and http.keyFile, each variable over its key, and refuses one without the other', async () => {
+    const file = await configFile({ http: { certFile: '/etc/stowage/cert.pem', keyFile: '/etc/stowage/key.pem' } });
+    expect(await http({ file, env: {} })).toEqual({
+      certFile: '/etc/stowage/cert.pem',
+      keyFile: '/etc/stowage/key.pem',
+    });
+    expect(await http({ file, env: { STOWAGE_HTTP_CERT_FILE: '/run/secrets/cert' } })).toEqual({
+      certFile: '/run/secrets/cert',
+      keyFile: '/etc/stowage/key.pem',
+    });
+    for (const env of [{ STOWAGE_HTTP_CERT_FILE: '/c.pem' }, { STOWAGE_HTTP_KEY_FILE: '/k.pem' }]) {
+      expect(await configError({ env })).toMatch(/certFile \(STOWAGE_HTTP_CERT_FILE\) and keyFile .* go together/);
+    }
+    expect(
+      await configError({ env: { STOWAGE_HTTP_CERT_FILE: 'cert.pem', STOWAGE_HTTP_KEY_FILE: '/k.pem' } }),
+    ).toContain('STOWAGE_HTTP_CERT_FILE');
+  });
+
   it('refuses unknown keys under http, a relative token file and a listen that is not a string', async () => {
     const message = await configError({
       file: await configFile({ http: { listen: 9803, tokenFile: 'token', tls: true } }),

@@ -1,4 +1,5 @@
 import { defineDriver } from '@stowage/core';
+import { EBS_BACKING } from './ebs-backing.js';
 import { EbsProvider } from './ebs-provider.js';
 import { EBS_SETTINGS } from './ebs-settings.js';
 
@@ -8,8 +9,9 @@ import { EBS_SETTINGS } from './ebs-settings.js';
  * options are the provider's: their `fstype` default is a setting.
  */
 export const driver = defineDriver({
-  name: 'ebs',
+  name: EBS_BACKING,
   description: 'Relocatable volumes on Amazon EBS (scope global)',
   settings: EBS_SETTINGS,
-  create: ({ settings, host, logger, node }) => new EbsProvider(settings, { host, logger, stateDir: node.stateDir }),
+  create: ({ settings, host, logger, node, events, telemetry }) =>
+    new EbsProvider(settings, { host, logger, events, stateDir: node.stateDir, telemetry }),
 });

@@ -1,8 +1,9 @@
 import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EC2Client, type Volume, type VolumeType } from '@aws-sdk/client-ec2';
-import { resolveNodeIdentity, type MetadataReader, type NodeIdentity } from '@stowage/aws-node';
+import { observeCloudCalls, resolveNodeIdentity, type MetadataReader, type NodeIdentity } from '@stowage/aws-node';
 import {
+  NO_TELEMETRY,
   StowageError,
   VolumeAnswers,
   formatOptionValues,
@@ -12,6 +13,8 @@ import {
   type MountResult,
   type ProviderVolume,
   type StorageProvider,
+  type VolumeEventSink,
+  type StowageTelemetry,
   type VolumeHandle,
   type VolumeScope,
 } from '@stowage/core';
@@ -19,6 +22,7 @@ import { BlockDeviceFinder } from './block-device-finder.js';
 import { CALL_BUDGETS_MS, DETACH_WAIT_MS, Deadline, type CallBudgets } from './call-budget.js';
 import { VOLUME_NAME_TAG, optionsFromTags, stackIdFor, tagValue, volumeTags } from './cluster-tags.js';
 import { CrossZoneMove } from './cross-zone-move.js';
+import { EBS_BACKING } from './ebs-backing.js';
 import { DeviceNameAllocator } from './device-name-allocator.js';
 import { ebsCreateOptions, validateEbsRequest, type EbsOptions } from './ebs-options.js';
 import type { EbsSettings } from './ebs-settings.js';
@@ -27,6 +31,7 @@ import { EbsSnapshots } from './ebs-snapshots.js';
 import { DEFAULT_WAIT_TIMING, EbsVolumes, oldestFirst, type WaitTiming } from './ebs-volumes.js';
 import { answeringVolumes, moveClaimOf, movedFromOf } from './move-tags.js';
 import { MoveTracker, describeMove } from './move-tracker.js';
+import { DEFAULT_NODE_READINESS_TIMING, NodeReadiness, type NodeReadinessTiming } from './node-readiness.js';
 import { SnapshotSchedule, type SnapshotRunSummary } from './snapshot-schedule.js';
 import { instanceState, mayTakeOver } from './takeover-policy.js';
 
@@ -44,6 +49,10 @@ export interface EbsProviderDependencies {
    * (`AWS_ENDPOINT_URL`, credentials chain, `AWS_MAX_ATTEMPTS`).
    */
   readonly ec2?: (region: string) => EC2Client;
+  /** Where moves and periodic snapshots are reported (`DriverContext.events`); nowhere by default. */
+  readonly events?: VolumeEventSink;
+  /** Told of every call the EC2 client makes (see `observeCloudCalls`); nowhere by default. */
+  readonly telemetry?: StowageTelemetry;
   /** Instance metadata, asked only for identity settings left unset. */
   readonly metadata?: () => MetadataReader;
   readonly timing?: Partial<WaitTiming> & {
@@ -51,6 +60,8 @@ export interface EbsProviderDependencies {
     readonly snapshotPollMs?: number;
     /** Each call's budget, in milliseconds; the defaults fit the Docker engine's deadlines (see {@link CallBudgets}). */
     readonly budgets?: Partial<CallBudgets>;
+    /** How often {@link EbsProvider.checkReady} asks EC2, and for how long (see {@link NodeReadinessTiming}). */
+    readonly readiness?: Partial<NodeReadinessTiming>;
   };
 }
 
@@ -62,6 +73,7 @@ interface Started {
   readonly mover: CrossZoneMove;
   readonly schedule: SnapshotSchedule;
   readonly node: NodeIdentity;
+  readonly readiness: NodeReadiness;
 }
 
 /**
@@ -75,7 +87,7 @@ interface Started {
  * ({@link CrossZoneMove}), in the background when it takes longer than a Mount may wait.
  */
 export class EbsProvider implements StorageProvider<EbsOptions> {
-  readonly name = 'ebs';
+  readonly name = EBS_BACKING;
   readonly aliases = ['relocatable'] as const;
   readonly scope: VolumeScope = 'global';
   readonly options: ReturnType<typeof ebsCreateOptions>;
@@ -103,7 +115,7 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
     this.timing = { ...DEFAULT_WAIT_TIMING, ...deps.timing };
     this.budgets = { ...CALL_BUDGETS_MS, ...deps.timing?.budgets };
     this.devices = new DeviceNameAllocator(settings.attachLimit);
-    this.moves = new MoveTracker(this.logger, this.timing.progressLogMs);
+    this.moves = new MoveTracker(this.logger, this.timing.progressLogMs, deps.events);
     this.finder = new BlockDeviceFinder(
       {
         deviceDir: settings.deviceDir,
@@ -141,6 +153,7 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
       },
     );
     const client = this.deps.ec2 ? this.deps.ec2(node.region) : new EC2Client({ region: node.region });
+    observeCloudCalls(client, this.deps.telemetry ?? NO_TELEMETRY);
     const volumes = new EbsVolumes(client, this.settings.clusterId, this.stackId, this.logger, this.timing);
     try {
       await volumes.attachedTo(node.instanceId);
@@ -165,10 +178,23 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
         attachedHere: () => volumes.listAll([{ Name: 'attachment.instance-id', Values: [node.instanceId] }]),
       },
       this.logger,
+      this.deps.events,
     );
-    this.state = { client, volumes, snapshots, mover, schedule, node };
+    const readiness = new NodeReadiness(client, node, {
+      ...DEFAULT_NODE_READINESS_TIMING,
+      ...this.deps.timing?.readiness,
+    });
+    this.state = { client, volumes, snapshots, mover, schedule, node, readiness };
     schedule.start();
     this.logger.info({ ...node, stackId: this.stackId }, 'ebs backing ready');
+  }
+
+  /**
+   * Ready while EC2 answers DescribeInstances of this node's instance with this node's credentials and the instance
+   * runs: asked at most every 30 s, each call abandoned after 4 s (see {@link NodeReadiness}).
+   */
+  async checkReady(): Promise<void> {
+    await this.ready().readiness.check();
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,7 @@ export {
 export { stackIdFor, CLUSTER_TAG, VOLUME_NAME_TAG, OPTION_TAG_PREFIX } from './cluster-tags.js';
 export { PAGE_SIZE, DEFAULT_WAIT_TIMING, NEW_VOLUME_VISIBLE_MS, type WaitTiming } from './ebs-volumes.js';
 export type { CallBudgets } from './call-budget.js';
+export { DEFAULT_NODE_READINESS_TIMING, type NodeReadinessTiming } from './node-readiness.js';
 // The tags an operator sees on Stowage's snapshots.
 export { SNAPSHOT_PURPOSE_TAG, SOURCE_VOLUME_TAG, type SnapshotPurpose, type SnapshotTiming } from './ebs-snapshots.js';
 // The node identity lives in @stowage/aws-node; these types stay nameable here because EbsProvider's API uses them.

@@ -1,4 +1,5 @@
-import { StowageError, type Logger } from '@stowage/core';
+import { NO_VOLUME_EVENTS, StowageError, eventErrorMessage, type Logger, type VolumeEventSink } from '@stowage/core';
+import { EBS_BACKING } from './ebs-backing.js';
 import { withProgressLog } from './progress-log.js';
 
 /** Where a cross-zone move of one volume stands, as Mount errors, logs and `stowage volume inspect` show it. */
@@ -20,6 +21,8 @@ interface RunningMove<T> {
   readonly done: Promise<T>;
   readonly abort: AbortController;
   progress: MoveProgress;
+  /** The phase and whole percent of the last `move.progress` event. */
+  reported?: { readonly phase: MoveProgress['phase']; readonly percent: number };
 }
 
 /**
@@ -29,6 +32,10 @@ interface RunningMove<T> {
  * waits at most its budget; past it the move goes on, the caller gets an error saying how far the move is, and a
  * later call (swarm retries the task) joins the same move or finds it finished. Nothing here waits for a move
  * but the callers of {@link run}: inspect and list read {@link progress} and return at once.
+ *
+ * Each move is reported to the event sink as it goes: `move.started`, `move.progress` at each change of phase or of
+ * whole percent (the snapshot is polled every few seconds; an unchanged poll reports nothing), and `move.done` or
+ * `move.failed`.
  */
 export class MoveTracker<T> {
   private readonly moves = new Map<string, RunningMove<T>>();
@@ -37,6 +44,7 @@ export class MoveTracker<T> {
     private readonly logger: Logger,
     /** How often a caller waiting for a move logs how far it is; every 10 s by default. */
     private readonly progressLogMs?: number,
+    private readonly events: VolumeEventSink = NO_VOLUME_EVENTS,
   ) {}
 
   /**
@@ -117,6 +125,18 @@ export class MoveTracker<T> {
     await Promise.allSettled(running.map((m) => m.done));
   }
 
+  /** A `move.progress` event when the phase or the whole percent changed since the last one. */
+  private reportProgress(
+    move: RunningMove<T>,
+    subject: { volume: string; backing: string; from: string; to: string },
+  ): void {
+    const { phase } = move.progress;
+    const percent = Math.floor(move.progress.percent ?? 0);
+    if (move.reported?.phase === phase && move.reported.percent === percent) return;
+    move.reported = { phase, percent };
+    this.events.emit({ type: 'move.progress', ...subject, phase, percent });
+  }
+
   private begin(
     name: string,
     route: { from: string; to: string },
@@ -128,16 +148,27 @@ export class MoveTracker<T> {
       progress: { ...route, phase: 'snapshot', startedAt: new Date() },
       done: undefined as unknown as Promise<T>,
     };
+    const subject = { volume: name, backing: EBS_BACKING, ...route };
     const report: ReportProgress = (update) => {
       const before = move.progress;
       move.progress = { ...before, ...update };
       if (before.phase !== move.progress.phase || before.percent !== move.progress.percent) {
         this.logger.info({ volume: name, move: move.progress }, `volume is ${describeMove(move.progress)}`);
       }
+      this.reportProgress(move, subject);
     };
+    this.events.emit({ type: 'move.started', ...subject });
     (move as { done: Promise<T> }).done = (async () => {
       try {
-        return await start(report, abort.signal);
+        const moved = await start(report, abort.signal);
+        this.events.emit({ type: 'move.done', ...subject, seconds: secondsSince(move.progress.startedAt) });
+        return moved;
+      } catch (error) {
+        const why = abort.signal.aborted
+          ? `stopped on this node before it finished (${eventErrorMessage(error)})`
+          : eventErrorMessage(error);
+        this.events.emit({ type: 'move.failed', ...subject, error: why });
+        throw error;
       } finally {
         this.moves.delete(name);
       }
@@ -152,6 +183,11 @@ export class MoveTracker<T> {
     this.moves.set(name, move);
     return move;
   }
+}
+
+/** Seconds since `start`, to the tenth. */
+function secondsSince(start: Date): number {
+  return Math.round((Date.now() - start.getTime()) / 100) / 10;
 }
 
 /** "moving from us-east-1a to us-east-1b: snapshot snap-… 42% done" */

@@ -1,6 +1,7 @@
-import type { Volume } from '@aws-sdk/client-ec2';
-import type { Logger } from '@stowage/core';
+import type { Snapshot, Volume } from '@aws-sdk/client-ec2';
+import { NO_VOLUME_EVENTS, eventErrorMessage, type Logger, type VolumeEventSink } from '@stowage/core';
 import { VOLUME_NAME_TAG, tagValue } from './cluster-tags.js';
+import { EBS_BACKING } from './ebs-backing.js';
 import type { EbsSnapshots } from './ebs-snapshots.js';
 import { periodicSnapshotsToPrune } from './snapshot-retention.js';
 
@@ -32,6 +33,11 @@ export interface SnapshotRunSummary {
  * older periodic snapshots. One at a time, because EC2 bounds the snapshots in flight (per volume and per account)
  * and a pass should never compete with a move's snapshot for them. Passes never overlap: a tick that finds a pass
  * still running is skipped.
+ *
+ * Each pass reports to the event sink: `snapshot.taken` once a volume's snapshot completed, `snapshot.pruned` for
+ * each old one deleted, `snapshot.failed` when a volume's snapshot could not be taken (a pass stopped by
+ * {@link stop} reports nothing for the snapshot it stops waiting for: EC2 still completes it). A failed pruning is
+ * logged only: the next pass prunes again.
  */
 export class SnapshotSchedule {
   private timer: NodeJS.Timeout | undefined;
@@ -41,6 +47,7 @@ export class SnapshotSchedule {
     private readonly snapshots: EbsSnapshots,
     private readonly options: SnapshotScheduleOptions,
     private readonly logger: Logger,
+    private readonly events: VolumeEventSink = NO_VOLUME_EVENTS,
   ) {}
 
   /** Starts the passes, the first one interval after now; does nothing when the interval is 0. */
@@ -96,14 +103,48 @@ export class SnapshotSchedule {
       if (signal.aborted) break;
       const name = tagValue(volume.Tags, VOLUME_NAME_TAG);
       if (name === undefined) continue;
+      let snapshotId: string | undefined;
       try {
-        summary.snapshotted.push(await this.snapshot(name, volume, signal));
+        snapshotId = await this.begin(name, volume);
+        const taken = await this.snapshots.waitCompleted(
+          snapshotId,
+          (percent) => this.logger.debug({ volume: name, snapshotId, percent }, 'periodic EBS snapshot progress'),
+          signal,
+        );
+        summary.snapshotted.push(snapshotId);
+        this.events.emit({
+          type: 'snapshot.taken',
+          volume: name,
+          backing: EBS_BACKING,
+          snapshotId,
+          purpose: 'periodic',
+          takenAt: takenAt(taken),
+        });
+      } catch (error) {
+        summary.failed.push(name);
+        this.logger.error(
+          { volume: name, volumeId: volume.VolumeId, snapshotId, err: (error as Error).message },
+          'periodic EBS snapshot failed',
+        );
+        if (!signal.aborted) {
+          this.events.emit({
+            type: 'snapshot.failed',
+            volume: name,
+            backing: EBS_BACKING,
+            purpose: 'periodic',
+            ...(snapshotId !== undefined ? { snapshotId } : {}),
+            error: eventErrorMessage(error),
+          });
+        }
+        continue;
+      }
+      try {
         await this.prune(name, summary.pruned);
       } catch (error) {
         summary.failed.push(name);
         this.logger.error(
           { volume: name, volumeId: volume.VolumeId, err: (error as Error).message },
-          'periodic EBS snapshot failed',
+          'pruning periodic EBS snapshots failed; the next pass prunes again',
         );
       }
     }
@@ -112,20 +153,14 @@ export class SnapshotSchedule {
     return summary;
   }
 
-  /** Takes the volume's periodic snapshot and waits for it; one still pending from an earlier pass is waited for instead. */
-  private async snapshot(name: string, volume: Volume, signal: AbortSignal): Promise<string> {
+  /** Starts the volume's periodic snapshot, or finds one still pending from an earlier pass; answers its id. */
+  private async begin(name: string, volume: Volume): Promise<string> {
     const earlier = await this.snapshots.forVolume(name, {
       purpose: 'periodic',
       ...(volume.VolumeId ? { sourceVolumeId: volume.VolumeId } : {}),
     });
     const snapshot = earlier.find((s) => s.State === 'pending') ?? (await this.snapshots.create(volume, 'periodic'));
-    const snapshotId = snapshot.SnapshotId as string;
-    await this.snapshots.waitCompleted(
-      snapshotId,
-      (percent) => this.logger.debug({ volume: name, snapshotId, percent }, 'periodic EBS snapshot progress'),
-      signal,
-    );
-    return snapshotId;
+    return snapshot.SnapshotId as string;
   }
 
   /** Deletes the volume's periodic snapshots beyond the retained ones, adding each to `pruned` once gone. */
@@ -135,8 +170,15 @@ export class SnapshotSchedule {
       this.options.retain,
     );
     for (const { SnapshotId } of surplus) {
-      await this.snapshots.delete(SnapshotId as string);
-      pruned.push(SnapshotId as string);
+      const snapshotId = SnapshotId as string;
+      await this.snapshots.delete(snapshotId);
+      pruned.push(snapshotId);
+      this.events.emit({ type: 'snapshot.pruned', volume: name, backing: EBS_BACKING, snapshotId });
     }
   }
+}
+
+/** The moment a completed snapshot holds the data of: its start, when EBS takes the point-in-time copy. */
+function takenAt(snapshot: Snapshot): string {
+  return (snapshot.StartTime ?? new Date()).toISOString();
 }

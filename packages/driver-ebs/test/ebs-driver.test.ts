@@ -5,8 +5,9 @@ import {
   createLogger,
   driverProviders,
   parseOptions,
+  type CloudCallObservation,
 } from '@stowage/core';
-import { describe, expect, expectTypeOf, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { EbsProvider, driver, type EbsOptions, type EbsSettings } from '../src/index.js';
 
 describe('the ebs driver definition', () => {
@@ -65,5 +66,32 @@ describe('the node identity at start-up', () => {
       /instance id .*ECONNREFUSED.*set the ebs driver's instanceId setting \(STOWAGE_EBS_INSTANCE_ID\)/,
     );
     expect(asked).toEqual(['/latest/meta-data/instance-id']);
+  });
+});
+
+describe("the driver's telemetry", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it("reports the calls of the EC2 client it makes to the composition's telemetry", async () => {
+    // Nothing listens on port 9 of loopback: the start-up call fails at once, and is reported all the same.
+    vi.stubEnv('AWS_ENDPOINT_URL', 'http://127.0.0.1:9');
+    vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAFAKE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'fake');
+    const calls: CloudCallObservation[] = [];
+    const [provider] = await driverProviders(driver, {
+      settings: {
+        clusterId: 'c',
+        region: 'us-east-1',
+        instanceId: 'i-0123456789abcdef0',
+        availabilityZone: 'us-east-1a',
+      },
+      stateDir: '/var/lib/stowage',
+      telemetry: { cloudCall: (call) => calls.push(call), journalWrite: () => undefined },
+    });
+    await expect(provider?.init?.()).rejects.toThrow(/cannot list the volumes attached to i-0123456789abcdef0/);
+    expect(calls).toMatchObject([{ service: 'ec2', action: 'DescribeVolumes', outcome: 'error', attempts: 1 }]);
   });
 });

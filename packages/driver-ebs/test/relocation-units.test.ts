@@ -1,5 +1,5 @@
 import { EC2Client, type Volume } from '@aws-sdk/client-ec2';
-import { createLogger } from '@stowage/core';
+import { createLogger, type VolumeEventInput } from '@stowage/core';
 import { describe, expect, it, vi } from 'vitest';
 import {
   MOVED_FROM_TAG,
@@ -192,6 +192,66 @@ describe('MoveTracker', () => {
     });
     finish('moved');
     expect(await moving).toBe('moved');
+  });
+
+  it('reports a move as it goes: started, each change of phase or whole percent, done with its duration', async () => {
+    const events: VolumeEventInput[] = [];
+    const tracker = new MoveTracker<string>(logger, undefined, { emit: (event) => events.push(event) });
+    const moved = await tracker.run(
+      'v',
+      route,
+      async (report) => {
+        report({ phase: 'snapshot', snapshotId: 'snap-1', percent: 0 });
+        report({ percent: 0 });
+        report({ percent: 41.2 });
+        report({ percent: 41.9 });
+        report({ percent: 100 });
+        report({ phase: 'volume', snapshotId: 'snap-1', percent: 100 });
+        report({ phase: 'cleanup' });
+        return 'moved';
+      },
+      1_000,
+    );
+    expect(moved).toBe('moved');
+    const subject = { volume: 'v', backing: 'ebs', from: 'us-east-1a', to: 'us-east-1b' };
+    expect(events).toEqual([
+      { type: 'move.started', ...subject },
+      { type: 'move.progress', ...subject, phase: 'snapshot', percent: 0 },
+      { type: 'move.progress', ...subject, phase: 'snapshot', percent: 41 },
+      { type: 'move.progress', ...subject, phase: 'snapshot', percent: 100 },
+      { type: 'move.progress', ...subject, phase: 'volume', percent: 100 },
+      { type: 'move.progress', ...subject, phase: 'cleanup', percent: 100 },
+      { type: 'move.done', ...subject, seconds: expect.any(Number) },
+    ]);
+    expect((events.at(-1) as { seconds: number }).seconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports a failed move with its error, and one stopped by a cancel as stopped', async () => {
+    const events: VolumeEventInput[] = [];
+    const tracker = new MoveTracker<string>(logger, undefined, { emit: (event) => events.push(event) });
+    await expect(
+      tracker.run('v', route, async () => Promise.reject(new Error('snapshot failed')), 1_000),
+    ).rejects.toThrow('snapshot failed');
+    const stoppable = (_: unknown, signal: AbortSignal) =>
+      new Promise<string>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    await expect(tracker.run('w', route, stoppable, 10)).rejects.toThrow(/is moving/);
+    await tracker.cancel('w');
+    expect(events.filter((e) => e.type === 'move.failed')).toEqual([
+      { type: 'move.failed', volume: 'v', backing: 'ebs', ...route, error: 'snapshot failed' },
+      {
+        type: 'move.failed',
+        volume: 'w',
+        backing: 'ebs',
+        ...route,
+        error: 'stopped on this node before it finished (aborted)',
+      },
+    ]);
+    expect(events.map((e) => `${e.type} ${e.volume}`)).toEqual([
+      'move.started v',
+      'move.failed v',
+      'move.started w',
+      'move.failed w',
+    ]);
   });
 
   it('describes each phase', () => {

@@ -1,4 +1,5 @@
 import type { Snapshot, Volume } from '@aws-sdk/client-ec2';
+import type { VolumeEventInput } from '@stowage/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EbsSnapshots, SNAPSHOT_PURPOSE_TAG, SOURCE_VOLUME_TAG } from '../src/ebs-snapshots.js';
 import { periodicSnapshotsToPrune } from '../src/snapshot-retention.js';
@@ -14,10 +15,14 @@ function schedule(
 ) {
   const { logger, lines } = capturingLogger();
   const snapshots = new EbsSnapshots(ec2, TEST_STACK, logger, { minDelayMs: 1, maxDelayMs: 2, completeSeconds: 30 });
+  const events: VolumeEventInput[] = [];
   return {
     ec2,
     lines,
-    schedule: new SnapshotSchedule(snapshots, { intervalMinutes: 0, retain: 3, ...options }, logger),
+    events,
+    schedule: new SnapshotSchedule(snapshots, { intervalMinutes: 0, retain: 3, ...options }, logger, {
+      emit: (event) => events.push(event),
+    }),
   };
 }
 
@@ -124,6 +129,62 @@ describe('SnapshotSchedule.runOnce', () => {
     expect(String(logged?.err)).toContain('volume vol-b cannot be snapshotted');
   });
 
+  it('reports each snapshot taken with the moment it holds, each one pruned, and each volume whose snapshot failed', async () => {
+    const store = new FakeSnapshotStore();
+    const old = store.add({ State: 'completed', Tags: snapshotTags('a', 'periodic') });
+    store.failing.add('vol-b');
+    const { schedule: s, events } = schedule(store, {
+      retain: 1,
+      attachedHere: async () => [stowageVolume('a'), stowageVolume('b')],
+    });
+    const summary = await s.runOnce();
+    const [taken] = summary.snapshotted;
+    expect(events).toEqual([
+      {
+        type: 'snapshot.taken',
+        volume: 'a',
+        backing: 'ebs',
+        snapshotId: taken,
+        purpose: 'periodic',
+        takenAt: store.snapshots.get(taken as string)?.StartTime?.toISOString(),
+      },
+      { type: 'snapshot.pruned', volume: 'a', backing: 'ebs', snapshotId: old.SnapshotId },
+      {
+        type: 'snapshot.failed',
+        volume: 'b',
+        backing: 'ebs',
+        purpose: 'periodic',
+        error: expect.stringContaining('volume vol-b cannot be snapshotted'),
+      },
+    ]);
+  });
+
+  it('reports a pruning that fails in the log only, not as a failed snapshot', async () => {
+    const store = new FakeSnapshotStore();
+    store.add({ State: 'completed', Tags: snapshotTags('a', 'periodic') });
+    const handlers = store.handlers();
+    const {
+      schedule: s,
+      events,
+      lines,
+    } = schedule(
+      store,
+      { retain: 1, attachedHere: async () => [stowageVolume('a')] },
+      new FakeEc2({
+        ...handlers,
+        DeleteSnapshotCommand: () => {
+          throw Object.assign(new Error('throttled'), { name: 'RequestLimitExceeded' });
+        },
+      }),
+    );
+    const summary = await s.runOnce();
+    expect(summary.failed).toEqual(['a']);
+    expect(events.map((e) => e.type)).toEqual(['snapshot.taken']);
+    expect(
+      lines.find((l) => l.msg === 'pruning periodic EBS snapshots failed; the next pass prunes again'),
+    ).toMatchObject({ volume: 'a' });
+  });
+
   it('keeps the newest `retain` periodic snapshots over passes, and leaves move snapshots alone', async () => {
     const store = new FakeSnapshotStore();
     const move = store.add({ State: 'completed', Tags: snapshotTags('db', 'move') });
@@ -228,10 +289,12 @@ describe('SnapshotSchedule.start and stop', () => {
       maxDelayMs: 60_000,
       completeSeconds: 3600,
     });
+    const events: VolumeEventInput[] = [];
     const s = new SnapshotSchedule(
       snapshots,
       { intervalMinutes: 0, retain: 3, attachedHere: async () => [stowageVolume('a'), stowageVolume('b')] },
       logger,
+      { emit: (event) => events.push(event) },
     );
     const pass = s.runOnce();
     await vi.waitFor(() => expect(store.events).toHaveLength(1));
@@ -244,5 +307,7 @@ describe('SnapshotSchedule.start and stop', () => {
     expect(stopped).toBe(true);
     expect(summary).toEqual({ snapshotted: [], pruned: [], failed: ['a'] });
     expect(store.events).toEqual([expect.stringMatching(/^create vol-a /)]);
+    // Not failed: EC2 completes it, and the next pass finds it.
+    expect(events).toEqual([]);
   });
 });

@@ -9,8 +9,7 @@ import {
   type EFSClient,
   type Tag,
 } from '@aws-sdk/client-efs';
-import { StowageError } from '@stowage/core';
-import { isVolumeName } from './is-volume-name.js';
+import { isVolumeName, StowageError } from '@stowage/core';
 
 /** Tag keys of a volume's access point: the access point's tags are the volume's whole record. */
 export const VOLUME_TAG = 'stowage:volume';

@@ -15,6 +15,9 @@ export const driver = defineDriver({
   settings: EFS_SETTINGS,
   options: EFS_OPTIONS,
   // The provider refuses settings that name no file system, or one twice (checkEfsSettings).
-  create: ({ settings, host, logger, driverDir }) =>
-    new EfsProvider({ ...settings, mountRoot: settings.mountRoot ?? join(driverDir, 'mounts') }, { host, logger }),
+  create: ({ settings, host, logger, driverDir, telemetry }) =>
+    new EfsProvider(
+      { ...settings, mountRoot: settings.mountRoot ?? join(driverDir, 'mounts') },
+      { host, logger, telemetry },
+    ),
 });

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { EFSClient, type EFSClientConfig } from '@aws-sdk/client-efs';
-import { resolveNodeIdentity } from '@stowage/aws-node';
+import { observeCloudCalls, resolveNodeIdentity } from '@stowage/aws-node';
 import {
+  NO_TELEMETRY,
   StowageError,
   VolumeAnswers,
   formatOptionValues,
@@ -13,6 +14,7 @@ import {
   type MountResult,
   type ProviderVolume,
   type StorageProvider,
+  type StowageTelemetry,
   type VolumeHandle,
   type VolumeScope,
 } from '@stowage/core';
@@ -25,6 +27,7 @@ import { checkEfsSettings, type EfsSettings } from './efs-settings.js';
 import { locateFileSystem, type FileSystemRef, type LocatedFileSystem } from './file-system-locator.js';
 import { BindStandInMounter, NfsMounter, type FileSystemMounter } from './file-system-mounter.js';
 import { FileSystemMounts } from './file-system-mounts.js';
+import { MountProbe } from './mount-probe.js';
 
 /** {@link EfsSettings} with the mount root decided (the driver defaults it under the state directory). */
 export type EfsProviderSettings = EfsSettings & { readonly mountRoot: string };
@@ -35,6 +38,8 @@ export interface EfsProviderDeps {
   readonly logger: Logger;
   /** Extra EFS client settings for embedders; endpoint and credentials otherwise come from the SDK's chains. */
   readonly clientConfig?: EFSClientConfig;
+  /** Told of every call the EFS client makes (see `observeCloudCalls`); nowhere by default. */
+  readonly telemetry?: StowageTelemetry;
   /** Replaces the mounter chosen from the settings (tests record the commands). */
   readonly mounter?: (region: string) => FileSystemMounter;
   /**
@@ -86,6 +91,8 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
   private reconciled = false;
   /** The access point behind each inspect answer: a Mount or Remove then lists no access points again. */
   private readonly answers = new VolumeAnswers<AccessPointVolume>();
+  /** Stats the file systems' mount points for {@link checkReady}, never more than one at a time each. */
+  private readonly probe = new MountProbe();
 
   constructor(
     private readonly settings: EfsProviderSettings,
@@ -126,6 +133,7 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
       ...this.deps.clientConfig,
       ...(this.settings.region ? { region: this.settings.region } : {}),
     });
+    observeCloudCalls(efs, this.deps.telemetry ?? NO_TELEMETRY);
     try {
       const region = await efs.config.region().catch((error: unknown) => {
         throw StowageError.backendFailure(
@@ -181,6 +189,33 @@ export class EfsProvider implements StorageProvider<EfsOptions> {
       efs.destroy();
       throw error;
     }
+  }
+
+  /**
+   * Ready while each file system is mounted at its mount point and answers a stat there. Mounts nothing: a file system
+   * that is not mounted is mounted again by its next use, and is not ready until then. A stat blocked on an NFS server
+   * that stopped answering is not started again while it blocks (see {@link MountProbe}).
+   */
+  async checkReady(): Promise<void> {
+    const s = this.ready();
+    // The mount table only: isMountpoint would resolve the mount point's path, a stat of its own that could block.
+    const mounted = new Set((await this.deps.host.listMounts()).map((mount) => mount.target));
+    // The mount table spells targets with symlinks resolved; the directory of the mount points is on a local disk.
+    const resolvedRoot = await realpath(s.mounts.root).catch(() => s.mounts.root);
+    const problems = await Promise.all(
+      this.fileSystemIds().map(async (id) => {
+        const target = s.mounts.mountPoint(id);
+        if (!mounted.has(join(resolvedRoot, id))) return `file system ${id} is not mounted at ${target}`;
+        try {
+          await this.probe.probe(target);
+          return undefined;
+        } catch (error) {
+          return `file system ${id} at ${target} does not answer: ${(error as Error).message}`;
+        }
+      }),
+    );
+    const found = problems.filter((problem) => problem !== undefined);
+    if (found.length > 0) throw StowageError.backendFailure(found.join('; '));
   }
 
   async create(request: CreateRequest): Promise<ProviderVolume> {

@@ -25,7 +25,7 @@ export class FileSystemMounts {
     private readonly host: HostOperations,
     readonly mounter: FileSystemMounter,
     /** Directory holding one mount point per file system, named after its ID. */
-    private readonly root: string,
+    readonly root: string,
     private readonly logger: Logger,
   ) {}
 

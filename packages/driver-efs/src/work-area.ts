@@ -3,9 +3,8 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StowageError, volumeEntry, type Logger } from '@stowage/core';
+import { isVolumeName, StowageError, volumeEntry, type Logger } from '@stowage/core';
 import { errnoCode, type FileOperations } from './file-operations.js';
-import { isVolumeName } from './is-volume-name.js';
 
 /** Beside the volumes at the file system's root: Stowage's own directory, and its work area inside. */
 export const META_DIR = '.stowage';

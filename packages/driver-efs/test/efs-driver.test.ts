@@ -1,5 +1,5 @@
-import { ErrorKind, StowageError, driverProviders } from '@stowage/core';
-import { describe, expect, expectTypeOf, it } from 'vitest';
+import { ErrorKind, StowageError, driverProviders, type CloudCallObservation } from '@stowage/core';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { EFS_OPTIONS, EfsProvider, driver, type EfsOptions, type EfsSettings } from '../src/index.js';
 
 describe('the efs driver definition', () => {
@@ -34,5 +34,27 @@ describe('the efs driver definition', () => {
       readonly gid?: number;
       readonly adopt?: boolean;
     }>();
+  });
+});
+
+describe("the driver's telemetry", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it("reports the calls of the EFS client it makes to the composition's telemetry", async () => {
+    // Nothing listens on port 9 of loopback: the start-up call fails at once, and is reported all the same.
+    vi.stubEnv('AWS_ENDPOINT_URL', 'http://127.0.0.1:9');
+    vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAFAKE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'fake');
+    const calls: CloudCallObservation[] = [];
+    const [provider] = await driverProviders(driver, {
+      settings: { fileSystemId: 'fs-0123456789abcdef0', region: 'us-east-1', availabilityZone: 'us-east-1a' },
+      stateDir: '/var/lib/stowage',
+      telemetry: { cloudCall: (call) => calls.push(call), journalWrite: () => undefined },
+    });
+    await expect(provider?.init?.()).rejects.toThrow();
+    expect(calls).toMatchObject([{ service: 'efs', action: 'DescribeFileSystems', outcome: 'error', attempts: 1 }]);
   });
 });

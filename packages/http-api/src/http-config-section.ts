@@ -5,6 +5,8 @@ import * as z from 'zod';
 const ENV = {
   listen: 'STOWAGE_HTTP_LISTEN',
   tokenFile: 'STOWAGE_HTTP_TOKEN_FILE',
+  certFile: 'STOWAGE_HTTP_CERT_FILE',
+  keyFile: 'STOWAGE_HTTP_KEY_FILE',
 } as const;
 
 /** Where the ops server listens: an IP address (never a name: what it binds to must be what the config says). */
@@ -20,6 +22,10 @@ export interface HttpConfig {
   readonly listen?: ListenAddress;
   /** A file holding the bearer token every endpoint but `/healthz` and `/readyz` then requires; read at start. */
   readonly tokenFile?: string;
+  /** The server's certificate chain (PEM); with {@link keyFile}, the server speaks HTTPS only. */
+  readonly certFile?: string;
+  /** The certificate's private key (PEM, unencrypted); given with {@link certFile} or not at all. */
+  readonly keyFile?: string;
 }
 
 const LISTEN_FORMAT = /^(?:\[(?<v6>[0-9A-Fa-f:.]+)\]|(?<v4>[0-9.]+)):(?<port>\d{1,5})$/;
@@ -47,7 +53,12 @@ export const listenAddress = z.string().transform((value, ctx): ListenAddress =>
 
 const { absolutePath } = configValues;
 
-const httpKey = z.strictObject({ listen: listenAddress.optional(), tokenFile: absolutePath.optional() });
+const httpKey = z.strictObject({
+  listen: listenAddress.optional(),
+  tokenFile: absolutePath.optional(),
+  certFile: absolutePath.optional(),
+  keyFile: absolutePath.optional(),
+});
 
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
@@ -78,10 +89,21 @@ export function requireTokenOffLoopback(config: HttpConfig): void {
   }
 }
 
+/** Refuses (InvalidArgument) a certificate without its key or a key without its certificate. */
+export function requireTlsPair(config: HttpConfig): void {
+  if ((config.certFile === undefined) !== (config.keyFile === undefined)) {
+    throw StowageError.invalidArgument(
+      `config: http: certFile (${ENV.certFile}) and keyFile (${ENV.keyFile}) go together: ` +
+        `give both for HTTPS, or neither for plain HTTP`,
+    );
+  }
+}
+
 /**
- * The HTTP ops server's key of Stowage's config file, `http: { listen, tokenFile }`, and its variables
- * `STOWAGE_HTTP_LISTEN` and `STOWAGE_HTTP_TOKEN_FILE`, each variable over its key. Off unless `listen` is set; a
- * non-loopback `listen` without a token file is refused here, at start-up.
+ * The HTTP ops server's key of Stowage's config file, `http: { listen, tokenFile, certFile, keyFile }`, and its
+ * variables `STOWAGE_HTTP_LISTEN`, `STOWAGE_HTTP_TOKEN_FILE`, `STOWAGE_HTTP_CERT_FILE` and `STOWAGE_HTTP_KEY_FILE`,
+ * each variable over its key. Off unless `listen` is set; a non-loopback `listen` without a token file, and a
+ * certificate without its key (or the reverse), are refused here, at start-up.
  */
 export const httpConfigSection = defineConfigSection({
   fileKeys: { http: httpKey },
@@ -89,11 +111,11 @@ export const httpConfigSection = defineConfigSection({
   resolve(file, env): HttpConfig {
     const listen = env.read(ENV.listen, listenAddress) ?? file.http?.listen;
     const tokenFile = env.read(ENV.tokenFile, absolutePath) ?? file.http?.tokenFile;
-    const config: HttpConfig = {
-      ...(listen === undefined ? {} : { listen }),
-      ...(tokenFile === undefined ? {} : { tokenFile }),
-    };
+    const certFile = env.read(ENV.certFile, absolutePath) ?? file.http?.certFile;
+    const keyFile = env.read(ENV.keyFile, absolutePath) ?? file.http?.keyFile;
+    const config: HttpConfig = { listen, tokenFile, certFile, keyFile };
     requireTokenOffLoopback(config);
+    requireTlsPair(config);
     return config;
   },
 });

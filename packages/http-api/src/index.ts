@@ -11,6 +11,7 @@ export {
   isLoopback,
   formatListenAddress,
   requireTokenOffLoopback,
+  requireTlsPair,
   type HttpConfig,
   type ListenAddress,
 } from './http-config-section.js';
@@ -18,6 +19,7 @@ export { createOpsApp, type OpsAppOptions, type OpsEngine } from './ops-app.js';
 export { OpsMetrics, type MetricsEngine } from './ops-metrics.js';
 export { OpsToken } from './ops-token.js';
 export { startOpsServer, type OpsServer, type OpsServerOptions } from './ops-server.js';
+export { readTlsCredentials, type TlsCredentials } from './tls-credentials.js';
 export { closeServer } from './close-server.js';
 export { createVolumeApiRouter, MAX_API_BODY_BYTES, type VolumeApiEngine } from './v1/volume-api-router.js';
 export { STATUS_BY_KIND, ApiRequestError, toApiErrorResponse, type ApiErrorResponse } from './v1/api-errors.js';

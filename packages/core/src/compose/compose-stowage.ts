@@ -5,10 +5,13 @@ import type { StowageDriver } from '../contract/driver-definition.js';
 import { StowageError } from '../errors/stowage-error.js';
 import { ENGINE_SETTINGS, VolumeEngine } from '../engine/volume-engine.js';
 import { driverModule, parseDriverSettings } from './driver-module.js';
+import { VolumeEvents } from '../events/volume-events.js';
 import type { HostOperations } from '../host/host-operations.js';
 import { SystemHostOperations } from '../host/system-host-operations.js';
 import type { Logger } from '../logging/logger.js';
-import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT } from '../tokens.js';
+import { guardedTelemetry } from '../telemetry/guarded-telemetry.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
+import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT, TELEMETRY, VOLUME_EVENTS } from '../tokens.js';
 
 export interface ComposeOptions {
   readonly config: StowageConfig;
@@ -19,11 +22,20 @@ export interface ComposeOptions {
   readonly host?: HostOperations;
   /** The default backing's order of preference when the config sets none (see `EngineSettings.backingPreference`). */
   readonly backingPreference?: readonly string[];
+  /** How many of the latest events `events.since` can replay; 1,000 by default. */
+  readonly eventBuffer?: number;
+  /**
+   * Where this Stowage reports cloud API calls and journal writes (the embedder's metrics exporter), shared by the
+   * engine and every driver; nowhere when left out. A throwing observer is logged once and otherwise ignored.
+   */
+  readonly telemetry?: StowageTelemetry;
 }
 
-/** A composed Stowage: the engine (not yet started) and the container that built it. */
+/** A composed Stowage: the engine (not yet started), its event hub and the container that built it. */
 export interface Stowage {
   readonly engine: VolumeEngine;
+  /** What happens to volumes, as the engine and the drivers report it: subscribe, or replay the latest. */
+  readonly events: VolumeEvents;
   readonly container: Container;
   /** Stops the engine (mounts stay recorded) and unbinds everything. */
   close(): Promise<void>;
@@ -39,9 +51,16 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
   const container = new Container({ defaultScope: 'Singleton' });
   const host = options.host ?? new SystemHostOperations({ logger });
   const node = { stateDir: config.stateDir };
+  const telemetry = options.telemetry ? guardedTelemetry(options.telemetry, logger) : NO_TELEMETRY;
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(HOST_OPERATIONS).toConstantValue(host);
   container.bind(NODE_CONTEXT).toConstantValue(node);
+  const events = new VolumeEvents({
+    logger,
+    ...(options.eventBuffer !== undefined ? { capacity: options.eventBuffer } : {}),
+  });
+  container.bind(VOLUME_EVENTS).toConstantValue(events);
+  container.bind(TELEMETRY).toConstantValue(telemetry);
   container.bind(ENGINE_SETTINGS).toConstantValue({
     stateDir: config.stateDir,
     ...(config.defaultBacking !== undefined ? { defaultBacking: config.defaultBacking } : {}),
@@ -56,12 +75,13 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
       throw StowageError.invalidArgument(`config: driver "${name}" is enabled but was not loaded`);
     }
     const settings = parseDriverSettings(driver, driverConfig.settings);
-    await container.load(await driverModule(driver, settings, { host, logger, node }));
+    await container.load(await driverModule(driver, settings, { host, logger, node, events, telemetry }));
   }
   container.bind(VolumeEngine).toSelf();
   const engine = container.get(VolumeEngine);
   return {
     engine,
+    events,
     container,
     async close() {
       await engine.stop();

@@ -6,18 +6,31 @@ import type { OptionValues } from '../contract/option-spec.js';
 import type { StorageProvider } from '../contract/storage-provider.js';
 import { parseOptions, type RawValues } from '../engine/option-parser.js';
 import { ErrorKind } from '../errors/error-kind.js';
+import { NO_VOLUME_EVENTS, type VolumeEventSink } from '../events/volume-event-sink.js';
 import { StowageError } from '../errors/stowage-error.js';
 import type { HostOperations } from '../host/host-operations.js';
 import { SystemHostOperations } from '../host/system-host-operations.js';
 import { createLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger.js';
-import { HOST_OPERATIONS, LOGGER, NODE_CONTEXT, STORAGE_PROVIDER, type NodeContext } from '../tokens.js';
+import { guardedTelemetry } from '../telemetry/guarded-telemetry.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
+import {
+  HOST_OPERATIONS,
+  LOGGER,
+  NODE_CONTEXT,
+  STORAGE_PROVIDER,
+  TELEMETRY,
+  VOLUME_EVENTS,
+  type NodeContext,
+} from '../tokens.js';
 
 /** The shared services a driver is built with. */
 export interface DriverServices {
   readonly host: HostOperations;
   readonly logger: Logger;
   readonly node: NodeContext;
+  readonly events: VolumeEventSink;
+  readonly telemetry: StowageTelemetry;
 }
 
 /**
@@ -36,7 +49,9 @@ export async function driverModule(
     host: services.host,
     logger: services.logger.child({ backing: driver.name }),
     node: services.node,
+    telemetry: services.telemetry,
     driverDir: join(services.node.stateDir, 'drivers', driver.name),
+    events: services.events,
   });
   const providers: readonly StorageProvider[] = Array.isArray(created) ? created : [created as StorageProvider];
   if (providers.length === 0) throw StowageError.invalidArgument(`driver ${driver.name}: create returned no provider`);
@@ -66,6 +81,10 @@ export interface DriverProvidersInput {
   readonly stateDir: string;
   readonly host?: HostOperations;
   readonly logger?: Logger;
+  /** Where the providers report volume events; nowhere by default. */
+  readonly events?: VolumeEventSink;
+  /** Where the providers report calls and writes; nowhere when left out. */
+  readonly telemetry?: StowageTelemetry;
 }
 
 /**
@@ -76,12 +95,22 @@ export async function driverProviders(driver: StowageDriver, input: DriverProvid
   const logger = input.logger ?? createLogger({ level: 'silent' });
   const host = input.host ?? new SystemHostOperations({ logger });
   const node = { stateDir: input.stateDir };
+  const telemetry = input.telemetry ? guardedTelemetry(input.telemetry, logger) : NO_TELEMETRY;
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(HOST_OPERATIONS).toConstantValue(host);
   container.bind(NODE_CONTEXT).toConstantValue(node);
+  if (input.events) container.bind(VOLUME_EVENTS).toConstantValue(input.events);
+  const events = input.events ?? NO_VOLUME_EVENTS;
+  container.bind(TELEMETRY).toConstantValue(telemetry);
   await container.load(
-    await driverModule(driver, parseDriverSettings(driver, input.settings ?? {}), { host, logger, node }),
+    await driverModule(driver, parseDriverSettings(driver, input.settings ?? {}), {
+      host,
+      logger,
+      node,
+      events,
+      telemetry,
+    }),
   );
   return container.getAll(STORAGE_PROVIDER);
 }

@@ -1,6 +1,8 @@
 import type { ContainerModule } from 'inversify';
+import type { VolumeEventSink } from '../events/volume-event-sink.js';
 import type { HostOperations } from '../host/host-operations.js';
 import type { Logger } from '../logging/logger.js';
+import type { StowageTelemetry } from '../telemetry/stowage-telemetry.js';
 import type { NodeContext } from '../tokens.js';
 import type { InferOptions } from './define-options.js';
 import type { OptionSpec } from './option-spec.js';
@@ -18,6 +20,18 @@ export interface DriverContext<S> {
   readonly node: NodeContext;
   /** `<stateDir>/drivers/<driver name>`: where the driver keeps its own files unless a setting says otherwise. */
   readonly driverDir: string;
+  /**
+   * Where the driver reports what its providers do to volumes on their own (moves, snapshots), once each change is
+   * made: subscribers read them as an event stream and metrics. The engine reports creates, removes, mounts and
+   * unmounts itself. Goes nowhere when the driver is built without a hub.
+   */
+  readonly events: VolumeEventSink;
+  /**
+   * Where the driver reports what metrics show (the embedder's exporter; records nothing when there is none): a driver
+   * calling a cloud API reports each call with `cloudCall`. The AWS drivers add `observeCloudCalls` of
+   * `@stowage/aws-node` to their SDK clients, which does it for every call.
+   */
+  readonly telemetry: StowageTelemetry;
 }
 
 /** A provider, several, or a promise of either: what {@link StowageDriver.create} may return. */
@@ -59,8 +73,9 @@ export interface CreatingDriver<
 
 /**
  * The escape hatch for a driver that wants the container itself: an inversify `ContainerModule` binding its
- * provider(s) to `STORAGE_PROVIDER` (singleton scope), which may `get` `HOST_OPERATIONS`, `LOGGER` and
- * `NODE_CONTEXT` inside `toDynamicValue`.
+ * provider(s) to `STORAGE_PROVIDER` (singleton scope), which may `get` `HOST_OPERATIONS`, `LOGGER`,
+ * `NODE_CONTEXT` and `TELEMETRY` inside `toDynamicValue`, and `VOLUME_EVENTS` with `{ optional: true }` (not bound
+ * without a hub).
  */
 export interface ModuleDriver<
   S extends readonly OptionSpec[] = readonly OptionSpec[],

@@ -24,6 +24,8 @@ export interface JournaledFileOptions<C> {
   /** Runs once a batch is durable, before its callers hear so (state that shows only what is durable applies it). */
   readonly written?: (batch: readonly C[]) => void;
   readonly step?: (step: JournaledFileStep) => void;
+  /** Told of each batch written (a group commit): how long it took to be durable, and whether it was synced. */
+  readonly observeWrite?: (write: { readonly seconds: number; readonly synced: boolean }) => void;
 }
 
 interface PendingChange<C> {
@@ -116,11 +118,22 @@ export class JournaledFile<C> {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0);
+        const started = performance.now();
+        let synced = true;
         try {
-          await this.write(() => (this.shouldCompact(batch.length) ? this.writeSnapshot(batch) : this.append(batch)));
+          await this.write(async () => {
+            if (this.shouldCompact(batch.length)) return this.writeSnapshot(batch);
+            synced = batch.some((change) => change.sync);
+            return this.append(batch, synced);
+          });
         } catch (error) {
           for (const pending of batch) pending.reject(error);
           continue;
+        }
+        try {
+          this.options.observeWrite?.({ seconds: (performance.now() - started) / 1000, synced });
+        } catch {
+          // A metrics observer's failure must not strand the batch, now durable (composeStowage logs such failures).
         }
         this.options.written?.(batch.map(({ change }) => change));
         for (const pending of batch) pending.resolve();
@@ -136,14 +149,11 @@ export class JournaledFile<C> {
     return this.mustCompact || journal.damaged || this.journalEntries + incoming > limit;
   }
 
-  private async append(batch: ReadonlyArray<PendingChange<C>>): Promise<void> {
+  private async append(batch: ReadonlyArray<PendingChange<C>>, sync: boolean): Promise<void> {
     const text = batch.length === 1 ? (batch[0] as PendingChange<C>).line : batch.map((change) => change.line).join('');
     const journal = this.requireJournal();
     this.options.step?.('before-append');
-    await journal.append(
-      text,
-      batch.some((change) => change.sync),
-    );
+    await journal.append(text, sync);
     this.options.step?.('after-append');
     this.journalEntries += batch.length;
   }

@@ -1,5 +1,6 @@
 import type { StorageProvider, VolumeHandle } from '../contract/storage-provider.js';
 import { StowageError } from '../errors/stowage-error.js';
+import type { VolumeEventSink } from '../events/volume-event-sink.js';
 import type { Logger } from '../logging/logger.js';
 import type { BackingRouter, Located } from './backing-router.js';
 import { withConfirmed, withMount, withoutCallers, withWithdrawn, withUnmount } from './caller-holds.js';
@@ -62,6 +63,7 @@ export class MountCounter {
     private readonly router: BackingRouter,
     private readonly locks: KeyedMutex,
     private readonly logger: Logger,
+    private readonly events: VolumeEventSink,
   ) {}
 
   /** See {@link VolumeEngine.mount}. */
@@ -122,8 +124,9 @@ export class MountCounter {
       }
       engineFailpoint('mount:after-provider');
       const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers, ref };
+      const counted = withMount(mounted, callerId, { provisional, now: Date.now() });
       try {
-        await this.table.set(name, withMount(mounted, callerId, { provisional, now: Date.now() }));
+        await this.table.set(name, counted);
       } catch (error) {
         // Not durable, so not made: the caller gets an error, and must not be left with a mount nobody counts.
         await this.abandonMount({ name, ref }, provider, callers);
@@ -131,6 +134,15 @@ export class MountCounter {
       }
       engineFailpoint('mount:after-commit');
       this.logger.info({ volume: name, backing: provider.name, caller: callerId, mountpoint: path }, 'volume mounted');
+      this.events.emit({
+        type: 'volume.mounted',
+        volume: name,
+        backing: provider.name,
+        mountpoint: path,
+        caller: callerId,
+        callers: counted.callers.size,
+        holds: holdCount(counted),
+      });
       return path;
     });
   }
@@ -239,6 +251,7 @@ export class MountCounter {
     await this.finishRelease(name, provider, record);
     engineFailpoint('unmount:after-commit');
     this.logger.info({ volume: name, backing: record.backing }, 'volume unmounted');
+    this.events.emit({ type: 'volume.unmounted', volume: name, backing: record.backing });
   }
 
   /**

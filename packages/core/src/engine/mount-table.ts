@@ -1,6 +1,7 @@
 import { readOptional } from '../fs/read-optional.js';
 import { join } from 'node:path';
 import { StowageError } from '../errors/stowage-error.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
 import { JournaledFile } from './journaled-file.js';
 import { formatEntry, parseJournal, type JournalEntry } from './mount-journal.js';
 import { mountTableFailpoint } from './mount-table-failpoints.js';
@@ -33,7 +34,8 @@ export class MountTable {
   private readonly journalFile: string;
   private readonly store: JournaledFile<JournalEntry>;
 
-  constructor(stateDir: string) {
+  /** `telemetry` is told of each journal write, as journal `mounts`. */
+  constructor(stateDir: string, telemetry: StowageTelemetry = NO_TELEMETRY) {
     this.file = join(stateDir, MOUNT_TABLE_FILE);
     this.journalFile = join(stateDir, MOUNT_JOURNAL_FILE);
     this.store = new JournaledFile<JournalEntry>({
@@ -49,6 +51,7 @@ export class MountTable {
         for (const entry of batch) applyEntry(this.records, entry);
       },
       step: (step) => mountTableFailpoint(`mount-table:${step}`),
+      observeWrite: (write) => telemetry.journalWrite({ journal: 'mounts', ...write }),
     });
   }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
 import { JournaledFile } from './journaled-file.js';
 import { readOptional } from '../fs/read-optional.js';
 import { parseJournalLines, parseJsonLine } from './mount-journal.js';
@@ -62,6 +63,8 @@ export class VolumeCatalogue implements OwnerCatalogue {
   constructor(
     stateDir: string,
     private readonly logger: Logger,
+    /** Told of each journal write, as journal `catalogue`. */
+    telemetry: StowageTelemetry = NO_TELEMETRY,
   ) {
     this.file = join(stateDir, CATALOGUE_FILE);
     this.journalFile = join(stateDir, CATALOGUE_JOURNAL_FILE);
@@ -75,6 +78,7 @@ export class VolumeCatalogue implements OwnerCatalogue {
       // Changes are applied as they are made: the catalogue as it is holds them.
       snapshot: () => this.snapshot(),
       size: () => this.owners.size,
+      observeWrite: (write) => telemetry.journalWrite({ journal: 'catalogue', ...write }),
     });
   }
 

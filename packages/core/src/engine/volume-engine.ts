@@ -1,10 +1,12 @@
 import 'reflect-metadata';
-import { inject, injectable, multiInject, type ServiceIdentifier } from 'inversify';
+import { inject, injectable, multiInject, optional, type ServiceIdentifier } from 'inversify';
 import type { ProviderVolume, StorageProvider, VolumeScope } from '../contract/storage-provider.js';
 import { StowageError } from '../errors/stowage-error.js';
+import { NO_VOLUME_EVENTS, type VolumeEventSink } from '../events/volume-event-sink.js';
 import type { HostOperations } from '../host/host-operations.js';
 import type { Logger } from '../logging/logger.js';
-import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER } from '../tokens.js';
+import { NO_TELEMETRY, type StowageTelemetry } from '../telemetry/stowage-telemetry.js';
+import { HOST_OPERATIONS, LOGGER, STORAGE_PROVIDER, TELEMETRY, VOLUME_EVENTS } from '../tokens.js';
 import { BackingRouter } from './backing-router.js';
 import { VolumeCatalogue } from './volume-catalogue.js';
 import { engineFailpoint } from './engine-failpoints.js';
@@ -60,6 +62,11 @@ const BACKING_OPTION = 'backing';
  * options, routes each volume to its backing (through the {@link BackingRouter} and its catalogue) and serialises
  * operations per volume name; mount counting is the {@link MountCounter}'s, over this node's mount table, and a
  * start reconciles both with the backings (`start-up-reconciliation`).
+ *
+ * Each change it makes is reported to its {@link VolumeEventSink} once made and recorded, never for a refusal or a
+ * failure: `volume.created`, `volume.removed`, and `volume.mounted` / `volume.unmounted` when the backing mounts the
+ * volume for its first holder and releases it after the last (a hold alone is not an event). What a start-up
+ * reconciliation restores or finishes is not reported: it changes nothing callers asked for.
  */
 @injectable()
 export class VolumeEngine {
@@ -81,8 +88,12 @@ export class VolumeEngine {
     @inject(HOST_OPERATIONS) readonly host: HostOperations,
     @inject(LOGGER) private readonly logger: Logger,
     @inject(ENGINE_SETTINGS) private readonly settings: EngineSettings,
+    // Left out (tests, tools), events go nowhere.
+    @inject(VOLUME_EVENTS) @optional() private readonly events: VolumeEventSink = NO_VOLUME_EVENTS,
+    // Optional for engines built without the composition root (tests, tools): they report nowhere.
+    @inject(TELEMETRY) @optional() telemetry: StowageTelemetry = NO_TELEMETRY,
   ) {
-    this.catalogue = new VolumeCatalogue(settings.stateDir, logger);
+    this.catalogue = new VolumeCatalogue(settings.stateDir, logger, telemetry);
     this.router = new BackingRouter(providers, settings.defaultBacking, {
       catalogue: this.catalogue,
       ...(settings.lookupTimeoutMs !== undefined ? { lookupTimeoutMs: settings.lookupTimeoutMs } : {}),
@@ -93,8 +104,8 @@ export class VolumeEngine {
           'could not write the volume catalogue; lookups ask the backings meanwhile',
         ),
     });
-    this.table = new MountTable(settings.stateDir);
-    this.mounts = new MountCounter(this.table, this.router, this.locks, logger);
+    this.table = new MountTable(settings.stateDir, telemetry);
+    this.mounts = new MountCounter(this.table, this.router, this.locks, logger, this.events);
     this.stateLock = new StateDirLock(settings.stateDir);
   }
 
@@ -223,6 +234,7 @@ export class VolumeEngine {
       }
       engineFailpoint('create:after-provider');
       this.logger.info({ volume: name, backing: provider.name, options: created.options }, 'volume created');
+      this.events.emit({ type: 'volume.created', volume: name, backing: provider.name, options: created.options });
       return this.toVolume(provider, created);
     });
   }
@@ -247,7 +259,11 @@ export class VolumeEngine {
           `volume "${name}" has a release under way on this node; start the plugin to finish it, then remove it`,
         );
       }
-      if (record) await this.mounts.finishRelease(name, found.provider, record);
+      if (record) {
+        await this.mounts.finishRelease(name, found.provider, record);
+        // A release a failure left half done: the volume was reported mounted, and is let go only now.
+        this.events.emit({ type: 'volume.unmounted', volume: name, backing: found.provider.name });
+      }
       engineFailpoint('remove:before-provider');
       try {
         // After a release the lookup's answer is out of date (an attachment it shows is gone): the name and ref only.
@@ -259,6 +275,7 @@ export class VolumeEngine {
       // Forgotten only once the backend removed it: a crash in between leaves an entry the next lookup drops.
       await this.router.forget(name);
       this.logger.info({ volume: name, backing: found.provider.name }, 'volume removed');
+      this.events.emit({ type: 'volume.removed', volume: name, backing: found.provider.name });
     });
   }
 

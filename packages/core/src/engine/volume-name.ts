@@ -23,3 +23,13 @@ export function validateVolumeName(name: unknown): asserts name is string {
     );
   }
 }
+
+/** Whether `name` (read from outside: a tag, a file name, a CO's volume id) is a volume name the engine accepts. */
+export function isVolumeName(name: string): boolean {
+  try {
+    validateVolumeName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}

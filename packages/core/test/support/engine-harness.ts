@@ -6,7 +6,7 @@ import { VolumeEngine, type EngineStartOptions } from '../../src/engine/volume-e
 import type { MountRecord } from '../../src/engine/mount-record.js';
 import { readMountTable } from '../../src/engine/mount-table.js';
 import type { HostOperations } from '../../src/host/host-operations.js';
-import type { StorageProvider } from '../../src/index.js';
+import { VolumeEvents, type StorageProvider, type VolumeEvent } from '../../src/index.js';
 import { MemoryProvider } from './memory-provider.js';
 import { RecordingLogger } from './recording-logger.js';
 
@@ -35,6 +35,10 @@ export interface EngineHarness {
   readonly stateDir: string;
   readonly provider: MemoryProvider;
   readonly logger: RecordingLogger;
+  /** The hub every engine of the test reports to. */
+  readonly hub: VolumeEvents;
+  /** What the engines reported, in order. */
+  readonly events: readonly VolumeEvent[];
   /** Builds an engine on the state directory (not started); stopped after the test if it started. */
   create(options?: EngineOptions): VolumeEngine;
   /** Builds and starts an engine. */
@@ -49,11 +53,17 @@ export function useEngineHarness(): EngineHarness {
   let stateDir = '';
   let provider = new MemoryProvider();
   let logger = new RecordingLogger();
+  let hub = new VolumeEvents({ logger });
+  let events: VolumeEvent[] = [];
 
   beforeEach(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'stowage-engine-'));
     provider = new MemoryProvider();
     logger = new RecordingLogger();
+    hub = new VolumeEvents({ logger });
+    const seen: VolumeEvent[] = [];
+    hub.subscribe((event) => seen.push(event));
+    events = seen;
   });
 
   afterEach(async () => {
@@ -73,6 +83,12 @@ export function useEngineHarness(): EngineHarness {
     get logger() {
       return logger;
     },
+    get hub() {
+      return hub;
+    },
+    get events() {
+      return events;
+    },
     create({
       providers = [provider],
       defaultBacking,
@@ -80,12 +96,18 @@ export function useEngineHarness(): EngineHarness {
       lookupTimeoutMs,
       engineModule = { VolumeEngine },
     } = {}) {
-      const engine = new engineModule.VolumeEngine(providers, noHost, logger, {
-        stateDir,
-        ...(defaultBacking ? { defaultBacking } : {}),
-        ...(backingPreference ? { backingPreference } : {}),
-        ...(lookupTimeoutMs !== undefined ? { lookupTimeoutMs } : {}),
-      });
+      const engine = new engineModule.VolumeEngine(
+        providers,
+        noHost,
+        logger,
+        {
+          stateDir,
+          ...(defaultBacking ? { defaultBacking } : {}),
+          ...(backingPreference ? { backingPreference } : {}),
+          ...(lookupTimeoutMs !== undefined ? { lookupTimeoutMs } : {}),
+        },
+        hub,
+      );
       engines.push(engine);
       return engine;
     },

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
 import { type CliContext, ReportedFailure, UsageError, writeLine } from './cli-context.js';
 import { backingsCommand } from './commands/backings.js';
+import { csiCommand } from './commands/csi.js';
 import { serveCommand } from './commands/serve.js';
 import { volumeCommand } from './commands/volume.js';
 
@@ -20,8 +21,9 @@ export function buildProgram(context: CliContext, argv: readonly string[]): Argv
     .option('config', { type: 'string', global: true, describe: 'Configuration file (JSON)' })
     .command(serveCommand(context))
     .command(volumeCommand(context))
+    .command(csiCommand(context))
     .command(backingsCommand(context))
-    .demandCommand(1, 'give a command: serve, volume or backings')
+    .demandCommand(1, 'give a command: serve, csi, volume or backings')
     .strict()
     .help()
     .alias('help', 'h')
@@ -51,7 +53,18 @@ export async function runCli(context: CliContext, argv: readonly string[]): Prom
   }
 }
 
-const COMMAND_WORDS = new Set(['serve', 'volume', 'create', 'ls', 'list', 'inspect', 'rm', 'remove', 'backings']);
+const COMMAND_WORDS = new Set([
+  'serve',
+  'csi',
+  'volume',
+  'create',
+  'ls',
+  'list',
+  'inspect',
+  'rm',
+  'remove',
+  'backings',
+]);
 
 /** `stowage volume create --help` for an error in `stowage volume create ...`. */
 function helpCommand(argv: readonly string[]): string {

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerEngine, importBusyboxImage, listProcesses } from '@stowage/testkit/docker';
+import { DockerEngine, freePort, importBusyboxImage, listProcesses, waitUntil } from '@stowage/testkit/docker';
 import { buildManagedPlugin, PLUGIN_VERSION } from './managed-plugin-build.js';
 
 const PLUGIN = `stowage:${PLUGIN_VERSION}`;
@@ -152,6 +153,45 @@ describe('Stowage as a Docker managed plugin', () => {
     const read = await engine.docker(['run', '--rm', '-v', 'mv1:/data', image, 'cat', '/data/f']);
     expect(read.code, read.stderr).toBe(0);
     expect(read.stdout).toBe('hi\n');
+  });
+
+  it('serves the HTTP ops endpoint on the host once set, with the token from a host file', async () => {
+    const tokenFile = join(buildDir, 'http-token');
+    const token = randomBytes(32).toString('hex');
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+    const listen = `127.0.0.1:${await freePort()}`;
+    await engine.dockerOk(['plugin', 'disable', '-f', PLUGIN]);
+    // As README says: the address, the host file bound over the http-token mount, and the variable naming the mount.
+    const set = await engine.docker([
+      'plugin',
+      'set',
+      PLUGIN,
+      `STOWAGE_HTTP_LISTEN=${listen}`,
+      `http-token.source=${tokenFile}`,
+      'STOWAGE_HTTP_TOKEN_FILE=/etc/stowage/http-token',
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    await engine.dockerOk(['plugin', 'enable', PLUGIN]);
+
+    // The plugin shares the host's network (network.type host): its loopback address is the host's.
+    const health = await waitUntil(
+      `the managed plugin's ops server on ${listen}`,
+      async () => {
+        const answer = await fetch(`http://${listen}/healthz`);
+        return answer.ok ? answer.status : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(health).toBe(200);
+    expect((await fetch(`http://${listen}/metrics`)).status).toBe(401);
+
+    const run = await engine.docker(['run', '--rm', '-v', 'mv1:/data', image, 'cat', '/data/f']);
+    expect(run.code, run.stderr).toBe(0);
+    const metrics = await fetch(`http://${listen}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(
+      /^stowage_plugin_requests_total\{endpoint="VolumeDriver.Mount",outcome="ok"\} 1$/m,
+    );
   });
 
   it('removes the volume and its data, then is disabled and removed', async () => {

@@ -54,7 +54,21 @@ export interface ServeProcess {
 
 /** Starts `stowage serve` and resolves once it logs that it listens. */
 export function startServe(env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startDaemon('serve', 'stowage plugin listening on', env, args);
+}
+
+/** Starts `stowage csi` and resolves once it logs that it listens. */
+export function startCsi(env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<ServeProcess> {
+  return startDaemon('csi', 'stowage CSI plugin listening on', env, args);
+}
+
+function startDaemon(
+  command: string,
+  listening: string,
+  env: NodeJS.ProcessEnv,
+  args: readonly string[],
+): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, command, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -69,11 +83,11 @@ export function startServe(env: NodeJS.ProcessEnv, args: readonly string[] = [])
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`stowage serve did not start within 15 s:\n${out}\n${err}`));
+      reject(new Error(`stowage ${command} did not start within 15 s:\n${out}\n${err}`));
     }, 15_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
-      if (out.includes('stowage plugin listening on')) {
+      if (out.includes(listening)) {
         clearTimeout(timer);
         resolve(serve);
       }
@@ -83,7 +97,7 @@ export function startServe(env: NodeJS.ProcessEnv, args: readonly string[] = [])
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`stowage serve exited with ${code} before listening:\n${out}\n${err}`));
+      reject(new Error(`stowage ${command} exited with ${code} before listening:\n${out}\n${err}`));
     });
   });
 }

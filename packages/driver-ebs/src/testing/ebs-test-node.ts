@@ -2,7 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { SystemHostOperations, createLogger, parseOptions, type Logger } from '@stowage/core';
+import {
+  SystemHostOperations,
+  createLogger,
+  parseOptions,
+  type Logger,
+  type StowageTelemetry,
+  type VolumeEventSink,
+} from '@stowage/core';
 import { EbsProvider, type EbsProviderDependencies } from '../ebs-provider.js';
 import { EBS_SETTINGS, type EbsSettings } from '../ebs-settings.js';
 import { FakeUdev } from './fake-udev.js';
@@ -47,6 +54,10 @@ export async function startEbsTestNode(options: {
   timing?: EbsProviderDependencies['timing'];
   /** The provider's logger; silent by default. */
   logger?: Logger;
+  /** Where the provider reports moves and snapshots; nowhere by default. */
+  events?: VolumeEventSink;
+  /** Where the provider reports its EC2 calls; nowhere by default. */
+  telemetry?: StowageTelemetry;
 }): Promise<EbsTestNode> {
   const dir = await mkdtemp(join(tmpdir(), 'stowage-ebs-node-'));
   const settings = parseOptions(
@@ -78,6 +89,7 @@ export async function startEbsTestNode(options: {
     host: new SystemHostOperations({ logger }),
     logger,
     stateDir: join(dir, 'state'),
+    ...(options.events ? { events: options.events } : {}),
     // A client per init: the provider destroys its client on close, as a plugin restart does.
     ec2: () => {
       const client = options.cloud.client(options.ec2Endpoint);
@@ -98,6 +110,7 @@ export async function startEbsTestNode(options: {
       return client;
     },
     timing: { snapshotPollMs: 100, ...options.timing },
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
   await udev.start();
   if (options.init !== false) await provider.init();

@@ -27,7 +27,7 @@ export interface MotoFixture {
 /** Per-node settings and hooks (see startEbsTestNode). */
 export type NodeExtras = Pick<
   Parameters<typeof startEbsTestNode>[0],
-  'settings' | 'onClient' | 'ec2Endpoint' | 'timing' | 'logger'
+  'settings' | 'onClient' | 'ec2Endpoint' | 'timing' | 'logger' | 'events' | 'telemetry'
 >;
 
 export function useMotoFixture(defaults: { zone: string; clusterId: string }): MotoFixture {

@@ -1,37 +1,16 @@
 import { setFlagsFromString } from 'node:v8';
-import { createLogger, type Logger } from '@stowage/core';
+import { createLogger } from '@stowage/core';
 import type { CommandModule } from 'yargs';
 import { composeFromConfig } from '../../composition/compose-from-config.js';
 import { DockerEngineApi, dockerConfirmsResend } from '../../docker/docker-containers.js';
 import { forgettingReleased, ResentMounts } from '../../docker/resent-mounts.js';
 import { HoldsReconciler } from '../../docker/holds-reconciler.js';
 import { claimSocketPath, type PluginServer, startPluginServer } from '../../protocol/plugin-server.js';
-import { formatListenAddress, OpsMetrics, type OpsServer, startOpsServer } from '@stowage/http-api';
+import { OpsMetrics, type OpsServer, startOpsServer } from '@stowage/http-api';
 import { PluginRequestMetrics } from '../../protocol/plugin-request-metrics.js';
 import { type CliContext, type ConnectionArgs, loadCliConfig } from '../cli-context.js';
 import { withConnectionOptions } from '../connection-options.js';
-
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-
-/**
- * Resolves with the first stop signal. A second one while shutting down exits at once: the operator insists, and
- * each change of the mount table is one fdatasync'd journal line (a torn last line is cut off at the next start), so
- * nothing is left half written.
- */
-function stopSignal(logger: Logger): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    let received = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (received) {
-        logger.warn({ signal }, 'second stop signal: exiting without finishing the shutdown');
-        process.exit(1);
-      }
-      received = true;
-      resolve(signal);
-    };
-    for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
-  });
-}
+import { stopSignal } from '../stop-signal.js';
 
 /**
  * `stowage serve`: runs the plugin in the foreground, logging JSON lines to stdout, until SIGTERM or SIGINT. The
@@ -97,6 +76,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
           ops = await startOpsServer({
             listen: http.listen,
             tokenFile: http.tokenFile,
+            tls: http.certFile && http.keyFile ? { certFile: http.certFile, keyFile: http.keyFile } : undefined,
             engine: stowage.engine,
             metrics,
             logger,
@@ -116,7 +96,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
           scope: stowage.engine.scope(),
           backings: stowage.engine.backings(),
           dockerApi: holds.dockerApi ?? 'off',
-          http: ops ? formatListenAddress(ops.address) : 'off',
+          http: ops ? ops.url : 'off',
         },
         `stowage plugin listening on unix://${socket}`,
       );

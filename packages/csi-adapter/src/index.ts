@@ -1,0 +1,10 @@
+/**
+ * @stowage/csi-adapter: any configured Stowage backing as a CSI plugin (spec v1.13, `proto/csi.proto`), served over
+ * gRPC on a unix socket. This file is the whole public surface; the `stowage csi` command composes it.
+ */
+export { startCsiServer, type CsiServer, type CsiServerOptions } from './csi-server.js';
+export { type CsiMode, CSI_MODES } from './csi-mode.js';
+export { csiSocketPath } from './csi-endpoint.js';
+export { defaultPluginName, validatePluginName } from './plugin-name.js';
+export { csiProto, CSI_PROTO_PATH, CSI_LOAD_OPTIONS } from './csi-proto.js';
+export type { ProtoGrpcType as CsiProtoGrpcType } from './generated/csi.js';

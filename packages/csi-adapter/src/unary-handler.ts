@@ -1,0 +1,28 @@
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Logger } from '@stowage/core';
+import { toCsiFailure } from './csi-error.js';
+
+/** One CSI method as the services implement it: a request in, a promised response out, errors thrown. */
+export type CsiMethod<Req, Res> = (request: Req) => Promise<Res>;
+
+/**
+ * Adapts a promise-returning method to grpc-js' callback form: every throw becomes the status the spec prescribes
+ * ({@link toCsiFailure}), logged once with the method's name, so no service answers or logs an error its own way.
+ * Requests are not logged whole: `secrets` fields carry credentials.
+ */
+export function unaryHandler<Req, Res>(
+  method: string,
+  logger: Logger,
+  run: CsiMethod<Req, Res>,
+): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
+  return (call, callback) => {
+    run(call.request).then(
+      (response) => callback(null, response),
+      (error: unknown) => {
+        const failure = toCsiFailure(error);
+        logger[failure.level]({ method, code: failure.code, err: failure.details }, `${method} failed`);
+        callback({ code: failure.code, details: failure.details });
+      },
+    );
+  };
+}

@@ -1,0 +1,35 @@
+import { credentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import { csiProto } from '@stowage/csi-adapter';
+
+type Callback<Res> = (error: ServiceError | null, answer?: Res) => void;
+
+/** A CSI client on a unix socket, each call a promise that resolves with the answer or the gRPC error. */
+export class CsiClient {
+  private readonly clients: Record<'identity' | 'controller' | 'node', Client>;
+
+  constructor(endpoint: string) {
+    const v1 = csiProto().csi.v1;
+    this.clients = {
+      identity: new v1.Identity(endpoint, credentials.createInsecure()),
+      controller: new v1.Controller(endpoint, credentials.createInsecure()),
+      node: new v1.Node(endpoint, credentials.createInsecure()),
+    };
+  }
+
+  call<Res = Record<string, unknown>>(
+    service: 'identity' | 'controller' | 'node',
+    method: string,
+    request: object,
+  ): Promise<{ answer?: Res; error?: ServiceError }> {
+    const client = this.clients[service] as unknown as Record<string, (r: object, cb: Callback<Res>) => void>;
+    const fn = client[method];
+    if (!fn) throw new Error(`no CSI method ${service}.${method}`);
+    return new Promise((resolve) =>
+      fn.call(client, request, (error, answer) => resolve(error ? { error } : { answer })),
+    );
+  }
+
+  close(): void {
+    for (const client of Object.values(this.clients)) client.close();
+  }
+}
