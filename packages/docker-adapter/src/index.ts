@@ -22,10 +22,11 @@ export { toErrorResponse, ProtocolError, type ErrBody, type ErrorResponse } from
 export { toDockerVolume, type DockerVolume, type DockerCapabilities } from './protocol/docker-volume.js';
 export { probeSocket, type SocketState } from './protocol/socket-probe.js';
 
-// Clients: the plugin over its socket, or an engine in this process, behind one interface.
+// Clients: the plugin over its socket, an engine in this process, or a node's /v1 API, behind one interface.
 export type { VolumeClient } from './client/volume-client.js';
 export { PluginClient, PluginCallError, type PluginClientOptions } from './client/plugin-client.js';
 export { EngineVolumeClient } from './client/engine-volume-client.js';
+export { ApiVolumeClient } from './client/api-volume-client.js';
 
 // The adapter's own configuration: its keys of the config file and its variables, read beside core's.
 export {

@@ -2,9 +2,11 @@ import { DEFAULT_READINESS_BUDGET_MS, type Logger, type VolumeEngine } from '@st
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from 'express';
 import type { OpsMetrics } from './ops-metrics.js';
 import type { OpsToken } from './ops-token.js';
+import { openApiDocument } from './v1/openapi-document.js';
+import { createVolumeApiRouter, type VolumeApiEngine } from './v1/volume-api-router.js';
 
-/** What the ops app reads of the engine. */
-export type OpsEngine = Pick<VolumeEngine, 'readiness'>;
+/** What the ops app calls of the engine: its readiness, and the volume operations of the /v1 API. */
+export type OpsEngine = Pick<VolumeEngine, 'readiness'> & VolumeApiEngine;
 
 /** Options of {@link createOpsApp}. */
 export interface OpsAppOptions {
@@ -26,8 +28,9 @@ function sendError(res: Response, status: number, error: string, headers: Record
 
 /**
  * The HTTP ops endpoints as an express app: `/healthz` (the process answers), `/readyz` (each backing can serve; 503
- * naming those that cannot), `/metrics` (Prometheus text). Every answer but the metrics is JSON: unknown paths 404,
- * other methods 405 with `Allow`, and an unexpected failure 500 with no detail (it is logged instead).
+ * naming those that cannot), `/metrics` (Prometheus text), and the volume API under `/v1` (`createVolumeApiRouter`,
+ * with its OpenAPI document at `/v1/openapi.json`). Every answer but the metrics is JSON: unknown paths 404, other
+ * methods 405 with `Allow`, and an unexpected failure 500 with no detail (it is logged instead).
  */
 export function createOpsApp(options: OpsAppOptions): Express {
   const { engine, metrics, logger, token } = options;
@@ -65,8 +68,9 @@ export function createOpsApp(options: OpsAppOptions): Express {
   });
 
   refuseOtherMethods(app, '/metrics');
+  app.use('/v1', createVolumeApiRouter(engine, logger, openApiDocument()));
   app.use((_req, res) => {
-    sendError(res, 404, 'no such endpoint; this server answers /healthz, /readyz and /metrics');
+    sendError(res, 404, 'no such endpoint; this server answers /healthz, /readyz, /metrics and /v1 (/v1/openapi.json)');
   });
   app.use(answerFailure(logger));
   return app;

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { StowageError } from '@stowage/core';
+import { readBearerTokenFile } from './bearer-token-file.js';
 
 /** A bearer token, compared in constant time; its value never leaves this object (not in logs, not in errors). */
 export class OpsToken {
@@ -15,18 +14,7 @@ export class OpsToken {
    * or unreadable file is refused (InvalidArgument), naming the file, never its content.
    */
   static async fromFile(file: string): Promise<OpsToken> {
-    let content: string;
-    try {
-      content = await readFile(file, 'utf8');
-    } catch (error) {
-      throw StowageError.invalidArgument(
-        `config: http.tokenFile: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      );
-    }
-    const token = content.trim();
-    if (token === '')
-      throw StowageError.invalidArgument(`config: http.tokenFile: ${file} is empty; put the token in it`);
-    return new OpsToken(token);
+    return new OpsToken(await readBearerTokenFile(file, 'config: http.tokenFile'));
   }
 
   /** Whether an `Authorization` header value is `Bearer <this token>`. */

@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { createLogger, ErrorKind, type Logger, VolumeEngine } from '@stowage/core';
+import { ErrorKind, VolumeEngine } from '@stowage/core';
 import { expectStowageError } from '@stowage/core/testing';
+import { capturingLogger } from './support/capturing-logger.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
 import { Counter } from 'prom-client';
@@ -26,14 +26,6 @@ class CheckedProvider extends FakeBackendProvider {
   checkReady(): Promise<void> {
     return this.check();
   }
-}
-
-/** Every line the logger wrote, as text: what a token must never appear in. */
-function capturingLogger(): { logger: Logger; text: () => string } {
-  const destination = new PassThrough();
-  let text = '';
-  destination.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { logger: createLogger({ level: 'trace', destination }), text: () => text };
 }
 
 /** The samples of a Prometheus text exposition, by series (`name{label="value",...}` with labels sorted). */
@@ -243,7 +235,7 @@ describe('with a token', () => {
 describe('hostile input', () => {
   it('answers unknown paths 404 and other methods 405, in JSON, with no stack', async () => {
     const server = await ops();
-    const unknown = await get(server, '/v1/volumes');
+    const unknown = await get(server, '/v2/volumes');
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: expect.stringMatching(/no such endpoint/) });
     for (const path of ['/healthz', '/readyz', '/metrics']) {
@@ -271,11 +263,11 @@ describe('hostile input', () => {
     expect(await malformed.text()).not.toMatch(/at .*\.js:\d+/);
     const broken = await startOpsServer({
       listen: { host: '127.0.0.1', port: 0 },
-      engine: {
+      engine: Object.assign(Object.create(engine) as VolumeEngine, {
         readiness: () => {
           throw new Error('engine exploded');
         },
-      },
+      }),
       metrics,
       logger: log.logger,
     });

@@ -28,6 +28,10 @@ export interface ConnectionArgs extends GlobalArgs {
   readonly stateDir?: string;
   /** `stowage serve --http ADDR`: the HTTP ops server's address, over `http.listen`. */
   readonly http?: string;
+  /** `stowage volume ... --api URL`, `stowage backings --api URL`: a remote node's /v1 API answers instead. */
+  readonly api?: string;
+  /** With {@link api}: the file holding its bearer token. */
+  readonly tokenFile?: string;
 }
 
 /** The command line itself is wrong; the CLI exits 2, as for yargs' own validation errors. */

@@ -1,10 +1,13 @@
+import { resolve } from 'node:path';
 import { createLogger, StowageError, type Logger, type StowageConfig } from '@stowage/core';
+import { readBearerTokenFile, VolumeApiClient } from '@stowage/http-api';
+import { ApiVolumeClient } from '../client/api-volume-client.js';
 import { EngineVolumeClient } from '../client/engine-volume-client.js';
 import { PluginClient } from '../client/plugin-client.js';
 import type { VolumeClient } from '../client/volume-client.js';
 import { composeFromConfig } from '../composition/compose-from-config.js';
 import { probeSocket } from '../protocol/socket-probe.js';
-import type { CliConfig, CliContext } from './cli-context.js';
+import { type CliConfig, type CliContext, type ConnectionArgs, loadCliConfig, UsageError } from './cli-context.js';
 
 /**
  * The plugin serving the configured socket when one answers there; else the engine opened in this process. A
@@ -37,13 +40,34 @@ export function commandLogger(context: CliContext, config: StowageConfig): Logge
   return createLogger({ level, destination: context.stderr });
 }
 
-/** Runs `action` with a client and always closes it (stopping the embedded engine). */
+/**
+ * The client of a remote node's /v1 API named by `--api`, with the token of `--token-file` (a path relative to the
+ * working directory); this host's configuration plays no part.
+ */
+export async function openApiClient(context: CliContext, api: string, tokenFile?: string): Promise<VolumeApiClient> {
+  const token =
+    tokenFile === undefined ? undefined : await readBearerTokenFile(resolve(context.cwd, tokenFile), '--token-file');
+  try {
+    return new VolumeApiClient({ url: api, ...(token === undefined ? {} : { token }) });
+  } catch (error) {
+    // A URL it cannot use is a wrong command line, as yargs' own refusals are.
+    throw StowageError.is(error) ? new UsageError(`--api: ${error.message}`) : error;
+  }
+}
+
+/**
+ * Runs `action` with a client and always closes it (stopping the embedded engine): the remote API's with `--api`,
+ * else {@link openVolumeClient}'s on the configuration.
+ */
 export async function withVolumeClient<T>(
   context: CliContext,
-  config: CliConfig,
+  args: ConnectionArgs,
   action: (client: VolumeClient) => Promise<T>,
 ): Promise<T> {
-  const client = await openVolumeClient(context, config);
+  const client =
+    args.api === undefined
+      ? await openVolumeClient(context, await loadCliConfig(context, args))
+      : new ApiVolumeClient(await openApiClient(context, args.api, args.tokenFile));
   try {
     return await action(client);
   } finally {

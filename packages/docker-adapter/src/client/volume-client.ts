@@ -1,13 +1,14 @@
 import type { DockerVolume } from '../protocol/docker-volume.js';
 
 /**
- * The volume operations the `stowage volume` commands need, answered either by a running plugin over its socket
- * ({@link PluginClient}) or by an engine opened in this process ({@link EngineVolumeClient}). Both return volumes
- * in the protocol's form, so the commands print the same thing whichever answered.
+ * The volume operations the `stowage volume` commands need, answered by a running plugin over its socket
+ * ({@link PluginClient}), by an engine opened in this process ({@link EngineVolumeClient}), or by a remote node's
+ * /v1 API ({@link ApiVolumeClient}). All return volumes in the protocol's form, so the commands print the same thing
+ * whichever answered.
  */
 export interface VolumeClient {
-  /** `"plugin"` when a running plugin answered, `"engine"` when this process opened the engine. */
-  readonly mode: 'plugin' | 'engine';
+  /** `"plugin"`: a running plugin answered; `"engine"`: this process opened the engine; `"api"`: a remote node's API. */
+  readonly mode: 'plugin' | 'engine' | 'api';
   /** Creates a volume; `options` may hold `backing`. */
   create(name: string, options: Readonly<Record<string, string>>): Promise<void>;
   remove(name: string): Promise<void>;

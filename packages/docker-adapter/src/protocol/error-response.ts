@@ -1,4 +1,5 @@
 import { ErrorKind, StowageError } from '@stowage/core';
+import { bodyParserMessage, isBodyParserError } from '@stowage/http-api';
 
 /** The body of every failed answer: Docker shows `Err` to the user as is. */
 export interface ErrBody {
@@ -36,35 +37,6 @@ const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   [ErrorKind.InUse]: 200,
   [ErrorKind.BackendFailure]: 200,
 };
-
-/** The shape of the errors body-parser raises (http-errors with a `type`). */
-interface BodyParserError {
-  readonly status: number;
-  readonly type: string;
-  readonly message: string;
-  readonly limit?: number;
-}
-
-function isBodyParserError(error: unknown): error is BodyParserError {
-  return (
-    error instanceof Error &&
-    typeof (error as Partial<BodyParserError>).type === 'string' &&
-    typeof (error as Partial<BodyParserError>).status === 'number'
-  );
-}
-
-function bodyParserMessage(error: BodyParserError): string {
-  switch (error.type) {
-    case 'entity.parse.failed':
-      return `malformed JSON request body: ${error.message}`;
-    case 'entity.too.large':
-      return `request body too large: at most ${error.limit ?? 'the limit of'} bytes are accepted`;
-    case 'request.aborted':
-      return 'request aborted by the client before its body was read';
-    default:
-      return `unreadable request body: ${error.message}`;
-  }
-}
 
 /** Maps anything thrown while answering a request to its status, `{ Err }` body and log level. */
 export function toErrorResponse(error: unknown): ErrorResponse {

@@ -1,17 +1,12 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger, VolumeEngine } from '@stowage/core';
+import { describeRequestIssues } from '@stowage/http-api';
 import bodyParser from 'body-parser';
 import type { z } from 'zod';
 import { type DockerCapabilities, type DockerVolume, toDockerVolume, volumeNotFoundMessage } from './docker-volume.js';
 import type { ResentMounts } from '../docker/resent-mounts.js';
 import { type ErrBody, ProtocolError, toErrorResponse } from './error-response.js';
-import {
-  createRequestSchema,
-  describeRequestIssues,
-  emptyRequestSchema,
-  mountRequestSchema,
-  nameRequestSchema,
-} from './request-schemas.js';
+import { createRequestSchema, emptyRequestSchema, mountRequestSchema, nameRequestSchema } from './request-schemas.js';
 
 /** What the plugin app needs of the engine; a {@link VolumeEngine} is one. */
 export type PluginEngine = Pick<

@@ -1,18 +1,13 @@
+import { describeValueType } from '@stowage/http-api';
 import { z } from 'zod';
 
-/** Describes what was given, for messages such as `Name: must be a string, got number`. */
-function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
-}
-
 const requiredString = z.string({
-  error: (issue) => (issue.input === undefined ? 'required' : `must be a string, got ${typeOf(issue.input)}`),
+  error: (issue) =>
+    issue.input === undefined ? 'required' : `must be a string, got ${describeValueType(issue.input)}`,
 });
 
 const body = <S extends z.ZodRawShape>(shape: S) =>
-  z.object(shape, { error: (issue) => `must be a JSON object, got ${typeOf(issue.input)}` });
+  z.object(shape, { error: (issue) => `must be a JSON object, got ${describeValueType(issue.input)}` });
 
 // Docker sends `"Opts": null` when the user gave no --opt; Go's map[string]string makes every value a string.
 // zod drops an own `__proto__` key from a record without an issue, so the create would go on without that option:
@@ -25,8 +20,8 @@ const options = z
     }
   })
   .pipe(
-    z.record(z.string(), z.string({ error: (issue) => `must be a string, got ${typeOf(issue.input)}` }), {
-      error: (issue) => `must be an object of strings, got ${typeOf(issue.input)}`,
+    z.record(z.string(), z.string({ error: (issue) => `must be a string, got ${describeValueType(issue.input)}` }), {
+      error: (issue) => `must be an object of strings, got ${describeValueType(issue.input)}`,
     }),
   )
   .nullish();
@@ -46,12 +41,3 @@ export const emptyRequestSchema = z.unknown();
 export type CreateRequestBody = z.infer<typeof createRequestSchema>;
 export type NameRequestBody = z.infer<typeof nameRequestSchema>;
 export type MountRequestBody = z.infer<typeof mountRequestSchema>;
-
-/** One sentence naming each offending field: `invalid request: Opts.size: must be a string, got number`. */
-export function describeRequestIssues(error: z.ZodError): string {
-  const issues = error.issues.map((issue) => {
-    const field = issue.path.length === 0 ? 'request body' : issue.path.map(String).join('.');
-    return `${field}: ${issue.message}`;
-  });
-  return `invalid request: ${issues.join('; ')}`;
-}

@@ -26,7 +26,8 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
         .option('http', {
           type: 'string',
           describe:
-            'Also serve /healthz, /readyz and /metrics over HTTP on host:port (env STOWAGE_HTTP_LISTEN); ' +
+            'Also serve /healthz, /readyz, /metrics and the /v1 volume API over HTTP on host:port ' +
+            '(env STOWAGE_HTTP_LISTEN); ' +
             'off unless set, a token file (STOWAGE_HTTP_TOKEN_FILE) required off loopback',
         })
         .example('$0 serve --socket /run/docker/plugins/stowage.sock', 'serve Docker on its plugin socket')

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type CliContext, type ConnectionArgs, loadCliConfig, UsageError, writeLine } from '../cli-context.js';
+import { type CliContext, type ConnectionArgs, UsageError, writeLine } from '../cli-context.js';
 import { withVolumeClient } from '../open-volume-client.js';
 import { parseOpts } from '../parse-opts.js';
 
@@ -38,8 +38,7 @@ export function volumeCreateCommand(context: CliContext): CommandModule<Connecti
         }
         options.backing = args.backing;
       }
-      const config = await loadCliConfig(context, args);
-      await withVolumeClient(context, config, (client) => client.create(args.name, options));
+      await withVolumeClient(context, args, (client) => client.create(args.name, options));
       writeLine(context.stdout, args.name);
     },
   };

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { DockerVolume } from '../../protocol/docker-volume.js';
-import { type CliContext, type ConnectionArgs, loadCliConfig, ReportedFailure, writeLine } from '../cli-context.js';
+import { type CliContext, type ConnectionArgs, ReportedFailure, writeLine } from '../cli-context.js';
 import { withVolumeClient } from '../open-volume-client.js';
 
 interface VolumeInspectArgs extends ConnectionArgs {
@@ -32,9 +32,8 @@ export function volumeInspectCommand(context: CliContext): CommandModule<Connect
     builder: (yargs) =>
       yargs.positional('names', { type: 'string', array: true, demandOption: true, describe: 'Volume names' }),
     handler: async (args) => {
-      const config = await loadCliConfig(context, args);
       const failures: string[] = [];
-      const found = await withVolumeClient(context, config, async (client) => {
+      const found = await withVolumeClient(context, args, async (client) => {
         const views: Record<string, unknown>[] = [];
         for (const name of args.names) {
           try {

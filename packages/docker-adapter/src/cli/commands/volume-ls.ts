@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type CliContext, type ConnectionArgs, loadCliConfig, writeLine } from '../cli-context.js';
+import { type CliContext, type ConnectionArgs, writeLine } from '../cli-context.js';
 import { formatTable } from '../format-table.js';
 import { withVolumeClient } from '../open-volume-client.js';
 
@@ -24,8 +24,7 @@ export function volumeLsCommand(context: CliContext): CommandModule<ConnectionAr
           describe: 'Output format',
         }),
     handler: async (args) => {
-      const config = await loadCliConfig(context, args);
-      const volumes = await withVolumeClient(context, config, (client) => client.list());
+      const volumes = await withVolumeClient(context, args, (client) => client.list());
       volumes.sort((a, b) => a.Name.localeCompare(b.Name));
       if (args.quiet) {
         for (const volume of volumes) writeLine(context.stdout, volume.Name);

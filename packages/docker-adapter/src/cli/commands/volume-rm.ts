@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type CliContext, type ConnectionArgs, loadCliConfig, ReportedFailure, writeLine } from '../cli-context.js';
+import { type CliContext, type ConnectionArgs, ReportedFailure, writeLine } from '../cli-context.js';
 import { withVolumeClient } from '../open-volume-client.js';
 
 interface VolumeRmArgs extends ConnectionArgs {
@@ -18,9 +18,8 @@ export function volumeRmCommand(context: CliContext): CommandModule<ConnectionAr
     builder: (yargs) =>
       yargs.positional('names', { type: 'string', array: true, demandOption: true, describe: 'Volume names' }),
     handler: async (args) => {
-      const config = await loadCliConfig(context, args);
       const failures: string[] = [];
-      await withVolumeClient(context, config, async (client) => {
+      await withVolumeClient(context, args, async (client) => {
         for (const name of args.names.map(String)) {
           try {
             await client.remove(name);
