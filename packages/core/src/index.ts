@@ -71,7 +71,7 @@ export {
   type EngineStartOptions,
 } from './engine/volume-engine.js';
 export type { EngineMountOptions, HeldVolume, CallerHoldSummary } from './engine/mount-counter.js';
-export type { Volume, BackingSummary, BackingReadiness } from './engine/volume.js';
+export type { Volume, BackingSummary, BackingReadiness, BackingVolumeCount } from './engine/volume.js';
 export { validateVolumeName, isVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
 export { parseOptions, formatOptionValues } from './engine/option-parser.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';

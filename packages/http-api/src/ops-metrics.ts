@@ -4,7 +4,7 @@ import { PrometheusTelemetry } from './prometheus-telemetry.js';
 import { type EventSource, VolumeEventMetrics } from './volume-event-metrics.js';
 
 /** What the metrics read of the engine, at scrape time only. */
-export type MetricsEngine = Pick<VolumeEngine, 'backings' | 'holds'>;
+export type MetricsEngine = Pick<VolumeEngine, 'backings' | 'holds'> & Partial<Pick<VolumeEngine, 'volumeCounts'>>;
 
 /**
  * Stowage's Prometheus metrics, in a registry of their own (never prom-client's global one, so two servers in one
@@ -13,6 +13,7 @@ export type MetricsEngine = Pick<VolumeEngine, 'backings' | 'holds'>;
  *
  * - `stowage_mounted_volumes{backing}` and `stowage_volume_holds{backing}`, read from the engine's holds at scrape
  *   time, with every enabled backing present (0 when it holds nothing), once {@link follow} gave it the engine;
+ * - `stowage_volumes{backing}`: the engine's count, for the backings it has listed whole (no backing is asked);
  * - cloud API calls and journal writes, through {@link telemetry} (see {@link PrometheusTelemetry}), which the
  *   composition root must be given: so the metrics exist before the engine they observe;
  * - moves and snapshots, from the volume events {@link follow} is given (see {@link VolumeEventMetrics});
@@ -33,6 +34,7 @@ export class OpsMetrics {
     this.engine = engine;
 
     const holds = () => this.engine?.holds() ?? [];
+    const volumeCounts = () => this.engine?.volumeCounts?.() ?? [];
     const backingNames = () => (this.engine?.backings() ?? []).map((backing) => backing.name);
     new Gauge({
       name: 'stowage_mounted_volumes',
@@ -43,6 +45,20 @@ export class OpsMetrics {
         const mounted = countByBacking(backingNames(), holds(), (held) => (held.state === 'mounted' ? 1 : 0));
         this.reset();
         for (const [backing, count] of mounted) this.set({ backing }, count);
+      },
+    });
+    new Gauge({
+      name: 'stowage_volumes',
+      help:
+        'Volumes of each backing the engine knows, for the backings it has listed whole since start-up (local at ' +
+        'start; a cloud backing once listed, e.g. by docker volume ls)',
+      labelNames: ['backing'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { name, volumes, complete } of volumeCounts()) {
+          if (complete) this.set({ backing: name }, volumes);
+        }
       },
     });
     new Gauge({

@@ -95,6 +95,17 @@ describe('cloud API calls and journal writes (telemetry)', () => {
         0,
       );
       expect(found.get('stowage_mounted_volumes{backing="fake"}')).toBe(1);
+      // A global backing is not listed at start: its count is unknown, not 1, until a list (docker volume ls).
+      expect(found.has('stowage_volumes{backing="fake"}')).toBe(false);
+      await engine.list();
+      expect((await samples(metrics.registry)).get('stowage_volumes{backing="fake"}')).toBe(1);
+      await engine.create('v2');
+      await engine.unmount('v1', 'c1');
+      await engine.remove('v1');
+      const after = await samples(metrics.registry);
+      expect(after.get('stowage_volumes{backing="fake"}')).toBe(1);
+      await engine.create('v3');
+      expect((await samples(metrics.registry)).get('stowage_volumes{backing="fake"}')).toBe(2);
     } finally {
       await engine.stop();
     }

@@ -50,6 +50,8 @@ export const DEFAULT_LOOKUP_TIMEOUT_MS = 10_000;
  */
 export class BackingRouter {
   private readonly byName = new Map<string, StorageProvider>();
+  /** Backings `list` answered whole since start-up. */
+  private readonly listedWhole = new Set<string>();
   private readonly defaultProvider: StorageProvider;
   private readonly catalogue: OwnerCatalogue;
   private readonly lookupTimeoutMs: number;
@@ -155,11 +157,17 @@ export class BackingRouter {
    */
   listed(provider: StorageProvider, volumes: readonly ProviderVolume[]): void {
     for (const volume of volumes) this.remember(volume.name, provider);
+    this.listedWhole.add(provider.name);
     if (provider.scope !== 'global') return;
     const names = new Set(volumes.map((volume) => volume.name));
     for (const [name, backing] of this.catalogue.entries()) {
       if (backing === provider.name && !names.has(name)) void this.forget(name);
     }
+  }
+
+  /** Whether `backing` was listed whole by this process: the catalogue then has its names as of that list. */
+  wasListed(backing: string): boolean {
+    return this.listedWhole.has(backing);
   }
 
   /** Forgets `name`; resolves, even when the write fails, once the catalogue is done with it. */

@@ -114,6 +114,13 @@ export class VolumeCatalogue implements OwnerCatalogue {
     return this.filled.has(backing);
   }
 
+  /** How many names each backing owns. */
+  countByBacking(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const backing of this.owners.values()) counts.set(backing, (counts.get(backing) ?? 0) + 1);
+    return counts;
+  }
+
   /** Every name of the catalogue with its backing, for diagnostics and tests. */
   entries(): Array<[string, string]> {
     return [...this.owners];

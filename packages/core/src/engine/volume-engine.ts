@@ -17,7 +17,7 @@ import { MountTable } from './mount-table.js';
 import { fillCatalogue, restoreMounts } from './start-up-reconciliation.js';
 import { formatOptionValues, parseOptions } from './option-parser.js';
 import { StateDirLock } from './state-dir-lock.js';
-import type { BackingReadiness, BackingSummary, Volume } from './volume.js';
+import type { BackingReadiness, BackingSummary, BackingVolumeCount, Volume } from './volume.js';
 import { validateVolumeName } from './volume-name.js';
 
 /** The engine's own settings. */
@@ -186,6 +186,21 @@ export class VolumeEngine {
 
   backings(): BackingSummary[] {
     return this.router.summaries();
+  }
+
+  /**
+   * Per backing, the volumes the catalogue knows and whether that is all of them (a `local` backing listed at start,
+   * any backing once listed: for a global one, as of that list plus this node's own creates and removes, since other
+   * nodes create them too). Read from memory, no backing is asked: a metrics scrape reads this every few seconds.
+   * Every enabled backing is present.
+   */
+  volumeCounts(): BackingVolumeCount[] {
+    const counts = this.catalogue.countByBacking();
+    return this.router.all().map(({ name }) => ({
+      name,
+      volumes: counts.get(name) ?? 0,
+      complete: this.catalogue.isFilled(name) || this.router.wasListed(name),
+    }));
   }
 
   /**

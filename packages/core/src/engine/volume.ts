@@ -25,6 +25,20 @@ export interface BackingSummary {
   readonly isDefault: boolean;
 }
 
+/** How many volumes the engine knows one backing to have (see `VolumeEngine.volumeCounts`). */
+export interface BackingVolumeCount {
+  /** The backing's name. */
+  readonly name: string;
+  /** Volumes of this backing the catalogue knows. */
+  readonly volumes: number;
+  /**
+   * Whether that is all of them: the backing was listed whole since start-up (every `local`-scope backing is, at
+   * start). For a global backing, as of its latest list plus this node's own changes. A backing not yet listed may
+   * have volumes the catalogue has not met.
+   */
+  readonly complete: boolean;
+}
+
 /** Whether one backing can serve now, as the engine's `readiness` found it. */
 export interface BackingReadiness {
   /** The backing's name. */
