@@ -1,5 +1,5 @@
 import { isAbsolute } from 'node:path';
-import { StowageError } from '@stowage/core';
+import { configValues, StowageError } from '@stowage/core';
 
 /**
  * The unix socket path of a CSI endpoint as COs write it (`CSI_ENDPOINT`): `unix:///run/csi/csi.sock`, `unix:/run/...`
@@ -12,5 +12,7 @@ export function csiSocketPath(endpoint: string): string {
       `CSI endpoint ${JSON.stringify(endpoint)}: give a unix socket as unix:///absolute/path.sock`,
     );
   }
+  const fits = configValues.unixSocketPath.safeParse(path);
+  if (!fits.success) throw StowageError.invalidArgument(`CSI endpoint: ${fits.error.issues[0]?.message}`);
   return path;
 }

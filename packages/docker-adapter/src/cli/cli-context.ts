@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadConfig, type LoadedConfig, StowageError } from '@stowage/core';
+import { configValues, loadConfig, type LoadedConfig, StowageError } from '@stowage/core';
 import { dockerConfigSection } from '../config/docker-config-section.js';
 import { httpConfigSection, listenAddress, requireTokenOffLoopback } from '@stowage/http-api';
 
@@ -69,7 +69,7 @@ export async function loadCliConfig(context: CliContext, args: ConnectionArgs): 
     ...config,
     stateDir: args.stateDir === undefined ? config.stateDir : resolve(context.cwd, args.stateDir),
     sections: {
-      docker: { ...docker, socket: args.socket === undefined ? docker.socket : resolve(context.cwd, args.socket) },
+      docker: { ...docker, socket: args.socket === undefined ? docker.socket : socketArgument(context, args.socket) },
       http,
     },
   };
@@ -78,4 +78,12 @@ export async function loadCliConfig(context: CliContext, args: ConnectionArgs): 
 /** Writes one line to a stream. */
 export function writeLine(stream: NodeJS.WritableStream, line: string): void {
   stream.write(`${line}\n`);
+}
+
+/** `--socket`, resolved against the working directory and held to what a unix socket address can hold. */
+function socketArgument(context: CliContext, value: string): string {
+  const socket = resolve(context.cwd, value);
+  const parsed = configValues.unixSocketPath.safeParse(socket);
+  if (!parsed.success) throw StowageError.invalidArgument(`--socket: ${parsed.error.issues[0]?.message}`);
+  return socket;
 }

@@ -24,6 +24,7 @@ export function buildProgram(context: CliContext, argv: readonly string[]): Argv
     .command(csiCommand(context))
     .command(backingsCommand(context))
     .demandCommand(1, 'give a command: serve, csi, volume or backings')
+    .middleware(refuseRepeatedOptions, true)
     .strict()
     .help()
     .alias('help', 'h')
@@ -35,6 +36,20 @@ export function buildProgram(context: CliContext, argv: readonly string[]): Argv
       throw error ?? new UsageError(message);
     });
 }
+
+/**
+ * Refuses an option given twice (`--socket a --socket b`): yargs would hand the command an array where it declared a
+ * string, and which one was meant is a guess. `--opt` (and its alias) and the volume names are meant to repeat.
+ */
+function refuseRepeatedOptions(args: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(args)) {
+    // yargs keeps `--state-dir` under both spellings: the kebab one is checked, its camelCase copy skipped.
+    if (REPEATABLE.has(key) || /[A-Z]/.test(key) || !Array.isArray(value)) continue;
+    throw new UsageError(`${key.length === 1 ? '-' : '--'}${key} is given more than once; give it once`);
+  }
+}
+
+const REPEATABLE = new Set(['_', 'opt', 'o', 'names']);
 
 /** Runs the CLI on `argv` (without node and the script) and resolves with the exit status; never throws. */
 export async function runCli(context: CliContext, argv: readonly string[]): Promise<number> {
