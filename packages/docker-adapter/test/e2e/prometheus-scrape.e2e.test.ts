@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, PrometheusServer, waitUntil } from '@stowage/testkit/docker';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
+import { prometheusQueries, type PrometheusQueries } from './prometheus-queries.js';
 
 const JOB = 'stowage';
 /** The same target scraped without the token: its `up` must be 0, or the token protects nothing. */
@@ -11,8 +12,6 @@ const JOB_WITHOUT_TOKEN = 'stowage-without-token';
 const MOUNT_OK = 'stowage_plugin_requests_total{endpoint="VolumeDriver.Mount",outcome="ok"}';
 const UNMOUNT_OK = 'stowage_plugin_requests_total{endpoint="VolumeDriver.Unmount",outcome="ok"}';
 const MOUNTED_LOCAL = 'stowage_mounted_volumes{backing="local"}';
-// Prometheus scrapes every second; this bounds only a scrape that never lands.
-const SCRAPED_WITHIN_MS = 60_000;
 
 // Issue 13's proof with a real client: Debian's Prometheus scrapes the plugin's HTTP ops endpoint (bearer token from
 // a file, as an operator configures it), and its query API shows what a container started through the real Docker
@@ -22,29 +21,10 @@ describe('a real Prometheus scraping the plugin', () => {
   let prometheus: PrometheusServer;
   let secrets: string;
 
-  /** The single value of an instant query, or undefined while Prometheus has no such series. */
-  const valueOf = async (promql: string): Promise<number | undefined> => {
-    const samples = await prometheus.query(promql);
-    if (samples.length > 1) throw new Error(`${promql}: ${samples.length} series, expected at most one`);
-    return samples[0]?.value;
-  };
-  /** Polls Prometheus until `promql`'s value passes `accept`; resolves with that value. */
-  const scraped = (promql: string, accept: (value: number) => boolean): Promise<number> => {
-    let last: number | undefined;
-    return waitUntil(
-      `Prometheus to show ${promql} as wanted`,
-      async () => {
-        last = await valueOf(promql);
-        return last !== undefined && accept(last) ? last : undefined;
-      },
-      {
-        timeoutMs: SCRAPED_WITHIN_MS,
-        intervalMs: 250,
-        describe: async () =>
-          `last value: ${last}; targets: ${JSON.stringify(await prometheus.targets())}\n(logs: ${prometheus.logFile}, ${env.plugin.logFile})`,
-      },
-    );
-  };
+  /** Reads Prometheus' answers, available once beforeAll has started it. */
+  let queries: PrometheusQueries;
+  const valueOf = (promql: string) => queries.valueOf(promql);
+  const scraped = (promql: string, accept: (value: number) => boolean) => queries.scraped(promql, accept);
 
   beforeAll(async () => {
     secrets = await mkdtemp('/tmp/stowage-e2e-http-token-');
@@ -68,6 +48,7 @@ describe('a real Prometheus scraping the plugin', () => {
         { job: JOB_WITHOUT_TOKEN, target: listen },
       ],
     });
+    queries = prometheusQueries(prometheus, () => [env.plugin.logFile]);
   });
 
   afterAll(async () => {
