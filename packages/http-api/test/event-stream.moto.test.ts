@@ -80,6 +80,8 @@ describe('GET /v1/events while a volume moves across zones, on moto', () => {
     const b = await node(ZONE_B, hub);
     const engineA = await engineOf(a);
     const engineB = await engineOf(b, hub);
+    // Should the test fail while the volume is mounted here, it is released before the node's directories go.
+    cleanups.push(() => engineB.unmount('travels', 'task-b').catch(() => undefined));
 
     const tokenFile = join(dir, 'token');
     await writeFile(tokenFile, TOKEN, { mode: 0o600 });
