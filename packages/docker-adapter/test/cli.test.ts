@@ -203,7 +203,24 @@ describe('stowage serve', () => {
     expect(metrics).toMatch(/^stowage_plugin_requests_total\{endpoint="VolumeDriver.Mount",outcome="ok"\} 1$/m);
     expect(metrics).toMatch(/^stowage_volume_holds\{backing="local"\} 1$/m);
     await client.unmount('v1', 'container-1');
+    // The volume's events, replayed from the first; the stream stays open across the stop, which ends it.
+    const answer = await fetch(`${http}/v1/events?since=0`);
+    if (!answer.body) throw new Error('the event stream has no body');
+    const events = answer.body.getReader();
+    const decoder = new TextDecoder();
+    let stream = '';
+    while (!stream.includes('event: volume.unmounted\n')) {
+      const { value, done } = await events.read();
+      if (done) break;
+      stream += decoder.decode(value, { stream: true });
+    }
+    expect([...stream.matchAll(/^id: (\d+)\nevent: (\S+)$/gm)].map(([, id, type]) => `${id} ${type}`)).toEqual([
+      '1 volume.created',
+      '2 volume.mounted',
+      '3 volume.unmounted',
+    ]);
     expect(await serving.stop('SIGTERM')).toBe(0);
+    while (!(await events.read()).done);
     await expect(fetch(`${http}/healthz`)).rejects.toThrow();
     expect(existsSync(socket)).toBe(false);
   }, 90_000);

@@ -1,8 +1,8 @@
 /**
  * @stowage/http-api: the HTTP ops server (express 5) that runs beside an adapter's own socket and shares its engine:
- * `/healthz`, `/readyz`, `/metrics` (Prometheus text, prom-client) and the `/v1` volume API with its OpenAPI document
- * (and {@link VolumeApiClient}, its client). The adapters' protocol sockets stay on their own stacks; this is for
- * operators, orchestrators and tools.
+ * `/healthz`, `/readyz`, `/metrics` (Prometheus text, prom-client), the `/v1` volume API with its OpenAPI document
+ * (and {@link VolumeApiClient}, its client) and `/v1/events` (Server-Sent Events of the volume event hub). The
+ * adapters' protocol sockets stay on their own stacks; this is for operators, orchestrators and tools.
  */
 
 export {
@@ -16,6 +16,13 @@ export {
   type ListenAddress,
 } from './http-config-section.js';
 export { createOpsApp, type OpsAppOptions, type OpsEngine } from './ops-app.js';
+export {
+  eventStreamHandler,
+  RESET_EVENT,
+  type EventStreamLimits,
+  type EventStreamOptions,
+  type StreamedEvents,
+} from './event-stream.js';
 export { OpsMetrics, type MetricsEngine } from './ops-metrics.js';
 export { PrometheusTelemetry } from './prometheus-telemetry.js';
 export { VolumeEventMetrics, type EventSource } from './volume-event-metrics.js';

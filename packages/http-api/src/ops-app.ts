@@ -1,5 +1,6 @@
 import { DEFAULT_READINESS_BUDGET_MS, type Logger, type VolumeEngine } from '@stowage/core';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from 'express';
+import { type EventStreamLimits, eventStreamHandler, type StreamedEvents } from './event-stream.js';
 import type { OpsMetrics } from './ops-metrics.js';
 import type { OpsToken } from './ops-token.js';
 import { openApiDocument } from './v1/openapi-document.js';
@@ -17,6 +18,11 @@ export interface OpsAppOptions {
   readonly token?: OpsToken;
   /** How long `/readyz` waits for each backing's check ({@link DEFAULT_READINESS_BUDGET_MS} by default). */
   readonly readinessBudgetMs?: number;
+  /** The hub `GET /v1/events` streams (Server-Sent Events); without it, that path is not served. */
+  readonly events?: StreamedEvents;
+  readonly eventStreamLimits?: EventStreamLimits;
+  /** Aborted when the server closes, to end the event streams, which would otherwise hold it open. */
+  readonly closing?: AbortSignal;
 }
 
 /** What every endpoint answers: express answers HEAD with GET's route. */
@@ -68,6 +74,11 @@ export function createOpsApp(options: OpsAppOptions): Express {
   });
 
   refuseOtherMethods(app, '/metrics');
+  if (options.events) {
+    const { events, eventStreamLimits: limits, closing } = options;
+    app.get('/v1/events', eventStreamHandler({ events, logger, registry: metrics.registry, limits, closing }));
+    refuseOtherMethods(app, '/v1/events');
+  }
   app.use('/v1', createVolumeApiRouter(engine, logger, openApiDocument()));
   app.use((_req, res) => {
     sendError(res, 404, 'no such endpoint; this server answers /healthz, /readyz, /metrics and /v1 (/v1/openapi.json)');

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, StowageError } from '@stowage/core';
 import { closeServer } from './close-server.js';
 import { formatListenAddress, type ListenAddress, requireTokenOffLoopback } from './http-config-section.js';
-import { createOpsApp, type OpsEngine } from './ops-app.js';
+import { createOpsApp, type OpsAppOptions, type OpsEngine } from './ops-app.js';
 import type { OpsMetrics } from './ops-metrics.js';
 import { OpsToken } from './ops-token.js';
 import { readTlsCredentials } from './tls-credentials.js';
@@ -23,6 +23,8 @@ export interface OpsServerOptions {
   readonly metrics: OpsMetrics;
   readonly logger: Logger;
   readonly readinessBudgetMs?: number;
+  readonly events?: OpsAppOptions['events'];
+  readonly eventStreamLimits?: OpsAppOptions['eventStreamLimits'];
 }
 
 /** The ops server, listening. */
@@ -45,7 +47,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   requireTokenOffLoopback({ listen, tokenFile });
   const token = tokenFile === undefined ? undefined : await OpsToken.fromFile(tokenFile);
   const tls = options.tls && (await readTlsCredentials(options.tls.certFile, options.tls.keyFile));
-  const app = createOpsApp({ ...options, token });
+  const closing = new AbortController();
+  const app = createOpsApp({ ...options, token, closing: closing.signal });
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
@@ -68,13 +71,14 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     { listen: formatListenAddress(address), auth: token ? 'bearer' : 'none', tls: Boolean(tls) },
     'HTTP ops server ready',
   );
-  let closing: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
   return {
     address,
     url: `${tls ? 'https' : 'http'}://${formatListenAddress(address)}`,
     close() {
-      closing ??= closeServer(server, CLOSE_GRACE_MS);
-      return closing;
+      closing.abort();
+      closed ??= closeServer(server, CLOSE_GRACE_MS);
+      return closed;
     },
   };
 }

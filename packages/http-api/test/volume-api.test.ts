@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateVolumeName, VolumeEngine } from '@stowage/core';
+import { createLogger, validateVolumeName, VolumeEngine, VolumeEvents } from '@stowage/core';
 import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
 import { capturingLogger } from './support/capturing-logger.js';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -29,6 +29,7 @@ let otherBackend: FakeBackend;
 let engine: VolumeEngine;
 let log: ReturnType<typeof capturingLogger>;
 let conformance: OpenApiConformance;
+let events: VolumeEvents;
 const servers: OpsServer[] = [];
 
 beforeAll(async () => {
@@ -40,11 +41,13 @@ beforeEach(async () => {
   backend = new FakeBackend();
   otherBackend = new FakeBackend();
   log = capturingLogger();
+  events = new VolumeEvents({ logger: createLogger({ level: 'silent' }) });
   engine = new VolumeEngine(
     [new NamedProvider(backend, 'fake'), new NamedProvider(otherBackend, 'other')],
     {} as never,
     log.logger,
     { stateDir: join(dir, 'state') },
+    events,
   );
   await engine.start();
 });
@@ -63,6 +66,7 @@ async function serve(options: { tokenFile?: string; engine?: VolumeEngine } = {}
     engine: served,
     metrics: new OpsMetrics(served),
     logger: log.logger,
+    events,
   });
   servers.push(server);
   return server;
@@ -121,6 +125,7 @@ describe('the OpenAPI document', () => {
       '/metrics',
       '/readyz',
       '/v1/backings',
+      '/v1/events',
       '/v1/openapi.json',
       '/v1/volumes',
       '/v1/volumes/{name}',
@@ -306,6 +311,26 @@ describe('the volume lifecycle', () => {
     expect(answer.text).not.toMatch(/reading "x"|\.ts:\d+|\.js:\d+/);
     expect(log.text()).toContain('volume API request failed');
     expect(log.text()).toMatch(/"err":"cannot read properties of undefined \(reading \\"x\\"\)"/);
+  });
+});
+
+describe('the event stream', () => {
+  it('streams the events of the calls as the document says, and refuses a bad query with a documented 400', async () => {
+    const server = await serve();
+    await call(server, 'POST', '/v1/volumes', { body: { name: 'db1', options: { backing: 'fake' } } });
+    // The stream ends only when the server closes, which ends it: the whole answer is then checked.
+    const streamed = call(server, 'GET', '/v1/events', { path: '/v1/events?since=0&types=volume.created' });
+    await expect
+      .poll(
+        async () => (await (await fetch(`${server.url}/metrics`)).text()).match(/^stowage_event_streams (\d+)$/m)?.[1],
+      )
+      .toBe('1');
+    const bad = await call(server, 'GET', '/v1/events', { path: '/v1/events?types=volume.nope' });
+    expect(bad.status).toBe(400);
+    await server.close();
+    const answer = await streamed;
+    expect(answer.status).toBe(200);
+    expect(answer.text).toMatch(/^id: 1\nevent: volume.created\ndata: \{"type":"volume.created","volume":"db1"/m);
   });
 });
 

@@ -156,6 +156,36 @@ export function buildOpenApiDocument(version: string): object {
           responses: { '200': { description: 'The backings', ...json(backingListSchema) }, ...COMMON_FAILURES },
         },
       },
+      '/v1/events': {
+        get: {
+          summary:
+            "What happens to this node's volumes, as Server-Sent Events: `id` the event's seq, `event` its type, " +
+            '`data` the event as JSON; a `reset` message first when the events after the given id are no longer kept',
+          tags: ['volumes'],
+          requestParams: {
+            query: z.object({
+              since: z.string().regex(/^\d+$/).optional().meta({ description: 'Replay the kept events after this id' }),
+              types: z.string().optional().meta({ description: 'Only these event types, comma-separated' }),
+            }),
+            header: z.object({
+              'last-event-id': z
+                .string()
+                .regex(/^\d+$/)
+                .optional()
+                .meta({ description: 'As `since`, and wins over it: what a reconnecting EventSource sends' }),
+            }),
+          },
+          responses: {
+            '200': {
+              description: 'The stream, open until the client or the server closes it',
+              content: { 'text/event-stream': { schema: z.string() } },
+            },
+            '400': failure('An unknown or repeated query parameter, an id that is not a whole number, an unknown type'),
+            '503': failure('The most event streams are open (`Retry-After`), or the server is closing'),
+            ...COMMON_FAILURES,
+          },
+        },
+      },
       '/v1/openapi.json': {
         get: {
           summary: 'This document',

@@ -82,6 +82,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
             engine: stowage.engine,
             metrics,
             logger,
+            events: stowage.events,
           });
         }
       } catch (error) {
