@@ -1,13 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { createLogger, type Logger, VolumeEngine } from '@stowage/core';
+import { VolumeEngine } from '@stowage/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OpsMetrics, startOpsServer, type OpsServer } from '@stowage/http-api';
 import { PluginRequestMetrics } from '../src/protocol/plugin-request-metrics.js';
 import { startPluginServer, type PluginServer } from '../src/protocol/plugin-server.js';
 import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
+import { capturingLogger } from '@stowage/testkit/logging';
+import { parsePrometheusText } from '@stowage/testkit/prometheus';
 import { postJson, rawPost } from './support/raw-post.js';
 
 /** A fake backing whose readiness check the test decides. */
@@ -24,29 +25,6 @@ class CheckedProvider extends FakeBackendProvider {
   checkReady(): Promise<void> {
     return this.check();
   }
-}
-
-/** Every line the logger wrote, as text: what a token must never appear in. */
-function capturingLogger(): { logger: Logger; text: () => string } {
-  const destination = new PassThrough();
-  let text = '';
-  destination.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { logger: createLogger({ level: 'trace', destination }), text: () => text };
-}
-
-/** The samples of a Prometheus text exposition, by series (`name{label="value",...}` with labels sorted). */
-function parseMetrics(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`not a sample line: ${line}`);
-    const labels = [...(match[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)]
-      .map(([, name, value]) => `${name}="${value}"`)
-      .sort();
-    samples.set(`${match[1]}{${labels.join(',')}}`, Number(match[3]));
-  }
-  return samples;
 }
 
 let dir: string;
@@ -114,7 +92,7 @@ describe('the plugin requests on the ops server’s /metrics', () => {
     const answer = await get(server, '/metrics');
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const samples = parseMetrics(await answer.text());
+    const samples = parsePrometheusText(await answer.text());
     const sample = (series: string) => samples.get(series);
 
     expect(sample('stowage_plugin_requests_total{endpoint="VolumeDriver.Create",outcome="ok"}')).toBe(1);
@@ -135,7 +113,7 @@ describe('the plugin requests on the ops server’s /metrics', () => {
 
     // Scraped again after an Unmount: the gauges follow the engine, the counters only grow.
     expect((await call('/VolumeDriver.Unmount', { Name: 'v1', ID: 'c1' })).json().Err).toBe('');
-    const after = parseMetrics(await (await get(server, '/metrics')).text());
+    const after = parsePrometheusText(await (await get(server, '/metrics')).text());
     expect(after.get('stowage_volume_holds{backing="fake"}')).toBe(1);
     expect(after.get('stowage_mounted_volumes{backing="fake"}')).toBe(1);
     expect(after.get('stowage_plugin_requests_total{endpoint="VolumeDriver.Unmount",outcome="ok"}')).toBe(1);

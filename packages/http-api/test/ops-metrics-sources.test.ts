@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, VolumeEngine, VolumeEvents } from '@stowage/core';
 import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
+import { parsePrometheusText } from '@stowage/testkit/prometheus';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OpsMetrics } from '../src/ops-metrics.js';
@@ -10,19 +11,9 @@ import { VolumeEventMetrics } from '../src/volume-event-metrics.js';
 
 const logger = createLogger({ level: 'silent' });
 
-/** The samples of a Prometheus text exposition, by series (`name{label="value",...}` with labels sorted). */
+/** The samples the registry would serve, by series (see parsePrometheusText). */
 async function samples(registry: Registry): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
-  for (const line of (await registry.metrics()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`not a sample line: ${line}`);
-    const labels = [...(match[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)]
-      .map(([, name, value]) => `${name}="${value}"`)
-      .sort();
-    found.set(`${match[1]}{${labels.join(',')}}`, Number(match[3]));
-  }
-  return found;
+  return parsePrometheusText(await registry.metrics());
 }
 
 const dirs: string[] = [];

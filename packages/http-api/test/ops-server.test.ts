@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorKind, VolumeEngine } from '@stowage/core';
 import { expectStowageError } from '@stowage/core/testing';
-import { capturingLogger } from './support/capturing-logger.js';
+import { capturingLogger } from '@stowage/testkit/logging';
+import { parsePrometheusText } from '@stowage/testkit/prometheus';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
 import { Counter } from 'prom-client';
@@ -26,21 +27,6 @@ class CheckedProvider extends FakeBackendProvider {
   checkReady(): Promise<void> {
     return this.check();
   }
-}
-
-/** The samples of a Prometheus text exposition, by series (`name{label="value",...}` with labels sorted). */
-function parseMetrics(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`not a sample line: ${line}`);
-    const labels = [...(match[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)]
-      .map(([, name, value]) => `${name}="${value}"`)
-      .sort();
-    samples.set(`${match[1]}{${labels.join(',')}}`, Number(match[3]));
-  }
-  return samples;
 }
 
 let dir: string;
@@ -163,7 +149,7 @@ describe('GET /metrics', () => {
     const answer = await get(server, '/metrics');
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const samples = parseMetrics(await answer.text());
+    const samples = parsePrometheusText(await answer.text());
     expect(samples.get('stowage_mounted_volumes{backing="fake"}')).toBe(1);
     expect(samples.get('stowage_mounted_volumes{backing="other"}')).toBe(0);
     expect(samples.get('stowage_volume_holds{backing="fake"}')).toBe(2);
@@ -173,11 +159,11 @@ describe('GET /metrics', () => {
 
     // Scraped again: the gauges follow the engine.
     await engine.unmount('v1', 'c1');
-    const after = parseMetrics(await (await get(server, '/metrics')).text());
+    const after = parsePrometheusText(await (await get(server, '/metrics')).text());
     expect(after.get('stowage_volume_holds{backing="fake"}')).toBe(1);
     expect(after.get('stowage_mounted_volumes{backing="fake"}')).toBe(1);
     await engine.unmount('v1', 'c2');
-    const released = parseMetrics(await (await get(server, '/metrics')).text());
+    const released = parsePrometheusText(await (await get(server, '/metrics')).text());
     expect(released.get('stowage_volume_holds{backing="fake"}')).toBe(0);
     expect(released.get('stowage_mounted_volumes{backing="fake"}')).toBe(0);
   });
@@ -186,10 +172,10 @@ describe('GET /metrics', () => {
     const adapter = new Counter({ name: 'stowage_adapter_calls_total', help: 'test', registers: [metrics.registry] });
     adapter.inc(3);
     const server = await ops();
-    const samples = parseMetrics(await (await get(server, '/metrics')).text());
+    const samples = parsePrometheusText(await (await get(server, '/metrics')).text());
     expect(samples.get('stowage_adapter_calls_total{}')).toBe(3);
     const mine = new OpsMetrics(engine);
-    expect(parseMetrics(await mine.registry.metrics()).get('stowage_adapter_calls_total{}')).toBeUndefined();
+    expect(parsePrometheusText(await mine.registry.metrics()).get('stowage_adapter_calls_total{}')).toBeUndefined();
   });
 });
 

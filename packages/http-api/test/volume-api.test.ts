@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, validateVolumeName, VolumeEngine, VolumeEvents } from '@stowage/core';
 import { FakeBackend, FakeBackendProvider } from '@stowage/testkit/fake-backend';
-import { capturingLogger } from './support/capturing-logger.js';
+import { capturingLogger } from '@stowage/testkit/logging';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpsMetrics } from '../src/ops-metrics.js';
 import { startOpsServer, type OpsServer } from '../src/ops-server.js';
