@@ -4,7 +4,7 @@ import { PrometheusTelemetry } from './prometheus-telemetry.js';
 import { type EventSource, VolumeEventMetrics } from './volume-event-metrics.js';
 
 /** What the metrics read of the engine, at scrape time only. */
-export type MetricsEngine = Pick<VolumeEngine, 'backings' | 'holds'> & Partial<Pick<VolumeEngine, 'volumeCounts'>>;
+export type MetricsEngine = Pick<VolumeEngine, 'backings' | 'holds' | 'volumeCounts'>;
 
 /**
  * Stowage's Prometheus metrics, in a registry of their own (never prom-client's global one, so two servers in one
@@ -34,7 +34,7 @@ export class OpsMetrics {
     this.engine = engine;
 
     const holds = () => this.engine?.holds() ?? [];
-    const volumeCounts = () => this.engine?.volumeCounts?.() ?? [];
+    const volumeCounts = () => this.engine?.volumeCounts() ?? [];
     const backingNames = () => (this.engine?.backings() ?? []).map((backing) => backing.name);
     new Gauge({
       name: 'stowage_mounted_volumes',

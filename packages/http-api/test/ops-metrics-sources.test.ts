@@ -176,7 +176,7 @@ describe('moves and snapshots (volume events)', () => {
   it('follows the hub given to OpsMetrics.follow, and stops at close', async () => {
     const hub = new VolumeEvents({ logger });
     const metrics = new OpsMetrics();
-    metrics.follow({ backings: () => [], holds: () => [] }, hub);
+    metrics.follow({ backings: () => [], holds: () => [], volumeCounts: () => [] }, hub);
     hub.emit({ type: 'snapshot.pruned', volume: 'db', backing: 'relocatable', snapshotId: 'snap-9' });
     metrics.close();
     hub.emit({ type: 'snapshot.pruned', volume: 'db', backing: 'relocatable', snapshotId: 'snap-10' });
