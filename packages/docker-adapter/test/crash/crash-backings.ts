@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { paginateDescribeAccessPoints } from '@aws-sdk/client-efs';
 import { LOCAL_FAILPOINTS } from '@stowage/driver-local';
-import type { MotoCloud } from '@stowage/testkit/moto';
-import { type PluginProcess, unmountAllUnder } from '@stowage/testkit/docker';
+import { startEfsStandIn, type MotoCloud } from '@stowage/testkit/moto';
+import type { PluginProcess } from '@stowage/testkit/docker';
 import { LOCAL_STEPS, type StepScenarios } from './crash-steps.js';
 import type { WrittenFile } from './volume-files.js';
 
@@ -74,18 +74,15 @@ export function sharedBacking(options: { accessPoints: boolean }): CrashBacking 
     needsCloud: true,
     async prepare(cloud) {
       if (!cloud) throw new Error('the shared backing needs the moto server');
-      const fileSystemId = await cloud.fileSystem({ token: `crash-${randomBytes(6).toString('hex')}` });
-      const exportsDir = await mkdtemp('/tmp/stowage-crash-exports-');
-      const fileSystemRoot = join(exportsDir, fileSystemId);
+      const efs = await startEfsStandIn(cloud, {
+        token: `crash-${randomBytes(6).toString('hex')}`,
+        zone: ZONE,
+        accessPoints: options.accessPoints,
+        prefix: 'stowage-crash',
+      });
+      const { fileSystemId, fileSystemRoot } = efs;
       return {
-        env: {
-          ...cloud.env,
-          STOWAGE_DRIVERS: 'efs',
-          STOWAGE_EFS_FILE_SYSTEM_ID: fileSystemId,
-          STOWAGE_EFS_AVAILABILITY_ZONE: ZONE,
-          STOWAGE_EFS_NFS_STAND_IN_DIR: exportsDir,
-          STOWAGE_EFS_ACCESS_POINTS: String(options.accessPoints),
-        },
+        env: { ...efs.env, STOWAGE_DRIVERS: 'efs' },
         strays: async (_plugin, volumes) =>
           options.accessPoints
             ? [
@@ -94,11 +91,7 @@ export function sharedBacking(options: { accessPoints: boolean }): CrashBacking 
               ]
             : directoryStrays(fileSystemRoot, volumes),
         standing: (mountPoint) => mountPoint.endsWith(`/drivers/efs/mounts/fs/${fileSystemId}`),
-        async dispose() {
-          const left = await unmountAllUnder(exportsDir);
-          await rm(exportsDir, { recursive: true, force: true });
-          if (left.length > 0) throw new Error(`mounts left under ${exportsDir}: ${left.join('; ')}`);
-        },
+        dispose: () => efs.dispose(),
       };
     },
   };

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PACKAGE_DIR } from '../support/stowage-cli.js';
@@ -45,7 +45,14 @@ interface GinkgoSpecReport {
  */
 export async function runCsiSanity(
   binary: string,
-  options: { endpoint: string; mountDir: string; stagingDir: string; report: string },
+  options: {
+    endpoint: string;
+    mountDir: string;
+    stagingDir: string;
+    report: string;
+    /** The CreateVolume parameters of every volume it makes (`backing` picks the backing). */
+    volumeParameters?: Readonly<Record<string, string>>;
+  },
 ): Promise<SanityRun> {
   const args = [
     `--csi.endpoint=${options.endpoint}`,
@@ -54,6 +61,12 @@ export async function runCsiSanity(
     `--ginkgo.json-report=${options.report}`,
     '--ginkgo.no-color',
   ];
+  if (options.volumeParameters) {
+    // csi-sanity reads a YAML map; JSON is YAML, and quotes every value as the string CreateVolume wants.
+    const file = `${options.report}.parameters.yaml`;
+    await writeFile(file, JSON.stringify(options.volumeParameters));
+    args.push(`--csi.testvolumeparameters=${file}`);
+  }
   const result = await new Promise<{ exitCode: number; output: string }>((resolve, reject) => {
     execFile(binary, args, { timeout: 10 * 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') reject(error);
@@ -70,4 +83,20 @@ export async function runCsiSanity(
       message: spec.Failure?.Message ?? '',
     }));
   return { ...result, specs, count: (state) => specs.filter((s) => s.state === state).length };
+}
+
+// What csi-sanity says when it skips a spec for a capability the plugin does not advertise.
+const UNADVERTISED = /not supported|does not have single node multi writer capability/;
+
+/**
+ * The specs skipped for a reason other than an unadvertised capability or one of `knownSkips` (messages the caller
+ * explains): each one is coverage the run claims and does not give.
+ */
+export function unexpectedSkips(run: SanityRun, knownSkips: ReadonlySet<string> = new Set()): SanitySpec[] {
+  return run.specs.filter((s) => s.state === 'skipped' && !UNADVERTISED.test(s.message) && !knownSkips.has(s.message));
+}
+
+/** `34 passed, 0 failed, 68 skipped, 0 pending`, for the log of a CI run. */
+export function sanityCounts(run: SanityRun): string {
+  return ['passed', 'failed', 'skipped', 'pending'].map((s) => `${run.count(s)} ${s}`).join(', ');
 }

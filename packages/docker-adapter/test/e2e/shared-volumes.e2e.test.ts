@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MotoCloud } from '@stowage/testkit/moto';
+import { MotoCloud, startEfsStandIn, type EfsStandIn } from '@stowage/testkit/moto';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
-import { unmountAllUnder, waitUntil } from '@stowage/testkit/docker';
+import { waitUntil } from '@stowage/testkit/docker';
 import { serviceTaskContainers, waitForServiceTasks } from './swarm-service.js';
 
 const ZONE = 'us-east-1a';
@@ -18,23 +18,15 @@ const SERVICE = 'ping1';
 describe('shared (EFS) volumes through the docker CLI and a swarm service', () => {
   let env: E2eEnvironment;
   let cloud: MotoCloud;
+  let efs: EfsStandIn;
   let exportsDir: string;
   let fileSystemId: string;
 
   beforeAll(async () => {
     cloud = await MotoCloud.start({ zones: [ZONE] });
-    fileSystemId = await cloud.fileSystem({ token: 'stowage-e2e', name: 'stowage-e2e' });
-
-    exportsDir = await mkdtemp('/tmp/stowage-e2e-efs-exports-');
-    env = await startE2eEnvironment('shared-volumes', {
-      env: {
-        ...cloud.env,
-        STOWAGE_DRIVERS: 'local,efs',
-        STOWAGE_EFS_FILE_SYSTEM_TAG: 'stowage-e2e',
-        STOWAGE_EFS_AVAILABILITY_ZONE: ZONE,
-        STOWAGE_EFS_NFS_STAND_IN_DIR: exportsDir,
-      },
-    });
+    efs = await startEfsStandIn(cloud, { token: 'stowage-e2e', findByTag: 'stowage-e2e', prefix: 'stowage-e2e-efs' });
+    ({ exportsDir, fileSystemId } = efs);
+    env = await startE2eEnvironment('shared-volumes', { env: { ...efs.env, STOWAGE_DRIVERS: 'local,efs' } });
   });
 
   afterAll(async () => {
@@ -42,11 +34,7 @@ describe('shared (EFS) volumes through the docker CLI and a swarm service', () =
     const failures: unknown[] = [];
     await Promise.resolve(env?.stop()).catch((error: unknown) => failures.push(error));
     await Promise.resolve(cloud?.stop()).catch((error: unknown) => failures.push(error));
-    if (exportsDir) {
-      const left = await unmountAllUnder(exportsDir);
-      await rm(exportsDir, { recursive: true, force: true });
-      if (left.length > 0) failures.push(new Error(`mounts left under ${exportsDir}: ${left.join('; ')}`));
-    }
+    await Promise.resolve(efs?.dispose()).catch((error: unknown) => failures.push(error));
     if (failures.length > 0) throw new AggregateError(failures, 'the shared-volume environment did not stop cleanly');
   });
 

@@ -7,3 +7,4 @@ export { startCountingProxy, actionOf, lookupOf, type CountingProxy } from './co
 export { startClientTokenProxy, type ClientTokenProxy } from './client-token-proxy.js';
 export { MOTO_REGION, motoClientConfig, motoEc2Client, motoEfsClient, runInstance } from './moto-clients.js';
 export { MotoCloud, type StartMotoCloudOptions, type MotoFileSystemOptions } from './moto-cloud.js';
+export { startEfsStandIn, type EfsStandIn, type EfsStandInOptions } from './efs-stand-in.js';

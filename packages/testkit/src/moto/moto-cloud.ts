@@ -34,7 +34,8 @@ export class MotoCloud {
     readonly server: MotoServer,
     readonly ec2: EC2Client,
     readonly efs: EFSClient,
-    private readonly zones: readonly string[],
+    /** The zones that have a subnet, in the order given; file systems get their mount target in the first by default. */
+    readonly zones: readonly string[],
     private subnets: ReadonlyMap<string, string>,
   ) {}
 
