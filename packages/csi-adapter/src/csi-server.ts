@@ -6,6 +6,7 @@ import { type CsiMode, servesController, servesNode } from './csi-mode.js';
 import { IdentityService } from './identity-service.js';
 import { NodeService } from './node-service.js';
 import { OperationsInFlight } from './operations-in-flight.js';
+import { type CsiRequestObserver, observingInterceptor } from './request-observer.js';
 import { validatePluginName } from './plugin-name.js';
 import { unaryHandler } from './unary-handler.js';
 
@@ -25,6 +26,8 @@ export interface CsiServerOptions {
   /** NodeGetInfo's node_id. */
   readonly nodeId: string;
   readonly logger: Logger;
+  /** Told of every call answered (method, status code, seconds), e.g. `CsiRequestMetrics.observe`. */
+  readonly observe?: CsiRequestObserver;
 }
 
 /** A listening CSI plugin. */
@@ -42,7 +45,7 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
   const { engine, logger, mode } = options;
   const proto = csiProto().csi.v1;
   const inFlight = new OperationsInFlight();
-  const server = new Server();
+  const server = new Server(options.observe ? { interceptors: [observingInterceptor(options.observe)] } : {});
 
   const identity = new IdentityService({
     name: validatePluginName(options.pluginName),

@@ -8,3 +8,5 @@ export { csiSocketPath } from './csi-endpoint.js';
 export { defaultPluginName, validatePluginName } from './plugin-name.js';
 export { csiProto, CSI_PROTO_PATH, CSI_LOAD_OPTIONS } from './csi-proto.js';
 export type { ProtoGrpcType as CsiProtoGrpcType } from './generated/csi.js';
+export { CsiRequestMetrics } from './csi-request-metrics.js';
+export type { CsiRequestObserver } from './request-observer.js';

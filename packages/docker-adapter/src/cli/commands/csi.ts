@@ -4,15 +4,18 @@ import { createLogger } from '@stowage/core';
 import {
   CSI_MODES,
   type CsiMode,
+  CsiRequestMetrics,
   csiSocketPath,
   defaultPluginName,
   startCsiServer,
   validatePluginName,
 } from '@stowage/csi-adapter';
 import type { CommandModule } from 'yargs';
+import { OpsMetrics, type OpsServer } from '@stowage/http-api';
 import { composeFromConfig } from '../../composition/compose-from-config.js';
 import { claimSocketPath } from '../../protocol/plugin-server.js';
 import { type CliContext, type GlobalArgs, loadCliConfig } from '../cli-context.js';
+import { HTTP_OPTION, startConfiguredOpsServer } from '../ops-endpoint.js';
 import { stopSignal } from '../stop-signal.js';
 
 const { version } = createRequire(import.meta.url)('@stowage/csi-adapter/package.json') as { version: string };
@@ -26,6 +29,7 @@ interface CsiArgs extends GlobalArgs {
   readonly name?: string;
   readonly nodeId?: string;
   readonly stateDir?: string;
+  readonly http?: string;
 }
 
 /**
@@ -59,16 +63,24 @@ export function csiCommand(context: CliContext): CommandModule<GlobalArgs, CsiAr
           defaultDescription: 'hostname',
         })
         .option('state-dir', { type: 'string', describe: 'State directory (env STOWAGE_STATE_DIR)' })
-        .example('$0 csi --endpoint unix:///run/csi/csi.sock --mode node', 'serve the node part of a CSI plugin'),
+        .option('http', HTTP_OPTION)
+        .example('$0 csi --endpoint unix:///run/csi/csi.sock --mode node', 'serve the node part of a CSI plugin')
+        .example('$0 csi --http 127.0.0.1:9808', 'and health, readiness and metrics over HTTP on loopback'),
     handler: async (args) => {
       const socket = csiSocketPath(args.endpoint ?? context.env.CSI_ENDPOINT ?? DEFAULT_CSI_ENDPOINT);
       if (args.name !== undefined) validatePluginName(args.name);
-      const config = await loadCliConfig(context, { config: args.config, stateDir: args.stateDir });
+      const config = await loadCliConfig(context, { config: args.config, stateDir: args.stateDir, http: args.http });
       const logger = createLogger({ level: config.logLevel });
       const stopped = stopSignal(logger);
+      const { http } = config.sections;
       await claimSocketPath(socket, logger);
-      const stowage = await composeFromConfig(config, { logger, cwd: context.cwd });
+      // As for `serve`: made before the engine, whose drivers report their cloud calls to it from their first.
+      const metrics = http.listen ? new OpsMetrics() : undefined;
+      const stowage = await composeFromConfig(config, { logger, cwd: context.cwd, telemetry: metrics?.telemetry });
+      metrics?.follow(stowage.engine, stowage.events);
+      const csiRequests = metrics ? CsiRequestMetrics.registeredIn(metrics.registry) : undefined;
       let server;
+      let ops: OpsServer | undefined;
       try {
         await stowage.engine.start();
         const defaultBacking = stowage.engine.backings().find((b) => b.isDefault)?.name ?? 'stowage';
@@ -80,17 +92,27 @@ export function csiCommand(context: CliContext): CommandModule<GlobalArgs, CsiAr
           version,
           nodeId: args.nodeId ?? hostname(),
           logger,
+          observe: csiRequests?.observe,
         });
+        ops = await startConfiguredOpsServer(http, { engine: stowage.engine, metrics, logger, events: stowage.events });
       } catch (error) {
+        await server?.close();
         await stowage.close();
         throw error;
       }
       logger.info(
-        { socket, mode: args.mode, stateDir: config.stateDir, backings: stowage.engine.backings() },
+        {
+          socket,
+          mode: args.mode,
+          stateDir: config.stateDir,
+          backings: stowage.engine.backings(),
+          http: ops ? ops.url : 'off',
+        },
         `stowage CSI plugin listening on unix://${socket}`,
       );
       const signal = await stopped;
       logger.info({ signal }, 'stopping: closing the socket, then the engine; published volumes stay recorded');
+      await ops?.close();
       await server.close();
       await stowage.close();
       logger.info({}, 'stopped');

@@ -6,10 +6,11 @@ import { DockerEngineApi, dockerConfirmsResend } from '../../docker/docker-conta
 import { forgettingReleased, ResentMounts } from '../../docker/resent-mounts.js';
 import { HoldsReconciler } from '../../docker/holds-reconciler.js';
 import { claimSocketPath, type PluginServer, startPluginServer } from '../../protocol/plugin-server.js';
-import { OpsMetrics, type OpsServer, startOpsServer } from '@stowage/http-api';
+import { OpsMetrics, type OpsServer } from '@stowage/http-api';
 import { PluginRequestMetrics } from '../../protocol/plugin-request-metrics.js';
 import { type CliContext, type ConnectionArgs, loadCliConfig } from '../cli-context.js';
 import { withConnectionOptions } from '../connection-options.js';
+import { HTTP_OPTION, startConfiguredOpsServer } from '../ops-endpoint.js';
 import { stopSignal } from '../stop-signal.js';
 
 /**
@@ -23,13 +24,7 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
     describe: 'Run the Docker volume plugin in the foreground',
     builder: (yargs) =>
       withConnectionOptions(yargs)
-        .option('http', {
-          type: 'string',
-          describe:
-            'Also serve /healthz, /readyz, /metrics and the /v1 volume API over HTTP on host:port ' +
-            '(env STOWAGE_HTTP_LISTEN); ' +
-            'off unless set, a token file (STOWAGE_HTTP_TOKEN_FILE) required off loopback',
-        })
+        .option('http', HTTP_OPTION)
         .example('$0 serve --socket /run/docker/plugins/stowage.sock', 'serve Docker on its plugin socket')
         .example('$0 serve --http 127.0.0.1:9803', 'and the HTTP ops endpoints on loopback'),
     handler: async (args) => {
@@ -74,17 +69,12 @@ export function serveCommand(context: CliContext): CommandModule<ConnectionArgs,
           resentMounts,
           observe: pluginRequests?.observe,
         });
-        if (http.listen && metrics) {
-          ops = await startOpsServer({
-            listen: http.listen,
-            tokenFile: http.tokenFile,
-            tls: http.certFile && http.keyFile ? { certFile: http.certFile, keyFile: http.keyFile } : undefined,
-            engine: stowage.engine,
-            metrics,
-            logger,
-            events: stowage.events,
-          });
-        }
+        ops = await startConfiguredOpsServer(http, {
+          engine: stowage.engine,
+          metrics,
+          logger,
+          events: stowage.events,
+        });
       } catch (error) {
         await server?.close();
         resentMounts?.close();
