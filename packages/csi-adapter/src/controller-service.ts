@@ -11,6 +11,7 @@ import type { Volume as CsiVolume } from './generated/csi/v1/Volume.js';
 import type { VolumeCapability__Output } from './generated/csi/v1/VolumeCapability.js';
 import { ErrorKind, isVolumeName, StowageError, type Volume, type VolumeEngine } from '@stowage/core';
 import { accessProfile, unsupportedReason } from './access-profile.js';
+import { offersCapacity } from './capacity.js';
 import { CsiError } from './csi-error.js';
 import { page } from './list-token.js';
 import type { OperationsInFlight } from './operations-in-flight.js';
@@ -33,7 +34,11 @@ export class ControllerService {
 
   async getCapabilities(): Promise<ControllerGetCapabilitiesResponse> {
     return {
-      capabilities: [{ rpc: { type: 'CREATE_DELETE_VOLUME' } }, { rpc: { type: 'LIST_VOLUMES' } }],
+      capabilities: [
+        { rpc: { type: 'CREATE_DELETE_VOLUME' } },
+        { rpc: { type: 'LIST_VOLUMES' } },
+        ...(offersCapacity(this.engine) ? [{ rpc: { type: 'GET_CAPACITY' as const } }] : []),
+      ],
     };
   }
 

@@ -1,5 +1,6 @@
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { HostOperations, Logger, VolumeEngine } from '@stowage/core';
+import { getCapacity } from './capacity.js';
 import { ControllerService } from './controller-service.js';
 import { csiProto } from './csi-proto.js';
 import { type CsiMode, servesController, servesNode } from './csi-mode.js';
@@ -68,6 +69,7 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
         controller.validateVolumeCapabilities(r),
       ),
       ListVolumes: unaryHandler('ListVolumes', logger, (r) => controller.listVolumes(r)),
+      GetCapacity: unaryHandler('GetCapacity', logger, (r) => getCapacity(engine, r)),
     });
   }
 

@@ -11,6 +11,7 @@ import {
   rm,
   rmdir,
   stat,
+  statfs,
   unlink,
 } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -80,6 +81,20 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
       await access(root, constants.W_OK);
     } catch (error) {
       throw StowageError.wrap(error, `the volume root ${root} is not writable`);
+    }
+  }
+
+  /**
+   * The bytes new volumes may still fill: the free space of the file system holding the root, as an unprivileged
+   * writer sees it (`bavail`, not `bfree`: the blocks reserved for root are not the volumes'). Every volume shares
+   * that space, with no quota of its own.
+   */
+  async capacity(): Promise<number> {
+    try {
+      const fs = await statfs(this.layout.root);
+      return fs.bavail * fs.bsize;
+    } catch (error) {
+      throw StowageError.wrap(error, `cannot read the free space of the volume root ${this.layout.root}`);
     }
   }
 

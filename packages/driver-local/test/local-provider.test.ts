@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorKind } from '@stowage/core';
 import { expectStowageError } from '@stowage/core/testing';
@@ -54,6 +56,24 @@ describe('ready', () => {
     await chmod(root, 0o500);
     await expect(provider.checkReady()).rejects.toThrow(/not writable/);
     await chmod(root, 0o700);
+  });
+});
+
+describe('capacity', () => {
+  it('is the free space of the file system holding the root, as df reports it', async () => {
+    const provider = await started();
+    const bytes = await provider.capacity();
+    const { stdout } = await promisify(execFile)('df', ['--block-size=1', '--output=avail', root]);
+    const df = Number(stdout.trim().split('\n').at(-1));
+    // Other processes write to the same file system between the two readings: they agree to within that.
+    expect(Math.abs(bytes - df)).toBeLessThan(64 * 1024 ** 2);
+    expect(bytes).toBeGreaterThan(0);
+  });
+
+  it('fails naming the root once it is gone', async () => {
+    const provider = await started();
+    await rm(root, { recursive: true });
+    await expect(provider.capacity()).rejects.toThrow(`cannot read the free space of the volume root ${root}`);
   });
 });
 

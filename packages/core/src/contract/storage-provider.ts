@@ -150,6 +150,15 @@ export interface StorageProvider<O extends object = OptionValues> {
   checkReady?(): Promise<void>;
 
   /**
+   * Optional: the bytes this backing can still give new volumes, as its storage says now (the free space of the file
+   * system holding its volumes). A CSI orchestrator asks it (GetCapacity) to decide where volumes fit. Leave it out
+   * where the question has no answer: storage that grows with its volumes (an elastic file system) or volumes made to
+   * order (a cloud disk); the CSI adapter then does not offer GetCapacity for this backing. Keep it cheap (one
+   * `statfs`), with no call billed per account, and never change anything.
+   */
+  capacity?(): Promise<number>;
+
+  /**
    * Creates the volume. Called only when no backing that may hold the name has it (see {@link inspect}); must still
    * be safe if another node creates the same name at once (end with one volume).
    */

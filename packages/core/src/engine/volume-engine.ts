@@ -214,6 +214,35 @@ export class VolumeEngine {
   }
 
   /**
+   * Whether the backing named `backing` (a name or alias; the default one when undefined) can say how many bytes it
+   * can still give new volumes ({@link StorageProvider.capacity}). Throws InvalidArgument for an unknown backing.
+   */
+  measuresCapacity(backing?: string): boolean {
+    return this.router.select(backing).capacity !== undefined;
+  }
+
+  /**
+   * The bytes the backing named `backing` (a name or alias; the default one when undefined) can still give new
+   * volumes, as its provider says now; undefined when it has no such answer (see {@link measuresCapacity}). Throws
+   * InvalidArgument for an unknown backing, BackendFailure when the provider cannot tell.
+   */
+  async capacity(backing?: string): Promise<number | undefined> {
+    this.assertStarted();
+    const provider = this.router.select(backing);
+    if (!provider.capacity) return undefined;
+    let bytes: number;
+    try {
+      bytes = await provider.capacity();
+    } catch (error) {
+      throw StowageError.wrap(error, `backing ${provider.name}: cannot tell its free capacity`);
+    }
+    if (!Number.isSafeInteger(bytes) || bytes < 0) {
+      throw StowageError.backendFailure(`backing ${provider.name}: its capacity ${bytes} is not a number of bytes`);
+    }
+    return bytes;
+  }
+
+  /**
    * Creates a volume, or returns the existing one when it was created with the same backing and options.
    * `options` may hold `backing` (a backing name or alias); the rest is validated against that provider.
    */

@@ -7,7 +7,14 @@ import { MotoCloud, startEfsStandIn, type EfsStandIn } from '@stowage/testkit/mo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, startCsi, type ServeProcess } from '../support/stowage-cli.js';
 import { CsiClient } from './csi-client.js';
-import { csiSanityBinary, runCsiSanity, sanityCounts, unexpectedSkips } from './csi-sanity.js';
+import {
+  csiSanityBinary,
+  GET_CAPACITY_SPEC,
+  LIFECYCLE_SPECS,
+  runCsiSanity,
+  sanityCounts,
+  unexpectedSkips,
+} from './csi-sanity.js';
 
 // A shared volume is a directory of the file system, with no size of its own: CreateVolume reports capacity 0
 // ("unknown", the spec's own example is an NFS share), so the spec comparing two capacities has nothing to compare.
@@ -86,8 +93,9 @@ describe('`stowage csi` on the shared backing (EFS on moto, bind mounts for NFS)
     expect(result.specs.filter((s) => s.state === 'failed')).toEqual([]);
     expect(result.exitCode, result.output.slice(-4000)).toBe(0);
     expect(unexpectedSkips(result, KNOWN_SKIPS)).toEqual([]);
-    for (const lifecycle of ['Node Service / should work', 'Node Service / should be idempotent']) {
-      expect(result.specs.find((s) => s.name === lifecycle)?.state, lifecycle).toBe('passed');
+    // GetCapacity with no parameters asks about the default backing, local here: offered and answered.
+    for (const spec of [...LIFECYCLE_SPECS, GET_CAPACITY_SPEC]) {
+      expect(result.specs.find((s) => s.name === spec)?.state, spec).toBe('passed');
     }
     expect(await mountsUnder(join(dir, 'sanity'))).toEqual([]);
     // Every volume it made went to the file system, none to the default (local) backing: the parameter picked it.

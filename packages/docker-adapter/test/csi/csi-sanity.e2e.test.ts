@@ -2,11 +2,18 @@ import { status } from '@grpc/grpc-js';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mountsUnder, unmountAllUnder } from '@stowage/testkit/docker';
+import { mountsUnder, runChecked, unmountAllUnder } from '@stowage/testkit/docker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, startCsi, type ServeProcess } from '../support/stowage-cli.js';
 import { CsiClient } from './csi-client.js';
-import { csiSanityBinary, runCsiSanity, sanityCounts, unexpectedSkips } from './csi-sanity.js';
+import {
+  csiSanityBinary,
+  GET_CAPACITY_SPEC,
+  LIFECYCLE_SPECS,
+  runCsiSanity,
+  sanityCounts,
+  unexpectedSkips,
+} from './csi-sanity.js';
 
 // The one skip that is not about a capability: a local volume is a directory with no size of its own, so CreateVolume
 // reports capacity 0 ("unknown", as the spec allows) and the spec comparing two capacities cannot compare anything.
@@ -55,9 +62,10 @@ describe('`stowage csi` on the local backing (root: real bind mounts)', () => {
     expect(result.specs.filter((s) => s.state === 'failed')).toEqual([]);
     expect(result.exitCode, result.output.slice(-4000)).toBe(0);
     expect(unexpectedSkips(result, KNOWN_SKIPS)).toEqual([]);
-    // The specs that publish for real (the volume lifecycle, NodePublish sent 10 times over) ran and passed.
-    for (const lifecycle of ['Node Service / should work', 'Node Service / should be idempotent']) {
-      expect(result.specs.find((s) => s.name === lifecycle)?.state, lifecycle).toBe('passed');
+    // The specs that publish for real (the volume lifecycle, NodePublish sent 10 times over) ran and passed, and so did
+    // GetCapacity's: the local backing has a number (its file system's free space), so it is advertised.
+    for (const spec of [...LIFECYCLE_SPECS, GET_CAPACITY_SPEC]) {
+      expect(result.specs.find((s) => s.name === spec)?.state, spec).toBe('passed');
     }
     expect(await mountsUnder(dir)).toEqual([]);
   });
@@ -103,6 +111,55 @@ describe('`stowage csi` on the local backing (root: real bind mounts)', () => {
       expect((await client.call('controller', 'DeleteVolume', { volume_id: 'e2e-data' })).error).toBeUndefined();
     } finally {
       client.close();
+    }
+  });
+
+  it("answers GetCapacity with the local root's free space, which a published volume's writes use up", async () => {
+    // A file system of its own, so nothing else writes to it between the readings: a 64 MiB tmpfs.
+    const root = join(dir, 'small-root');
+    await mkdir(root);
+    await runChecked('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', root]);
+    const small = `unix://${join(dir, 'small', 'csi.sock')}`;
+    await mkdir(join(dir, 'pods'), { recursive: true });
+    const plugin = await startCsi(
+      { ...env, STOWAGE_STATE_DIR: join(dir, 'small', 'state'), STOWAGE_LOCAL_ROOT: join(root, 'volumes') },
+      ['--endpoint', small],
+    );
+    const client = new CsiClient(small);
+    try {
+      const capacity = async () => {
+        const answer = await client.call<{ available_capacity: string }>('controller', 'GetCapacity', {});
+        expect(answer.error).toBeUndefined();
+        return Number(answer.answer?.available_capacity);
+      };
+      const MiB = 1024 ** 2;
+      const empty = await capacity();
+      expect(empty).toBeLessThanOrEqual(64 * MiB);
+      expect(empty).toBeGreaterThan(63 * MiB);
+
+      const volume = { volume_id: 'filler', volume_capability: mountCapability() };
+      expect(
+        (await client.call('controller', 'CreateVolume', { name: 'filler', volume_capabilities: [mountCapability()] }))
+          .error,
+      ).toBeUndefined();
+      const target = join(dir, 'pods', 'filler');
+      expect(
+        (await client.call('node', 'NodePublishVolume', { ...volume, target_path: target })).error,
+      ).toBeUndefined();
+      await writeFile(join(target, 'sixteen'), Buffer.alloc(16 * MiB, 1));
+      const used = empty - (await capacity());
+      expect(used).toBeGreaterThanOrEqual(16 * MiB);
+      expect(used).toBeLessThan(17 * MiB);
+
+      expect(
+        (await client.call('node', 'NodeUnpublishVolume', { volume_id: 'filler', target_path: target })).error,
+      ).toBeUndefined();
+      expect((await client.call('controller', 'DeleteVolume', { volume_id: 'filler' })).error).toBeUndefined();
+      expect(await capacity()).toBe(empty);
+    } finally {
+      client.close();
+      await plugin.stop();
+      await runChecked('umount', [root]);
     }
   });
 });

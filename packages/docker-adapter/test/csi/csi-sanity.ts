@@ -100,3 +100,10 @@ export function unexpectedSkips(run: SanityRun, knownSkips: ReadonlySet<string> 
 export function sanityCounts(run: SanityRun): string {
   return ['passed', 'failed', 'skipped', 'pending'].map((s) => `${run.count(s)} ${s}`).join(', ');
 }
+
+/** The specs that publish for real: the volume lifecycle, NodePublish sent 10 times over in the idempotent one. */
+export const LIFECYCLE_SPECS = ['Node Service / should work', 'Node Service / should be idempotent'] as const;
+
+/** The spec that runs GetCapacity (with no parameters) once GET_CAPACITY is advertised. */
+export const GET_CAPACITY_SPEC =
+  'Controller Service [Controller Server] / GetCapacity / should return capacity (no optional values added)';
