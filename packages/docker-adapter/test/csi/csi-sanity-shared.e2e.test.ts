@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, startCsi, type ServeProcess } from '../support/stowage-cli.js';
 import { CsiClient } from './csi-client.js';
 import {
+  CAPACITY_UNKNOWN_SKIP,
   csiSanityBinary,
   GET_CAPACITY_SPEC,
   LIFECYCLE_SPECS,
@@ -18,7 +19,7 @@ import {
 
 // A shared volume is a directory of the file system, with no size of its own: CreateVolume reports capacity 0
 // ("unknown", the spec's own example is an NFS share), so the spec comparing two capacities has nothing to compare.
-const KNOWN_SKIPS = new Set(['capacity of the volume is unknown']);
+const KNOWN_SKIPS = new Set([CAPACITY_UNKNOWN_SKIP]);
 
 /** The plugin's JSON log lines. */
 const logEntries = (stdout: string): Record<string, unknown>[] =>

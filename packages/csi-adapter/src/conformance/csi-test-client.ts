@@ -1,0 +1,43 @@
+import { credentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import { csiProto } from '../csi-proto.js';
+
+type Callback<Res> = (error: ServiceError | null, answer?: Res) => void;
+
+/** The answer of one call: the response, or the gRPC error (its `code` a `status`). */
+export interface CsiCallResult<Res> {
+  readonly answer?: Res;
+  readonly error?: ServiceError;
+}
+
+/** A CSI client on a unix socket for tests, as a CO dials the plugin: each call a promise of answer or error. */
+export class CsiTestClient {
+  private readonly clients: Record<'identity' | 'controller' | 'node', Client>;
+
+  /** @param endpoint `unix:///path/to/csi.sock` */
+  constructor(endpoint: string) {
+    const v1 = csiProto().csi.v1;
+    this.clients = {
+      identity: new v1.Identity(endpoint, credentials.createInsecure()),
+      controller: new v1.Controller(endpoint, credentials.createInsecure()),
+      node: new v1.Node(endpoint, credentials.createInsecure()),
+    };
+  }
+
+  /** Calls `service.method` (`controller`, `CreateVolume`) with a request as csi.proto spells it (snake_case). */
+  call<Res = Record<string, unknown>>(
+    service: 'identity' | 'controller' | 'node',
+    method: string,
+    request: object,
+  ): Promise<CsiCallResult<Res>> {
+    const client = this.clients[service] as unknown as Record<string, (r: object, cb: Callback<Res>) => void>;
+    const fn = client[method];
+    if (!fn) throw new Error(`no CSI method ${service}.${method}`);
+    return new Promise((resolve) =>
+      fn.call(client, request, (error, answer) => resolve(error ? { error } : { answer })),
+    );
+  }
+
+  close(): void {
+    for (const client of Object.values(this.clients)) client.close();
+  }
+}
