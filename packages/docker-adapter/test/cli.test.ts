@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { TLS_FIXTURES } from '@stowage/testkit/tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PluginClient } from '../src/client/plugin-client.js';
-import { CLI, buildCli, cliEnv, runStowage, startServe, type ServeProcess } from './support/stowage-cli.js';
+import {
+  CLI,
+  buildCli,
+  cliEnv,
+  runStowage,
+  startServe,
+  listeningLog,
+  type ServeProcess,
+} from './support/stowage-cli.js';
 
 // turbo builds the package before its tests; rebuilding here while other files run the CLI could hand them a
 // half-written dist, so build only when there is none (a bare `vitest run` on a fresh checkout).
@@ -188,11 +196,7 @@ describe('stowage serve', () => {
 
   it('serves the HTTP ops endpoints beside the socket with --http, and stops both on SIGTERM', async () => {
     serving = await startServe(env, ['--http', '127.0.0.1:0']);
-    const started = serving
-      .stdout()
-      .split('\n')
-      .find((line) => line.includes('stowage plugin listening on'));
-    const { http } = JSON.parse(started ?? '{}') as { http: string };
+    const { http } = listeningLog(serving) as { http: string };
     expect(http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await (await fetch(`${http}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${http}/readyz`)).json()).toEqual({ status: 'ready', backings: ['local'] });
@@ -230,11 +234,7 @@ describe('stowage serve', () => {
       { ...env, STOWAGE_HTTP_CERT_FILE: TLS_FIXTURES.cert, STOWAGE_HTTP_KEY_FILE: TLS_FIXTURES.key },
       ['--http', '127.0.0.1:0'],
     );
-    const started = serving
-      .stdout()
-      .split('\n')
-      .find((line) => line.includes('stowage plugin listening on'));
-    const { http } = JSON.parse(started ?? '{}') as { http: string };
+    const { http } = listeningLog(serving) as { http: string };
     expect(http).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const ca = await readFile(TLS_FIXTURES.cert);
     const status = await new Promise<number>((resolve, reject) => {

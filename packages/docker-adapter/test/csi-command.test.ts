@@ -6,7 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { parsePrometheusText } from '@stowage/testkit/prometheus';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CsiClient } from './csi/csi-client.js';
-import { CLI, buildCli, cliEnv, runStowage, startCsi, type ServeProcess } from './support/stowage-cli.js';
+import { CLI, buildCli, cliEnv, runStowage, startCsi, listeningLog, type ServeProcess } from './support/stowage-cli.js';
 
 // As in cli.test.ts: build only when there is no dist (turbo builds it before the tests).
 beforeAll(async () => {
@@ -75,11 +75,7 @@ describe('stowage csi', () => {
   it('serves health, readiness, the /v1 API and CSI call metrics over HTTP with --http, and stops both', async () => {
     const endpoint = `unix://${join(dir, 'csi.sock')}`;
     csi = await startCsi(env, ['--endpoint', endpoint, '--http', '127.0.0.1:0']);
-    const started = csi
-      .stdout()
-      .split('\n')
-      .find((line) => line.includes('stowage CSI plugin listening on'));
-    const { http } = JSON.parse(started ?? '{}') as { http: string };
+    const { http } = listeningLog(csi) as { http: string };
     expect(http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await (await fetch(`${http}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${http}/readyz`)).json()).toEqual({ status: 'ready', backings: ['local'] });
@@ -128,11 +124,7 @@ describe('stowage csi', () => {
   it('takes the ops server from the same variables as stowage serve (STOWAGE_HTTP_LISTEN)', async () => {
     const endpoint = `unix://${join(dir, 'csi.sock')}`;
     csi = await startCsi({ ...env, STOWAGE_HTTP_LISTEN: '127.0.0.1:0' }, ['--endpoint', endpoint]);
-    const started = csi
-      .stdout()
-      .split('\n')
-      .find((line) => line.includes('stowage CSI plugin listening on'));
-    const { http } = JSON.parse(started ?? '{}') as { http: string };
+    const { http } = listeningLog(csi) as { http: string };
     expect((await fetch(`${http}/healthz`)).status).toBe(200);
   });
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { expect } from 'vitest';
 
 /** One spec of a csi-sanity run. */
 export interface SanitySpec {
@@ -103,3 +104,19 @@ export const LIFECYCLE_SPECS = ['Node Service / should work', 'Node Service / sh
 /** The spec that runs GetCapacity (with no parameters) once GET_CAPACITY is advertised. */
 export const GET_CAPACITY_SPEC =
   'Controller Service [Controller Server] / GetCapacity / should return capacity (no optional values added)';
+
+/**
+ * Asserts a csi-sanity run passed as the conformance kit requires: no failure, exit 0, no skip but for unadvertised
+ * capabilities and `knownSkips`, and each of `mustPass` (the lifecycle specs at least) run and passed.
+ */
+export function expectSanityPassed(
+  run: SanityRun,
+  options: { knownSkips?: readonly string[]; mustPass?: readonly string[] } = {},
+): void {
+  expect(run.specs.filter((s) => s.state === 'failed')).toEqual([]);
+  expect(run.exitCode, run.output.slice(-4000)).toBe(0);
+  expect(unexpectedSkips(run, new Set(options.knownSkips ?? [CAPACITY_UNKNOWN_SKIP]))).toEqual([]);
+  for (const spec of [...LIFECYCLE_SPECS, ...(options.mustPass ?? [])]) {
+    expect(run.specs.find((s) => s.name === spec)?.state, spec).toBe('passed');
+  }
+}

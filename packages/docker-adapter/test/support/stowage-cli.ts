@@ -52,6 +52,16 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** The fields of the log line saying a `serve` or `csi` process listens (`http`: the ops server's URL or `off`). */
+export function listeningLog(process: ServeProcess): Record<string, unknown> {
+  const line = process
+    .stdout()
+    .split('\n')
+    .find((l) => l.includes('plugin listening on'));
+  if (line === undefined) throw new Error(`no "listening" line in:\n${process.stdout()}`);
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
 /** Starts `stowage serve` and resolves once it logs that it listens. */
 export function startServe(env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<ServeProcess> {
   return startDaemon('serve', 'stowage plugin listening on', env, args);
