@@ -105,6 +105,20 @@ export function runConformanceSuite(name: string, setup: () => Promise<Conforman
       });
     });
 
+    describe('capacity', () => {
+      it('reports the room left for new volumes in whole bytes through the engine, or declares none', async () => {
+        const backing = h.provider.name;
+        if (h.provider.inner.capacity) {
+          expect(h.engine.measuresCapacity(backing)).toBe(true);
+          const bytes = await h.engine.capacity(backing);
+          expect(Number.isSafeInteger(bytes) && (bytes as number) >= 0, `capacity ${bytes}`).toBe(true);
+        } else {
+          expect(h.engine.measuresCapacity(backing)).toBe(false);
+          expect(await h.engine.capacity(backing)).toBeUndefined();
+        }
+      });
+    });
+
     describe('option validation', () => {
       it('refuses an unknown option with InvalidArgument naming it, and creates nothing', async () => {
         const n = h.name('unknown-option');

@@ -22,7 +22,13 @@ export class CountingProvider implements StorageProvider {
   private readonly handles = new Map<string, VolumeHandle>();
   private readonly mountedRefs = new Map<string, string | undefined>();
 
-  constructor(readonly inner: StorageProvider) {}
+  /** The inner provider's, when it has one: whether a backing has a capacity at all is what the engine reads. */
+  readonly capacity?: () => Promise<number>;
+
+  constructor(readonly inner: StorageProvider) {
+    const { capacity } = inner;
+    if (capacity) this.capacity = () => capacity.call(inner);
+  }
 
   get name(): string {
     return this.inner.name;
