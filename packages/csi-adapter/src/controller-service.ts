@@ -11,7 +11,7 @@ import type { Volume as CsiVolume } from './generated/csi/v1/Volume.js';
 import type { VolumeCapability__Output } from './generated/csi/v1/VolumeCapability.js';
 import { ErrorKind, isVolumeName, StowageError, type Volume, type VolumeEngine } from '@stowage/core';
 import { accessProfile, unsupportedReason } from './access-profile.js';
-import { offersCapacity } from './capacity.js';
+import { offersCapacity } from './available-capacity.js';
 import { CsiError } from './csi-error.js';
 import { page } from './list-token.js';
 import type { OperationsInFlight } from './operations-in-flight.js';

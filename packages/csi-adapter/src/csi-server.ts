@@ -1,6 +1,6 @@
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { HostOperations, Logger, VolumeEngine } from '@stowage/core';
-import { getCapacity } from './capacity.js';
+import { getCapacity } from './available-capacity.js';
 import { ControllerService } from './controller-service.js';
 import { csiProto } from './csi-proto.js';
 import { type CsiMode, servesController, servesNode } from './csi-mode.js';

@@ -12,7 +12,7 @@ import {
 } from '@stowage/core';
 import { LocalProvider } from '@stowage/driver-local';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getCapacity } from '../src/capacity.js';
+import { getCapacity } from '../src/available-capacity.js';
 import { ControllerService } from '../src/controller-service.js';
 import type { GetCapacityRequest__Output } from '../src/generated/csi/v1/GetCapacityRequest.js';
 import { OperationsInFlight } from '../src/operations-in-flight.js';
