@@ -64,6 +64,18 @@ async function pluginProgram(): Promise<string[]> {
   return config.entrypoint.slice(0, -1);
 }
 
+/** Every workload of a kind, with its pod spec and its stowage container; at least one. */
+async function workloads(
+  kind: 'Deployment' | 'DaemonSet',
+): Promise<{ name: string; spec: PodSpec; plugin: Container }[]> {
+  const found = (await kubernetesManifests()).filter((m) => m.kind === kind);
+  expect(found.length, kind).toBeGreaterThan(0);
+  return found.map((m) => {
+    const spec = m.spec?.template?.spec as PodSpec;
+    return { name: m.metadata.name, spec, plugin: stowageContainer(spec) };
+  });
+}
+
 function stowageContainer(spec: PodSpec): Container {
   const found = spec.containers.find((c) => c.name === 'stowage');
   if (!found) throw new Error(`no stowage container among ${spec.containers.map((c) => c.name).join(', ')}`);
@@ -166,16 +178,12 @@ describe('packaging/kubernetes', () => {
   });
 
   it("registers the node plugin's socket with the kubelet where the plugin listens", async () => {
-    const daemonSets = (await kubernetesManifests()).filter((m) => m.kind === 'DaemonSet');
-    expect(daemonSets.length).toBeGreaterThan(0);
-    for (const daemonSet of daemonSets) {
-      const spec = daemonSet.spec?.template?.spec as PodSpec;
-      const plugin = stowageContainer(spec);
+    for (const { name: daemonSet, spec, plugin } of await workloads('DaemonSet')) {
       const socket = socketOf(flag(plugin.args ?? [], '--endpoint'));
       const hostSocket = hostPathOf(spec, plugin, socket);
       const name = defaultPluginName(envValue(plugin, 'STOWAGE_DRIVERS') ?? '');
       // The kubelet's convention for a driver's socket directory.
-      expect(hostSocket, daemonSet.metadata.name).toBe(`/var/lib/kubelet/plugins/${name}/csi.sock`);
+      expect(hostSocket, daemonSet).toBe(`/var/lib/kubelet/plugins/${name}/csi.sock`);
 
       const registrar = sidecar(spec, 'node-driver-registrar');
       const registrarArgs = registrar.args ?? [];
@@ -195,13 +203,9 @@ describe('packaging/kubernetes', () => {
   });
 
   it("gives the controller's provisioner and probe the plugin's socket", async () => {
-    const deployments = (await kubernetesManifests()).filter((m) => m.kind === 'Deployment');
-    expect(deployments.length).toBeGreaterThan(0);
-    for (const deployment of deployments) {
-      const spec = deployment.spec?.template?.spec as PodSpec;
-      const plugin = stowageContainer(spec);
+    for (const { name: deployment, spec, plugin } of await workloads('Deployment')) {
       const socket = volumeOf(plugin, socketOf(flag(plugin.args ?? [], '--endpoint')));
-      expect(socket, deployment.metadata.name).toBeDefined();
+      expect(socket, deployment).toBeDefined();
       for (const name of ['csi-provisioner', 'liveness-probe']) {
         const container = sidecar(spec, name);
         expect(volumeOf(container, flag(container.args ?? [], '--csi-address') as string), name).toEqual(socket);
