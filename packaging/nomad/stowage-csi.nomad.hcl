@@ -60,7 +60,8 @@ job "stowage-csi" {
           entrypoint = ["/usr/local/bin/node", "/opt/stowage/dist/cli/main.js"]
           # No --endpoint: Nomad sets CSI_ENDPOINT to unix:///csi/csi.sock (mount_dir below), which `stowage csi` reads.
           args = ["csi", "--mode", "both", "--state-dir", "/var/lib/stowage-csi/${group.value}"]
-          # Mounts (bind mounts onto Nomad's target paths, EBS file systems) need CAP_SYS_ADMIN and the host's devices.
+          # Mounts (bind mounts onto Nomad's target paths, EBS file systems) need CAP_SYS_ADMIN and the host's devices;
+          # the client's docker plugin configuration must have allow_privileged = true.
           privileged = true
           # The host's network: EC2 instance metadata (IMDSv2 answers one hop only) and the host's name as node id.
           network_mode = "host"
