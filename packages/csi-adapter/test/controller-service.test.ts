@@ -1,26 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControllerService } from '../src/controller-service.js';
-import type { CreateVolumeRequest__Output } from '../src/generated/csi/v1/CreateVolumeRequest.js';
 import { OperationsInFlight } from '../src/operations-in-flight.js';
 import { blockCapability, mountCapability } from './support/capabilities.js';
 import { expectCode } from './support/expect-code.js';
+import { createRequest } from './support/requests.js';
 import { FakeHost } from './support/fake-host.js';
 import { type LocalEngine, startLocalEngine } from './support/local-engine.js';
-
-function createRequest(overrides: Partial<CreateVolumeRequest__Output> = {}): CreateVolumeRequest__Output {
-  return {
-    name: 'vol1',
-    capacity_range: null,
-    volume_capabilities: [mountCapability()],
-    parameters: {},
-    secrets: {},
-    volume_content_source: null,
-    accessibility_requirements: null,
-    mutable_parameters: {},
-    ...overrides,
-  };
-}
 
 describe('ControllerService on the local backing', () => {
   let local: LocalEngine;

@@ -12,8 +12,8 @@ import { NodeService } from '../src/node-service.js';
 import { OperationsInFlight } from '../src/operations-in-flight.js';
 import { publishCaller } from '../src/publish-caller.js';
 import { hasTopology } from '../src/topology.js';
-import { mountCapability } from './support/capabilities.js';
 import { expectCode } from './support/expect-code.js';
+import { createRequest as createVolume, publishRequest } from './support/requests.js';
 import { FakeHost } from './support/fake-host.js';
 import { silentLogger } from './support/local-engine.js';
 import { type PlacedEngine, startPlacedEngine } from './support/placed-engine.js';
@@ -24,19 +24,8 @@ const NODE_TOPOLOGY = { ...REGION, 'topology.stowage.io/zone': 'eu-west-1b' };
 // Budgets here run out for certain: a held backend call waits for the test, never for the clock.
 const OVERDUE = { budgetMs: 5 };
 
-function createRequest(overrides: Partial<CreateVolumeRequest__Output> = {}): CreateVolumeRequest__Output {
-  return {
-    name: 'vol1',
-    capacity_range: { required_bytes: String(GiB), limit_bytes: '0' },
-    volume_capabilities: [mountCapability()],
-    parameters: {},
-    secrets: {},
-    volume_content_source: null,
-    accessibility_requirements: null,
-    mutable_parameters: {},
-    ...overrides,
-  };
-}
+const createRequest = (overrides: Partial<CreateVolumeRequest__Output> = {}) =>
+  createVolume({ capacity_range: { required_bytes: String(GiB), limit_bytes: '0' }, ...overrides });
 
 describe('the CSI services on a sized, zone-bound backing (EBS without the cloud)', () => {
   let placed: PlacedEngine;
@@ -152,17 +141,7 @@ describe('the CSI services on a sized, zone-bound backing (EBS without the cloud
 
   describe('NodePublish of a slow attach', () => {
     let target: string;
-    const publish = (overrides: Partial<NodePublishVolumeRequest__Output> = {}): NodePublishVolumeRequest__Output => ({
-      volume_id: 'vol1',
-      publish_context: {},
-      staging_target_path: '',
-      target_path: target,
-      volume_capability: mountCapability(),
-      readonly: false,
-      secrets: {},
-      volume_context: {},
-      ...overrides,
-    });
+    const publish = (overrides: Partial<NodePublishVolumeRequest__Output> = {}) => publishRequest(target, overrides);
     const callers = () =>
       placed.engine
         .holds()
