@@ -6,10 +6,8 @@ import { mountsUnder, unmountAllUnder } from '@stowage/testkit/docker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, startCsi, type ServeProcess } from '../support/stowage-cli.js';
 import { CsiClient } from './csi-client.js';
-import { csiSanityBinary, runCsiSanity } from './csi-sanity.js';
+import { csiSanityBinary, expectSanityPassed, runCsiSanity } from './csi-sanity.js';
 
-// What csi-sanity says when it skips a spec for a capability this plugin does not advertise.
-const UNADVERTISED = /not supported|does not have single node multi writer capability/;
 // The one skip that is not about a capability: a local volume is a directory with no size of its own, so CreateVolume
 // reports capacity 0 ("unknown", as the spec allows) and the spec comparing two capacities cannot compare anything.
 const KNOWN_SKIPS = new Set(['capacity of the volume is unknown']);
@@ -52,19 +50,7 @@ describe('`stowage csi` on the local backing (root: real bind mounts)', () => {
       stagingDir: join(dir, 'sanity', 'staging'),
       report: join(dir, 'sanity-report.json'),
     });
-    const counts = ['passed', 'failed', 'skipped', 'pending'].map((s) => `${result.count(s)} ${s}`).join(', ');
-    console.log(`csi-sanity v5.6.0 against stowage csi (local): ${counts}`);
-
-    expect(result.specs.filter((s) => s.state === 'failed')).toEqual([]);
-    expect(result.exitCode, result.output.slice(-4000)).toBe(0);
-    const unexpectedSkips = result.specs.filter(
-      (s) => s.state === 'skipped' && !UNADVERTISED.test(s.message) && !KNOWN_SKIPS.has(s.message),
-    );
-    expect(unexpectedSkips).toEqual([]);
-    // The specs that publish for real (the volume lifecycle, NodePublish sent 10 times over) ran and passed.
-    for (const lifecycle of ['Node Service / should work', 'Node Service / should be idempotent']) {
-      expect(result.specs.find((s) => s.name === lifecycle)?.state, lifecycle).toBe('passed');
-    }
+    expectSanityPassed(result, 'local', KNOWN_SKIPS);
     expect(await mountsUnder(dir)).toEqual([]);
   });
 
