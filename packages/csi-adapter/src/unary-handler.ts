@@ -1,5 +1,6 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from '@stowage/core';
+import { callSummary } from './call-summary.js';
 import { toCsiFailure } from './csi-error.js';
 
 /** One CSI method as the services implement it: a request in, a promised response out, errors thrown. */
@@ -8,7 +9,8 @@ export type CsiMethod<Req, Res> = (request: Req) => Promise<Res>;
 /**
  * Adapts a promise-returning method to grpc-js' callback form: every throw becomes the status the spec prescribes
  * ({@link toCsiFailure}), logged once with the method's name, so no service answers or logs an error its own way.
- * Requests are not logged whole: `secrets` fields carry credentials.
+ * Each call is logged at debug level by its identifying fields only ({@link callSummary}): `secrets` fields carry
+ * credentials.
  */
 export function unaryHandler<Req, Res>(
   method: string,
@@ -16,6 +18,7 @@ export function unaryHandler<Req, Res>(
   run: CsiMethod<Req, Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
+    logger.debug({ method, ...callSummary(call.request) }, `${method} called`);
     run(call.request).then(
       (response) => callback(null, response),
       (error: unknown) => {
