@@ -11,7 +11,8 @@
 # live there too, shared with scripts/csi-sanity.sh).
 set -euo pipefail
 
-# API 1.56; its go.mod says `go 1.24`-something: Go 1.21 and later fetch a newer toolchain themselves.
+# API 1.56. Its go.mod asks for a newer Go than some machines have: Go 1.21 and later fetch the toolchain a module
+# needs themselves from the module proxy (GOTOOLCHAIN=auto); older ones cannot, so they are refused here.
 MOBY_VERSION=v2.0.0-beta.24
 RUNC_VERSION=v1.5.3
 GO_MIN_MINOR=21
@@ -64,7 +65,9 @@ module stowage.invalid/swarm-engine
 go 1.21
 EOF
   (cd "$src" && go_env "$GO" get "github.com/moby/moby/v2/cmd/dockerd@$MOBY_VERSION" >&2)
-  (cd "$src" && go_env "$GO" build -o "$DOCKERD.tmp" github.com/moby/moby/v2/cmd/dockerd >&2)
+  # Without it the engine reports its version as "library-import" (moby's default for a build as a dependency).
+  ldflags="-X github.com/moby/moby/v2/dockerversion.Version=${MOBY_VERSION#v}"
+  (cd "$src" && go_env "$GO" build -ldflags "$ldflags" -o "$DOCKERD.tmp" github.com/moby/moby/v2/cmd/dockerd >&2)
   mv "$DOCKERD.tmp" "$DOCKERD"
 fi
 

@@ -12,6 +12,7 @@ import {
 } from '@stowage/testkit/docker';
 import { engineApi, engineApiOk } from './engine-api.js';
 import { buildCsiPlugin, PLUGIN_VERSION } from './managed-plugin-build.js';
+import { managedPluginPid } from './managed-plugin-process.js';
 import { swarmEngineBinaries } from './swarm-engine-build.js';
 import { TeardownSteps } from './teardown-steps.js';
 
@@ -98,9 +99,55 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', () => 
     const service = await api<SwarmService>('GET', `/services/${SERVICE}`);
     await api('POST', `/services/${service.ID}/update?version=${service.Version.Index}`, change(service.Spec));
   };
+  /** A service of `replicas` tasks mounting the cluster volume at /data, each running `script` once. */
+  const createService = (script: string, replicas = 1) =>
+    api('POST', '/services/create', {
+      Name: SERVICE,
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: image,
+          Command: ['sh', '-c', `${script}; sleep 3600`],
+          Mounts: [{ Type: 'cluster', Source: VOLUME, Target: '/data' }],
+          // `sh` as PID 1 ignores SIGTERM: a short grace period keeps each replacement from waiting 10 s.
+          StopGracePeriod: 1_000_000_000,
+        },
+      },
+      Mode: { Replicated: { Replicas: replicas } },
+    });
+  /** Removes the service and waits until its containers are gone and the node has unpublished the volume. */
+  const removeService = async (): Promise<void> => {
+    const service = await api<SwarmService>('GET', `/services/${SERVICE}`);
+    await api('DELETE', `/services/${service.ID}`);
+    await waitUntil(
+      'the task containers to be removed',
+      async () => {
+        const out = await engine.dockerOk(['ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${SERVICE}`]);
+        return out.trim() === '' ? true : undefined;
+      },
+      SWARM_WAIT,
+    );
+    // The node agent unpublishes once no task uses the volume and reports it; the manager then clears its status.
+    await waitUntil(
+      `${VOLUME} to be unpublished from the node`,
+      async () => {
+        const volume = await api<ClusterVolume>('GET', `/volumes/${VOLUME}`);
+        const published = volume.ClusterVolume?.PublishStatus ?? [];
+        return published.length === 0 && (await mountsUnder(publishedPath())).length === 0 ? true : undefined;
+      },
+      { ...SWARM_WAIT, describe: async () => JSON.stringify(await api('GET', `/volumes/${VOLUME}`)) },
+    );
+  };
   /** `cat` in a task's container (Debian's CLI can exec in a container the newer engine runs). */
   const readInTask = async (container: string, file: string): Promise<string> =>
     engine.dockerOk(['exec', container, 'cat', file]);
+  /** The lines of a mountinfo that name the volume (its directory) or its published path (the swarm volume id). */
+  const volumeMounts = (mountinfo: string): string[] =>
+    mountinfo.split('\n').filter((line) => line.includes(`/volumes/${VOLUME}/`) || line.includes(swarmVolumeId));
+  /** The mount points of the volume in the plugin's own mount namespace, where its bind mounts are made. */
+  const mountsInPlugin = async (): Promise<string[]> =>
+    volumeMounts(await readFile(`/proc/${await managedPluginPid(pluginId)}/mountinfo`, 'utf8')).map(
+      (line) => line.split(' ')[4] as string,
+    );
   /** The CSI calls the plugin logged (debug level: method and volume), in order, from the engine's log. */
   const pluginCalls = async (): Promise<string[]> => {
     const log = await readFile(engine.logFile, 'utf8');
@@ -120,7 +167,8 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', () => 
     dataDir = await mkdtemp('/tmp/stowage-e2e-csi-data-');
     engine = await DockerEngine.start({ label: 'swarm-cluster-volume', binaries });
     image = await importBusyboxImage(engine);
-  });
+    // scripts/dev.sh setup builds the engine before the tests; a first run of this file alone waits for the build.
+  }, 30 * 60_000);
 
   afterAll(async () => {
     const teardown = new TeardownSteps();
@@ -237,20 +285,8 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', () => 
   });
 
   it("publishes it to a service's task, which writes into the host directory", async () => {
-    await api('POST', '/services/create', {
-      Name: SERVICE,
-      TaskTemplate: {
-        ContainerSpec: {
-          Image: image,
-          // Every task appends its hostname (its container's short id) once: a later task sees the earlier lines.
-          Command: ['sh', '-c', 'hostname >> /data/tasks; sleep 3600'],
-          Mounts: [{ Type: 'cluster', Source: VOLUME, Target: '/data' }],
-          // `sh` as PID 1 ignores SIGTERM: a short grace period keeps each replacement from waiting 10 s.
-          StopGracePeriod: 1_000_000_000,
-        },
-      },
-      Mode: { Replicated: { Replicas: 1 } },
-    });
+    // Every task appends its hostname (its container's short id) once: a later task sees the earlier lines.
+    await createService('hostname >> /data/tasks');
     const [first] = await waitForTasks(1);
     const firstHost = first!.slice(0, 12);
     const lines = await waitUntil(
@@ -264,6 +300,7 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', () => 
     expect(lines.trim().split('\n')).toEqual([firstHost]);
     // Published where Swarm asks, the plugin's propagated mount under the swarm volume id, which the host sees.
     expect(await mountsUnder(publishedPath())).toEqual([publishedPath()]);
+    expect(await mountsInPlugin()).toEqual([`/data/published/${swarmVolumeId}`]);
     verified.push(`task ${firstHost} wrote through ${publishedPath()} (a mount on the host) into the volume`);
   });
 
@@ -308,29 +345,39 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', () => 
     verified.push(`updated: new tasks ${fresh.map((c) => c.slice(0, 12)).join(', ')} read the replaced tasks' lines`);
   });
 
-  it('unpublishes when the service goes and deletes the volume and its data when the volume goes', async () => {
-    const service = await api<SwarmService>('GET', `/services/${SERVICE}`);
-    await api('DELETE', `/services/${service.ID}`);
-    await waitUntil(
-      'the task containers to be removed',
+  it('unpublishes the volume from the node when the service goes, leaving no mount', async () => {
+    await removeService();
+    expect(existsSync(publishedPath())).toBe(false);
+    expect(volumeMounts(await readFile('/proc/self/mountinfo', 'utf8'))).toEqual([]);
+    expect(await mountsInPlugin()).toEqual([]);
+    verified.push(`service removed: ${publishedPath()} unmounted and removed, on the host and in the plugin`);
+  });
+
+  it('keeps the volume and its data across a restart of the plugin (disable, enable)', async () => {
+    const before = await readFile(join(volumeDataDir(), '_data', 'tasks'), 'utf8');
+    // -f: the engine counts the cluster volume as a use of the plugin.
+    await engine.dockerOk(['plugin', 'disable', '-f', PLUGIN]);
+    await engine.dockerOk(['plugin', 'enable', PLUGIN]);
+    // The restarted plugin finds the volume in its journal on the host directory: NodePublish would be NOT_FOUND
+    // otherwise, and the task would never start.
+    await createService('hostname >> /data/tasks');
+    const [reader] = await waitForTasks(1);
+    const text = await waitUntil(
+      'the task after the restart to write /data/tasks',
       async () => {
-        const out = await engine.dockerOk(['ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${SERVICE}`]);
-        return out.trim() === '' ? true : undefined;
+        const read = await readInTask(reader!, '/data/tasks');
+        return read.includes(reader!.slice(0, 12)) ? read : undefined;
       },
       SWARM_WAIT,
     );
-    // The node agent unpublishes once no task uses the volume, then reports it; the manager then marks it unpublished.
-    await waitUntil(
-      `${VOLUME} to be unpublished from the node`,
-      async () => {
-        const volume = await api<ClusterVolume>('GET', `/volumes/${VOLUME}`);
-        const published = volume.ClusterVolume?.PublishStatus ?? [];
-        return published.length === 0 && (await mountsUnder(publishedPath())).length === 0 ? true : undefined;
-      },
-      { ...SWARM_WAIT, describe: async () => JSON.stringify(await api('GET', `/volumes/${VOLUME}`)) },
+    expect(text.startsWith(before)).toBe(true);
+    await removeService();
+    verified.push(
+      `plugin disabled and enabled: a new task ${reader!.slice(0, 12)} read the ${before.trim().split('\n').length} earlier lines`,
     );
-    expect(existsSync(publishedPath())).toBe(false);
+  });
 
+  it('deletes the volume and its data when the volume goes', async () => {
     // Swarm refuses to remove a volume some node still has published; it is unpublished now, so this is accepted.
     await api('DELETE', `/volumes/${VOLUME}`);
     await waitUntil(
@@ -344,9 +391,8 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', () => 
       SWARM_WAIT,
     );
 
-    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-    const left = mountinfo.split('\n').filter((line) => line.includes(VOLUME) || line.includes(swarmVolumeId));
-    expect(left).toEqual([]);
+    expect(volumeMounts(await readFile('/proc/self/mountinfo', 'utf8'))).toEqual([]);
+    expect(await mountsInPlugin()).toEqual([]);
     const calls = await pluginCalls();
     expect(calls).toEqual(
       expect.arrayContaining(['CreateVolume', 'NodePublishVolume', 'NodeUnpublishVolume', 'DeleteVolume']),
@@ -354,7 +400,7 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', () => 
     // Neither is advertised (swarmkit #3178, #3276): Swarm must not have sent them.
     for (const never of ['NodeStageVolume', 'ControllerPublishVolume']) expect(calls).not.toContain(never);
     verified.push(
-      `removed: published path gone, no mount of ${VOLUME} in /proc/self/mountinfo, ${volumeDataDir()} deleted`,
+      `removed: published path gone, no mount of ${VOLUME} on the host or in the plugin, ${volumeDataDir()} deleted`,
     );
     verified.push(`CSI calls the plugin logged, in order: ${collapseRuns(calls).join(' ')}`);
   });
