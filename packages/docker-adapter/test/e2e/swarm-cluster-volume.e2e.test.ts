@@ -55,7 +55,9 @@ interface SwarmTask {
 // none of their commands, so everything about them goes through the Engine API. The plugin runs in the engine's
 // plugin container, its socket under that engine's exec root: nothing here competes for a machine-wide socket, and
 // the swarm listens on a free port.
-describe('a Swarm cluster volume through the Stowage CSI managed plugin', () => {
+// Each step waits up to SWARM_WAIT at a time, some twice: the steps' own limit is above that, so a slow swarm fails
+// with what a wait saw rather than a bare timeout.
+describe('a Swarm cluster volume through the Stowage CSI managed plugin', { timeout: 600_000 }, () => {
   let engine: DockerEngine;
   let image: string;
   let buildDir: string;
