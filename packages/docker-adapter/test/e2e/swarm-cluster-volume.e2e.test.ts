@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -101,8 +101,8 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', { time
     const service = await api<SwarmService>('GET', `/services/${SERVICE}`);
     await api('POST', `/services/${service.ID}/update?version=${service.Version.Index}`, change(service.Spec));
   };
-  /** A service of `replicas` tasks mounting the cluster volume at /data, each running `script` once. */
-  const createService = (script: string, replicas = 1) =>
+  /** A service of one task mounting the cluster volume at /data, running `script` once. */
+  const createService = (script: string) =>
     api('POST', '/services/create', {
       Name: SERVICE,
       TaskTemplate: {
@@ -114,7 +114,7 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', { time
           StopGracePeriod: 1_000_000_000,
         },
       },
-      Mode: { Replicated: { Replicas: replicas } },
+      Mode: { Replicated: { Replicas: 1 } },
     });
   /** Removes the service and waits until its containers are gone and the node has unpublished the volume. */
   const removeService = async (): Promise<void> => {
@@ -264,7 +264,8 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', { time
     await api('POST', '/volumes/create', {
       Name: VOLUME,
       Driver: PLUGIN,
-      DriverOpts: { backing: 'local' },
+      // The backing's create options, as `docker volume create --opt` gives them: a mode other than the default.
+      DriverOpts: { backing: 'local', mode: '0750' },
       ClusterVolumeSpec: {
         // Swarm maps scope single to SINGLE_NODE_WRITER whatever the sharing (swarmkit internal/csi/capability):
         // the mode a local directory supports. Sharing all lets the tasks on this node use it at once.
@@ -282,8 +283,10 @@ describe('a Swarm cluster volume through the Stowage CSI managed plugin', { time
     );
     swarmVolumeId = volume.ClusterVolume!.ID;
     expect(volume.ClusterVolume?.Info).toMatchObject({ VolumeID: VOLUME, VolumeContext: { backing: 'local' } });
-    expect(existsSync(volumeDataDir())).toBe(true);
-    verified.push(`CreateVolume made ${volumeDataDir()} (swarm volume id ${swarmVolumeId}, CSI volume id ${VOLUME})`);
+    expect((await stat(join(volumeDataDir(), '_data'))).mode & 0o7777).toBe(0o750);
+    verified.push(
+      `CreateVolume made ${volumeDataDir()} with DriverOpts mode=0750 (swarm volume id ${swarmVolumeId}, CSI id ${VOLUME})`,
+    );
   });
 
   it("publishes it to a service's task, which writes into the host directory", async () => {
