@@ -103,6 +103,11 @@ setup() {
     # then fails the CSI tier with that explanation rather than the setup.
     log 'csi-sanity (the peer test suite of the CSI tier)'
     bash scripts/csi-sanity.sh >/dev/null || log 'csi-sanity could not be built: the CSI tests will fail (see above)'
+    # The same for the Swarm cluster volume test: a current dockerd and runc (Debian's engine predates cluster
+    # volumes), about 5 minutes the first time on 2 cores.
+    log 'dockerd and runc for Swarm cluster volumes (the CSI e2e test)'
+    bash scripts/swarm-engine.sh >/dev/null ||
+      log 'dockerd and runc could not be built: the Swarm cluster volume test will fail (see above)'
   fi
 }
 

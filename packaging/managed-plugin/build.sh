@@ -12,10 +12,20 @@
 # Downloads are kept in build/cache, so a second build only copies. Run after `pnpm build` (the root script
 # `pnpm package:plugin` does both). The chroot check at the end needs root and is skipped otherwise.
 #
-#   bash packaging/managed-plugin/build.sh [OUT]    OUT defaults to build/managed-plugin; it is replaced
+#   bash packaging/managed-plugin/build.sh [--config TEMPLATE] [OUT]
+#
+# OUT defaults to build/managed-plugin; it is replaced. TEMPLATE is the config.json to complete, this directory's
+# (the volume plugin) by default; packaging/csi-plugin/build.sh passes its own (the CSI plugin for Swarm) to get the
+# same rootfs under another config.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TEMPLATE="$ROOT/packaging/managed-plugin/config.json"
+if [ "${1:-}" = "--config" ]; then
+  [ -n "${2:-}" ] || { printf 'package:plugin: --config needs a config.json template\n' >&2; exit 2; }
+  TEMPLATE="$(realpath "$2")"
+  shift 2
+fi
 # Resolved from the caller's directory, before the cd.
 OUT="$(realpath -m "${1:-$ROOT/build/managed-plugin}")"
 # ldconfig and chroot live in the sbin directories, which a non-root shell on Debian lacks.
@@ -141,7 +151,7 @@ main() {
   # after `pnpm install`, hence --prefer-offline.
   pnpm --silent --filter @stowage/docker-adapter deploy --prod --legacy --prefer-offline "$ROOTFS/opt/stowage" >/dev/null
   cp README.md "$ROOTFS/opt/stowage/README.md"
-  node packaging/managed-plugin/plugin-config.mjs packaging/managed-plugin/config.json "$ROOTFS/opt/stowage" "$OUT/config.json" >/dev/null
+  node packaging/managed-plugin/plugin-config.mjs "$TEMPLATE" "$ROOTFS/opt/stowage" "$OUT/config.json" >/dev/null
   done_step
 
   if [ "$(id -u)" -eq 0 ]; then
@@ -161,7 +171,9 @@ main() {
   fi
 
   log "built $OUT ($(du -sh "$ROOTFS" | cut -f1) rootfs) in $((($(date +%s%N) - total_start) / 1000000))ms"
-  log "install it: docker plugin create stowage:$version $OUT && docker plugin enable stowage:$version"
+  # The CSI plugin's wrapper says how to install that one.
+  [ "$TEMPLATE" != "$ROOT/packaging/managed-plugin/config.json" ] ||
+    log "install it: docker plugin create stowage:$version $OUT && docker plugin enable stowage:$version"
 }
 
 main "$@"

@@ -2,7 +2,8 @@
 // every first-party driver, read from the drivers themselves in the deployed tree. Docker refuses
 // `docker plugin set` for a variable config.json does not declare, so a setting missing here is unusable: the
 // adapter's own variables (its config sections': the socket, the holds, the HTTP ops endpoint) have no description
-// to generate one from, so the template must declare each of them, and the build fails naming any it lacks.
+// to generate one from, so a volume plugin's template must declare each of them, and the build fails naming any it
+// lacks. The same script completes the CSI plugin's template (packaging/csi-plugin).
 //
 //   node plugin-config.mjs <template config.json> <deployed /opt/stowage> <output config.json>
 import { readFile, writeFile } from 'node:fs/promises';
@@ -22,7 +23,10 @@ const { CLI_SECTIONS } = await load('dist/cli/cli-context.js');
 
 const config = JSON.parse(await readFile(template, 'utf8'));
 const declared = new Set(config.env.map((entry) => entry.name));
-const undeclared = Object.values(CLI_SECTIONS)
+// The adapter's sections configure `stowage serve` (the volume plugin's socket, holds, ops endpoint); the CSI
+// plugin's `stowage csi` reads none of them, so its template declares none: a setting that does nothing misleads.
+const servesVolumeDriver = config.interface.types.includes('docker.volumedriver/1.0');
+const undeclared = (servesVolumeDriver ? Object.values(CLI_SECTIONS) : [])
   .flatMap((section) => section.envNames)
   .filter((variable) => !declared.has(variable));
 if (undeclared.length > 0) {

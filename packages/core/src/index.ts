@@ -14,6 +14,9 @@ export type {
   VolumeScope,
 } from './contract/storage-provider.js';
 export { MAX_VOLUME_REF_LENGTH } from './contract/storage-provider.js';
+export type { SizeOption, SizeBounds } from './contract/size-option.js';
+export type { BackingSize } from './engine/backing-size.js';
+export type { NodeFacts } from './contract/node-facts.js';
 export { VolumeAnswers } from './contract/volume-answers.js';
 export type { OptionSpec, OptionType, OptionCondition, OptionValues } from './contract/option-spec.js';
 export {
@@ -71,7 +74,13 @@ export {
   type EngineStartOptions,
 } from './engine/volume-engine.js';
 export type { EngineMountOptions, HeldVolume, CallerHoldSummary } from './engine/mount-counter.js';
-export type { Volume, BackingSummary, BackingReadiness, BackingVolumeCount } from './engine/volume.js';
+export type {
+  Volume,
+  BackingSummary,
+  BackingReadiness,
+  BackingVolumeCount,
+  BackingNodeFacts,
+} from './engine/volume.js';
 export { validateVolumeName, isVolumeName, MAX_VOLUME_NAME_LENGTH } from './engine/volume-name.js';
 export { parseOptions, formatOptionValues } from './engine/option-parser.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';

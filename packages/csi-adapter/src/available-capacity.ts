@@ -22,7 +22,8 @@ export function offersCapacity(engine: VolumeEngine): boolean {
  * GetCapacity: the bytes the backing `parameters.backing` picks (the default one without it) can still give new
  * volumes. None (0) for capabilities that backing cannot serve: no volume of theirs fits anywhere. A backing with no
  * capacity to report is INVALID_ARGUMENT, whatever the state of things: the question has no answer for it.
- * `accessible_topology` is not read: this plugin advertises no topology constraints, so a CO must not send it.
+ * `accessible_topology` is not read: the backing that has a capacity (local) reports no topology, so a CO has no
+ * segment of its to send.
  */
 export async function getCapacity(
   engine: VolumeEngine,

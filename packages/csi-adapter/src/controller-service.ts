@@ -12,11 +12,14 @@ import type { VolumeCapability__Output } from './generated/csi/v1/VolumeCapabili
 import { ErrorKind, isVolumeName, StowageError, type Volume, type VolumeEngine } from '@stowage/core';
 import { accessProfile, unsupportedReason } from './access-profile.js';
 import { offersCapacity } from './available-capacity.js';
+import type { CallContext } from './call-budget.js';
+import { capacityBytes, capacityRange, sizeFor } from './capacity.js';
 import { CsiError } from './csi-error.js';
 import { page } from './list-token.js';
 import type { OperationsInFlight } from './operations-in-flight.js';
 import { requireCapabilities, requireString } from './request-fields.js';
-import { backingSummary, requireVolume, volumeContext } from './volume-lookup.js';
+import { accessibleTopology, checkRequisite, volumeSegments } from './topology.js';
+import { backingSummary, findVolume, requireVolume, volumeContext } from './volume-lookup.js';
 
 /** The create parameter that picks the backing, as `--opt backing=` does for Docker. */
 const BACKING_PARAMETER = 'backing';
@@ -43,10 +46,12 @@ export class ControllerService {
   }
 
   /**
-   * `parameters` are the backing's create options (`backing` picks the backing). Capacity is reported as 0
-   * (unknown) for a backing without a size, as the local directories are; a capacity range is still checked for sense.
+   * `parameters` are the backing's create options (`backing` picks the backing). For a backing with a size option
+   * (EBS `size` in GiB) the capacity range becomes that option, rounded up to whole units, and the capacity is
+   * reported; for one without (local directories) it is reported as 0, unknown, and the range is only checked for
+   * sense. The volume is usable where its backing binds it (an EBS volume: its region), told as accessible_topology.
    */
-  async createVolume(request: CreateVolumeRequest__Output): Promise<CreateVolumeResponse> {
+  async createVolume(request: CreateVolumeRequest__Output, context?: CallContext): Promise<CreateVolumeResponse> {
     const name = requireString(request.name, 'name');
     const capabilities = requireCapabilities(request.volume_capabilities, 'volume_capabilities');
     if (request.volume_content_source) {
@@ -54,25 +59,42 @@ export class ControllerService {
         'volume_content_source: creating a volume from a snapshot or a volume is not supported',
       );
     }
-    checkCapacityRange(request.capacity_range);
+    const range = capacityRange(request.capacity_range);
     const parameters = request.parameters ?? {};
     const backing = backingSummary(this.engine, parameters[BACKING_PARAMETER]);
     refuseUnsupported(capabilities, backing.name, accessProfile(backing));
-    const volume = await this.inFlight.run(name, () => this.engine.create(name, parameters));
-    return { volume: toCsiVolume(volume) };
+    const segments = volumeSegments(this.engine.nodeFacts().find((f) => f.backing === backing.name));
+    checkRequisite(request.accessibility_requirements, segments);
+    const size = this.engine.sizeOf(backing.name);
+    const key = JSON.stringify(['create', parameters, range?.required.toString(), range?.limit.toString()]);
+    const volume = await this.inFlight.run(
+      name,
+      async () => {
+        const options = size
+          ? { ...parameters, [size.option]: sizeFor(range, size, parameters, await findVolume(this.engine, name)) }
+          : parameters;
+        return this.engine.create(name, options);
+      },
+      { key, budgetMs: context?.budgetMs },
+    );
+    return { volume: this.toCsiVolume(volume) };
   }
 
   /** Idempotent: a volume that does not exist (an id no volume could have included) is deleted already. */
-  async deleteVolume(request: DeleteVolumeRequest__Output): Promise<DeleteVolumeResponse> {
+  async deleteVolume(request: DeleteVolumeRequest__Output, context?: CallContext): Promise<DeleteVolumeResponse> {
     const id = requireString(request.volume_id, 'volume_id');
     if (!isVolumeName(id)) return {};
-    await this.inFlight.run(id, async () => {
-      try {
-        await this.engine.remove(id);
-      } catch (error) {
-        if (!StowageError.is(error, ErrorKind.NotFound)) throw error;
-      }
-    });
+    await this.inFlight.run(
+      id,
+      async () => {
+        try {
+          await this.engine.remove(id);
+        } catch (error) {
+          if (!StowageError.is(error, ErrorKind.NotFound)) throw error;
+        }
+      },
+      { key: 'delete', budgetMs: context?.budgetMs },
+    );
     return {};
   }
 
@@ -104,24 +126,20 @@ export class ControllerService {
     const byName = new Map(volumes.map((v) => [v.name, v]));
     const { names, nextToken } = page([...byName.keys()], request.starting_token ?? '', request.max_entries ?? 0);
     return {
-      entries: names.map((name) => ({ volume: toCsiVolume(byName.get(name) as Volume) })),
+      entries: names.map((name) => ({ volume: this.toCsiVolume(byName.get(name) as Volume) })),
       next_token: nextToken,
     };
   }
-}
 
-function toCsiVolume(volume: Volume): CsiVolume {
-  // 0 is the spec's "capacity unknown": the local backing's directories have no size of their own.
-  return { volume_id: volume.name, capacity_bytes: '0', volume_context: volumeContext(volume) };
-}
-
-function checkCapacityRange(range: CreateVolumeRequest__Output['capacity_range']): void {
-  if (!range) return;
-  const required = BigInt(range.required_bytes || '0');
-  const limit = BigInt(range.limit_bytes || '0');
-  if (required < 0n || limit < 0n) throw CsiError.invalidArgument('capacity_range: bytes must not be negative');
-  if (limit > 0n && limit < required) {
-    throw CsiError.invalidArgument(`capacity_range: limit_bytes ${limit} is below required_bytes ${required}`);
+  private toCsiVolume(volume: Volume): CsiVolume {
+    const capacity = capacityBytes(volume, this.engine.sizeOf(volume.backing));
+    const segments = volumeSegments(this.engine.nodeFacts().find((f) => f.backing === volume.backing));
+    return {
+      volume_id: volume.name,
+      capacity_bytes: capacity,
+      volume_context: volumeContext(volume),
+      ...(segments ? { accessible_topology: accessibleTopology(segments) } : {}),
+    };
   }
 }
 

@@ -27,6 +27,12 @@ export class CsiError extends Error {
   static aborted(message: string): CsiError {
     return new CsiError(status.ABORTED, message);
   }
+  static outOfRange(message: string): CsiError {
+    return new CsiError(status.OUT_OF_RANGE, message);
+  }
+  static resourceExhausted(message: string): CsiError {
+    return new CsiError(status.RESOURCE_EXHAUSTED, message);
+  }
 }
 
 /** How a failure is answered and how loudly it is logged. */
@@ -37,14 +43,16 @@ export interface CsiFailure {
   readonly level: 'warn' | 'error';
 }
 
-// The spec's codes for the engine's kinds: InUse is FAILED_PRECONDITION (DeleteVolume of a volume in use), and a
-// backend failure is UNAVAILABLE, which every CO retries. The table exists so a new kind must be placed on purpose.
+// The spec's codes for the engine's kinds: InUse is FAILED_PRECONDITION (DeleteVolume of a volume in use), a node at
+// its backing's limit is RESOURCE_EXHAUSTED (a CO places the volume elsewhere), and a backend failure is UNAVAILABLE,
+// which every CO retries. The table exists so a new kind must be placed on purpose.
 const CODE_BY_KIND: Readonly<Record<ErrorKind, status>> = {
   [ErrorKind.NotFound]: status.NOT_FOUND,
   [ErrorKind.AlreadyExists]: status.ALREADY_EXISTS,
   [ErrorKind.InvalidArgument]: status.INVALID_ARGUMENT,
   [ErrorKind.InUse]: status.FAILED_PRECONDITION,
   [ErrorKind.BackendFailure]: status.UNAVAILABLE,
+  [ErrorKind.LimitReached]: status.RESOURCE_EXHAUSTED,
 };
 
 /** Maps anything thrown while answering a call to its gRPC status, message and log level. */

@@ -9,6 +9,7 @@ import { NodeService } from './node-service.js';
 import { OperationsInFlight } from './operations-in-flight.js';
 import { type CsiRequestObserver, observingInterceptor } from './request-observer.js';
 import { validatePluginName } from './plugin-name.js';
+import { hasTopology } from './topology.js';
 import { unaryHandler } from './unary-handler.js';
 
 /** What {@link startCsiServer} serves, and where. */
@@ -24,8 +25,8 @@ export interface CsiServerOptions {
   readonly pluginName: string;
   /** GetPluginInfo's vendor_version. */
   readonly version: string;
-  /** NodeGetInfo's node_id. */
-  readonly nodeId: string;
+  /** NodeGetInfo's node_id when the operator sets one; else a backing's (the EC2 instance id), else the hostname. */
+  readonly nodeId?: string;
   readonly logger: Logger;
   /** Told of every call answered (method, status code, seconds), e.g. `CsiRequestMetrics.observe`. */
   readonly observe?: CsiRequestObserver;
@@ -33,7 +34,10 @@ export interface CsiServerOptions {
 
 /** A listening CSI plugin. */
 export interface CsiServer {
-  /** Stops taking calls, lets the ones under way finish, and closes the socket. The engine stays the caller's. */
+  /**
+   * Stops taking calls, lets the ones under way finish, waits for operations gone on in the background (an attach
+   * past its call's budget), and closes the socket. The engine stays the caller's.
+   */
   close(): Promise<void>;
 }
 
@@ -52,6 +56,7 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
     name: validatePluginName(options.pluginName),
     version: options.version,
     mode,
+    topology: hasTopology(engine.nodeFacts()),
   });
   server.addService(proto.Identity.service, {
     GetPluginInfo: unaryHandler('GetPluginInfo', logger, () => identity.getPluginInfo()),
@@ -63,8 +68,8 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
     const controller = new ControllerService(engine, inFlight);
     server.addService(proto.Controller.service, {
       ControllerGetCapabilities: unaryHandler('ControllerGetCapabilities', logger, () => controller.getCapabilities()),
-      CreateVolume: unaryHandler('CreateVolume', logger, (r) => controller.createVolume(r)),
-      DeleteVolume: unaryHandler('DeleteVolume', logger, (r) => controller.deleteVolume(r)),
+      CreateVolume: unaryHandler('CreateVolume', logger, (r, c) => controller.createVolume(r, c)),
+      DeleteVolume: unaryHandler('DeleteVolume', logger, (r, c) => controller.deleteVolume(r, c)),
       ValidateVolumeCapabilities: unaryHandler('ValidateVolumeCapabilities', logger, (r) =>
         controller.validateVolumeCapabilities(r),
       ),
@@ -74,12 +79,13 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
   }
 
   if (servesNode(mode)) {
-    const node = new NodeService(engine, options.host ?? engine.host, inFlight, { nodeId: options.nodeId }, logger);
+    const settings = options.nodeId === undefined ? {} : { nodeId: options.nodeId };
+    const node = new NodeService(engine, options.host ?? engine.host, inFlight, settings, logger);
     server.addService(proto.Node.service, {
       NodeGetInfo: unaryHandler('NodeGetInfo', logger, () => node.getInfo()),
       NodeGetCapabilities: unaryHandler('NodeGetCapabilities', logger, () => node.getCapabilities()),
-      NodePublishVolume: unaryHandler('NodePublishVolume', logger, (r) => node.publishVolume(r)),
-      NodeUnpublishVolume: unaryHandler('NodeUnpublishVolume', logger, (r) => node.unpublishVolume(r)),
+      NodePublishVolume: unaryHandler('NodePublishVolume', logger, (r, c) => node.publishVolume(r, c)),
+      NodeUnpublishVolume: unaryHandler('NodeUnpublishVolume', logger, (r, c) => node.unpublishVolume(r, c)),
       NodeGetVolumeStats: unaryHandler('NodeGetVolumeStats', logger, (r) => node.getVolumeStats(r)),
     });
   }
@@ -90,9 +96,11 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
     );
   });
   return {
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());
-      }),
+      });
+      await inFlight.settled();
+    },
   };
 }

@@ -10,12 +10,14 @@ export interface IdentitySettings {
   /** The package's version. */
   readonly version: string;
   readonly mode: CsiMode;
+  /** Whether a backing places volumes by topology (a zone, a region): VOLUME_ACCESSIBILITY_CONSTRAINTS. */
+  readonly topology: boolean;
 }
 
 /**
- * The Identity service: the plugin's name and version, and which services it offers. No topology yet
- * (VOLUME_ACCESSIBILITY_CONSTRAINTS): the local backing is bound to its node by being local, and Swarm ignores
- * topology anyway (swarmkit #3270).
+ * The Identity service: the plugin's name and version, and which services it offers. VOLUME_ACCESSIBILITY_CONSTRAINTS
+ * only with a backing that places its volumes (EBS: region and zone); the local backing is bound to its node by being
+ * local, and Swarm ignores topology anyway (swarmkit #3270).
  */
 export class IdentityService {
   constructor(private readonly settings: IdentitySettings) {}
@@ -25,9 +27,10 @@ export class IdentityService {
   }
 
   async getPluginCapabilities(): Promise<GetPluginCapabilitiesResponse> {
-    return {
-      capabilities: servesController(this.settings.mode) ? [{ service: { type: 'CONTROLLER_SERVICE' } }] : [],
-    };
+    const capabilities: GetPluginCapabilitiesResponse['capabilities'] = [];
+    if (servesController(this.settings.mode)) capabilities.push({ service: { type: 'CONTROLLER_SERVICE' } });
+    if (this.settings.topology) capabilities.push({ service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } });
+    return { capabilities };
   }
 
   /**

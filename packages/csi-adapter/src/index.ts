@@ -5,6 +5,7 @@
 export { startCsiServer, type CsiServer, type CsiServerOptions } from './csi-server.js';
 export { type CsiMode, CSI_MODES } from './csi-mode.js';
 export { csiSocketPath } from './csi-endpoint.js';
+export { DEADLINE_MARGIN_MS, DEFAULT_CALL_BUDGET_MS } from './call-budget.js';
 export { defaultPluginName, validatePluginName } from './plugin-name.js';
 export { csiProto, CSI_PROTO_PATH, CSI_LOAD_OPTIONS } from './csi-proto.js';
 export type { ProtoGrpcType as CsiProtoGrpcType } from './generated/csi.js';

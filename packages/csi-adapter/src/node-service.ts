@@ -14,13 +14,15 @@ import type { OperationsInFlight } from './operations-in-flight.js';
 import { publishCaller } from './publish-caller.js';
 import { requireAbsolutePath, requireCapability, requireString } from './request-fields.js';
 import { isReadOnlyMount, mountAt, removeTarget } from './target-path.js';
+import { nodeFactsOf, nodeInfo } from './node-info.js';
+import type { CallContext } from './call-budget.js';
 import { backingSummary, findVolume, requireVolume } from './volume-lookup.js';
 import { volumeUsage } from './volume-usage.js';
 
 /** What the Node service needs besides the engine. */
 export interface NodeSettings {
-  /** This node's id for the CO: the EC2 instance id on AWS, the hostname elsewhere. */
-  readonly nodeId: string;
+  /** This node's id for the CO when the operator sets one; else a backing's (the EC2 instance id) or the hostname. */
+  readonly nodeId?: string;
 }
 
 // A mount flag goes into `mount -o` as one item: a comma would smuggle in more options than the CO asked for.
@@ -42,8 +44,7 @@ export class NodeService {
   ) {}
 
   async getInfo(): Promise<NodeGetInfoResponse> {
-    // 0: no limit of the plugin's own (a directory costs nothing to publish); attach limits come with EBS.
-    return { node_id: this.settings.nodeId, max_volumes_per_node: 0 };
+    return nodeInfo(nodeFactsOf(this.engine), this.settings.nodeId);
   }
 
   async getCapabilities(): Promise<NodeGetCapabilitiesResponse> {
@@ -60,7 +61,15 @@ export class NodeService {
     return { usage: await volumeUsage(path) };
   }
 
-  async publishVolume(request: NodePublishVolumeRequest__Output): Promise<NodePublishVolumeResponse> {
+  /**
+   * Mounts the volume here through the engine (for EBS: attach, format if blank, mount, a move from another zone
+   * first if needed) and binds it onto the target. Past the call's budget the publish goes on in the background and
+   * the call answers ABORTED; the CO's retry of the same publish joins it.
+   */
+  async publishVolume(
+    request: NodePublishVolumeRequest__Output,
+    context?: CallContext,
+  ): Promise<NodePublishVolumeResponse> {
     const id = requireString(request.volume_id, 'volume_id');
     const target = requireAbsolutePath(request.target_path, 'target_path');
     const capability = requireCapability(request.volume_capability, 'volume_capability');
@@ -70,61 +79,75 @@ export class NodeService {
       throw CsiError.invalidArgument(`volume_capability.mount.mount_flags: invalid flag ${JSON.stringify(badFlag)}`);
     }
     const readOnly = request.readonly || isReaderOnly(capability);
-    return this.inFlight.run(id, async () => {
-      const volume = await requireVolume(this.engine, id);
-      const backing = backingSummary(this.engine, volume.backing);
-      const reason = unsupportedReason(accessProfile(backing), capability, backing.name);
-      if (reason) throw CsiError.invalidArgument(`volume_capability: ${reason}`);
-      const caller = publishCaller(target);
-      const held = this.holds(id, caller);
-      const mounted = await mountAt(this.host, target);
-      if (mounted) {
-        if (!held) {
-          throw CsiError.alreadyExists(`target_path ${target} is already a mount point, not of volume "${id}"`);
+    const key = JSON.stringify(['publish', target, readOnly, flags]);
+    return this.inFlight.run(
+      id,
+      async () => {
+        const volume = await requireVolume(this.engine, id);
+        const backing = backingSummary(this.engine, volume.backing);
+        const reason = unsupportedReason(accessProfile(backing), capability, backing.name);
+        if (reason) throw CsiError.invalidArgument(`volume_capability: ${reason}`);
+        const caller = publishCaller(target);
+        const held = this.holds(id, caller);
+        const mounted = await mountAt(this.host, target);
+        if (mounted) {
+          if (!held) {
+            throw CsiError.alreadyExists(`target_path ${target} is already a mount point, not of volume "${id}"`);
+          }
+          if (isReadOnlyMount(mounted) !== readOnly) {
+            throw CsiError.alreadyExists(
+              `volume "${id}" is published at ${target} ${readOnly ? 'read-write' : 'read-only'}; unpublish it first`,
+            );
+          }
+          return {};
         }
-        if (isReadOnlyMount(mounted) !== readOnly) {
-          throw CsiError.alreadyExists(
-            `volume "${id}" is published at ${target} ${readOnly ? 'read-write' : 'read-only'}; unpublish it first`,
-          );
+        // Held but not mounted: a crash came between the engine's mount and the bind; the hold is reused, not doubled.
+        const source = held ? await this.engine.path(id) : await this.engine.mount(id, caller);
+        if (!source) throw StowageError.backendFailure(`volume "${id}" has no path on this node after mounting it`);
+        try {
+          await this.host.mount(source, target, { options: ['bind', ...(readOnly ? ['ro'] : []), ...flags] });
+        } catch (error) {
+          if (!held) await this.release(id, caller);
+          throw error;
         }
+        this.logger.info({ volume: id, target, readOnly }, 'volume published');
         return {};
-      }
-      // Held but not mounted: a crash came between the engine's mount and the bind; the hold is reused, not doubled.
-      const source = held ? await this.engine.path(id) : await this.engine.mount(id, caller);
-      if (!source) throw StowageError.backendFailure(`volume "${id}" has no path on this node after mounting it`);
-      try {
-        await this.host.mount(source, target, { options: ['bind', ...(readOnly ? ['ro'] : []), ...flags] });
-      } catch (error) {
-        if (!held) await this.release(id, caller);
-        throw error;
-      }
-      this.logger.info({ volume: id, target, readOnly }, 'volume published');
-      return {};
-    });
+      },
+      { key, budgetMs: context?.budgetMs },
+    );
   }
 
-  async unpublishVolume(request: NodeUnpublishVolumeRequest__Output): Promise<NodeUnpublishVolumeResponse> {
+  /** Unbinds the target and releases the hold; the last release unmounts (for EBS: detaches). Joinable as publish is. */
+  async unpublishVolume(
+    request: NodeUnpublishVolumeRequest__Output,
+    context?: CallContext,
+  ): Promise<NodeUnpublishVolumeResponse> {
     const id = requireString(request.volume_id, 'volume_id');
     const target = requireAbsolutePath(request.target_path, 'target_path');
-    return this.inFlight.run(id, async () => {
-      const caller = publishCaller(target);
-      const held = isVolumeName(id) && this.holds(id, caller);
-      const mounted = await mountAt(this.host, target);
-      if (mounted && !held) {
-        throw CsiError.failedPrecondition(
-          `target_path ${target} is a mount point this plugin did not make for volume "${id}"; left in place`,
-        );
-      }
-      if (!mounted && !held && !(await findVolume(this.engine, id))) {
-        throw CsiError.notFound(`volume "${id}" not found`);
-      }
-      // The bind first, the hold after: a crash in between leaves a hold the retried call releases.
-      if (mounted) await this.host.unmount(target);
-      await removeTarget(target, this.logger);
-      if (held) await this.engine.unmount(id, caller);
-      if (mounted || held) this.logger.info({ volume: id, target }, 'volume unpublished');
-      return {};
-    });
+    const key = JSON.stringify(['unpublish', target]);
+    return this.inFlight.run(
+      id,
+      async () => {
+        const caller = publishCaller(target);
+        const held = isVolumeName(id) && this.holds(id, caller);
+        const mounted = await mountAt(this.host, target);
+        if (mounted && !held) {
+          throw CsiError.failedPrecondition(
+            `target_path ${target} is a mount point this plugin did not make for volume "${id}"; left in place`,
+          );
+        }
+        if (!mounted && !held && !(await findVolume(this.engine, id))) {
+          throw CsiError.notFound(`volume "${id}" not found`);
+        }
+        // The bind first, the hold after: a crash in between leaves a hold the retried call releases.
+        if (mounted) await this.host.unmount(target);
+        await removeTarget(target, this.logger);
+        if (held) await this.engine.unmount(id, caller);
+        if (mounted || held) this.logger.info({ volume: id, target }, 'volume unpublished');
+        return {};
+      },
+      { key, budgetMs: context?.budgetMs },
+    );
   }
 
   /** Whether `caller` holds volume `id`, per the engine's journal. */

@@ -1,26 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControllerService } from '../src/controller-service.js';
-import type { CreateVolumeRequest__Output } from '../src/generated/csi/v1/CreateVolumeRequest.js';
 import { OperationsInFlight } from '../src/operations-in-flight.js';
 import { blockCapability, mountCapability } from './support/capabilities.js';
 import { expectCode } from './support/expect-code.js';
+import { createRequest } from './support/requests.js';
 import { FakeHost } from './support/fake-host.js';
 import { type LocalEngine, startLocalEngine } from './support/local-engine.js';
-
-function createRequest(overrides: Partial<CreateVolumeRequest__Output> = {}): CreateVolumeRequest__Output {
-  return {
-    name: 'vol1',
-    capacity_range: null,
-    volume_capabilities: [mountCapability()],
-    parameters: {},
-    secrets: {},
-    volume_content_source: null,
-    accessibility_requirements: null,
-    mutable_parameters: {},
-    ...overrides,
-  };
-}
 
 describe('ControllerService on the local backing', () => {
   let local: LocalEngine;
@@ -84,8 +70,10 @@ describe('ControllerService on the local backing', () => {
     it('answers ABORTED while another operation on the same volume is in flight, and the first one completes', async () => {
       const first = controller.createVolume(createRequest());
       await expectCode(controller.deleteVolume({ volume_id: 'vol1', secrets: {} }), status.ABORTED);
-      await expectCode(controller.createVolume(createRequest()), status.ABORTED);
-      await first;
+      await expectCode(controller.createVolume(createRequest({ parameters: { mode: '0700' } })), status.ABORTED);
+      // The same create again (a CO's retry) joins the one under way and answers as it does.
+      const retried = controller.createVolume(createRequest());
+      expect(await retried).toEqual(await first);
       expect(await local.stowage.engine.get('vol1')).toBeDefined();
       // Free again once the first is done.
       await controller.createVolume(createRequest());

@@ -10,6 +10,7 @@ describe('toCsiFailure', () => {
     [ErrorKind.InvalidArgument, status.INVALID_ARGUMENT],
     [ErrorKind.InUse, status.FAILED_PRECONDITION],
     [ErrorKind.BackendFailure, status.UNAVAILABLE],
+    [ErrorKind.LimitReached, status.RESOURCE_EXHAUSTED],
   ])('answers the engine kind %s with the spec code %i, message unchanged, as a warning', (kind, code) => {
     const failure = toCsiFailure(new StowageError(kind, 'volume "v" says so'));
     expect(failure).toEqual({ code, details: 'volume "v" says so', level: 'warn' });

@@ -8,6 +8,7 @@ import { OperationsInFlight } from '../src/operations-in-flight.js';
 import { publishCaller } from '../src/publish-caller.js';
 import { blockCapability, mountCapability } from './support/capabilities.js';
 import { expectCode } from './support/expect-code.js';
+import { publishRequest } from './support/requests.js';
 import { FakeHost } from './support/fake-host.js';
 import { type LocalEngine, silentLogger, startLocalEngine } from './support/local-engine.js';
 
@@ -20,17 +21,7 @@ describe('NodeService on the local backing (mount table in memory)', () => {
   const nodeService = () =>
     new NodeService(local.stowage.engine, host, new OperationsInFlight(), { nodeId: 'node-1' }, silentLogger);
 
-  const publish = (overrides: Partial<NodePublishVolumeRequest__Output> = {}): NodePublishVolumeRequest__Output => ({
-    volume_id: 'vol1',
-    publish_context: {},
-    staging_target_path: '',
-    target_path: target,
-    volume_capability: mountCapability(),
-    readonly: false,
-    secrets: {},
-    volume_context: {},
-    ...overrides,
-  });
+  const publish = (overrides: Partial<NodePublishVolumeRequest__Output> = {}) => publishRequest(target, overrides);
   const unpublish = (volume_id = 'vol1', target_path = target) => ({ volume_id, target_path });
   const callersOf = (name: string) =>
     local.stowage.engine

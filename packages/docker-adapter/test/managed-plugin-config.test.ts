@@ -10,8 +10,13 @@ import { buildCli, CLI, PACKAGE_DIR } from './support/stowage-cli.js';
 const PACKAGING = join(PACKAGE_DIR, '..', '..', 'packaging', 'managed-plugin');
 const TEMPLATE = join(PACKAGING, 'config.json');
 const SCRIPT = join(PACKAGING, 'plugin-config.mjs');
+const CSI_TEMPLATE = join(PACKAGE_DIR, '..', '..', 'packaging', 'csi-plugin', 'config.json');
 
 interface PluginConfig {
+  readonly entrypoint: readonly string[];
+  readonly interface: { readonly types: readonly string[]; readonly socket: string };
+  readonly propagatedMount: string;
+  readonly linux: { readonly capabilities: readonly string[] };
   readonly network: { readonly type: string };
   readonly mounts: ReadonlyArray<{ name: string; source: string; destination: string; settable?: string[] }>;
   readonly env: ReadonlyArray<{ name: string; description: string; value: string; settable?: string[] }>;
@@ -81,5 +86,47 @@ describe("the managed plugin's config.json, as pnpm package:plugin writes it", (
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('declares no env entry for STOWAGE_HTTP_TOKEN_FILE');
     expect(existsSync(output)).toBe(false);
+  });
+});
+
+describe("the CSI plugin's config.json, as pnpm package:csi-plugin writes it", () => {
+  const generated = async (): Promise<PluginConfig> => {
+    const output = join(dir, 'config.json');
+    const result = await generate(CSI_TEMPLATE, output);
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(await readFile(output, 'utf8')) as PluginConfig;
+  };
+
+  it('is a Swarm CSI controller and node plugin publishing under /data/published, on the socket it serves', async () => {
+    const config = await generated();
+    expect([...config.interface.types].sort()).toEqual(['docker.csicontroller/1.0', 'docker.csinode/1.0']);
+    // Swarm publishes at /data/published/<volume id> in the plugin and reads it from the propagated mount.
+    expect(config.propagatedMount).toBe('/data/published');
+    expect(config.linux.capabilities).toContain('CAP_SYS_ADMIN');
+    expect(config.network.type).toBe('host');
+    // Docker dials /run/docker/plugins/<interface.socket> inside the plugin: the endpoint must be that path.
+    const endpoint = config.entrypoint[config.entrypoint.indexOf('--endpoint') + 1];
+    expect(config.entrypoint).toContain('csi');
+    expect(endpoint).toBe(`unix:///run/docker/plugins/${config.interface.socket}`);
+  });
+
+  it('keeps the state and the local volumes on a host directory, so that they outlive the plugin', async () => {
+    const config = await generated();
+    const data = config.mounts.find((mount) => mount.name === 'data');
+    expect(data).toMatchObject({ destination: '/var/lib/stowage', settable: ['source'] });
+    const env = new Map(config.env.map((entry) => [entry.name, entry.value]));
+    for (const variable of ['STOWAGE_STATE_DIR', 'STOWAGE_LOCAL_ROOT']) {
+      expect(env.get(variable), variable).toMatch(/^\/var\/lib\/stowage\//);
+    }
+  });
+
+  it("declares none of the volume plugin's own settings, which `stowage csi` does not read, and every driver's", async () => {
+    const config = await generated();
+    const names = new Set(config.env.map((entry) => entry.name));
+    for (const variable of Object.values(CLI_SECTIONS).flatMap((section) => section.envNames)) {
+      expect(names.has(variable), variable).toBe(false);
+    }
+    expect(names).toContain('STOWAGE_EBS_CLUSTER_ID');
+    expect(names).toContain('STOWAGE_EFS_FILE_SYSTEM_ID');
   });
 });

@@ -35,13 +35,16 @@ export class DeviceNameAllocator {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Reserves a free name, given a fresh view of this instance's attachments; refuses past the attach limit. */
+  /**
+   * Reserves a free name, given a fresh view of this instance's attachments; refuses past the attach limit, or with
+   * every name taken, with LimitReached: this instance can take no more until one is released, another node may.
+   */
   reserve(attached: () => Promise<AttachedDevices>): Promise<DeviceReservation> {
     return this.mutex.runExclusive(async () => {
       const { devices } = await attached();
       const taken = new Set([...devices.map(slot), ...[...this.reserved].map(slot)]);
       if (taken.size >= this.attachLimit) {
-        throw StowageError.backendFailure(
+        throw StowageError.limitReached(
           `this instance already has ${taken.size} volumes attached or being attached, the configured attachLimit ` +
             `of ${this.attachLimit}; release a volume on this node or raise the ebs driver's attachLimit setting`,
         );
@@ -50,7 +53,7 @@ export class DeviceNameAllocator {
       for (const [name, until] of this.avoided) if (until <= now) this.avoided.delete(name);
       const device = DEVICE_NAMES.find((name) => !taken.has(slot(name)) && !this.avoided.has(name));
       if (device === undefined) {
-        throw StowageError.backendFailure(
+        throw StowageError.limitReached(
           `no free device name left for an EBS attachment on this instance (${DEVICE_NAMES[0]} to ${DEVICE_NAMES.at(-1)} ` +
             'are in use or were refused by EC2 recently); release a volume on this node and retry',
         );

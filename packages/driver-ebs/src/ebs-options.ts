@@ -1,4 +1,4 @@
-import { StowageError, defineOptions, type CreateRequest, type InferOptions } from '@stowage/core';
+import { StowageError, defineOptions, type CreateRequest, type InferOptions, type SizeOption } from '@stowage/core';
 
 /** The EBS volume types a volume can be created with. */
 export const EBS_VOLUME_TYPES = ['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard'] as const;
@@ -41,6 +41,16 @@ export function limitsOf(type: string): EbsTypeLimits | undefined {
 
 const largest = (pick: (limits: EbsTypeLimits) => number | undefined): number =>
   Math.max(...Object.values(EBS_TYPE_LIMITS).map((l) => pick(l) ?? 0));
+
+/** A volume's size is its `size` option, in GiB, within the range of its `ebstype`. */
+export const EBS_SIZE: SizeOption = {
+  option: 'size',
+  unitBytes: 2 ** 30,
+  bounds: (options) => {
+    const limits = limitsOf(options.ebstype ?? DEFAULT_EBS_TYPE);
+    return limits && { min: limits.size[0], max: limits.size[1] };
+  },
+};
 
 /** `snap-` and 8 or 17 hexadecimal digits, as EC2 spells snapshot ids. */
 // Longest alternative first: the option check matches the pattern once and needs the whole value.

@@ -11,7 +11,9 @@ import {
   type HostOperations,
   type Logger,
   type MountResult,
+  type NodeFacts,
   type ProviderVolume,
+  type SizeOption,
   type StorageProvider,
   type VolumeEventSink,
   type StowageTelemetry,
@@ -24,7 +26,7 @@ import { VOLUME_NAME_TAG, optionsFromTags, stackIdFor, tagValue, volumeTags } fr
 import { CrossZoneMove } from './cross-zone-move.js';
 import { EBS_BACKING } from './ebs-backing.js';
 import { DeviceNameAllocator } from './device-name-allocator.js';
-import { ebsCreateOptions, validateEbsRequest, type EbsOptions } from './ebs-options.js';
+import { EBS_SIZE, ebsCreateOptions, validateEbsRequest, type EbsOptions } from './ebs-options.js';
 import type { EbsSettings } from './ebs-settings.js';
 import { ebsFailpoint } from './ebs-failpoints.js';
 import { EbsSnapshots } from './ebs-snapshots.js';
@@ -91,6 +93,7 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
   readonly aliases = ['relocatable'] as const;
   readonly scope: VolumeScope = 'global';
   readonly options: ReturnType<typeof ebsCreateOptions>;
+  readonly size: SizeOption = EBS_SIZE;
 
   private readonly stackId: string;
   private readonly mountRoot: string;
@@ -130,6 +133,20 @@ export class EbsProvider implements StorageProvider<EbsOptions> {
   /** This node's place in EC2, once {@link init} has run. */
   get node(): NodeIdentity | undefined {
     return this.state?.node;
+  }
+
+  /**
+   * The instance, its attach limit, and its zone and region. A volume is bound to its region only: one in another
+   * zone of the region is moved here by snapshot when a node of this zone mounts it.
+   */
+  nodeFacts(): NodeFacts {
+    const { node } = this.ready();
+    return {
+      nodeId: node.instanceId,
+      maxVolumes: this.settings.attachLimit,
+      topology: { region: node.region, zone: node.availabilityZone },
+      volumeTopology: ['region'],
+    };
   }
 
   validate(request: CreateRequest): void {

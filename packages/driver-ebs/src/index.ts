@@ -14,6 +14,7 @@ export {
 export {
   ebsCreateOptions,
   validateEbsRequest,
+  EBS_SIZE,
   EBS_VOLUME_TYPES,
   EBS_TYPE_LIMITS,
   DEFAULT_EBS_TYPE,

@@ -37,12 +37,15 @@ describe('DeviceNameAllocator', () => {
     const allocator = new DeviceNameAllocator(3);
     await allocator.reserve(attached('/dev/xvda'));
     const error = await allocator.reserve(attached('/dev/xvda', '/dev/xvdz')).catch((e: unknown) => e);
-    expect(StowageError.is(error, ErrorKind.BackendFailure)).toBe(true);
+    // LimitReached, not BackendFailure: an orchestrator places the volume on another node instead of retrying here.
+    expect(StowageError.is(error, ErrorKind.LimitReached)).toBe(true);
     expect((error as Error).message).toMatch(/attachLimit of 3/);
   });
 
   it('says so when every name is taken', async () => {
     const allocator = new DeviceNameAllocator(100);
-    await expect(allocator.reserve(attached(...DEVICE_NAMES))).rejects.toThrow(/no free device name/);
+    const error = await allocator.reserve(attached(...DEVICE_NAMES)).catch((e: unknown) => e);
+    expect(StowageError.is(error, ErrorKind.LimitReached)).toBe(true);
+    expect((error as Error).message).toMatch(/no free device name/);
   });
 });

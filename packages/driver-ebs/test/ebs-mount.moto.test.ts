@@ -83,6 +83,31 @@ describe('mount on real block devices', () => {
     expect(new Set(devices).size).toBe(3);
   });
 
+  it('refuses a mount past the attach limit with LimitReached, leaving that volume detached', async () => {
+    // moto's instance has its root volume attached, which counts as on EC2.
+    const a = await fixture.node(ZONE, CLUSTER, { settings: { attachLimit: '2' } });
+    await create(a, 'first');
+    const secondId = await create(a, 'second');
+    await a.provider.mount({ name: 'first' });
+    const error = await failure(a.provider.mount({ name: 'second' }), ErrorKind.LimitReached);
+    expect(error.message).toMatch(/attachLimit of 2/);
+    expect(await attachmentOf(secondId)).toBeUndefined();
+    // Released here, the slot serves the other volume.
+    await a.provider.unmount({ name: 'first' });
+    await a.provider.mount({ name: 'second' });
+    expect(await attachmentOf(secondId)).toMatchObject({ InstanceId: a.instanceId });
+  });
+
+  it('tells the node facts an orchestrator places volumes by: instance, attach limit, zone and region', async () => {
+    const a = await fixture.node(ZONE, CLUSTER, { settings: { attachLimit: '7' } });
+    expect(a.provider.nodeFacts()).toEqual({
+      nodeId: a.instanceId,
+      maxVolumes: 7,
+      topology: { region: 'us-east-1', zone: ZONE },
+      volumeTopology: ['region'],
+    });
+  });
+
   it('refuses a device whose serial is another volume, formats nothing and leaves the volume detached', async () => {
     const a = await node();
     const volumeId = await create(a, 'impostor');

@@ -1,6 +1,6 @@
 import { ErrorKind, StowageError, parseOptions } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { EBS_SETTINGS, OPTION_TAG_PREFIX, ebsCreateOptions, validateEbsRequest } from '../src/index.js';
+import { EBS_SETTINGS, EBS_SIZE, OPTION_TAG_PREFIX, ebsCreateOptions, validateEbsRequest } from '../src/index.js';
 import { optionsFromTags } from '../src/cluster-tags.js';
 
 const specs = ebsCreateOptions('ext4');
@@ -81,6 +81,21 @@ describe('create options', () => {
     expect(check({ size: '1', snapshot: 'SNAP-0123456789ABCDEF0' })).toMatchObject({
       snapshot: 'snap-0123456789abcdef0',
     });
+  });
+});
+
+describe('the size declaration', () => {
+  it('is the size option in GiB, bounded by the volume type, standard when none is given', () => {
+    expect(EBS_SIZE).toMatchObject({ option: 'size', unitBytes: 1024 ** 3 });
+    expect(EBS_SIZE.bounds?.({})).toEqual({ min: 1, max: 1024 });
+    expect(EBS_SIZE.bounds?.({ ebstype: 'st1' })).toEqual({ min: 125, max: 16_384 });
+    expect(EBS_SIZE.bounds?.({ ebstype: 'io2' })).toEqual({ min: 4, max: 65_536 });
+    // A type the create refuses anyway has no bounds of its own: the option spec's apply.
+    expect(EBS_SIZE.bounds?.({ ebstype: 'toString' })).toBeUndefined();
+  });
+
+  it('names an integer option the driver declares', () => {
+    expect(specs.find((o) => o.name === EBS_SIZE.option)?.type).toBe('integer');
   });
 });
 

@@ -1,5 +1,7 @@
 import type { OptionSpecs } from './define-options.js';
+import type { NodeFacts } from './node-facts.js';
 import type { OptionValues } from './option-spec.js';
+import type { SizeOption } from './size-option.js';
 
 /**
  * Where a provider's volumes are visible. `local`: only on the node that created them (a host directory).
@@ -127,6 +129,11 @@ export interface StorageProvider<O extends object = OptionValues> {
   readonly options: OptionSpecs<O>;
   /** What this backing cannot promise (data that does not outlive Unmount); nothing when left out. */
   readonly capabilities?: ProviderCapabilities;
+  /**
+   * Which of {@link options} is the volume's size, and in what unit: adapters that size volumes in bytes (CSI's
+   * `capacity_range`) then set and report it. Left out, volumes have no size an adapter can set (a directory).
+   */
+  readonly size?: SizeOption;
 
   /**
    * Optional cross-option checks beyond what {@link options} can declare. Throw an InvalidArgument
@@ -157,6 +164,13 @@ export interface StorageProvider<O extends object = OptionValues> {
    * `statfs`), with no call billed per account, and never change anything.
    */
   capacity?(): Promise<number>;
+
+  /**
+   * Optional: what this backing knows of this node (its id in the backing's world, how many volumes it can use at
+   * once, where it is). Called after {@link init}, often: answer from what init learned, with no I/O. Left out, the
+   * backing knows nothing of the node.
+   */
+  nodeFacts?(): NodeFacts;
 
   /**
    * Creates the volume. Called only when no backing that may hold the name has it (see {@link inspect}); must still

@@ -17,7 +17,8 @@ import { MountTable } from './mount-table.js';
 import { fillCatalogue, restoreMounts } from './start-up-reconciliation.js';
 import { formatOptionValues, parseOptions } from './option-parser.js';
 import { StateDirLock } from './state-dir-lock.js';
-import type { BackingReadiness, BackingSummary, BackingVolumeCount, Volume } from './volume.js';
+import type { BackingNodeFacts, BackingReadiness, BackingSummary, BackingVolumeCount, Volume } from './volume.js';
+import { backingSize, type BackingSize } from './backing-size.js';
 import { validateVolumeName } from './volume-name.js';
 
 /** The engine's own settings. */
@@ -186,6 +187,24 @@ export class VolumeEngine {
 
   backings(): BackingSummary[] {
     return this.router.summaries();
+  }
+
+  /**
+   * The size option of backing `backing` (a name or alias; the default backing when undefined), or undefined when its
+   * volumes have no size to set (see `StorageProvider.size`). Throws InvalidArgument for a backing not configured.
+   */
+  sizeOf(backing: string | undefined): BackingSize | undefined {
+    const provider = this.router.select(backing);
+    return provider.size && backingSize(provider.size, provider.options);
+  }
+
+  /** What each backing that knows anything of this node says of it (`StorageProvider.nodeFacts`), once started. */
+  nodeFacts(): BackingNodeFacts[] {
+    this.assertStarted();
+    return this.router.all().flatMap((provider) => {
+      const facts = provider.nodeFacts?.();
+      return facts ? [{ ...facts, backing: provider.name }] : [];
+    });
   }
 
   /**

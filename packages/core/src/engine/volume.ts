@@ -1,3 +1,4 @@
+import type { NodeFacts } from '../contract/node-facts.js';
 import type { VolumeScope } from '../contract/storage-provider.js';
 
 /** A volume as the engine reports it to adapters: the provider's view plus what this node knows. */
@@ -46,4 +47,10 @@ export interface BackingReadiness {
   readonly ready: boolean;
   /** Why it is not ready (its check's error, or that the check gave no answer in time); absent when ready. */
   readonly problem?: string;
+}
+
+/** What one backing knows of this node (see `StorageProvider.nodeFacts`), as `VolumeEngine.nodeFacts` reports it. */
+export interface BackingNodeFacts extends NodeFacts {
+  /** The backing's name. */
+  readonly backing: string;
 }

@@ -13,4 +13,9 @@ export enum ErrorKind {
   InUse = 'InUse',
   /** The backend or the host failed; retrying later may succeed. Never means "does not exist". */
   BackendFailure = 'BackendFailure',
+  /**
+   * This node is at a limit of the backing's (an instance's EBS attach limit): retrying here fails until something
+   * is released on this node; another node may succeed. Orchestrators place volumes by it (CSI's RESOURCE_EXHAUSTED).
+   */
+  LimitReached = 'LimitReached',
 }

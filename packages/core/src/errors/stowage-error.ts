@@ -40,6 +40,9 @@ export class StowageError extends Error {
   static backendFailure(message: string, cause?: unknown): StowageError {
     return new StowageError(ErrorKind.BackendFailure, message, { cause });
   }
+  static limitReached(message: string, cause?: unknown): StowageError {
+    return new StowageError(ErrorKind.LimitReached, message, { cause });
+  }
 
   /** Wraps anything thrown by a backend: StowageErrors pass through, the rest become BackendFailure. */
   static wrap(error: unknown, context: string): StowageError {

@@ -1,3 +1,4 @@
+import type { NodeFacts } from '../contract/node-facts.js';
 import type {
   CreateRequest,
   MountResult,
@@ -45,6 +46,9 @@ export class CountingProvider implements StorageProvider {
   get capabilities(): StorageProvider['capabilities'] {
     return this.inner.capabilities;
   }
+  get size(): StorageProvider['size'] {
+    return this.inner.size;
+  }
 
   /** How many times `operation` was called, for volume `name` or for any name. */
   calls(operation: CountedOperation, name?: string): number {
@@ -64,6 +68,9 @@ export class CountingProvider implements StorageProvider {
     return this.mountedRefs.get(name);
   }
 
+  nodeFacts(): NodeFacts {
+    return this.inner.nodeFacts?.() ?? {};
+  }
   validate(request: CreateRequest): void {
     this.inner.validate?.(request);
   }

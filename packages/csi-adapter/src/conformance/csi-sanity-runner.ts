@@ -30,6 +30,8 @@ export interface SanityOptions {
   readonly report: string;
   /** The CreateVolume parameters of every volume it makes (`backing` picks the backing). */
   readonly volumeParameters?: Readonly<Record<string, string>>;
+  /** The bytes each test volume asks for (`-csi.testvolumesize`); csi-sanity's default is 10 GiB. */
+  readonly volumeSize?: number;
 }
 
 interface GinkgoSpecReport {
@@ -58,6 +60,7 @@ export async function runCsiSanity(binary: string, options: SanityOptions): Prom
     await writeFile(file, JSON.stringify(options.volumeParameters));
     args.push(`--csi.testvolumeparameters=${file}`);
   }
+  if (options.volumeSize) args.push(`--csi.testvolumesize=${options.volumeSize}`);
   const result = await new Promise<{ exitCode: number; output: string }>((resolve, reject) => {
     execFile(binary, args, { timeout: 10 * 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') reject(error);

@@ -1,4 +1,4 @@
-import { credentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type CallOptions, type Client, type ServiceError } from '@grpc/grpc-js';
 import { csiProto } from '../csi-proto.js';
 
 type Callback<Res> = (error: ServiceError | null, answer?: Res) => void;
@@ -23,17 +23,25 @@ export class CsiTestClient {
     };
   }
 
-  /** Calls `service.method` (`controller`, `CreateVolume`) with a request as csi.proto spells it (snake_case). */
+  /**
+   * Calls `service.method` (`controller`, `CreateVolume`) with a request as csi.proto spells it (snake_case); with
+   * `timeoutMs`, under a deadline that far ahead, as a CO sets one (Swarm: 15 s).
+   */
   call<Res = Record<string, unknown>>(
     service: 'identity' | 'controller' | 'node',
     method: string,
     request: object,
+    timeoutMs?: number,
   ): Promise<CsiCallResult<Res>> {
-    const client = this.clients[service] as unknown as Record<string, (r: object, cb: Callback<Res>) => void>;
+    const client = this.clients[service] as unknown as Record<
+      string,
+      (r: object, options: CallOptions, cb: Callback<Res>) => void
+    >;
     const fn = client[method];
     if (!fn) throw new Error(`no CSI method ${service}.${method}`);
+    const options: CallOptions = timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + timeoutMs) };
     return new Promise((resolve) =>
-      fn.call(client, request, (error, answer) => resolve(error ? { error } : { answer })),
+      fn.call(client, request, options, (error, answer) => resolve(error ? { error } : { answer })),
     );
   }
 

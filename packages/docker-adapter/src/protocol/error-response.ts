@@ -36,6 +36,7 @@ const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   [ErrorKind.InvalidArgument]: 200,
   [ErrorKind.InUse]: 200,
   [ErrorKind.BackendFailure]: 200,
+  [ErrorKind.LimitReached]: 200,
 };
 
 /** Maps anything thrown while answering a request to its status, `{ Err }` body and log level. */

@@ -1,4 +1,4 @@
-import { runChecked } from '@stowage/testkit/docker';
+import { runChecked, runCommand } from '@stowage/testkit/docker';
 
 /** A loop device and the file behind it. */
 export interface LoopDevice {
@@ -19,4 +19,14 @@ export async function loopDevices(): Promise<LoopDevice[]> {
 export async function loopDevicesUnder(dir: string): Promise<LoopDevice[]> {
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
   return (await loopDevices()).filter((d) => d.backingFile.startsWith(prefix));
+}
+
+/**
+ * Detaches the loop devices left with a backing file under `dir` (a test's device plane stops with its own), and
+ * throws naming them, so a teardown both cleans up and reports the leak.
+ */
+export async function detachLoopDevicesLeftUnder(dir: string): Promise<void> {
+  const left = await loopDevicesUnder(dir);
+  for (const loop of left) await runCommand('losetup', ['-d', loop.name]);
+  if (left.length > 0) throw new Error(`left ${left.map((l) => `${l.name} (${l.backingFile})`).join(', ')}`);
 }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerEngine, freePort, importBusyboxImage, listProcesses, waitUntil } from '@stowage/testkit/docker';
+import { DockerEngine, freePort, importBusyboxImage, waitUntil } from '@stowage/testkit/docker';
 import { buildManagedPlugin, PLUGIN_VERSION } from './managed-plugin-build.js';
+import { managedPluginPid } from './managed-plugin-process.js';
 
 const PLUGIN = `stowage:${PLUGIN_VERSION}`;
 
@@ -38,23 +39,7 @@ describe('Stowage as a Docker managed plugin', () => {
   const propagatedMountOnHost = async (): Promise<string> =>
     join(engine.dir, 'data', 'plugins', (await inspectPlugin()).Id, 'propagated-mount');
 
-  /**
-   * The plugin's node process, found by its cgroup, which the engine names after the plugin's ID (its root reads
-   * `/` from here: the plugin has a mount namespace of its own).
-   */
-  const pluginPid = async (): Promise<number> => {
-    const { Id: id } = await inspectPlugin();
-    const seen: string[] = [];
-    for (const candidate of await listProcesses()) {
-      if (!candidate.argv.includes('/opt/stowage/dist/cli/main.js')) continue;
-      const cgroup = await readFile(`/proc/${candidate.pid}/cgroup`, 'utf8').catch(() => '');
-      if (cgroup.includes(id)) return candidate.pid;
-      seen.push(`${candidate.pid}: ${cgroup.trim()}`);
-    }
-    throw new Error(
-      `no process runs /opt/stowage/dist/cli/main.js in the cgroup of plugin ${id}; seen ${seen.join(', ')}`,
-    );
-  };
+  const pluginPid = async (): Promise<number> => managedPluginPid((await inspectPlugin()).Id);
 
   beforeAll(async () => {
     // Built afresh from the built packages into a directory of this run: never an old build, never one that a

@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackIdFor } from '@stowage/driver-ebs';
-import { freePort, PluginProcess, PrometheusServer, runCommand, waitUntil } from '@stowage/testkit/docker';
+import { freePort, PluginProcess, PrometheusServer, waitUntil } from '@stowage/testkit/docker';
 import { MOTO_REGION, MotoCloud, runInstance } from '@stowage/testkit/moto';
 import { CLI } from '../support/stowage-cli.js';
-import { loopDevicesUnder } from './loop-devices.js';
+import { detachLoopDevicesLeftUnder } from './loop-devices.js';
 import { MotoEbsVolumes } from './moto-ebs-volumes.js';
 import { prometheusQueries, type PrometheusQueries } from './prometheus-queries.js';
 import { RelocatableNode } from './relocatable-node.js';
@@ -95,11 +95,7 @@ describe('a real Prometheus scraping a plugin whose backing is EBS on moto', () 
     await teardown.run('stopping the node', async () => node?.stop());
     if (dataDir) {
       // The node's stop detaches its loop devices: any left is detached here, and reported.
-      await teardown.run('loop devices left over', async () => {
-        const left = await loopDevicesUnder(dataDir);
-        for (const loop of left) await runCommand('losetup', ['-d', loop.name]);
-        if (left.length > 0) throw new Error(left.map((loop) => `${loop.name} (${loop.backingFile})`).join(', '));
-      });
+      await teardown.run('loop devices left over', () => detachLoopDevicesLeftUnder(dataDir));
       await rm(dataDir, { recursive: true, force: true });
     }
     if (secrets) await rm(secrets, { recursive: true, force: true });

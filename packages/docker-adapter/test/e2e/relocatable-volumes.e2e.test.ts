@@ -11,7 +11,7 @@ import {
 import { MOTO_REGION, motoEc2Client, runInstance, startMotoServer, type MotoServer } from '@stowage/testkit/moto';
 import { inspectVolume, listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
-import { loopDevicesUnder } from './loop-devices.js';
+import { detachLoopDevicesLeftUnder, loopDevicesUnder } from './loop-devices.js';
 import { mountsUnder, runCommand, waitUntil } from '@stowage/testkit/docker';
 import { MotoEbsVolumes, tagsOf } from './moto-ebs-volumes.js';
 import { RelocatableNode, type NodePlacement } from './relocatable-node.js';
@@ -108,11 +108,7 @@ describe('relocatable (EBS) volumes through the docker CLI, moving between nodes
     ec2?.destroy();
     if (moto) await teardown.run('stopping moto', () => moto.stop());
     if (dataDir) {
-      await teardown.run('checking for loop devices left behind', async () => {
-        const left = await loopDevicesUnder(dataDir);
-        for (const loop of left) await runCommand('losetup', ['-d', loop.name]);
-        if (left.length > 0) throw new Error(`left ${left.map((l) => `${l.name} (${l.backingFile})`).join(', ')}`);
-      });
+      await teardown.run('checking for loop devices left behind', () => detachLoopDevicesLeftUnder(dataDir));
       await rm(dataDir, { recursive: true, force: true });
     }
     teardown.finish('relocatable e2e teardown');

@@ -4,7 +4,7 @@ import type { ApiErrorBody } from './api-schemas.js';
 
 /**
  * Each engine error kind's HTTP status, in one place: a new kind must be placed here on purpose (the record type
- * fails to compile without it). BackendFailure is 503: the backend or the host failed and retrying later may succeed.
+ * fails to compile without it). LimitReached is 409 like InUse: the node's state refuses it. BackendFailure is 503: the backend or the host failed and retrying later may succeed.
  */
 export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   [ErrorKind.NotFound]: 404,
@@ -12,6 +12,8 @@ export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   [ErrorKind.InvalidArgument]: 400,
   [ErrorKind.InUse]: 409,
   [ErrorKind.BackendFailure]: 503,
+  // A conflict with this node's state: retrying fails alike until a volume is released here.
+  [ErrorKind.LimitReached]: 409,
 };
 
 /**

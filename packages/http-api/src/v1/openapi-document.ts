@@ -141,7 +141,9 @@ export function buildOpenApiDocument(version: string): object {
       '/v1/volumes/{name}/mount': {
         post: mountOperation('Mount a volume for a caller, counted per caller, and answer its path on this node', {
           '200': { description: 'Mounted', ...json(mountAnswerSchema) },
-          '409': failure('The volume is in use where this node cannot mount it (kind InUse)'),
+          '409': failure(
+            "The volume is in use where this node cannot mount it (kind InUse), or this node is at the backing's limit of volumes in use (kind LimitReached)",
+          ),
         }),
       },
       '/v1/volumes/{name}/unmount': {

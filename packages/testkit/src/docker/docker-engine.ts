@@ -20,7 +20,21 @@ export interface DockerEngineOptions {
   readonly startTimeoutMs?: number;
   /** `live-restore`: running containers outlive a restart of the engine. */
   readonly liveRestore?: boolean;
+  /**
+   * A dockerd and runc of another build than the host's (scripts/swarm-engine.sh builds current ones for Swarm
+   * cluster volumes, which Debian's engine predates); the host's containerd still runs them.
+   */
+  readonly binaries?: EngineBinaries;
 }
+
+/** A dockerd and the runc it runs its containers and plugins with. */
+export interface EngineBinaries {
+  readonly dockerd: string;
+  readonly runc: string;
+}
+
+// The name the engine gives the runc of {@link EngineBinaries}: the default runtime, for containers and plugins.
+const BUILT_RUNC = 'stowage-e2e-runc';
 
 /**
  * A private Docker engine for one test file (DESIGN.md, tests tier 3): its own data root, exec root, pid file,
@@ -54,7 +68,7 @@ export class DockerEngine {
         'the end-to-end tier starts dockerd and mounts volumes: run it as root (sudo bash scripts/dev.sh test)',
       );
     }
-    const dockerd = await findTool('dockerd', ['/usr/sbin/dockerd', '/usr/bin/dockerd']);
+    const dockerd = options.binaries?.dockerd ?? (await findTool('dockerd', ['/usr/sbin/dockerd', '/usr/bin/dockerd']));
     // Debian's client matches Debian's engine; another client on PATH (a newer static one) is the fallback.
     const dockerCli = await findTool('docker', ['/usr/bin/docker']);
     if (!dockerd || !dockerCli) {
@@ -95,6 +109,11 @@ export class DockerEngine {
       'stowage-e2e-plugins',
     ];
     if (help.stdout.includes('--ip6tables')) args.push('--ip6tables=false');
+    if (options.binaries) {
+      // That runc is built without libseccomp (scripts/swarm-engine.sh): it cannot apply a seccomp profile.
+      args.push('--add-runtime', `${BUILT_RUNC}=${options.binaries.runc}`, '--default-runtime', BUILT_RUNC);
+      args.push('--seccomp-profile=unconfined');
+    }
 
     const child = spawnDaemon(dockerd, args, log, 'w');
     const engine = new DockerEngine(dir, socket, log, dockerCli, { path: dockerd, args }, child, swarmBridgeExisted);

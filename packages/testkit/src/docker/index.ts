@@ -4,7 +4,7 @@
  * as a process configured by environment, raw plugin-protocol requests, a real Prometheus to scrape it, and the host
  * helpers they stand on.
  */
-export { DockerEngine, type DockerEngineOptions } from './docker-engine.js';
+export { DockerEngine, type DockerEngineOptions, type EngineBinaries } from './docker-engine.js';
 export { importBusyboxImage, BUSYBOX_IMAGE } from './busybox-image.js';
 export { PluginProcess, DEFAULT_PLUGIN_SOCKET, type PluginProcessOptions, type PluginExit } from './plugin-process.js';
 export { pluginRequest, type PluginAnswer } from './plugin-request.js';

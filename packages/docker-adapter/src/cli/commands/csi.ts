@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { hostname } from 'node:os';
 import { createLogger } from '@stowage/core';
 import {
   CSI_MODES,
@@ -60,7 +59,7 @@ export function csiCommand(context: CliContext): CommandModule<GlobalArgs, CsiAr
         .option('node-id', {
           type: 'string',
           describe: 'Node id reported to the orchestrator',
-          defaultDescription: 'hostname',
+          defaultDescription: "a backing's (the EC2 instance id), else the hostname",
         })
         .option('state-dir', { type: 'string', describe: 'State directory (env STOWAGE_STATE_DIR)' })
         .option('http', HTTP_OPTION)
@@ -90,7 +89,7 @@ export function csiCommand(context: CliContext): CommandModule<GlobalArgs, CsiAr
           mode: args.mode,
           pluginName: args.name ?? defaultPluginName(defaultBacking),
           version,
-          nodeId: args.nodeId ?? hostname(),
+          ...(args.nodeId !== undefined ? { nodeId: args.nodeId } : {}),
           logger,
           observe: csiRequests?.observe,
         });
