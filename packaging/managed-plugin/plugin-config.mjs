@@ -23,10 +23,11 @@ const { CLI_SECTIONS } = await load('dist/cli/cli-context.js');
 
 const config = JSON.parse(await readFile(template, 'utf8'));
 const declared = new Set(config.env.map((entry) => entry.name));
-// The adapter's sections configure `stowage serve` (the volume plugin's socket, holds, ops endpoint); the CSI
-// plugin's `stowage csi` reads none of them, so its template declares none: a setting that does nothing misleads.
+// The adapter's sections configure `stowage serve`: the volume plugin's socket and holds (`docker`) and the ops
+// endpoint (`http`). The CSI plugin's `stowage csi` reads the ops endpoint's only, so its template declares no
+// `docker` setting: a setting that does nothing misleads.
 const servesVolumeDriver = config.interface.types.includes('docker.volumedriver/1.0');
-const undeclared = (servesVolumeDriver ? Object.values(CLI_SECTIONS) : [])
+const undeclared = (servesVolumeDriver ? Object.values(CLI_SECTIONS) : [CLI_SECTIONS.http])
   .flatMap((section) => section.envNames)
   .filter((variable) => !declared.has(variable));
 if (undeclared.length > 0) {

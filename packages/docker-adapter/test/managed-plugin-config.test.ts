@@ -120,13 +120,32 @@ describe("the CSI plugin's config.json, as pnpm package:csi-plugin writes it", (
     }
   });
 
-  it("declares none of the volume plugin's own settings, which `stowage csi` does not read, and every driver's", async () => {
+  it("declares the ops endpoint's settings and mounts, which `stowage csi --http` reads, and none of the volume plugin's own", async () => {
     const config = await generated();
-    const names = new Set(config.env.map((entry) => entry.name));
-    for (const variable of Object.values(CLI_SECTIONS).flatMap((section) => section.envNames)) {
-      expect(names.has(variable), variable).toBe(false);
+    const env = new Map(config.env.map((entry) => [entry.name, entry]));
+    for (const variable of CLI_SECTIONS.http.envNames) {
+      expect(env.get(variable)?.settable, variable).toEqual(['value']);
+      // Off as installed: an empty value is the section's "not set".
+      expect(env.get(variable)?.value, variable).toBe('');
     }
-    expect(names).toContain('STOWAGE_EBS_CLUSTER_ID');
-    expect(names).toContain('STOWAGE_EFS_FILE_SYSTEM_ID');
+    for (const variable of CLI_SECTIONS.docker.envNames) {
+      expect(env.has(variable), variable).toBe(false);
+    }
+    const mounts = new Map(config.mounts.map((mount) => [mount.name, mount]));
+    for (const name of ['http-token', 'http-cert', 'http-key']) {
+      expect(mounts.get(name), name).toMatchObject({ source: '/dev/null', settable: ['source'] });
+    }
+    expect(env.has('STOWAGE_EBS_CLUSTER_ID')).toBe(true);
+    expect(env.has('STOWAGE_EFS_FILE_SYSTEM_ID')).toBe(true);
+  });
+
+  it('is refused when its template lacks a setting of the ops endpoint', async () => {
+    const template = JSON.parse(await readFile(CSI_TEMPLATE, 'utf8')) as { env: Array<{ name: string }> };
+    template.env = template.env.filter((entry) => entry.name !== 'STOWAGE_HTTP_LISTEN');
+    const broken = join(dir, 'template.json');
+    await writeFile(broken, JSON.stringify(template));
+    const result = await generate(broken, join(dir, 'out.json'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('STOWAGE_HTTP_LISTEN');
   });
 });
