@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { DEADLINE_MARGIN_MS } from '@stowage/csi-adapter';
 import { basename, join } from 'node:path';
-import type { EC2Client } from '@aws-sdk/client-ec2';
+import { AttachVolumeCommand, DetachVolumeCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { mountsUnder, unmountAllUnder, waitUntil } from '@stowage/testkit/docker';
 import { MOTO_REGION, motoEc2Client, runInstance, startMotoServer, type MotoServer } from '@stowage/testkit/moto';
 import { stackIdFor } from '@stowage/driver-ebs';
@@ -134,6 +134,61 @@ describe('`stowage csi` on the relocatable backing (EBS on moto, loop devices)',
       async () => ((await leftovers()).length === 0 ? true : undefined),
       { timeoutMs: 60_000, describe: async () => JSON.stringify(await leftovers()) },
     );
+  });
+
+  it('answers FAILED_PRECONDITION for a volume another running instance holds, or one published here, and changes nothing', async () => {
+    const client = new CsiClient(endpoint);
+    const capability = { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
+    const volume = { volume_id: 'held-elsewhere', volume_capability: capability };
+    const target = join(dir, 'pods', 'held');
+    const ebs = new MotoEbsVolumes(ec2, stackIdFor(CLUSTER));
+    const attachments = async () =>
+      (await ebs.ofCluster('held-elsewhere')).flatMap((v) => (v.Attachments ?? []).map((a) => a.InstanceId));
+    try {
+      const created = await client.call('controller', 'CreateVolume', {
+        name: 'held-elsewhere',
+        capacity_range: { required_bytes: GiB },
+        volume_capabilities: [capability],
+        parameters: { backing: 'relocatable' },
+      });
+      expect(created.error).toBeUndefined();
+      const [made] = await ebs.ofCluster('held-elsewhere');
+      const volumeId = made?.VolumeId as string;
+      // Another node of the zone runs a task on it: its instance holds the attachment, and runs.
+      const holder = await runInstance(ec2, ZONE);
+      await ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: holder, Device: '/dev/sdf' }));
+
+      const publish = await client.call('node', 'NodePublishVolume', { ...volume, target_path: target }, 15_000);
+      expect(publish.error?.code, publish.error?.details).toBe(status.FAILED_PRECONDITION);
+      expect(publish.error?.details).toContain(holder);
+      const removal = await client.call('controller', 'DeleteVolume', { volume_id: 'held-elsewhere' }, 15_000);
+      expect(removal.error?.code, removal.error?.details).toBe(status.FAILED_PRECONDITION);
+      // Nothing changed: still attached to the holder alone, nothing mounted or held here.
+      expect(await attachments()).toEqual([holder]);
+      expect(await mountsUnder(dir)).toEqual([]);
+
+      // The holder's task ends: the volume is this node's to publish, and a delete of it while published is refused.
+      await ec2.send(new DetachVolumeCommand({ VolumeId: volumeId, InstanceId: holder }));
+      let answer = await client.call('node', 'NodePublishVolume', { ...volume, target_path: target }, 15_000);
+      for (let retry = 0; answer.error?.code === status.ABORTED && retry < 40; retry++) {
+        answer = await client.call('node', 'NodePublishVolume', { ...volume, target_path: target }, 15_000);
+      }
+      expect(answer.error, answer.error?.details).toBeUndefined();
+      await writeFile(join(target, 'kept'), 'still here\n');
+      const busy = await client.call('controller', 'DeleteVolume', { volume_id: 'held-elsewhere' }, 15_000);
+      expect(busy.error?.code, busy.error?.details).toBe(status.FAILED_PRECONDITION);
+      expect(await readFile(join(target, 'kept'), 'utf8')).toBe('still here\n');
+      expect(await attachments()).toEqual([instanceId]);
+
+      expect(
+        (await client.call('node', 'NodeUnpublishVolume', { ...volume, target_path: target })).error,
+      ).toBeUndefined();
+      expect(await attachments()).toEqual([]);
+      expect((await client.call('controller', 'DeleteVolume', { volume_id: 'held-elsewhere' })).error).toBeUndefined();
+      expect(await ebs.ofCluster('held-elsewhere')).toEqual([]);
+    } finally {
+      client.close();
+    }
   });
 
   it("moves a volume from another zone while NodePublish answers ABORTED, and a CO's retries pick it up", async () => {
