@@ -11,3 +11,4 @@ export { csiProto, CSI_PROTO_PATH, CSI_LOAD_OPTIONS } from './csi-proto.js';
 export type { ProtoGrpcType as CsiProtoGrpcType } from './generated/csi.js';
 export { CsiRequestMetrics } from './csi-request-metrics.js';
 export type { CsiRequestObserver } from './request-observer.js';
+export { CSI_FAILPOINTS, type CsiFailpoint } from './csi-failpoints.js';

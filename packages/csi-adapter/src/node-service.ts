@@ -10,6 +10,7 @@ import type { NodeUnpublishVolumeRequest__Output } from './generated/csi/v1/Node
 import type { NodeUnpublishVolumeResponse } from './generated/csi/v1/NodeUnpublishVolumeResponse.js';
 import { accessProfile, isReaderOnly, unsupportedReason } from './access-profile.js';
 import { CsiError } from './csi-error.js';
+import { csiFailpoint } from './csi-failpoints.js';
 import type { OperationsInFlight } from './operations-in-flight.js';
 import { publishCaller } from './publish-caller.js';
 import { requireAbsolutePath, requireCapability, requireString } from './request-fields.js';
@@ -104,12 +105,14 @@ export class NodeService {
         // Held but not mounted: a crash came between the engine's mount and the bind; the hold is reused, not doubled.
         const source = held ? await this.engine.path(id) : await this.engine.mount(id, caller);
         if (!source) throw StowageError.backendFailure(`volume "${id}" has no path on this node after mounting it`);
+        csiFailpoint('csi:publish:after-hold');
         try {
           await this.host.mount(source, target, { options: ['bind', ...(readOnly ? ['ro'] : []), ...flags] });
         } catch (error) {
           if (!held) await this.release(id, caller);
           throw error;
         }
+        csiFailpoint('csi:publish:after-bind');
         this.logger.info({ volume: id, target, readOnly }, 'volume published');
         return {};
       },
@@ -141,6 +144,7 @@ export class NodeService {
         }
         // The bind first, the hold after: a crash in between leaves a hold the retried call releases.
         if (mounted) await this.host.unmount(target);
+        csiFailpoint('csi:unpublish:after-unbind');
         await removeTarget(target, this.logger);
         if (held) await this.engine.unmount(id, caller);
         if (mounted || held) this.logger.info({ volume: id, target }, 'volume unpublished');
