@@ -52,16 +52,19 @@ export async function startCsiServer(options: CsiServerOptions): Promise<CsiServ
   const inFlight = new OperationsInFlight();
   const server = new Server(options.observe ? { interceptors: [observingInterceptor(options.observe)] } : {});
 
-  const identity = new IdentityService({
-    name: validatePluginName(options.pluginName),
-    version: options.version,
-    mode,
-    topology: hasTopology(engine.nodeFacts()),
-  });
+  const identity = new IdentityService(
+    {
+      name: validatePluginName(options.pluginName),
+      version: options.version,
+      mode,
+      topology: hasTopology(engine.nodeFacts()),
+    },
+    (budgetMs) => engine.readiness(budgetMs),
+  );
   server.addService(proto.Identity.service, {
     GetPluginInfo: unaryHandler('GetPluginInfo', logger, () => identity.getPluginInfo()),
     GetPluginCapabilities: unaryHandler('GetPluginCapabilities', logger, () => identity.getPluginCapabilities()),
-    Probe: unaryHandler('Probe', logger, () => identity.probe()),
+    Probe: unaryHandler('Probe', logger, (_request, context) => identity.probe(context)),
   } satisfies UntypedServiceImplementation);
 
   if (servesController(mode)) {

@@ -1,4 +1,5 @@
 import { credentials, type Client, type ServiceError, status } from '@grpc/grpc-js';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { csiProto } from '../src/csi-proto.js';
@@ -63,6 +64,17 @@ describe('the CSI server on a unix socket', () => {
     expect((await call(identity, 'GetPluginCapabilities', {})).answer).toEqual({
       capabilities: [{ service: { type: 'CONTROLLER_SERVICE' }, type: 'service' }],
     });
+    expect((await call(identity, 'Probe', {})).answer).toEqual({ ready: { value: true } });
+  });
+
+  it("probes the backings' readiness: FAILED_PRECONDITION naming the backing and why, ready again once it is", async () => {
+    const { identity } = await serve('both');
+    const root = join(local.dir, 'volumes');
+    await rename(root, `${root}.away`);
+    const probe = await call(identity, 'Probe', {});
+    expect(probe.error?.code).toBe(status.FAILED_PRECONDITION);
+    expect(probe.error?.details).toMatch(/^not ready: local: the volume root .* is not writable/);
+    await rename(`${root}.away`, root);
     expect((await call(identity, 'Probe', {})).answer).toEqual({ ready: { value: true } });
   });
 

@@ -128,12 +128,15 @@ describe('the CSI services on a sized, zone-bound backing (EBS without the cloud
     });
     const overridden = new NodeService(placed.engine, host, inFlight, { nodeId: 'swarm-node-7' }, silentLogger);
     expect((await overridden.getInfo()).node_id).toBe('swarm-node-7');
-    const identity = new IdentityService({
-      name: 'stowage.disk',
-      version: '1',
-      mode: 'both',
-      topology: hasTopology(placed.engine.nodeFacts()),
-    });
+    const identity = new IdentityService(
+      {
+        name: 'stowage.disk',
+        version: '1',
+        mode: 'both',
+        topology: hasTopology(placed.engine.nodeFacts()),
+      },
+      (budgetMs) => placed.engine.readiness(budgetMs),
+    );
     expect((await identity.getPluginCapabilities()).capabilities).toContainEqual({
       service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' },
     });
