@@ -1,10 +1,10 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { ConformanceSetup } from '@stowage/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CsiConformanceHarness } from './csi-conformance-harness.js';
-import { expectSanityPassed, runCsiSanity, sanityCounts } from './csi-sanity-runner.js';
+import { expectSanityPassed, runCsiSanity, sanityCounts, sanityPlaces } from './csi-sanity-runner.js';
 
 const PROBE_FILE = 'stowage-csi-conformance.txt';
 
@@ -222,12 +222,9 @@ export function runCsiConformanceSuite(
       `passes csi-sanity with its idempotency checks${sanity === undefined ? ' (give csiSanity or CSI_SANITY to run it)' : ''}`,
       async () => {
         const binary = typeof sanity === 'function' ? await sanity() : (sanity as string);
-        await mkdir(join(h.dir, 'sanity'));
         const run = await runCsiSanity(binary, {
+          ...(await sanityPlaces(h.dir)),
           endpoint: h.endpoint,
-          mountDir: join(h.dir, 'sanity', 'target'),
-          stagingDir: join(h.dir, 'sanity', 'staging'),
-          report: join(h.dir, 'sanity-report.json'),
           volumeParameters: h.parameters(),
         });
         console.log(`csi-sanity against ${name} behind the stowage CSI plugin: ${sanityCounts(run)}`);

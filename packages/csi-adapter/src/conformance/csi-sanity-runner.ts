@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 
 /** One spec of a csi-sanity run. */
@@ -32,6 +33,19 @@ export interface SanityOptions {
   readonly volumeParameters?: Readonly<Record<string, string>>;
   /** The bytes each test volume asks for (`-csi.testvolumesize`); csi-sanity's default is 10 GiB. */
   readonly volumeSize?: number;
+}
+
+/**
+ * csi-sanity's places under `dir`, a directory of the run's own: its targets and staging paths in `dir/sanity` (made
+ * here, since csi-sanity needs their parent to exist) and its report beside that.
+ */
+export async function sanityPlaces(dir: string): Promise<Pick<SanityOptions, 'mountDir' | 'stagingDir' | 'report'>> {
+  await mkdir(join(dir, 'sanity'));
+  return {
+    mountDir: join(dir, 'sanity', 'target'),
+    stagingDir: join(dir, 'sanity', 'staging'),
+    report: join(dir, 'sanity-report.json'),
+  };
 }
 
 interface GinkgoSpecReport {

@@ -8,6 +8,7 @@ export { runAdapterConformance } from './adapter-conformance.js';
 export { CsiTestClient, type CsiCallResult } from './csi-test-client.js';
 export {
   runCsiSanity,
+  sanityPlaces,
   expectSanityPassed,
   unexpectedSkips,
   sanityCounts,

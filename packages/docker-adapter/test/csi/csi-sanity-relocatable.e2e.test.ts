@@ -13,7 +13,7 @@ import { RelocatableNode } from '../e2e/relocatable-node.js';
 import { TeardownSteps } from '../e2e/teardown-steps.js';
 import { cliEnv, startCsi, type ServeProcess } from '../support/stowage-cli.js';
 import { CsiClient } from './csi-client.js';
-import { csiSanityBinary, expectSanityPassed, runCsiSanity, sanityCounts } from './csi-sanity.js';
+import { csiSanityBinary, expectSanityPassed, runCsiSanity, sanityCounts, sanityPlaces } from './csi-sanity.js';
 
 const CLUSTER = 'stowage-csi-sanity-relocatable';
 const ZONE = 'us-east-1a';
@@ -107,12 +107,9 @@ describe('`stowage csi` on the relocatable backing (EBS on moto, loop devices)',
   });
 
   it('passes csi-sanity with 1 GiB volumes, idempotency checks included; skips only what it does not advertise', async () => {
-    await mkdir(join(dir, 'sanity'));
     const result = await runCsiSanity(sanity, {
+      ...(await sanityPlaces(dir)),
       endpoint,
-      mountDir: join(dir, 'sanity', 'target'),
-      stagingDir: join(dir, 'sanity', 'staging'),
-      report: join(dir, 'sanity-report.json'),
       volumeParameters: { backing: 'relocatable' },
       volumeSize: GiB,
     });

@@ -7,7 +7,14 @@ import { MotoCloud, startEfsStandIn, type EfsStandIn } from '@stowage/testkit/mo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, startCsi, type ServeProcess } from '../support/stowage-cli.js';
 import { CsiClient } from './csi-client.js';
-import { csiSanityBinary, expectSanityPassed, GET_CAPACITY_SPEC, runCsiSanity, sanityCounts } from './csi-sanity.js';
+import {
+  csiSanityBinary,
+  expectSanityPassed,
+  GET_CAPACITY_SPEC,
+  runCsiSanity,
+  sanityCounts,
+  sanityPlaces,
+} from './csi-sanity.js';
 
 /** The plugin's JSON log lines. */
 const logEntries = (stdout: string): Record<string, unknown>[] =>
@@ -69,12 +76,9 @@ describe('`stowage csi` on the shared backing (EFS on moto, bind mounts for NFS)
 
   it('passes csi-sanity with backing=shared, idempotency checks included; skips only what it does not advertise', async () => {
     const [node] = nodes;
-    await mkdir(join(dir, 'sanity'));
     const result = await runCsiSanity(sanity, {
+      ...(await sanityPlaces(dir)),
       endpoint: node?.endpoint as string,
-      mountDir: join(dir, 'sanity', 'target'),
-      stagingDir: join(dir, 'sanity', 'staging'),
-      report: join(dir, 'sanity-report.json'),
       volumeParameters: { backing: 'shared' },
     });
     console.log(`csi-sanity v5.6.0 against stowage csi (shared, EFS on moto): ${sanityCounts(result)}`);

@@ -6,7 +6,14 @@ import { mountsUnder, runChecked, unmountAllUnder } from '@stowage/testkit/docke
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, startCsi, type ServeProcess } from '../support/stowage-cli.js';
 import { CsiClient } from './csi-client.js';
-import { csiSanityBinary, expectSanityPassed, GET_CAPACITY_SPEC, runCsiSanity, sanityCounts } from './csi-sanity.js';
+import {
+  csiSanityBinary,
+  expectSanityPassed,
+  GET_CAPACITY_SPEC,
+  runCsiSanity,
+  sanityCounts,
+  sanityPlaces,
+} from './csi-sanity.js';
 
 const mountCapability = (mode = 'SINGLE_NODE_WRITER') => ({ mount: {}, access_mode: { mode } });
 
@@ -39,12 +46,9 @@ describe('`stowage csi` on the local backing (root: real bind mounts)', () => {
   });
 
   it('passes csi-sanity, idempotency checks included; skips only what it does not advertise', async () => {
-    await mkdir(join(dir, 'sanity'));
     const result = await runCsiSanity(sanity, {
+      ...(await sanityPlaces(dir)),
       endpoint,
-      mountDir: join(dir, 'sanity', 'target'),
-      stagingDir: join(dir, 'sanity', 'staging'),
-      report: join(dir, 'sanity-report.json'),
     });
     console.log(`csi-sanity v5.6.0 against stowage csi (local): ${sanityCounts(result)}`);
 
