@@ -11,10 +11,12 @@ set -euo pipefail
 # The version whose csi.proto (spec v1.13.0) packages/csi-adapter/proto vendors.
 CSI_TEST_VERSION=v5.6.0
 # csi-test v5.6.0's go.mod says `go 1.25.0`. Go 1.21 and later fetch a newer toolchain themselves from the module
-# proxy when a module needs one (GOTOOLCHAIN=auto); older ones cannot, so they are refused here.
-GO_MIN_MINOR=21
+# proxy when a module needs one (GOTOOLCHAIN=auto); older ones cannot, so find_go
+# (lib/go-toolchain.sh) refuses them.
 
-CACHE="${STOWAGE_BUILD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stowage}"
+# shellcheck source=lib/go-toolchain.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-toolchain.sh"
+CACHE="$STOWAGE_BUILD_CACHE_DIR"
 BIN_DIR="$CACHE/csi-sanity/$CSI_TEST_VERSION"
 BIN="$BIN_DIR/csi-sanity"
 
@@ -26,14 +28,7 @@ if [ -x "$BIN" ]; then
   exit 0
 fi
 
-# Go is not installed by scripts/dev.sh: these machines have it (/usr/local/go), and Debian 12's golang-go (1.19)
-# is too old to build csi-test or to fetch a newer toolchain, so an apt install would not help.
-GO="$(command -v go || true)"
-[ -n "$GO" ] || [ ! -x /usr/local/go/bin/go ] || GO=/usr/local/go/bin/go
-[ -n "$GO" ] || die "Go 1.$GO_MIN_MINOR or later is needed to build csi-sanity and was not found: install it from https://go.dev/dl/ (Debian 12's golang-go is 1.19, too old)"
-minor="$("$GO" env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
-[ -n "$minor" ] && [ "$minor" -ge "$GO_MIN_MINOR" ] ||
-  die "Go 1.$GO_MIN_MINOR or later is needed to build csi-sanity; found $("$GO" env GOVERSION) at $GO"
+GO="$(find_go 'csi-sanity')" || die "no usable Go (see above)"
 
 log "building csi-sanity $CSI_TEST_VERSION from the Go module proxy into $BIN_DIR (once; about 80 s on 2 cores)"
 mkdir -p "$BIN_DIR"

@@ -12,12 +12,14 @@
 set -euo pipefail
 
 # API 1.56. Its go.mod asks for a newer Go than some machines have: Go 1.21 and later fetch the toolchain a module
-# needs themselves from the module proxy (GOTOOLCHAIN=auto); older ones cannot, so they are refused here.
+# needs themselves from the module proxy (GOTOOLCHAIN=auto); older ones cannot, so find_go
+# (lib/go-toolchain.sh) refuses them.
 MOBY_VERSION=v2.0.0-beta.24
 RUNC_VERSION=v1.5.3
-GO_MIN_MINOR=21
 
-CACHE="${STOWAGE_BUILD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stowage}"
+# shellcheck source=lib/go-toolchain.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-toolchain.sh"
+CACHE="$STOWAGE_BUILD_CACHE_DIR"
 ENGINE_DIR="$CACHE/swarm-engine"
 DOCKERD="$ENGINE_DIR/dockerd-$MOBY_VERSION/dockerd"
 RUNC="$ENGINE_DIR/runc-$RUNC_VERSION/runc"
@@ -30,14 +32,7 @@ if [ -x "$DOCKERD" ] && [ -x "$RUNC" ]; then
   exit 0
 fi
 
-# Go is not installed by scripts/dev.sh: these machines have it (/usr/local/go), and Debian 12's golang-go (1.19)
-# is too old to build either or to fetch a newer toolchain, so an apt install would not help.
-GO="$(command -v go || true)"
-[ -n "$GO" ] || [ ! -x /usr/local/go/bin/go ] || GO=/usr/local/go/bin/go
-[ -n "$GO" ] || die "Go 1.$GO_MIN_MINOR or later is needed to build dockerd and runc and was not found: install it from https://go.dev/dl/ (Debian 12's golang-go is 1.19, too old)"
-minor="$("$GO" env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
-[ -n "$minor" ] && [ "$minor" -ge "$GO_MIN_MINOR" ] ||
-  die "Go 1.$GO_MIN_MINOR or later is needed to build dockerd and runc; found $("$GO" env GOVERSION) at $GO"
+GO="$(find_go 'dockerd and runc')" || die "no usable Go (see above)"
 # runc's nsenter is C, so cgo (and a C compiler) is required.
 command -v gcc >/dev/null || die "gcc is needed to build runc (cgo): apt-get install gcc"
 
