@@ -3,10 +3,7 @@ import { accessProfile, unsupportedReason } from './access-profile.js';
 import { CsiError } from './csi-error.js';
 import type { GetCapacityRequest__Output } from './generated/csi/v1/GetCapacityRequest.js';
 import type { GetCapacityResponse } from './generated/csi/v1/GetCapacityResponse.js';
-import { backingSummary } from './volume-lookup.js';
-
-/** The create parameter that picks the backing, as in CreateVolume. */
-const BACKING_PARAMETER = 'backing';
+import { BACKING_PARAMETER, backingSummary } from './volume-lookup.js';
 
 /**
  * Whether the Controller offers GetCapacity (GET_CAPACITY): only when the default backing can say how much room it

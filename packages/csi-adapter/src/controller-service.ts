@@ -19,10 +19,7 @@ import { page } from './list-token.js';
 import type { OperationsInFlight } from './operations-in-flight.js';
 import { requireCapabilities, requireString } from './request-fields.js';
 import { accessibleTopology, checkRequisite, volumeSegments } from './topology.js';
-import { backingSummary, findVolume, requireVolume, volumeContext } from './volume-lookup.js';
-
-/** The create parameter that picks the backing, as `--opt backing=` does for Docker. */
-const BACKING_PARAMETER = 'backing';
+import { BACKING_PARAMETER, backingSummary, findVolume, requireVolume, volumeContext } from './volume-lookup.js';
 
 /**
  * The Controller service: volumes made, removed, listed and checked through the engine, which validates names and

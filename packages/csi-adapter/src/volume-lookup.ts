@@ -16,6 +16,9 @@ export async function requireVolume(engine: VolumeEngine, id: string): Promise<V
   return volume;
 }
 
+/** The CSI parameter (of CreateVolume, GetCapacity) that picks the backing, as `--opt backing=` does for Docker. */
+export const BACKING_PARAMETER = 'backing';
+
 /** The configured backing named (by name or alias) `backing`, or the default one when `backing` is undefined. */
 export function backingSummary(engine: VolumeEngine, backing: string | undefined): BackingSummary {
   const summaries = engine.backings();
