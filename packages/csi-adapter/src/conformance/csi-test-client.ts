@@ -1,4 +1,5 @@
-import { credentials, type CallOptions, type Client, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type CallOptions, type Client, type ServiceError, status } from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { csiProto } from '../csi-proto.js';
 
 type Callback<Res> = (error: ServiceError | null, answer?: Res) => void;
@@ -43,6 +44,25 @@ export class CsiTestClient {
     return new Promise((resolve) =>
       fn.call(client, request, options, (error, answer) => resolve(error ? { error } : { answer })),
     );
+  }
+
+  /**
+   * Calls as a CO does: under its deadline (Swarm's 15 s by default), and again, after a pause, while the answer is
+   * ABORTED, the spec's "an operation on this volume is still under way" (at most `attempts` calls). So a test
+   * asserts the outcome a CO ends with, whatever the machine's speed.
+   */
+  async callAsCo<Res = Record<string, unknown>>(
+    service: 'identity' | 'controller' | 'node',
+    method: string,
+    request: object,
+    { timeoutMs = 15_000, attempts = 40 }: { timeoutMs?: number; attempts?: number } = {},
+  ): Promise<CsiCallResult<Res>> {
+    let result = await this.call<Res>(service, method, request, timeoutMs);
+    for (let call = 1; call < attempts && result.error?.code === status.ABORTED; call++) {
+      await sleep(500);
+      result = await this.call<Res>(service, method, request, timeoutMs);
+    }
+    return result;
   }
 
   close(): void {

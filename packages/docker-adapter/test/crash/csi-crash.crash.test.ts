@@ -50,7 +50,7 @@ describe.concurrent(
       const call = async (service: 'controller' | 'node', method: string, request: object) => {
         for (;;) {
           const client = new CsiClient(endpoint);
-          const result = await client.call(service, method, request, 15_000).finally(() => client.close());
+          const result = await client.callAsCo(service, method, request).finally(() => client.close());
           if (!result.error || !(await killedBySigkill(plugin))) return result;
           kills += 1;
           expect(kills, `the plugin was killed again after its restart, in ${method}`).toBe(1);

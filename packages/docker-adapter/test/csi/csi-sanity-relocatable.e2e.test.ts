@@ -142,7 +142,7 @@ describe('`stowage csi` on the relocatable backing (EBS on moto, loop devices)',
     const attachments = async () =>
       (await ebs.ofCluster('held-elsewhere')).flatMap((v) => (v.Attachments ?? []).map((a) => a.InstanceId));
     try {
-      const created = await client.call('controller', 'CreateVolume', {
+      const created = await client.callAsCo('controller', 'CreateVolume', {
         name: 'held-elsewhere',
         capacity_range: { required_bytes: GiB },
         volume_capabilities: [capability],
@@ -155,10 +155,10 @@ describe('`stowage csi` on the relocatable backing (EBS on moto, loop devices)',
       const holder = await runInstance(ec2, ZONE);
       await ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: holder, Device: '/dev/sdf' }));
 
-      const publish = await client.call('node', 'NodePublishVolume', { ...volume, target_path: target }, 15_000);
+      const publish = await client.callAsCo('node', 'NodePublishVolume', { ...volume, target_path: target });
       expect(publish.error?.code, publish.error?.details).toBe(status.FAILED_PRECONDITION);
       expect(publish.error?.details).toContain(holder);
-      const removal = await client.call('controller', 'DeleteVolume', { volume_id: 'held-elsewhere' }, 15_000);
+      const removal = await client.callAsCo('controller', 'DeleteVolume', { volume_id: 'held-elsewhere' });
       expect(removal.error?.code, removal.error?.details).toBe(status.FAILED_PRECONDITION);
       // Nothing changed: still attached to the holder alone, nothing mounted or held here.
       expect(await attachments()).toEqual([holder]);
@@ -166,22 +166,21 @@ describe('`stowage csi` on the relocatable backing (EBS on moto, loop devices)',
 
       // The holder's task ends: the volume is this node's to publish, and a delete of it while published is refused.
       await ec2.send(new DetachVolumeCommand({ VolumeId: volumeId, InstanceId: holder }));
-      let answer = await client.call('node', 'NodePublishVolume', { ...volume, target_path: target }, 15_000);
-      for (let retry = 0; answer.error?.code === status.ABORTED && retry < 40; retry++) {
-        answer = await client.call('node', 'NodePublishVolume', { ...volume, target_path: target }, 15_000);
-      }
+      const answer = await client.callAsCo('node', 'NodePublishVolume', { ...volume, target_path: target });
       expect(answer.error, answer.error?.details).toBeUndefined();
       await writeFile(join(target, 'kept'), 'still here\n');
-      const busy = await client.call('controller', 'DeleteVolume', { volume_id: 'held-elsewhere' }, 15_000);
+      const busy = await client.callAsCo('controller', 'DeleteVolume', { volume_id: 'held-elsewhere' });
       expect(busy.error?.code, busy.error?.details).toBe(status.FAILED_PRECONDITION);
       expect(await readFile(join(target, 'kept'), 'utf8')).toBe('still here\n');
       expect(await attachments()).toEqual([instanceId]);
 
       expect(
-        (await client.call('node', 'NodeUnpublishVolume', { ...volume, target_path: target })).error,
+        (await client.callAsCo('node', 'NodeUnpublishVolume', { ...volume, target_path: target })).error,
       ).toBeUndefined();
       expect(await attachments()).toEqual([]);
-      expect((await client.call('controller', 'DeleteVolume', { volume_id: 'held-elsewhere' })).error).toBeUndefined();
+      expect(
+        (await client.callAsCo('controller', 'DeleteVolume', { volume_id: 'held-elsewhere' })).error,
+      ).toBeUndefined();
       expect(await ebs.ofCluster('held-elsewhere')).toEqual([]);
     } finally {
       client.close();
