@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { DEFAULT_PLUGIN_SOCKET, DockerEngine, PluginProcess, importBusyboxImage, pluginRequest } from './e2e.js';
-import { NULL_DRIVER, NullPlugin } from './null-plugin.js';
+import { NULL_DRIVER, NULL_PLUGIN_SOCKET } from './null-plugin.js';
+import { NullPluginChild } from './null-plugin-child.js';
 import { fmt, median, pool, table, verdict } from './stats.js';
 
 export interface AgainstLocalOptions {
@@ -131,7 +132,7 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
   const { log, cycles } = options;
   const engine = await DockerEngine.start({ label: 'bench' });
   let plugin: PluginProcess | undefined;
-  let nullPlugin: NullPlugin | undefined;
+  let nullPlugin: NullPluginChild | undefined;
   const stopAll = async (): Promise<void> => {
     await engine.stop().catch((error: Error) => log(`  stopping the engine: ${error.message}`));
     await plugin?.dispose().catch((error: Error) => log(`  stopping the plugin: ${error.message}`));
@@ -154,7 +155,7 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
       logLevel: 'warn',
       env: { STOWAGE_DRIVERS: 'local' },
     });
-    nullPlugin = await NullPlugin.start();
+    nullPlugin = await NullPluginChild.start(NULL_PLUGIN_SOCKET);
     const engineVersion = (await engine.dockerOk(['version', '--format', '{{.Server.Version}}'])).trim();
     const api = engine.socket;
     const cli = async (args: string[]): Promise<string> => engine.dockerOk(args);

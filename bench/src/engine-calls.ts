@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PluginProcess } from './e2e.js';
+import { NullPluginChild } from './null-plugin-child.js';
 import { cpuMs } from './process-cpu.js';
 import { ProfiledPlugin } from './plugin-alone.js';
 import { fmt, median, table } from './stats.js';
@@ -97,30 +95,6 @@ function call(agent: Agent, socket: string, method: string, body: unknown, mayFa
   });
 }
 
-/** The plugin that does nothing in a process of its own (null-plugin-process.ts), like Stowage; resolves once it listens. */
-async function startNullProcess(socket: string): Promise<ChildProcess> {
-  const entry = fileURLToPath(new URL('./null-plugin-process.ts', import.meta.url));
-  // The same node and loader (tsx) as this process.
-  const child = spawn(process.execPath, [...process.execArgv, entry, socket], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout?.setEncoding('utf8');
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: string) => {
-      out += chunk;
-      if (out.includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`the plugin that does nothing exited (${code}) before it listened`)));
-  });
-  return child;
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
-
 export async function benchEngineCalls(options: EngineCallsOptions): Promise<EngineCallsResult> {
   const { log, cycles } = options;
   const socketDir = await mkdtemp('/tmp/stowage-bench-calls-');
@@ -136,7 +110,7 @@ export async function benchEngineCalls(options: EngineCallsOptions): Promise<Eng
         logLevel: 'warn',
         env: { STOWAGE_DRIVERS: 'local' },
       });
-  const nothing = await startNullProcess(sockets.nothing);
+  const nothing = await NullPluginChild.start(sockets.nothing);
   const agents: Record<Plugin, Agent> = {
     stowage: new Agent({ keepAlive: true, maxSockets: 1 }),
     nothing: new Agent({ keepAlive: true, maxSockets: 1 }),
@@ -165,7 +139,7 @@ export async function benchEngineCalls(options: EngineCallsOptions): Promise<Eng
   const cycle = async (plugin: Plugin, name: string, record: boolean): Promise<void> => {
     for (const op of ENGINE_OPS) await operation(plugin, op, name, record);
   };
-  const pids: Record<Plugin, number> = { stowage: stowage.pid as number, nothing: nothing.pid as number };
+  const pids: Record<Plugin, number> = { stowage: stowage.pid as number, nothing: nothing.pid };
   const cpu = { stowage: {}, nothing: {} } as Record<Plugin, Record<EngineOp, number>>;
   try {
     // Warm-up, not recorded: JIT, first heap growth, the plugins' first files.
@@ -186,7 +160,7 @@ export async function benchEngineCalls(options: EngineCallsOptions): Promise<Eng
     }
   } finally {
     for (const agent of Object.values(agents)) agent.destroy();
-    await stopProcess(nothing).catch((error: Error) => log(`  stopping the null plugin: ${error.message}`));
+    await nothing.stop().catch((error: Error) => log(`  stopping the null plugin: ${error.message}`));
     await stowage.dispose().catch((error: Error) => log(`  stopping the plugin: ${error.message}`));
     await rm(socketDir, { recursive: true, force: true });
   }

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StowageError, type Logger, type Volume } from '@stowage/core';
@@ -52,6 +53,37 @@ describe('requests as the Docker engine sends them, and malformed ones', () => {
     const body = JSON.stringify({ Name: 'a'.repeat(64 * 1024) });
     const err = expectJsonErr(await rawPost(plugin.socket, '/VolumeDriver.Get', body), 413);
     expect(err).toBe('request body too large: at most 65536 bytes are accepted');
+  });
+
+  it('answers 413 for a chunked body that grows past 64 KiB, having read it off, and keeps serving', async () => {
+    // No Content-Length: the size shows only as the chunks arrive.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ socketPath: plugin.socket, method: 'POST', path: '/VolumeDriver.Get' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 50; i++) req.write('x'.repeat(4096));
+      req.end();
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toEqual({ Err: 'request body too large: at most 65536 bytes are accepted' });
+    expect((await postJson(plugin.socket, '/VolumeDriver.List', null)).status).toBe(200);
+  });
+
+  it('answers 415 for a compressed body, which the protocol never sends', async () => {
+    const answer = await rawPost(plugin.socket, '/VolumeDriver.List', 'null', {
+      headers: { 'Content-Encoding': 'gzip' },
+    });
+    expect(expectJsonErr(answer, 415)).toBe('content encoding "gzip" is not supported: send the body as plain JSON');
+  });
+
+  it('takes an empty body as an empty object, which a call naming a volume refuses', async () => {
+    expect(expectJsonErr(await rawPost(plugin.socket, '/VolumeDriver.Get', ''), 400)).toBe(
+      'invalid request: Name: required',
+    );
   });
 
   it('answers 404 with a JSON Err for an unknown endpoint, whatever the method', async () => {

@@ -3,6 +3,11 @@
  * Load {@link driver} like any other driver, or build a {@link LocalProvider} directly when embedding.
  */
 export { driver, type LocalSettings } from './local-driver.js';
-export { LocalProvider, DEFAULT_LOCAL_ROOT, type LocalProviderSettings } from './local-provider.js';
+export {
+  LocalProvider,
+  DEFAULT_LOCAL_ROOT,
+  type LocalProviderSettings,
+  type LocalProviderHooks,
+} from './local-provider.js';
 export { LOCAL_OPTIONS, DEFAULT_MODE, type LocalOptions } from './local-options.js';
 export { LOCAL_FAILPOINTS } from './local-failpoints.js';

@@ -1,5 +1,7 @@
-import { open, readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { volumeRecordProblem, type VolumeRecord } from '@stowage/core';
+import writeFileAtomic from 'write-file-atomic';
+import type { VolumeFs } from './volume-fs.js';
 
 /** What `<root>/<name>/volume.json` holds: enough to answer inspect and list without anything else. */
 export type VolumeMetadata = VolumeRecord;
@@ -12,20 +14,51 @@ export class MetadataError extends Error {
 }
 
 /**
- * Writes `file` once, in the private directory a create builds (`file` must not exist). fsync'd before it returns,
- * and so before the rename that publishes the volume: a published volume never has an empty volume.json.
+ * The metadata file of a volume whose create was cut short by a power cut, after the rename that published it and
+ * before the file's data reached the disk (a create's fsyncs run just after its answer, see `DeferredSync`): the
+ * file is there, empty or zero-filled. Nothing else leaves it so, and {@link rebuildVolumeMetadata} recovers it.
  */
-export async function writeVolumeMetadata(file: string, metadata: VolumeMetadata): Promise<void> {
+export class EmptyMetadataError extends MetadataError {}
+
+/**
+ * Writes `file` once, in the private directory a create builds (`file` must not exist). Not synced: the create's
+ * background pass syncs it (`DeferredSync`), and a power cut before that pass leaves it empty, which
+ * {@link rebuildVolumeMetadata} recovers.
+ */
+export async function writeVolumeMetadata(fs: VolumeFs, file: string, metadata: VolumeMetadata): Promise<void> {
   // No write-file-atomic: nobody sees this directory until one rename publishes it whole, so the file needs no atomic
   // replace of its own, and its temp file, realpath walk, stat, chmod, rename and unlink were ten more sequential
   // thread-pool round trips, 0.9 ms of a create on this machine (bench/, BENCHMARKS.md).
-  const handle = await open(file, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(metadata, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await fs.writeNewFile(file, formatMetadata(metadata), 0o600);
+}
+
+/**
+ * The record of a volume whose metadata file a power cut emptied ({@link EmptyMetadataError}), read back from its
+ * data directory, where the create applied the options: its mode, and its owner or group where they differ from
+ * the volume directory's (which the creating process owns, so a differing one was asked for). Written back in place,
+ * durably, so the rebuild happens once.
+ */
+export async function rebuildVolumeMetadata(
+  volumeDir: string,
+  dataDir: string,
+  file: string,
+  name: string,
+): Promise<VolumeMetadata> {
+  const [dir, data] = await Promise.all([stat(volumeDir), stat(dataDir)]);
+  if (!data.isDirectory()) throw new MetadataError(file, `empty, and ${dataDir} is not a directory to rebuild it from`);
+  const options: Record<string, string> = {};
+  if (data.uid !== dir.uid) options.uid = String(data.uid);
+  if (data.gid !== dir.gid) options.gid = String(data.gid);
+  options.mode = (data.mode & 0o7777).toString(8).padStart(4, '0');
+  // birthtime is 0 where the file system does not keep it; the directory's mtime is then the create's rename.
+  const created = dir.birthtimeMs > 0 ? dir.birthtime : dir.mtime;
+  const metadata: VolumeMetadata = { name, createdAt: created.toISOString(), options };
+  await writeFileAtomic(file, formatMetadata(metadata), { mode: 0o600, fsync: true });
+  return metadata;
+}
+
+function formatMetadata(metadata: VolumeMetadata): string {
+  return `${JSON.stringify(metadata, null, 2)}\n`;
 }
 
 /** Reads and checks the metadata of volume `name`; throws {@link MetadataError} when it is absent or malformed. */
@@ -37,6 +70,7 @@ export async function readVolumeMetadata(file: string, name: string): Promise<Vo
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new MetadataError(file, missing ? 'missing' : (error as Error).message, { cause: error });
   }
+  if (/^\0*$/.test(text)) throw new EmptyMetadataError(file, 'empty');
   let data: unknown;
   try {
     data = JSON.parse(text);

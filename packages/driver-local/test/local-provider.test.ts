@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorKind } from '@stowage/core';
 import { expectStowageError } from '@stowage/core/testing';
 import { LocalProvider, type LocalOptions } from '../src/index.js';
+import { DIRECT_FS, POOL_FS, type VolumeFs } from '../src/volume-fs.js';
 import { RecordingLogger } from './support/recording-logger.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -14,6 +15,8 @@ const isRoot = process.getuid?.() === 0;
 let base: string;
 let root: string;
 let logger: RecordingLogger;
+/** The calls the providers of a test make: every test runs with each kind. */
+let fileCalls: VolumeFs;
 
 beforeEach(async () => {
   base = await mkdtemp(join(tmpdir(), 'stowage-local-'));
@@ -26,7 +29,7 @@ afterEach(async () => {
 });
 
 async function started(): Promise<LocalProvider> {
-  const provider = new LocalProvider({ root }, logger);
+  const provider = new LocalProvider({ root }, logger, { fs: fileCalls });
   await provider.init();
   return provider;
 }
@@ -36,307 +39,346 @@ function create(provider: LocalProvider, name: string, options: LocalOptions = {
 }
 
 const permissions = async (path: string) => (await stat(path)).mode & 0o7777;
-
-describe('ready', () => {
-  it('resolves while the root is a writable directory', async () => {
-    const provider = await started();
-    await expect(provider.checkReady()).resolves.toBeUndefined();
+describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
+  beforeEach(() => {
+    fileCalls = calls;
   });
 
-  it('fails naming the root once it is gone or replaced by a file', async () => {
-    const provider = await started();
-    await rm(root, { recursive: true });
-    await expect(provider.checkReady()).rejects.toThrow(`the volume root ${root} is not writable`);
-    await writeFile(root, 'not a directory');
-    await expect(provider.checkReady()).rejects.toThrow(/not a directory/);
-  });
-
-  it.skipIf(isRoot)('fails when the root is not writable for this user', async () => {
-    const provider = await started();
-    await chmod(root, 0o500);
-    await expect(provider.checkReady()).rejects.toThrow(/not writable/);
-    await chmod(root, 0o700);
-  });
-});
-
-describe('capacity', () => {
-  it('is the free space of the file system holding the root, as df reports it', async () => {
-    const provider = await started();
-    const bytes = await provider.capacity();
-    const { stdout } = await promisify(execFile)('df', ['--block-size=1', '--output=avail', root]);
-    const df = Number(stdout.trim().split('\n').at(-1));
-    // Other processes write to the same file system between the two readings: they agree to within that.
-    expect(Math.abs(bytes - df)).toBeLessThan(64 * 1024 ** 2);
-    expect(bytes).toBeGreaterThan(0);
-  });
-
-  it('fails naming the root once it is gone', async () => {
-    const provider = await started();
-    await rm(root, { recursive: true });
-    await expect(provider.capacity()).rejects.toThrow(`cannot read the free space of the volume root ${root}`);
-  });
-});
-
-describe('init', () => {
-  it('creates a missing root readable by its owner only', async () => {
-    const provider = await started();
-    expect(provider.root).toBe(root);
-    expect(await permissions(root)).toBe(0o700);
-  });
-
-  it('deletes what interrupted creates and removes left, and nothing else', async () => {
-    const provider = await started();
-    await create(provider, 'kept');
-    // What a crash leaves: a create before its rename, a remove after its rename.
-    await mkdir(join(root, '.creating-half-abc123', '_data'), { recursive: true });
-    await mkdir(join(root, '.removing-old-0badc0de', '_data'), { recursive: true });
-    await writeFile(join(root, '.removing-old-0badc0de', '_data', 'big'), 'x'.repeat(1000));
-    await mkdir(join(root, '.operator-notes'));
-    expect((await provider.list()).map((v) => v.name)).toEqual(['kept']);
-
-    await new LocalProvider({ root }, logger).init();
-    expect((await readdir(root)).sort()).toEqual(['.operator-notes', 'kept']);
-    expect(logger.at('info')).toHaveLength(2);
-  });
-
-  it('refuses a relative root', () => {
-    expect(() => new LocalProvider({ root: 'volumes' }, logger)).toThrow(/root: must be an absolute path/);
-  });
-});
-
-describe('create', () => {
-  it('lays a volume out as _data plus volume.json, leaving no temporary directory', async () => {
-    const provider = await started();
-    const volume = await create(provider, 'v1');
-    expect(volume).toMatchObject({ name: 'v1', path: join(root, 'v1', '_data'), options: { mode: '0755' } });
-    expect((await readdir(join(root, 'v1'))).sort()).toEqual(['_data', 'volume.json']);
-    expect(await readdir(root)).toEqual(['v1']);
-    expect((await stat(join(root, 'v1', '_data'))).isDirectory()).toBe(true);
-    expect((await stat(join(root, 'v1', 'volume.json'))).mode & 0o777).toBe(0o600);
-  });
-
-  it('applies mode with chmod, not through the umask', async () => {
-    const provider = await started();
-    // 0777 survives only if chmod runs after mkdir: any umask would take bits away.
-    await create(provider, 'open', { mode: '0777' });
-    await create(provider, 'closed', { mode: '750' });
-    await create(provider, 'sticky', { mode: '1777' });
-    expect(await permissions(join(root, 'open', '_data'))).toBe(0o777);
-    expect(await permissions(join(root, 'closed', '_data'))).toBe(0o750);
-    expect(await permissions(join(root, 'sticky', '_data'))).toBe(0o1777);
-  });
-
-  it.skipIf(!isRoot)('applies uid and gid with chown, each on its own too', async () => {
-    const provider = await started();
-    await create(provider, 'both', { uid: 1234, gid: 5678, mode: '0750' });
-    await create(provider, 'uid-only', { uid: 4321, mode: '0755' });
-    await create(provider, 'gid-only', { gid: 8765, mode: '0755' });
-
-    const both = await stat(join(root, 'both', '_data'));
-    expect([both.uid, both.gid, both.mode & 0o7777]).toEqual([1234, 5678, 0o750]);
-    const uidOnly = await stat(join(root, 'uid-only', '_data'));
-    expect([uidOnly.uid, uidOnly.gid]).toEqual([4321, process.getgid?.()]);
-    const gidOnly = await stat(join(root, 'gid-only', '_data'));
-    expect([gidOnly.uid, gidOnly.gid]).toEqual([process.getuid?.(), 8765]);
-  });
-
-  it('records name, creation time and options in volume.json, and reads them back after a restart', async () => {
-    const before = Date.now();
-    const provider = await started();
-    // The caller's own uid: chown to it needs no root.
-    const uid = process.getuid?.() ?? 0;
-    const created = await create(provider, 'meta', { uid, mode: '0700' });
-
-    const file = join(root, 'meta', 'volume.json');
-    const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-    expect(raw).toEqual({
-      name: 'meta',
-      createdAt: created.createdAt?.toISOString(),
-      options: { uid: String(uid), mode: '0700' },
+  describe('ready', () => {
+    it('resolves while the root is a writable directory', async () => {
+      const provider = await started();
+      await expect(provider.checkReady()).resolves.toBeUndefined();
     });
-    expect(new Date(raw.createdAt as string).getTime()).toBeGreaterThanOrEqual(before - 1000);
-    expect(await permissions(file)).toBe(0o600);
 
-    const restarted = await started();
-    expect(await restarted.inspect('meta')).toEqual(created);
+    it('fails naming the root once it is gone or replaced by a file', async () => {
+      const provider = await started();
+      await rm(root, { recursive: true });
+      await expect(provider.checkReady()).rejects.toThrow(`the volume root ${root} is not writable`);
+      await writeFile(root, 'not a directory');
+      await expect(provider.checkReady()).rejects.toThrow(/not a directory/);
+    });
+
+    it.skipIf(isRoot)('fails when the root is not writable for this user', async () => {
+      const provider = await started();
+      await chmod(root, 0o500);
+      await expect(provider.checkReady()).rejects.toThrow(/not writable/);
+      await chmod(root, 0o700);
+    });
   });
 
-  it('keeps the volume another creator published first, and drops its own attempt', async () => {
-    const winner = await started();
-    const original = await create(winner, 'raced', { mode: '0700' });
-    await writeFile(join(root, 'raced', '_data', 'theirs'), 'data');
+  describe('capacity', () => {
+    it('is the free space of the file system holding the root, as df reports it', async () => {
+      const provider = await started();
+      const bytes = await provider.capacity();
+      const { stdout } = await promisify(execFile)('df', ['--block-size=1', '--output=avail', root]);
+      const df = Number(stdout.trim().split('\n').at(-1));
+      // Other processes write to the same file system between the two readings: they agree to within that.
+      expect(Math.abs(bytes - df)).toBeLessThan(64 * 1024 ** 2);
+      expect(bytes).toBeGreaterThan(0);
+    });
 
-    // A second provider on the same root that did not see the volume when it was asked (the race window).
-    const loser = new LocalProvider({ root }, logger);
-    const result = await create(loser, 'raced', { mode: '0777' });
-
-    expect(result).toEqual(original);
-    expect(await readFile(join(root, 'raced', '_data', 'theirs'), 'utf8')).toBe('data');
-    expect(await permissions(join(root, 'raced', '_data'))).toBe(0o700);
-    expect(await readdir(root)).toEqual(['raced']);
-    expect(logger.at('warn')).toHaveLength(1);
+    it('fails naming the root once it is gone', async () => {
+      const provider = await started();
+      await rm(root, { recursive: true });
+      await expect(provider.capacity()).rejects.toThrow(`cannot read the free space of the volume root ${root}`);
+    });
   });
 
-  it('refuses names that would leave the root, whatever the engine let through', async () => {
-    const provider = await started();
-    for (const name of ['../evil', '..', '.', 'a/b', '.hidden', '']) {
-      await expectStowageError(create(provider, name), ErrorKind.InvalidArgument);
-      await expectStowageError(provider.inspect(name), ErrorKind.InvalidArgument);
-      await expectStowageError(provider.remove({ name }), ErrorKind.InvalidArgument);
-      await expectStowageError(provider.mount({ name }), ErrorKind.InvalidArgument);
-    }
-    expect(await readdir(root)).toEqual([]);
-    expect(await readdir(base)).toEqual(['volumes']);
-  });
-});
+  describe('init', () => {
+    it('creates a missing root readable by its owner only', async () => {
+      const provider = await started();
+      expect(provider.root).toBe(root);
+      expect(await permissions(root)).toBe(0o700);
+    });
 
-describe('inspect', () => {
-  it('answers undefined only for a name that does not exist', async () => {
-    const provider = await started();
-    expect(await provider.inspect('nothing')).toBeUndefined();
-  });
+    it('deletes what interrupted creates and removes left, and nothing else', async () => {
+      const provider = await started();
+      await create(provider, 'kept');
+      // What a crash leaves: a create before its rename, a remove after its rename.
+      await mkdir(join(root, '.creating-half-abc123', '_data'), { recursive: true });
+      await mkdir(join(root, '.removing-old-0badc0de', '_data'), { recursive: true });
+      await writeFile(join(root, '.removing-old-0badc0de', '_data', 'big'), 'x'.repeat(1000));
+      await mkdir(join(root, '.operator-notes'));
+      expect((await provider.list()).map((v) => v.name)).toEqual(['kept']);
 
-  it('reports a missing name as a backend failure when the root itself is gone, so Docker keeps its volumes', async () => {
-    const provider = await started();
-    await create(provider, 'v');
-    await rm(root, { recursive: true });
-    const error = await expectStowageError(provider.inspect('v'), ErrorKind.BackendFailure);
-    expect(error.message).toContain(join(root, 'v'));
-  });
+      await new LocalProvider({ root }, logger, { fs: fileCalls }).init();
+      expect((await readdir(root)).sort()).toEqual(['.operator-notes', 'kept']);
+      expect(logger.at('info')).toHaveLength(2);
+    });
 
-  it('reports a name taken by something unusable as a backend failure naming the path, never as missing', async () => {
-    const provider = await started();
-    await writeFile(join(root, 'a-file'), 'not a volume');
-    await mkdir(join(root, 'no-meta'));
-    await mkdir(join(root, 'bad-json'));
-    await writeFile(join(root, 'bad-json', 'volume.json'), '{ nope');
-
-    for (const name of ['a-file', 'no-meta', 'bad-json']) {
-      const error = await expectStowageError(provider.inspect(name), ErrorKind.BackendFailure);
-      expect(error.message).toContain(join(root, name));
-    }
-  });
-});
-
-describe('list', () => {
-  it('lists valid volumes and skips junk with a warning, never failing', async () => {
-    const provider = await started();
-    await create(provider, 'good1');
-    await create(provider, 'good2');
-    await writeFile(join(root, 'a-file'), 'x');
-    await mkdir(join(root, 'no-meta'));
-    await mkdir(join(root, 'bad-json'));
-    await writeFile(join(root, 'bad-json', 'volume.json'), '[]');
-    await mkdir(join(root, 'renamed'));
-    await writeFile(
-      join(root, 'renamed', 'volume.json'),
-      JSON.stringify({ name: 'other', createdAt: new Date().toISOString(), options: {} }),
-    );
-    await mkdir(join(root, 'bad name'));
-    await writeFile(
-      join(root, 'bad name', 'volume.json'),
-      JSON.stringify({ name: 'bad name', createdAt: new Date().toISOString(), options: {} }),
-    );
-    await mkdir(join(root, '.creating-good3-xyz'));
-
-    const names = (await provider.list()).map((v) => v.name).sort();
-    expect(names).toEqual(['good1', 'good2']);
-    const warned = logger
-      .at('warn')
-      .map((e) => (e.fields as { path: string }).path)
-      .sort();
-    expect(warned).toEqual(['a-file', 'bad name', 'bad-json', 'no-meta', 'renamed'].map((n) => join(root, n)).sort());
+    it('refuses a relative root', () => {
+      expect(() => new LocalProvider({ root: 'volumes' }, logger)).toThrow(/root: must be an absolute path/);
+    });
   });
 
-  it('lists the volumes created before a restart', async () => {
-    const first = await started();
-    await create(first, 'old1', { mode: '0700' });
-    await create(first, 'old2');
+  describe('create', () => {
+    it('lays a volume out as _data plus volume.json, leaving no temporary directory', async () => {
+      const provider = await started();
+      const volume = await create(provider, 'v1');
+      expect(volume).toMatchObject({ name: 'v1', path: join(root, 'v1', '_data'), options: { mode: '0755' } });
+      expect((await readdir(join(root, 'v1'))).sort()).toEqual(['_data', 'volume.json']);
+      expect(await readdir(root)).toEqual(['v1']);
+      expect((await stat(join(root, 'v1', '_data'))).isDirectory()).toBe(true);
+      expect((await stat(join(root, 'v1', 'volume.json'))).mode & 0o777).toBe(0o600);
+    });
 
-    const second = await started();
-    const listed = await second.list();
-    expect(listed.map((v) => v.name).sort()).toEqual(['old1', 'old2']);
-    expect(listed.find((v) => v.name === 'old1')?.options).toEqual({ mode: '0700' });
-    expect((await second.mount({ name: 'old1' })).path).toBe(join(root, 'old1', '_data'));
+    it('applies mode with chmod, not through the umask', async () => {
+      const provider = await started();
+      // 0777 survives only if chmod runs after mkdir: any umask would take bits away.
+      await create(provider, 'open', { mode: '0777' });
+      await create(provider, 'closed', { mode: '750' });
+      await create(provider, 'sticky', { mode: '1777' });
+      expect(await permissions(join(root, 'open', '_data'))).toBe(0o777);
+      expect(await permissions(join(root, 'closed', '_data'))).toBe(0o750);
+      expect(await permissions(join(root, 'sticky', '_data'))).toBe(0o1777);
+    });
+
+    it.skipIf(!isRoot)('applies uid and gid with chown, each on its own too', async () => {
+      const provider = await started();
+      await create(provider, 'both', { uid: 1234, gid: 5678, mode: '0750' });
+      await create(provider, 'uid-only', { uid: 4321, mode: '0755' });
+      await create(provider, 'gid-only', { gid: 8765, mode: '0755' });
+
+      const both = await stat(join(root, 'both', '_data'));
+      expect([both.uid, both.gid, both.mode & 0o7777]).toEqual([1234, 5678, 0o750]);
+      const uidOnly = await stat(join(root, 'uid-only', '_data'));
+      expect([uidOnly.uid, uidOnly.gid]).toEqual([4321, process.getgid?.()]);
+      const gidOnly = await stat(join(root, 'gid-only', '_data'));
+      expect([gidOnly.uid, gidOnly.gid]).toEqual([process.getuid?.(), 8765]);
+    });
+
+    it('records name, creation time and options in volume.json, and reads them back after a restart', async () => {
+      const before = Date.now();
+      const provider = await started();
+      // The caller's own uid: chown to it needs no root.
+      const uid = process.getuid?.() ?? 0;
+      const created = await create(provider, 'meta', { uid, mode: '0700' });
+
+      const file = join(root, 'meta', 'volume.json');
+      const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      expect(raw).toEqual({
+        name: 'meta',
+        createdAt: created.createdAt?.toISOString(),
+        options: { uid: String(uid), mode: '0700' },
+      });
+      expect(new Date(raw.createdAt as string).getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect(await permissions(file)).toBe(0o600);
+
+      const restarted = await started();
+      expect(await restarted.inspect('meta')).toEqual(created);
+    });
+
+    it('keeps the volume another creator published first, and drops its own attempt', async () => {
+      const winner = await started();
+      const original = await create(winner, 'raced', { mode: '0700' });
+      await writeFile(join(root, 'raced', '_data', 'theirs'), 'data');
+
+      // A second provider on the same root that did not see the volume when it was asked (the race window).
+      const loser = new LocalProvider({ root }, logger, { fs: fileCalls });
+      const result = await create(loser, 'raced', { mode: '0777' });
+
+      expect(result).toEqual(original);
+      expect(await readFile(join(root, 'raced', '_data', 'theirs'), 'utf8')).toBe('data');
+      expect(await permissions(join(root, 'raced', '_data'))).toBe(0o700);
+      expect(await readdir(root)).toEqual(['raced']);
+      expect(logger.at('warn')).toHaveLength(1);
+    });
+
+    it('refuses names that would leave the root, whatever the engine let through', async () => {
+      const provider = await started();
+      for (const name of ['../evil', '..', '.', 'a/b', '.hidden', '']) {
+        await expectStowageError(create(provider, name), ErrorKind.InvalidArgument);
+        await expectStowageError(provider.inspect(name), ErrorKind.InvalidArgument);
+        await expectStowageError(provider.remove({ name }), ErrorKind.InvalidArgument);
+        await expectStowageError(provider.mount({ name }), ErrorKind.InvalidArgument);
+      }
+      expect(await readdir(root)).toEqual([]);
+      expect(await readdir(base)).toEqual(['volumes']);
+    });
   });
 
-  it('follows the directory: volumes deleted or added behind its back leave and join the list', async () => {
-    const provider = await started();
-    await create(provider, 'kept');
-    await create(provider, 'gone');
-    expect((await provider.list()).map((v) => v.name).sort()).toEqual(['gone', 'kept']);
+  describe('inspect', () => {
+    it('answers undefined only for a name that does not exist', async () => {
+      const provider = await started();
+      expect(await provider.inspect('nothing')).toBeUndefined();
+    });
 
-    await rm(join(root, 'gone'), { recursive: true });
-    const other = await started(); // another provider on the same root, e.g. a second plugin process
-    await create(other, 'added');
-    expect((await provider.list()).map((v) => v.name).sort()).toEqual(['added', 'kept']);
-    expect(await provider.inspect('gone')).toBeUndefined();
+    it('reports a missing name as a backend failure when the root itself is gone, so Docker keeps its volumes', async () => {
+      const provider = await started();
+      await create(provider, 'v');
+      await rm(root, { recursive: true });
+      const error = await expectStowageError(provider.inspect('v'), ErrorKind.BackendFailure);
+      expect(error.message).toContain(join(root, 'v'));
+    });
+
+    it('reports a name taken by something unusable as a backend failure naming the path, never as missing', async () => {
+      const provider = await started();
+      await writeFile(join(root, 'a-file'), 'not a volume');
+      await mkdir(join(root, 'no-meta'));
+      await mkdir(join(root, 'bad-json'));
+      await writeFile(join(root, 'bad-json', 'volume.json'), '{ nope');
+
+      for (const name of ['a-file', 'no-meta', 'bad-json']) {
+        const error = await expectStowageError(provider.inspect(name), ErrorKind.BackendFailure);
+        expect(error.message).toContain(join(root, name));
+      }
+    });
   });
 
-  it('reads each volume.json once, not on every list', async () => {
-    const writer = await started();
-    for (const name of ['a1', 'a2', 'a3']) await create(writer, name);
-    const provider = await started();
-    expect((await provider.list()).length).toBe(3);
-    // Unreadable from now on: a list that went back to disk would skip the volumes with a warning.
-    for (const name of ['a1', 'a2', 'a3']) await writeFile(join(root, name, 'volume.json'), 'not json');
-    expect((await provider.list()).map((v) => v.name).sort()).toEqual(['a1', 'a2', 'a3']);
-    expect(logger.at('warn')).toEqual([]);
+  describe('list', () => {
+    it('lists valid volumes and skips junk with a warning, never failing', async () => {
+      const provider = await started();
+      await create(provider, 'good1');
+      await create(provider, 'good2');
+      await writeFile(join(root, 'a-file'), 'x');
+      await mkdir(join(root, 'no-meta'));
+      await mkdir(join(root, 'bad-json'));
+      await writeFile(join(root, 'bad-json', 'volume.json'), '[]');
+      await mkdir(join(root, 'renamed'));
+      await writeFile(
+        join(root, 'renamed', 'volume.json'),
+        JSON.stringify({ name: 'other', createdAt: new Date().toISOString(), options: {} }),
+      );
+      await mkdir(join(root, 'bad name'));
+      await writeFile(
+        join(root, 'bad name', 'volume.json'),
+        JSON.stringify({ name: 'bad name', createdAt: new Date().toISOString(), options: {} }),
+      );
+      await mkdir(join(root, '.creating-good3-xyz'));
+
+      const names = (await provider.list()).map((v) => v.name).sort();
+      expect(names).toEqual(['good1', 'good2']);
+      const warned = logger
+        .at('warn')
+        .map((e) => (e.fields as { path: string }).path)
+        .sort();
+      expect(warned).toEqual(['a-file', 'bad name', 'bad-json', 'no-meta', 'renamed'].map((n) => join(root, n)).sort());
+    });
+
+    it('lists the volumes created before a restart', async () => {
+      const first = await started();
+      await create(first, 'old1', { mode: '0700' });
+      await create(first, 'old2');
+
+      const second = await started();
+      const listed = await second.list();
+      expect(listed.map((v) => v.name).sort()).toEqual(['old1', 'old2']);
+      expect(listed.find((v) => v.name === 'old1')?.options).toEqual({ mode: '0700' });
+      expect((await second.mount({ name: 'old1' })).path).toBe(join(root, 'old1', '_data'));
+    });
+
+    it('follows the directory: volumes deleted or added behind its back leave and join the list', async () => {
+      const provider = await started();
+      await create(provider, 'kept');
+      await create(provider, 'gone');
+      expect((await provider.list()).map((v) => v.name).sort()).toEqual(['gone', 'kept']);
+
+      await rm(join(root, 'gone'), { recursive: true });
+      const other = await started(); // another provider on the same root, e.g. a second plugin process
+      await create(other, 'added');
+      expect((await provider.list()).map((v) => v.name).sort()).toEqual(['added', 'kept']);
+      expect(await provider.inspect('gone')).toBeUndefined();
+    });
+
+    it('reads each volume.json once, not on every list', async () => {
+      const writer = await started();
+      for (const name of ['a1', 'a2', 'a3']) await create(writer, name);
+      const provider = await started();
+      expect((await provider.list()).length).toBe(3);
+      // Unreadable from now on: a list that went back to disk would skip the volumes with a warning.
+      for (const name of ['a1', 'a2', 'a3']) await writeFile(join(root, name, 'volume.json'), 'not json');
+      expect((await provider.list()).map((v) => v.name).sort()).toEqual(['a1', 'a2', 'a3']);
+      expect(logger.at('warn')).toEqual([]);
+    });
   });
-});
 
-describe('remove', () => {
-  it('deletes the volume and its data, leaving nothing behind', async () => {
-    const provider = await started();
-    await create(provider, 'doomed');
-    await mkdir(join(root, 'doomed', '_data', 'deep', 'tree'), { recursive: true });
-    await writeFile(join(root, 'doomed', '_data', 'deep', 'tree', 'f'), 'x');
+  describe('remove', () => {
+    /** The entries of the root that are volumes (dot entries are work in progress). */
+    const volumesIn = async (dir: string) => (await readdir(dir)).filter((entry) => !entry.startsWith('.')).sort();
 
-    await provider.remove({ name: 'doomed' });
-    expect(await readdir(root)).toEqual([]);
-    expect(await provider.inspect('doomed')).toBeUndefined();
+    it('deletes the volume and its data, leaving nothing behind', async () => {
+      const provider = await started();
+      await create(provider, 'doomed');
+      await mkdir(join(root, 'doomed', '_data', 'deep', 'tree'), { recursive: true });
+      await writeFile(join(root, 'doomed', '_data', 'deep', 'tree', 'f'), 'x');
+
+      await provider.remove({ name: 'doomed' });
+      expect(await volumesIn(root)).toEqual([]);
+      expect(await provider.inspect('doomed')).toBeUndefined();
+      await provider.settle();
+      expect(await readdir(root)).toEqual([]);
+    });
+
+    it('deletes an empty volume, and one holding files the layout does not know, leaving nothing behind', async () => {
+      const provider = await started();
+      await create(provider, 'empty');
+      await create(provider, 'cluttered');
+      await writeFile(join(root, 'cluttered', 'notes.txt'), 'x');
+
+      await provider.remove({ name: 'empty' });
+      await provider.remove({ name: 'cluttered' });
+      await provider.settle();
+      expect(await readdir(root)).toEqual([]);
+      expect(logger.at('warn')).toEqual([]);
+    });
+
+    it('frees the name when it answers, before the data is deleted: a create of the name gets a new, empty volume', async () => {
+      const provider = await started();
+      await create(provider, 'reused', { mode: '0700' });
+      await writeFile(join(root, 'reused', '_data', 'old'), 'old data');
+
+      await provider.remove({ name: 'reused' });
+      const again = await create(provider, 'reused', { mode: '0750' });
+      expect(again.options).toEqual({ mode: '0750' });
+      expect(await readdir(join(root, 'reused', '_data'))).toEqual([]);
+      expect(await permissions(join(root, 'reused', '_data'))).toBe(0o750);
+      await provider.settle();
+      expect(await readdir(root)).toEqual(['reused']);
+    });
+
+    it('leaves the deletions a stop cut short to the next start, which finishes them', async () => {
+      const provider = await started();
+      for (const name of ['a', 'b', 'c']) {
+        await create(provider, name);
+        await writeFile(join(root, name, '_data', 'f'), name);
+      }
+      for (const name of ['a', 'b', 'c']) await provider.remove({ name });
+      await provider.close();
+      expect(await volumesIn(root)).toEqual([]);
+
+      await started();
+      expect(await readdir(root)).toEqual([]);
+    });
+
+    it('answers NotFound for a missing volume', async () => {
+      const provider = await started();
+      await expectStowageError(provider.remove({ name: 'ghost' }), ErrorKind.NotFound);
+    });
   });
 
-  it('deletes an empty volume, and one holding files the layout does not know, leaving nothing behind', async () => {
-    const provider = await started();
-    await create(provider, 'empty');
-    await create(provider, 'cluttered');
-    await writeFile(join(root, 'cluttered', 'notes.txt'), 'x');
+  describe('mount and unmount', () => {
+    it('hands out the _data directory, again and again', async () => {
+      const provider = await started();
+      await create(provider, 'm');
+      const first = await provider.mount({ name: 'm' });
+      expect(first).toEqual({ path: join(root, 'm', '_data') });
+      expect(await provider.mount({ name: 'm' })).toEqual(first);
+      await provider.unmount({ name: 'm' });
+      await provider.unmount({ name: 'm' });
+      expect((await stat(first.path)).isDirectory()).toBe(true);
+    });
 
-    await provider.remove({ name: 'empty' });
-    await provider.remove({ name: 'cluttered' });
-    expect(await readdir(root)).toEqual([]);
-    expect(logger.at('warn')).toEqual([]);
-  });
+    it('answers NotFound for a missing volume', async () => {
+      const provider = await started();
+      await expectStowageError(provider.mount({ name: 'ghost' }), ErrorKind.NotFound);
+    });
 
-  it('answers NotFound for a missing volume', async () => {
-    const provider = await started();
-    await expectStowageError(provider.remove({ name: 'ghost' }), ErrorKind.NotFound);
-  });
-});
-
-describe('mount and unmount', () => {
-  it('hands out the _data directory, again and again', async () => {
-    const provider = await started();
-    await create(provider, 'm');
-    const first = await provider.mount({ name: 'm' });
-    expect(first).toEqual({ path: join(root, 'm', '_data') });
-    expect(await provider.mount({ name: 'm' })).toEqual(first);
-    await provider.unmount({ name: 'm' });
-    await provider.unmount({ name: 'm' });
-    expect((await stat(first.path)).isDirectory()).toBe(true);
-  });
-
-  it('answers NotFound for a missing volume', async () => {
-    const provider = await started();
-    await expectStowageError(provider.mount({ name: 'ghost' }), ErrorKind.NotFound);
-  });
-
-  it('reports a volume whose data directory is gone as a backend failure', async () => {
-    const provider = await started();
-    await create(provider, 'broken');
-    await rm(join(root, 'broken', '_data'), { recursive: true });
-    const error = await expectStowageError(provider.mount({ name: 'broken' }), ErrorKind.BackendFailure);
-    expect(error.message).toContain('broken');
+    it('reports a volume whose data directory is gone as a backend failure', async () => {
+      const provider = await started();
+      await create(provider, 'broken');
+      await rm(join(root, 'broken', '_data'), { recursive: true });
+      const error = await expectStowageError(provider.mount({ name: 'broken' }), ErrorKind.BackendFailure);
+      expect(error.message).toContain('broken');
+    });
   });
 });

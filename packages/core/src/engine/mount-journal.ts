@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { mountRecordToJson, parseMountRecord, type MountRecord } from './mount-record.js';
 
@@ -111,8 +112,11 @@ export class MountJournal {
     try {
       // A regular file takes a whole write unless the disk fills up; a short one is finished or fails below.
       for (let written = 0; written < data.length;) {
-        const { bytesWritten } = await this.handle.write(data, written, data.length - written);
-        written += bytesWritten;
+        written += sync
+          ? (await this.handle.write(data, written, data.length - written)).bytesWritten
+          : // Unsynced, an append is a copy of a line into the page cache, a few microseconds on this thread; the
+            // thread pool's round trip costs ten times that, on every create and remove (bench/, BENCHMARKS.md).
+            writeSync(this.handle.fd, data, written, data.length - written);
       }
       if (sync) await this.handle.datasync();
       this.length += data.length;

@@ -1,11 +1,11 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger, VolumeEngine } from '@stowage/core';
 import { describeRequestIssues } from '@stowage/http-api';
-import bodyParser from 'body-parser';
 import type { z } from 'zod';
 import { type DockerCapabilities, type DockerVolume, toDockerVolume, volumeNotFoundMessage } from './docker-volume.js';
 import type { ResentMounts } from '../docker/resent-mounts.js';
 import { type ErrBody, ProtocolError, toErrorResponse } from './error-response.js';
+import { readJsonBody } from './read-json-body.js';
 import { createRequestSchema, emptyRequestSchema, mountRequestSchema, nameRequestSchema } from './request-schemas.js';
 
 /** What the plugin app needs of the engine; a {@link VolumeEngine} is one. */
@@ -194,7 +194,7 @@ function outcomeOf(status: number, body: object): PluginRequestOutcome {
   return err === undefined || err === '' ? 'ok' : 'error';
 }
 
-/** What body-parser leaves on the request. */
+/** A request with its body, once read. */
 type ParsedRequest = IncomingMessage & { body?: unknown };
 
 /**
@@ -209,12 +209,10 @@ type ParsedRequest = IncomingMessage & { body?: unknown };
  * No web framework: the protocol is one POST per fixed path, and express halved the plugin's throughput (Get at 8
  * connections: 11,000 answers a second under express, 22,000 without) while its per-request objects outlived
  * young-generation collections, so the heap grew by tens of MiB under load and Get's p99 was GC pauses (bench/,
- * BENCHMARKS.md). body-parser, which express used, still reads the bodies: limits, charsets and parse errors are what
- * they were.
+ * BENCHMARKS.md). raw-body, which body-parser is built on, reads the bodies (see {@link readJsonBody}).
  */
 export function createPluginApp(engine: PluginEngine, logger: Logger, options: PluginAppOptions = {}): RequestListener {
   const routes = endpoints(engine, options);
-  const readJson = bodyParser.json({ type: () => true, strict: false, limit: MAX_REQUEST_BODY_BYTES });
 
   return (req: ParsedRequest, res: ServerResponse) => {
     const started = process.hrtime.bigint();
@@ -310,14 +308,13 @@ export function createPluginApp(engine: PluginEngine, logger: Logger, options: P
           Allow: 'POST',
         });
       }
-      readJson(req, res, (error?: unknown) => {
-        try {
-          if (error) throw error;
-          answer(req.body);
-        } catch (failure) {
-          fail(failure);
-        }
-      });
+      readJsonBody(req, MAX_REQUEST_BODY_BYTES)
+        .then((body) => {
+          req.body = body;
+          answer(body);
+        })
+        .catch(fail)
+        .catch(() => res.destroy());
     } catch (failure) {
       fail(failure);
     }

@@ -8,7 +8,7 @@ import { FAILPOINTS_ENV } from '@stowage/core';
 import { CSI_FAILPOINTS } from '@stowage/csi-adapter';
 import type { EngineFailpoint } from '@stowage/core/testing';
 import { mountsUnder, unmountAllUnder } from '@stowage/testkit/docker';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { CsiClient } from '../csi/csi-client.js';
 import { cliEnv, startCsi, type ServeProcess } from '../support/stowage-cli.js';
 
@@ -38,59 +38,63 @@ const capability = { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 describe.concurrent(
   '`stowage csi` killed at every step of a volume’s life, then restarted while the CO retries',
   () => {
-    it.each(STEPS)('killed at %s: the retried calls finish the lifecycle, data kept, nothing left', async (step) => {
-      const dir = await mkdtemp(join(tmpdir(), 'stowage-csi-crash-'));
-      const endpoint = `unix://${join(dir, 'run', 'csi.sock')}`;
-      const args = ['--endpoint', endpoint, '--node-id', 'crash-node'];
-      const env = cliEnv({ STOWAGE_STATE_DIR: join(dir, 'state'), STOWAGE_LOCAL_ROOT: join(dir, 'volumes') });
-      let plugin: ServeProcess = await startCsi({ ...env, [FAILPOINTS_ENV]: step }, args);
-      let kills = 0;
+    it.for(STEPS)(
+      'killed at %s: the retried calls finish the lifecycle, data kept, nothing left',
+      async (step, { expect }) => {
+        const dir = await mkdtemp(join(tmpdir(), 'stowage-csi-crash-'));
+        const endpoint = `unix://${join(dir, 'run', 'csi.sock')}`;
+        const args = ['--endpoint', endpoint, '--node-id', 'crash-node'];
+        const env = cliEnv({ STOWAGE_STATE_DIR: join(dir, 'state'), STOWAGE_LOCAL_ROOT: join(dir, 'volumes') });
+        let plugin: ServeProcess = await startCsi({ ...env, [FAILPOINTS_ENV]: step }, args);
+        let kills = 0;
 
-      /** One call as a CO makes it: when the plugin died under it, start the plugin again and send the same call. */
-      const call = async (service: 'controller' | 'node', method: string, request: object) => {
-        for (;;) {
-          const client = new CsiClient(endpoint);
-          const result = await client.callAsCo(service, method, request).finally(() => client.close());
-          if (!result.error || !(await killedBySigkill(plugin))) return result;
-          kills += 1;
-          expect(kills, `the plugin was killed again after its restart, in ${method}`).toBe(1);
-          plugin = await startCsi(env, args);
+        /** One call as a CO makes it: when the plugin died under it, start the plugin again and send the same call. */
+        const call = async (service: 'controller' | 'node', method: string, request: object) => {
+          for (;;) {
+            const client = new CsiClient(endpoint);
+            const result = await client.callAsCo(service, method, request).finally(() => client.close());
+            if (!result.error || !(await killedBySigkill(plugin))) return result;
+            kills += 1;
+            expect(kills, `the plugin was killed again after its restart, in ${method}`).toBe(1);
+            plugin = await startCsi(env, args);
+          }
+        };
+        const ok = async (service: 'controller' | 'node', method: string, request: object) => {
+          const { error } = await call(service, method, request);
+          expect(error, `${method}: ${error?.details}`).toBeUndefined();
+        };
+
+        try {
+          const volume = { volume_id: 'crashed', volume_capability: capability };
+          const target = join(dir, 'pods', 'a', 'mount');
+          await mkdir(join(dir, 'pods', 'a'), { recursive: true });
+          await ok('controller', 'CreateVolume', { name: 'crashed', volume_capabilities: [capability] });
+          await ok('node', 'NodePublishVolume', { ...volume, target_path: target });
+          await writeFile(join(target, 'before'), `written before a kill at ${step}\n`);
+          await ok('node', 'NodeUnpublishVolume', { ...volume, target_path: target });
+          expect(await mountsUnder(dir)).toEqual([]);
+
+          await ok('node', 'NodePublishVolume', { ...volume, target_path: target });
+          expect(await readFile(join(target, 'before'), 'utf8')).toBe(`written before a kill at ${step}\n`);
+          // Published, it cannot be deleted: the hold a crash might have doubled or lost is the engine's answer here.
+          const busy = await call('controller', 'DeleteVolume', { volume_id: 'crashed' });
+          expect(busy.error?.code, busy.error?.details).toBe(status.FAILED_PRECONDITION);
+          await ok('node', 'NodeUnpublishVolume', { ...volume, target_path: target });
+          await ok('controller', 'DeleteVolume', { volume_id: 'crashed' });
+
+          expect(kills, `the failpoint ${step} was reached once`).toBe(1);
+          expect(await mountsUnder(dir)).toEqual([]);
+          // A removed volume's files go in the background, just after the answer.
+          await expect.poll(() => readdir(join(dir, 'volumes')), { timeout: 30_000 }).toEqual([]);
+          const listed = await call('controller', 'ListVolumes', {});
+          expect(listed.answer).toMatchObject({ entries: [] });
+        } finally {
+          await plugin.stop();
+          await unmountAllUnder(dir);
+          await rm(dir, { recursive: true, force: true });
         }
-      };
-      const ok = async (service: 'controller' | 'node', method: string, request: object) => {
-        const { error } = await call(service, method, request);
-        expect(error, `${method}: ${error?.details}`).toBeUndefined();
-      };
-
-      try {
-        const volume = { volume_id: 'crashed', volume_capability: capability };
-        const target = join(dir, 'pods', 'a', 'mount');
-        await mkdir(join(dir, 'pods', 'a'), { recursive: true });
-        await ok('controller', 'CreateVolume', { name: 'crashed', volume_capabilities: [capability] });
-        await ok('node', 'NodePublishVolume', { ...volume, target_path: target });
-        await writeFile(join(target, 'before'), `written before a kill at ${step}\n`);
-        await ok('node', 'NodeUnpublishVolume', { ...volume, target_path: target });
-        expect(await mountsUnder(dir)).toEqual([]);
-
-        await ok('node', 'NodePublishVolume', { ...volume, target_path: target });
-        expect(await readFile(join(target, 'before'), 'utf8')).toBe(`written before a kill at ${step}\n`);
-        // Published, it cannot be deleted: the hold a crash might have doubled or lost is the engine's answer here.
-        const busy = await call('controller', 'DeleteVolume', { volume_id: 'crashed' });
-        expect(busy.error?.code, busy.error?.details).toBe(status.FAILED_PRECONDITION);
-        await ok('node', 'NodeUnpublishVolume', { ...volume, target_path: target });
-        await ok('controller', 'DeleteVolume', { volume_id: 'crashed' });
-
-        expect(kills, `the failpoint ${step} was reached once`).toBe(1);
-        expect(await mountsUnder(dir)).toEqual([]);
-        expect(await readdir(join(dir, 'volumes'))).toEqual([]);
-        const listed = await call('controller', 'ListVolumes', {});
-        expect(listed.answer).toMatchObject({ entries: [] });
-      } finally {
-        await plugin.stop();
-        await unmountAllUnder(dir);
-        await rm(dir, { recursive: true, force: true });
-      }
-    });
+      },
+    );
   },
 );
 
