@@ -46,7 +46,10 @@ export const POOL_FS: VolumeFs = {
  * Every call made at once on the calling thread. On a local disk each of these is a few microseconds of kernel work
  * (tens when it allocates or frees a block), while handing it to the pool and back costs tens to hundreds (a thread
  * woken, then the event loop): a create's seven calls were about 1 ms that way, most of it hand-offs (bench/,
- * BENCHMARKS.md). Only for a file system that cannot hang on a network: see {@link volumeFsFor}.
+ * BENCHMARKS.md). The price: while another process writes heavily to the same disk, a change of a directory can wait
+ * milliseconds for room in the file system's journal, and the event loop waits with it, once per create or remove;
+ * the pool would have waited as long, with the loop free meanwhile. Only for a file system that cannot hang on a
+ * network: see {@link volumeFsFor}.
  */
 export const DIRECT_FS: VolumeFs = {
   kind: 'direct',
