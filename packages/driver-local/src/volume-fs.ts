@@ -63,8 +63,12 @@ export const DIRECT_FS: VolumeFs = {
   writeNewFile: async (path, text, mode) => {
     const fd = direct.openSync(path, 'wx', mode);
     try {
-      // A regular file takes a whole write of a few hundred bytes, or fails (disk full).
-      direct.writeSync(fd, text);
+      const data = Buffer.from(text, 'utf8');
+      // A regular file takes a whole write of a few hundred bytes, unless the disk fills up: a short one goes on
+      // from where it stopped, and a full disk fails it.
+      for (let written = 0; written < data.length;) {
+        written += direct.writeSync(fd, data, written, data.length - written);
+      }
     } finally {
       direct.closeSync(fd);
     }
