@@ -143,7 +143,9 @@ describe('`stowage csi` on the local backing (root: real bind mounts)', () => {
         (await client.call('node', 'NodeUnpublishVolume', { volume_id: 'filler', target_path: target })).error,
       ).toBeUndefined();
       expect((await client.call('controller', 'DeleteVolume', { volume_id: 'filler' })).error).toBeUndefined();
-      expect(await capacity()).toBe(empty);
+      // The name is free when DeleteVolume answers; the files go just after, in the background, as a CO asking
+      // again finds.
+      await expect.poll(capacity, { timeout: 30_000, interval: 100 }).toBe(empty);
     } finally {
       client.close();
       await plugin.stop();
