@@ -189,7 +189,7 @@ export async function benchAgainstLocal(options: AgainstLocalOptions): Promise<A
 
     // The same through the engine's API: no CLI process start, so the drivers' share is not diluted. The plugin that
     // does nothing (null-plugin.ts) runs in the same cycles: the engine makes the same plugin calls for it (Get then
-    // Create, Get, Get then Remove), so what Stowage costs over it is Stowage's own time, and what the plugin that
+    // Create; Get; Get, Get then Remove), so what Stowage costs over it is Stowage's own time, and what the plugin that
     // does nothing costs over `local` is the engine's price for any plugin volume.
     log(`  create/inspect/rm through the engine API, ${cycles * 4} cycles`);
     const apiDrivers = [...DRIVERS, NULL_DRIVER] as const;

@@ -9,7 +9,8 @@ import { fmt, median, table } from './stats.js';
 
 /**
  * The plugin calls the Docker engine makes for `POST /volumes/create`, `GET /volumes/NAME` and `DELETE /volumes/NAME`
- * (a Get then a Create; a Get; a Get then a Remove: moby's volume store), replayed straight on the plugin's socket,
+ * (a Get then a Create; a Get; two Gets then a Remove: moby's volume service and store, each of which looks the
+ * volume up before a remove), replayed straight on the plugin's socket,
  * on Stowage and on the plugin that does nothing, interleaved. No Docker, no root, no machine-wide socket: it shows
  * the plugins' side of the engine-API figures of the Docker section and, under `--profile`, where Stowage's time
  * goes, while the engine is busy or absent. The engine's own share (its HTTP server, its volume store) is not in
@@ -29,7 +30,7 @@ type EngineOp = (typeof ENGINE_OPS)[number];
 const CALLS: Record<EngineOp, readonly string[]> = {
   create: ['VolumeDriver.Get', 'VolumeDriver.Create'],
   inspect: ['VolumeDriver.Get'],
-  rm: ['VolumeDriver.Get', 'VolumeDriver.Remove'],
+  rm: ['VolumeDriver.Get', 'VolumeDriver.Get', 'VolumeDriver.Remove'],
 };
 
 export interface EngineCallFigure {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { postJson, rawPost, type RawAnswer } from './support/raw-post.js';
 import { startRunningPlugin, type RunningPlugin } from './support/running-plugin.js';
+import { BLANK_PREFIX } from '@stowage/driver-local';
 
 // What Go's time.Time accepts when Docker decodes CreatedAt.
 const RFC_3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -67,7 +68,9 @@ describe('/VolumeDriver.Create', () => {
     const existedBefore = existsSync(outside);
     const err = expectErr(await call('/VolumeDriver.Create', { Name: '../../etc', Opts: null }));
     expect(err).toMatch(/invalid volume name "\.\.\/\.\.\/etc"/);
-    expect(existsSync(plugin.root) ? await readdir(plugin.root) : []).toEqual([]);
+    const entries = existsSync(plugin.root) ? await readdir(plugin.root) : [];
+    // Less the blanks the local backing keeps for its next creates.
+    expect(entries.filter((entry) => !entry.startsWith(BLANK_PREFIX))).toEqual([]);
     expect(existsSync(outside)).toBe(existedBefore);
   });
 

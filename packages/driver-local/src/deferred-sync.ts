@@ -1,4 +1,6 @@
 import { syncDirectory, type Logger } from '@stowage/core';
+import { AT_ONCE, QuietGate } from './quiet-gate.js';
+import { QuietWorker } from './quiet-worker.js';
 
 /** Makes one file or directory durable. */
 export type SyncPath = (path: string) => Promise<void>;
@@ -29,29 +31,38 @@ class Unsynced {
  * The volumes whose create has answered but is not yet safe from a power cut, and the background pass that makes
  * them so. A create is visible to every caller, and survives a crash of this process, once its rename is done; the
  * fsyncs that carry it through a power cut too cost more than all the rest of a create on this kind of disk
- * (BENCHMARKS.md), so they run just after the answer, batched: one pass syncs every volume queued since the last,
- * then the root once for all of them. Nothing is put in a volume before its first Mount, which waits for
- * {@link durable}; a clean stop waits for {@link drain}. A power cut in the milliseconds between an answer and its
- * pass can lose that empty volume's record file, which the provider then rebuilds from the data directory.
+ * (BENCHMARKS.md), so they run after the answer, once the backing's calls pause (see {@link QuietGate}: a second at
+ * the latest), batched: one pass syncs every volume queued since the last, then the root once for all of them.
+ * Nothing is put in a volume before its first Mount, which waits for {@link durable} and has the pass start at
+ * once; a clean stop waits for {@link drain}. A power cut in the moments between an answer and its pass can lose
+ * that empty volume's record file, which the provider then rebuilds from the data directory.
  */
 export class DeferredSync {
   /** Every volume not yet durable: queued, being synced, or whose pass failed (retried by {@link durable}). */
   private readonly unsynced = new Map<string, Unsynced>();
   private queued = new Map<string, Unsynced>();
-  private pass: Promise<void> | undefined;
+  private readonly worker: QuietWorker;
 
   constructor(
     private readonly root: string,
     private readonly logger: Logger,
     private readonly sync: SyncPath = fsyncPath,
-  ) {}
+    gate: QuietGate = new QuietGate(AT_ONCE),
+  ) {
+    // Each pass takes every volume queued so far, whatever came in since the pause: a batch shares one root sync.
+    this.worker = new QuietWorker(
+      gate,
+      () => this.queued.size > 0,
+      () => this.syncQueued(),
+    );
+  }
 
   /** Queues the syncs of the volume just published under `name`: each of `paths`, then the root. */
   add(name: string, paths: readonly string[]): void {
     const entry = new Unsynced(paths);
     this.unsynced.set(name, entry);
     this.queued.set(name, entry);
-    this.pass ??= this.runPasses();
+    this.worker.start();
   }
 
   /**
@@ -61,6 +72,8 @@ export class DeferredSync {
   async durable(name: string): Promise<void> {
     const entry = this.unsynced.get(name);
     if (entry === undefined) return;
+    // Someone is about to write into the volume: its pass goes now, not at the next pause.
+    if (this.queued.has(name)) this.worker.hasten();
     try {
       await entry.done;
     } catch {
@@ -70,9 +83,18 @@ export class DeferredSync {
     }
   }
 
+  /** `name` was removed: nothing of it is left to sync, and a failed pass of it is no longer anyone's concern. */
+  forget(name: string): void {
+    const entry = this.unsynced.get(name);
+    if (entry === undefined) return;
+    this.unsynced.delete(name);
+    if (this.queued.get(name) === entry) this.queued.delete(name);
+    entry.resolve();
+  }
+
   /** Waits until every queued volume has had its pass (those that failed stay pending for {@link durable}). */
-  async drain(): Promise<void> {
-    while (this.pass) await this.pass;
+  drain(): Promise<void> {
+    return this.worker.settled();
   }
 
   /** How many volumes are not yet durable: for tests and diagnostics. */
@@ -80,37 +102,30 @@ export class DeferredSync {
     return this.unsynced.size;
   }
 
-  private async runPasses(): Promise<void> {
-    try {
-      // The answer that queued the first volume leaves before the disk is asked for anything.
-      await new Promise((resolve) => setImmediate(resolve));
-      while (this.queued.size > 0) {
-        const batch = this.queued;
-        this.queued = new Map();
-        const failures = new Map<string, unknown>();
-        for (const [name, entry] of batch) {
-          await this.syncAll(entry.paths).catch((error: unknown) => failures.set(name, error));
-        }
-        const rootFailure = await this.sync(this.root).then(
-          () => undefined,
-          (error: unknown) => error ?? new Error('sync failed'),
-        );
-        for (const [name, entry] of batch) {
-          const failure = failures.get(name) ?? rootFailure;
-          if (failure === undefined) {
-            this.settled(name, entry);
-            entry.resolve();
-            continue;
-          }
-          this.logger.error(
-            { volume: name, err: (failure as Error).message },
-            'could not make a created volume durable; its first mount tries again',
-          );
-          entry.reject(failure);
-        }
+  /** One pass: syncs every volume queued, then the root once for all of them. */
+  private async syncQueued(): Promise<void> {
+    const batch = this.queued;
+    this.queued = new Map();
+    const failures = new Map<string, unknown>();
+    for (const [name, entry] of batch) {
+      await this.syncAll(entry.paths).catch((error: unknown) => failures.set(name, error));
+    }
+    const rootFailure = await this.sync(this.root).then(
+      () => undefined,
+      (error: unknown) => error ?? new Error('sync failed'),
+    );
+    for (const [name, entry] of batch) {
+      const failure = failures.get(name) ?? rootFailure;
+      if (failure === undefined) {
+        this.settled(name, entry);
+        entry.resolve();
+        continue;
       }
-    } finally {
-      this.pass = undefined;
+      this.logger.error(
+        { volume: name, err: (failure as Error).message },
+        'could not make a created volume durable; its first mount tries again',
+      );
+      entry.reject(failure);
     }
   }
 

@@ -11,3 +11,5 @@ export {
 } from './local-provider.js';
 export { LOCAL_OPTIONS, DEFAULT_MODE, type LocalOptions } from './local-options.js';
 export { LOCAL_FAILPOINTS } from './local-failpoints.js';
+export { BLANKS_KEPT } from './volume-blanks.js';
+export { BLANK_PREFIX } from './volume-layout.js';

@@ -16,8 +16,10 @@ import { LOCAL_OPTIONS, type LocalOptions } from './local-options.js';
 import { localFailpoint } from './local-failpoints.js';
 import { BackgroundDeleter } from './background-deleter.js';
 import { DeferredSync, type SyncPath } from './deferred-sync.js';
+import { QuietGate, DEFAULT_QUIET, type QuietTiming } from './quiet-gate.js';
+import { BLANKS_KEPT, VolumeBlanks } from './volume-blanks.js';
 import { POOL_FS, volumeFsFor, type VolumeFs } from './volume-fs.js';
-import { VolumeLayout } from './volume-layout.js';
+import { BLANK_PREFIX, VolumeLayout } from './volume-layout.js';
 import {
   EmptyMetadataError,
   readVolumeMetadata,
@@ -38,6 +40,10 @@ export interface LocalProviderHooks {
   readonly sync?: SyncPath;
   /** The calls on the answer paths, instead of those init picks for the root's file system. */
   readonly fs?: VolumeFs;
+  /** When the background work goes (see {@link QuietGate}); `{ quietMs: 0, maxWaitMs: 0 }` sends it at once. */
+  readonly quiet?: QuietTiming;
+  /** How many blank volumes to keep ready for creates (see {@link VolumeBlanks}); 0 makes every create from scratch. */
+  readonly blanks?: number;
 }
 
 /** The default {@link LocalProviderSettings.root}. */
@@ -48,10 +54,11 @@ export const DEFAULT_LOCAL_ROOT = '/var/lib/stowage/volumes';
  * the volume was created with. Creates and removes go through a dot-named temporary directory and one rename, so
  * a crash never leaves a half-made or half-deleted volume under a volume's name.
  *
- * Each answers once its rename is done; what only the disk is waiting for goes on just after, in the background:
- * a create's fsyncs (every Mount of the volume waits for them: see {@link DeferredSync}) and a remove's deletion of
- * the withdrawn files ({@link BackgroundDeleter}). Both are a good part of a create's or a remove's time on a
- * journaled, discarding disk, and neither changes what any caller can see.
+ * Each answers once its rename is done; what only the disk is waiting for goes on in the background, once the
+ * backing's calls pause ({@link QuietGate}): a create's fsyncs (every Mount of the volume waits for them: see
+ * {@link DeferredSync}), a remove's deletion of the withdrawn files ({@link BackgroundDeleter}), and the blank
+ * volumes the next creates are built in ({@link VolumeBlanks}). They were most of a create's or a remove's time on
+ * a journaled, discarding disk, and none of them changes what any caller can see.
  */
 export class LocalProvider implements StorageProvider<LocalOptions> {
   readonly name = 'local';
@@ -64,6 +71,9 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
   private readonly volumes = new Map<string, ProviderVolume>();
   private readonly durability: DeferredSync;
   private readonly deleter: BackgroundDeleter;
+  private readonly blanks: VolumeBlanks;
+  /** Every call of a caller is under it, so that the background work waits for a pause in them. */
+  private readonly gate: QuietGate;
   /** The calls on the answer paths: the thread pool's until init has seen the root's file system. */
   private fs: VolumeFs;
 
@@ -73,8 +83,10 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
     private readonly hooks: LocalProviderHooks = {},
   ) {
     this.layout = new VolumeLayout(settings.root);
-    this.durability = new DeferredSync(this.layout.root, logger, hooks.sync);
-    this.deleter = new BackgroundDeleter(deleteVolumeDir, logger);
+    this.gate = new QuietGate(hooks.quiet ?? DEFAULT_QUIET);
+    this.durability = new DeferredSync(this.layout.root, logger, hooks.sync, this.gate);
+    this.deleter = new BackgroundDeleter(deleteVolumeDir, logger, this.gate);
+    this.blanks = new VolumeBlanks(this.layout, POOL_FS, logger, this.gate, hooks.blanks ?? BLANKS_KEPT);
     this.fs = hooks.fs ?? POOL_FS;
   }
 
@@ -112,7 +124,7 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
     }
   }
 
-  /** Creates the root and deletes what crashed creates and removes left behind. */
+  /** Creates the root, deletes what crashed creates and removes (and the blanks a stop) left behind, makes blanks. */
   async init(): Promise<void> {
     const { root } = this.layout;
     try {
@@ -132,20 +144,48 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
       const leftover = join(root, entry);
       try {
         await rm(leftover, { recursive: true, force: true });
-        this.logger.info({ path: leftover }, 'removed a volume directory left by an interrupted create or remove');
+        // Blanks are left by every stop; the others only by a crash.
+        if (entry.startsWith(BLANK_PREFIX)) this.logger.debug({ path: leftover }, 'removed a blank a stop left');
+        else this.logger.info({ path: leftover }, 'removed a volume directory left by an interrupted create or remove');
       } catch (error) {
         // Not fatal: the entry is invisible to list and inspect, and the next start tries again.
         this.logger.warn({ path: leftover, err: (error as Error).message }, 'could not remove a leftover directory');
       }
     }
+    this.blanks.start();
   }
 
-  async create(request: CreateRequest<LocalOptions>): Promise<ProviderVolume> {
+  create(request: CreateRequest<LocalOptions>): Promise<ProviderVolume> {
+    return this.gate.during(() => this.createVolume(request));
+  }
+
+  private async createVolume(request: CreateRequest<LocalOptions>): Promise<ProviderVolume> {
     const { name } = request;
-    const target = this.layout.volumeDir(name);
     const options = formatOptionValues(request.options);
     const metadata: VolumeMetadata = { name, createdAt: new Date().toISOString(), options };
 
+    // A blank is a private directory of this create's from here on, as one made by mkdtemp would be.
+    const blank = this.blanks.take();
+    if (blank !== undefined) {
+      try {
+        await this.buildVolume(blank, request, metadata, true);
+      } catch (error) {
+        await rm(blank, { recursive: true, force: true }).catch(() => undefined);
+        // Deleted behind this process's back (another process's start on the same root): built from scratch instead.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw StowageError.wrap(error, `cannot create volume "${name}" under ${this.layout.root}`);
+        }
+        this.logger.warn({ volume: name, path: blank }, 'a blank volume vanished; building the volume from scratch');
+        return this.publish(await this.scratch(request, metadata), metadata);
+      }
+      return this.publish(blank, metadata);
+    }
+    return this.publish(await this.scratch(request, metadata), metadata);
+  }
+
+  /** A private directory holding the volume, made from nothing. */
+  private async scratch(request: CreateRequest<LocalOptions>, metadata: VolumeMetadata): Promise<string> {
+    const { name } = request;
     let temp: string;
     try {
       temp = await this.fs.mkdtemp(this.layout.creatingPrefix(name));
@@ -153,7 +193,19 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
       throw StowageError.wrap(error, `cannot create volume "${name}" under ${this.layout.root}`);
     }
     try {
-      await this.buildVolume(temp, request, metadata);
+      await this.buildVolume(temp, request, metadata, false);
+    } catch (error) {
+      await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+      throw StowageError.wrap(error, `cannot create volume "${name}" under ${this.layout.root}`);
+    }
+    return temp;
+  }
+
+  /** Publishes the built volume in `temp` under its name with one rename; an existing volume of the name stands. */
+  private async publish(temp: string, metadata: VolumeMetadata): Promise<ProviderVolume> {
+    const { name } = metadata;
+    const target = this.layout.volumeDir(name);
+    try {
       localFailpoint('local:create:before-publish');
       // rename(2) fails on a non-empty target, and a published volume always holds volume.json and _data, so a
       // finished volume is never clobbered (an empty directory squatting the name was never a volume).
@@ -163,7 +215,7 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
       if (isExistingTarget(error)) {
         // Another creator (another process on this root) published the name first: theirs stands.
         this.logger.warn({ volume: name }, 'volume appeared while it was being created; keeping the existing one');
-        const existing = await this.inspect(name);
+        const existing = await this.inspectVolume(name);
         if (existing) return existing;
       }
       throw StowageError.wrap(error, `cannot create volume "${name}" at ${target}`);
@@ -174,7 +226,11 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
 
   // A local volume is found by its name alone (its directory): handles carry nothing this provider needs, so it
   // answers no ref.
-  async remove({ name }: VolumeHandle): Promise<void> {
+  remove(handle: VolumeHandle): Promise<void> {
+    return this.gate.during(() => this.removeVolume(handle));
+  }
+
+  private async removeVolume({ name }: VolumeHandle): Promise<void> {
     const target = this.layout.volumeDir(name);
     const doomed = this.layout.removingDir(name);
     this.volumes.delete(name);
@@ -184,22 +240,31 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw StowageError.notFound(`volume "${name}" not found`);
       throw StowageError.wrap(error, `cannot remove volume "${name}" at ${target}`);
     }
+    this.durability.forget(name);
     localFailpoint('local:remove:after-withdraw');
     // The name is already free and the volume gone for every caller; init deletes what a stop leaves.
     this.deleter.add(doomed);
   }
 
-  /** Waits for the background work queued so far: the syncs of recent creates, the deletion of removed volumes. */
+  /**
+   * Has the background work queued so far done now, without waiting for a pause: the syncs of recent creates, the
+   * deletion of removed volumes, the blanks for the next creates.
+   */
   async settle(): Promise<void> {
-    await Promise.all([this.durability.drain(), this.deleter.settled()]);
+    await Promise.all([this.durability.drain(), this.deleter.settled(), this.blanks.settled()]);
   }
 
-  /** Lets recent creates reach the disk; leaves the deletions not yet begun to the next start. */
+  /** Lets recent creates reach the disk; leaves the deletions not yet begun, and the blanks, to the next start. */
   async close(): Promise<void> {
-    await Promise.all([this.durability.drain(), this.deleter.close()]);
+    this.gate.hurry();
+    await Promise.all([this.durability.drain(), this.deleter.close(), this.blanks.close()]);
   }
 
-  async inspect(name: string): Promise<ProviderVolume | undefined> {
+  inspect(name: string): Promise<ProviderVolume | undefined> {
+    return this.gate.during(() => this.inspectVolume(name));
+  }
+
+  private async inspectVolume(name: string): Promise<ProviderVolume | undefined> {
     const dir = this.layout.volumeDir(name);
     let isDirectory: boolean;
     try {
@@ -221,7 +286,11 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
     }
   }
 
-  async list(): Promise<ProviderVolume[]> {
+  list(): Promise<ProviderVolume[]> {
+    return this.gate.during(() => this.listVolumes());
+  }
+
+  private async listVolumes(): Promise<ProviderVolume[]> {
     const { root } = this.layout;
     let entries: string[];
     try {
@@ -281,9 +350,14 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
     }
   }
 
-  async mount({ name, volume }: VolumeHandle): Promise<MountResult> {
+  mount(handle: VolumeHandle): Promise<MountResult> {
+    return this.gate.during(() => this.mountVolume(handle));
+  }
+
+  private async mountVolume({ name, volume }: VolumeHandle): Promise<MountResult> {
     // The engine's lookup just now stands for this provider's own; a remount at start-up asks again.
-    if ((volume ?? (await this.inspect(name))) === undefined) throw StowageError.notFound(`volume "${name}" not found`);
+    if ((volume ?? (await this.inspectVolume(name))) === undefined)
+      throw StowageError.notFound(`volume "${name}" not found`);
     const path = this.layout.dataDir(name);
     let isDirectory: boolean;
     try {
@@ -305,14 +379,16 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
   /** Nothing to release: the data directory is handed out as it is. */
   async unmount(_volume: VolumeHandle): Promise<void> {}
 
+  /** Fills `temp` (made by mkdtemp, or a blank that already holds `_data` and an empty record) with the volume. */
   private async buildVolume(
     temp: string,
     request: CreateRequest<LocalOptions>,
     metadata: VolumeMetadata,
+    blank: boolean,
   ): Promise<void> {
-    const data = join(temp, '_data');
+    const data = this.layout.dataDirIn(temp);
     const mode = Number.parseInt(request.options.mode, 8);
-    await this.fs.mkdir(data);
+    if (!blank) await this.fs.mkdir(data);
     const { uid, gid } = request.options;
     if (uid !== undefined || gid !== undefined) {
       // -1 leaves that half of the ownership as it is.
@@ -321,7 +397,7 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
     // After chown, which clears set-id bits; and explicit, because mkdir's mode is filtered by the umask.
     await this.fs.chmod(data, mode);
     localFailpoint('local:create:before-metadata');
-    await writeVolumeMetadata(this.fs, join(temp, 'volume.json'), metadata);
+    await writeVolumeMetadata(this.fs, this.layout.metadataFileIn(temp), metadata, blank ? 'blank' : 'new');
   }
 
   /**

@@ -1,6 +1,10 @@
 import * as direct from 'node:fs';
 import * as pooled from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
+
+/** open(2) flags: a file that must not exist yet, or one that must. */
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+const EXISTING_FILE = constants.O_WRONLY | constants.O_TRUNC;
 
 /**
  * The file system calls on a create's, a Get's and a remove's answer path, as promises. Two ways to make them:
@@ -16,6 +20,8 @@ export interface VolumeFs {
   rename(from: string, to: string): Promise<void>;
   /** Creates `path`, which must not exist, holding `text`. */
   writeNewFile(path: string, text: string, mode: number): Promise<void>;
+  /** Replaces what the existing file `path` holds with `text`; fails with ENOENT when it is not there. */
+  overwriteFile(path: string, text: string): Promise<void>;
   lstat(path: string): Promise<Stats>;
   stat(path: string): Promise<Stats>;
 }
@@ -30,14 +36,8 @@ export const POOL_FS: VolumeFs = {
   chmod: (path, mode) => pooled.chmod(path, mode),
   chown: (path, uid, gid) => pooled.chown(path, uid, gid),
   rename: (from, to) => pooled.rename(from, to),
-  writeNewFile: async (path, text, mode) => {
-    const handle = await pooled.open(path, 'wx', mode);
-    try {
-      await handle.writeFile(text);
-    } finally {
-      await handle.close();
-    }
-  },
+  writeNewFile: (path, text, mode) => pooledWrite(path, NEW_FILE, text, mode),
+  overwriteFile: (path, text) => pooledWrite(path, EXISTING_FILE, text),
   lstat: (path) => pooled.lstat(path),
   stat: (path) => pooled.stat(path),
 };
@@ -60,22 +60,34 @@ export const DIRECT_FS: VolumeFs = {
   chmod: async (path, mode) => direct.chmodSync(path, mode),
   chown: async (path, uid, gid) => direct.chownSync(path, uid, gid),
   rename: async (from, to) => direct.renameSync(from, to),
-  writeNewFile: async (path, text, mode) => {
-    const fd = direct.openSync(path, 'wx', mode);
-    try {
-      const data = Buffer.from(text, 'utf8');
-      // A regular file takes a whole write of a few hundred bytes, unless the disk fills up: a short one goes on
-      // from where it stopped, and a full disk fails it.
-      for (let written = 0; written < data.length;) {
-        written += direct.writeSync(fd, data, written, data.length - written);
-      }
-    } finally {
-      direct.closeSync(fd);
-    }
-  },
+  writeNewFile: async (path, text, mode) => directWrite(path, NEW_FILE, text, mode),
+  overwriteFile: async (path, text) => directWrite(path, EXISTING_FILE, text),
   lstat: async (path) => direct.lstatSync(path),
   stat: async (path) => direct.statSync(path),
 };
+
+async function pooledWrite(path: string, flags: number, text: string, mode?: number): Promise<void> {
+  const handle = await pooled.open(path, flags, mode);
+  try {
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
+  }
+}
+
+function directWrite(path: string, flags: number, text: string, mode?: number): void {
+  const fd = direct.openSync(path, flags, mode);
+  try {
+    const data = Buffer.from(text, 'utf8');
+    // A regular file takes a whole write of a few hundred bytes, unless the disk fills up: a short one goes on from
+    // where it stopped, and a full disk fails it.
+    for (let written = 0; written < data.length;) {
+      written += direct.writeSync(fd, data, written, data.length - written);
+    }
+  } finally {
+    direct.closeSync(fd);
+  }
+}
 
 /**
  * statfs(2) `f_type` of the file systems that live on this host's own disks or memory. A root on anything else (NFS,

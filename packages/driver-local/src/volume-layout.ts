@@ -6,6 +6,8 @@ import { StowageError, volumeEntry } from '@stowage/core';
 export const CREATING_PREFIX = '.creating-';
 /** Prefix of a volume being deleted; renamed away from its name before the first file goes. */
 export const REMOVING_PREFIX = '.removing-';
+/** Prefix of a volume made ahead of the create that will use it (see `VolumeBlanks`). */
+export const BLANK_PREFIX = '.blank-';
 
 /**
  * Where everything of the local backing lives under its root:
@@ -31,11 +33,20 @@ export class VolumeLayout {
   }
 
   dataDir(name: string): string {
-    return `${this.volumeDir(name)}${sep}_data`;
+    return this.dataDirIn(this.volumeDir(name));
   }
 
   metadataFile(name: string): string {
-    return `${this.volumeDir(name)}${sep}volume.json`;
+    return this.metadataFileIn(this.volumeDir(name));
+  }
+
+  /** `_data` of the volume directory `dir`, wherever it is (published, being built, a blank). */
+  dataDirIn(dir: string): string {
+    return `${dir}${sep}_data`;
+  }
+
+  metadataFileIn(dir: string): string {
+    return `${dir}${sep}volume.json`;
   }
 
   /** A fresh place to move a volume out of its name before deleting it. */
@@ -51,8 +62,13 @@ export class VolumeLayout {
     return join(this.root, `${CREATING_PREFIX}${name}-`);
   }
 
-  /** Whether a root entry is left over from a create or a remove that a crash interrupted. */
+  /** The mkdtemp prefix of a blank. */
+  blankPrefix(): string {
+    return join(this.root, BLANK_PREFIX);
+  }
+
+  /** Whether a root entry is left over from a create or a remove that a crash interrupted, or a blank a stop left. */
   static isLeftover(entry: string): boolean {
-    return entry.startsWith(CREATING_PREFIX) || entry.startsWith(REMOVING_PREFIX);
+    return entry.startsWith(CREATING_PREFIX) || entry.startsWith(REMOVING_PREFIX) || entry.startsWith(BLANK_PREFIX);
   }
 }

@@ -21,15 +21,21 @@ export class MetadataError extends Error {
 export class EmptyMetadataError extends MetadataError {}
 
 /**
- * Writes `file` once, in the private directory a create builds (`file` must not exist). Not synced: the create's
- * background pass syncs it (`DeferredSync`), and a power cut before that pass leaves it empty, which
- * {@link rebuildVolumeMetadata} recovers.
+ * Writes `file` once, in the private directory a create builds: a new file, or the empty one a blank holds
+ * (`VolumeBlanks`). Not synced: the create's background pass syncs it (`DeferredSync`), and a power cut before that
+ * pass leaves it empty, which {@link rebuildVolumeMetadata} recovers.
  */
-export async function writeVolumeMetadata(fs: VolumeFs, file: string, metadata: VolumeMetadata): Promise<void> {
+export async function writeVolumeMetadata(
+  fs: VolumeFs,
+  file: string,
+  metadata: VolumeMetadata,
+  into: 'new' | 'blank' = 'new',
+): Promise<void> {
   // No write-file-atomic: nobody sees this directory until one rename publishes it whole, so the file needs no atomic
   // replace of its own, and its temp file, realpath walk, stat, chmod, rename and unlink were ten more sequential
   // thread-pool round trips, 0.9 ms of a create on this machine (bench/, BENCHMARKS.md).
-  await fs.writeNewFile(file, formatMetadata(metadata), 0o600);
+  const text = formatMetadata(metadata);
+  await (into === 'new' ? fs.writeNewFile(file, text, 0o600) : fs.overwriteFile(file, text));
 }
 
 /**
@@ -50,8 +56,8 @@ export async function rebuildVolumeMetadata(
   if (data.uid !== dir.uid) options.uid = String(data.uid);
   if (data.gid !== dir.gid) options.gid = String(data.gid);
   options.mode = (data.mode & 0o7777).toString(8).padStart(4, '0');
-  // birthtime is 0 where the file system does not keep it; the directory's mtime is then the create's rename.
-  const created = dir.birthtimeMs > 0 ? dir.birthtime : dir.mtime;
+  // The create applied the mode to _data, which set its ctime; the directory itself may be a blank made well before.
+  const created = data.ctime;
   const metadata: VolumeMetadata = { name, createdAt: created.toISOString(), options };
   await writeFileAtomic(file, formatMetadata(metadata), { mode: 0o600, fsync: true });
   return metadata;

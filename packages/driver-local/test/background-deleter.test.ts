@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BackgroundDeleter } from '../src/background-deleter.js';
+import { QuietGate } from '../src/quiet-gate.js';
 import { RecordingLogger } from './support/recording-logger.js';
 
 describe('BackgroundDeleter', () => {
@@ -65,5 +66,63 @@ describe('BackgroundDeleter', () => {
     await closed;
     await deleter.settled();
     expect(deleted).toEqual(['/r/.removing-one']);
+  });
+
+  it('waits for the calls to pause before each deletion, unless asked to settle', async () => {
+    const gate = new QuietGate({ quietMs: 3_600_000, maxWaitMs: 3_600_000 });
+    gate.begin();
+    const deleted: string[] = [];
+    const deleter = new BackgroundDeleter(async (dir) => void deleted.push(dir), new RecordingLogger(), gate);
+    deleter.add('/r/.removing-a');
+    deleter.add('/r/.removing-b');
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(deleted).toEqual([]);
+    await deleter.settled();
+    expect(deleted).toEqual(['/r/.removing-a', '/r/.removing-b']);
+  });
+
+  it('on close while waiting for a pause, deletes nothing more and leaves it all to the next start', async () => {
+    const gate = new QuietGate({ quietMs: 3_600_000, maxWaitMs: 3_600_000 });
+    gate.begin();
+    const deleted: string[] = [];
+    const deleter = new BackgroundDeleter(async (dir) => void deleted.push(dir), new RecordingLogger(), gate);
+    deleter.add('/r/.removing-a');
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    await deleter.close();
+    expect(deleted).toEqual([]);
+  });
+
+  it('after a pause, stops at a call that comes in, and goes on at the next pause', async () => {
+    const gate = new QuietGate({ quietMs: 10, maxWaitMs: 3_600_000 });
+    const deleted: string[] = [];
+    const deleter = new BackgroundDeleter(
+      async (dir) => {
+        // A call arrives while the first deletion runs, and stays under way.
+        if (deleted.length === 0) gate.begin();
+        deleted.push(dir);
+      },
+      new RecordingLogger(),
+      gate,
+    );
+    deleter.add('/r/.removing-a');
+    deleter.add('/r/.removing-b');
+    await vi.waitFor(() => expect(deleted).toEqual(['/r/.removing-a']), { timeout: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(deleted).toEqual(['/r/.removing-a']);
+    gate.done();
+    await vi.waitFor(() => expect(deleted).toEqual(['/r/.removing-a', '/r/.removing-b']), { timeout: 10_000 });
+  });
+
+  it('under calls that never pause, deletes everything queued by the deadline', async () => {
+    const gate = new QuietGate({ quietMs: 3_600_000, maxWaitMs: 30 });
+    gate.begin();
+    const deleted: string[] = [];
+    const waits = vi.spyOn(gate, 'wait');
+    const deleter = new BackgroundDeleter(async (dir) => void deleted.push(dir), new RecordingLogger(), gate);
+    for (const name of ['a', 'b', 'c']) deleter.add(`/r/.removing-${name}`);
+    await vi.waitFor(() => expect(deleted).toHaveLength(3), { timeout: 10_000 });
+    // All three after one deadline, not one per deadline.
+    expect(waits).toHaveBeenCalledTimes(1);
+    gate.done();
   });
 });

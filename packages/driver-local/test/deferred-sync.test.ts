@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DeferredSync } from '../src/deferred-sync.js';
+import { QuietGate } from '../src/quiet-gate.js';
 import { RecordingLogger } from './support/recording-logger.js';
 
 /** A sync that records each path and waits, while the gate is shut, until it opens. */
@@ -156,5 +157,83 @@ describe('DeferredSync', () => {
     await deferred.drain();
     expect(disk.synced).toEqual(['/root/again-1', '/root', '/root/again-2', '/root']);
     expect(deferred.size).toBe(0);
+  });
+
+  describe('waiting for the calls to pause', () => {
+    /** A gate whose calls never pause: only a hurry, a flush or a caller of the work lets a pass go. */
+    const busy = () => {
+      const gate = new QuietGate({ quietMs: 3_600_000, maxWaitMs: 3_600_000 });
+      gate.begin();
+      return gate;
+    };
+
+    it('holds its pass while calls go on', async () => {
+      const disk = new GatedSync();
+      const deferred = new DeferredSync('/root', new RecordingLogger(), disk.sync, busy());
+      deferred.add('a', ['/root/a']);
+      for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(disk.synced).toEqual([]);
+      expect(deferred.size).toBe(1);
+    });
+
+    it('lets the pass go at once for a caller of durable, as for a Mount', async () => {
+      const disk = new GatedSync();
+      const gate = busy();
+      const deferred = new DeferredSync('/root', new RecordingLogger(), disk.sync, gate);
+      deferred.add('a', ['/root/a']);
+      deferred.add('b', ['/root/b']);
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(disk.synced).toEqual([]);
+      await deferred.durable('a');
+      // Both went in the pass that durable sent on its way.
+      expect(disk.synced).toEqual(['/root/a', '/root/b', '/root']);
+    });
+
+    it('lets a pass queued behind a running one go at once for a caller of durable', async () => {
+      const disk = new GatedSync();
+      disk.shut();
+      const deferred = new DeferredSync('/root', new RecordingLogger(), disk.sync, busy());
+      deferred.add('first', ['/root/first']);
+      const first = deferred.durable('first');
+      await disk.held();
+      deferred.add('second', ['/root/second']);
+      const second = deferred.durable('second');
+      disk.release();
+      await first;
+      await second;
+      expect(disk.synced).toEqual(['/root/first', '/root', '/root/second', '/root']);
+    });
+
+    it('lets every pass go for drain, as for a stop', async () => {
+      const disk = new GatedSync();
+      const deferred = new DeferredSync('/root', new RecordingLogger(), disk.sync, busy());
+      deferred.add('a', ['/root/a']);
+      await deferred.drain();
+      expect(disk.synced).toEqual(['/root/a', '/root']);
+      expect(deferred.size).toBe(0);
+    });
+
+    it('spares the root when every volume its waiting pass had was removed meanwhile', async () => {
+      const disk = new GatedSync();
+      const gate = busy();
+      const deferred = new DeferredSync('/root', new RecordingLogger(), disk.sync, gate);
+      deferred.add('brief', ['/root/brief']);
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      deferred.forget('brief');
+      gate.flush();
+      await deferred.drain();
+      expect(disk.synced).toEqual([]);
+    });
+
+    it('forgets a removed volume: nothing synced for it, no waiter left, the root spared', async () => {
+      const disk = new GatedSync();
+      const deferred = new DeferredSync('/root', new RecordingLogger(), disk.sync, busy());
+      deferred.add('gone', ['/root/gone']);
+      deferred.forget('gone');
+      expect(deferred.size).toBe(0);
+      await deferred.durable('gone');
+      await deferred.drain();
+      expect(disk.synced).toEqual([]);
+    });
   });
 });

@@ -21,7 +21,12 @@ beforeEach(async () => {
   logger = new RecordingLogger();
 });
 
+/** Every provider a test started: closed before its directories go, so no background work outlives the test. */
+let providers: LocalProvider[] = [];
+
 afterEach(async () => {
+  await Promise.all(providers.map((provider) => provider.close()));
+  providers = [];
   await rm(base, { recursive: true, force: true });
 });
 
@@ -52,6 +57,7 @@ class Disk {
 
 async function started(disk: Disk): Promise<LocalProvider> {
   const provider = new LocalProvider({ root }, logger, { sync: disk.sync });
+  providers.push(provider);
   await provider.init();
   return provider;
 }
@@ -126,6 +132,23 @@ describe('a create made durable after its answer', () => {
     expect(await provider.mount({ name: 'sick' })).toEqual({ path: join(root, 'sick', '_data') });
   });
 
+  it('puts its fsyncs off while the calls go on, but not a mount of the volume', async () => {
+    const disk = new Disk();
+    const provider = new LocalProvider({ root }, logger, {
+      sync: disk.sync,
+      quiet: { quietMs: 3_600_000, maxWaitMs: 3_600_000 },
+    });
+    providers.push(provider);
+    await provider.init();
+    await create(provider, 'soon');
+    await create(provider, 'later');
+    // An hour's pause is never reached here: the background work waits on.
+    for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(disk.synced).toEqual([]);
+    expect(await provider.mount({ name: 'soon' })).toEqual({ path: join(root, 'soon', '_data') });
+    expect(disk.synced).toEqual(expect.arrayContaining([join(root, 'soon', 'volume.json'), root]));
+  });
+
   it('needs no sync for a volume removed before its pass', async () => {
     const disk = new Disk();
     const provider = await started(disk);
@@ -134,7 +157,8 @@ describe('a create made durable after its answer', () => {
     await provider.remove({ name: 'brief' });
     disk.open();
     await provider.settle();
-    expect(disk.synced).toEqual([root]);
+    // Not even the root: the volume's name and files are gone, nothing of it is left to make durable.
+    expect(disk.synced).toEqual([]);
     expect(logger.at('error')).toEqual([]);
   });
 });
@@ -218,6 +242,7 @@ describe('the file calls on the answer paths', () => {
 
   it('are chosen by init from the root it finds', async () => {
     const provider = new LocalProvider({ root }, logger);
+    providers.push(provider);
     await provider.init();
     const ready = logger.at('debug').find((e) => e.message === 'volume root ready');
     const { type } = await import('node:fs/promises').then((fs) => fs.statfs(root));

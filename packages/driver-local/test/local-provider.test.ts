@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorKind } from '@stowage/core';
 import { expectStowageError } from '@stowage/core/testing';
-import { LocalProvider, type LocalOptions } from '../src/index.js';
+import { LocalProvider, type LocalOptions, type LocalProviderHooks } from '../src/index.js';
+import { BLANK_PREFIX } from '../src/volume-layout.js';
+import { BLANKS_KEPT } from '../src/volume-blanks.js';
 import { DIRECT_FS, POOL_FS, type VolumeFs } from '../src/volume-fs.js';
 import { RecordingLogger } from './support/recording-logger.js';
 
@@ -24,14 +26,30 @@ beforeEach(async () => {
   logger = new RecordingLogger();
 });
 
+/** Every provider a test made: closed before its directories go, so no background work outlives the test. */
+let providers: LocalProvider[] = [];
+
 afterEach(async () => {
+  await Promise.all(providers.map((provider) => provider.close()));
+  providers = [];
   await rm(base, { recursive: true, force: true });
 });
 
-async function started(): Promise<LocalProvider> {
-  const provider = new LocalProvider({ root }, logger, { fs: fileCalls });
+function provided(hooks: LocalProviderHooks = {}): LocalProvider {
+  const provider = new LocalProvider({ root }, logger, { fs: fileCalls, ...hooks });
+  providers.push(provider);
+  return provider;
+}
+
+async function started(hooks: LocalProviderHooks = {}): Promise<LocalProvider> {
+  const provider = provided(hooks);
   await provider.init();
   return provider;
+}
+
+/** The entries of `dir`, sorted, but for the blank volumes kept ready for creates (tested on their own below). */
+async function entriesOf(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((entry) => !entry.startsWith(BLANK_PREFIX)).sort();
 }
 
 function create(provider: LocalProvider, name: string, options: LocalOptions = { mode: '0755' }) {
@@ -52,6 +70,8 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
 
     it('fails naming the root once it is gone or replaced by a file', async () => {
       const provider = await started();
+      // The blanks it makes meanwhile would race the removal.
+      await provider.settle();
       await rm(root, { recursive: true });
       await expect(provider.checkReady()).rejects.toThrow(`the volume root ${root} is not writable`);
       await writeFile(root, 'not a directory');
@@ -79,6 +99,8 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
 
     it('fails naming the root once it is gone', async () => {
       const provider = await started();
+      // The blanks it makes meanwhile would race the removal.
+      await provider.settle();
       await rm(root, { recursive: true });
       await expect(provider.capacity()).rejects.toThrow(`cannot read the free space of the volume root ${root}`);
     });
@@ -100,10 +122,19 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
       await writeFile(join(root, '.removing-old-0badc0de', '_data', 'big'), 'x'.repeat(1000));
       await mkdir(join(root, '.operator-notes'));
       expect((await provider.list()).map((v) => v.name)).toEqual(['kept']);
+      // Its blanks, left as a stop leaves them, go too, but quietly: they are no crash's doing.
+      await provider.settle();
+      await provider.close();
 
-      await new LocalProvider({ root }, logger, { fs: fileCalls }).init();
-      expect((await readdir(root)).sort()).toEqual(['.operator-notes', 'kept']);
-      expect(logger.at('info')).toHaveLength(2);
+      await started();
+      expect(await entriesOf(root)).toEqual(['.operator-notes', 'kept']);
+      expect(
+        logger
+          .at('info')
+          .map((e) => (e.fields as { path?: string }).path)
+          .sort(),
+      ).toEqual([join(root, '.creating-half-abc123'), join(root, '.removing-old-0badc0de')]);
+      expect(logger.at('debug').filter((e) => e.message === 'removed a blank a stop left')).toHaveLength(BLANKS_KEPT);
     });
 
     it('refuses a relative root', () => {
@@ -117,7 +148,7 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
       const volume = await create(provider, 'v1');
       expect(volume).toMatchObject({ name: 'v1', path: join(root, 'v1', '_data'), options: { mode: '0755' } });
       expect((await readdir(join(root, 'v1'))).sort()).toEqual(['_data', 'volume.json']);
-      expect(await readdir(root)).toEqual(['v1']);
+      expect(await entriesOf(root)).toEqual(['v1']);
       expect((await stat(join(root, 'v1', '_data'))).isDirectory()).toBe(true);
       expect((await stat(join(root, 'v1', 'volume.json'))).mode & 0o777).toBe(0o600);
     });
@@ -174,13 +205,13 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
       await writeFile(join(root, 'raced', '_data', 'theirs'), 'data');
 
       // A second provider on the same root that did not see the volume when it was asked (the race window).
-      const loser = new LocalProvider({ root }, logger, { fs: fileCalls });
+      const loser = provided();
       const result = await create(loser, 'raced', { mode: '0777' });
 
       expect(result).toEqual(original);
       expect(await readFile(join(root, 'raced', '_data', 'theirs'), 'utf8')).toBe('data');
       expect(await permissions(join(root, 'raced', '_data'))).toBe(0o700);
-      expect(await readdir(root)).toEqual(['raced']);
+      expect(await entriesOf(root)).toEqual(['raced']);
       expect(logger.at('warn')).toHaveLength(1);
     });
 
@@ -192,7 +223,7 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
         await expectStowageError(provider.remove({ name }), ErrorKind.InvalidArgument);
         await expectStowageError(provider.mount({ name }), ErrorKind.InvalidArgument);
       }
-      expect(await readdir(root)).toEqual([]);
+      expect(await entriesOf(root)).toEqual([]);
       expect(await readdir(base)).toEqual(['volumes']);
     });
   });
@@ -206,6 +237,8 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
     it('reports a missing name as a backend failure when the root itself is gone, so Docker keeps its volumes', async () => {
       const provider = await started();
       await create(provider, 'v');
+      // The blanks it makes meanwhile would race the removal.
+      await provider.settle();
       await rm(root, { recursive: true });
       const error = await expectStowageError(provider.inspect('v'), ErrorKind.BackendFailure);
       expect(error.message).toContain(join(root, 'v'));
@@ -306,7 +339,7 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
       expect(await volumesIn(root)).toEqual([]);
       expect(await provider.inspect('doomed')).toBeUndefined();
       await provider.settle();
-      expect(await readdir(root)).toEqual([]);
+      expect(await entriesOf(root)).toEqual([]);
     });
 
     it('deletes an empty volume, and one holding files the layout does not know, leaving nothing behind', async () => {
@@ -318,7 +351,7 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
       await provider.remove({ name: 'empty' });
       await provider.remove({ name: 'cluttered' });
       await provider.settle();
-      expect(await readdir(root)).toEqual([]);
+      expect(await entriesOf(root)).toEqual([]);
       expect(logger.at('warn')).toEqual([]);
     });
 
@@ -333,7 +366,7 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
       expect(await readdir(join(root, 'reused', '_data'))).toEqual([]);
       expect(await permissions(join(root, 'reused', '_data'))).toBe(0o750);
       await provider.settle();
-      expect(await readdir(root)).toEqual(['reused']);
+      expect(await entriesOf(root)).toEqual(['reused']);
     });
 
     it('leaves the deletions a stop cut short to the next start, which finishes them', async () => {
@@ -347,12 +380,116 @@ describe.each([DIRECT_FS, POOL_FS])('with $kind file calls', (calls) => {
       expect(await volumesIn(root)).toEqual([]);
 
       await started();
-      expect(await readdir(root)).toEqual([]);
+      expect(await entriesOf(root)).toEqual([]);
     });
 
     it('answers NotFound for a missing volume', async () => {
       const provider = await started();
       await expectStowageError(provider.remove({ name: 'ghost' }), ErrorKind.NotFound);
+    });
+  });
+
+  describe('blanks', () => {
+    /** The blanks on disk, by name, with the inode each would bring to a volume. */
+    const blanksOn = async (): Promise<Map<string, number>> => {
+      const blanks = (await readdir(root)).filter((entry) => entry.startsWith(BLANK_PREFIX));
+      return new Map(await Promise.all(blanks.map(async (b) => [b, (await stat(join(root, b))).ino] as const)));
+    };
+
+    it('keeps blanks ready: an empty _data and an empty record, each in a private directory', async () => {
+      const provider = await started();
+      await provider.settle();
+      const blanks = await blanksOn();
+      expect(blanks.size).toBe(BLANKS_KEPT);
+      for (const blank of blanks.keys()) {
+        expect((await readdir(join(root, blank))).sort()).toEqual(['_data', 'volume.json']);
+        expect(await readdir(join(root, blank, '_data'))).toEqual([]);
+        expect(await readFile(join(root, blank, 'volume.json'), 'utf8')).toBe('');
+        expect(await permissions(join(root, blank))).toBe(0o700);
+      }
+      // Not volumes: nothing lists or finds them.
+      expect(await provider.list()).toEqual([]);
+    });
+
+    it('builds a create in a blank, and makes another once the calls pause', async () => {
+      const provider = await started();
+      await provider.settle();
+      const before = await blanksOn();
+      const volume = await create(provider, 'quick', { mode: '0750' });
+
+      const after = await blanksOn();
+      expect(after.size).toBe(BLANKS_KEPT - 1);
+      const taken = [...before.keys()].filter((blank) => !after.has(blank));
+      expect(taken).toHaveLength(1);
+      // The very directory the blank was, under the volume's name.
+      expect((await stat(join(root, 'quick'))).ino).toBe(before.get(taken[0] as string));
+      expect(await permissions(join(root, 'quick', '_data'))).toBe(0o750);
+      expect(JSON.parse(await readFile(join(root, 'quick', 'volume.json'), 'utf8'))).toEqual({
+        name: 'quick',
+        createdAt: volume.createdAt?.toISOString(),
+        options: { mode: '0750' },
+      });
+      expect(await provider.inspect('quick')).toEqual(volume);
+
+      await provider.settle();
+      expect((await blanksOn()).size).toBe(BLANKS_KEPT);
+    });
+
+    it('never hands a blank out twice: more creates at once than blanks, each its own volume', async () => {
+      const provider = await started();
+      await provider.settle();
+      const names = Array.from({ length: BLANKS_KEPT * 2 + 3 }, (_, i) => `burst-${i}`);
+      const created = await Promise.all(
+        names.map((name, i) => create(provider, name, { mode: i % 2 ? '0700' : '0755' })),
+      );
+      expect(created.map((v) => v.name)).toEqual(names);
+      const inodes = await Promise.all(names.map(async (name) => (await stat(join(root, name))).ino));
+      expect(new Set(inodes).size).toBe(names.length);
+      for (const [i, name] of names.entries()) {
+        expect(await permissions(join(root, name, '_data'))).toBe(i % 2 ? 0o700 : 0o755);
+        expect(JSON.parse(await readFile(join(root, name, 'volume.json'), 'utf8')).name).toBe(name);
+      }
+      expect((await provider.list()).map((v) => v.name).sort()).toEqual([...names].sort());
+    });
+
+    it('builds from scratch when its blanks were deleted behind its back, and says so', async () => {
+      const provider = await started();
+      await provider.settle();
+      // Another process's start on the same root deletes what it takes for leftovers.
+      for (const blank of (await blanksOn()).keys()) await rm(join(root, blank), { recursive: true });
+      const volume = await create(provider, 'anyway', { mode: '0701' });
+      expect(await provider.inspect('anyway')).toEqual(volume);
+      expect(await permissions(join(root, 'anyway', '_data'))).toBe(0o701);
+      expect(logger.at('warn').map((e) => e.message)).toEqual([
+        'a blank volume vanished; building the volume from scratch',
+      ]);
+      expect(await entriesOf(root)).toEqual(['anyway']);
+    });
+
+    it('makes every create from scratch when told to keep none', async () => {
+      const provider = await started({ blanks: 0 });
+      await create(provider, 'plain');
+      await provider.settle();
+      expect(await blanksOn()).toEqual(new Map());
+      expect((await readdir(join(root, 'plain'))).sort()).toEqual(['_data', 'volume.json']);
+    });
+
+    it('leaves its blanks at a stop; the next start deletes them, a half-built one too, and makes new ones', async () => {
+      const first = await started();
+      await first.settle();
+      await first.close();
+      const left = await blanksOn();
+      expect(left.size).toBe(BLANKS_KEPT);
+      // What a crash while a create filled a blank leaves: a record written, never published.
+      const [halfBuilt] = left.keys();
+      await writeFile(join(root, halfBuilt as string, 'volume.json'), '{"name":"never"}');
+
+      const second = await started();
+      await second.settle();
+      const made = await blanksOn();
+      expect(made.size).toBe(BLANKS_KEPT);
+      expect([...made.keys()].filter((blank) => left.has(blank))).toEqual([]);
+      expect(await second.list()).toEqual([]);
     });
   });
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { paginateDescribeAccessPoints } from '@aws-sdk/client-efs';
-import { LOCAL_FAILPOINTS } from '@stowage/driver-local';
+import { BLANKS_KEPT, BLANK_PREFIX, LOCAL_FAILPOINTS } from '@stowage/driver-local';
 import { startEfsStandIn, type MotoCloud } from '@stowage/testkit/moto';
 import type { PluginProcess } from '@stowage/testkit/docker';
 import { LOCAL_STEPS, type StepScenarios } from './crash-steps.js';
@@ -58,7 +58,8 @@ export const LOCAL_BACKING: CrashBacking = {
   async prepare() {
     return {
       env: { STOWAGE_DRIVERS: 'local' },
-      // Every entry of the root is a volume, or a create or remove a crash interrupted (`.creating-*`, `.removing-*`).
+      // Every entry of the root is a volume, a create or remove a crash interrupted (`.creating-*`, `.removing-*`), or
+      // a blank kept ready for the next creates (`.blank-*`: never more than the provider keeps, and untouched).
       strays: async (plugin, volumes) => settledLocalEntries(plugin.localRoot, volumes),
       dispose: async () => undefined,
     };
@@ -132,16 +133,43 @@ async function directoryStrays(root: string, volumes: ReadonlySet<string>): Prom
 /**
  * The local root's unexpected entries, once the deletion of removed volumes had time to finish: a remove answers when
  * the name is free and deletes the withdrawn `.removing-` directory just after, in the background. Such an entry
- * still there after 30 s (or any other unexpected entry at once) is a leak.
+ * still there after 30 s (or any other unexpected entry at once) is a leak. Blanks the running plugin keeps for its
+ * next creates are expected, as long as each is untouched (an empty `_data`, an empty record) and there are no more
+ * than it keeps: a create a crash cut short in a blank leaves it written, and the next start must have deleted it.
  */
 async function settledLocalEntries(dir: string, expected: ReadonlySet<string>): Promise<string[]> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const strays = await unexpectedEntries(dir, expected, 'local root');
-    const beingDeleted = strays.some((stray) => basename(stray).startsWith('.removing-'));
-    if (!beingDeleted || Date.now() > deadline) return strays;
+    const entries = await unexpectedEntries(dir, expected, 'local root');
+    const blanks = entries.filter((entry) => basename(entry).startsWith(BLANK_PREFIX));
+    const strays = entries.filter((entry) => !blanks.includes(entry));
+    for (const blank of blanks) {
+      const path = blank.slice('local root: '.length);
+      if (!(await isUntouchedBlank(path))) strays.push(blank);
+    }
+    if (blanks.length > BLANKS_KEPT) strays.push(`local root: ${blanks.length} blanks, more than ${BLANKS_KEPT}`);
+    // A blank half made (the plugin was making it as the root was read) settles as a deletion does.
+    const settling = strays.some((stray) => /^\.(removing|blank)-/.test(basename(stray)));
+    if (!settling || Date.now() > deadline) return strays;
     await sleep(100);
   }
+}
+
+async function isUntouchedBlank(path: string): Promise<boolean> {
+  let entries: string[];
+  try {
+    entries = await readdir(path);
+  } catch (error) {
+    // Taken by a create while it was being looked at: gone from the root, no longer a blank.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw error;
+  }
+  if (entries.length !== 2) return false;
+  const [data, record] = await Promise.all([
+    readdir(join(path, '_data')).catch(() => ['?']),
+    readFile(join(path, 'volume.json'), 'utf8').catch(() => '?'),
+  ]);
+  return data.length === 0 && record === '';
 }
 
 async function unexpectedEntries(dir: string, expected: ReadonlySet<string>, where: string): Promise<string[]> {

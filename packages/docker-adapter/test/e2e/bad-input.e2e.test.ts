@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listVolumes } from './docker-volumes.js';
 import { DRIVER, startE2eEnvironment, type E2eEnvironment } from './e2e-environment.js';
 import { snapshotTree } from './file-tree-snapshot.js';
+import { BLANKS_KEPT, BLANK_PREFIX } from '@stowage/driver-local';
 
 describe('bad input through the docker CLI', () => {
   let env: E2eEnvironment;
@@ -47,6 +48,11 @@ describe('bad input through the docker CLI', () => {
     // The local root is <base>/volumes/local, so `..`, `../x` and `../../etc` joined to it (or to a volume
     // directory inside it) all land inside <base>, which is snapshotted whole; the state directory changes
     // legitimately and is left out. /etc is watched for names resolved from the file system root.
+    // The blanks the local backing keeps for its next creates are made in the background after a start or a create:
+    // all of them there first, so the snapshot holds still unless a request below changes something.
+    const blanks = async () =>
+      (await readdir(env.plugin.localRoot)).filter((entry) => entry.startsWith(BLANK_PREFIX)).length;
+    await expect.poll(blanks, { timeout: 30_000 }).toBe(BLANKS_KEPT);
     const before = await snapshotTree(baseDir, [stateDir]);
     const etcBefore = { mtime: statSync('/etc').mtimeMs, entries: (await readdir('/etc')).sort() };
     const tmpEtcExisted = existsSync('/tmp/etc');
