@@ -12,7 +12,6 @@ import { QuietWorker } from './quiet-worker.js';
 export class BackgroundDeleter {
   private readonly queue: string[] = [];
   private readonly worker: QuietWorker;
-  private closed = false;
 
   constructor(
     private readonly deleteDir: (dir: string) => Promise<void>,
@@ -28,7 +27,7 @@ export class BackgroundDeleter {
 
   /** Queues `dir` for deletion; after {@link close}, leaves it to the next start. */
   add(dir: string): void {
-    if (this.closed) return;
+    if (this.worker.isClosed) return;
     this.queue.push(dir);
     this.worker.start();
   }
@@ -40,7 +39,6 @@ export class BackgroundDeleter {
 
   /** Finishes the deletion under way and leaves the rest, which the next start deletes. */
   close(): Promise<void> {
-    this.closed = true;
     return this.worker.close();
   }
 

@@ -164,41 +164,60 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
     const options = formatOptionValues(request.options);
     const metadata: VolumeMetadata = { name, createdAt: new Date().toISOString(), options };
 
-    // A blank is a private directory of this create's from here on, as one made by mkdtemp would be.
-    const blank = this.blanks.take();
-    if (blank !== undefined) {
-      try {
-        await this.buildVolume(blank, request, metadata, true);
-      } catch (error) {
-        await rm(blank, { recursive: true, force: true }).catch(() => undefined);
-        // Deleted behind this process's back (another process's start on the same root): built from scratch instead.
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-          throw StowageError.wrap(error, `cannot create volume "${name}" under ${this.layout.root}`);
-        }
-        this.logger.warn({ volume: name, path: blank }, 'a blank volume vanished; building the volume from scratch');
-        return this.publish(await this.scratch(request, metadata), metadata);
-      }
-      return this.publish(blank, metadata);
-    }
-    return this.publish(await this.scratch(request, metadata), metadata);
+    const temp = (await this.builtInBlank(request, metadata)) ?? (await this.builtFromScratch(request, metadata));
+    return this.publish(temp, metadata);
   }
 
-  /** A private directory holding the volume, made from nothing. */
-  private async scratch(request: CreateRequest<LocalOptions>, metadata: VolumeMetadata): Promise<string> {
-    const { name } = request;
-    let temp: string;
+  /**
+   * The volume built in a blank, a private directory of this create's from the moment it is taken, as one made by
+   * mkdtemp would be; undefined when none is ready, or when it was deleted behind this process's back (another
+   * process's start on the same root), so that the create builds from scratch.
+   */
+  private async builtInBlank(
+    request: CreateRequest<LocalOptions>,
+    metadata: VolumeMetadata,
+  ): Promise<string | undefined> {
+    const blank = this.blanks.take();
+    if (blank === undefined) return undefined;
     try {
-      temp = await this.fs.mkdtemp(this.layout.creatingPrefix(name));
+      await this.buildIn(blank, request, metadata, true);
+      return blank;
     } catch (error) {
-      throw StowageError.wrap(error, `cannot create volume "${name}" under ${this.layout.root}`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw StowageError.wrap(error, `cannot create volume "${request.name}" under ${this.layout.root}`);
+      }
+      this.logger.warn(
+        { volume: request.name, path: blank },
+        'a blank volume vanished; building the volume from scratch',
+      );
+      return undefined;
     }
+  }
+
+  /** The volume built in a private directory made from nothing. */
+  private async builtFromScratch(request: CreateRequest<LocalOptions>, metadata: VolumeMetadata): Promise<string> {
     try {
-      await this.buildVolume(temp, request, metadata, false);
+      const temp = await this.fs.mkdtemp(this.layout.creatingPrefix(request.name));
+      await this.buildIn(temp, request, metadata, false);
+      return temp;
+    } catch (error) {
+      throw StowageError.wrap(error, `cannot create volume "${request.name}" under ${this.layout.root}`);
+    }
+  }
+
+  /** {@link buildVolume} in `temp`, which is deleted when that fails. */
+  private async buildIn(
+    temp: string,
+    request: CreateRequest<LocalOptions>,
+    metadata: VolumeMetadata,
+    blank: boolean,
+  ): Promise<void> {
+    try {
+      await this.buildVolume(temp, request, metadata, blank);
     } catch (error) {
       await rm(temp, { recursive: true, force: true }).catch(() => undefined);
-      throw StowageError.wrap(error, `cannot create volume "${name}" under ${this.layout.root}`);
+      throw error;
     }
-    return temp;
   }
 
   /** Publishes the built volume in `temp` under its name with one rename; an existing volume of the name stands. */

@@ -26,6 +26,11 @@ export class QuietWorker {
     private readonly pass: QuietPass,
   ) {}
 
+  /** Whether {@link close} was called: the job takes no more work. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** The job has work: starts the passes, unless they run already or the worker is closed. */
   start(): void {
     if (this.closed) return;
