@@ -368,7 +368,7 @@ describe('MountTable', () => {
       expect(await persisted()).toEqual({ a: mounting });
     });
 
-    it('refuses to start on a damaged line that whole entries follow, rather than forget a caller', async () => {
+    it('refuses to start on a damaged line that a synced entry follows, rather than forget a caller', async () => {
       await writeFile(
         join(stateDir, MOUNT_JOURNAL_FILE),
         `${line('a', mounting)}{"volume":"b","rec\n${line('c', mounting)}`,
@@ -376,8 +376,23 @@ describe('MountTable', () => {
       const error = await new MountTable(stateDir).load().catch((e: unknown) => e);
       expect(StowageError.is(error) && error.kind).toBe(ErrorKind.BackendFailure);
       expect((error as Error).message).toMatch(
-        /mounts\.journal is unreadable \(line 2: .*whole entries follow it\); move it aside/,
+        /mounts\.journal is unreadable \(line 2: .*a synced entry follows it on line 3\); move it aside/,
       );
+    });
+
+    it('starts on what the last sync kept when a power cut damaged the unsynced writes after it', async () => {
+      const unsynced = (volume: string, record: MountRecord | null): string =>
+        formatEntry({ volume, record, unsynced: true });
+      await writeFile(
+        join(stateDir, MOUNT_JOURNAL_FILE),
+        `${line('a', mounting)}${unsynced('b', mounted({ c1: 1 }))}\0\0\0\0\0\n${unsynced('b', null)}`,
+      );
+      expect(await persisted()).toEqual({ a: mounting, b: mounted({ c1: 1 }) });
+      const table = await openTable();
+      expect(table.entries()).toEqual([
+        ['a', mounting],
+        ['b', mounted({ c1: 1 })],
+      ]);
     });
 
     it('refuses a record of an unknown shape', async () => {

@@ -253,6 +253,46 @@ const CASES: CrashCase[] = [
   },
 ];
 
+/**
+ * The points whose cases differ for a backing that mounts in place (`local`): nothing is written before its Mount and
+ * its last Unmount are done, so a kill in between leaves the table as it was before the call.
+ */
+const IN_PLACE_CASES: CrashCase[] = [
+  {
+    name: 'a first Mount on a backing that mounts in place, after the backend answered',
+    point: 'mount:after-provider',
+    before: created,
+    during: (engine) => engine.mount('v', 'c1', provisional),
+    killed: async (h) => expect(await h.recordOf('v')).toBeUndefined(),
+    restarted: async (engine, h) => {
+      expect(h.provider.reconciledWith).toEqual(new Set());
+      await engine.mount('v', 'c1', provisional);
+      expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
+    },
+  },
+  {
+    name: 'the last Unmount on a backing that mounts in place, after the backend released',
+    point: 'unmount:after-provider',
+    before: heldBy('c1'),
+    during: (engine) => engine.unmount('v', 'c1'),
+    // As when killed before anything is written: the caller still holds the volume, and its Unmount sent again
+    // releases it.
+    killed: async (h) => expect(await h.recordOf('v')).toMatchObject({ state: 'mounted', callers: expect.any(Map) }),
+    restarted: async (engine, h) => {
+      expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1 });
+      await engine.unmount('v', 'c1');
+      expect(await h.recordOf('v')).toBeUndefined();
+      await engine.remove('v');
+    },
+  },
+];
+
+/** The intents' points, which a backing that mounts in place never passes. */
+const INTENT_POINTS: ReadonlyArray<{ readonly point: EngineFailpoint; readonly during: CrashCase['during'] }> = [
+  { point: 'mount:after-intent', during: (engine) => engine.mount('v', 'c1', provisional) },
+  { point: 'unmount:after-intent', during: (engine) => engine.unmount('v', 'c1') },
+];
+
 describe('VolumeEngine killed at each failpoint, then started again', () => {
   const h = useEngineHarness();
 
@@ -260,7 +300,8 @@ describe('VolumeEngine killed at each failpoint, then started again', () => {
     expect([...new Set(CASES.map((c) => c.point))].sort()).toEqual([...ENGINE_FAILPOINTS].sort());
   });
 
-  it.each(CASES.map((c) => [`${c.point} during ${c.name}`, c] as const))('%s', async (_, crash) => {
+  /** Sets the case up, kills the engine at its point during its operation, and starts it again on what was left. */
+  async function crashAndRestart(crash: CrashCase): Promise<void> {
     const setup = await h.start();
     await crash.before?.(setup);
     await setup.stop();
@@ -279,5 +320,29 @@ describe('VolumeEngine killed at each failpoint, then started again', () => {
     await engine.stop();
 
     await crash.restarted(await h.start(), h);
+  }
+
+  it.each(CASES.map((c) => [`${c.point} during ${c.name}`, c] as const))('%s', async (_, crash) => {
+    await crashAndRestart(crash);
+  });
+
+  describe('on a backing that mounts in place', () => {
+    it.each(IN_PLACE_CASES.map((c) => [`${c.point} during ${c.name}`, c] as const))('%s', async (_, crash) => {
+      h.provider.capabilities = { mountsInPlace: true };
+      await crashAndRestart(crash);
+    });
+
+    it.each(INTENT_POINTS.map((c) => [c.point, c] as const))('never passes %s', async (point, { during }) => {
+      h.provider.capabilities = { mountsInPlace: true };
+      const armed = await loadWithFailpoints(point, () => import('../src/engine/volume-engine.js'));
+      const engine = h.create({ engineModule: armed });
+      await engine.start();
+      await created(engine);
+      if (point === 'unmount:after-intent') await engine.mount('v', 'c1', provisional);
+      await during(engine);
+      expect(await h.recordOf('v')).toEqual(
+        point === 'mount:after-intent' ? expect.objectContaining({ state: 'mounted' }) : undefined,
+      );
+    });
   });
 });

@@ -7,6 +7,7 @@ import {
   type CreateRequest,
   type Logger,
   type MountResult,
+  type ProviderCapabilities,
   type ProviderVolume,
   type StorageProvider,
   type VolumeHandle,
@@ -64,6 +65,8 @@ export class LocalProvider implements StorageProvider<LocalOptions> {
   readonly name = 'local';
   readonly scope: VolumeScope = 'local';
   readonly options = LOCAL_OPTIONS;
+  /** A Mount hands out the volume's own data directory: there is no mount or device for a crash to leave behind. */
+  readonly capabilities: ProviderCapabilities = { mountsInPlace: true };
   private readonly layout: VolumeLayout;
   // Metadata never changes after create, so it is read from disk once per volume and kept as the answer itself:
   // List of 10,000 volumes was 10,000 file reads per call (675 ms, bench/), then 10,000 paths joined and dates

@@ -85,6 +85,16 @@ export interface ProviderCapabilities {
    * start empty. The volume itself (its name and options) still lives until Remove. Default `false`: data persists.
    */
   readonly ephemeral?: boolean;
+  /**
+   * `true`: {@link StorageProvider.mount} serves the volume where it already is (its {@link ProviderVolume.path}) and
+   * makes nothing that a crash could leave behind or that outlives the host (no mount, no attachment, no device), and
+   * {@link StorageProvider.unmount} has nothing to release. A restart then has nothing to undo, and the mount table's
+   * records of the backing's volumes keep only callers' holds, which a power cut ends with every caller on the node.
+   * So the engine records a first Mount and a last Unmount once, after the call (it otherwise records its intent
+   * before the call as well), and writes these records without waiting for an fdatasync: a container start and stop
+   * cost no sync at all, where they otherwise cost four. The conformance kit checks the claim. Default `false`.
+   */
+  readonly mountsInPlace?: boolean;
 }
 
 /** The result of making a volume usable on this node. */

@@ -54,8 +54,9 @@ const MAX_CALLER_ID_LENGTH = 256;
 
 /**
  * Mount counting: the backend mounts a volume for its first caller and releases it after the last one left; every
- * step is in the mount table before it is answered, and written ahead of any backend call, so a restart knows what
- * callers hold and finishes what a crash interrupted. Every method that changes a volume runs under its name's lock.
+ * step is in the mount table before it is answered, and written ahead of any backend call that a crash could leave
+ * half done (all but those of a backing that mounts in place), so a restart knows what callers hold and finishes what
+ * a crash interrupted. Every method that changes a volume runs under its name's lock.
  */
 export class MountCounter {
   constructor(
@@ -80,7 +81,7 @@ export class MountCounter {
           return record.mountpoint;
         }
         const counted = withMount(record, callerId, { provisional, now: Date.now() });
-        await this.table.set(name, counted);
+        await this.save(name, counted);
         engineFailpoint('mount:after-commit');
         this.logger.debug({ volume: name, caller: callerId, holds: holdCount(counted) }, 'mount counted');
         return record.mountpoint;
@@ -96,22 +97,22 @@ export class MountCounter {
         if (!found) throw StowageError.notFound(`volume "${name}" not found`);
       } catch (error) {
         if (retry && record) {
-          await this.table
-            .set(name, { ...record, callers })
-            .catch((writeError: unknown) =>
-              this.logger.warn(
-                { volume: name, caller: callerId, err: (writeError as Error).message },
-                'could not take back a failed Mount sent again',
-              ),
-            );
+          await this.save(name, { ...record, callers }).catch((writeError: unknown) =>
+            this.logger.warn(
+              { volume: name, caller: callerId, err: (writeError as Error).message },
+              'could not take back a failed Mount sent again',
+            ),
+          );
         }
         throw error;
       }
       const { provider } = found;
       const handle = this.lookedUp(name, found);
-      // Written before the backend is touched: a crash from here on is undone at the next start.
-      await this.table.set(name, { backing: provider.name, state: 'mounting', callers, ref: handle.ref });
-      engineFailpoint('mount:after-intent');
+      if (!mountsInPlace(provider)) {
+        // Written before the backend is touched: a crash from here on is undone at the next start.
+        await this.save(name, { backing: provider.name, state: 'mounting', callers, ref: handle.ref });
+        engineFailpoint('mount:after-intent');
+      }
       let path: string;
       let ref = handle.ref;
       try {
@@ -126,7 +127,7 @@ export class MountCounter {
       const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers, ref };
       const counted = withMount(mounted, callerId, { provisional, now: Date.now() });
       try {
-        await this.table.set(name, counted);
+        await this.save(name, counted);
       } catch (error) {
         // Not durable, so not made: the caller gets an error, and must not be left with a mount nobody counts.
         await this.abandonMount({ name, ref }, provider, callers);
@@ -225,30 +226,51 @@ export class MountCounter {
 
   /**
    * Releases a volume whose last caller left (or that a crash left half mounted) and forgets its record. The caller
-   * holds the name's lock.
+   * holds the name's lock. `unrecorded`: the release was not recorded as under way before the call (a backing that
+   * mounts in place); it is recorded if the backend fails, so that the next Mount or start finishes it.
    */
-  async finishRelease(name: string, provider: StorageProvider, record: MountRecord): Promise<void> {
+  async finishRelease(
+    name: string,
+    provider: StorageProvider,
+    record: MountRecord,
+    unrecorded?: MountRecord,
+  ): Promise<void> {
     try {
       await provider.unmount(recordedHandle(name, record));
     } catch (error) {
-      // The record stays, marked unmounting with no callers: the next mount or the next start finishes the job.
+      if (unrecorded) {
+        await this.save(name, unrecorded).catch((writeError: unknown) =>
+          this.logger.warn(
+            { volume: name, err: (writeError as Error).message },
+            'could not record a failed release; the caller still holds the volume',
+          ),
+        );
+      }
+      // The record says unmounting, with no callers (unless even that could not be written, as logged above): the
+      // next mount or the next start finishes the job.
       throw StowageError.wrap(error, `releasing volume "${name}" (backing ${provider.name}) failed`);
     }
     engineFailpoint('unmount:after-provider');
-    await this.table.delete(name);
+    await this.forget(name, record.backing);
   }
 
   /** Records `record`'s holds; with none left, releases the backend and forgets the volume. Runs under the name's lock. */
   private async commitHolds(name: string, record: MountRecord): Promise<void> {
     if (holdCount(record) > 0) {
-      await this.table.set(name, record);
+      await this.save(name, record);
       engineFailpoint('unmount:after-commit');
       return;
     }
     const provider = this.providerFor(record);
-    await this.table.set(name, { ...record, state: 'unmounting' });
-    engineFailpoint('unmount:after-intent');
-    await this.finishRelease(name, provider, record);
+    const releasing: MountRecord = { ...record, state: 'unmounting' };
+    if (mountsInPlace(provider)) {
+      // Nothing for a crash to leave half released: the release is recorded once, when done.
+      await this.finishRelease(name, provider, record, releasing);
+    } else {
+      await this.save(name, releasing);
+      engineFailpoint('unmount:after-intent');
+      await this.finishRelease(name, provider, record);
+    }
     engineFailpoint('unmount:after-commit');
     this.logger.info({ volume: name, backing: record.backing }, 'volume unmounted');
     this.events.emit({ type: 'volume.unmounted', volume: name, backing: record.backing });
@@ -266,14 +288,34 @@ export class MountCounter {
   ): Promise<void> {
     try {
       await provider.unmount(ref === undefined ? { name } : { name, ref });
-      if (callers.size > 0) await this.table.set(name, { backing: provider.name, state: 'unavailable', callers, ref });
-      else await this.table.delete(name);
+      if (callers.size > 0) await this.save(name, { backing: provider.name, state: 'unavailable', callers, ref });
+      else await this.forget(name, provider.name);
     } catch (error) {
       this.logger.warn(
         { volume: name, err: (error as Error).message },
         'cleanup after a failed mount failed; will retry at the next mount or start',
       );
     }
+  }
+
+  /**
+   * Records `record` for `name`, synced unless its backing mounts in place. Such a backing's Mount leaves nothing that
+   * outlives the host (no mount, no attachment), so its records keep only callers' holds, and a power cut ends every
+   * caller on this node: a record it takes away is one nothing depends on any more. Written all the same, so that a
+   * killed process keeps it; the next synced write or compaction makes it durable.
+   */
+  private save(name: string, record: MountRecord): Promise<void> {
+    return this.table.set(name, record, { sync: !this.backingMountsInPlace(record.backing) });
+  }
+
+  /** Forgets `name`'s record, synced unless `backing` mounts in place (see {@link save}). */
+  private forget(name: string, backing: string): Promise<void> {
+    return this.table.delete(name, { sync: !this.backingMountsInPlace(backing) });
+  }
+
+  private backingMountsInPlace(backing: string): boolean {
+    const provider = this.router.byBacking(backing);
+    return provider !== undefined && mountsInPlace(provider);
   }
 
   /** Whether this Mount is a provisional one of the same caller sent again, as the adapter's hook says. */
@@ -323,6 +365,11 @@ export class MountCounter {
     }
     return provider;
   }
+}
+
+/** Whether `provider` declares that its mounts leave nothing behind, so that no intent need be recorded first. */
+function mountsInPlace(provider: StorageProvider): boolean {
+  return provider.capabilities?.mountsInPlace === true;
 }
 
 function validateCallerId(id: unknown): asserts id is string {

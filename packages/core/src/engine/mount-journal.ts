@@ -6,6 +6,11 @@ import { mountRecordToJson, parseMountRecord, type MountRecord } from './mount-r
 export interface JournalEntry {
   readonly volume: string;
   readonly record: MountRecord | null;
+  /**
+   * Written without an fdatasync of its own, as a change whose loss to a power cut is harmless. Marked in the file, so
+   * that a read after a power cut can tell damage that only such changes follow (see {@link parseJournal}).
+   */
+  readonly unsynced?: true;
 }
 
 /** What a journal file holds. */
@@ -18,7 +23,8 @@ export interface JournalContents {
 /** The journal's form of one entry: one line of JSON. */
 export function formatEntry(entry: JournalEntry): string {
   const record = entry.record && mountRecordToJson(entry.record);
-  return `${JSON.stringify({ volume: entry.volume, record })}\n`;
+  const line = entry.unsynced ? { volume: entry.volume, record, unsynced: true } : { volume: entry.volume, record };
+  return `${JSON.stringify(line)}\n`;
 }
 
 /** A journal line's JSON object, or what is wrong with the line. */
@@ -35,30 +41,39 @@ export function parseJsonLine(line: string): Record<string, unknown> | string {
 function parseEntry(line: string): JournalEntry | string {
   const data = parseJsonLine(line);
   if (typeof data === 'string') return data;
-  const { volume, record } = data;
+  const { volume, record, unsynced } = data;
   if (typeof volume !== 'string' || volume === '') return 'volume is not a name';
-  if (record === null) return { volume, record: null };
+  if (unsynced !== undefined && unsynced !== true) return 'unsynced is not true';
+  const mark = unsynced === true ? { unsynced: true as const } : {};
+  if (record === null) return { volume, record: null, ...mark };
   const parsed = parseMountRecord(record);
-  return typeof parsed === 'string' ? `record of ${JSON.stringify(volume)}: ${parsed}` : { volume, record: parsed };
+  return typeof parsed === 'string'
+    ? `record of ${JSON.stringify(volume)}: ${parsed}`
+    : { volume, record: parsed, ...mark };
 }
 
 /**
  * Reads a journal's text. A crash during an append can leave its last line cut short, or (on file systems that
  * extend a file before its data lands) garbage: a bad end with nothing whole after it is left out, since its write
- * was never acknowledged and nothing was done on the strength of it. A bad line that whole lines follow is damage
- * from something else, and throws: replaying around it could forget what a caller holds.
+ * was never acknowledged and nothing was done on the strength of it. So is a bad line that only unsynced entries
+ * follow: a power cut can take a write the page cache held and keep a later one, but never one an fdatasync since
+ * made durable, and unsynced entries may be lost (each is the state of a moment before the power cut). A bad line
+ * that a synced entry follows is damage from something else, and throws: replaying around it could forget what a
+ * caller holds.
  */
 export function parseJournal(text: string): JournalContents {
-  return parseJournalLines(text, parseEntry);
+  return parseJournalLines(text, parseEntry, (entry) => entry.unsynced === true);
 }
 
 /**
- * {@link parseJournal} for any journal of JSON lines: `parseLine` answers an entry, or what is wrong with the line.
- * Other files of the state directory (the volume catalogue) keep their changes the same way.
+ * {@link parseJournal} for any journal of JSON lines: `parseLine` answers an entry, or what is wrong with the line;
+ * `unsynced` says whether an entry was written without a sync of its own (none was, when left out). Other files of
+ * the state directory (the volume catalogue) keep their changes the same way.
  */
 export function parseJournalLines<E>(
   text: string,
   parseLine: (line: string) => E | string,
+  unsynced: (entry: E) => boolean = () => false,
 ): { entries: E[]; tornBytes: number } {
   const lines = text.split('\n');
   // What follows the last newline: empty after a whole append.
@@ -66,8 +81,12 @@ export function parseJournalLines<E>(
   const parsed = lines.map(parseLine);
   const firstBad = parsed.findIndex((entry) => typeof entry === 'string');
   if (firstBad === -1) return { entries: parsed as E[], tornBytes: Buffer.byteLength(tail) };
-  if (parsed.slice(firstBad + 1).some((entry) => typeof entry !== 'string')) {
-    throw new Error(`line ${firstBad + 1}: ${parsed[firstBad] as string}, and whole entries follow it`);
+  const syncedAfter = parsed.slice(firstBad + 1).findIndex((entry) => typeof entry !== 'string' && !unsynced(entry));
+  if (syncedAfter !== -1) {
+    const synced = firstBad + 2 + syncedAfter;
+    throw new Error(
+      `line ${firstBad + 1}: ${parsed[firstBad] as string}, and a synced entry follows it on line ${synced}`,
+    );
   }
   const tornBytes = lines
     .slice(firstBad)
@@ -110,13 +129,11 @@ export class MountJournal {
     // Stryker disable next-line StringLiteral: Buffer.from takes an empty encoding as its default, utf8.
     const data = Buffer.from(text, 'utf8');
     try {
-      // A regular file takes a whole write unless the disk fills up; a short one is finished or fails below.
+      // A regular file takes a whole write unless the disk fills up; a short one is finished or fails below. The write
+      // is a copy of a line into the page cache, a few microseconds on this thread; the thread pool's round trip costs
+      // ten times that, on every create, remove, Mount and Unmount (bench/, BENCHMARKS.md). Only the sync waits there.
       for (let written = 0; written < data.length;) {
-        written += sync
-          ? (await this.handle.write(data, written, data.length - written)).bytesWritten
-          : // Unsynced, an append is a copy of a line into the page cache, a few microseconds on this thread; the
-            // thread pool's round trip costs ten times that, on every create and remove (bench/, BENCHMARKS.md).
-            writeSync(this.handle.fd, data, written, data.length - written);
+        written += writeSync(this.handle.fd, data, written, data.length - written);
       }
       if (sync) await this.handle.datasync();
       this.length += data.length;

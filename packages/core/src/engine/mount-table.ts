@@ -20,9 +20,11 @@ interface MountTableFile {
 
 /**
  * This node's persisted mount table: which volumes are mounted here, for whom. A change resolves only once it is
- * durable, so the engine writes `mounting`/`unmounting` before it touches a backend and answers a caller only after
- * the outcome is on disk: a restart, even after `kill -9` or a power cut, knows exactly what callers hold. A change
- * is visible ({@link get}, {@link entries}) only once it is durable: one whose write failed was never made.
+ * durable, so the engine writes `mounting`/`unmounting` before it touches a backend (one that a crash could leave
+ * with a half-made mount) and answers a caller only after the outcome is on disk: a restart, even after `kill -9` or a
+ * power cut, knows exactly what callers hold. A change is visible ({@link get}, {@link entries}) only once it is
+ * durable: one whose write failed was never made. A change made with `sync: false` (one a power cut may take away
+ * harmlessly) resolves once written, which a `kill -9` keeps.
  *
  * On disk: a snapshot (`mounts.json`, rewritten atomically) plus a journal of the changes since (`mounts.journal`,
  * appended and fdatasync'd), with group commit (see {@link JournaledFile}). Each start folds the journal into a new
@@ -84,13 +86,13 @@ export class MountTable {
    * change a power cut may lose harmlessly: visible once written, durable with the next synced write.
    */
   set(name: string, record: MountRecord, options: { sync?: boolean } = {}): Promise<void> {
-    return this.store.commit([{ volume: name, record }], options);
+    return this.store.commit([entry(name, record, options)], options);
   }
 
-  /** Forgets `name` once that is durable, when this resolves. */
-  delete(name: string): Promise<void> {
+  /** Forgets `name` once that is durable (with `sync: false`, once written), when this resolves. */
+  delete(name: string, options: { sync?: boolean } = {}): Promise<void> {
     if (!this.records.has(name)) return Promise.resolve();
-    return this.store.commit([{ volume: name, record: null }]);
+    return this.store.commit([entry(name, null, options)], options);
   }
 
   /** Waits for changes under way, folds the journal into the snapshot and closes it. */
@@ -120,6 +122,10 @@ export class MountTable {
  */
 export async function readMountTable(stateDir: string): Promise<Map<string, MountRecord>> {
   return readTable(join(stateDir, MOUNT_TABLE_FILE), join(stateDir, MOUNT_JOURNAL_FILE));
+}
+
+function entry(volume: string, record: MountRecord | null, { sync }: { sync?: boolean }): JournalEntry {
+  return sync === false ? { volume, record, unsynced: true } : { volume, record };
 }
 
 function applyEntry(records: Map<string, MountRecord>, { volume, record }: JournalEntry): void {

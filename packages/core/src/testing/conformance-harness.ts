@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { formatOptionValues, parseOptions } from '../engine/option-parser.js';
 import { VolumeEngine } from '../engine/volume-engine.js';
 import type { Volume } from '../engine/volume.js';
+import type { MountEntry } from '../host/host-operations.js';
 import { SystemHostOperations } from '../host/system-host-operations.js';
 import { createLogger } from '../logging/create-logger.js';
 import type { ConformanceSetup } from './conformance-setup.js';
@@ -61,6 +63,32 @@ export class ConformanceHarness {
     return this.provider.capabilities?.ephemeral === true;
   }
 
+  /** Whether the provider declares that a Mount serves a volume where it is, mounting nothing. */
+  get mountsInPlace(): boolean {
+    return this.provider.capabilities?.mountsInPlace === true;
+  }
+
+  /**
+   * What belies a claim to mount the existing volume `name` in place, one sentence each (none when it holds): the
+   * Mount must answer the path inspect answers, make no mount at or below it, and the Unmount leave none; data
+   * written there stays, unless the provider is ephemeral. Mounts and unmounts it through the engine.
+   */
+  async inPlaceProblems(name: string): Promise<string[]> {
+    const problems: string[] = [];
+    const own = (await this.provider.inner.inspect(name))?.path;
+    if (own === undefined) return ['inspect answers no path: a volume mounted in place is served where it is'];
+    const before = await mountsAt(own);
+    const path = await this.engine.mount(name, 'in-place-probe');
+    if (path !== own) problems.push(`the Mount answered ${path}, not the path inspect answered, ${own}`);
+    if (!isDeepStrictEqual(await mountsAt(own), before)) problems.push(`the Mount made a mount at or below ${own}`);
+    await writeFile(join(path, IN_PLACE_PROBE), 'in place');
+    await this.engine.unmount(name, 'in-place-probe');
+    if (!isDeepStrictEqual(await mountsAt(own), before)) problems.push(`the Unmount left a mount at or below ${own}`);
+    const kept = await readFile(join(own, IN_PLACE_PROBE), 'utf8').catch(() => undefined);
+    if (!this.ephemeral && kept !== 'in place') problems.push(`data written through the Mount is not in ${own}`);
+    return problems;
+  }
+
   /** What a volume created with `options` records: parsed as the engine parses them, defaults applied. */
   parsedOptions(options: Record<string, string> | undefined): Record<string, string> {
     return formatOptionValues(parseOptions(this.provider.options, options ?? {}, `backing=${this.provider.name}`));
@@ -93,9 +121,17 @@ export class ConformanceHarness {
   }
 }
 
+// Silent: the suite's failures speak through assertions, not logs.
+const SILENT = createLogger({ level: 'silent' });
+const IN_PLACE_PROBE = 'stowage-in-place.txt';
+
+/** The host's mounts at or below `path`, as the kernel lists them. */
+function mountsAt(path: string): Promise<MountEntry[]> {
+  return new SystemHostOperations({ logger: SILENT }).listMounts(path);
+}
+
 async function startEngine(provider: CountingProvider, stateDir: string): Promise<VolumeEngine> {
-  // Silent: the suite's failures speak through assertions, not logs.
-  const logger = createLogger({ level: 'silent' });
+  const logger = SILENT;
   const engine = new VolumeEngine([provider], new SystemHostOperations({ logger }), logger, { stateDir });
   await engine.start();
   return engine;

@@ -44,7 +44,8 @@ const PROBE_FILE = 'stowage-conformance.txt';
  * stops it afterwards; volumes a test leaves are unmounted and removed through the provider before `teardown`.
  * Names are prefixed per test, so one backend may serve every test. Mount paths must be real directories on this
  * host (the suite writes a file into them). The provider's `capabilities` adapt the cases: an `ephemeral` provider
- * is checked to serve a volume again after Unmount instead of keeping its data. Slow backends: raise `testTimeout`
+ * is checked to serve a volume again after Unmount instead of keeping its data, and one that `mountsInPlace` to
+ * answer each Mount with the volume's own path and to mount nothing. Slow backends: raise `testTimeout`
  * and `hookTimeout` in the vitest config. Needs `vitest` (an optional peer dependency of `@stowage/core`).
  *
  * @param name Shown in the test report, usually the backing's name.
@@ -202,6 +203,13 @@ export function runConformanceSuite(name: string, setup: () => Promise<Conforman
         await writeFile(join(again, PROBE_FILE), 'fresh');
         expect(await readFile(join(again, PROBE_FILE), 'utf8')).toBe('fresh');
         await h.engine.unmount(n, 'second');
+      });
+
+      it("mounts in place as it declares: the volume's own path, with no mount made or left", async (ctx) => {
+        ctx.skip(!h.mountsInPlace, 'the provider does not declare capabilities.mountsInPlace');
+        const n = h.name('in-place');
+        await h.engine.create(n, h.options());
+        expect(await h.inPlaceProblems(n)).toEqual([]);
       });
 
       it('refuses to mount a missing volume with NotFound', async () => {

@@ -2,6 +2,7 @@ import type {
   CreateRequest,
   MountResult,
   OptionSpec,
+  ProviderCapabilities,
   ProviderVolume,
   StorageProvider,
   VolumeHandle,
@@ -30,6 +31,8 @@ export class MemoryProvider implements StorageProvider {
   refOf: (name: string) => string | undefined = (name) => `mem-${name}`;
   /** A ref for mount to answer in `MountResult.ref` (the volume became another on the way); none when undefined. */
   mountedRef: string | undefined;
+  /** What it declares; a test sets `{ mountsInPlace: true }` to be a backing like `local`. */
+  capabilities: ProviderCapabilities | undefined;
   /** Every handle mount, unmount and remove were given, in order. */
   readonly handles: Array<{ readonly op: 'mount' | 'unmount' | 'remove'; readonly handle: VolumeHandle }> = [];
 

@@ -24,6 +24,11 @@ export interface CrashBacking {
   readonly driverSteps: StepScenarios<string>;
   /** Whether its rows need the moto server. */
   readonly needsCloud: boolean;
+  /**
+   * Whether its provider declares `capabilities.mountsInPlace`: the engine then writes no intent before a first Mount
+   * or a last Unmount, so those two failpoints are never passed (the core's crash cases check that they are not).
+   */
+  readonly mountsInPlace?: boolean;
   /** Makes one row's world: a backend of its own, and the plugin environment that selects it. */
   prepare(cloud: MotoCloud | undefined): Promise<BackingWorld>;
 }
@@ -55,6 +60,7 @@ export const LOCAL_BACKING: CrashBacking = {
   driverFailpoints: LOCAL_FAILPOINTS,
   driverSteps: LOCAL_STEPS,
   needsCloud: false,
+  mountsInPlace: true,
   async prepare() {
     return {
       env: { STOWAGE_DRIVERS: 'local' },

@@ -24,10 +24,9 @@ const STEPS: ReadonlyArray<(typeof CSI_FAILPOINTS)[number] | EngineFailpoint> = 
   ...CSI_FAILPOINTS,
   'create:before-provider',
   'create:after-provider',
-  'mount:after-intent',
+  // No intent steps: the local backing mounts in place, so the engine writes none before its Mount and Unmount.
   'mount:after-provider',
   'mount:after-commit',
-  'unmount:after-intent',
   'unmount:after-provider',
   'unmount:after-commit',
   'remove:before-provider',

@@ -92,6 +92,7 @@ export class ChaosProvider implements StorageProvider {
   readonly aliases: StorageProvider['aliases'];
   readonly scope: StorageProvider['scope'];
   readonly options: StorageProvider['options'];
+  readonly capabilities: StorageProvider['capabilities'];
 
   constructor(
     private readonly inner: StorageProvider,
@@ -102,6 +103,8 @@ export class ChaosProvider implements StorageProvider {
     this.aliases = inner.aliases;
     this.scope = inner.scope;
     this.options = inner.options;
+    // The engine writes what a Mount of a backing that mounts in place does differently: the model must see it so.
+    this.capabilities = inner.capabilities;
   }
 
   validate(request: CreateRequest): void {

@@ -30,6 +30,7 @@ export async function runModel(run: ModelRunOptions): Promise<void> {
   const stats = new Map<string, number>();
   let sequences = 0;
   let starts = 0;
+  let changesCut = 0;
   const crashes = new Map<string, number>();
   await fc.assert(
     fc.asyncProperty(
@@ -53,6 +54,7 @@ export async function runModel(run: ModelRunOptions): Promise<void> {
           await rm(dir, { recursive: true, force: true });
           sequences += 1;
           starts += world.starts;
+          changesCut += world.changesCut;
           for (const [point, n] of world.crashes) crashes.set(point, (crashes.get(point) ?? 0) + n);
         }
       },
@@ -63,7 +65,8 @@ export async function runModel(run: ModelRunOptions): Promise<void> {
   const kills = [...crashes.values()].reduce((a, b) => a + b, 0);
   console.log(
     `model (${run.label}): seed ${SEED} (replay with STOWAGE_MODEL_SEED=${SEED}), ${sequences} sequences, ${steps} steps, ` +
-      `${starts} plugin starts, ${kills} kills at ${crashes.size} failpoints\n  steps: ` +
+      `${starts} plugin starts, ${kills} kills at ${crashes.size} failpoints, ` +
+      `${changesCut} unsynced mount-table changes taken by power cuts\n  steps: ` +
       [...stats]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([what, n]) => `${what} ${n}`)

@@ -502,7 +502,8 @@ const engineCrash = (liveRestore: boolean) =>
   );
 
 /**
- * The host reboots: containers die with it (their holds are left, never unmounted), every mount is gone, and when
+ * The host reboots: containers die with it (their holds are left, never unmounted), every mount is gone, the mount
+ * journal's writes since its last sync are damaged as a power cut may leave them (see PluginWorld.powerCut), and when
  * the plugin starts again the backend cannot mount the first volume it tries (a disk not back yet, a volume another
  * node took meanwhile). Nothing may then be answered as mounted without the backend mounting it again.
  */
@@ -512,6 +513,7 @@ const hostReboot = new Step(
   async (model, real) => {
     const { world } = real;
     if (world.running) world.kill();
+    world.powerCut();
     for (const [id, container] of [...model.running]) {
       model.running.delete(id);
       model.addStale(container.volume);
