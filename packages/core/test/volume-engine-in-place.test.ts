@@ -11,8 +11,7 @@ import { MemoryProvider } from './support/memory-provider.js';
 
 /**
  * A backing that declares `mountsInPlace` (as `local` does): its Mount hands out a directory that is there anyway, so
- * the engine records a first Mount and a last Unmount once, when done, with no intent written before the call, and
- * writes its volumes' records without waiting for a sync: they keep only callers' holds, which a power cut ends.
+ * the engine records a first Mount and a last Unmount once, when done, with no intent written before the call.
  */
 describe('VolumeEngine over a backing that mounts in place', () => {
   const h = useEngineHarness();
@@ -46,23 +45,23 @@ describe('VolumeEngine over a backing that mounts in place', () => {
     await engine.create('v', { size: '1' });
   });
 
-  it('records a first Mount and the last Unmount once each, written unsynced, and never an intent', async () => {
+  it('syncs a first Mount and the last Unmount once each, and never writes an intent', async () => {
     const appends = vi.spyOn(MountJournal.prototype, 'append');
     await engine.mount('v', 'c1', provisional);
-    expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([false]);
+    expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([true]);
     await engine.confirmMount('v', 'c1');
     await engine.mount('v', 'c2');
     await engine.unmount('v', 'c2');
     await engine.unmount('v', 'c1');
-    // The first Mount, its confirmation, a second caller's Mount and Unmount, the release: nothing waits for a sync.
-    expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([false, false, false, false, false]);
+    // The first Mount, its confirmation (unsynced, as on any backing), a second caller's Mount and Unmount, the release.
+    expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([true, false, true, true, true]);
     expect(await journalStates('v')).toEqual(['mounted', 'mounted', 'mounted', 'mounted', null]);
-    expect(await journalMarks('v')).toEqual([true, true, true, true, true]);
+    expect(await journalMarks('v')).toEqual([false, true, false, false, false]);
     expect(h.provider.calls.filter((call) => call === 'mount' || call === 'unmount')).toEqual(['mount', 'unmount']);
     expect(await h.recordOf('v')).toBeUndefined();
   });
 
-  it('syncs the records of a backing that mounts for real, which flushes the unsynced ones before them', async () => {
+  it('writes the intents of a backing that mounts for real beside it', async () => {
     const disk = new MemoryProvider('disk');
     await engine.stop();
     engine = await h.start({ providers: [h.provider, disk] });
@@ -70,7 +69,7 @@ describe('VolumeEngine over a backing that mounts in place', () => {
     const appends = vi.spyOn(MountJournal.prototype, 'append');
     await engine.mount('v', 'c1');
     await engine.mount('d', 'c1');
-    expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([false, true, true]);
+    expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([true, true, true]);
     expect(await journalStates('d')).toEqual(['mounting', 'mounted']);
     expect(await journalMarks('d')).toEqual([false, false]);
   });

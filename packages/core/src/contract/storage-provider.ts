@@ -87,12 +87,10 @@ export interface ProviderCapabilities {
   readonly ephemeral?: boolean;
   /**
    * `true`: {@link StorageProvider.mount} serves the volume where it already is (its {@link ProviderVolume.path}) and
-   * makes nothing that a crash could leave behind or that outlives the host (no mount, no attachment, no device), and
-   * {@link StorageProvider.unmount} has nothing to release. A restart then has nothing to undo, and the mount table's
-   * records of the backing's volumes keep only callers' holds, which a power cut ends with every caller on the node.
-   * So the engine records a first Mount and a last Unmount once, after the call (it otherwise records its intent
-   * before the call as well), and writes these records without waiting for an fdatasync: a container start and stop
-   * cost no sync at all, where they otherwise cost four. The conformance kit checks the claim. Default `false`.
+   * makes nothing that a crash could leave behind (no mount, no attachment, no device), and
+   * {@link StorageProvider.unmount} has nothing to release. A restart then has nothing to undo, so the engine records
+   * a first Mount and a last Unmount once, after the call, where it otherwise records its intent before the call as
+   * well: one synced write each instead of two. The conformance kit checks the claim. Default `false`.
    */
   readonly mountsInPlace?: boolean;
 }

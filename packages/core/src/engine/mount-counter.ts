@@ -251,7 +251,7 @@ export class MountCounter {
       throw StowageError.wrap(error, `releasing volume "${name}" (backing ${provider.name}) failed`);
     }
     engineFailpoint('unmount:after-provider');
-    await this.forget(name, record.backing);
+    await this.forget(name);
   }
 
   /** Records `record`'s holds; with none left, releases the backend and forgets the volume. Runs under the name's lock. */
@@ -289,7 +289,7 @@ export class MountCounter {
     try {
       await provider.unmount(ref === undefined ? { name } : { name, ref });
       if (callers.size > 0) await this.save(name, { backing: provider.name, state: 'unavailable', callers, ref });
-      else await this.forget(name, provider.name);
+      else await this.forget(name);
     } catch (error) {
       this.logger.warn(
         { volume: name, err: (error as Error).message },
@@ -299,23 +299,16 @@ export class MountCounter {
   }
 
   /**
-   * Records `record` for `name`, synced unless its backing mounts in place. Such a backing's Mount leaves nothing that
-   * outlives the host (no mount, no attachment), so its records keep only callers' holds, and a power cut ends every
-   * caller on this node: a record it takes away is one nothing depends on any more. Written all the same, so that a
-   * killed process keeps it; the next synced write or compaction makes it durable.
+   * Records `record` for `name`, synced. Not even a backing that mounts in place may skip the sync: a power cut that
+   * took a release back would count again a hold its caller gave up (the model test's host reboot found it).
    */
   private save(name: string, record: MountRecord): Promise<void> {
-    return this.table.set(name, record, { sync: !this.backingMountsInPlace(record.backing) });
+    return this.table.set(name, record);
   }
 
-  /** Forgets `name`'s record, synced unless `backing` mounts in place (see {@link save}). */
-  private forget(name: string, backing: string): Promise<void> {
-    return this.table.delete(name, { sync: !this.backingMountsInPlace(backing) });
-  }
-
-  private backingMountsInPlace(backing: string): boolean {
-    const provider = this.router.byBacking(backing);
-    return provider !== undefined && mountsInPlace(provider);
+  /** Forgets `name`'s record, synced (see {@link save}). */
+  private forget(name: string): Promise<void> {
+    return this.table.delete(name);
   }
 
   /** Whether this Mount is a provisional one of the same caller sent again, as the adapter's hook says. */
