@@ -81,7 +81,7 @@ export class MountCounter {
           return record.mountpoint;
         }
         const counted = withMount(record, callerId, { provisional, now: Date.now() });
-        await this.save(name, counted);
+        await this.table.set(name, counted);
         engineFailpoint('mount:after-commit');
         this.logger.debug({ volume: name, caller: callerId, holds: holdCount(counted) }, 'mount counted');
         return record.mountpoint;
@@ -97,12 +97,14 @@ export class MountCounter {
         if (!found) throw StowageError.notFound(`volume "${name}" not found`);
       } catch (error) {
         if (retry && record) {
-          await this.save(name, { ...record, callers }).catch((writeError: unknown) =>
-            this.logger.warn(
-              { volume: name, caller: callerId, err: (writeError as Error).message },
-              'could not take back a failed Mount sent again',
-            ),
-          );
+          await this.table
+            .set(name, { ...record, callers })
+            .catch((writeError: unknown) =>
+              this.logger.warn(
+                { volume: name, caller: callerId, err: (writeError as Error).message },
+                'could not take back a failed Mount sent again',
+              ),
+            );
         }
         throw error;
       }
@@ -110,7 +112,7 @@ export class MountCounter {
       const handle = this.lookedUp(name, found);
       if (!mountsInPlace(provider)) {
         // Written before the backend is touched: a crash from here on is undone at the next start.
-        await this.save(name, { backing: provider.name, state: 'mounting', callers, ref: handle.ref });
+        await this.table.set(name, { backing: provider.name, state: 'mounting', callers, ref: handle.ref });
         engineFailpoint('mount:after-intent');
       }
       let path: string;
@@ -127,7 +129,7 @@ export class MountCounter {
       const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers, ref };
       const counted = withMount(mounted, callerId, { provisional, now: Date.now() });
       try {
-        await this.save(name, counted);
+        await this.table.set(name, counted);
       } catch (error) {
         // Not durable, so not made: the caller gets an error, and must not be left with a mount nobody counts.
         await this.abandonMount({ name, ref }, provider, callers);
@@ -239,25 +241,27 @@ export class MountCounter {
       await provider.unmount(recordedHandle(name, record));
     } catch (error) {
       if (unrecorded) {
-        await this.save(name, unrecorded).catch((writeError: unknown) =>
-          this.logger.warn(
-            { volume: name, err: (writeError as Error).message },
-            'could not record a failed release; the caller still holds the volume',
-          ),
-        );
+        await this.table
+          .set(name, unrecorded)
+          .catch((writeError: unknown) =>
+            this.logger.warn(
+              { volume: name, err: (writeError as Error).message },
+              'could not record a failed release; the caller still holds the volume',
+            ),
+          );
       }
       // The record says unmounting, with no callers (unless even that could not be written, as logged above): the
       // next mount or the next start finishes the job.
       throw StowageError.wrap(error, `releasing volume "${name}" (backing ${provider.name}) failed`);
     }
     engineFailpoint('unmount:after-provider');
-    await this.forget(name);
+    await this.table.delete(name);
   }
 
   /** Records `record`'s holds; with none left, releases the backend and forgets the volume. Runs under the name's lock. */
   private async commitHolds(name: string, record: MountRecord): Promise<void> {
     if (holdCount(record) > 0) {
-      await this.save(name, record);
+      await this.table.set(name, record);
       engineFailpoint('unmount:after-commit');
       return;
     }
@@ -267,7 +271,7 @@ export class MountCounter {
       // Nothing for a crash to leave half released: the release is recorded once, when done.
       await this.finishRelease(name, provider, record, releasing);
     } else {
-      await this.save(name, releasing);
+      await this.table.set(name, releasing);
       engineFailpoint('unmount:after-intent');
       await this.finishRelease(name, provider, record);
     }
@@ -288,27 +292,14 @@ export class MountCounter {
   ): Promise<void> {
     try {
       await provider.unmount(ref === undefined ? { name } : { name, ref });
-      if (callers.size > 0) await this.save(name, { backing: provider.name, state: 'unavailable', callers, ref });
-      else await this.forget(name);
+      if (callers.size > 0) await this.table.set(name, { backing: provider.name, state: 'unavailable', callers, ref });
+      else await this.table.delete(name);
     } catch (error) {
       this.logger.warn(
         { volume: name, err: (error as Error).message },
         'cleanup after a failed mount failed; will retry at the next mount or start',
       );
     }
-  }
-
-  /**
-   * Records `record` for `name`, synced. Not even a backing that mounts in place may skip the sync: a power cut that
-   * took a release back would count again a hold its caller gave up (the model test's host reboot found it).
-   */
-  private save(name: string, record: MountRecord): Promise<void> {
-    return this.table.set(name, record);
-  }
-
-  /** Forgets `name`'s record, synced (see {@link save}). */
-  private forget(name: string): Promise<void> {
-    return this.table.delete(name);
   }
 
   /** Whether this Mount is a provisional one of the same caller sent again, as the adapter's hook says. */
@@ -360,7 +351,11 @@ export class MountCounter {
   }
 }
 
-/** Whether `provider` declares that its mounts leave nothing behind, so that no intent need be recorded first. */
+/**
+ * Whether `provider` declares that its mounts leave nothing behind, so that no intent need be recorded first. Its
+ * records are synced all the same: a power cut that took back a release would count again a hold its caller gave up
+ * (the model test's host reboot found it).
+ */
 function mountsInPlace(provider: StorageProvider): boolean {
   return provider.capabilities?.mountsInPlace === true;
 }

@@ -86,13 +86,16 @@ export class MountTable {
    * change a power cut may lose harmlessly: visible once written, durable with the next synced write.
    */
   set(name: string, record: MountRecord, options: { sync?: boolean } = {}): Promise<void> {
-    return this.store.commit([entry(name, record, options)], options);
+    // Marked in the file when unsynced, so that a read after a power cut can tell what it may have lost.
+    const entry: JournalEntry =
+      options.sync === false ? { volume: name, record, unsynced: true } : { volume: name, record };
+    return this.store.commit([entry], options);
   }
 
-  /** Forgets `name` once that is durable (with `sync: false`, once written), when this resolves. */
-  delete(name: string, options: { sync?: boolean } = {}): Promise<void> {
+  /** Forgets `name` once that is durable, when this resolves. */
+  delete(name: string): Promise<void> {
     if (!this.records.has(name)) return Promise.resolve();
-    return this.store.commit([entry(name, null, options)], options);
+    return this.store.commit([{ volume: name, record: null }]);
   }
 
   /** Waits for changes under way, folds the journal into the snapshot and closes it. */
@@ -122,10 +125,6 @@ export class MountTable {
  */
 export async function readMountTable(stateDir: string): Promise<Map<string, MountRecord>> {
   return readTable(join(stateDir, MOUNT_TABLE_FILE), join(stateDir, MOUNT_JOURNAL_FILE));
-}
-
-function entry(volume: string, record: MountRecord | null, { sync }: { sync?: boolean }): JournalEntry {
-  return sync === false ? { volume, record, unsynced: true } : { volume, record };
 }
 
 function applyEntry(records: Map<string, MountRecord>, { volume, record }: JournalEntry): void {

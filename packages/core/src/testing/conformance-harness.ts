@@ -123,16 +123,16 @@ export class ConformanceHarness {
 
 // Silent: the suite's failures speak through assertions, not logs.
 const SILENT = createLogger({ level: 'silent' });
+const HOST = new SystemHostOperations({ logger: SILENT });
 const IN_PLACE_PROBE = 'stowage-in-place.txt';
 
 /** The host's mounts at or below `path`, as the kernel lists them. */
 function mountsAt(path: string): Promise<MountEntry[]> {
-  return new SystemHostOperations({ logger: SILENT }).listMounts(path);
+  return HOST.listMounts(path);
 }
 
 async function startEngine(provider: CountingProvider, stateDir: string): Promise<VolumeEngine> {
-  const logger = SILENT;
-  const engine = new VolumeEngine([provider], new SystemHostOperations({ logger }), logger, { stateDir });
+  const engine = new VolumeEngine([provider], HOST, SILENT, { stateDir });
   await engine.start();
   return engine;
 }
