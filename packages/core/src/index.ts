@@ -127,6 +127,7 @@ export { driverProviders, type DriverProvidersInput } from './compose/driver-mod
 // Host operations.
 export type { HostOperations, MountEntry, MountOptions } from './host/host-operations.js';
 export { SystemHostOperations } from './host/system-host-operations.js';
+export { BOOT_ID_FILE, isBootId, readBootId } from './host/boot-id.js';
 
 // Config and logging.
 export type { StowageConfig, DriverConfig } from './config/stowage-config.js';

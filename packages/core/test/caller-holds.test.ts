@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { withConfirmed, withMount, withoutCallers, withWithdrawn, withUnmount } from '../src/engine/caller-holds.js';
+import {
+  callersOfEarlierBoots,
+  withConfirmed,
+  withMount,
+  withoutCallers,
+  withWithdrawn,
+  withUnmount,
+} from '../src/engine/caller-holds.js';
 import { NO_CALLERS, type MountRecord } from '../src/engine/mount-record.js';
 
 const base: MountRecord = { backing: 'mem', state: 'mounted', mountpoint: '/m', callers: NO_CALLERS };
@@ -43,6 +50,27 @@ describe('caller holds', () => {
     expect(back.callers.get('a')).toMatchObject({ count: 1, pending: 0 });
     expect(withWithdrawn(back, 'a')).toBeUndefined();
     expect((withWithdrawn(withMount(base, 'b', provisional), 'b') as MountRecord).callers.has('b')).toBe(false);
+  });
+
+  it('stamps a Mount with the boot it was counted in, and keeps the stamp through Unmounts and answers', () => {
+    const held = withMount(withMount(base, 'a', { ...provisional, boot: 'boot-1' }), 'a', {
+      ...inProcess,
+      boot: 'boot-1',
+    });
+    expect(held.callers.get('a')).toEqual({ count: 2, pending: 1, lastMountAt: 2_000, boot: 'boot-1' });
+    expect((withUnmount(held, 'a') as MountRecord).callers.get('a')?.boot).toBe('boot-1');
+    expect(withConfirmed(held, 'a').callers.get('a')?.boot).toBe('boot-1');
+    // A later Mount in a later boot moves the whole caller to it.
+    expect(withMount(held, 'a', { ...inProcess, boot: 'boot-2' }).callers.get('a')?.boot).toBe('boot-2');
+  });
+
+  it('names the callers counted in another boot, never one of no known boot', () => {
+    let record = withMount(base, 'then', { ...provisional, boot: 'boot-1' });
+    record = withMount(record, 'now', { ...provisional, boot: 'boot-2' });
+    record = withMount(record, 'unknown', provisional);
+    expect(callersOfEarlierBoots(record, 'boot-2')).toEqual(['then']);
+    expect(callersOfEarlierBoots(record, 'boot-3')).toEqual(['then', 'now']);
+    expect(callersOfEarlierBoots(base, 'boot-2')).toEqual([]);
   });
 
   it('drops whole callers and leaves the others', () => {

@@ -8,6 +8,8 @@ import type { StowageConfig } from '../src/config/stowage-config.js';
 import { defineDriver } from '../src/contract/driver-definition.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { StowageError } from '../src/errors/stowage-error.js';
+import { ENGINE_SETTINGS } from '../src/engine/volume-engine.js';
+import { readBootId } from '../src/host/boot-id.js';
 import type { HostOperations } from '../src/host/host-operations.js';
 import { HOST_OPERATIONS, NODE_CONTEXT, STORAGE_PROVIDER, VOLUME_EVENTS } from '../src/tokens.js';
 import { driverProviders } from '../src/compose/driver-module.js';
@@ -65,6 +67,25 @@ describe('composeStowage', () => {
         { settings: { flavour: 'plain' }, host, stateDir },
       ]);
       expect((await stowage.engine.create('v', { backing: 'two' })).backing).toBe('two');
+    } finally {
+      await stowage.close();
+    }
+  });
+
+  it("tells the engine this host's boot, so that each hold it counts carries it", async () => {
+    const stowage = await composeStowage({
+      config: config({ one: { settings: {} } }),
+      drivers: [memoryDriver('one', [])],
+      logger: silentLogger,
+      host,
+    });
+    const boot = await readBootId();
+    expect(stowage.container.get(ENGINE_SETTINGS).bootId).toBe(boot);
+    await stowage.engine.start();
+    try {
+      await stowage.engine.create('v', {});
+      await stowage.engine.mount('v', 'c1');
+      expect(stowage.engine.holds()[0]?.callers[0]?.boot).toBe(boot);
     } finally {
       await stowage.close();
     }

@@ -53,6 +53,10 @@ describe('parseMountRecord', () => {
     [{ ...valid, callers: [{ count: 1 }] }, 'a caller has no ID'],
     [{ ...valid, callers: [{ id: 7, count: 1 }] }, 'a caller has no ID'],
     [{ ...valid, callers: [{ id: '', count: 1 }] }, 'a caller has no ID'],
+    [{ ...valid, callers: [{ id: 'c1', count: 1, boot: 7 }] }, 'caller "c1" has a bad boot'],
+    [{ ...valid, callers: [{ id: 'c1', count: 1, boot: '' }] }, 'caller "c1" has a bad boot'],
+    [{ ...valid, callers: [{ id: 'c1', count: 1, boot: 'a\nb' }] }, 'caller "c1" has a bad boot'],
+    [{ ...valid, callers: [{ id: 'c1', count: 1, boot: 'b'.repeat(65) }] }, 'caller "c1" has a bad boot'],
     [
       {
         ...valid,
@@ -116,6 +120,18 @@ describe('mountRecordToJson', () => {
         callers: new Map([
           ['c1', { count: 2, pending: 1, lastMountAt: 5 }],
           ['constructor', { count: 1, pending: 0, lastMountAt: 7 }],
+        ]),
+      },
+    ],
+    [
+      'with the boot each caller was counted in',
+      {
+        backing: 'mem',
+        state: 'mounted',
+        mountpoint: '/mnt/v',
+        callers: new Map([
+          ['c1', { count: 1, pending: 1, lastMountAt: 5, boot: '3f1c2b9e-0d4a-4a57-9d7e-2a1b3c4d5e6f' }],
+          ['c2', { count: 1, pending: 0, lastMountAt: 6 }],
         ]),
       },
     ],

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { MountJournal } from '../src/engine/mount-journal.js';
-import { MOUNT_JOURNAL_FILE } from '../src/engine/mount-table.js';
+import { MOUNT_JOURNAL_FILE, MOUNT_TABLE_FILE } from '../src/engine/mount-table.js';
 import type { VolumeEngine } from '../src/engine/volume-engine.js';
 import { ErrorKind } from '../src/errors/error-kind.js';
 import { provisional, rejection, useEngineHarness } from './support/engine-harness.js';
@@ -138,5 +138,114 @@ describe('VolumeEngine over a backing that mounts in place', () => {
     );
     await engine.unmount('v', 'c1');
     expect(await h.recordOf('v')).toBeUndefined();
+  });
+
+  describe('when the host boot is known', () => {
+    const BOOT = 'boot-1';
+
+    /** The state directory's table files as a process killed now leaves them (a kill keeps every write made). */
+    async function filesNow(): Promise<Record<string, string>> {
+      const files: Record<string, string> = {};
+      for (const file of [MOUNT_TABLE_FILE, MOUNT_JOURNAL_FILE])
+        files[file] = await readFile(join(h.stateDir, file), 'utf8');
+      return files;
+    }
+
+    /** Puts back table files saved by {@link filesNow}, once the engine that wrote them has let the directory go. */
+    async function restore(files: Record<string, string>): Promise<void> {
+      for (const [file, text] of Object.entries(files)) await writeFile(join(h.stateDir, file), text);
+    }
+
+    /** The journal without its last `n` lines, as a power cut that took the last unsynced writes leaves it. */
+    function withoutLastLines(files: Record<string, string>, n: number): Record<string, string> {
+      const lines = (files[MOUNT_JOURNAL_FILE] as string).split('\n').filter((line) => line !== '');
+      return {
+        ...files,
+        [MOUNT_JOURNAL_FILE]: lines
+          .slice(0, lines.length - n)
+          .map((line) => `${line}\n`)
+          .join(''),
+      };
+    }
+
+    beforeEach(async () => {
+      await engine.stop();
+      engine = await h.start({ bootId: BOOT });
+    });
+
+    it('writes its holds without a sync, each stamped with the boot', async () => {
+      const appends = vi.spyOn(MountJournal.prototype, 'append');
+      await engine.mount('v', 'c1', provisional);
+      expect((await h.recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 1, pending: 1, boot: BOOT });
+      await engine.confirmMount('v', 'c1');
+      await engine.mount('v', 'c2');
+      await engine.unmount('v', 'c2');
+      await engine.unmount('v', 'c1');
+      expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([false, false, false, false, false]);
+      expect(await journalStates('v')).toEqual(['mounted', 'mounted', 'mounted', 'mounted', null]);
+      expect(await journalMarks('v')).toEqual([true, true, true, true, true]);
+      expect(await h.recordOf('v')).toBeUndefined();
+    });
+
+    it('still syncs the records of a backing that mounts for real', async () => {
+      const disk = new MemoryProvider('disk');
+      await engine.stop();
+      engine = await h.start({ providers: [h.provider, disk], bootId: BOOT });
+      await engine.create('d', { backing: 'disk' });
+      const appends = vi.spyOn(MountJournal.prototype, 'append');
+      await engine.mount('d', 'c1');
+      await engine.unmount('d', 'c1');
+      expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([true, true, true, true]);
+      expect(await journalStates('d')).toEqual(['mounting', 'mounted', 'unmounting', null]);
+    });
+
+    it('keeps every hold through a kill and a restart in the same boot', async () => {
+      await engine.mount('v', 'c1', provisional);
+      await engine.confirmMount('v', 'c1');
+      await engine.mount('v', 'c2');
+      const killed = await filesNow();
+      await engine.stop();
+      await restore(killed);
+      engine = await h.start({ bootId: BOOT });
+      expect(countsOf(await h.recordOf('v'))).toEqual({ c1: 1, c2: 1 });
+      expect(engine.holds()).toHaveLength(1);
+    });
+
+    it('releases at a start in a later boot the holds a power cut kept, a release it took back included', async () => {
+      await engine.mount('v', 'c1');
+      await engine.mount('v', 'c2');
+      await engine.unmount('v', 'c2');
+      await engine.unmount('v', 'c1');
+      // The cut took both releases: the disk says c1 and c2 hold the volume, though both gave it back.
+      const cut = withoutLastLines(await filesNow(), 2);
+      await engine.stop();
+      await restore(cut);
+      const unmounts = h.provider.count('unmount');
+      engine = await h.start({ bootId: 'boot-2' });
+      expect(await h.recordOf('v')).toBeUndefined();
+      expect(engine.holds()).toEqual([]);
+      expect(h.provider.count('unmount')).toBe(unmounts + 1);
+      expect(h.logger.lines.map((line) => line.message)).toContain(
+        'released the holds of callers an earlier boot ended',
+      );
+      await engine.remove('v');
+    });
+
+    it('keeps at a start in a later boot the holds of a backing that mounts for real, and those of no known boot', async () => {
+      const disk = new MemoryProvider('disk');
+      await engine.stop();
+      // Counted by an engine that could not read the boot: nothing tells when its callers ended.
+      engine = await h.start({ providers: [h.provider, disk] });
+      await engine.mount('v', 'old');
+      await engine.stop();
+      engine = await h.start({ providers: [h.provider, disk], bootId: BOOT });
+      await engine.create('d', { backing: 'disk' });
+      await engine.mount('d', 'c1');
+      await engine.stop();
+      engine = await h.start({ providers: [h.provider, disk], bootId: 'boot-2' });
+      expect(countsOf(await h.recordOf('v'))).toEqual({ old: 1 });
+      expect(countsOf(await h.recordOf('d'))).toEqual({ c1: 1 });
+      expect(await h.recordOf('d')).toMatchObject({ state: 'mounted' });
+    });
   });
 });

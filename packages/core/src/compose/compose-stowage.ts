@@ -4,6 +4,7 @@ import type { StowageConfig } from '../config/stowage-config.js';
 import type { StowageDriver } from '../contract/driver-definition.js';
 import { StowageError } from '../errors/stowage-error.js';
 import { ENGINE_SETTINGS, VolumeEngine } from '../engine/volume-engine.js';
+import { readBootId } from '../host/boot-id.js';
 import { driverModule, parseDriverSettings } from './driver-module.js';
 import { VolumeEvents } from '../events/volume-events.js';
 import type { HostOperations } from '../host/host-operations.js';
@@ -61,8 +62,10 @@ export async function composeStowage(options: ComposeOptions): Promise<Stowage> 
   });
   container.bind(VOLUME_EVENTS).toConstantValue(events);
   container.bind(TELEMETRY).toConstantValue(telemetry);
+  const bootId = await readBootId();
   container.bind(ENGINE_SETTINGS).toConstantValue({
     stateDir: config.stateDir,
+    ...(bootId !== undefined ? { bootId } : {}),
     ...(config.defaultBacking !== undefined ? { defaultBacking: config.defaultBacking } : {}),
     ...(options.backingPreference !== undefined ? { backingPreference: options.backingPreference } : {}),
   });

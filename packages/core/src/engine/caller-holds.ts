@@ -8,20 +8,21 @@ import type { CallerHold, MountRecord } from './mount-record.js';
  */
 
 /**
- * A Mount by `callerId` counted once more at `now`. `provisional`: it stays pending until {@link withConfirmed} (or
- * {@link withWithdrawn} takes it back).
+ * A Mount by `callerId` counted once more at `now`, in the host's boot `boot` (undefined: unknown). `provisional`: it
+ * stays pending until {@link withConfirmed} (or {@link withWithdrawn} takes it back).
  */
 export function withMount(
   record: MountRecord,
   callerId: string,
-  options: { provisional: boolean; now: number },
+  options: { provisional: boolean; now: number; boot?: string | undefined },
 ): MountRecord {
   const hold = record.callers.get(callerId);
-  return withCaller(record, callerId, {
+  const counted: CallerHold = {
     count: (hold?.count ?? 0) + 1,
     pending: (hold?.pending ?? 0) + (options.provisional ? 1 : 0),
     lastMountAt: options.now,
-  });
+  };
+  return withCaller(record, callerId, options.boot === undefined ? counted : { ...counted, boot: options.boot });
 }
 
 /** One Mount by `callerId` matched by an Unmount; undefined when the caller held nothing. */
@@ -59,6 +60,16 @@ export function withoutCallers(record: MountRecord, callerIds: Iterable<string>)
   const callers = new Map(record.callers);
   for (const id of callerIds) callers.delete(id);
   return { ...record, callers };
+}
+
+/**
+ * The callers whose latest Mount was counted in a boot of this host other than `boot`: each died with that boot (a
+ * hold counted before boots were recorded has none, and is not among them).
+ */
+export function callersOfEarlierBoots(record: MountRecord, boot: string): string[] {
+  const ended: string[] = [];
+  for (const [id, hold] of record.callers) if (hold.boot !== undefined && hold.boot !== boot) ended.push(id);
+  return ended;
 }
 
 function withCaller(record: MountRecord, callerId: string, hold: CallerHold | undefined): MountRecord {

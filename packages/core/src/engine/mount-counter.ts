@@ -65,6 +65,8 @@ export class MountCounter {
     private readonly locks: KeyedMutex,
     private readonly logger: Logger,
     private readonly events: VolumeEventSink,
+    /** This host's boot ID, stamped on every hold counted; undefined when it could not be read. */
+    private readonly boot?: string,
   ) {}
 
   /** See {@link VolumeEngine.mount}. */
@@ -80,8 +82,8 @@ export class MountCounter {
           this.logger.info({ volume: name, caller: callerId }, 'Mount sent again: answered, not counted twice');
           return record.mountpoint;
         }
-        const counted = withMount(record, callerId, { provisional, now: Date.now() });
-        await this.table.set(name, counted);
+        const counted = withMount(record, callerId, { provisional, now: Date.now(), boot: this.boot });
+        await this.table.set(name, counted, this.writeOptions(record.backing));
         engineFailpoint('mount:after-commit');
         this.logger.debug({ volume: name, caller: callerId, holds: holdCount(counted) }, 'mount counted');
         return record.mountpoint;
@@ -127,9 +129,9 @@ export class MountCounter {
       }
       engineFailpoint('mount:after-provider');
       const mounted: MountRecord = { backing: provider.name, state: 'mounted', mountpoint: path, callers, ref };
-      const counted = withMount(mounted, callerId, { provisional, now: Date.now() });
+      const counted = withMount(mounted, callerId, { provisional, now: Date.now(), boot: this.boot });
       try {
-        await this.table.set(name, counted);
+        await this.table.set(name, counted, this.writeOptions(provider.name));
       } catch (error) {
         // Not durable, so not made: the caller gets an error, and must not be left with a mount nobody counts.
         await this.abandonMount({ name, ref }, provider, callers);
@@ -229,14 +231,16 @@ export class MountCounter {
   /**
    * Releases a volume whose last caller left (or that a crash left half mounted) and forgets its record. The caller
    * holds the name's lock. `unrecorded`: the release was not recorded as under way before the call (a backing that
-   * mounts in place); it is recorded if the backend fails, so that the next Mount or start finishes it.
+   * mounts in place); it is recorded if the backend fails, so that the next Mount or start finishes it. `sync: false`:
+   * the record is forgotten without waiting for a sync (see {@link writeOptions}).
    */
   async finishRelease(
     name: string,
     provider: StorageProvider,
     record: MountRecord,
-    unrecorded?: MountRecord,
+    options: { unrecorded?: MountRecord; sync?: boolean } = {},
   ): Promise<void> {
+    const { unrecorded } = options;
     try {
       await provider.unmount(recordedHandle(name, record));
     } catch (error) {
@@ -255,13 +259,13 @@ export class MountCounter {
       throw StowageError.wrap(error, `releasing volume "${name}" (backing ${provider.name}) failed`);
     }
     engineFailpoint('unmount:after-provider');
-    await this.table.delete(name);
+    await this.table.delete(name, { sync: options.sync !== false });
   }
 
   /** Records `record`'s holds; with none left, releases the backend and forgets the volume. Runs under the name's lock. */
   private async commitHolds(name: string, record: MountRecord): Promise<void> {
     if (holdCount(record) > 0) {
-      await this.table.set(name, record);
+      await this.table.set(name, record, this.writeOptions(record.backing));
       engineFailpoint('unmount:after-commit');
       return;
     }
@@ -269,7 +273,7 @@ export class MountCounter {
     const releasing: MountRecord = { ...record, state: 'unmounting' };
     if (mountsInPlace(provider)) {
       // Nothing for a crash to leave half released: the release is recorded once, when done.
-      await this.finishRelease(name, provider, record, releasing);
+      await this.finishRelease(name, provider, record, { unrecorded: releasing, ...this.writeOptions(provider.name) });
     } else {
       await this.table.set(name, releasing);
       engineFailpoint('unmount:after-intent');
@@ -340,6 +344,18 @@ export class MountCounter {
     return undefined;
   }
 
+  /**
+   * How a change of holds of a volume of `backing` is written. Unsynced when the backing mounts in place (a power cut
+   * leaves it nothing half done) and the boot is known: a power cut may then take back the last changes (a Mount
+   * counted, a release), but every hold they touched carries this boot, and the start in the next boot releases it
+   * ({@link callersOfEarlierBoots}): no caller outlives its boot. Otherwise synced: a release taken back would count
+   * again a hold its caller gave up (the model test's host reboot found it).
+   */
+  private writeOptions(backing: string): { sync: boolean } {
+    const provider = this.router.byBacking(backing);
+    return { sync: this.boot === undefined || provider === undefined || !mountsInPlace(provider) };
+  }
+
   private providerFor(record: MountRecord): StorageProvider {
     const provider = this.router.byBacking(record.backing);
     if (!provider) {
@@ -352,11 +368,10 @@ export class MountCounter {
 }
 
 /**
- * Whether `provider` declares that its mounts leave nothing behind, so that no intent need be recorded first. Its
- * records are synced all the same: a power cut that took back a release would count again a hold its caller gave up
- * (the model test's host reboot found it).
+ * Whether `provider` declares that its mounts leave nothing behind, so that no intent need be recorded first, and its
+ * records need no sync when the boot is known (see `MountCounter.writeOptions`).
  */
-function mountsInPlace(provider: StorageProvider): boolean {
+export function mountsInPlace(provider: StorageProvider): boolean {
   return provider.capabilities?.mountsInPlace === true;
 }
 

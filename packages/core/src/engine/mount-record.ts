@@ -1,4 +1,5 @@
 import { MAX_VOLUME_REF_LENGTH, type VolumeHandle } from '../contract/storage-provider.js';
+import { isBootId } from '../host/boot-id.js';
 import { CONTROL_CHARACTERS } from './option-parser.js';
 
 /**
@@ -15,6 +16,11 @@ export interface CallerHold {
   readonly pending: number;
   /** When this caller's latest Mount was counted, in ms since the epoch (0 when unknown, for older tables). */
   readonly lastMountAt: number;
+  /**
+   * The host's boot (the kernel's boot ID) in which this caller's latest Mount was counted; undefined when the engine
+   * could not tell. No caller outlives the boot it ran in, so a start in a later boot knows the hold is over.
+   */
+  readonly boot?: string;
 }
 
 /**
@@ -62,15 +68,20 @@ export interface MountRecordJson {
     readonly count: number;
     readonly pending?: number;
     readonly at?: number;
+    readonly boot?: string;
   }>;
 }
 
+type CallerJson = MountRecordJson['callers'][number];
+
 export function mountRecordToJson(record: MountRecord): MountRecordJson {
-  const callers = [...record.callers].map(([id, hold]) =>
-    hold.pending > 0
-      ? { id, count: hold.count, pending: hold.pending, at: hold.lastMountAt }
-      : { id, count: hold.count, at: hold.lastMountAt },
-  );
+  const callers = [...record.callers].map(([id, hold]) => {
+    const caller: { -readonly [K in keyof CallerJson]: CallerJson[K] } = { id, count: hold.count };
+    if (hold.pending > 0) caller.pending = hold.pending;
+    caller.at = hold.lastMountAt;
+    if (hold.boot !== undefined) caller.boot = hold.boot;
+    return caller;
+  });
   const json: { -readonly [K in keyof MountRecordJson]: MountRecordJson[K] } = {
     backing: record.backing,
     state: record.state,
@@ -130,13 +141,17 @@ function parseCallerList(list: readonly unknown[]): Map<string, CallerHold> | st
   const callers = new Map<string, CallerHold>();
   for (const entry of list) {
     if (typeof entry !== 'object' || entry === null) return 'a caller is not an object';
-    const { id, count, pending = 0, at = 0 } = entry as Record<string, unknown>;
+    const { id, count, pending = 0, at = 0, boot } = entry as Record<string, unknown>;
     if (typeof id !== 'string' || id === '') return 'a caller has no ID';
     if (callers.has(id)) return `caller ${JSON.stringify(id)} appears twice`;
     if (!isCount(count) || count < 1) return `caller ${JSON.stringify(id)} has no positive count`;
     if (!isCount(pending) || pending > count) return `caller ${JSON.stringify(id)} has a bad pending count`;
     if (!isCount(at)) return `caller ${JSON.stringify(id)} has a bad time`;
-    callers.set(id, { count, pending, lastMountAt: at });
+    if (boot !== undefined && !isBootId(boot)) return `caller ${JSON.stringify(id)} has a bad boot`;
+    callers.set(
+      id,
+      boot === undefined ? { count, pending, lastMountAt: at } : { count, pending, lastMountAt: at, boot },
+    );
   }
   return callers;
 }

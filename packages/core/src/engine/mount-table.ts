@@ -92,10 +92,12 @@ export class MountTable {
     return this.store.commit([entry], options);
   }
 
-  /** Forgets `name` once that is durable, when this resolves. */
-  delete(name: string): Promise<void> {
+  /** Forgets `name` once that is durable, when this resolves; `sync: false` as for {@link set}. */
+  delete(name: string, options: { sync?: boolean } = {}): Promise<void> {
     if (!this.records.has(name)) return Promise.resolve();
-    return this.store.commit([{ volume: name, record: null }]);
+    const entry: JournalEntry =
+      options.sync === false ? { volume: name, record: null, unsynced: true } : { volume: name, record: null };
+    return this.store.commit([entry], options);
   }
 
   /** Waits for changes under way, folds the journal into the snapshot and closes it. */

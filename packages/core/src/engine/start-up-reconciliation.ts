@@ -1,7 +1,8 @@
 import type { StorageProvider } from '../contract/storage-provider.js';
 import type { Logger } from '../logging/logger.js';
 import type { BackingRouter } from './backing-router.js';
-import type { MountCounter } from './mount-counter.js';
+import { callersOfEarlierBoots, withoutCallers } from './caller-holds.js';
+import { mountsInPlace, type MountCounter } from './mount-counter.js';
 import { holdCount, recordedHandle, type MountRecord } from './mount-record.js';
 import type { MountTable } from './mount-table.js';
 import type { VolumeCatalogue } from './volume-catalogue.js';
@@ -37,15 +38,21 @@ export async function fillCatalogue(router: BackingRouter, catalogue: VolumeCata
  * `unavailable`, never answered as mounted: the next Mount asks the provider again and its failure reaches the
  * caller. Nothing is unmounted on such a failure, as a backend that could not answer now (a cloud API down) may
  * still have the volume mounted under running tasks. Then each provider releases what it holds for nobody.
+ *
+ * `boot` is this host's boot ID (undefined: unknown). The holds of a backing that mounts in place counted in an
+ * earlier boot are released first: their callers died with that boot, and a power cut may have kept such a hold
+ * that its caller had already given back (those records are written unsynced, see `MountCounter`).
  */
 export async function restoreMounts(
   table: MountTable,
   router: BackingRouter,
   counter: MountCounter,
   logger: Logger,
+  boot?: string,
 ): Promise<void> {
   const held = new Map<StorageProvider, Set<string>>();
-  for (const [name, record] of table.entries()) {
+  for (const [name, recorded] of table.entries()) {
+    let record = recorded;
     const provider = router.byBacking(record.backing);
     if (!provider) {
       logger.error(
@@ -54,10 +61,16 @@ export async function restoreMounts(
       );
       continue;
     }
+    const ended = boot !== undefined && mountsInPlace(provider) ? callersOfEarlierBoots(record, boot) : [];
+    if (ended.length > 0) {
+      record = withoutCallers(record, ended);
+      logger.info({ volume: name, callers: ended.length }, 'released the holds of callers an earlier boot ended');
+    }
     if (holdCount(record) === 0) {
       try {
         await counter.finishRelease(name, provider, record);
-        logger.info({ volume: name, state: record.state }, 'finished an operation interrupted by a restart');
+        if (ended.length === 0)
+          logger.info({ volume: name, state: record.state }, 'finished an operation interrupted by a restart');
       } catch (error) {
         logger.error({ volume: name, err: (error as Error).message }, 'could not release an interrupted mount');
       }
@@ -77,7 +90,12 @@ export async function restoreMounts(
       );
       restored = { backing: record.backing, state: 'unavailable', callers: record.callers, ref: record.ref };
     }
-    if (restored.state !== record.state || restored.mountpoint !== record.mountpoint || restored.ref !== record.ref)
+    if (
+      record !== recorded ||
+      restored.state !== record.state ||
+      restored.mountpoint !== record.mountpoint ||
+      restored.ref !== record.ref
+    )
       await table.set(name, restored);
   }
   for (const provider of router.all()) {

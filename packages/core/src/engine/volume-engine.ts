@@ -37,6 +37,12 @@ export interface EngineSettings {
    * default). Only lookups of names that backing may hold wait for it.
    */
   readonly lookupTimeoutMs?: number;
+  /**
+   * This host's boot ID (`readBootId`), stamped on each hold counted. Known, it spares a backing that mounts in place
+   * the sync of its mount records (a start in a later boot releases what a power cut left of them); undefined, every
+   * record is synced.
+   */
+  readonly bootId?: string;
 }
 
 export const ENGINE_SETTINGS: ServiceIdentifier<EngineSettings> = Symbol.for('stowage.EngineSettings');
@@ -106,7 +112,7 @@ export class VolumeEngine {
         ),
     });
     this.table = new MountTable(settings.stateDir, telemetry);
-    this.mounts = new MountCounter(this.table, this.router, this.locks, logger, this.events);
+    this.mounts = new MountCounter(this.table, this.router, this.locks, logger, this.events, settings.bootId);
     this.stateLock = new StateDirLock(settings.stateDir);
   }
 
@@ -133,7 +139,7 @@ export class VolumeEngine {
       await fillCatalogue(this.router, this.catalogue, this.logger);
       if (restore) {
         await this.table.load();
-        await restoreMounts(this.table, this.router, this.mounts, this.logger);
+        await restoreMounts(this.table, this.router, this.mounts, this.logger, this.settings.bootId);
       } else {
         await this.table.loadReadOnly();
       }

@@ -26,6 +26,8 @@ export interface EngineOptions {
   readonly defaultBacking?: string;
   readonly backingPreference?: readonly string[];
   readonly lookupTimeoutMs?: number;
+  /** The host's boot ID the engine is told (`EngineSettings.bootId`); none by default. */
+  readonly bootId?: string;
   /** A fresh copy of the engine's module (see loadWithFailpoints); the one this file imports by default. */
   readonly engineModule?: { VolumeEngine: typeof VolumeEngine };
 }
@@ -94,6 +96,7 @@ export function useEngineHarness(): EngineHarness {
       defaultBacking,
       backingPreference,
       lookupTimeoutMs,
+      bootId,
       engineModule = { VolumeEngine },
     } = {}) {
       const engine = new engineModule.VolumeEngine(
@@ -105,14 +108,15 @@ export function useEngineHarness(): EngineHarness {
           ...(defaultBacking ? { defaultBacking } : {}),
           ...(backingPreference ? { backingPreference } : {}),
           ...(lookupTimeoutMs !== undefined ? { lookupTimeoutMs } : {}),
+          ...(bootId !== undefined ? { bootId } : {}),
         },
         hub,
       );
       engines.push(engine);
       return engine;
     },
-    async start({ providers, defaultBacking, backingPreference, engineModule, ...options } = {}) {
-      const engine = harness.create({ providers, defaultBacking, backingPreference, engineModule });
+    async start({ providers, defaultBacking, backingPreference, bootId, engineModule, ...options } = {}) {
+      const engine = harness.create({ providers, defaultBacking, backingPreference, bootId, engineModule });
       await engine.start(options);
       return engine;
     },

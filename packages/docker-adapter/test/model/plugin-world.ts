@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { basename, join } from 'node:path';
@@ -75,6 +76,8 @@ export class PluginWorld {
   starts = 0;
   /** Unsynced mount-table changes that power cuts took ({@link powerCut}). */
   changesCut = 0;
+  /** The host's boot ID, as the plugin reads it at start: a new one after each power cut. */
+  private boot = randomUUID();
   private generation = 0;
   private current: Incarnation | undefined;
   private stateDir: string;
@@ -162,6 +165,8 @@ export class PluginWorld {
    */
   powerCut(): number {
     if (this.running) throw new Error('a power cut takes the plugin with it: kill it first');
+    // The host comes back in a new boot.
+    this.boot = randomUUID();
     const file = join(this.stateDir, MOUNT_JOURNAL_FILE);
     if (!existsSync(file)) return 0;
     const lines = readFileSync(file, 'utf8').split('\n');
@@ -250,7 +255,10 @@ export class PluginWorld {
     const providers = (await this.backend.providers(this.logger)).map(
       (p) => new ChaosProvider(p, this.chaos, generation),
     );
-    const engine = new VolumeEngine(providers, {} as never, this.logger, { stateDir: this.stateDir });
+    const engine = new VolumeEngine(providers, {} as never, this.logger, {
+      stateDir: this.stateDir,
+      bootId: this.boot,
+    });
     const docker = new DockerEngineApi(this.docker.socket);
     const resentMounts = new ResentMounts((name) => dockerConfirmsResend(docker, name));
     const reconciler = new HoldsReconciler(forgettingReleased(engine, resentMounts), docker, this.logger, {
