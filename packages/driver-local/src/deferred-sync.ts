@@ -14,6 +14,8 @@ export const fsyncPath: SyncPath = syncDirectory;
 /** One volume's syncs, and the promise its create's durability hangs on. */
 class Unsynced {
   readonly done: Promise<void>;
+  /** Made durable by a caller of `durable`, whatever a pass that carries it still does. */
+  synced = false;
   resolve!: () => void;
   reject!: (error: unknown) => void;
 
@@ -33,8 +35,8 @@ class Unsynced {
  * fsyncs that carry it through a power cut too cost more than all the rest of a create on this kind of disk
  * (BENCHMARKS.md), so they run after the answer, once the backing's calls pause (see {@link QuietGate}: a second at
  * the latest), batched: one pass syncs every volume queued since the last, then the root once for all of them.
- * Nothing is put in a volume before its first Mount, which waits for {@link durable} and has the pass start at
- * once; a clean stop waits for {@link drain}. A power cut in the moments between an answer and its pass can lose
+ * Nothing is put in a volume before its first Mount, which syncs that volume at once ({@link durable}); a clean stop
+ * waits for {@link drain}. A power cut in the moments between an answer and its pass can lose
  * that empty volume's record file, which the provider then rebuilds from the data directory.
  */
 export class DeferredSync {
@@ -66,21 +68,19 @@ export class DeferredSync {
   }
 
   /**
-   * Resolves once the create of `name` is durable, at once when nothing is pending for it. When the background pass
-   * failed for it, syncs it again now and throws what that throws.
+   * Resolves once the create of `name` is durable, at once when nothing is pending for it. Otherwise syncs that volume
+   * now, on its own, and throws what that throws: someone is about to write into it, and a pass may carry thousands of
+   * volumes (a burst of creates), so waiting for the pass would make the caller wait for every one of them.
    */
   async durable(name: string): Promise<void> {
     const entry = this.unsynced.get(name);
     if (entry === undefined) return;
-    // Someone is about to write into the volume: its pass goes now, not at the next pause.
-    if (this.queued.has(name)) this.worker.hasten();
-    try {
-      await entry.done;
-    } catch {
-      await this.syncAll(entry.paths);
-      await this.sync(this.root);
-      this.settled(name, entry);
-    }
+    if (this.queued.get(name) === entry) this.queued.delete(name);
+    await this.syncAll(entry.paths);
+    await this.sync(this.root);
+    entry.synced = true;
+    this.settled(name, entry);
+    entry.resolve();
   }
 
   /** `name` was removed: nothing of it is left to sync, and a failed pass of it is no longer anyone's concern. */
@@ -115,6 +115,7 @@ export class DeferredSync {
       (error: unknown) => error ?? new Error('sync failed'),
     );
     for (const [name, entry] of batch) {
+      if (entry.synced) continue;
       const failure = failures.get(name) ?? rootFailure;
       if (failure === undefined) {
         this.settled(name, entry);

@@ -64,7 +64,7 @@ describe('DeferredSync', () => {
     expect(deferred.size).toBe(0);
   });
 
-  it('makes a caller of durable wait until the pass carrying its volume is done', async () => {
+  it("makes a caller of durable wait until its volume's syncs are done", async () => {
     const disk = new GatedSync();
     disk.shut();
     const deferred = new DeferredSync('/root', new RecordingLogger(), disk.sync);
@@ -176,7 +176,7 @@ describe('DeferredSync', () => {
       expect(deferred.size).toBe(1);
     });
 
-    it('lets the pass go at once for a caller of durable, as for a Mount', async () => {
+    it('syncs the volume of a caller of durable at once, on its own, as for a Mount; the others wait for a pause', async () => {
       const disk = new GatedSync();
       const gate = busy();
       const deferred = new DeferredSync('/root', new RecordingLogger(), disk.sync, gate);
@@ -185,23 +185,30 @@ describe('DeferredSync', () => {
       for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
       expect(disk.synced).toEqual([]);
       await deferred.durable('a');
-      // Both went in the pass that durable sent on its way.
-      expect(disk.synced).toEqual(['/root/a', '/root/b', '/root']);
+      expect(disk.synced).toEqual(['/root/a', '/root']);
+      expect(deferred.size).toBe(1);
+      await deferred.drain();
+      expect(disk.synced).toEqual(['/root/a', '/root', '/root/b', '/root']);
+      expect(deferred.size).toBe(0);
     });
 
-    it('lets a pass queued behind a running one go at once for a caller of durable', async () => {
+    it('does not make a caller of durable wait for a pass over a burst of creates', async () => {
       const disk = new GatedSync();
-      disk.shut();
       const deferred = new DeferredSync('/root', new RecordingLogger(), disk.sync, busy());
-      deferred.add('first', ['/root/first']);
-      const first = deferred.durable('first');
+      for (let i = 0; i < 1_000; i++) deferred.add(`burst-${i}`, [`/root/burst-${i}`]);
+      const pass = deferred.drain();
+      // The pass has taken all of them and holds at its first sync.
+      disk.shut();
       await disk.held();
-      deferred.add('second', ['/root/second']);
-      const second = deferred.durable('second');
+      const mount = deferred.durable('burst-999');
+      expect(await settledAfter(mount)).toBe(false);
+      // Its own two syncs are all it waits for: released one at a time, the pass has gone no further than its first.
       disk.release();
-      await first;
-      await second;
-      expect(disk.synced).toEqual(['/root/first', '/root', '/root/second', '/root']);
+      await mount;
+      expect(disk.synced.filter((path) => path.startsWith('/root/burst-')).length).toBeLessThan(10);
+      expect(disk.synced).toContain('/root/burst-999');
+      await pass;
+      expect(deferred.size).toBe(0);
     });
 
     it('lets every pass go for drain, as for a stop', async () => {
