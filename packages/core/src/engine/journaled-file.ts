@@ -15,8 +15,8 @@ export interface JournaledFileOptions<C> {
   /** What the files hold, and the journal, as messages name them (`the mount table`, `the mount journal`). */
   readonly what: string;
   readonly journalWhat: string;
-  /** One change as a whole journal line, newline included. */
-  readonly line: (change: C) => string;
+  /** One change as a whole journal line, newline included; `write`: the number of the write that carries it. */
+  readonly line: (change: C, write: number) => string;
   /** The whole state as the snapshot's text, with `pending` (written by this very write) applied if not yet. */
   readonly snapshot: (pending: readonly C[]) => string;
   /** How many entries the state holds: the journal is folded into a snapshot once it holds twice as many. */
@@ -30,7 +30,6 @@ export interface JournaledFileOptions<C> {
 
 interface PendingChange<C> {
   readonly change: C;
-  readonly line: string;
   readonly sync: boolean;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -55,6 +54,8 @@ export class JournaledFile<C> {
   private mustCompact = false;
   private readonly queue: Array<PendingChange<C>> = [];
   private flushing: Promise<void> | undefined;
+  /** Appends made since the journal was opened: each numbers the lines it writes. */
+  private writes = 0;
 
   constructor(private readonly options: JournaledFileOptions<C>) {}
 
@@ -81,7 +82,7 @@ export class JournaledFile<C> {
     const done = changes.map(
       (change) =>
         new Promise<void>((resolve, reject) => {
-          this.queue.push({ change, line: this.options.line(change), sync, resolve, reject });
+          this.queue.push({ change, sync, resolve, reject });
         }),
     );
     this.flushing ??= this.flush();
@@ -150,7 +151,12 @@ export class JournaledFile<C> {
   }
 
   private async append(batch: ReadonlyArray<PendingChange<C>>, sync: boolean): Promise<void> {
-    const text = batch.length === 1 ? (batch[0] as PendingChange<C>).line : batch.map((change) => change.line).join('');
+    const write = (this.writes += 1);
+    const { line } = this.options;
+    const text =
+      batch.length === 1
+        ? line((batch[0] as PendingChange<C>).change, write)
+        : batch.map((pending) => line(pending.change, write)).join('');
     const journal = this.requireJournal();
     this.options.step?.('before-append');
     await journal.append(text, sync);

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { mountRecordToJson, parseMountRecord, type MountRecord } from './mount-record.js';
+import { mountRecordToJson, parseMountRecord, type MountRecord, type MountRecordJson } from './mount-record.js';
 
 /** One change of the mount table: the volume's record from now on, or null once this node holds it no more. */
 export interface JournalEntry {
@@ -11,6 +11,12 @@ export interface JournalEntry {
    * that a read after a power cut can tell damage that only such changes follow (see {@link parseJournal}).
    */
   readonly unsynced?: true;
+  /**
+   * As read back: the number of the journal write (one group commit: one `write`, then one fdatasync if any of its
+   * entries is synced) that carried it. Writes are numbered from 1 as a process opens the journal (which a start
+   * empties first), so a later write has a higher number.
+   */
+  readonly write?: number;
 }
 
 /** What a journal file holds. */
@@ -20,10 +26,14 @@ export interface JournalContents {
   readonly tornBytes: number;
 }
 
-/** The journal's form of one entry: one line of JSON. */
-export function formatEntry(entry: JournalEntry): string {
-  const record = entry.record && mountRecordToJson(entry.record);
-  const line = entry.unsynced ? { volume: entry.volume, record, unsynced: true } : { volume: entry.volume, record };
+/** The journal's form of one entry: one line of JSON; `write`: the number of the write that carries it. */
+export function formatEntry(entry: JournalEntry, write?: number): string {
+  const line: { volume: string; record: MountRecordJson | null; unsynced?: true; write?: number } = {
+    volume: entry.volume,
+    record: entry.record && mountRecordToJson(entry.record),
+  };
+  if (entry.unsynced) line.unsynced = true;
+  if (write !== undefined) line.write = write;
   return `${JSON.stringify(line)}\n`;
 }
 
@@ -41,10 +51,14 @@ export function parseJsonLine(line: string): Record<string, unknown> | string {
 function parseEntry(line: string): JournalEntry | string {
   const data = parseJsonLine(line);
   if (typeof data === 'string') return data;
-  const { volume, record, unsynced } = data;
+  const { volume, record, unsynced, write } = data;
   if (typeof volume !== 'string' || volume === '') return 'volume is not a name';
   if (unsynced !== undefined && unsynced !== true) return 'unsynced is not true';
-  const mark = unsynced === true ? { unsynced: true as const } : {};
+  if (write !== undefined && !(Number.isSafeInteger(write) && (write as number) >= 1)) return 'write is not a number';
+  const mark = {
+    ...(unsynced === true ? { unsynced: true as const } : {}),
+    ...(write !== undefined ? { write: write as number } : {}),
+  };
   if (record === null) return { volume, record: null, ...mark };
   const parsed = parseMountRecord(record);
   return typeof parsed === 'string'
@@ -57,23 +71,33 @@ function parseEntry(line: string): JournalEntry | string {
  * extend a file before its data lands) garbage: a bad end with nothing whole after it is left out, since its write
  * was never acknowledged and nothing was done on the strength of it. So is a bad line that only unsynced entries
  * follow: a power cut can take a write the page cache held and keep a later one, but never one an fdatasync since
- * made durable, and unsynced entries may be lost (each is the state of a moment before the power cut). A bad line
- * that a synced entry follows is damage from something else, and throws: replaying around it could forget what a
- * caller holds.
+ * made durable, and unsynced entries may be lost (each is the state of a moment before the power cut). So is a bad
+ * line that synced entries of the last write follow, and nothing after that write: its fdatasync may not have ended
+ * when the power went (no write starts before a synced one ahead of it is durable), so it was never acknowledged
+ * either.
+ * A bad line that a synced entry of an earlier write follows is damage from something else, and throws: replaying
+ * around it could forget what a caller holds.
  */
 export function parseJournal(text: string): JournalContents {
-  return parseJournalLines(text, parseEntry, (entry) => entry.unsynced === true);
+  return parseJournalLines(
+    text,
+    parseEntry,
+    (entry) => entry.unsynced === true,
+    (entry) => entry.write,
+  );
 }
 
 /**
  * {@link parseJournal} for any journal of JSON lines: `parseLine` answers an entry, or what is wrong with the line;
- * `unsynced` says whether an entry was written without a sync of its own (none was, when left out). Other files of
- * the state directory (the volume catalogue) keep their changes the same way.
+ * `unsynced` says whether an entry was written without a sync of its own (none was, when left out); `writeOf`, the
+ * number of the write that carried an entry, where the journal records it. Other files of the state directory (the
+ * volume catalogue) keep their changes the same way.
  */
 export function parseJournalLines<E>(
   text: string,
   parseLine: (line: string) => E | string,
   unsynced: (entry: E) => boolean = () => false,
+  writeOf: (entry: E) => number | undefined = () => undefined,
 ): { entries: E[]; tornBytes: number } {
   const lines = text.split('\n');
   // What follows the last newline: empty after a whole append.
@@ -81,8 +105,9 @@ export function parseJournalLines<E>(
   const parsed = lines.map(parseLine);
   const firstBad = parsed.findIndex((entry) => typeof entry === 'string');
   if (firstBad === -1) return { entries: parsed as E[], tornBytes: Buffer.byteLength(tail) };
-  const syncedAfter = parsed.slice(firstBad + 1).findIndex((entry) => typeof entry !== 'string' && !unsynced(entry));
-  if (syncedAfter !== -1) {
+  const after = parsed.slice(firstBad + 1);
+  const syncedAfter = after.findIndex((entry) => typeof entry !== 'string' && !unsynced(entry));
+  if (syncedAfter !== -1 && !oneWrite(after.slice(syncedAfter), writeOf)) {
     const synced = firstBad + 2 + syncedAfter;
     throw new Error(
       `line ${firstBad + 1}: ${parsed[firstBad] as string}, and a synced entry follows it on line ${synced}`,
@@ -92,6 +117,13 @@ export function parseJournalLines<E>(
     .slice(firstBad)
     .reduce((sum, line) => sum + Buffer.byteLength(line) + 1, Buffer.byteLength(tail));
   return { entries: parsed.slice(0, firstBad) as E[], tornBytes };
+}
+
+/** Whether every line of `lines` is an entry of one and the same recorded write. */
+function oneWrite<E>(lines: ReadonlyArray<E | string>, writeOf: (entry: E) => number | undefined): boolean {
+  const first = lines[0];
+  const write = first === undefined || typeof first === 'string' ? undefined : writeOf(first);
+  return write !== undefined && lines.every((entry) => typeof entry !== 'string' && writeOf(entry) === write);
 }
 
 /**
