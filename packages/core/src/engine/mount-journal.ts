@@ -74,9 +74,8 @@ function parseEntry(line: string): JournalEntry | string {
  * made durable, and unsynced entries may be lost (each is the state of a moment before the power cut). So is a bad
  * line that synced entries of the last write follow, and nothing after that write: its fdatasync may not have ended
  * when the power went (no write starts before a synced one ahead of it is durable), so it was never acknowledged
- * either.
- * A bad line that a synced entry of an earlier write follows is damage from something else, and throws: replaying
- * around it could forget what a caller holds.
+ * either. A bad line that a synced entry of an earlier write follows is damage from something else, and throws:
+ * replaying around it could forget what a caller holds.
  */
 export function parseJournal(text: string): JournalContents {
   return parseJournalLines(
