@@ -45,14 +45,24 @@ describe('VolumeEngine over a backing that mounts in place', () => {
     await engine.create('v', { size: '1' });
   });
 
-  it('syncs a first Mount and the last Unmount once each, and never writes an intent', async () => {
-    const appends = vi.spyOn(MountJournal.prototype, 'append');
+  /**
+   * A container's answered Mount of `v`, a second caller's Mount and Unmount, then the container's Unmount (the
+   * release); `afterFirst` runs once the first Mount is counted.
+   */
+  async function twoCallers(afterFirst: () => Promise<void>): Promise<void> {
     await engine.mount('v', 'c1', provisional);
-    expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([true]);
+    await afterFirst();
     await engine.confirmMount('v', 'c1');
     await engine.mount('v', 'c2');
     await engine.unmount('v', 'c2');
     await engine.unmount('v', 'c1');
+  }
+
+  it('syncs a first Mount and the last Unmount once each, and never writes an intent', async () => {
+    const appends = vi.spyOn(MountJournal.prototype, 'append');
+    await twoCallers(async () => {
+      expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([true]);
+    });
     // The first Mount, its confirmation (unsynced, as on any backing), a second caller's Mount and Unmount, the release.
     expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([true, false, true, true, true]);
     expect(await journalStates('v')).toEqual(['mounted', 'mounted', 'mounted', 'mounted', null]);
@@ -175,12 +185,9 @@ describe('VolumeEngine over a backing that mounts in place', () => {
 
     it('writes its holds without a sync, each stamped with the boot', async () => {
       const appends = vi.spyOn(MountJournal.prototype, 'append');
-      await engine.mount('v', 'c1', provisional);
-      expect((await h.recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 1, pending: 1, boot: BOOT });
-      await engine.confirmMount('v', 'c1');
-      await engine.mount('v', 'c2');
-      await engine.unmount('v', 'c2');
-      await engine.unmount('v', 'c1');
+      await twoCallers(async () => {
+        expect((await h.recordOf('v'))?.callers.get('c1')).toMatchObject({ count: 1, pending: 1, boot: BOOT });
+      });
       expect(appends.mock.calls.map(([, sync]) => sync)).toEqual([false, false, false, false, false]);
       expect(await journalStates('v')).toEqual(['mounted', 'mounted', 'mounted', 'mounted', null]);
       expect(await journalMarks('v')).toEqual([true, true, true, true, true]);

@@ -36,8 +36,8 @@ class Unsynced {
  * (BENCHMARKS.md), so they run after the answer, once the backing's calls pause (see {@link QuietGate}: a second at
  * the latest), batched: one pass syncs every volume queued since the last, then the root once for all of them.
  * Nothing is put in a volume before its first Mount, which syncs that volume at once ({@link durable}); a clean stop
- * waits for {@link drain}. A power cut in the moments between an answer and its pass can lose
- * that empty volume's record file, which the provider then rebuilds from the data directory.
+ * waits for {@link drain}. A power cut in the moments between an answer and its pass can lose that empty volume's
+ * record file, which the provider then rebuilds from the data directory.
  */
 export class DeferredSync {
   /** Every volume not yet durable: queued, being synced, or whose pass failed (retried by {@link durable}). */

@@ -38,7 +38,7 @@ export class QuietWorker {
   }
 
   /** Ends the wait for quiet under way, and any later one until the work is done. */
-  hasten(): void {
+  private hasten(): void {
     this.urgent = true;
     this.waiting?.now();
   }

@@ -86,18 +86,13 @@ export class MountTable {
    * change a power cut may lose harmlessly: visible once written, durable with the next synced write.
    */
   set(name: string, record: MountRecord, options: { sync?: boolean } = {}): Promise<void> {
-    // Marked in the file when unsynced, so that a read after a power cut can tell what it may have lost.
-    const entry: JournalEntry =
-      options.sync === false ? { volume: name, record, unsynced: true } : { volume: name, record };
-    return this.store.commit([entry], options);
+    return this.store.commit([entry(name, record, options)], options);
   }
 
   /** Forgets `name` once that is durable, when this resolves; `sync: false` as for {@link set}. */
   delete(name: string, options: { sync?: boolean } = {}): Promise<void> {
     if (!this.records.has(name)) return Promise.resolve();
-    const entry: JournalEntry =
-      options.sync === false ? { volume: name, record: null, unsynced: true } : { volume: name, record: null };
-    return this.store.commit([entry], options);
+    return this.store.commit([entry(name, null, options)], options);
   }
 
   /** Waits for changes under way, folds the journal into the snapshot and closes it. */
@@ -127,6 +122,11 @@ export class MountTable {
  */
 export async function readMountTable(stateDir: string): Promise<Map<string, MountRecord>> {
   return readTable(join(stateDir, MOUNT_TABLE_FILE), join(stateDir, MOUNT_JOURNAL_FILE));
+}
+
+/** A change as the journal keeps it: marked when unsynced, so that a read after a power cut can tell what it may have lost. */
+function entry(volume: string, record: MountRecord | null, { sync }: { sync?: boolean }): JournalEntry {
+  return sync === false ? { volume, record, unsynced: true } : { volume, record };
 }
 
 function applyEntry(records: Map<string, MountRecord>, { volume, record }: JournalEntry): void {
